@@ -1,0 +1,19 @@
+# Shared CMake helpers: warning flags, sanitizers and the unit-test registration function.
+function(credtrace_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  if(CREDTRACE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# credtrace_unit_test(NAME name SOURCES a.cpp ... LIBS lib ...): a GoogleTest binary that needs no root.
+function(credtrace_unit_test)
+  cmake_parse_arguments(UT "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${UT_NAME} ${UT_SOURCES})
+  credtrace_target_defaults(${UT_NAME})
+  target_link_libraries(${UT_NAME} PRIVATE ${UT_LIBS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${UT_NAME} PRIVATE CREDTRACE_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures")
+  add_test(NAME ${UT_NAME} COMMAND ${UT_NAME})
+  set_tests_properties(${UT_NAME} PROPERTIES LABELS unit TIMEOUT 120)
+endfunction()
