@@ -1,0 +1,508 @@
+// The agent: event loop over kernel events; discovery of MCP servers, attribution of descendants, env exposure, health.
+#include "agent.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "identity/procfs.h"
+#include "log.h"
+#include "mcp/jsonrpc_initialize.h"
+
+namespace credtrace {
+namespace {
+
+using process::ProcessRecord;
+using process::Role;
+
+std::string hex_sha256(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
+}
+
+std::string host_name(const config::AgentConfig& config) {
+  if (!config.host_name.empty()) return config.host_name;
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Derived from the machine id (hashed: the raw id is never exported) so it is stable across restarts.
+std::string derive_agent_id(const config::AgentConfig& config, const std::string& host) {
+  if (!config.agent_id.empty()) return config.agent_id;
+  std::string machine_id;
+  std::ifstream in("/etc/machine-id");
+  std::getline(in, machine_id);
+  return "agt_" + hex_sha256("credtrace-agent\x1f" + machine_id + "\x1f" + host).substr(0, 20);
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A readable name for a process found by protocol only: the script an interpreter runs, else the program.
+std::string program_name(const std::vector<std::string>& argv, const std::string& exe) {
+  static const std::set<std::string> interpreters = {"node", "nodejs", "python", "python3", "deno", "bun",
+                                                     "sh", "bash", "dash", "env", "ruby", "perl"};
+  for (const auto& arg : argv) {
+    if (arg.empty() || arg[0] == '-') continue;
+    std::string base = basename_of(arg);
+    if (base.rfind("python3.", 0) == 0 || interpreters.count(base)) continue;
+    return base;
+  }
+  return basename_of(exe);
+}
+
+std::vector<std::string> split_args(const ct_exec_event& e) {
+  size_t len = std::min<size_t>(e.args_len, sizeof(e.args));
+  return identity::split_nul(std::string_view(e.args, len));
+}
+
+std::string bounded_string(const char* data, size_t max) { return std::string(data, strnlen(data, max)); }
+
+google::protobuf::Timestamp now_timestamp() {
+  struct timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  google::protobuf::Timestamp out;
+  out.set_seconds(ts.tv_sec);
+  out.set_nanos(static_cast<int32_t>(ts.tv_nsec));
+  return out;
+}
+
+void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
+  for (auto& [_, value] : env) OPENSSL_cleanse(value.data(), value.size());
+  env.clear();
+}
+
+uint64_t boot_ns_now() {
+  struct timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+}  // namespace
+
+std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::string* error) {
+  std::unique_ptr<exporter::JsonLinesSink> sink;
+  if (!config.output.json_path.empty()) {
+    sink = exporter::JsonLinesSink::open(config.output.json_path, error);
+    if (!sink) return nullptr;
+  }
+  std::optional<secrets::Fingerprinter> fingerprinter =
+      config.fingerprint.key.empty() ? secrets::Fingerprinter::from_key_file(config.fingerprint.key_file, error)
+                                     : secrets::Fingerprinter::from_key(config.fingerprint.key, error);
+  if (!fingerprinter) return nullptr;
+  return std::unique_ptr<Agent>(new Agent(config, std::move(sink), std::move(*fingerprinter)));
+}
+
+Agent::Agent(const config::AgentConfig& config, std::unique_ptr<exporter::JsonLinesSink> sink,
+             secrets::Fingerprinter fingerprinter)
+    : config_(config),
+      host_(host_name(config)),
+      agent_id_(derive_agent_id(config, host_)),
+      sink_(std::move(sink)),
+      fingerprinter_(std::move(fingerprinter)),
+      env_names_(config.secrets.env_name_patterns, config.secrets.env_name_excludes),
+      env_sensor_(env_names_, fingerprinter_),
+      config_index_(config.mcp),
+      discovery_(config.mcp, config_index_),
+      workloads_(host_, config.proc_root),
+      boot_time_unix_ns_(identity::boot_time_unix_ns()),
+      started_(std::chrono::steady_clock::now()) {}
+
+int Agent::run(const std::atomic<bool>& stop) {
+  loader::ProbeOptions options;
+  options.ringbuf_bytes = config_.probes.ringbuf_bytes;
+  options.wakeup_threshold_bytes = config_.probes.wakeup_threshold_bytes;
+  options.agent_tgid = static_cast<uint32_t>(getpid());
+  std::string error;
+  probes_ = loader::Probes::start(options, [this](const void* data, size_t size) { on_kernel_event(data, size); }, &error);
+  if (!probes_) {
+    log::error("cannot start probes: " + error);
+    return 1;
+  }
+  config_index_.load_initial();
+  scan_running_processes();
+
+  auto ready = new_event("agent_ready");
+  auto* detail = ready.mutable_agent_ready();
+  detail->set_version(CREDTRACE_VERSION);
+  for (const auto& probe : probes_->attached()) detail->add_probes(probe);
+  detail->set_mcp_servers_running(static_cast<uint32_t>(servers_.size()));
+  detail->set_mcp_config_files(static_cast<uint32_t>(config_index_.files_loaded()));
+  detail->set_mcp_config_servers(static_cast<uint32_t>(config_index_.entries().size()));
+  emit(ready);
+  log::info("credtrace-agent ready: " + std::to_string(probes_->attached().size()) + " probes attached, " +
+            std::to_string(servers_.size()) + " MCP servers running, " +
+            std::to_string(config_index_.entries().size()) + " servers in " +
+            std::to_string(config_index_.files_loaded()) + " client configs");
+
+  auto last_health = std::chrono::steady_clock::now();
+  const auto health_every = std::chrono::seconds(config_.health_interval_seconds);
+  while (!stop.load()) {
+    int rc = probes_->poll(static_cast<int>(config_.probes.poll_interval_ms));
+    if (rc < 0) count_error("ringbuf_poll");
+    if (std::chrono::steady_clock::now() - last_health >= health_every) {
+      reconcile_with_proc();
+      emit_health();
+      last_health = std::chrono::steady_clock::now();
+    }
+  }
+  probes_->poll(0);
+  emit_health();
+  probes_.reset();  // detaches every probe
+  log::info("credtrace-agent stopped; probes detached");
+  return 0;
+}
+
+void Agent::on_kernel_event(const void* data, size_t size) {
+  if (size < sizeof(ct_event_header)) {
+    count_error("short_event");
+    return;
+  }
+  const auto* hdr = static_cast<const ct_event_header*>(data);
+  switch (hdr->type) {
+    case CT_EVENT_EXEC:
+      if (size >= sizeof(ct_exec_event)) return on_exec(*static_cast<const ct_exec_event*>(data));
+      break;
+    case CT_EVENT_FORK:
+      if (size >= sizeof(ct_fork_event)) return on_fork(*static_cast<const ct_fork_event*>(data));
+      break;
+    case CT_EVENT_EXIT:
+      if (size >= sizeof(ct_exit_event)) return on_exit(*static_cast<const ct_exit_event*>(data));
+      break;
+    case CT_EVENT_STDIN:
+      if (size >= sizeof(ct_stdin_event)) return on_stdin(*static_cast<const ct_stdin_event*>(data));
+      break;
+    case CT_EVENT_FILE_OPEN:
+      return;  // consumed by the file sensor (secret file reads); counted in kernel counters
+    default:
+      count_error("unknown_event_type");
+      return;
+  }
+  count_error("short_event");
+}
+
+void Agent::on_exec(const ct_exec_event& e) {
+  ProcessRecord record;
+  record.pid = e.hdr.tgid;
+  record.ppid = e.ppid;
+  record.uid = e.uid;
+  record.start_boottime_ns = e.start_boottime_ns;
+  record.argv = split_args(e);
+  record.args_truncated = e.hdr.flags & CT_FLAG_TRUNCATED;
+  record.exe = bounded_string(e.filename, sizeof(e.filename));
+  record.comm = bounded_string(e.comm, sizeof(e.comm));
+
+  if (ProcessRecord* existing = table_.find(record.pid)) {
+    if (existing->role == Role::server || existing->role == Role::descendant) {
+      // Re-exec inside a watched process (a shebang's interpreter, exec in a shell): same workload.
+      existing->exe = record.exe;
+      if (existing->role == Role::descendant) existing->argv = record.argv;
+      report_env(*existing);
+      return;
+    }
+    if (existing->role == Role::client) {
+      existing->argv = record.argv;
+      existing->exe = record.exe;
+      return;
+    }
+  }
+  const ProcessRecord* parent = table_.find(record.ppid);
+  if (parent && parent->server_pid && servers_.count(parent->server_pid)) {
+    attach_descendant(std::move(record), parent->server_pid);
+    return;
+  }
+  discovery::Classification c = discovery_.classify(record.argv, record.exe, {});
+  if (c.verdict == discovery::Verdict::server) {
+    if (parent && parent->role == Role::client) {
+      record.client_pid = parent->pid;
+      if (c.identity.client.empty()) c.identity.client = program_name(parent->argv, parent->exe);
+    } else if (parent && parent->client_pid) {
+      record.client_pid = parent->client_pid;
+    }
+    start_server(std::move(record), c.identity);
+    return;
+  }
+  if (c.verdict == discovery::Verdict::client) {
+    record.role = Role::client;
+    probes_->add_to_set(CT_SET_CLIENT, record.pid);
+    table_.upsert(record);
+    config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(record.pid), config_.proc_root));
+    return;
+  }
+  if (e.hdr.flags & CT_FLAG_CANDIDATE) {
+    record.role = Role::candidate;
+    if (parent) record.client_pid = parent->role == Role::client ? parent->pid : parent->client_pid;
+    table_.upsert(record);
+  } else if (ProcessRecord* existing = table_.find(record.pid)) {
+    existing->argv = record.argv;  // a candidate that exec'd into something still unclassified
+    existing->exe = record.exe;
+  }
+}
+
+void Agent::on_fork(const ct_fork_event& e) {
+  const ProcessRecord* parent = table_.find(e.parent_tgid);
+  if (!parent) return;
+  ProcessRecord child = *parent;
+  child.pid = e.child_tgid;
+  child.ppid = e.parent_tgid;
+  child.start_boottime_ns = e.child_start_boottime_ns;
+  if (parent->role == Role::server) child.role = Role::descendant;
+  if (parent->role == Role::client) return;
+  table_.upsert(child);
+}
+
+void Agent::on_exit(const ct_exit_event& e) {
+  ProcessRecord* record = table_.find(e.hdr.tgid);
+  if (!record) return;
+  if (record->role == Role::server) {
+    auto it = servers_.find(record->pid);
+    if (it != servers_.end()) {
+      auto event = new_event("mcp_server_exit");
+      *event.mutable_process() = workloads_.process_of(*record);
+      *event.mutable_workload() = it->second.workload;
+      auto* exit = event.mutable_mcp_server_exit();
+      exit->set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
+      exit->set_signal(static_cast<int32_t>(e.exit_code & 0x7f));
+      uint64_t end = e.hdr.time_boot_ns;
+      if (end > record->start_boottime_ns) exit->set_duration_seconds((end - record->start_boottime_ns) / 1e9);
+      emit(event);
+    }
+  }
+  table_.erase(e.hdr.tgid);
+}
+
+void Agent::on_stdin(const ct_stdin_event& e) {
+  if (!config_.mcp.protocol_detection) return;
+  size_t len = std::min<size_t>(e.len, sizeof(e.data));
+  auto request = mcp::parse_initialize(std::string_view(e.data, len));
+  if (!request) return;
+  ProcessRecord* reader = table_.find(e.hdr.tgid);
+  if (!reader || (reader->role != Role::candidate)) return;
+  // The server is the client's direct child that this reader descends from.
+  ProcessRecord* root = reader;
+  for (size_t steps = 0; steps < table_.size(); ++steps) {
+    ProcessRecord* parent = table_.find(root->ppid);
+    if (!parent || parent->role != Role::candidate) break;
+    root = parent;
+  }
+  discovery::McpIdentity identity;
+  identity.server_name = program_name(root->argv, root->exe);
+  identity.package = identity.server_name;
+  identity.discovered_by = "protocol";
+  identity.client_info = request->client_name;
+  if (const ProcessRecord* client = table_.find(root->ppid); client && client->role == Role::client)
+    identity.client = program_name(client->argv, client->exe);
+  uint32_t root_pid = root->pid;
+  std::vector<uint32_t> members = table_.descendants_of(root_pid);
+  start_server(*root, identity);
+  for (uint32_t pid : members) {
+    if (ProcessRecord* member = table_.find(pid); member && member->role == Role::candidate) {
+      probes_->remove_from_set(CT_SET_CANDIDATE, pid);
+      attach_descendant(*member, root_pid);
+    }
+  }
+}
+
+ProcessRecord& Agent::start_server(ProcessRecord record, const discovery::McpIdentity& identity) {
+  record.role = Role::server;
+  record.server_pid = record.pid;
+  table_.upsert(record);
+  probes_->add_to_set(CT_SET_WATCHED, record.pid);
+  probes_->remove_from_set(CT_SET_CANDIDATE, record.pid);
+  ServerState& state = servers_[record.pid];
+  state = ServerState{};
+  state.identity = identity;
+  state.workload = workloads_.workload_of_server(record, identity);
+
+  auto event = new_event("mcp_server_start");
+  *event.mutable_process() = workloads_.process_of(record);
+  *event.mutable_workload() = state.workload;
+  event.mutable_mcp_server_start();
+  emit(event);
+  report_env(record);
+  watch_descendants_from_proc(record.pid);
+  return *table_.find(record.pid);
+}
+
+// Children forked before the watch bit was set are not inherited in the kernel: find them in /proc.
+void Agent::watch_descendants_from_proc(uint32_t server_pid) {
+  std::map<uint32_t, std::vector<uint32_t>> children;
+  for (int32_t pid : identity::list_pids(config_.proc_root)) {
+    if (auto status = identity::read_status(pid, config_.proc_root)) children[status->ppid].push_back(pid);
+  }
+  std::vector<uint32_t> frontier = {server_pid};
+  while (!frontier.empty()) {
+    uint32_t parent = frontier.back();
+    frontier.pop_back();
+    for (uint32_t child : children[parent]) {
+      frontier.push_back(child);
+      ProcessRecord* known = table_.find(child);
+      if (known && (known->role == Role::descendant || known->role == Role::server)) continue;
+      ProcessRecord record;
+      record.pid = child;
+      record.ppid = parent;
+      if (auto status = identity::read_status(static_cast<int32_t>(child), config_.proc_root)) record.uid = status->uid;
+      record.argv = identity::read_cmdline(static_cast<int32_t>(child), config_.proc_root).value_or(std::vector<std::string>{});
+      record.exe = identity::read_exe(static_cast<int32_t>(child), config_.proc_root);
+      record.start_boottime_ns = identity::read_start_time_ns(static_cast<int32_t>(child), config_.proc_root).value_or(0);
+      attach_descendant(std::move(record), server_pid);
+    }
+  }
+}
+
+void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
+  record.role = Role::descendant;
+  record.server_pid = server_pid;
+  probes_->add_to_set(CT_SET_WATCHED, record.pid);
+  const ProcessRecord& stored = table_.upsert(record);
+  report_env(stored);
+}
+
+void Agent::report_env(const ProcessRecord& record) {
+  auto server = servers_.find(record.server_pid);
+  if (server == servers_.end()) return;
+  auto env = identity::read_environ(static_cast<int32_t>(record.pid), config_.proc_root);
+  if (!env) {
+    count_error("environ_unreadable");
+    return;
+  }
+  std::vector<sensors::EnvSecret> found = env_sensor_.inspect(*env);
+  cleanse(*env);
+  for (const auto& secret : found) {
+    if (!server->second.reported_env.insert(secret.name + '\x1f' + secret.fingerprint).second) continue;
+    auto event = new_event("secret_exposure");
+    *event.mutable_process() = workloads_.process_of(record);
+    *event.mutable_workload() = server->second.workload;
+    event.mutable_source()->set_kind("env");
+    event.mutable_source()->set_name(secret.name);
+    event.mutable_credential()->set_type(secret.type);
+    event.mutable_credential()->set_fingerprint(secret.fingerprint);
+    event.mutable_credential()->set_preview(secret.preview);
+    event.mutable_secret_exposure()->set_matched_name(secret.matched_name);
+    event.mutable_secret_exposure()->set_matched_value(secret.matched_value);
+    emit(event);
+  }
+}
+
+void Agent::scan_running_processes() {
+  std::map<uint32_t, ProcessRecord> snapshot;
+  const uint32_t self = static_cast<uint32_t>(getpid());
+  for (int32_t pid : identity::list_pids(config_.proc_root)) {
+    if (static_cast<uint32_t>(pid) == self) continue;
+    auto status = identity::read_status(pid, config_.proc_root);
+    auto argv = identity::read_cmdline(pid, config_.proc_root);
+    if (!status || !argv || argv->empty()) continue;  // kernel threads have no argv
+    ProcessRecord r;
+    r.pid = pid;
+    r.ppid = status->ppid;
+    r.uid = status->uid;
+    r.argv = *argv;
+    r.exe = identity::read_exe(pid, config_.proc_root);
+    r.comm = status->name;
+    r.start_boottime_ns = identity::read_start_time_ns(pid, config_.proc_root).value_or(0);
+    snapshot[r.pid] = std::move(r);
+  }
+  std::map<uint32_t, discovery::Classification> verdicts;
+  for (const auto& [pid, r] : snapshot) {
+    auto c = discovery_.classify(r.argv, r.exe, {});
+    if (c.verdict != discovery::Verdict::none) verdicts[pid] = c;
+  }
+  auto has_server_ancestor = [&](uint32_t pid) {
+    for (size_t steps = 0; steps < snapshot.size(); ++steps) {
+      auto it = snapshot.find(pid);
+      if (it == snapshot.end() || it->second.ppid == pid) return false;
+      pid = it->second.ppid;
+      auto v = verdicts.find(pid);
+      if (v != verdicts.end() && v->second.verdict == discovery::Verdict::server) return true;
+    }
+    return false;
+  };
+  for (auto& [pid, c] : verdicts) {
+    ProcessRecord r = snapshot[pid];
+    if (c.verdict == discovery::Verdict::client) {
+      r.role = Role::client;
+      probes_->add_to_set(CT_SET_CLIENT, pid);
+      table_.upsert(r);
+      config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(pid), config_.proc_root));
+    }
+  }
+  for (auto& [pid, c] : verdicts) {
+    if (c.verdict != discovery::Verdict::server || has_server_ancestor(pid) || table_.find(pid)) continue;
+    ProcessRecord r = snapshot[pid];
+    if (const ProcessRecord* parent = table_.find(r.ppid); parent && parent->role == Role::client) {
+      r.client_pid = parent->pid;
+      if (c.identity.client.empty()) c.identity.client = program_name(parent->argv, parent->exe);
+    }
+    start_server(std::move(r), c.identity);
+  }
+}
+
+// Exits the ring buffer could not deliver (drops) must not leave ghosts: check every record against /proc.
+void Agent::reconcile_with_proc() {
+  for (uint32_t pid : table_.pids()) {
+    ProcessRecord* record = table_.find(pid);
+    auto start = identity::read_start_time_ns(static_cast<int32_t>(pid), config_.proc_root);
+    bool alive = start && (!record->start_boottime_ns || *start / 10000000 == record->start_boottime_ns / 10000000);
+    if (alive) continue;
+    count_error("missed_exit");
+    ct_exit_event synthetic{};
+    synthetic.hdr.type = CT_EVENT_EXIT;
+    synthetic.hdr.tgid = pid;
+    synthetic.hdr.time_boot_ns = boot_ns_now();
+    synthetic.exit_code = 0xffff;  // unknown: reported as exit_code 255, signal 127
+    on_exit(synthetic);
+  }
+  for (auto it = servers_.begin(); it != servers_.end();) {
+    bool referenced = false;
+    for (uint32_t pid : table_.pids()) referenced |= table_.find(pid)->server_pid == it->first;
+    it = referenced ? std::next(it) : servers_.erase(it);
+  }
+}
+
+credtrace::v1::Event Agent::new_event(const std::string& type) {
+  credtrace::v1::Event event;
+  event.set_type(type);
+  *event.mutable_time() = now_timestamp();
+  event.set_host(host_);
+  event.set_agent_id(agent_id_);
+  return event;
+}
+
+void Agent::emit(credtrace::v1::Event& event) {
+  if (sink_ && !sink_->write(event)) count_error("output_write");
+}
+
+void Agent::emit_health() {
+  auto event = new_event("agent_health");
+  auto* health = event.mutable_agent_health();
+  loader::KernelCounters counters = probes_->read_counters();
+  for (uint32_t t = 1; t < CT_EVENT_TYPE_MAX; ++t) {
+    (*health->mutable_events())[loader::event_type_name(t)] = counters.events[t];
+    (*health->mutable_truncations())[loader::event_type_name(t)] = counters.truncations[t];
+  }
+  for (uint32_t d = 0; d < CT_DROP_REASON_MAX; ++d) (*health->mutable_drops())[loader::drop_reason_name(d)] = counters.drops[d];
+  for (const auto& [kind, n] : agent_errors_) (*health->mutable_agent_errors())[kind] = n;
+  (*health->mutable_agent_errors())["mcp_config_parse"] = config_index_.parse_errors();
+  if (sink_) (*health->mutable_agent_errors())["output_write"] = sink_->failures();
+  health->set_watched_processes(static_cast<uint32_t>(table_.count(Role::server) + table_.count(Role::descendant)));
+  health->set_mcp_servers(static_cast<uint32_t>(table_.count(Role::server)));
+  health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  emit(event);
+}
+
+}  // namespace credtrace

@@ -1,0 +1,77 @@
+// The agent: wires probes, discovery, identity and sensors to the sinks, and runs the event loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/agent_config.h"
+#include "discovery/mcp_discovery.h"
+#include "events.h"
+#include "export/json_lines_sink.h"
+#include "loader/probes.h"
+#include "process/process_table.h"
+#include "secrets/env_names.h"
+#include "secrets/fingerprint.h"
+#include "sensors/env_exposure.h"
+#include "workload/workload_builder.h"
+
+namespace credtrace {
+
+class Agent {
+ public:
+  // Everything that can fail before probes attach (output, fleet key) fails here, with a message.
+  static std::unique_ptr<Agent> create(const config::AgentConfig& config, std::string* error);
+  // Attaches probes, finds running servers, emits agent_ready, then handles events until stop is set.
+  int run(const std::atomic<bool>& stop);
+
+ private:
+  struct ServerState {
+    discovery::McpIdentity identity;
+    credtrace::v1::Workload workload;
+    std::set<std::string> reported_env;  // name + fingerprint already exported for this server instance
+  };
+
+  Agent(const config::AgentConfig& config, std::unique_ptr<exporter::JsonLinesSink> sink,
+        secrets::Fingerprinter fingerprinter);
+
+  void on_kernel_event(const void* data, size_t size);
+  void on_exec(const ct_exec_event& e);
+  void on_fork(const ct_fork_event& e);
+  void on_exit(const ct_exit_event& e);
+  void on_stdin(const ct_stdin_event& e);
+
+  void scan_running_processes();
+  process::ProcessRecord& start_server(process::ProcessRecord record, const discovery::McpIdentity& identity);
+  void watch_descendants_from_proc(uint32_t server_pid);
+  void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
+  void report_env(const process::ProcessRecord& record);
+  void reconcile_with_proc();
+
+  credtrace::v1::Event new_event(const std::string& type);
+  void emit(credtrace::v1::Event& event);
+  void emit_health();
+  void count_error(const std::string& kind) { ++agent_errors_[kind]; }
+
+  config::AgentConfig config_;
+  std::string host_;
+  std::string agent_id_;
+  std::unique_ptr<exporter::JsonLinesSink> sink_;
+  secrets::Fingerprinter fingerprinter_;
+  secrets::NamePatterns env_names_;
+  sensors::EnvExposureSensor env_sensor_;
+  discovery::ConfigIndex config_index_;
+  discovery::Discovery discovery_;
+  workload::WorkloadBuilder workloads_;
+  process::ProcessTable table_;
+  std::map<uint32_t, ServerState> servers_;
+  std::unique_ptr<loader::Probes> probes_;
+  std::map<std::string, uint64_t> agent_errors_;
+  uint64_t boot_time_unix_ns_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace credtrace

@@ -1,0 +1,189 @@
+// Agent configuration: parses the YAML schema strictly (unknown keys and bad values are errors) onto defaults.
+#include "config/agent_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "mcp/launch_patterns.h"
+#include "secrets/env_names.h"
+
+namespace credtrace::config {
+namespace {
+
+// Thrown only inside this file, caught in load_config_text.
+struct ConfigError {
+  YAML::Mark mark;
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& message) { throw ConfigError{node.Mark(), message}; }
+
+std::string read_string(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) fail(node, key + ": expected a string");
+  return node.Scalar();
+}
+
+bool read_bool(const YAML::Node& node, const std::string& key) {
+  bool value = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) fail(node, key + ": expected true or false");
+  return value;
+}
+
+uint32_t read_u32(const YAML::Node& node, const std::string& key, uint64_t min, uint64_t max) {
+  if (!node.IsScalar()) fail(node, key + ": expected a number");
+  const std::string& text = node.Scalar();
+  size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used, 0);
+  } catch (...) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || text[0] == '-') fail(node, key + ": expected a non-negative integer, got '" + text + "'");
+  if (value < min || value > max)
+    fail(node, key + ": " + text + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  return static_cast<uint32_t>(value);
+}
+
+std::vector<std::string> read_string_list(const YAML::Node& node, const std::string& key) {
+  if (!node.IsSequence()) fail(node, key + ": expected a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty()) fail(item, key + ": every entry must be a non-empty string");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+using FieldSetters = std::map<std::string, std::function<void(const YAML::Node&)>>;
+
+// Applies each key of a mapping through its setter; unknown keys are errors naming the allowed ones.
+void apply_mapping(const YAML::Node& node, const std::string& section, const FieldSetters& setters) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) fail(node, section + ": expected a mapping");
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    auto it = setters.find(key);
+    if (it == setters.end()) {
+      std::string allowed;
+      for (const auto& [name, _] : setters) allowed += (allowed.empty() ? "" : ", ") + name;
+      fail(entry.first, "unknown key '" + (section.empty() ? key : section + "." + key) + "' (allowed: " + allowed + ")");
+    }
+    it->second(entry.second);
+  }
+}
+
+bool is_power_of_two(uint32_t v) { return v && !(v & (v - 1)); }
+
+void apply_probes(const YAML::Node& node, ProbeConfig& probes) {
+  apply_mapping(node, "probes", {
+      {"ringbuf_bytes", [&](const YAML::Node& n) {
+         probes.ringbuf_bytes = read_u32(n, "probes.ringbuf_bytes", 64u << 10, 1u << 30);
+         if (!is_power_of_two(probes.ringbuf_bytes)) fail(n, "probes.ringbuf_bytes: must be a power of two");
+       }},
+      {"poll_interval_ms", [&](const YAML::Node& n) { probes.poll_interval_ms = read_u32(n, "probes.poll_interval_ms", 1, 1000); }},
+      {"wakeup_threshold_bytes", [&](const YAML::Node& n) {
+         probes.wakeup_threshold_bytes = read_u32(n, "probes.wakeup_threshold_bytes", 0, 1u << 30);
+       }},
+  });
+}
+
+void apply_mcp(const YAML::Node& node, McpConfig& mcp) {
+  apply_mapping(node, "mcp", {
+      {"server_patterns", [&](const YAML::Node& n) { mcp.server_patterns = read_string_list(n, "mcp.server_patterns"); }},
+      {"extra_server_patterns", [&](const YAML::Node& n) {
+         for (auto& p : read_string_list(n, "mcp.extra_server_patterns")) mcp.server_patterns.push_back(p);
+       }},
+      {"client_patterns", [&](const YAML::Node& n) { mcp.client_patterns = read_string_list(n, "mcp.client_patterns"); }},
+      {"extra_client_patterns", [&](const YAML::Node& n) {
+         for (auto& p : read_string_list(n, "mcp.extra_client_patterns")) mcp.client_patterns.push_back(p);
+       }},
+      {"config_paths", [&](const YAML::Node& n) { mcp.config_paths = read_string_list(n, "mcp.config_paths"); }},
+      {"scan_user_homes", [&](const YAML::Node& n) { mcp.scan_user_homes = read_bool(n, "mcp.scan_user_homes"); }},
+      {"passwd_file", [&](const YAML::Node& n) { mcp.passwd_file = read_string(n, "mcp.passwd_file"); }},
+      {"protocol_detection", [&](const YAML::Node& n) { mcp.protocol_detection = read_bool(n, "mcp.protocol_detection"); }},
+  });
+}
+
+void apply_secrets(const YAML::Node& node, SecretsConfig& secrets) {
+  apply_mapping(node, "secrets", {
+      {"env_name_patterns", [&](const YAML::Node& n) { secrets.env_name_patterns = read_string_list(n, "secrets.env_name_patterns"); }},
+      {"extra_env_name_patterns", [&](const YAML::Node& n) {
+         for (auto& p : read_string_list(n, "secrets.extra_env_name_patterns")) secrets.env_name_patterns.push_back(p);
+       }},
+      {"env_name_excludes", [&](const YAML::Node& n) { secrets.env_name_excludes = read_string_list(n, "secrets.env_name_excludes"); }},
+  });
+}
+
+void apply_root(const YAML::Node& root, AgentConfig& cfg) {
+  apply_mapping(root, "", {
+      {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
+      {"agent_id", [&](const YAML::Node& n) { cfg.agent_id = read_string(n, "agent_id"); }},
+      {"state_dir", [&](const YAML::Node& n) { cfg.state_dir = read_string(n, "state_dir"); }},
+      {"proc_root", [&](const YAML::Node& n) { cfg.proc_root = read_string(n, "proc_root"); }},
+      {"health_interval_seconds", [&](const YAML::Node& n) {
+         cfg.health_interval_seconds = read_u32(n, "health_interval_seconds", 1, 86400);
+       }},
+      {"output", [&](const YAML::Node& n) {
+         apply_mapping(n, "output", {{"json", [&](const YAML::Node& v) { cfg.output.json_path = read_string(v, "output.json"); }}});
+       }},
+      {"probes", [&](const YAML::Node& n) { apply_probes(n, cfg.probes); }},
+      {"fingerprint", [&](const YAML::Node& n) {
+         apply_mapping(n, "fingerprint", {
+             {"key_file", [&](const YAML::Node& v) { cfg.fingerprint.key_file = read_string(v, "fingerprint.key_file"); }},
+             {"key", [&](const YAML::Node& v) {
+                cfg.fingerprint.key = read_string(v, "fingerprint.key");
+                if (cfg.fingerprint.key.size() < 16) fail(v, "fingerprint.key: must be at least 16 characters");
+              }},
+         });
+       }},
+      {"mcp", [&](const YAML::Node& n) { apply_mcp(n, cfg.mcp); }},
+      {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
+  });
+}
+
+std::string located(const std::string& name, const YAML::Mark& mark, const std::string& message) {
+  std::ostringstream out;
+  out << name << ":" << (mark.is_null() ? 0 : mark.line + 1) << ":" << (mark.is_null() ? 0 : mark.column + 1) << ": "
+      << message;
+  return out.str();
+}
+
+}  // namespace
+
+AgentConfig default_config() {
+  AgentConfig cfg;
+  cfg.mcp.server_patterns = mcp::default_server_patterns();
+  cfg.mcp.client_patterns = mcp::default_client_patterns();
+  cfg.secrets.env_name_patterns = secrets::default_secret_env_patterns();
+  cfg.secrets.env_name_excludes = secrets::default_secret_env_excludes();
+  return cfg;
+}
+
+LoadResult load_config_text(const std::string& text, const std::string& name_for_errors) {
+  AgentConfig cfg = default_config();
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsNull() && !root.IsMap()) fail(root, "the config must be a mapping of sections");
+    apply_root(root, cfg);
+  } catch (const ConfigError& e) {
+    return {std::nullopt, located(name_for_errors, e.mark, e.message)};
+  } catch (const YAML::Exception& e) {
+    return {std::nullopt, located(name_for_errors, e.mark, e.msg)};
+  }
+  return {std::move(cfg), ""};
+}
+
+LoadResult load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {std::nullopt, path + ":0:0: cannot open the config file"};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return load_config_text(buffer.str(), path);
+}
+
+}  // namespace credtrace::config

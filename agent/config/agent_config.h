@@ -1,0 +1,64 @@
+// Agent configuration: the YAML schema, built-in defaults, and validation with file:line:column errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace credtrace::config {
+
+struct OutputConfig {
+  std::string json_path = "-";  // "-" is stdout, "" disables JSON lines
+};
+
+struct ProbeConfig {
+  uint32_t ringbuf_bytes = 8u << 20;         // power of two, >= 64 KiB
+  uint32_t poll_interval_ms = 20;            // batched consumption of the ring buffer
+  uint32_t wakeup_threshold_bytes = 1u << 20; // fill level that forces an early wake-up
+};
+
+struct FingerprintConfig {
+  std::string key_file = "/var/lib/credtrace/fleet.key";
+  std::string key;  // inline key material; overrides key_file (prefer key_file)
+};
+
+struct McpConfig {
+  std::vector<std::string> server_patterns;  // argv/exe globs that make a process an MCP server
+  std::vector<std::string> client_patterns;  // MCP client processes whose children are checked by protocol
+  std::vector<std::string> config_paths;     // extra MCP client config files, or project dirs holding them
+  bool scan_user_homes = true;               // every home in passwd_file is searched for client configs
+  std::string passwd_file = "/etc/passwd";
+  bool protocol_detection = true;            // classify children of clients by their first stdin message
+};
+
+struct SecretsConfig {
+  std::vector<std::string> env_name_patterns;
+  std::vector<std::string> env_name_excludes;
+};
+
+struct AgentConfig {
+  std::string host_name;   // default: gethostname()
+  std::string agent_id;    // default: derived from /etc/machine-id and host name
+  std::string state_dir = "/var/lib/credtrace";
+  std::string proc_root = "/proc";
+  uint32_t health_interval_seconds = 60;
+  OutputConfig output;
+  ProbeConfig probes;
+  FingerprintConfig fingerprint;
+  McpConfig mcp;
+  SecretsConfig secrets;
+};
+
+// Built-in defaults (patterns from the secrets and mcp libraries).
+AgentConfig default_config();
+
+struct LoadResult {
+  std::optional<AgentConfig> config;
+  std::string error;  // "FILE:LINE:COLUMN: message" when config is empty
+};
+
+LoadResult load_config_file(const std::string& path);
+LoadResult load_config_text(const std::string& text, const std::string& name_for_errors);
+
+}  // namespace credtrace::config

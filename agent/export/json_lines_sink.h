@@ -1,0 +1,37 @@
+// JSON-lines sink: one event per line in the proto3 JSON mapping (snake_case keys), flushed per line.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "credtrace/v1/events.pb.h"
+
+namespace credtrace::exporter {
+
+// The proto3 JSON form of one event on a single line (no trailing newline).
+std::string event_to_json_line(const credtrace::v1::Event& event);
+
+class JsonLinesSink {
+ public:
+  // path "-" writes to stdout; any other path is opened for append (created 0600).
+  static std::unique_ptr<JsonLinesSink> open(const std::string& path, std::string* error);
+  ~JsonLinesSink();
+  JsonLinesSink(const JsonLinesSink&) = delete;
+  JsonLinesSink& operator=(const JsonLinesSink&) = delete;
+
+  // Writes and flushes one line; false (and counted) when the write fails.
+  bool write(const credtrace::v1::Event& event);
+  uint64_t written() const { return written_; }
+  uint64_t failures() const { return failures_; }
+
+ private:
+  JsonLinesSink(FILE* file, bool owned) : file_(file), owned_(owned) {}
+  FILE* file_;
+  bool owned_;
+  uint64_t written_ = 0;
+  uint64_t failures_ = 0;
+};
+
+}  // namespace credtrace::exporter

@@ -1,0 +1,142 @@
+// The agent's kernel probes: skeleton lifecycle (open → rodata → load → attach), ring buffer, pid sets, counters.
+#include "loader/probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "ct_probes.skel.h"
+#include "loader/filesystems.h"
+
+namespace credtrace::loader {
+
+const char* event_type_name(uint32_t type) {
+  switch (type) {
+    case CT_EVENT_EXEC: return "exec";
+    case CT_EVENT_FORK: return "fork";
+    case CT_EVENT_EXIT: return "exit";
+    case CT_EVENT_STDIN: return "stdin";
+    case CT_EVENT_FILE_OPEN: return "file_open";
+    default: return "unknown";
+  }
+}
+
+const char* drop_reason_name(uint32_t reason) {
+  switch (reason) {
+    case CT_DROP_RINGBUF_FULL: return "ringbuf_full";
+    case CT_DROP_READ_FAILED: return "read_failed";
+    case CT_DROP_PID_RANGE: return "pid_out_of_range";
+    default: return "unknown";
+  }
+}
+
+std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler handler, std::string* error) {
+  std::unique_ptr<Probes> probes(new Probes());
+  probes->handler_ = std::move(handler);
+  if (std::string err = ensure_tracefs(); !err.empty()) {
+    *error = err;
+    return nullptr;
+  }
+  probes->skel_.reset(ct_probes__open());
+  if (!probes->skel_) {
+    *error = std::string("cannot open BPF object: ") + std::strerror(errno);
+    return nullptr;
+  }
+  probes->skel_->rodata->agent_tgid = options.agent_tgid;
+  probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
+  if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
+    *error = "cannot size ring buffer: " + std::string(std::strerror(-err));
+    return nullptr;
+  }
+  if (int err = ct_probes__load(probes->skel_.get()); err) {
+    *error = "cannot load BPF programs (need CAP_BPF, CAP_PERFMON and BTF): " + std::string(std::strerror(-err));
+    return nullptr;
+  }
+  if (std::string err = probes->attach_all(); !err.empty()) {
+    *error = err;
+    return nullptr;
+  }
+  probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
+  if (!probes->ring_) {
+    *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
+    return nullptr;
+  }
+  return probes;
+}
+
+std::string Probes::attach_all() {
+  struct bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    struct bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      int err = errno;
+      return std::string("cannot attach probe ") + bpf_program__section_name(prog) + ": " + std::strerror(err);
+    }
+    links_.emplace_back(link);
+    attached_.push_back(bpf_program__section_name(prog));
+  }
+  return "";
+}
+
+void Probes::SkeletonDeleter::operator()(struct ::ct_probes* skel) const { ct_probes__destroy(skel); }
+void Probes::RingDeleter::operator()(struct ::ring_buffer* ring) const { ring_buffer__free(ring); }
+void Probes::LinkDeleter::operator()(struct ::bpf_link* link) const { bpf_link__destroy(link); }
+
+int Probes::on_sample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Probes*>(ctx);
+  self->handler_(data, size);
+  ++self->handled_;
+  return 0;
+}
+
+int Probes::poll(int timeout_ms) {
+  handled_ = 0;
+  int rc = ring_buffer__poll(ring_.get(), timeout_ms);
+  if (rc < 0 && rc != -EINTR) return rc;
+  // Submits without wake-up are only seen by draining.
+  rc = ring_buffer__consume(ring_.get());
+  if (rc < 0 && rc != -EINTR) return rc;
+  return handled_;
+}
+
+namespace {
+std::atomic_ref<__u64> pid_word(struct ::ct_probes* skel, ct_pid_set set, uint32_t tgid) {
+  return std::atomic_ref<__u64>(skel->bss->pid_sets[set][tgid / 64]);
+}
+}  // namespace
+
+void Probes::add_to_set(ct_pid_set set, uint32_t tgid) {
+  if (tgid >= CT_PID_MAX) return;
+  pid_word(skel_.get(), set, tgid).fetch_or(1ULL << (tgid % 64));
+}
+
+void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) {
+  if (tgid >= CT_PID_MAX) return;
+  pid_word(skel_.get(), set, tgid).fetch_and(~(1ULL << (tgid % 64)));
+}
+
+bool Probes::in_set(ct_pid_set set, uint32_t tgid) const {
+  if (tgid >= CT_PID_MAX) return false;
+  return (pid_word(skel_.get(), set, tgid).load() >> (tgid % 64)) & 1;
+}
+
+KernelCounters Probes::read_counters() const {
+  KernelCounters total;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return total;
+  std::vector<ct_counters> per_cpu(ncpu);
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &zero, per_cpu.data()) != 0) return total;
+  for (const auto& c : per_cpu) {
+    for (size_t i = 0; i < total.events.size(); ++i) total.events[i] += c.events[i];
+    for (size_t i = 0; i < total.drops.size(); ++i) total.drops[i] += c.drops[i];
+    for (size_t i = 0; i < total.truncations.size(); ++i) total.truncations[i] += c.truncations[i];
+  }
+  return total;
+}
+
+}  // namespace credtrace::loader

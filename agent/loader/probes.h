@@ -1,0 +1,72 @@
+// The agent's kernel probes: RAII owner of the BPF skeleton (open, set rodata, load, attach, detach).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events.h"
+
+struct ct_probes;  // bpftool skeleton of bpf/credtrace.bpf.c
+struct ring_buffer;
+struct bpf_link;
+
+namespace credtrace::loader {
+
+struct ProbeOptions {
+  uint32_t ringbuf_bytes = 8u << 20;
+  uint32_t wakeup_threshold_bytes = 1u << 20;
+  uint32_t agent_tgid = 0;
+};
+
+struct KernelCounters {
+  std::array<uint64_t, CT_EVENT_TYPE_MAX> events{};
+  std::array<uint64_t, CT_DROP_REASON_MAX> drops{};
+  std::array<uint64_t, CT_EVENT_TYPE_MAX> truncations{};
+};
+
+const char* event_type_name(uint32_t type);
+const char* drop_reason_name(uint32_t reason);
+
+class Probes {
+ public:
+  using EventHandler = std::function<void(const void* data, size_t size)>;
+
+  // Opens, configures, loads and attaches every probe; nullptr and a message on any failure (nothing stays attached).
+  static std::unique_ptr<Probes> start(const ProbeOptions& options, EventHandler handler, std::string* error);
+  ~Probes() = default;
+  Probes(const Probes&) = delete;
+  Probes& operator=(const Probes&) = delete;
+
+  // Waits up to timeout_ms for a wake-up, then drains everything pending. Returns events handled or -errno.
+  int poll(int timeout_ms);
+
+  void add_to_set(ct_pid_set set, uint32_t tgid);
+  void remove_from_set(ct_pid_set set, uint32_t tgid);
+  bool in_set(ct_pid_set set, uint32_t tgid) const;
+
+  KernelCounters read_counters() const;
+  const std::vector<std::string>& attached() const { return attached_; }
+
+ private:
+  Probes() = default;
+  std::string attach_all();
+  static int on_sample(void* ctx, void* data, size_t size);
+
+  struct SkeletonDeleter { void operator()(struct ::ct_probes* skel) const; };
+  struct RingDeleter { void operator()(struct ::ring_buffer* ring) const; };
+  struct LinkDeleter { void operator()(struct ::bpf_link* link) const; };
+
+  // Declared so that destruction runs ring, links, then skeleton.
+  std::unique_ptr<struct ::ct_probes, SkeletonDeleter> skel_;
+  std::vector<std::unique_ptr<struct ::bpf_link, LinkDeleter>> links_;
+  std::unique_ptr<struct ::ring_buffer, RingDeleter> ring_;
+  EventHandler handler_;
+  std::vector<std::string> attached_;
+  int handled_ = 0;
+};
+
+}  // namespace credtrace::loader

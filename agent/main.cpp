@@ -1,0 +1,71 @@
+// credtrace-agent command line: flags, config loading and validation, signal handling.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "agent.h"
+#include "config/agent_config.h"
+#include "log.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked poll returns EINTR and the loop sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"credtrace-agent: which workload used which credential, where it came from and where it went"};
+  std::string config_path;
+  std::string json_out;
+  bool check_config = false;
+  bool show_version = false;
+  app.add_option("--config", config_path, "YAML config file (default: built-in defaults)")->check(CLI::ExistingFile);
+  app.add_option("--json-out", json_out, "write JSON lines to PATH, or - for stdout (overrides output.json)");
+  app.add_flag("--check-config", check_config, "validate the config and exit (0 valid, 2 invalid)");
+  app.add_flag("--version", show_version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (show_version) {
+    std::printf("credtrace-agent %s\n", CREDTRACE_VERSION);
+    return 0;
+  }
+  credtrace::config::LoadResult loaded = config_path.empty()
+                                             ? credtrace::config::LoadResult{credtrace::config::default_config(), ""}
+                                             : credtrace::config::load_config_file(config_path);
+  if (!loaded.config) {
+    std::fprintf(stderr, "%s\n", loaded.error.c_str());
+    return 2;
+  }
+  credtrace::config::AgentConfig config = *loaded.config;
+  if (!json_out.empty()) config.output.json_path = json_out;
+  if (check_config) {
+    std::printf("%s: ok\n", config_path.empty() ? "built-in defaults" : config_path.c_str());
+    return 0;
+  }
+  std::string error;
+  auto agent = credtrace::Agent::create(config, &error);
+  if (!agent) {
+    credtrace::log::error(error);
+    return 1;
+  }
+  install_signal_handlers();
+  return agent->run(g_stop);
+}

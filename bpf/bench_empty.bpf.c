@@ -1,0 +1,23 @@
+/* Empty programs on the agent's hooks: the baseline the benchmark compares the agent's probes with. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(empty_exec) { return 0; }
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(empty_fork) { return 0; }
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(empty_exit) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_openat")
+int empty_openat(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int empty_openat2(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_open")
+int empty_open(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_read")
+int empty_enter_read(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_exit_read")
+int empty_exit_read(void *ctx) { return 0; }

@@ -1,0 +1,119 @@
+/* Kernel-to-agent event ABI: the only header shared by bpf/ and agent/; fixed-width, append-only. */
+#ifndef CREDTRACE_BPF_SHARED_EVENTS_H
+#define CREDTRACE_BPF_SHARED_EVENTS_H
+
+#ifdef __BPF__
+typedef __u8 ct_u8;
+typedef __u16 ct_u16;
+typedef __u32 ct_u32;
+typedef __u64 ct_u64;
+#else
+#include <stdint.h>
+typedef uint8_t ct_u8;
+typedef uint16_t ct_u16;
+typedef uint32_t ct_u32;
+typedef uint64_t ct_u64;
+#endif
+
+/* PID_MAX_LIMIT on 64-bit kernels: every pid fits the per-pid bitmaps. */
+#define CT_PID_MAX 4194304u
+#define CT_PID_WORDS (CT_PID_MAX / 64u)
+#ifdef __cplusplus
+static_assert(CT_PID_WORDS == 65536, "ct_pid_word() masks with 0xffff");
+#else
+_Static_assert(CT_PID_WORDS == 65536, "ct_pid_word() masks with 0xffff");
+#endif
+
+#define CT_COMM_LEN 16
+#define CT_FILENAME_LEN 256
+#define CT_ARGS_LEN 1024
+#define CT_PATH_LEN 256
+#define CT_STDIN_CAPTURE_LEN 1024
+
+enum ct_event_type {
+  CT_EVENT_EXEC = 1,      /* a process image was replaced (every process) */
+  CT_EVENT_FORK = 2,      /* a watched or candidate process created a child process */
+  CT_EVENT_EXIT = 3,      /* a watched, candidate or client process exited */
+  CT_EVENT_STDIN = 4,     /* the first bytes a candidate process read from fd 0 */
+  CT_EVENT_FILE_OPEN = 5, /* a watched process opened a path */
+  CT_EVENT_TYPE_MAX = 6,
+};
+
+enum ct_drop_reason {
+  CT_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed */
+  CT_DROP_READ_FAILED = 1,  /* a bpf_probe_read_* of user/kernel memory failed */
+  CT_DROP_PID_RANGE = 2,    /* a pid beyond CT_PID_MAX (cannot be tracked) */
+  CT_DROP_REASON_MAX = 3,
+};
+
+/* Bits in the per-pid flag bitmaps. */
+enum ct_pid_set {
+  CT_SET_WATCHED = 0,   /* an MCP server or one of its descendants */
+  CT_SET_CANDIDATE = 1, /* a descendant of an MCP client, not yet classified */
+  CT_SET_CLIENT = 2,    /* an MCP client process */
+  CT_SET_MAX = 3,
+};
+
+/* Per-CPU counters; summed by the agent. Incremented before ring-buffer reserve. */
+struct ct_counters {
+  ct_u64 events[CT_EVENT_TYPE_MAX];
+  ct_u64 drops[CT_DROP_REASON_MAX];
+  ct_u64 truncations[CT_EVENT_TYPE_MAX];
+};
+
+struct ct_event_header {
+  ct_u32 type;  /* enum ct_event_type */
+  ct_u32 pid;   /* thread id */
+  ct_u32 tgid;  /* process id */
+  ct_u32 flags; /* CT_FLAG_* */
+  ct_u64 time_boot_ns;
+};
+
+#define CT_FLAG_WATCHED (1u << 0)   /* the process was watched when the event fired */
+#define CT_FLAG_CANDIDATE (1u << 1) /* the process was a candidate when the event fired */
+#define CT_FLAG_TRUNCATED (1u << 2) /* a variable part was cut to fit */
+
+struct ct_exec_event {
+  struct ct_event_header hdr;
+  ct_u32 ppid;
+  ct_u32 uid;
+  ct_u32 gid;
+  ct_u32 args_len;     /* bytes valid in args: NUL-separated argv */
+  ct_u64 start_boottime_ns;
+  ct_u64 cgroup_id;
+  char comm[CT_COMM_LEN];
+  char filename[CT_FILENAME_LEN];
+  char args[CT_ARGS_LEN];
+};
+
+struct ct_fork_event {
+  struct ct_event_header hdr;
+  ct_u32 parent_tgid;
+  ct_u32 child_tgid;
+  ct_u64 child_start_boottime_ns;
+};
+
+struct ct_exit_event {
+  struct ct_event_header hdr;
+  ct_u32 exit_code; /* raw wait status: (code << 8) | signal */
+  ct_u32 _pad;
+  ct_u64 start_boottime_ns;
+};
+
+struct ct_stdin_event {
+  struct ct_event_header hdr;
+  ct_u32 len;       /* bytes valid in data */
+  ct_u32 read_ret;  /* what read() returned (may exceed len) */
+  char data[CT_STDIN_CAPTURE_LEN];
+};
+
+struct ct_file_open_event {
+  struct ct_event_header hdr;
+  ct_u32 open_flags;
+  ct_u32 path_len;
+  ct_u32 dirfd;
+  ct_u32 _pad;
+  char path[CT_PATH_LEN];
+};
+
+#endif

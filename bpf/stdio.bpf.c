@@ -1,0 +1,48 @@
+/* MCP stdio probes: the first bytes a candidate process reads from fd 0 (protocol detection). */
+#include "include/helpers.h"
+
+struct ct_syscall_enter_read { __u64 unused; long id; __u64 fd; __u64 buf; __u64 count; };
+struct ct_syscall_exit { __u64 unused; long id; long ret; };
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int ct_sys_enter_read(struct ct_syscall_enter_read *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!ct_in_set(CT_SET_CANDIDATE, id >> 32) || ctx->fd != 0) return 0;
+  __u32 tid = (__u32)id;
+  __u64 buf = ctx->buf;
+  bpf_map_update_elem(&pending_stdin_reads, &tid, &buf, BPF_ANY);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int ct_sys_exit_read(struct ct_syscall_exit *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!ct_in_set(CT_SET_CANDIDATE, tgid)) return 0;
+  __u32 tid = (__u32)id;
+  __u64 *buf = bpf_map_lookup_elem(&pending_stdin_reads, &tid);
+  if (!buf) return 0;
+  __u64 user_buf = *buf;
+  bpf_map_delete_elem(&pending_stdin_reads, &tid);
+  if (ctx->ret <= 0) return 0;
+  /* Only the first message decides: the process is no longer a candidate. */
+  ct_set_remove(CT_SET_CANDIDATE, tgid);
+
+  struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
+  if (!e) return 0;
+  ct_fill_header(&e->hdr, CT_EVENT_STDIN, CT_FLAG_CANDIDATE);
+  __u64 len = ctx->ret;
+  if (len > CT_STDIN_CAPTURE_LEN) {
+    len = CT_STDIN_CAPTURE_LEN;
+    e->hdr.flags |= CT_FLAG_TRUNCATED;
+    ct_count_truncation(CT_EVENT_STDIN);
+  }
+  e->read_ret = ctx->ret;
+  e->len = 0;
+  if (bpf_probe_read_user(e->data, len & (2 * CT_STDIN_CAPTURE_LEN - 1), (void *)user_buf) == 0)
+    e->len = len;
+  else
+    ct_count_drop(CT_DROP_READ_FAILED);
+  ct_submit(e, true);
+  return 0;
+}

@@ -1,0 +1,124 @@
+// Tests for the agent configuration: defaults, every section, and file:line:column errors for bad input.
+#include "config/agent_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <algorithm>
+
+namespace credtrace::config {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+TEST(AgentConfig, DefaultsCoverDocumentedPatterns) {
+  AgentConfig cfg = default_config();
+  EXPECT_EQ(cfg.output.json_path, "-");
+  EXPECT_TRUE(contains(cfg.mcp.server_patterns, "@modelcontextprotocol/*"));
+  EXPECT_TRUE(contains(cfg.mcp.server_patterns, "mcp-server-*"));
+  EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "*_API_KEY"));
+  EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "*_TOKEN"));
+  EXPECT_FALSE(cfg.mcp.client_patterns.empty());
+  EXPECT_EQ(cfg.probes.ringbuf_bytes & (cfg.probes.ringbuf_bytes - 1), 0u);
+}
+
+TEST(AgentConfig, EmptyDocumentIsDefaults) {
+  LoadResult r = load_config_text("", "empty.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->fingerprint.key_file, "/var/lib/credtrace/fleet.key");
+}
+
+TEST(AgentConfig, ParsesEverySection) {
+  LoadResult r = load_config_text(R"(
+host_name: node-7
+agent_id: agt_test
+health_interval_seconds: 5
+output:
+  json: /tmp/out.jsonl
+probes:
+  ringbuf_bytes: 1048576
+  poll_interval_ms: 10
+  wakeup_threshold_bytes: 4096
+fingerprint:
+  key: 00112233445566778899aabbccddeeff
+mcp:
+  extra_server_patterns: ["my-tool-*"]
+  client_patterns: ["fake-client*"]
+  config_paths: [/srv/project]
+  scan_user_homes: false
+  protocol_detection: true
+secrets:
+  extra_env_name_patterns: ["*_CREDS"]
+)", "full.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  const AgentConfig& c = *r.config;
+  EXPECT_EQ(c.host_name, "node-7");
+  EXPECT_EQ(c.health_interval_seconds, 5u);
+  EXPECT_EQ(c.output.json_path, "/tmp/out.jsonl");
+  EXPECT_EQ(c.probes.ringbuf_bytes, 1048576u);
+  EXPECT_EQ(c.probes.poll_interval_ms, 10u);
+  EXPECT_EQ(c.fingerprint.key, "00112233445566778899aabbccddeeff");
+  EXPECT_TRUE(contains(c.mcp.server_patterns, "my-tool-*"));
+  EXPECT_TRUE(contains(c.mcp.server_patterns, "@modelcontextprotocol/*"));
+  EXPECT_EQ(c.mcp.client_patterns, std::vector<std::string>{"fake-client*"});
+  EXPECT_FALSE(c.mcp.scan_user_homes);
+  EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_CREDS"));
+  EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_API_KEY"));
+}
+
+TEST(AgentConfig, UnknownKeyIsLocated) {
+  LoadResult r = load_config_text("probes:\n  ringbuf_bytes: 1048576\n  polling: 3\n", "cfg.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("cfg.yaml:3:3: unknown key 'probes.polling'", 0), 0u) << r.error;
+}
+
+TEST(AgentConfig, BadValuesAreLocated) {
+  auto r = load_config_text("probes:\n  ringbuf_bytes: 1000000\n", "a.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("a.yaml:2:18:"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("power of two"), std::string::npos);
+
+  r = load_config_text("health_interval_seconds: soon\n", "b.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("b.yaml:1:26:"), std::string::npos) << r.error;
+
+  r = load_config_text("mcp:\n  scan_user_homes: maybe\n", "c.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("c.yaml:2:20: mcp.scan_user_homes: expected true or false"), std::string::npos) << r.error;
+
+  r = load_config_text("mcp:\n  server_patterns: notalist\n", "d.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("d.yaml:2:20:"), std::string::npos) << r.error;
+
+  r = load_config_text("fingerprint:\n  key: short\n", "e.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("at least 16"), std::string::npos) << r.error;
+}
+
+TEST(AgentConfig, SyntaxErrorIsLocated) {
+  auto r = load_config_text("output:\n  json: [unclosed\n", "s.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("s.yaml:", 0), 0u);
+  EXPECT_NE(r.error.find(":3:"), std::string::npos) << r.error;
+}
+
+TEST(AgentConfig, TopLevelMustBeMapping) {
+  auto r = load_config_text("- a\n- b\n", "l.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("l.yaml:1:1:"), std::string::npos) << r.error;
+}
+
+TEST(AgentConfig, ShippedDefaultConfigIsValid) {
+  auto r = load_config_file(std::string(CREDTRACE_FIXTURES) + "/../../packaging/config/credtrace.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+}
+
+TEST(AgentConfig, MissingFileIsAnError) {
+  auto r = load_config_file("/nonexistent/credtrace.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("cannot open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace credtrace::config
