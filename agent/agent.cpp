@@ -273,7 +273,7 @@ void Agent::on_exit(const ct_exit_event& e) {
     auto it = servers_.find(record->pid);
     if (it != servers_.end()) {
       auto event = new_event("mcp_server_exit");
-      *event.mutable_process() = workloads_.process_of(*record);
+      *event.mutable_process() = it->second.process;
       *event.mutable_workload() = it->second.workload;
       auto* exit = event.mutable_mcp_server_exit();
       exit->set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
@@ -324,17 +324,21 @@ ProcessRecord& Agent::start_server(ProcessRecord record, const discovery::McpIde
   table_.upsert(record);
   probes_->add_to_set(CT_SET_WATCHED, record.pid);
   probes_->remove_from_set(CT_SET_CANDIDATE, record.pid);
+  // Short-lived servers: read what /proc can still tell (env, cwd) before the slower identity work (exe hash).
+  auto env_secrets = collect_env_secrets(record.pid);
+  credtrace::v1::Process process = workloads_.process_of(record);
   ServerState& state = servers_[record.pid];
   state = ServerState{};
   state.identity = identity;
   state.workload = workloads_.workload_of_server(record, identity);
+  state.process = process;
 
   auto event = new_event("mcp_server_start");
-  *event.mutable_process() = workloads_.process_of(record);
+  *event.mutable_process() = process;
   *event.mutable_workload() = state.workload;
   event.mutable_mcp_server_start();
   emit(event);
-  report_env(record);
+  if (env_secrets) emit_env_exposures(process, state, *env_secrets);
   watch_descendants_from_proc(record.pid);
   return *table_.find(record.pid);
 }
@@ -373,21 +377,31 @@ void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   report_env(stored);
 }
 
-void Agent::report_env(const ProcessRecord& record) {
-  auto server = servers_.find(record.server_pid);
-  if (server == servers_.end()) return;
-  auto env = identity::read_environ(static_cast<int32_t>(record.pid), config_.proc_root);
+std::optional<std::vector<sensors::EnvSecret>> Agent::collect_env_secrets(uint32_t pid) {
+  auto env = identity::read_environ(static_cast<int32_t>(pid), config_.proc_root);
   if (!env) {
     count_error("environ_unreadable");
-    return;
+    return std::nullopt;
   }
   std::vector<sensors::EnvSecret> found = env_sensor_.inspect(*env);
   cleanse(*env);
+  return found;
+}
+
+void Agent::report_env(const ProcessRecord& record) {
+  auto server = servers_.find(record.server_pid);
+  if (server == servers_.end()) return;
+  auto env_secrets = collect_env_secrets(record.pid);
+  if (env_secrets) emit_env_exposures(workloads_.process_of(record), server->second, *env_secrets);
+}
+
+void Agent::emit_env_exposures(const credtrace::v1::Process& process, ServerState& server,
+                               const std::vector<sensors::EnvSecret>& found) {
   for (const auto& secret : found) {
-    if (!server->second.reported_env.insert(secret.name + '\x1f' + secret.fingerprint).second) continue;
+    if (!server.reported_env.insert(secret.name + '\x1f' + secret.fingerprint).second) continue;
     auto event = new_event("secret_exposure");
-    *event.mutable_process() = workloads_.process_of(record);
-    *event.mutable_workload() = server->second.workload;
+    *event.mutable_process() = process;
+    *event.mutable_workload() = server.workload;
     event.mutable_source()->set_kind("env");
     event.mutable_source()->set_name(secret.name);
     event.mutable_credential()->set_type(secret.type);

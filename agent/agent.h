@@ -5,6 +5,8 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <set>
 #include <string>
 
@@ -32,6 +34,7 @@ class Agent {
   struct ServerState {
     discovery::McpIdentity identity;
     credtrace::v1::Workload workload;
+    credtrace::v1::Process process;  // as seen at start: /proc is gone by exit
     std::set<std::string> reported_env;  // name + fingerprint already exported for this server instance
   };
 
@@ -49,6 +52,9 @@ class Agent {
   void watch_descendants_from_proc(uint32_t server_pid);
   void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
   void report_env(const process::ProcessRecord& record);
+  std::optional<std::vector<sensors::EnvSecret>> collect_env_secrets(uint32_t pid);
+  void emit_env_exposures(const credtrace::v1::Process& process, ServerState& server,
+                          const std::vector<sensors::EnvSecret>& found);
   void reconcile_with_proc();
 
   credtrace::v1::Event new_event(const std::string& type);

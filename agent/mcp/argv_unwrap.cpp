@@ -84,6 +84,10 @@ constexpr std::array<std::string_view, 8> kNodeValueFlags = {"-r", "--require", 
                                                              "--experimental-loader", "--input-type", "-C", "--conditions"};
 constexpr std::array<std::string_view, 4> kNodeInlineFlags = {"-e", "--eval", "-p", "--print"};
 
+// npm exec options whose value is the next argument (the = form needs no entry here).
+constexpr std::array<std::string_view, 8> kNpmValueFlags = {"--registry", "--cache",     "--userconfig", "--prefix",
+                                                            "--workspace", "-w",        "--loglevel",   "--node-options"};
+
 constexpr std::array<std::string_view, 16> kUvValueFlags = {
     "--from", "--with", "--with-editable", "--with-requirements", "--python", "-p", "--index", "--index-url",
     "--extra-index-url", "--default-index", "--directory", "--project", "--config-file", "--cache-dir", "--env-file",
@@ -146,6 +150,7 @@ class Unwrapper {
 
   // Names of a program/script path: its package (node_modules/site-packages), then its stem.
   void script(std::string_view path) {
+    if (starts_with(path, "npm:") || starts_with(path, "jsr:")) return add(strip_npm_version(path.substr(4)));
     add(node_modules_package(path));
     add(site_packages_package(path));
     add(strip_script_extension(base_name(path)));
@@ -202,6 +207,8 @@ class Unwrapper {
       } else if ((a == "-c" || a == "--call") && i + 1 < rest.size()) {
         unwrap(shell_split(rest[i + 1]), depth + 1);
         i = rest.size();
+      } else if (one_of(a, kNpmValueFlags)) {
+        ++i;
       } else if (!starts_with(a, "-")) {
         break;
       }
@@ -421,6 +428,10 @@ std::vector<std::string> launch_candidates(const std::vector<std::string>& argv,
   if (!argv.empty()) u.add(base_name(argv[0]));
   u.add(base_name(exe_path));
   return u.names;
+}
+
+bool spec_names_package(std::string_view spec, std::string_view name) {
+  return spec == name || strip_npm_version(spec) == name || strip_python_spec(spec) == name;
 }
 
 std::vector<std::string> interpreter_script_names(const std::vector<std::string>& argv) {

@@ -29,6 +29,9 @@ std::vector<std::string> launch_candidates(const std::vector<std::string>& argv,
 // Only the names revealed by unwrapping (no trailing argv[0]/exe basenames); empty if none.
 std::vector<std::string> unwrapped_names(const std::vector<std::string>& argv);
 
+// True when a launcher operand ("pkg@1.2", "pkg==1.0", "@s/pkg@latest", "pkg") names the package `name`.
+bool spec_names_package(std::string_view spec, std::string_view name);
+
 // Names an interpreter-run program is known by: "node /x/node_modules/@a/b/cli.js" → "@a/b", "b", "cli".
 std::vector<std::string> interpreter_script_names(const std::vector<std::string>& argv);
 

@@ -81,7 +81,7 @@ std::string_view client_name(Client client) {
 Client detect_client(std::string_view path) {
   std::string_view base = base_name(path);
   if (base == "claude_desktop_config.json") return Client::claude_desktop;
-  if (base == ".claude.json" || base == ".mcp.json") return Client::claude_code;
+  if (base == ".claude.json" || base == ".mcp.json" || base == "managed-mcp.json") return Client::claude_code;
   if (base == "cline_mcp_settings.json") return Client::cline;
   if (ends_with(path, ".cursor/mcp.json")) return Client::cursor;
   if (is_vscode_mcp_json(path)) return Client::vscode;
@@ -100,8 +100,7 @@ ConfigParseResult parse_client_config(std::string_view path, std::string_view co
     return result;
   }
   std::string error;
-  Json root = (client == Client::continue_dev && is_yaml_path(path)) ? detail::yaml_to_json(content, error)
-                                                                      : parse_json_text(content, error);
+  Json root = is_yaml_path(path) ? detail::yaml_to_json(content, error) : parse_json_text(content, error);
   if (!error.empty()) {
     result.error = error;
     return result;

@@ -37,10 +37,11 @@ struct ConfigParseResult {
   std::string error;
 };
 
-// The client that owns a config file, judged from its path alone.
+// The client that owns a config file, judged from its path alone (also Claude Code's managed-mcp.json).
 Client detect_client(std::string_view path);
 
-// Parses content (JSON, JSONC or, for Continue, YAML) in the shape the client uses.
+// Parses content in the shape the client uses: YAML when the path ends in .yaml/.yml (Continue),
+// otherwise JSON with JSONC comments and trailing commas allowed. Errors never quote the content.
 ConfigParseResult parse_client_config(std::string_view path, std::string_view content, Client client);
 
 // Reads the file (at most max_bytes, otherwise an error) and parses it as detect_client(path).

@@ -76,14 +76,26 @@ const std::string* last_operand(const Tokens& entry) {
   return nullptr;
 }
 
+// Same launched package on both sides, and the entry's last operand (a server argument, or the package
+// spec itself) is visible in the process.
 bool identity_match(const Tokens& entry, const Tokens& process) {
   Tokens entry_names = detail::unwrapped_names(entry);
   Tokens process_names = detail::unwrapped_names(process);
   if (entry_names.empty() || process_names.empty() || entry_names[0] != process_names[0]) return false;
   const std::string* operand = last_operand(entry);
-  if (operand == nullptr || *operand == process_names[0]) return true;
-  return std::find(process.begin(), process.end(), *operand) != process.end() ||
-         detail::unwrapped_names({entry[0], *operand}) == Tokens{process_names[0]};
+  if (operand == nullptr || detail::spec_names_package(*operand, process_names[0])) return true;
+  return std::find(process.begin(), process.end(), *operand) != process.end();
+}
+
+// The eligible entry with the most args that passes `test`, or nullptr.
+template <typename Test>
+const ServerEntry* best_entry(const std::vector<ServerEntry>& entries, const Tokens& env_names, Test test) {
+  const ServerEntry* best = nullptr;
+  for (const auto& e : entries) {
+    if (!eligible(e, env_names) || !test(entry_tokens(e))) continue;
+    if (best == nullptr || e.args.size() > best->args.size()) best = &e;
+  }
+  return best;
 }
 
 }  // namespace
@@ -92,16 +104,10 @@ const ServerEntry* match_entry(const std::vector<ServerEntry>& entries, const st
                                const std::vector<std::string>& env_names) {
   const Tokens process = process_tokens(argv);
   if (process.empty()) return nullptr;
-  const ServerEntry* best = nullptr;
-  for (const auto& e : entries) {
-    if (!eligible(e, env_names) || !strict_match(entry_tokens(e), process)) continue;
-    if (best == nullptr || e.args.size() > best->args.size()) best = &e;
-  }
-  if (best != nullptr) return best;
-  for (const auto& e : entries) {
-    if (eligible(e, env_names) && identity_match(entry_tokens(e), process)) return &e;
-  }
-  return nullptr;
+  auto strict = [&](const Tokens& entry) { return strict_match(entry, process); };
+  if (const ServerEntry* e = best_entry(entries, env_names, strict)) return e;
+  auto same_identity = [&](const Tokens& entry) { return identity_match(entry, process); };
+  return best_entry(entries, env_names, same_identity);
 }
 
 }  // namespace credtrace::mcp

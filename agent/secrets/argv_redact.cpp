@@ -64,25 +64,45 @@ bool is_mysql_family(std::string_view program) {
 
 bool is_curl(std::string_view program) { return program == "curl"; }
 
-std::string label_for_flag_value(std::string_view flag, std::string_view value) {
-  if (std::optional<Detection> typed = classify_value(value)) return redaction_label(typed->type);
-  return redaction_label(type_for_env_name(env_style_flag_name(flag)));
+// Generic type of a secret flag's value: short password spellings (-p, --pass, --pw) are passwords.
+std::string_view type_for_flag(std::string_view flag) {
+  std::string name = env_style_flag_name(flag);
+  if (name == "P" || name == "PASS" || name == "PW") return "password";
+  return type_for_env_name(name);
 }
 
-bool is_env_identifier(std::string_view name) {
-  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
+std::string label_for_flag_value(std::string_view flag, std::string_view value) {
+  if (std::optional<Detection> typed = classify_value(value)) return redaction_label(typed->type);
+  return redaction_label(type_for_flag(flag));
+}
+
+bool is_letter_or_underscore(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+
+// An env name, or a property name as in -Dspring.datasource.password=… (dots and dashes allowed inside).
+bool is_assignment_name(std::string_view name) {
+  if (name.empty() || !is_letter_or_underscore(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_letter_or_underscore(c) || (c >= '0' && c <= '9') || c == '.' || c == '-'; });
 }
 
 // NAME=VALUE where inspect_env_var calls VALUE secret.
 std::optional<std::string> redact_env_assignment(std::string_view arg) {
   size_t equals = arg.find('=');
-  if (equals == std::string_view::npos || !is_env_identifier(arg.substr(0, equals))) return std::nullopt;
+  if (equals == std::string_view::npos || !is_assignment_name(arg.substr(0, equals))) return std::nullopt;
   std::optional<EnvFinding> finding = inspect_env_var(arg.substr(0, equals), arg.substr(equals + 1), secret_names());
   if (!finding) return std::nullopt;
   return std::string(arg.substr(0, equals + 1)) + redaction_label(finding->type);
+}
+
+// --env=NAME=VALUE, -eNAME=VALUE, -Dprop.password=VALUE style: the flag's value is itself an env assignment.
+std::optional<std::string> redact_flag_env_assignment(std::string_view arg) {
+  if (!arg.starts_with('-')) return std::nullopt;
+  size_t equals = arg.find('=');
+  size_t assignment_start = (equals != std::string_view::npos && arg.starts_with("--")) ? equals + 1 : 2;
+  if (assignment_start >= arg.size()) return std::nullopt;
+  std::optional<std::string> assignment = redact_env_assignment(arg.substr(assignment_start));
+  if (!assignment) return std::nullopt;
+  return std::string(arg.substr(0, assignment_start)) + *assignment;
 }
 
 // --secret-flag=VALUE
@@ -110,8 +130,11 @@ struct Replacement {
 void add_header_value_replacement(std::string_view arg, std::vector<Replacement>& replacements) {
   size_t colon = arg.find(':');
   if (colon == std::string_view::npos) return;
+  std::string_view name_part = arg.substr(0, colon);
+  size_t equals = name_part.rfind('=');  // "--header=x-api-key: v"
+  if (equals != std::string_view::npos) name_part.remove_prefix(equals + 1);
   std::string name;
-  for (char c : arg.substr(0, colon)) {
+  for (char c : name_part) {
     if (c != ' ' && c != '\t') name.push_back(to_lower(c));
   }
   if (std::find(kCredentialHeaders.begin(), kCredentialHeaders.end(), name) == kCredentialHeaders.end()) return;
@@ -132,7 +155,7 @@ void add_header_value_replacement(std::string_view arg, std::vector<Replacement>
 // escapes), labelled by the longer span; on equal length the earlier-added (typed) label wins.
 std::vector<Replacement> merge_replacements(std::vector<Replacement> replacements) {
   std::stable_sort(replacements.begin(), replacements.end(),
-            [](const Replacement& a, const Replacement& b) { return a.offset < b.offset; });
+                   [](const Replacement& a, const Replacement& b) { return a.offset < b.offset; });
   std::vector<Replacement> merged;
   for (Replacement& next : replacements) {
     if (!merged.empty() && next.offset < merged.back().offset + merged.back().length) {
@@ -205,6 +228,7 @@ std::string redact_single(std::string_view program, std::string_view arg) {
   if (program == "sshpass" && arg.starts_with("-p") && arg.size() > 2) return "-p" + redaction_label("password");
   if (is_curl(program) && arg.starts_with("--user=")) return "--user=" + mask_user_password(arg.substr(7));
   if (std::optional<std::string> assignment = redact_env_assignment(arg)) return *assignment;
+  if (std::optional<std::string> flag_assignment = redact_flag_env_assignment(arg)) return *flag_assignment;
   return redact_inside(arg);
 }
 

@@ -13,6 +13,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr size_t kMaxTokenLength = 64 * 1024;  // bounds decoding work; real JWTs are a few KiB
+
 std::optional<std::array<std::string_view, 3>> split_three_parts(std::string_view token) {
   size_t first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return std::nullopt;
@@ -75,6 +77,7 @@ std::vector<std::string> audience_claim(const json& object) {
 }  // namespace
 
 std::optional<JwtClaims> decode_jwt(std::string_view token) {
+  if (token.size() > kMaxTokenLength) return std::nullopt;
   std::optional<std::array<std::string_view, 3>> parts = split_three_parts(token);
   if (!parts) return std::nullopt;
   std::optional<json> header = decode_json_object((*parts)[0]);

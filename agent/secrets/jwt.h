@@ -18,7 +18,8 @@ struct JwtClaims {
 };
 
 // Decodes header.payload.signature (base64url, no padding). The signature is never checked.
-// nullopt unless there are exactly three parts and header and payload are JSON objects.
+// nullopt unless there are exactly three parts, header and payload are JSON objects, and the token is at
+// most 64 KiB.
 std::optional<JwtClaims> decode_jwt(std::string_view token);
 
 }  // namespace credtrace::secrets

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -60,6 +61,7 @@ TEST(DetectClient, KnownPaths) {
   EXPECT_EQ(detect_client("/home/u/.continue/config.yaml"), Client::continue_dev);
   EXPECT_EQ(detect_client("/home/u/.continue/mcpServers/db.yaml"), Client::continue_dev);
   EXPECT_EQ(detect_client("/home/u/src/api/.continue/mcpServers/db.json"), Client::continue_dev);
+  EXPECT_EQ(detect_client("/etc/claude-code/managed-mcp.json"), Client::claude_code);
 }
 
 TEST(DetectClient, UnrelatedPaths) {
@@ -316,6 +318,26 @@ TEST(ParseMalformed, DeepNestingDoesNotCrash) {
   EXPECT_TRUE(y.error.empty() || y.error.find("yaml") != std::string::npos);
 }
 
+// Deterministic mutations of a real config: never a crash, and errors never quote the secret in it.
+TEST(ParseMalformed, MutatedInputsNeverLeakContentIntoErrors) {
+  std::ifstream in(fixture("claude_desktop/home/.config/Claude/claude_desktop_config.json"));
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint32_t state = 12345;
+  auto next = [&] { return state = state * 1103515245u + 12345u; };
+  size_t errors = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::string text = original.substr(0, next() % (original.size() + 1));
+    for (int flips = next() % 4; flips > 0 && !text.empty(); --flips) text[next() % text.size()] = static_cast<char>(next() >> 24);
+    for (Client c : {Client::claude_desktop, Client::zed, Client::unknown}) {
+      auto r = parse_client_config(round % 2 ? "/h/x.json" : "/h/x.yaml", text, c);
+      EXPECT_EQ(r.error.find("TESTtest"), std::string::npos);
+      EXPECT_EQ(r.error.find("s3cr3t"), std::string::npos);
+      errors += r.error.empty() ? 0 : 1;
+    }
+  }
+  EXPECT_GT(errors, 0u);
+}
+
 TEST(ParseUnknown, TriesEveryShape) {
   auto r = parse_client_config("/x/custom.json",
                                R"({"servers": {"a": {"command": "x"}}, "context_servers": {"b": {"url": "https://b"}}})",
@@ -331,6 +353,26 @@ TEST(ParseShapes, ClientSpecificKeysIgnoredElsewhere) {
                                Client::cursor);
   EXPECT_EQ(r.error, "");
   EXPECT_TRUE(r.servers.empty());
+}
+
+TEST(ParseShapes, Utf8BomAndBlockCommentAtEnd) {
+  auto r = parse_client_config("/h/.cursor/mcp.json", "\xEF\xBB\xBF{\"mcpServers\": {\"a\": {\"command\": \"x\"}}} /* end */",
+                               Client::cursor);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.servers.size(), 1u);
+}
+
+TEST(ParseShapes, YamlChosenByExtension) {
+  auto r = parse_client_config("/x/servers.yaml", "mcpServers:\n  - name: a\n    command: mcp-server-a\n", Client::unknown);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.servers.size(), 1u);
+  EXPECT_EQ(r.servers[0].command, "mcp-server-a");
+  EXPECT_EQ(r.servers[0].transport, "stdio");
+}
+
+TEST(ParseShapes, UnterminatedCommentAndStringAreErrors) {
+  EXPECT_FALSE(parse_client_config("/h/.zed/settings.json", "{\"context_servers\": {} /* open", Client::zed).error.empty());
+  EXPECT_FALSE(parse_client_config("/h/.zed/settings.json", "{\"a\": \"open", Client::zed).error.empty());
 }
 
 TEST(ParseShapes, CommandWithoutTransportOrUrl) {

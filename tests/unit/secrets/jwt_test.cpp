@@ -99,6 +99,13 @@ TEST(DecodeJwt, RejectsMalformedTokens) {
   EXPECT_FALSE(decode_jwt("." + base64url_no_padding("{}") + ".sig"));  // empty header
 }
 
+TEST(DecodeJwt, DeeplyNestedOrHugeTokensAreHandled) {
+  std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  EXPECT_FALSE(decode_jwt(base64url_no_padding(R"({"alg":"x"})") + "." + base64url_no_padding(deep) + ".s"));
+  std::string huge_payload = R"({"sub":")" + std::string(70000, 'a') + R"("})";
+  EXPECT_FALSE(decode_jwt(base64url_no_padding(R"({"alg":"x"})") + "." + base64url_no_padding(huge_payload) + ".s"));
+}
+
 TEST(DecodeJwt, UnsignedTokenWithEmptySignatureDecodes) {
   std::string token = base64url_no_padding(R"({"alg":"none"})") + "." + base64url_no_padding(R"({"exp":5})") + ".";
   std::optional<JwtClaims> claims = decode_jwt(token);

@@ -1,0 +1,143 @@
+"""End-to-end harness: runs the real credtrace-agent with a temporary config and reads its JSON lines."""
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import string
+import subprocess
+import tempfile
+import time
+
+AGENT = os.environ.get("CREDTRACE_AGENT", os.path.join(os.path.dirname(__file__), "../../build/credtrace-agent"))
+NPM_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "npm"))
+FLEET_KEY = "e2e-fleet-key-0123456789abcdef"
+
+_rng = secrets.SystemRandom()
+
+
+def _random(charset, n):
+    return "".join(_rng.choice(charset) for _ in range(n))
+
+
+ALNUM = string.ascii_letters + string.digits
+
+
+def fake_github_pat():
+    return "ghp_" + _random(ALNUM, 36)
+
+
+def fake_openai_key():
+    part = string.ascii_letters + string.digits + "_-"
+    return "sk-proj-" + _random(part, 74) + "T3BlbkFJ" + _random(part, 74)
+
+
+def fake_gitlab_pat():
+    return "glpat-" + _random(ALNUM + "_-", 20)
+
+
+def fake_password():
+    return "Pw-" + _random(ALNUM, 17)
+
+
+def fingerprint(value):
+    """What the agent must export for a secret: HMAC-SHA256 under the fleet key, lowercase hex."""
+    return hmac.new(FLEET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def base_env():
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+
+
+class Agent:
+    """A running credtrace-agent writing JSON lines to a temp file; stop() sends SIGTERM."""
+
+    def __init__(self, extra_config="", client_patterns=("mcp_client*",)):
+        self.dir = tempfile.mkdtemp(prefix="credtrace-e2e-")
+        self.events_path = os.path.join(self.dir, "events.jsonl")
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.config_path = os.path.join(self.dir, "credtrace.yaml")
+        patterns = ", ".join(json.dumps(p) for p in client_patterns)
+        with open(self.config_path, "w") as f:
+            f.write(
+                f"""state_dir: {self.dir}
+health_interval_seconds: 2
+output:
+  json: {self.events_path}
+fingerprint:
+  key: {FLEET_KEY}
+mcp:
+  scan_user_homes: false
+  client_patterns: [{patterns}]
+{extra_config}
+"""
+            )
+        self.proc = None
+        self.returncode = None
+
+    def start(self, timeout=30):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([AGENT, "--config", self.config_path], stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_for(lambda e: e["type"] == "agent_ready", timeout=timeout, what="agent_ready")
+        return self
+
+    def events(self):
+        if not os.path.exists(self.events_path):
+            return []
+        with open(self.events_path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def wait_for(self, pred, timeout=20, what="event"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for e in self.events():
+                if pred(e):
+                    return e
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"agent exited ({self.proc.returncode}) waiting for {what}: {self.read_log()}")
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; events: {[e['type'] for e in self.events()]}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.returncode = self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.returncode = self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+        return self.returncode
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def all_output(self):
+        """Every byte the agent wrote anywhere in its state dir (events, logs, key file excepted)."""
+        blobs = []
+        for name in os.listdir(self.dir):
+            path = os.path.join(self.dir, name)
+            if os.path.isfile(path) and name != "fleet.key":
+                with open(path, "rb") as f:
+                    blobs.append(f.read())
+        return b"\n".join(blobs)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_mcp_client(spec, timeout=60):
+    """Runs tests/e2e/npm/mcp_client.mjs (an SDK stdio client) with the given launch spec."""
+    return subprocess.run(
+        ["node", os.path.join(NPM_DIR, "mcp_client.mjs"), json.dumps(spec)],
+        cwd=NPM_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=base_env(),
+    )

@@ -1,0 +1,240 @@
+"""End-to-end tests (root): the real agent and probes, real MCP servers from npm launched by a real SDK client."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (AGENT, NPM_DIR, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_openai_key, fake_password,
+                     fingerprint, run_mcp_client)
+
+EVERYTHING_JS = os.path.join(NPM_DIR, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+SHADOW_JS = os.path.join(NPM_DIR, "shadow_tool.mjs")
+
+
+def loaded_probe_names():
+    out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
+    return set(re.findall(r"name (ct_\w+)", out))
+
+
+class AgentE2E(unittest.TestCase):
+    def setUp(self):
+        self.agents = []
+        self.raw_secrets = []
+
+    def tearDown(self):
+        for agent in self.agents:
+            agent.stop()
+            blob = agent.all_output()
+            for secret in self.raw_secrets:
+                self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
+            agent.cleanup()
+
+    def start_agent(self, **kwargs):
+        agent = Agent(**kwargs)
+        self.agents.append(agent)
+        return agent.start()
+
+    def secret(self, factory):
+        value = factory()
+        self.raw_secrets.append(value)
+        return value
+
+    def exposures(self, agent, workload_id):
+        return {e["source"]["name"]: e for e in agent.events()
+                if e["type"] == "secret_exposure" and e["workload"]["id"] == workload_id}
+
+    def assert_exposure(self, exposure, raw, type_, prefix):
+        self.assertEqual(exposure["credential"]["type"], type_)
+        self.assertEqual(exposure["credential"]["fingerprint"], fingerprint(raw))
+        self.assertEqual(exposure["source"]["kind"], "env")
+        preview = exposure["credential"]["preview"]
+        self.assertTrue(preview.startswith(prefix), preview)
+        self.assertTrue(preview.endswith(raw[-4:]), preview)
+        self.assertLessEqual(len(preview), len(prefix) + 1 + 4)
+
+    def test_npx_server_found_by_pattern_with_identity_exposures_and_exit(self):
+        agent = self.start_agent()
+        pat, openai, password = self.secret(fake_github_pat), self.secret(fake_openai_key), self.secret(fake_password)
+        spec = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"], "cwd": NPM_DIR,
+                "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": pat, "OPENAI_API_KEY": openai, "DB_PASSWORD": password,
+                        "LOG_LEVEL": "debug"}}
+        result = run_mcp_client(spec)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start"
+                               and e["workload"]["mcp"]["package"] == "@modelcontextprotocol/server-everything",
+                               what="mcp_server_start")
+        w = start["workload"]
+        self.assertEqual(w["mcp"]["discovered_by"], "pattern")
+        self.assertEqual(w["mcp"]["server_name"], "@modelcontextprotocol/server-everything")
+        self.assertEqual(w["mcp"]["client"], "mcp_client.mjs")
+        self.assertEqual(w["mcp"]["transport"], "stdio")
+        self.assertTrue(w["id"].startswith("wl_"))
+        self.assertEqual(w["user"], "root")
+        self.assertEqual(w["uid"], 0)
+        self.assertRegex(w["exe_sha256"], r"^[0-9a-f]{64}$")
+        self.assertEqual(w["cwd"], NPM_DIR)
+        self.assertTrue(w["cgroup"])
+        for key in ("type", "time", "host", "agent_id", "process", "workload"):
+            self.assertIn(key, start)
+        self.assertRegex(start["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        proc = start["process"]
+        self.assertEqual(proc["pid"], w["pid"])
+        self.assertIn("@modelcontextprotocol/server-everything", proc["args"])
+        self.assertRegex(proc["start_time"], r"^\d{4}-")
+
+        exposures = agent.wait_for(lambda e: len(self.exposures(agent, w["id"])) >= 3, what="3 exposures") and \
+            self.exposures(agent, w["id"])
+        self.assert_exposure(exposures["GITHUB_PERSONAL_ACCESS_TOKEN"], pat, "github_pat", "ghp_")
+        self.assert_exposure(exposures["OPENAI_API_KEY"], openai, "openai", "sk-proj-")
+        self.assertEqual(exposures["DB_PASSWORD"]["credential"]["type"], "password")
+        self.assertEqual(exposures["DB_PASSWORD"]["credential"]["fingerprint"], fingerprint(password))
+        self.assertTrue(exposures["OPENAI_API_KEY"]["secret_exposure"]["matched_value"])
+        for name in ("PATH", "HOME", "LOG_LEVEL"):
+            self.assertNotIn(name, exposures)
+
+        exit_event = agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["workload"]["id"] == w["id"],
+                                    what="mcp_server_exit")
+        self.assertGreater(exit_event["mcp_server_exit"]["duration_seconds"], 0)
+        self.assertIn("exit_code", exit_event["mcp_server_exit"])
+
+        # The same server started again is the same workload.
+        result = run_mcp_client(spec)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        starts = lambda: [e for e in agent.events() if e["type"] == "mcp_server_start"
+                          and e["workload"]["mcp"]["package"] == "@modelcontextprotocol/server-everything"]
+        agent.wait_for(lambda e: len(starts()) >= 2, what="second start")
+        second = starts()[1]
+        self.assertNotEqual(second["process"]["pid"], proc["pid"])
+        self.assertEqual(second["workload"]["id"], w["id"])
+
+    def test_config_entry_names_the_server_and_descendants_are_attributed(self):
+        project = tempfile.mkdtemp(prefix="credtrace-project-")
+        os.makedirs(os.path.join(project, ".cursor"))
+        config_path = os.path.join(project, ".cursor", "mcp.json")
+        with open(config_path, "w") as f:
+            json.dump({"mcpServers": {"shadow-notes": {"command": "node", "args": [SHADOW_JS],
+                                                        "env": {"NOTES_API_KEY": "${env:NOTES_API_KEY}"}}}}, f)
+        agent = self.start_agent(extra_config=f"  config_paths: [{project}]")
+        notes_key, child_token = self.secret(fake_gitlab_pat), self.secret(fake_github_pat)
+        spec = {"command": "node", "args": [SHADOW_JS], "cwd": project, "holdMs": 2500,
+                "env": {"NOTES_API_KEY": notes_key, "HELPER_CHILD_SECONDS": "3",
+                        "CHILD_SERVICE_TOKEN_VALUE": child_token}}
+        result = run_mcp_client(spec)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start"
+                               and e["workload"]["mcp"]["server_name"] == "shadow-notes", what="config server start")
+        w = start["workload"]
+        self.assertEqual(w["mcp"]["discovered_by"], "config")
+        self.assertEqual(w["mcp"]["client"], "cursor")
+        self.assertEqual(w["mcp"]["config_path"], config_path)
+        ready = agent.wait_for(lambda e: e["type"] == "agent_ready", what="agent_ready")
+        self.assertEqual(ready["agent_ready"]["mcp_config_servers"], 1)
+
+        agent.wait_for(lambda e: "CHILD_SERVICE_TOKEN" in self.exposures(agent, w["id"]), what="descendant exposure")
+        exposures = self.exposures(agent, w["id"])
+        self.assert_exposure(exposures["NOTES_API_KEY"], notes_key, "gitlab_pat", "glpat-")
+        child = exposures["CHILD_SERVICE_TOKEN"]
+        self.assert_exposure(child, child_token, "github_pat", "ghp_")
+        self.assertNotEqual(child["process"]["pid"], w["pid"])
+        self.assertEqual(child["process"]["ppid"], w["pid"])
+        self.assertEqual(child["process"]["args"][:2], ["/bin/sh", "-c"])
+
+    def test_shadow_server_found_by_protocol_and_other_children_ignored(self):
+        agent = self.start_agent()
+        key = self.secret(fake_openai_key)
+        spec = {"command": "node", "args": [SHADOW_JS], "cwd": NPM_DIR, "nonMcpChild": True,
+                "clientName": "claude-code-e2e", "env": {"SHADOW_API_KEY": key}}
+        result = run_mcp_client(spec)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start"
+                               and e["workload"]["mcp"]["discovered_by"] == "protocol", what="protocol start")
+        w = start["workload"]
+        self.assertEqual(w["mcp"]["server_name"], "shadow_tool.mjs")
+        self.assertEqual(w["mcp"]["client"], "mcp_client.mjs")
+        self.assertEqual(w["mcp"]["client_info"], "claude-code-e2e")
+        agent.wait_for(lambda e: "SHADOW_API_KEY" in self.exposures(agent, w["id"]), what="exposure")
+        self.assert_exposure(self.exposures(agent, w["id"])["SHADOW_API_KEY"], key, "openai", "sk-proj-")
+        time.sleep(1)
+        starts = [e for e in agent.events() if e["type"] == "mcp_server_start"]
+        self.assertEqual(len(starts), 1, [s["process"]["args"] for s in starts])  # /bin/cat is not an MCP server
+
+    def test_non_mcp_processes_produce_no_events(self):
+        agent = self.start_agent()
+        token = self.secret(fake_github_pat)
+        env = dict(base_env(), GITHUB_TOKEN=token, OPENAI_API_KEY=self.secret(fake_openai_key))
+        subprocess.run(["python3", "-c", "import os, time; open('/etc/hostname').read(); time.sleep(0.3)"],
+                       env=env, check=True)
+        subprocess.run(["/bin/sh", "-c", "cat /etc/hostname > /dev/null; echo mcp"], env=env, check=True)
+        time.sleep(2.5)
+        types = {e["type"] for e in agent.events()}
+        self.assertEqual(types - {"agent_ready", "agent_health"}, set())
+        health = agent.wait_for(lambda e: e["type"] == "agent_health", what="agent_health")
+        self.assertGreater(int(health["agent_health"]["events"]["exec"]), 0)
+        self.assertEqual(int(health["agent_health"]["drops"]["ringbuf_full"]), 0)
+
+    def test_server_running_before_agent_start_is_found_in_proc(self):
+        pat = self.secret(fake_github_pat)
+        server = subprocess.Popen(["node", EVERYTHING_JS], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, cwd=NPM_DIR,
+                                  env=dict(base_env(), GITHUB_PERSONAL_ACCESS_TOKEN=pat))
+        try:
+            time.sleep(0.5)
+            agent = self.start_agent()
+            ready = agent.wait_for(lambda e: e["type"] == "agent_ready", what="agent_ready")
+            self.assertGreaterEqual(ready["agent_ready"]["mcp_servers_running"], 1)
+            start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
+                                   what="start from /proc")
+            self.assertEqual(start["workload"]["mcp"]["server_name"], "@modelcontextprotocol/server-everything")
+            exposure = agent.wait_for(lambda e: e["type"] == "secret_exposure"
+                                      and e["workload"]["id"] == start["workload"]["id"], what="exposure")
+            self.assert_exposure(exposure, pat, "github_pat", "ghp_")
+        finally:
+            server.stdin.close()
+            server.terminate()
+            server.wait()
+        agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == server.pid, what="exit")
+
+    def test_sigterm_flushes_and_detaches_every_probe(self):
+        agent = self.start_agent()
+        ready = agent.events()[0]
+        self.assertEqual(ready["type"], "agent_ready")
+        self.assertEqual(len(ready["agent_ready"]["probes"]), 8)
+        self.assertTrue(loaded_probe_names() >= {"ct_sched_process_exec", "ct_sys_enter_openat"})
+        self.assertEqual(agent.stop(), 0)
+        self.assertEqual(agent.events()[-1]["type"], "agent_health")
+        self.assertEqual(loaded_probe_names(), set())
+
+
+class CommandLine(unittest.TestCase):
+    def run_agent(self, *args):
+        return subprocess.run([AGENT, *args], capture_output=True, text=True, timeout=30)
+
+    def test_version_and_help(self):
+        self.assertRegex(self.run_agent("--version").stdout, r"^credtrace-agent \d+\.\d+\.\d+")
+        help_text = self.run_agent("--help").stdout
+        for flag in ("--config", "--json-out", "--check-config", "--version"):
+            self.assertIn(flag, help_text)
+
+    def test_bad_config_is_located_and_nothing_starts(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.yaml")
+            out = os.path.join(d, "events.jsonl")
+            with open(bad, "w") as f:
+                f.write(f"output:\n  json: {out}\nprobes:\n  ringbuf: 12\n")
+            r = self.run_agent("--config", bad, "--check-config")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(f"{bad}:4:3: unknown key 'probes.ringbuf'", r.stderr)
+            r = self.run_agent("--config", bad)
+            self.assertEqual(r.returncode, 2)
+            self.assertFalse(os.path.exists(out))
+            self.assertEqual(loaded_probe_names(), set())
+            good = os.path.join(os.path.dirname(__file__), "../../packaging/config/credtrace.yaml")
+            r = self.run_agent("--config", good, "--check-config")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
