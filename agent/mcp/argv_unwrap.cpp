@@ -273,7 +273,7 @@ class Unwrapper {
       return;
     }
     const std::string kind = program_kind(rest[i]);
-    if (one_of(kind, kLaunchers) || kind == "uvx") return unwrap(rest.subspan(i), depth + 1);
+    if (one_of(kind, kLaunchers)) return unwrap(rest.subspan(i), depth + 1);
     script(rest[i]);
   }
 
@@ -448,6 +448,7 @@ std::vector<std::string> interpreter_script_names(const std::vector<std::string>
   u.add(pkg);
   if (!pkg.empty()) u.add(base_name(pkg));
   u.add(strip_script_extension(base_name(rest[i])));
+  u.add(base_name(rest[i]));  // "mcp_client.mjs" as written, for globs that name the file
   return u.names;
 }
 

@@ -72,7 +72,8 @@ std::vector<std::string> default_secret_env_patterns() {
       "*_AUTH",           // NPM_AUTH, BASIC_AUTH
       "*_AUTH_TOKEN",     // kept explicit for readers; also covered by *_TOKEN
       "*_KEY",            // STRIPE_KEY, ENCRYPTION_KEY, MASTER_KEY (public keys are excluded)
-      "AWS_ACCESS_KEY_ID" // the AWS key identity; the value is also typed (AKIA…)
+      "AWS_ACCESS_KEY_ID", // the AWS key identity; the value is also typed (AKIA…)
+      "AWS_*"              // anything else AWS_ that is not a known setting (excludes below)
   };
 }
 
@@ -81,6 +82,9 @@ std::vector<std::string> default_secret_env_excludes() {
       // AWS settings that sit next to AWS credentials but are configuration.
       "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_OUTPUT", "AWS_CONFIG_FILE",
       "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+      "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_SDK_*", "AWS_CA_BUNDLE", "AWS_EC2_METADATA_*", "AWS_PAGER",
+      "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_EXECUTION_ENV",
+      "AWS_LAMBDA_*", "AWS_XRAY_*", "AWS_NODEJS_CONNECTION_REUSE_ENABLED", "AWS_ENDPOINT_URL*", "AWS_ACCOUNT_ID",
       // References to where a secret lives, not the secret: files, directories, paths.
       "*_FILE", "*_PATH", "*_DIR", "GOOGLE_APPLICATION_CREDENTIALS",
       // Locations. *_URL is excluded by name, DATABASE_URL included: a URL value that embeds a password is

@@ -63,6 +63,8 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd = -1) {
   pid_t pid = fork();
   if (pid == 0) {
     if (stdin_fd >= 0) dup2(stdin_fd, 0);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -100,7 +102,7 @@ TEST_F(ProbesTest, ExecOfAnyProcessIsReportedWithArgv) {
 
 TEST_F(ProbesTest, WatchIsInheritedByDescendantsAndOpensAreSeen) {
   int go[2];
-  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
   const std::string marker = "/tmp/credtrace-bpf-test-" + std::to_string(getpid());
   pid_t child = fork();
   if (child == 0) {
@@ -155,7 +157,7 @@ TEST_F(ProbesTest, UnwatchedOpensAreNotReported) {
 TEST_F(ProbesTest, ChildOfClientReportsItsFirstStdinMessage) {
   probes_->add_to_set(CT_SET_CLIENT, getpid());
   int in[2];
-  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);  // the child must not inherit the write end, or cat never sees EOF
   pid_t child = spawn({"/bin/cat"}, in[0]);
   close(in[0]);
   const std::string message = R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n";

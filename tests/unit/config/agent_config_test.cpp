@@ -17,7 +17,8 @@ TEST(AgentConfig, DefaultsCoverDocumentedPatterns) {
   EXPECT_EQ(cfg.output.json_path, "-");
   EXPECT_TRUE(contains(cfg.mcp.server_patterns, "@modelcontextprotocol/*"));
   EXPECT_TRUE(contains(cfg.mcp.server_patterns, "mcp-server-*"));
-  EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "*_API_KEY"));
+  EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "*API_KEY"));
+  EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "AWS_*"));
   EXPECT_TRUE(contains(cfg.secrets.env_name_patterns, "*_TOKEN"));
   EXPECT_FALSE(cfg.mcp.client_patterns.empty());
   EXPECT_EQ(cfg.probes.ringbuf_bytes & (cfg.probes.ringbuf_bytes - 1), 0u);
@@ -64,7 +65,7 @@ secrets:
   EXPECT_EQ(c.mcp.client_patterns, std::vector<std::string>{"fake-client*"});
   EXPECT_FALSE(c.mcp.scan_user_homes);
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_CREDS"));
-  EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_API_KEY"));
+  EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*API_KEY"));
 }
 
 TEST(AgentConfig, UnknownKeyIsLocated) {

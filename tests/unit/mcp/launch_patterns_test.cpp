@@ -161,6 +161,13 @@ TEST(ClientMatcher, KnownClients) {
   EXPECT_TRUE(client({"Code"}, ""));  // case-insensitive
 }
 
+TEST(ClientMatcher, GlobMayNameTheScriptWithOrWithoutExtension) {
+  const Argv argv = {"node", "/srv/tools/mcp_client.mjs", "{\"x\":1}"};
+  EXPECT_TRUE(ClientMatcher({"mcp_client.mjs"}).matches(argv, "/usr/bin/node"));
+  EXPECT_TRUE(ClientMatcher({"mcp_client"}).matches(argv, "/usr/bin/node"));
+  EXPECT_FALSE(ClientMatcher({"mcp_client.js"}).matches(argv, "/usr/bin/node"));
+}
+
 TEST(ClientMatcher, NotClients) {
   EXPECT_FALSE(client({"node", "server.js"}, "/usr/bin/node"));
   EXPECT_FALSE(client({"npx", "-y", "@modelcontextprotocol/server-everything"}, "/usr/bin/node"));
