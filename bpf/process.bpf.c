@@ -4,10 +4,12 @@
 
 static __always_inline bool ct_is_agent(__u32 tgid) { return agent_tgid && tgid == agent_tgid; }
 
+/* tp_btf arguments are BTF pointers: fields are read with direct (fault-safe) loads, not helper calls. */
 static __always_inline void ct_read_args(struct ct_exec_event *e, struct task_struct *task) {
-  struct mm_struct *mm = BPF_CORE_READ(task, mm);
-  unsigned long start = BPF_CORE_READ(mm, arg_start);
-  unsigned long end = BPF_CORE_READ(mm, arg_end);
+  struct mm_struct *mm = task->mm;
+  if (!mm) return;
+  unsigned long start = mm->arg_start;
+  unsigned long end = mm->arg_end;
   __u64 len = end > start ? end - start : 0;
   if (len > CT_ARGS_LEN) {
     len = CT_ARGS_LEN;
@@ -24,9 +26,9 @@ static __always_inline void ct_read_args(struct ct_exec_event *e, struct task_st
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
-  __u32 tgid = BPF_CORE_READ(task, tgid);
+  __u32 tgid = task->tgid;
   if (ct_is_agent(tgid)) return 0;
-  __u32 ppid = BPF_CORE_READ(task, real_parent, tgid);
+  __u32 ppid = task->real_parent->tgid;
   /* Children of MCP clients become candidates: their first stdin message decides. */
   if (ct_in_set(CT_SET_CLIENT, ppid) && !ct_in_set(CT_SET_WATCHED, tgid)) ct_set_add(CT_SET_CANDIDATE, tgid);
   __u32 flags = ct_membership_flags(tgid);
@@ -35,12 +37,13 @@ int BPF_PROG(ct_sched_process_exec, struct task_struct *task, pid_t old_pid, str
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_EXEC, flags);
   e->ppid = ppid;
-  e->uid = BPF_CORE_READ(task, cred, uid.val);
-  e->gid = BPF_CORE_READ(task, cred, gid.val);
-  e->start_boottime_ns = BPF_CORE_READ(task, start_boottime);
+  const struct cred *cred = task->cred;
+  e->uid = cred->uid.val;
+  e->gid = cred->gid.val;
+  e->start_boottime_ns = task->start_boottime;
   e->cgroup_id = bpf_get_current_cgroup_id();
   bpf_get_current_comm(e->comm, sizeof(e->comm));
-  const char *filename = BPF_CORE_READ(bprm, filename);
+  const char *filename = bprm->filename;
   if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename) < 0) e->filename[0] = 0;
   ct_read_args(e, task);
   ct_submit(e, flags != 0);
@@ -49,10 +52,10 @@ int BPF_PROG(ct_sched_process_exec, struct task_struct *task, pid_t old_pid, str
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
-  __u32 child_pid = BPF_CORE_READ(child, pid);
-  __u32 child_tgid = BPF_CORE_READ(child, tgid);
+  __u32 child_pid = child->pid;
+  __u32 child_tgid = child->tgid;
   if (child_pid != child_tgid) return 0; /* a new thread, not a new process */
-  __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+  __u32 parent_tgid = parent->tgid;
   bool watched = ct_in_set(CT_SET_WATCHED, parent_tgid);
   bool candidate = ct_in_set(CT_SET_CANDIDATE, parent_tgid);
   if (!watched && !candidate) return 0;
@@ -64,15 +67,15 @@ int BPF_PROG(ct_sched_process_fork, struct task_struct *parent, struct task_stru
   ct_fill_header(&e->hdr, CT_EVENT_FORK, ct_membership_flags(parent_tgid));
   e->parent_tgid = parent_tgid;
   e->child_tgid = child_tgid;
-  e->child_start_boottime_ns = BPF_CORE_READ(child, start_boottime);
+  e->child_start_boottime_ns = child->start_boottime;
   ct_submit(e, false);
   return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ct_sched_process_exit, struct task_struct *task) {
-  __u32 pid = BPF_CORE_READ(task, pid);
-  __u32 tgid = BPF_CORE_READ(task, tgid);
+  __u32 pid = task->pid;
+  __u32 tgid = task->tgid;
   if (pid != tgid) return 0; /* a thread; the process ends with its leader */
   __u32 flags = ct_membership_flags(tgid);
   bool client = ct_in_set(CT_SET_CLIENT, tgid);
@@ -84,8 +87,8 @@ int BPF_PROG(ct_sched_process_exit, struct task_struct *task) {
   struct ct_exit_event *e = ct_reserve(CT_EVENT_EXIT, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_EXIT, flags);
-  e->exit_code = BPF_CORE_READ(task, exit_code);
-  e->start_boottime_ns = BPF_CORE_READ(task, start_boottime);
+  e->exit_code = task->exit_code;
+  e->start_boottime_ns = task->start_boottime;
   ct_submit(e, true);
   return 0;
 }

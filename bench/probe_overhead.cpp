@@ -1,0 +1,174 @@
+// Benchmark: added cost per openat and per exec for an unwatched process, with no probes, with empty programs on
+// the same hooks, and with the real agent running; prints the agent/empty ratio of added cost (target <= 1.25).
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ct_empty.skel.h"
+#include "loader/filesystems.h"
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ns_per_op(const std::function<void()>& op, int iterations) {
+  auto start = Clock::now();
+  for (int i = 0; i < iterations; ++i) op();
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / iterations;
+}
+
+void one_openat() {
+  int fd = openat(AT_FDCWD, "/etc/hostname", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) close(fd);
+}
+
+void one_exec() {
+  pid_t pid = 0;
+  char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) == 0) waitpid(pid, nullptr, 0);
+}
+
+struct Sample {
+  double openat_ns;
+  double exec_ns;
+};
+
+// Median of several timed batches, so one scheduling hiccup does not move the figure.
+Sample measure(int rounds, int open_iters, int exec_iters) {
+  std::vector<double> opens, execs;
+  for (int r = 0; r < rounds; ++r) {
+    opens.push_back(ns_per_op(one_openat, open_iters));
+    execs.push_back(ns_per_op(one_exec, exec_iters));
+  }
+  std::sort(opens.begin(), opens.end());
+  std::sort(execs.begin(), execs.end());
+  return {opens[opens.size() / 2], execs[execs.size() / 2]};
+}
+
+struct EmptyProgramsDeleter {
+  void operator()(ct_empty* skel) const { ct_empty__destroy(skel); }
+};
+
+std::unique_ptr<ct_empty, EmptyProgramsDeleter> attach_empty_programs() {
+  std::unique_ptr<ct_empty, EmptyProgramsDeleter> skel(ct_empty__open_and_load());
+  if (!skel || ct_empty__attach(skel.get()) != 0) return nullptr;
+  return skel;
+}
+
+class RunningAgent {
+ public:
+  bool start(const std::string& dir) {
+    std::string config = dir + "/bench.yaml";
+    events_ = dir + "/events.jsonl";
+    std::ofstream(config) << "state_dir: " << dir << "\noutput:\n  json: " << events_
+                          << "\nfingerprint:\n  key_file: " << dir << "/fleet.key\nmcp:\n  scan_user_homes: false\n";
+    std::string agent = CREDTRACE_AGENT_PATH;
+    std::string log = dir + "/agent.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      execl(agent.c_str(), agent.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 300; ++i) {
+      std::ifstream in(events_);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("\"agent_ready\"") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  ~RunningAgent() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string events_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (geteuid() != 0) {
+    std::fprintf(stderr, "bench_probe_overhead needs root (it loads BPF programs)\n");
+    return 2;
+  }
+  int rounds = argc > 1 ? std::atoi(argv[1]) : 3;
+  const int open_iters = 200000, exec_iters = 300, batches = 7;
+  if (std::string err = credtrace::loader::ensure_tracefs(); !err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  libbpf_set_print([](enum libbpf_print_level, const char*, va_list) { return 0; });
+  char dir_template[] = "/tmp/credtrace-bench-XXXXXX";
+  std::string dir = mkdtemp(dir_template);
+
+  std::vector<double> off_open, empty_open, agent_open, off_exec, empty_exec, agent_exec;
+  measure(1, open_iters / 10, exec_iters / 10);  // warm caches
+  for (int r = 0; r < rounds; ++r) {
+    Sample off = measure(batches, open_iters, exec_iters);
+    Sample empty{}, with_agent{};
+    {
+      auto skel = attach_empty_programs();
+      if (!skel) {
+        std::fprintf(stderr, "cannot attach the empty programs\n");
+        return 1;
+      }
+      empty = measure(batches, open_iters, exec_iters);
+    }
+    {
+      RunningAgent agent;
+      if (!agent.start(dir)) {
+        std::fprintf(stderr, "the agent did not become ready (see %s/agent.log)\n", dir.c_str());
+        return 1;
+      }
+      with_agent = measure(batches, open_iters, exec_iters);
+    }
+    off_open.push_back(off.openat_ns), empty_open.push_back(empty.openat_ns), agent_open.push_back(with_agent.openat_ns);
+    off_exec.push_back(off.exec_ns), empty_exec.push_back(empty.exec_ns), agent_exec.push_back(with_agent.exec_ns);
+    std::printf("round %d: openat off %.1f ns, empty %.1f ns, agent %.1f ns | exec off %.1f us, empty %.1f us, agent %.1f us\n",
+                r + 1, off.openat_ns, empty.openat_ns, with_agent.openat_ns, off.exec_ns / 1000, empty.exec_ns / 1000,
+                with_agent.exec_ns / 1000);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  double o_off = median(off_open), o_empty = median(empty_open), o_agent = median(agent_open);
+  double e_off = median(off_exec), e_empty = median(empty_exec), e_agent = median(agent_exec);
+  std::printf("\nunwatched process, medians of %d rounds x %d batches\n", rounds, batches);
+  std::printf("openat: off %.1f ns; added by empty programs %.1f ns; added by agent %.1f ns; ratio agent/empty %.2f (target <= 1.25)\n",
+              o_off, o_empty - o_off, o_agent - o_off, (o_agent - o_off) / (o_empty - o_off));
+  std::printf("exec:   off %.1f us; added by empty programs %.2f us; added by agent %.2f us; ratio agent/empty %.2f (target <= 1.25)\n",
+              e_off / 1000, (e_empty - e_off) / 1000, (e_agent - e_off) / 1000, (e_agent - e_off) / (e_empty - e_off));
+  std::printf("exec: agent vs off %.3fx, empty vs off %.3fx (exec costs ~%.0f us, so sub-us differences are within noise)\n",
+              e_agent / e_off, e_empty / e_off, e_off / 1000);
+  return 0;
+}

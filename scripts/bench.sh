@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Benchmarks (root): builds, then prints probe overhead figures for unwatched processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build/bench_probe_overhead "${1:-5}"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Whole test suite on a fresh Debian 12 host (root): deps, build, npm ci of the e2e MCP servers, ASan/UBSan unit
+# tests, then unit + BPF + e2e tests with ctest. Ends with ctest's summary and a combined "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+scripts/build.sh || exit 1
+(cd tests/e2e/npm && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+
+echo "== unit tests under ASan/UBSan (build-asan) =="
+cmake -S . -B build-asan -DCREDTRACE_UNIT_ONLY=ON -DCREDTRACE_SANITIZE=ON -DCREDTRACE_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+  cmake --build build-asan -j"$(nproc)" >/dev/null || exit 1
+(cd build-asan && ctest --output-on-failure -j"$(nproc)") | tee /tmp/credtrace-ctest-asan.log
+asan_rc=${PIPESTATUS[0]}
+
+echo "== unit, BPF and e2e tests (build) =="
+(cd build && ctest --output-on-failure) | tee /tmp/credtrace-ctest.log
+main_rc=${PIPESTATUS[0]}
+
+count() { grep -Eo "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | awk '{print $3, $8}'; }
+read -r asan_failed asan_total < <(count /tmp/credtrace-ctest-asan.log || echo "1 1")
+read -r main_failed main_total < <(count /tmp/credtrace-ctest.log || echo "1 1")
+failed=$((asan_failed + main_failed))
+total=$((asan_total + main_total))
+echo "$((total - failed)) passed, ${failed} failed"
+[[ $asan_rc -eq 0 && $main_rc -eq 0 ]]
