@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "discovery/exec_prefilter.h"
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
@@ -128,6 +129,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   options.ringbuf_bytes = config_.probes.ringbuf_bytes;
   options.wakeup_threshold_bytes = config_.probes.wakeup_threshold_bytes;
   options.agent_tgid = static_cast<uint32_t>(getpid());
+  options.exec_prefilter = config_.probes.exec_prefilter;
   std::string error;
   probes_ = loader::Probes::start(options, [this](const void* data, size_t size) { on_kernel_event(data, size); }, &error);
   if (!probes_) {
@@ -135,6 +137,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     return 1;
   }
   config_index_.load_initial();
+  update_exec_prefilter();
   scan_running_processes();
 
   auto ready = new_event("agent_ready");
@@ -157,6 +160,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     if (rc < 0) count_error("ringbuf_poll");
     if (std::chrono::steady_clock::now() - last_health >= health_every) {
       reconcile_with_proc();
+      scan_running_processes();  // servers and clients whose exec the prefilter (or a drop) hid
       emit_health();
       last_health = std::chrono::steady_clock::now();
     }
@@ -241,7 +245,8 @@ void Agent::on_exec(const ct_exec_event& e) {
     record.role = Role::client;
     probes_->add_to_set(CT_SET_CLIENT, record.pid);
     table_.upsert(record);
-    config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(record.pid), config_.proc_root));
+    if (config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(record.pid), config_.proc_root)))
+      update_exec_prefilter();
     return;
   }
   if (e.hdr.flags & CT_FLAG_CANDIDATE) {
@@ -452,7 +457,8 @@ void Agent::scan_running_processes() {
       r.role = Role::client;
       probes_->add_to_set(CT_SET_CLIENT, pid);
       table_.upsert(r);
-      config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(pid), config_.proc_root));
+      if (config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(pid), config_.proc_root)))
+        update_exec_prefilter();
     }
   }
   for (auto& [pid, c] : verdicts) {
@@ -463,6 +469,18 @@ void Agent::scan_running_processes() {
       if (c.identity.client.empty()) c.identity.client = program_name(parent->argv, parent->exe);
     }
     start_server(std::move(r), c.identity);
+  }
+}
+
+void Agent::update_exec_prefilter() {
+  for (const auto& name : discovery::prefilter_executables(config_.mcp, config_index_)) {
+    if (exec_prefilter_names_.count(name) || exec_prefilter_rejected_.count(name)) continue;
+    if (probes_->add_exec_name(name)) {
+      exec_prefilter_names_.insert(name);
+    } else {
+      exec_prefilter_rejected_.insert(name);
+      count_error("exec_prefilter_name_rejected");  // longer than 31 bytes or the map is full
+    }
   }
 }
 
@@ -515,6 +533,8 @@ void Agent::emit_health() {
   if (sink_) (*health->mutable_agent_errors())["output_write"] = sink_->failures();
   health->set_watched_processes(static_cast<uint32_t>(table_.count(Role::server) + table_.count(Role::descendant)));
   health->set_mcp_servers(static_cast<uint32_t>(table_.count(Role::server)));
+  health->set_execs_filtered(counters.filtered_execs);
+  health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);
 }

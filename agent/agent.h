@@ -48,6 +48,7 @@ class Agent {
   void on_stdin(const ct_stdin_event& e);
 
   void scan_running_processes();
+  void update_exec_prefilter();
   process::ProcessRecord& start_server(process::ProcessRecord record, const discovery::McpIdentity& identity);
   void watch_descendants_from_proc(uint32_t server_pid);
   void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
@@ -76,6 +77,8 @@ class Agent {
   std::map<uint32_t, ServerState> servers_;
   std::unique_ptr<loader::Probes> probes_;
   std::map<std::string, uint64_t> agent_errors_;
+  std::set<std::string> exec_prefilter_names_;
+  std::set<std::string> exec_prefilter_rejected_;
   uint64_t boot_time_unix_ns_ = 0;
   std::chrono::steady_clock::time_point started_;
 };

@@ -25,15 +25,15 @@ static __always_inline void ct_emit_open(__u32 dirfd, __u64 filename, __u32 flag
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
-int ct_sys_enter_openat(struct ct_syscall_enter_openat *ctx) {
-  if (!ct_in_set(CT_SET_WATCHED, bpf_get_current_pid_tgid() >> 32)) return 0;
+int ct_enter_openat(struct ct_syscall_enter_openat *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   ct_emit_open((__u32)ctx->dfd, ctx->filename, (__u32)ctx->flags);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
-int ct_sys_enter_openat2(struct ct_syscall_enter_openat2 *ctx) {
-  if (!ct_in_set(CT_SET_WATCHED, bpf_get_current_pid_tgid() >> 32)) return 0;
+int ct_enter_openat2(struct ct_syscall_enter_openat2 *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   struct ct_open_how_user how = {};
   bpf_probe_read_user(&how, sizeof(how), (void *)ctx->how);
   ct_emit_open((__u32)ctx->dfd, ctx->filename, (__u32)how.flags);
@@ -41,8 +41,8 @@ int ct_sys_enter_openat2(struct ct_syscall_enter_openat2 *ctx) {
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
-int ct_sys_enter_open(struct ct_syscall_enter_open *ctx) {
-  if (!ct_in_set(CT_SET_WATCHED, bpf_get_current_pid_tgid() >> 32)) return 0;
+int ct_enter_open(struct ct_syscall_enter_open *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   ct_emit_open((__u32)-100 /* AT_FDCWD */, ctx->filename, (__u32)ctx->flags);
   return 0;
 }

@@ -24,14 +24,45 @@ static __always_inline void ct_read_args(struct ct_exec_event *e, struct task_st
     ct_count_drop(CT_DROP_READ_FAILED);
 }
 
+/* ASCII lower-case "mcp" at i..i+2 of a name. */
+static __always_inline bool ct_has_mcp_at(const char *n, int i) {
+  return (n[i] | 0x20) == 'm' && (n[i + 1] | 0x20) == 'c' && (n[i + 2] | 0x20) == 'p';
+}
+
+/* Whether an exec of a process that is not watched, not a candidate and not a client's child is worth
+ * reporting: its file name is in exec_names, or contains "mcp". Everything else is counted and skipped. */
+static __always_inline bool ct_exec_name_interesting(struct linux_binprm *bprm) {
+  struct ct_exec_name key = {};
+  struct dentry *dentry = bprm->file->f_path.dentry;
+  __u32 len = dentry->d_name.len;
+  if (len > CT_EXEC_NAME_LEN - 1) len = CT_EXEC_NAME_LEN - 1;
+  if (bpf_probe_read_kernel(key.name, len & (CT_EXEC_NAME_LEN - 1), dentry->d_name.name) != 0) return true;
+  if (bpf_map_lookup_elem(&exec_names, &key)) return true;
+  for (int i = 0; i < CT_EXEC_NAME_LEN - 3; i++) {
+    if (!key.name[i]) break;
+    if (ct_has_mcp_at(key.name, i)) return true;
+  }
+  return false;
+}
+
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(ct_sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
+int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = task->tgid;
   if (ct_is_agent(tgid)) return 0;
-  __u32 ppid = task->real_parent->tgid;
+  struct task_struct *parent = task->real_parent;
+  __u32 ppid = parent->tgid;
+  __u32 sets = ct_task_sets(task);
   /* Children of MCP clients become candidates: their first stdin message decides. */
-  if (ct_in_set(CT_SET_CLIENT, ppid) && !ct_in_set(CT_SET_WATCHED, tgid)) ct_set_add(CT_SET_CANDIDATE, tgid);
-  __u32 flags = ct_membership_flags(tgid);
+  if (!(sets & (1u << CT_SET_WATCHED)) && ct_task_in_set(parent, CT_SET_CLIENT)) {
+    ct_task_add_sets(task, 1u << CT_SET_CANDIDATE);
+    sets |= 1u << CT_SET_CANDIDATE;
+  }
+  __u32 flags = ct_membership_flags(sets);
+  if (!flags && exec_prefilter && !ct_exec_name_interesting(bprm)) {
+    struct ct_counters *c = ct_counters_get();
+    if (c) c->filtered[CT_FILTERED_EXEC]++;
+    return 0;
+  }
 
   struct ct_exec_event *e = ct_reserve(CT_EVENT_EXEC, sizeof(*e));
   if (!e) return 0;
@@ -51,20 +82,18 @@ int BPF_PROG(ct_sched_process_exec, struct task_struct *task, pid_t old_pid, str
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(ct_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
+int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 child_pid = child->pid;
   __u32 child_tgid = child->tgid;
   if (child_pid != child_tgid) return 0; /* a new thread, not a new process */
+  __u32 inherited = ct_task_sets(parent) & ((1u << CT_SET_WATCHED) | (1u << CT_SET_CANDIDATE));
+  if (!inherited) return 0;
   __u32 parent_tgid = parent->tgid;
-  bool watched = ct_in_set(CT_SET_WATCHED, parent_tgid);
-  bool candidate = ct_in_set(CT_SET_CANDIDATE, parent_tgid);
-  if (!watched && !candidate) return 0;
-  if (watched) ct_set_add(CT_SET_WATCHED, child_tgid);
-  if (candidate) ct_set_add(CT_SET_CANDIDATE, child_tgid);
+  ct_task_add_sets(child, inherited);
 
   struct ct_fork_event *e = ct_reserve(CT_EVENT_FORK, sizeof(*e));
   if (!e) return 0;
-  ct_fill_header(&e->hdr, CT_EVENT_FORK, ct_membership_flags(parent_tgid));
+  ct_fill_header(&e->hdr, CT_EVENT_FORK, ct_membership_flags(inherited));
   e->parent_tgid = parent_tgid;
   e->child_tgid = child_tgid;
   e->child_start_boottime_ns = child->start_boottime;
@@ -73,16 +102,14 @@ int BPF_PROG(ct_sched_process_fork, struct task_struct *parent, struct task_stru
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ct_sched_process_exit, struct task_struct *task) {
+int BPF_PROG(ct_exit, struct task_struct *task) {
   __u32 pid = task->pid;
   __u32 tgid = task->tgid;
   if (pid != tgid) return 0; /* a thread; the process ends with its leader */
-  __u32 flags = ct_membership_flags(tgid);
-  bool client = ct_in_set(CT_SET_CLIENT, tgid);
-  if (!flags && !client) return 0;
-  ct_set_remove(CT_SET_WATCHED, tgid);
-  ct_set_remove(CT_SET_CANDIDATE, tgid);
-  ct_set_remove(CT_SET_CLIENT, tgid);
+  __u32 sets = ct_task_sets(task);
+  if (!sets) return 0;
+  __u32 flags = ct_membership_flags(sets);
+  /* The storage itself is freed with the task. */
 
   struct ct_exit_event *e = ct_reserve(CT_EVENT_EXIT, sizeof(*e));
   if (!e) return 0;

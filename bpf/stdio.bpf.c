@@ -5,9 +5,9 @@ struct ct_syscall_enter_read { __u64 unused; long id; __u64 fd; __u64 buf; __u64
 struct ct_syscall_exit { __u64 unused; long id; long ret; };
 
 SEC("tracepoint/syscalls/sys_enter_read")
-int ct_sys_enter_read(struct ct_syscall_enter_read *ctx) {
+int ct_enter_read(struct ct_syscall_enter_read *ctx) {
+  if (ctx->fd != 0 || !ct_task_in_set(bpf_get_current_task_btf(), CT_SET_CANDIDATE)) return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  if (!ct_in_set(CT_SET_CANDIDATE, id >> 32) || ctx->fd != 0) return 0;
   __u32 tid = (__u32)id;
   __u64 buf = ctx->buf;
   bpf_map_update_elem(&pending_stdin_reads, &tid, &buf, BPF_ANY);
@@ -15,10 +15,10 @@ int ct_sys_enter_read(struct ct_syscall_enter_read *ctx) {
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
-int ct_sys_exit_read(struct ct_syscall_exit *ctx) {
+int ct_exit_read(struct ct_syscall_exit *ctx) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!ct_task_in_set(task, CT_SET_CANDIDATE)) return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  __u32 tgid = id >> 32;
-  if (!ct_in_set(CT_SET_CANDIDATE, tgid)) return 0;
   __u32 tid = (__u32)id;
   __u64 *buf = bpf_map_lookup_elem(&pending_stdin_reads, &tid);
   if (!buf) return 0;
@@ -26,7 +26,7 @@ int ct_sys_exit_read(struct ct_syscall_exit *ctx) {
   bpf_map_delete_elem(&pending_stdin_reads, &tid);
   if (ctx->ret <= 0) return 0;
   /* Only the first message decides: the process is no longer a candidate. */
-  ct_set_remove(CT_SET_CANDIDATE, tgid);
+  ct_task_remove_sets(task, 1u << CT_SET_CANDIDATE);
 
   struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
   if (!e) return 0;

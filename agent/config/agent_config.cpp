@@ -86,6 +86,7 @@ void apply_probes(const YAML::Node& node, ProbeConfig& probes) {
          if (!is_power_of_two(probes.ringbuf_bytes)) fail(n, "probes.ringbuf_bytes: must be a power of two");
        }},
       {"poll_interval_ms", [&](const YAML::Node& n) { probes.poll_interval_ms = read_u32(n, "probes.poll_interval_ms", 1, 1000); }},
+      {"exec_prefilter", [&](const YAML::Node& n) { probes.exec_prefilter = read_bool(n, "probes.exec_prefilter"); }},
       {"wakeup_threshold_bytes", [&](const YAML::Node& n) {
          probes.wakeup_threshold_bytes = read_u32(n, "probes.wakeup_threshold_bytes", 0, 1u << 30);
        }},
@@ -106,6 +107,14 @@ void apply_mcp(const YAML::Node& node, McpConfig& mcp) {
       {"scan_user_homes", [&](const YAML::Node& n) { mcp.scan_user_homes = read_bool(n, "mcp.scan_user_homes"); }},
       {"passwd_file", [&](const YAML::Node& n) { mcp.passwd_file = read_string(n, "mcp.passwd_file"); }},
       {"protocol_detection", [&](const YAML::Node& n) { mcp.protocol_detection = read_bool(n, "mcp.protocol_detection"); }},
+      {"extra_executables", [&](const YAML::Node& n) {
+         mcp.extra_executables = read_string_list(n, "mcp.extra_executables");
+         for (size_t i = 0; i < mcp.extra_executables.size(); ++i) {
+           const std::string& name = mcp.extra_executables[i];
+           if (name.size() > 31 || name.find('/') != std::string::npos)
+             fail(n[i], "mcp.extra_executables: '" + name + "' must be a file name (no '/') of at most 31 bytes");
+         }
+       }},
   });
 }
 

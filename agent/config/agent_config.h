@@ -16,6 +16,7 @@ struct ProbeConfig {
   uint32_t ringbuf_bytes = 8u << 20;         // power of two, >= 64 KiB
   uint32_t poll_interval_ms = 20;            // batched consumption of the ring buffer
   uint32_t wakeup_threshold_bytes = 1u << 20; // fill level that forces an early wake-up
+  bool exec_prefilter = true;                 // skip execs of unwatched processes with uninteresting names
 };
 
 struct FingerprintConfig {
@@ -30,6 +31,7 @@ struct McpConfig {
   bool scan_user_homes = true;               // every home in passwd_file is searched for client configs
   std::string passwd_file = "/etc/passwd";
   bool protocol_detection = true;            // classify children of clients by their first stdin message
+  std::vector<std::string> extra_executables; // file names added to the kernel's exec prefilter
 };
 
 struct SecretsConfig {

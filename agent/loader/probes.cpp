@@ -3,9 +3,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -29,7 +29,7 @@ const char* drop_reason_name(uint32_t reason) {
   switch (reason) {
     case CT_DROP_RINGBUF_FULL: return "ringbuf_full";
     case CT_DROP_READ_FAILED: return "read_failed";
-    case CT_DROP_PID_RANGE: return "pid_out_of_range";
+    case CT_DROP_STATE_ALLOC: return "task_state_alloc";
     default: return "unknown";
   }
 }
@@ -48,6 +48,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   }
   probes->skel_->rodata->agent_tgid = options.agent_tgid;
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
+  probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
   if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
     *error = "cannot size ring buffer: " + std::string(std::strerror(-err));
     return nullptr;
@@ -104,24 +105,56 @@ int Probes::poll(int timeout_ms) {
 }
 
 namespace {
-std::atomic_ref<__u64> pid_word(struct ::ct_probes* skel, ct_pid_set set, uint32_t tgid) {
-  return std::atomic_ref<__u64>(skel->bss->pid_sets[set][tgid / 64]);
-}
+
+// Task-storage maps are keyed by a pidfd from userspace; a process that is gone has no pidfd (nothing to do).
+class PidFd {
+ public:
+  explicit PidFd(uint32_t pid) : fd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
+  ~PidFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  PidFd(const PidFd&) = delete;
+  PidFd& operator=(const PidFd&) = delete;
+  bool valid() const { return fd_ >= 0; }
+  const int* key() const { return &fd_; }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
-void Probes::add_to_set(ct_pid_set set, uint32_t tgid) {
-  if (tgid >= CT_PID_MAX) return;
-  pid_word(skel_.get(), set, tgid).fetch_or(1ULL << (tgid % 64));
+uint64_t Probes::task_sets(uint32_t tgid) const {
+  PidFd pidfd(tgid);
+  ct_task_state state{};
+  if (!pidfd.valid() ||
+      bpf_map__lookup_elem(skel_->maps.task_states, pidfd.key(), sizeof(int), &state, sizeof(state), 0) != 0)
+    return 0;
+  return state.flags;
 }
 
-void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) {
-  if (tgid >= CT_PID_MAX) return;
-  pid_word(skel_.get(), set, tgid).fetch_and(~(1ULL << (tgid % 64)));
+bool Probes::update_task_sets(uint32_t tgid, uint64_t add, uint64_t remove) {
+  PidFd pidfd(tgid);
+  if (!pidfd.valid()) return false;
+  ct_task_state state{};
+  if (bpf_map__lookup_elem(skel_->maps.task_states, pidfd.key(), sizeof(int), &state, sizeof(state), 0) != 0)
+    state.flags = 0;
+  state.flags = (state.flags | add) & ~remove;
+  return bpf_map__update_elem(skel_->maps.task_states, pidfd.key(), sizeof(int), &state, sizeof(state), BPF_ANY) == 0;
 }
 
-bool Probes::in_set(ct_pid_set set, uint32_t tgid) const {
-  if (tgid >= CT_PID_MAX) return false;
-  return (pid_word(skel_.get(), set, tgid).load() >> (tgid % 64)) & 1;
+void Probes::add_to_set(ct_pid_set set, uint32_t tgid) { update_task_sets(tgid, 1ull << set, 0); }
+
+void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) { update_task_sets(tgid, 0, 1ull << set); }
+
+bool Probes::in_set(ct_pid_set set, uint32_t tgid) const { return task_sets(tgid) & (1ull << set); }
+
+bool Probes::add_exec_name(const std::string& name) {
+  ct_exec_name key{};
+  if (name.empty() || name.size() >= sizeof(key.name)) return false;
+  std::memcpy(key.name, name.data(), name.size());
+  uint8_t one = 1;
+  return bpf_map__update_elem(skel_->maps.exec_names, &key, sizeof(key), &one, sizeof(one), BPF_ANY) == 0;
 }
 
 KernelCounters Probes::read_counters() const {
@@ -135,6 +168,7 @@ KernelCounters Probes::read_counters() const {
     for (size_t i = 0; i < total.events.size(); ++i) total.events[i] += c.events[i];
     for (size_t i = 0; i < total.drops.size(); ++i) total.drops[i] += c.drops[i];
     for (size_t i = 0; i < total.truncations.size(); ++i) total.truncations[i] += c.truncations[i];
+    total.filtered_execs += c.filtered[CT_FILTERED_EXEC];
   }
   return total;
 }

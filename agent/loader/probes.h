@@ -20,12 +20,14 @@ struct ProbeOptions {
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t wakeup_threshold_bytes = 1u << 20;
   uint32_t agent_tgid = 0;
+  bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
 };
 
 struct KernelCounters {
   std::array<uint64_t, CT_EVENT_TYPE_MAX> events{};
   std::array<uint64_t, CT_DROP_REASON_MAX> drops{};
   std::array<uint64_t, CT_EVENT_TYPE_MAX> truncations{};
+  uint64_t filtered_execs = 0;
 };
 
 const char* event_type_name(uint32_t type);
@@ -47,6 +49,8 @@ class Probes {
   void add_to_set(ct_pid_set set, uint32_t tgid);
   void remove_from_set(ct_pid_set set, uint32_t tgid);
   bool in_set(ct_pid_set set, uint32_t tgid) const;
+  // Adds an executable file name to the exec prefilter (names longer than 31 bytes cannot be keys: false).
+  bool add_exec_name(const std::string& name);
 
   KernelCounters read_counters() const;
   const std::vector<std::string>& attached() const { return attached_; }
@@ -54,6 +58,8 @@ class Probes {
  private:
   Probes() = default;
   std::string attach_all();
+  uint64_t task_sets(uint32_t tgid) const;
+  bool update_task_sets(uint32_t tgid, uint64_t add, uint64_t remove);
   static int on_sample(void* ctx, void* data, size_t size);
 
   struct SkeletonDeleter { void operator()(struct ::ct_probes* skel) const; };

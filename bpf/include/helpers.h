@@ -25,36 +25,36 @@ static __always_inline void ct_count_truncation(__u32 type) {
   if (c && type < CT_EVENT_TYPE_MAX) c->truncations[type]++;
 }
 
-/* Word index of a pid in a bitmap. The mask is emitted as an instruction (clang would drop it as
- * redundant after the range check) so the verifier sees the bound. CT_PID_WORDS is 65536. */
-static __always_inline __u32 ct_pid_word(__u32 tgid) {
-  __u64 word = tgid >> 6;
-  asm volatile("%0 &= 0xffff" : "+r"(word));
-  return word;
+/* Set bits of a process (any of its threads may be passed): 0 when it has no state. */
+static __always_inline __u32 ct_task_sets(struct task_struct *task) {
+  struct ct_task_state *state = bpf_task_storage_get(&task_states, task->group_leader, 0, 0);
+  return state ? state->flags : 0;
 }
 
-static __always_inline bool ct_in_set(__u32 set, __u32 tgid) {
-  if (set >= CT_SET_MAX || tgid >= CT_PID_MAX) return false;
-  return (pid_sets[set][ct_pid_word(tgid)] >> (tgid & 63)) & 1;
+static __always_inline bool ct_task_in_set(struct task_struct *task, __u32 set) {
+  return ct_task_sets(task) & (1u << set);
 }
 
-static __always_inline void ct_set_add(__u32 set, __u32 tgid) {
-  if (set >= CT_SET_MAX || tgid >= CT_PID_MAX) {
-    ct_count_drop(CT_DROP_PID_RANGE);
+static __always_inline void ct_task_add_sets(struct task_struct *task, __u32 bits) {
+  struct ct_task_state *state =
+      bpf_task_storage_get(&task_states, task->group_leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!state) {
+    ct_count_drop(CT_DROP_STATE_ALLOC);
     return;
   }
-  __sync_fetch_and_or(&pid_sets[set][ct_pid_word(tgid)], 1ULL << (tgid & 63));
+  __sync_fetch_and_or(&state->flags, (__u64)bits);
 }
 
-static __always_inline void ct_set_remove(__u32 set, __u32 tgid) {
-  if (set >= CT_SET_MAX || tgid >= CT_PID_MAX) return;
-  __sync_fetch_and_and(&pid_sets[set][ct_pid_word(tgid)], ~(1ULL << (tgid & 63)));
+static __always_inline void ct_task_remove_sets(struct task_struct *task, __u32 bits) {
+  struct ct_task_state *state = bpf_task_storage_get(&task_states, task->group_leader, 0, 0);
+  if (state) __sync_fetch_and_and(&state->flags, ~(__u64)bits);
 }
 
-static __always_inline __u32 ct_membership_flags(__u32 tgid) {
+/* Event-header flags from set bits. */
+static __always_inline __u32 ct_membership_flags(__u32 sets) {
   __u32 flags = 0;
-  if (ct_in_set(CT_SET_WATCHED, tgid)) flags |= CT_FLAG_WATCHED;
-  if (ct_in_set(CT_SET_CANDIDATE, tgid)) flags |= CT_FLAG_CANDIDATE;
+  if (sets & (1u << CT_SET_WATCHED)) flags |= CT_FLAG_WATCHED;
+  if (sets & (1u << CT_SET_CANDIDATE)) flags |= CT_FLAG_CANDIDATE;
   return flags;
 }
 

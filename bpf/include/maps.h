@@ -28,11 +28,29 @@ struct {
   __type(value, __u64);
 } pending_stdin_reads SEC(".maps");
 
-/* Per-pid membership bitmaps (watched / candidate / client), shared with the agent through mmap. */
-__u64 pid_sets[CT_SET_MAX][CT_PID_WORDS] SEC(".bss");
+/* Set membership (watched / candidate / client) of a process, stored on its thread-group leader. Task storage
+ * lives with the task (no stale entries after pid reuse, no pid limit) in kmalloc'd memory; an unwatched
+ * process has none, so its lookup touches only its own task_struct. The agent updates it through pidfds. */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct ct_task_state);
+} task_states SEC(".maps");
+
+/* Executable file names (NUL-padded, first 31 bytes) whose exec is reported even when the process is neither
+ * watched nor a child of an MCP client: interpreters, launchers, MCP clients, config commands. Set by the agent. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256); /* small enough to be kmalloc'd: no vmalloc TLB misses on the exec path */
+  __type(key, struct ct_exec_name);
+  __type(value, __u8);
+} exec_names SEC(".maps");
 
 /* Agent's own tgid: never traced. */
 const volatile __u32 agent_tgid = 0;
+/* When false, every exec is reported (no exec-name prefilter). */
+const volatile bool exec_prefilter = true;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */
 const volatile __u64 wakeup_threshold_bytes = 256 * 1024;
 

@@ -15,14 +15,6 @@ typedef uint32_t ct_u32;
 typedef uint64_t ct_u64;
 #endif
 
-/* PID_MAX_LIMIT on 64-bit kernels: every pid fits the per-pid bitmaps. */
-#define CT_PID_MAX 4194304u
-#define CT_PID_WORDS (CT_PID_MAX / 64u)
-#ifdef __cplusplus
-static_assert(CT_PID_WORDS == 65536, "ct_pid_word() masks with 0xffff");
-#else
-_Static_assert(CT_PID_WORDS == 65536, "ct_pid_word() masks with 0xffff");
-#endif
 
 #define CT_COMM_LEN 16
 #define CT_FILENAME_LEN 256
@@ -42,11 +34,17 @@ enum ct_event_type {
 enum ct_drop_reason {
   CT_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed */
   CT_DROP_READ_FAILED = 1,  /* a bpf_probe_read_* of user/kernel memory failed */
-  CT_DROP_PID_RANGE = 2,    /* a pid beyond CT_PID_MAX (cannot be tracked) */
+  CT_DROP_STATE_ALLOC = 2,  /* task storage for an inherited watch could not be allocated */
   CT_DROP_REASON_MAX = 3,
 };
 
-/* Bits in the per-pid flag bitmaps. */
+/* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */
+enum ct_filter_reason {
+  CT_FILTERED_EXEC = 0,
+  CT_FILTER_REASON_MAX = 1,
+};
+
+/* Sets a process can belong to; bit (1 << set) in ct_task_state.flags. */
 enum ct_pid_set {
   CT_SET_WATCHED = 0,   /* an MCP server or one of its descendants */
   CT_SET_CANDIDATE = 1, /* a descendant of an MCP client, not yet classified */
@@ -54,11 +52,23 @@ enum ct_pid_set {
   CT_SET_MAX = 3,
 };
 
+/* Value of the task_states task-storage map (on the thread-group leader). */
+struct ct_task_state {
+  ct_u64 flags; /* 1 << enum ct_pid_set (64-bit: BPF atomics on clang 14 need it) */
+};
+
+/* Key of the exec-name prefilter map: an executable's file name, NUL-padded. */
+#define CT_EXEC_NAME_LEN 32
+struct ct_exec_name {
+  char name[CT_EXEC_NAME_LEN];
+};
+
 /* Per-CPU counters; summed by the agent. Incremented before ring-buffer reserve. */
 struct ct_counters {
   ct_u64 events[CT_EVENT_TYPE_MAX];
   ct_u64 drops[CT_DROP_REASON_MAX];
   ct_u64 truncations[CT_EVENT_TYPE_MAX];
+  ct_u64 filtered[CT_FILTER_REASON_MAX];
 };
 
 struct ct_event_header {

@@ -1,5 +1,6 @@
 // BPF driver tests: the real probes, loaded into this kernel, see real exec/fork/exit/open/read syscalls.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +56,11 @@ class ProbesTest : public ::testing::Test {
     return false;
   }
 
+  void TearDown() override {
+    std::string cmd = "rm -rf /tmp/credtrace-bpf-tools-" + std::to_string(getpid());
+    if (system(cmd.c_str()) != 0) ADD_FAILURE() << "cannot remove test tools";
+  }
+
   std::unique_ptr<Probes> probes_;
   std::vector<Captured> events_;
 };
@@ -76,10 +82,24 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd = -1) {
 
 TEST_F(ProbesTest, EveryProbeAttaches) {
   EXPECT_EQ(probes_->attached().size(), 8u);
+  EXPECT_FALSE(probes_->add_exec_name(std::string(32, 'x')));  // keys hold 31 bytes
 }
 
-TEST_F(ProbesTest, ExecOfAnyProcessIsReportedWithArgv) {
-  pid_t child = spawn({"/bin/sh", "-c", "exit 3", "credtrace-exec-marker"});
+// A copy of /bin/true under a chosen file name, so the exec prefilter sees that name.
+std::string tool_named(const std::string& name) {
+  std::string dir = "/tmp/credtrace-bpf-tools-" + std::to_string(getpid());
+  mkdir(dir.c_str(), 0700);
+  std::string path = dir + "/" + name;
+  std::string cmd = "cp /bin/true '" + path + "'";
+  if (system(cmd.c_str()) != 0) return "";
+  return path;
+}
+
+TEST_F(ProbesTest, ExecOfPrefilterNameIsReportedWithArgv) {
+  std::string tool = tool_named("credtrace-test-tool");
+  ASSERT_FALSE(tool.empty());
+  ASSERT_TRUE(probes_->add_exec_name("credtrace-test-tool"));
+  pid_t child = spawn({tool, "--flag", "credtrace-exec-marker"});
   ASSERT_GT(child, 0);
   const Captured* exec = wait_for([&](const Captured& c) {
     return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
@@ -87,10 +107,9 @@ TEST_F(ProbesTest, ExecOfAnyProcessIsReportedWithArgv) {
   ASSERT_TRUE(exec);
   const auto& e = exec->as<ct_exec_event>();
   EXPECT_EQ(e.ppid, static_cast<uint32_t>(getpid()));
-  EXPECT_STREQ(e.filename, "/bin/sh");
+  EXPECT_EQ(std::string(e.filename), tool);
   std::string args(e.args, e.args_len);
-  EXPECT_NE(args.find("credtrace-exec-marker"), std::string::npos);
-  EXPECT_EQ(args.substr(0, 8), std::string("/bin/sh\0", 8));
+  EXPECT_EQ(args, tool + std::string("\0--flag\0credtrace-exec-marker\0", 30));
   EXPECT_EQ(e.uid, geteuid());
   EXPECT_GT(e.start_boottime_ns, 0u);
   int status = 0;
@@ -98,6 +117,28 @@ TEST_F(ProbesTest, ExecOfAnyProcessIsReportedWithArgv) {
   // Unwatched: no exit event.
   EXPECT_FALSE(any([&](const Captured& c) { return c.type == CT_EVENT_EXIT && c.as<ct_exit_event>().hdr.tgid == static_cast<uint32_t>(child); }));
   EXPECT_GT(probes_->read_counters().events[CT_EVENT_EXEC], 0u);
+}
+
+TEST_F(ProbesTest, ExecOfNameContainingMcpIsReportedWithoutListing) {
+  std::string tool = tool_named("Acme-MCP-Server");
+  ASSERT_FALSE(tool.empty());
+  pid_t child = spawn({tool});
+  EXPECT_TRUE(wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
+  }));
+  waitpid(child, nullptr, 0);
+}
+
+TEST_F(ProbesTest, ExecOfOtherNamesIsFilteredAndCounted) {
+  std::string tool = tool_named("plain-tool");
+  ASSERT_FALSE(tool.empty());
+  uint64_t before = probes_->read_counters().filtered_execs;
+  pid_t child = spawn({tool});
+  waitpid(child, nullptr, 0);
+  EXPECT_FALSE(any([&](const Captured& c) {
+    return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
+  }));
+  EXPECT_GT(probes_->read_counters().filtered_execs, before);
 }
 
 TEST_F(ProbesTest, WatchIsInheritedByDescendantsAndOpensAreSeen) {

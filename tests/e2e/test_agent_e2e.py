@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -197,12 +198,50 @@ class AgentE2E(unittest.TestCase):
             server.wait()
         agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == server.pid, what="exit")
 
+    def native_tool(self, name):
+        """A native executable (a copy of /bin/sleep) under the given file name."""
+        path = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), name)
+        shutil.copy("/bin/sleep", path)
+        return path
+
+    def test_native_server_named_like_mcp_passes_the_kernel_prefilter(self):
+        agent = self.start_agent()
+        token = self.secret(fake_gitlab_pat)
+        tool = self.native_tool("acme-mcp")
+        proc = subprocess.Popen([tool, "3"], env=dict(base_env(), ACME_TOKEN=token))
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                               timeout=1.5, what="start of acme-mcp before any /proc rescan")
+        self.assertEqual(start["workload"]["mcp"]["discovered_by"], "pattern")
+        self.assertEqual(start["workload"]["mcp"]["server_name"], "acme-mcp")
+        exposure = agent.wait_for(lambda e: e["type"] == "secret_exposure"
+                                  and e["workload"]["id"] == start["workload"]["id"], what="exposure")
+        self.assert_exposure(exposure, token, "gitlab_pat", "glpat-")
+        proc.wait()
+        exit_event = agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == proc.pid,
+                                    what="exit")
+        self.assertEqual(exit_event["mcp_server_exit"]["exit_code"], 0)
+        self.assertGreater(exit_event["mcp_server_exit"]["duration_seconds"], 2.5)
+
+    def test_server_hidden_by_the_prefilter_is_found_by_the_periodic_rescan(self):
+        agent = self.start_agent(extra_config='  extra_server_patterns: ["hidden-tool*"]')
+        tool = self.native_tool("hidden-tool-x")
+        proc = subprocess.Popen([tool, "8"], env=base_env())
+        try:
+            start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                                   timeout=6, what="start found by rescan")
+            self.assertEqual(start["workload"]["mcp"]["server_name"], "hidden-tool-x")
+            health = [e for e in agent.events() if e["type"] == "agent_health"]
+            self.assertGreater(int(health[-1]["agent_health"]["execs_filtered"]), 0)
+        finally:
+            proc.kill()
+            proc.wait()
+
     def test_sigterm_flushes_and_detaches_every_probe(self):
         agent = self.start_agent()
         ready = agent.events()[0]
         self.assertEqual(ready["type"], "agent_ready")
         self.assertEqual(len(ready["agent_ready"]["probes"]), 8)
-        self.assertTrue(loaded_probe_names() >= {"ct_sched_process_exec", "ct_sys_enter_openat"})
+        self.assertTrue(loaded_probe_names() >= {"ct_exec", "ct_enter_openat"})
         self.assertEqual(agent.stop(), 0)
         self.assertEqual(agent.events()[-1]["type"], "agent_health")
         self.assertEqual(loaded_probe_names(), set())

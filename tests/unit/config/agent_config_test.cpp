@@ -41,6 +41,7 @@ probes:
   ringbuf_bytes: 1048576
   poll_interval_ms: 10
   wakeup_threshold_bytes: 4096
+  exec_prefilter: false
 fingerprint:
   key: 00112233445566778899aabbccddeeff
 mcp:
@@ -49,6 +50,7 @@ mcp:
   config_paths: [/srv/project]
   scan_user_homes: false
   protocol_detection: true
+  extra_executables: [my-tool-server]
 secrets:
   extra_env_name_patterns: ["*_CREDS"]
 )", "full.yaml");
@@ -64,6 +66,8 @@ secrets:
   EXPECT_TRUE(contains(c.mcp.server_patterns, "@modelcontextprotocol/*"));
   EXPECT_EQ(c.mcp.client_patterns, std::vector<std::string>{"fake-client*"});
   EXPECT_FALSE(c.mcp.scan_user_homes);
+  EXPECT_FALSE(c.probes.exec_prefilter);
+  EXPECT_EQ(c.mcp.extra_executables, std::vector<std::string>{"my-tool-server"});
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_CREDS"));
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*API_KEY"));
 }
@@ -95,6 +99,16 @@ TEST(AgentConfig, BadValuesAreLocated) {
   r = load_config_text("fingerprint:\n  key: short\n", "e.yaml");
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.error.find("at least 16"), std::string::npos) << r.error;
+}
+
+TEST(AgentConfig, ExtraExecutablesMustBeShortFileNames) {
+  auto r = load_config_text("mcp:\n  extra_executables: [ok-name, /usr/bin/x]\n", "x.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("x.yaml:2:33: mcp.extra_executables: '/usr/bin/x' must be a file name"), std::string::npos)
+      << r.error;
+  r = load_config_text("mcp:\n  extra_executables: [" + std::string(32, 'a') + "]\n", "y.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("at most 31 bytes"), std::string::npos) << r.error;
 }
 
 TEST(AgentConfig, SyntaxErrorIsLocated) {

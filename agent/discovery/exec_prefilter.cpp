@@ -1,0 +1,38 @@
+// The kernel's exec prefilter names: defaults, configured names, literal patterns and config entry commands.
+#include "discovery/exec_prefilter.h"
+
+namespace credtrace::discovery {
+namespace {
+
+std::string file_name(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void add_literal(std::set<std::string>& names, const std::string& pattern) {
+  if (pattern.find_first_of("*?[") != std::string::npos) return;
+  std::string name = file_name(pattern);
+  if (!name.empty()) names.insert(name);
+}
+
+}  // namespace
+
+std::set<std::string> default_prefilter_executables() {
+  std::set<std::string> names = {"node", "nodejs", "npx", "npm", "pnpm", "yarn", "bun", "bunx", "deno",
+                                 "python", "python3", "pypy3", "uv", "uvx", "pipx", "docker", "podman",
+                                 "nerdctl", "java", "ruby", "php", "dotnet", "go"};
+  for (int minor = 6; minor <= 15; ++minor) names.insert("python3." + std::to_string(minor));
+  for (const auto& client : mcp::default_client_patterns()) add_literal(names, client);
+  return names;
+}
+
+std::set<std::string> prefilter_executables(const config::McpConfig& config, const ConfigIndex& index) {
+  std::set<std::string> names = default_prefilter_executables();
+  for (const auto& name : config.extra_executables) names.insert(name);
+  for (const auto& pattern : config.server_patterns) add_literal(names, pattern);
+  for (const auto& pattern : config.client_patterns) add_literal(names, pattern);
+  for (const auto& entry : index.entries()) add_literal(names, entry.command);
+  return names;
+}
+
+}  // namespace credtrace::discovery
