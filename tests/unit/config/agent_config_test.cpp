@@ -104,7 +104,7 @@ TEST(AgentConfig, BadValuesAreLocated) {
 TEST(AgentConfig, ExtraExecutablesMustBeShortFileNames) {
   auto r = load_config_text("mcp:\n  extra_executables: [ok-name, /usr/bin/x]\n", "x.yaml");
   ASSERT_FALSE(r.config);
-  EXPECT_NE(r.error.find("x.yaml:2:33: mcp.extra_executables: '/usr/bin/x' must be a file name"), std::string::npos)
+  EXPECT_NE(r.error.find("x.yaml:2:32: mcp.extra_executables: '/usr/bin/x' must be a file name"), std::string::npos)
       << r.error;
   r = load_config_text("mcp:\n  extra_executables: [" + std::string(32, 'a') + "]\n", "y.yaml");
   ASSERT_FALSE(r.config);
