@@ -1,0 +1,143 @@
+// Tests for the agent core's logic that needs no kernel: process table, discovery, prefilter names, workload ids.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "discovery/exec_prefilter.h"
+#include "discovery/mcp_discovery.h"
+#include "process/process_table.h"
+#include "workload/workload_builder.h"
+
+namespace credtrace {
+namespace {
+
+using process::ProcessRecord;
+using process::ProcessTable;
+using process::Role;
+
+ProcessRecord record(uint32_t pid, uint32_t ppid, Role role) {
+  ProcessRecord r;
+  r.pid = pid;
+  r.ppid = ppid;
+  r.role = role;
+  return r;
+}
+
+TEST(ProcessTable, AncestryWalksAndDescendants) {
+  ProcessTable table;
+  table.upsert(record(10, 1, Role::client));
+  table.upsert(record(20, 10, Role::server));
+  table.upsert(record(30, 20, Role::descendant));
+  table.upsert(record(40, 30, Role::descendant));
+  table.upsert(record(50, 1, Role::candidate));
+  ASSERT_NE(table.nearest_with_role(40, Role::server), nullptr);
+  EXPECT_EQ(table.nearest_with_role(40, Role::server)->pid, 20u);
+  EXPECT_EQ(table.nearest_with_role(40, Role::client)->pid, 10u);
+  EXPECT_EQ(table.nearest_with_role(50, Role::server), nullptr);
+  auto d = table.descendants_of(20);
+  std::sort(d.begin(), d.end());
+  EXPECT_EQ(d, (std::vector<uint32_t>{30, 40}));
+  EXPECT_EQ(table.count(Role::descendant), 2u);
+  table.erase(30);
+  EXPECT_EQ(table.descendants_of(20), std::vector<uint32_t>{});  // 40's chain is broken at 30
+}
+
+TEST(ProcessTable, PpidCyclesFromPidReuseTerminate) {
+  ProcessTable table;
+  table.upsert(record(7, 8, Role::descendant));
+  table.upsert(record(8, 7, Role::descendant));
+  EXPECT_EQ(table.nearest_with_role(7, Role::server), nullptr);
+  EXPECT_TRUE(table.descendants_of(99).empty());
+  table.upsert(record(5, 5, Role::none));
+  EXPECT_EQ(table.nearest_with_role(5, Role::server), nullptr);
+}
+
+credtrace::v1::Workload server_workload(const std::string& name, uint32_t pid) {
+  credtrace::v1::Workload w;
+  w.set_host("h1");
+  w.set_uid(1000);
+  w.set_pid(pid);
+  w.set_exe_sha256(std::string(64, pid % 2 ? 'a' : 'b'));
+  w.mutable_mcp()->set_server_name(name);
+  w.mutable_mcp()->set_client("cursor");
+  w.mutable_mcp()->set_config_path("/home/u/.cursor/mcp.json");
+  w.mutable_container()->set_id(std::string(64, pid % 2 ? '1' : '2'));
+  return w;
+}
+
+TEST(WorkloadId, StableAcrossRestartsAndDistinctPerServer) {
+  auto first = workload::WorkloadBuilder::derive_workload_id(server_workload("github", 100));
+  auto restarted = workload::WorkloadBuilder::derive_workload_id(server_workload("github", 2001));
+  auto other = workload::WorkloadBuilder::derive_workload_id(server_workload("gitlab", 100));
+  EXPECT_EQ(first, restarted);  // pid, binary hash and container id do not enter the id
+  EXPECT_NE(first, other);
+  EXPECT_EQ(first.rfind("wl_", 0), 0u);
+  EXPECT_EQ(first.size(), 3u + 20u);
+  auto w = server_workload("github", 100);
+  w.set_uid(0);
+  EXPECT_NE(workload::WorkloadBuilder::derive_workload_id(w), first);
+}
+
+class DiscoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("credtrace-discovery-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_ / ".cursor");
+    std::ofstream(dir_ / ".cursor" / "mcp.json")
+        << R"({"mcpServers":{"team-notes":{"command":"/opt/tools/notes-server","args":["--stdio"]},)"
+        << R"("everything":{"command":"npx","args":["-y","@modelcontextprotocol/server-everything"]}}})";
+    config_ = config::default_config().mcp;
+    config_.scan_user_homes = false;
+    config_.config_paths = {dir_.string()};
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path dir_;
+  config::McpConfig config_;
+};
+
+TEST_F(DiscoveryTest, ConfigEntryWinsOverPatternAndNamesTheServer) {
+  discovery::ConfigIndex index(config_);
+  index.load_initial();
+  EXPECT_EQ(index.files_loaded(), 1u);
+  ASSERT_EQ(index.entries().size(), 2u);
+  discovery::Discovery discovery(config_, index);
+
+  auto c = discovery.classify({"/usr/bin/node", "/usr/bin/npx", "-y", "@modelcontextprotocol/server-everything"},
+                              "/usr/bin/node", {});
+  ASSERT_EQ(c.verdict, discovery::Verdict::server);
+  EXPECT_EQ(c.identity.server_name, "everything");
+  EXPECT_EQ(c.identity.client, "cursor");
+  EXPECT_EQ(c.identity.discovered_by, "config");
+  EXPECT_EQ(c.identity.package, "@modelcontextprotocol/server-everything");
+
+  c = discovery.classify({"/opt/tools/notes-server", "--stdio"}, "/opt/tools/notes-server", {});
+  ASSERT_EQ(c.verdict, discovery::Verdict::server);
+  EXPECT_EQ(c.identity.server_name, "team-notes");
+
+  c = discovery.classify({"uvx", "mcp-server-fetch"}, "/usr/bin/uvx", {});
+  ASSERT_EQ(c.verdict, discovery::Verdict::server);
+  EXPECT_EQ(c.identity.discovered_by, "pattern");
+  EXPECT_EQ(c.identity.server_name, "mcp-server-fetch");
+
+  EXPECT_EQ(discovery.classify({"/usr/bin/cursor"}, "/usr/bin/cursor", {}).verdict, discovery::Verdict::client);
+  EXPECT_EQ(discovery.classify({"ls", "-la"}, "/usr/bin/ls", {}).verdict, discovery::Verdict::none);
+}
+
+TEST_F(DiscoveryTest, PrefilterNamesCoverLaunchersClientsLiteralsAndConfigCommands) {
+  config_.server_patterns.push_back("my-literal-server");
+  config_.server_patterns.push_back("globbed-*");
+  config_.extra_executables = {"acme-agent"};
+  discovery::ConfigIndex index(config_);
+  index.load_initial();
+  auto names = discovery::prefilter_executables(config_, index);
+  for (const char* expected : {"node", "python3.11", "uvx", "docker", "cursor", "code", "notes-server", "npx",
+                               "my-literal-server", "acme-agent"})
+    EXPECT_TRUE(names.count(expected)) << expected;
+  EXPECT_FALSE(names.count("globbed-*"));
+  EXPECT_FALSE(names.count("sh"));  // shells exec constantly; what they run is seen at its own exec
+}
+
+}  // namespace
+}  // namespace credtrace
