@@ -103,7 +103,7 @@ std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::str
     if (!sink) return nullptr;
   }
   std::optional<secrets::Fingerprinter> fingerprinter =
-      config.fingerprint.key.empty() ? secrets::Fingerprinter::from_key_file(config.fingerprint.key_file, error)
+      config.fingerprint.key.empty() ? secrets::Fingerprinter::from_key_file(config::fleet_key_path(config), error)
                                      : secrets::Fingerprinter::from_key(config.fingerprint.key, error);
   if (!fingerprinter) return nullptr;
   return std::unique_ptr<Agent>(new Agent(config, std::move(sink), std::move(*fingerprinter)));
@@ -229,6 +229,13 @@ void Agent::on_exec(const ct_exec_event& e) {
   if (parent && parent->server_pid && servers_.count(parent->server_pid)) {
     attach_descendant(std::move(record), parent->server_pid);
     return;
+  }
+  if (!parent && (e.hdr.flags & CT_FLAG_WATCHED)) {
+    // Watched in the kernel but its parent's fork never reached us (a drop): find the server through /proc.
+    if (uint32_t server_pid = server_ancestor_in_proc(record.ppid)) {
+      attach_descendant(std::move(record), server_pid);
+      return;
+    }
   }
   discovery::Classification c = discovery_.classify(record.argv, record.exe, {});
   if (c.verdict == discovery::Verdict::server) {
@@ -374,6 +381,17 @@ void Agent::watch_descendants_from_proc(uint32_t server_pid) {
   }
 }
 
+uint32_t Agent::server_ancestor_in_proc(uint32_t pid) const {
+  for (int depth = 0; depth < 64 && pid > 1; ++depth) {
+    if (const ProcessRecord* known = table_.find(pid); known && known->server_pid && servers_.count(known->server_pid))
+      return known->server_pid;
+    auto status = identity::read_status(static_cast<int32_t>(pid), config_.proc_root);
+    if (!status || static_cast<uint32_t>(status->ppid) == pid) return 0;
+    pid = static_cast<uint32_t>(status->ppid);
+  }
+  return 0;
+}
+
 void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   record.role = Role::descendant;
   record.server_pid = server_pid;
@@ -516,7 +534,7 @@ credtrace::v1::Event Agent::new_event(const std::string& type) {
 }
 
 void Agent::emit(credtrace::v1::Event& event) {
-  if (sink_ && !sink_->write(event)) count_error("output_write");
+  if (sink_) sink_->write(event);  // failures are counted by the sink and reported in agent_health
 }
 
 void Agent::emit_health() {

@@ -164,6 +164,10 @@ std::string located(const std::string& name, const YAML::Mark& mark, const std::
 
 }  // namespace
 
+std::string fleet_key_path(const AgentConfig& config) {
+  return config.fingerprint.key_file.empty() ? config.state_dir + "/fleet.key" : config.fingerprint.key_file;
+}
+
 AgentConfig default_config() {
   AgentConfig cfg;
   cfg.mcp.server_patterns = mcp::default_server_patterns();

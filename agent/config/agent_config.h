@@ -20,7 +20,7 @@ struct ProbeConfig {
 };
 
 struct FingerprintConfig {
-  std::string key_file = "/var/lib/credtrace/fleet.key";
+  std::string key_file;  // default: <state_dir>/fleet.key
   std::string key;  // inline key material; overrides key_file (prefer key_file)
 };
 
@@ -51,6 +51,9 @@ struct AgentConfig {
   McpConfig mcp;
   SecretsConfig secrets;
 };
+
+// The fleet key file: fingerprint.key_file, or <state_dir>/fleet.key when it is not set.
+std::string fleet_key_path(const AgentConfig& config);
 
 // Built-in defaults (patterns from the secrets and mcp libraries).
 AgentConfig default_config();

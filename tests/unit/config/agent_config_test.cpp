@@ -27,7 +27,13 @@ TEST(AgentConfig, DefaultsCoverDocumentedPatterns) {
 TEST(AgentConfig, EmptyDocumentIsDefaults) {
   LoadResult r = load_config_text("", "empty.yaml");
   ASSERT_TRUE(r.config) << r.error;
-  EXPECT_EQ(r.config->fingerprint.key_file, "/var/lib/credtrace/fleet.key");
+  EXPECT_EQ(fleet_key_path(*r.config), "/var/lib/credtrace/fleet.key");
+  r = load_config_text("state_dir: /srv/ct\n", "s.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(fleet_key_path(*r.config), "/srv/ct/fleet.key");
+  r = load_config_text("state_dir: /srv/ct\nfingerprint:\n  key_file: /etc/credtrace/fleet.key\n", "k.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(fleet_key_path(*r.config), "/etc/credtrace/fleet.key");
 }
 
 TEST(AgentConfig, ParsesEverySection) {
