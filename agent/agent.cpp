@@ -274,7 +274,10 @@ void Agent::on_fork(const ct_fork_event& e) {
   child.ppid = e.parent_tgid;
   child.start_boottime_ns = e.child_start_boottime_ns;
   if (parent->role == Role::server) child.role = Role::descendant;
-  if (parent->role == Role::client) return;
+  if (parent->role == Role::client) {
+    child.role = Role::candidate;  // the kernel made it one; its exec or first stdin message decides
+    child.client_pid = parent->pid;
+  }
   table_.upsert(child);
 }
 

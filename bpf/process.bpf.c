@@ -49,15 +49,9 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = task->tgid;
   if (ct_is_agent(tgid)) return 0;
-  struct task_struct *parent = task->real_parent;
-  __u32 ppid = parent->tgid;
-  __u32 sets = ct_task_sets(task);
-  /* Children of MCP clients become candidates: their first stdin message decides. */
-  if (!(sets & (1u << CT_SET_WATCHED)) && ct_task_in_set(parent, CT_SET_CLIENT)) {
-    ct_task_add_sets(task, 1u << CT_SET_CANDIDATE);
-    sets |= 1u << CT_SET_CANDIDATE;
-  }
-  __u32 flags = ct_membership_flags(sets);
+  __u32 ppid = task->real_parent->tgid;
+  /* Children of MCP clients were made candidates at fork; their first stdin message decides. */
+  __u32 flags = ct_membership_flags(ct_task_sets(task));
   if (!flags && exec_prefilter && !ct_exec_name_interesting(bprm)) {
     struct ct_counters *c = ct_counters_get();
     if (c) c->filtered[CT_FILTERED_EXEC]++;
@@ -86,7 +80,12 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 child_pid = child->pid;
   __u32 child_tgid = child->tgid;
   if (child_pid != child_tgid) return 0; /* a new thread, not a new process */
-  __u32 inherited = ct_task_sets(parent) & ((1u << CT_SET_WATCHED) | (1u << CT_SET_CANDIDATE));
+  __u32 parent_sets = ct_task_sets(parent);
+  if (!parent_sets) return 0;
+  __u32 inherited = parent_sets & ((1u << CT_SET_WATCHED) | (1u << CT_SET_CANDIDATE));
+  /* A child of an MCP client is a candidate server until its first stdin message. */
+  if ((parent_sets & (1u << CT_SET_CLIENT)) && !(inherited & (1u << CT_SET_WATCHED)))
+    inherited |= 1u << CT_SET_CANDIDATE;
   if (!inherited) return 0;
   __u32 parent_tgid = parent->tgid;
   ct_task_add_sets(child, inherited);
