@@ -2,7 +2,6 @@
 #include "agent.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +9,7 @@
 #include <map>
 
 #include "discovery/exec_prefilter.h"
+#include "common/digest.h"
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
@@ -19,19 +19,6 @@ namespace {
 
 using process::ProcessRecord;
 using process::Role;
-
-std::string hex_sha256(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 15]);
-  }
-  return out;
-}
 
 std::string host_name(const config::AgentConfig& config) {
   if (!config.host_name.empty()) return config.host_name;
@@ -46,7 +33,7 @@ std::string derive_agent_id(const config::AgentConfig& config, const std::string
   std::string machine_id;
   std::ifstream in("/etc/machine-id");
   std::getline(in, machine_id);
-  return "agt_" + hex_sha256("credtrace-agent\x1f" + machine_id + "\x1f" + host).substr(0, 20);
+  return "agt_" + common::sha256_hex("credtrace-agent\x1f" + machine_id + "\x1f" + host).substr(0, 20);
 }
 
 std::string basename_of(const std::string& path) {

@@ -1,6 +1,8 @@
 // Streams a file through EVP SHA-256 once per (dev, inode, size, mtime) and caches the hex digest.
 #include "identity/exe_hash.h"
 
+#include "common/digest.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,17 +26,6 @@ struct MdCtxDeleter {
 };
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
-std::string to_hex(const unsigned char* data, size_t len) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (size_t i = 0; i < len; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
-}
-
 // Hashes everything readable from fd; nullopt on read error or more than max_bytes.
 std::optional<std::string> hash_fd(int fd, uint64_t max_bytes) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
@@ -53,7 +44,7 @@ std::optional<std::string> hash_fd(int fd, uint64_t max_bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   if (EVP_DigestFinal_ex(ctx.get(), md.data(), &md_len) != 1) return std::nullopt;
-  return to_hex(md.data(), md_len);
+  return common::hex_encode(md.data(), md_len);
 }
 
 }  // namespace

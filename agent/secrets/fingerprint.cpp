@@ -1,6 +1,8 @@
 // Credential fingerprints: fleet key loading/creation, HMAC-SHA256 via OpenSSL, redacted previews.
 #include "secrets/fingerprint.h"
 
+#include "common/digest.h"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -52,15 +54,6 @@ void set_error(std::string* error, std::string message) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-void to_hex(const unsigned char* bytes, size_t size, std::string& out) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  out.resize(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0x0F];
-  }
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -118,7 +111,7 @@ bool generate_key_hex(WipedString& hex, std::string* error) {
     set_error(error, "cannot generate a random fingerprint key");
     return false;
   }
-  to_hex(key.data(), key.size(), hex.text);
+  common::hex_encode_into(key.data(), key.size(), hex.text);
   hex.text.push_back('\n');
   OPENSSL_cleanse(key.data(), key.size());
   return true;
@@ -132,7 +125,7 @@ bool create_key_file(const std::string& path, std::string* error) {
   if (!generate_key_hex(hex, error)) return false;
   std::array<unsigned char, 8> nonce{};
   std::string nonce_hex;
-  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) == 1) to_hex(nonce.data(), nonce.size(), nonce_hex);
+  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) == 1) common::hex_encode_into(nonce.data(), nonce.size(), nonce_hex);
   std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + nonce_hex;
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) {
@@ -286,7 +279,7 @@ std::string detail::hmac_sha256_hex(std::string_view key, std::string_view messa
     return {};
   }
   std::string hex;
-  to_hex(digest.data(), digest_size, hex);
+  common::hex_encode_into(digest.data(), digest_size, hex);
   OPENSSL_cleanse(digest.data(), digest.size());
   return hex;
 }

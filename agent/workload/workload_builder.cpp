@@ -1,8 +1,8 @@
 // Workload identity: process facts from /proc, cgroup → container/pod/unit, exe hash, MCP identity, stable id.
 #include "workload/workload_builder.h"
 
-#include <openssl/evp.h>
 
+#include "common/digest.h"
 #include "identity/cgroup.h"
 #include "identity/kube.h"
 #include "identity/procfs.h"
@@ -17,19 +17,6 @@ google::protobuf::Timestamp to_timestamp(uint64_t unix_ns) {
   ts.set_seconds(static_cast<int64_t>(unix_ns / 1000000000ull));
   ts.set_nanos(static_cast<int32_t>(unix_ns % 1000000000ull));
   return ts;
-}
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 15]);
-  }
-  return out;
 }
 
 }  // namespace
@@ -123,7 +110,7 @@ std::string WorkloadBuilder::derive_workload_id(const credtrace::v1::Workload& w
   add(w.container().runtime());
   add(w.systemd().unit());
   add(w.systemd().user_unit());
-  return "wl_" + sha256_hex(key).substr(0, 20);
+  return "wl_" + common::sha256_hex(key).substr(0, 20);
 }
 
 }  // namespace credtrace::workload
