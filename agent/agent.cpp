@@ -75,6 +75,9 @@ void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
   env.clear();
 }
 
+// Start times compared at /proc's clock-tick resolution (USER_HZ = 100): records found in /proc have no finer one.
+bool same_start(uint64_t a_boot_ns, uint64_t b_boot_ns) { return a_boot_ns / 10000000 == b_boot_ns / 10000000; }
+
 uint64_t boot_ns_now() {
   struct timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -198,6 +201,10 @@ void Agent::on_exec(const ct_exec_event& e) {
   record.exe = bounded_string(e.filename, sizeof(e.filename));
   record.comm = bounded_string(e.comm, sizeof(e.comm));
 
+  if (ProcessRecord* stale = table_.find(record.pid);
+      stale && stale->start_boottime_ns && !same_start(stale->start_boottime_ns, record.start_boottime_ns)) {
+    forget_missed_exit(record.pid);  // the pid was reused: its previous process exited unseen
+  }
   if (ProcessRecord* existing = table_.find(record.pid)) {
     if (existing->role == Role::server || existing->role == Role::descendant) {
       // Re-exec inside a watched process (a shebang's interpreter, exec in a shell): same workload.
@@ -226,12 +233,9 @@ void Agent::on_exec(const ct_exec_event& e) {
   }
   discovery::Classification c = discovery_.classify(record.argv, record.exe, {});
   if (c.verdict == discovery::Verdict::server) {
-    if (parent && parent->role == Role::client) {
-      record.client_pid = parent->pid;
-      if (c.identity.client.empty()) c.identity.client = program_name(parent->argv, parent->exe);
-    } else if (parent && parent->client_pid) {
-      record.client_pid = parent->client_pid;
-    }
+    if (parent) record.client_pid = parent->role == Role::client ? parent->pid : parent->client_pid;
+    const ProcessRecord* client = record.client_pid ? table_.find(record.client_pid) : nullptr;
+    if (client && c.identity.client.empty()) c.identity.client = program_name(client->argv, client->exe);
     start_server(std::move(record), c.identity);
     return;
   }
@@ -492,20 +496,24 @@ void Agent::update_exec_prefilter() {
   }
 }
 
+// An exit the ring buffer could not deliver: reported as exit_code 255 / signal 127 and counted.
+void Agent::forget_missed_exit(uint32_t pid) {
+  count_error("missed_exit");
+  ct_exit_event synthetic{};
+  synthetic.hdr.type = CT_EVENT_EXIT;
+  synthetic.hdr.tgid = pid;
+  synthetic.hdr.time_boot_ns = boot_ns_now();
+  synthetic.exit_code = 0xffff;
+  on_exit(synthetic);
+}
+
 // Exits the ring buffer could not deliver (drops) must not leave ghosts: check every record against /proc.
 void Agent::reconcile_with_proc() {
   for (uint32_t pid : table_.pids()) {
     ProcessRecord* record = table_.find(pid);
     auto start = identity::read_start_time_ns(static_cast<int32_t>(pid), config_.proc_root);
-    bool alive = start && (!record->start_boottime_ns || *start / 10000000 == record->start_boottime_ns / 10000000);
-    if (alive) continue;
-    count_error("missed_exit");
-    ct_exit_event synthetic{};
-    synthetic.hdr.type = CT_EVENT_EXIT;
-    synthetic.hdr.tgid = pid;
-    synthetic.hdr.time_boot_ns = boot_ns_now();
-    synthetic.exit_code = 0xffff;  // unknown: reported as exit_code 255, signal 127
-    on_exit(synthetic);
+    bool alive = start && (!record->start_boottime_ns || same_start(*start, record->start_boottime_ns));
+    if (!alive) forget_missed_exit(pid);
   }
   for (auto it = servers_.begin(); it != servers_.end();) {
     bool referenced = false;

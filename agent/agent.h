@@ -58,6 +58,7 @@ class Agent {
   void emit_env_exposures(const credtrace::v1::Process& process, ServerState& server,
                           const std::vector<sensors::EnvSecret>& found);
   void reconcile_with_proc();
+  void forget_missed_exit(uint32_t pid);
 
   credtrace::v1::Event new_event(const std::string& type);
   void emit(credtrace::v1::Event& event);
