@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what credtrace needs to build and test on Debian 12 (apt only; idempotent; run as root).
 set -euo pipefail
-packages=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm libbpf-dev bpftool libelf-dev zlib1g-dev
           libprotobuf-dev protobuf-compiler libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

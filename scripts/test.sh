@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole test suite on a fresh Debian 12 host (root): deps, build, npm ci of the e2e MCP servers, ASan/UBSan unit
-# tests, then unit + BPF + e2e tests with ctest. Ends with ctest's summary and a combined "N passed, N failed" line.
+# tests, libFuzzer targets (20 s each), then unit + BPF + e2e tests with ctest. Ends with ctest's summary and a
+# combined "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
@@ -13,14 +14,22 @@ cmake -S . -B build-asan -DCREDTRACE_UNIT_ONLY=ON -DCREDTRACE_SANITIZE=ON -DCRED
 (cd build-asan && ctest --output-on-failure -j"$(nproc)") | tee /tmp/credtrace-ctest-asan.log
 asan_rc=${PIPESTATUS[0]}
 
+echo "== fuzz targets, 20 s each under libFuzzer + ASan/UBSan (build-fuzz) =="
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCREDTRACE_UNIT_ONLY=ON -DCREDTRACE_FUZZ=ON -DCREDTRACE_TESTS=ON \
+  -DCREDTRACE_BENCH=OFF -DCREDTRACE_SANITIZE=ON >/dev/null &&
+  cmake --build build-fuzz -j"$(nproc)" --target credtrace_fuzz >/dev/null || exit 1
+(cd build-fuzz && ctest -L fuzz --output-on-failure -j"$(nproc)") | tee /tmp/credtrace-ctest-fuzz.log
+fuzz_rc=${PIPESTATUS[0]}
+
 echo "== unit, BPF and e2e tests (build) =="
 (cd build && ctest --output-on-failure) | tee /tmp/credtrace-ctest.log
 main_rc=${PIPESTATUS[0]}
 
 count() { grep -Eo "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | awk '{print $3, $8}'; }
 read -r asan_failed asan_total < <(count /tmp/credtrace-ctest-asan.log || echo "1 1")
+read -r fuzz_failed fuzz_total < <(count /tmp/credtrace-ctest-fuzz.log || echo "1 1")
 read -r main_failed main_total < <(count /tmp/credtrace-ctest.log || echo "1 1")
-failed=$((asan_failed + main_failed))
-total=$((asan_total + main_total))
+failed=$((asan_failed + fuzz_failed + main_failed))
+total=$((asan_total + fuzz_total + main_total))
 echo "$((total - failed)) passed, ${failed} failed"
-[[ $asan_rc -eq 0 && $main_rc -eq 0 ]]
+[[ $asan_rc -eq 0 && $fuzz_rc -eq 0 && $main_rc -eq 0 ]]
