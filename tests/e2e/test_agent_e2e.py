@@ -145,8 +145,8 @@ class AgentE2E(unittest.TestCase):
 
     def test_shadow_server_found_by_protocol_and_other_children_ignored(self):
         agent = self.start_agent()
-        key = self.secret(fake_openai_key)
-        spec = {"command": "node", "args": [SHADOW_JS], "cwd": NPM_DIR, "nonMcpChild": True,
+        key, argv_token = self.secret(fake_openai_key), self.secret(fake_github_pat)
+        spec = {"command": "node", "args": [SHADOW_JS, "--token", argv_token], "cwd": NPM_DIR, "nonMcpChild": True,
                 "clientName": "claude-code-e2e", "env": {"SHADOW_API_KEY": key}}
         result = run_mcp_client(spec)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -156,6 +156,9 @@ class AgentE2E(unittest.TestCase):
         self.assertEqual(w["mcp"]["server_name"], "shadow_tool.mjs")
         self.assertEqual(w["mcp"]["client"], "mcp_client.mjs")
         self.assertEqual(w["mcp"]["client_info"], "claude-code-e2e")
+        self.assertEqual(start["process"]["args"][:3], ["node", SHADOW_JS, "--token"])
+        self.assertNotIn(argv_token, start["process"]["args"][3])  # argv secrets are redacted
+        self.assertIn("redacted", start["process"]["args"][3])
         agent.wait_for(lambda e: "SHADOW_API_KEY" in self.exposures(agent, w["id"]), what="exposure")
         self.assert_exposure(self.exposures(agent, w["id"])["SHADOW_API_KEY"], key, "openai", "sk-proj-")
         time.sleep(1)
