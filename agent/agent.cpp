@@ -13,6 +13,7 @@
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
+#include "secrets/fingerprint.h"
 
 namespace credtrace {
 namespace {
@@ -126,6 +127,8 @@ int Agent::run(const std::atomic<bool>& stop) {
     log::error("cannot start probes: " + error);
     return 1;
   }
+  tls_libraries_ = std::make_unique<sensors::TlsLibraries>(*probes_);
+  tls_libraries_->attach_known_locations();
   config_index_.load_initial();
   update_exec_prefilter();
   scan_running_processes();
@@ -134,6 +137,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   auto* detail = ready.mutable_agent_ready();
   detail->set_version(CREDTRACE_VERSION);
   for (const auto& probe : probes_->attached()) detail->add_probes(probe);
+  for (const auto& probe : tls_libraries_->attached()) detail->add_probes("uprobe:" + probe);
   detail->set_mcp_servers_running(static_cast<uint32_t>(servers_.size()));
   detail->set_mcp_config_files(static_cast<uint32_t>(config_index_.files_loaded()));
   detail->set_mcp_config_servers(static_cast<uint32_t>(config_index_.entries().size()));
@@ -157,6 +161,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   }
   probes_->poll(0);
   emit_health();
+  tls_libraries_.reset();
   probes_.reset();  // detaches every probe
   log::info("credtrace-agent stopped; probes detached");
   return 0;
@@ -183,6 +188,16 @@ void Agent::on_kernel_event(const void* data, size_t size) {
       break;
     case CT_EVENT_FILE_OPEN:
       return;  // consumed by the file sensor (secret file reads); counted in kernel counters
+    case CT_EVENT_TLS_DATA:
+      if (size >= sizeof(ct_tls_data_event)) return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
+      break;
+    case CT_EVENT_TLS_SNI:
+      if (size >= sizeof(ct_tls_sni_event)) return credential_uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
+      break;
+    case CT_EVENT_TLS_FREE:
+      if (size >= sizeof(ct_tls_free_event))
+        return credential_uses_.on_free(*static_cast<const ct_tls_free_event*>(data));
+      break;
     default:
       count_error("unknown_event_type");
       return;
@@ -211,6 +226,7 @@ void Agent::on_exec(const ct_exec_event& e) {
       existing->exe = record.exe;
       if (existing->role == Role::descendant) existing->argv = record.argv;
       report_env(*existing);
+      tls_libraries_->attach_for_process(existing->pid, config_.proc_root);
       return;
     }
     if (existing->role == Role::client) {
@@ -289,6 +305,7 @@ void Agent::on_exit(const ct_exit_event& e) {
       emit(event);
     }
   }
+  credential_uses_.forget_process(e.hdr.tgid);
   table_.erase(e.hdr.tgid);
 }
 
@@ -345,6 +362,7 @@ ProcessRecord& Agent::start_server(ProcessRecord record, const discovery::McpIde
   event.mutable_mcp_server_start();
   emit(event);
   if (env_secrets) emit_env_exposures(process, state, *env_secrets);
+  tls_libraries_->attach_for_process(record.pid, config_.proc_root);
   watch_descendants_from_proc(record.pid);
   return *table_.find(record.pid);
 }
@@ -392,6 +410,7 @@ void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   probes_->add_to_set(CT_SET_WATCHED, record.pid);
   const ProcessRecord& stored = table_.upsert(record);
   report_env(stored);
+  tls_libraries_->attach_for_process(stored.pid, config_.proc_root);
 }
 
 std::optional<std::vector<sensors::EnvSecret>> Agent::collect_env_secrets(uint32_t pid) {
@@ -416,6 +435,10 @@ void Agent::emit_env_exposures(const credtrace::v1::Process& process, ServerStat
                                const std::vector<sensors::EnvSecret>& found) {
   for (const auto& secret : found) {
     if (!server.reported_env.insert(secret.name + '\x1f' + secret.fingerprint).second) continue;
+    credtrace::v1::Source source;
+    source.set_kind("env");
+    source.set_name(secret.name);
+    server.sources[secret.fingerprint].push_back(source);
     auto event = new_event("secret_exposure");
     *event.mutable_process() = process;
     *event.mutable_workload() = server.workload;
@@ -428,6 +451,50 @@ void Agent::emit_env_exposures(const credtrace::v1::Process& process, ServerStat
     event.mutable_secret_exposure()->set_matched_value(secret.matched_value);
     emit(event);
   }
+}
+
+void Agent::on_tls_data(const ct_tls_data_event& e) {
+  std::vector<sensors::CredentialUse> uses = credential_uses_.on_data(e);
+  for (auto& use : uses) emit_credential_use(use);
+}
+
+void Agent::emit_credential_use(sensors::CredentialUse& use) {
+  std::string& raw = use.credential.value;
+  std::string fingerprint = fingerprinter_.fingerprint(raw);
+  std::string preview = secrets::redacted_preview(raw, use.credential.prefix_len);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  raw.clear();
+  const ProcessRecord* record = table_.find(use.pid);
+  if (!record) {
+    count_error("credential_use_unknown_process");
+    return;
+  }
+  auto server = servers_.find(record->server_pid);
+  if (server == servers_.end()) {
+    count_error("credential_use_unknown_workload");
+    return;
+  }
+  auto event = new_event("credential_use");
+  *event.mutable_process() = workloads_.process_of(*record);
+  *event.mutable_workload() = server->second.workload;
+  event.mutable_credential()->set_type(use.credential.type);
+  event.mutable_credential()->set_fingerprint(fingerprint);
+  event.mutable_credential()->set_preview(preview);
+  if (auto sources = server->second.sources.find(fingerprint); sources != server->second.sources.end())
+    for (const auto& source : sources->second) *event.add_sources() = source;
+  auto* destination = event.mutable_destination();
+  destination->set_host(use.host);
+  destination->set_sni(use.sni);
+  destination->set_port(use.port);
+  destination->set_tls(true);
+  auto* request = event.mutable_request();
+  request->set_protocol(use.protocol);
+  request->set_method(use.method);
+  request->set_path(use.path);
+  request->set_carrier(use.credential.carrier);
+  request->set_scheme(use.credential.scheme);
+  event.mutable_credential_use()->set_count(1);
+  emit(event);
 }
 
 void Agent::scan_running_processes() {
@@ -550,6 +617,15 @@ void Agent::emit_health() {
   health->set_watched_processes(static_cast<uint32_t>(table_.count(Role::server) + table_.count(Role::descendant)));
   health->set_mcp_servers(static_cast<uint32_t>(table_.count(Role::server)));
   health->set_execs_filtered(counters.filtered_execs);
+  const auto& tls = credential_uses_.stats();
+  auto& sensor_counts = *health->mutable_sensors();
+  sensor_counts["tls_streams"] = tls.streams;
+  sensor_counts["http1_requests"] = tls.requests;
+  sensor_counts["tls_capture_gaps"] = tls.gaps;
+  sensor_counts["tls_unparsed_streams"] = tls.unsupported;
+  sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
+  sensor_counts["tls_uprobes_attached"] = probes_->uprobes_attached();
+  sensor_counts["tls_attach_failures"] = tls_libraries_ ? tls_libraries_->failures() : 0;
   health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);

@@ -18,7 +18,9 @@
 #include "process/process_table.h"
 #include "secrets/env_names.h"
 #include "secrets/fingerprint.h"
+#include "sensors/credential_use.h"
 #include "sensors/env_exposure.h"
+#include "sensors/tls_libraries.h"
 #include "workload/workload_builder.h"
 
 namespace credtrace {
@@ -36,6 +38,7 @@ class Agent {
     credtrace::v1::Workload workload;
     credtrace::v1::Process process;  // as seen at start: /proc is gone by exit
     std::set<std::string> reported_env;  // name + fingerprint already exported for this server instance
+    std::map<std::string, std::vector<credtrace::v1::Source>> sources;  // fingerprint → where it was seen
   };
 
   Agent(const config::AgentConfig& config, std::unique_ptr<exporter::JsonLinesSink> sink,
@@ -46,6 +49,8 @@ class Agent {
   void on_fork(const ct_fork_event& e);
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);
+  void on_tls_data(const ct_tls_data_event& e);
+  void emit_credential_use(sensors::CredentialUse& use);
 
   void scan_running_processes();
   void update_exec_prefilter();
@@ -78,6 +83,8 @@ class Agent {
   process::ProcessTable table_;
   std::map<uint32_t, ServerState> servers_;
   std::unique_ptr<loader::Probes> probes_;
+  std::unique_ptr<sensors::TlsLibraries> tls_libraries_;
+  sensors::CredentialUseSensor credential_uses_;
   std::map<std::string, uint64_t> agent_errors_;
   std::set<std::string> exec_prefilter_names_;
   std::set<std::string> exec_prefilter_rejected_;

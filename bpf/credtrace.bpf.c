@@ -6,3 +6,4 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "process.bpf.c"
 #include "file.bpf.c"
 #include "stdio.bpf.c"
+#include "tls.bpf.c"

@@ -21,6 +21,9 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_EXIT: return "exit";
     case CT_EVENT_STDIN: return "stdin";
     case CT_EVENT_FILE_OPEN: return "file_open";
+    case CT_EVENT_TLS_DATA: return "tls_data";
+    case CT_EVENT_TLS_SNI: return "tls_sni";
+    case CT_EVENT_TLS_FREE: return "tls_free";
     default: return "unknown";
   }
 }
@@ -32,6 +35,16 @@ const char* drop_reason_name(uint32_t reason) {
     case CT_DROP_STATE_ALLOC: return "task_state_alloc";
     default: return "unknown";
   }
+}
+
+const char* tls_probe_name(TlsProbe probe) {
+  switch (probe) {
+    case TlsProbe::ssl_write: return "SSL_write";
+    case TlsProbe::ssl_write_ex: return "SSL_write_ex";
+    case TlsProbe::ssl_ctrl: return "SSL_ctrl";
+    case TlsProbe::ssl_free: return "SSL_free";
+  }
+  return "unknown";
 }
 
 std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler handler, std::string* error) {
@@ -72,6 +85,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
 std::string Probes::attach_all() {
   struct bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel_->obj) {
+    if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE) continue;  // TLS uprobes: attached per library file
     struct bpf_link* link = bpf_program__attach(prog);
     if (!link) {
       int err = errno;
@@ -148,6 +162,22 @@ void Probes::add_to_set(ct_pid_set set, uint32_t tgid) { update_task_sets(tgid, 
 void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) { update_task_sets(tgid, 0, 1ull << set); }
 
 bool Probes::in_set(ct_pid_set set, uint32_t tgid) const { return task_sets(tgid) & (1ull << set); }
+
+std::string Probes::attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) {
+  struct bpf_program* prog = nullptr;
+  switch (probe) {
+    case TlsProbe::ssl_write: prog = skel_->progs.ct_ssl_write; break;
+    case TlsProbe::ssl_write_ex: prog = skel_->progs.ct_ssl_write_ex; break;
+    case TlsProbe::ssl_ctrl: prog = skel_->progs.ct_ssl_ctrl; break;
+    case TlsProbe::ssl_free: prog = skel_->progs.ct_ssl_free; break;
+  }
+  LIBBPF_OPTS(bpf_uprobe_opts, opts);
+  struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), file_offset, &opts);
+  if (!link) return std::string("cannot attach ") + tls_probe_name(probe) + " uprobe to " + path + ": " + std::strerror(errno);
+  links_.emplace_back(link);
+  ++uprobes_attached_;
+  return "";
+}
 
 bool Probes::add_exec_name(const std::string& name) {
   ct_exec_name key{};

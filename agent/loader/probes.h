@@ -33,6 +33,10 @@ struct KernelCounters {
 const char* event_type_name(uint32_t type);
 const char* drop_reason_name(uint32_t reason);
 
+// The TLS uprobe programs; attached per library file by the agent, not at start.
+enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free };
+const char* tls_probe_name(TlsProbe probe);
+
 class Probes {
  public:
   using EventHandler = std::function<void(const void* data, size_t size)>;
@@ -55,6 +59,11 @@ class Probes {
   KernelCounters read_counters() const;
   const std::vector<std::string>& attached() const { return attached_; }
 
+  // Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.
+  // Returns "" on success or what failed. The link lives as long as this object.
+  std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset);
+  size_t uprobes_attached() const { return uprobes_attached_; }
+
  private:
   Probes() = default;
   std::string attach_all();
@@ -73,6 +82,7 @@ class Probes {
   EventHandler handler_;
   std::vector<std::string> attached_;
   int handled_ = 0;
+  size_t uprobes_attached_ = 0;
 };
 
 }  // namespace credtrace::loader

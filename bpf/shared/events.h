@@ -21,6 +21,9 @@ typedef uint64_t ct_u64;
 #define CT_ARGS_LEN 1024
 #define CT_PATH_LEN 256
 #define CT_STDIN_CAPTURE_LEN 1024
+#define CT_TLS_CHUNK_LEN 4096 /* plaintext bytes per TLS data event */
+#define CT_TLS_MAX_CHUNKS 4   /* chunks captured per SSL_write call; the rest is counted as truncated */
+#define CT_SNI_LEN 256
 
 enum ct_event_type {
   CT_EVENT_EXEC = 1,      /* a process image was replaced (every process) */
@@ -28,7 +31,10 @@ enum ct_event_type {
   CT_EVENT_EXIT = 3,      /* a watched, candidate or client process exited */
   CT_EVENT_STDIN = 4,     /* the first bytes a candidate process read from fd 0 */
   CT_EVENT_FILE_OPEN = 5, /* a watched process opened a path */
-  CT_EVENT_TYPE_MAX = 6,
+  CT_EVENT_TLS_DATA = 6,  /* plaintext a watched process passed to SSL_write (one chunk) */
+  CT_EVENT_TLS_SNI = 7,   /* the server name a watched process set on an SSL (SSL_ctrl 55) */
+  CT_EVENT_TLS_FREE = 8,  /* a watched process freed an SSL (end of stream) */
+  CT_EVENT_TYPE_MAX = 9,
 };
 
 enum ct_drop_reason {
@@ -124,6 +130,32 @@ struct ct_file_open_event {
   ct_u32 dirfd;
   ct_u32 _pad;
   char path[CT_PATH_LEN];
+};
+
+enum ct_tls_direction {
+  CT_TLS_WRITE = 0,
+  CT_TLS_READ = 1,
+};
+
+struct ct_tls_data_event {
+  struct ct_event_header hdr;
+  ct_u64 ssl;        /* SSL* in the process: the stream key (memory BIOs have no fd) */
+  ct_u32 direction;  /* enum ct_tls_direction */
+  ct_u32 total_len;  /* bytes the call passed */
+  ct_u32 offset;     /* of this chunk within the call */
+  ct_u32 len;        /* bytes valid in data */
+  char data[CT_TLS_CHUNK_LEN];
+};
+
+struct ct_tls_sni_event {
+  struct ct_event_header hdr;
+  ct_u64 ssl;
+  char name[CT_SNI_LEN];
+};
+
+struct ct_tls_free_event {
+  struct ct_event_header hdr;
+  ct_u64 ssl;
 };
 
 #endif

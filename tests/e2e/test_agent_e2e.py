@@ -243,8 +243,13 @@ class AgentE2E(unittest.TestCase):
         agent = self.start_agent()
         ready = agent.events()[0]
         self.assertEqual(ready["type"], "agent_ready")
-        self.assertEqual(len(ready["agent_ready"]["probes"]), 8)
-        self.assertTrue(loaded_probe_names() >= {"ct_exec", "ct_enter_openat"})
+        probes = ready["agent_ready"]["probes"]
+        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 8)
+        tls = [p for p in probes if p.startswith("uprobe:")]
+        self.assertTrue(any(p.startswith("uprobe:SSL_write@/usr/lib/x86_64-linux-gnu/libssl.so.3+") for p in tls), tls)
+        self.assertTrue(any(p.startswith("uprobe:SSL_write@/usr/bin/node+") for p in tls), tls)
+        self.assertTrue(all(p.endswith("emulated)") for p in tls), tls)  # no single-stepped probe on this host
+        self.assertTrue(loaded_probe_names() >= {"ct_exec", "ct_enter_openat", "ct_ssl_write"})
         self.assertEqual(agent.stop(), 0)
         self.assertEqual(agent.events()[-1]["type"], "agent_health")
         self.assertEqual(loaded_probe_names(), set())

@@ -1,0 +1,318 @@
+// Credentials carried by an HTTP request: context rules for headers, cookies, query and body fields.
+#include "protocols/credentials.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+#include "protocols/text.h"
+#include "secrets/detectors.h"
+#include "secrets/jwt.h"
+#include "secrets/placeholders.h"
+
+namespace credtrace::protocols {
+namespace {
+
+using detail::iequals;
+using detail::trim_ows;
+
+constexpr size_t kMaxCarrierName = 64;
+
+// Header names whose whole value is a credential (an API key) whatever its shape.
+constexpr std::array<std::string_view, 6> kApiKeyHeaders = {"x-api-key",     "api-key",      "x-goog-api-key",
+                                                            "private-token", "x-auth-token", "x-api-token"};
+constexpr std::array<std::string_view, 6> kQueryParams = {"key", "api_key", "apikey", "access_token", "token", "auth"};
+constexpr std::array<std::string_view, 4> kCookieNameParts = {"session", "token", "auth", "sid"};
+
+struct BodyField {
+  std::string_view name;
+  std::string_view generic_type;
+};
+constexpr std::array<BodyField, 5> kBodyFields = {{{"client_secret", "oauth_client_secret"},
+                                                   {"refresh_token", "oauth_refresh_token"},
+                                                   {"access_token", "oauth_access_token"},
+                                                   {"password", "password"},
+                                                   {"api_key", "generic_api_key"}}};
+
+template <size_t N>
+bool contains(const std::array<std::string_view, N>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::optional<std::string_view> body_field_type(std::string_view lower_name) {
+  for (const BodyField& field : kBodyFields) {
+    if (field.name == lower_name) return field.generic_type;
+  }
+  return std::nullopt;
+}
+
+// "kind:name"; a name that is long or itself looks like a credential is not exported.
+std::string carrier(std::string_view kind, std::string_view name) {
+  bool unsafe = name.size() > kMaxCarrierName || secrets::classify_value(name) || !secrets::scan_text(name).empty();
+  return std::string(kind) + ":" + (unsafe ? std::string("<redacted>") : std::string(name));
+}
+
+// Surrounding whitespace and one pair of double quotes removed.
+std::string_view unquote(std::string_view value) {
+  value = trim_ows(value);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return value;
+}
+
+bool passes_generic_rule(std::string_view value) {
+  return value.size() >= kGenericMinLength && detail::shannon_entropy(value) >= kGenericMinEntropy &&
+         !secrets::is_placeholder(value);
+}
+
+// Accumulates findings, never the same (value, carrier) twice.
+class Findings {
+ public:
+  void add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
+           std::string_view scheme = {}, std::string_view user = {}) {
+    for (const CarriedCredential& found : found_) {
+      if (found.value == value && found.carrier == where) return;
+    }
+    found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, where, std::string(scheme),
+                                       std::string(user)});
+  }
+
+  // A typed value (classify_value) gets its type, anything else the generic type if it passes the generic rule.
+  void add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
+                      std::string_view scheme = {}) {
+    std::string_view value = unquote(raw);
+    if (value.empty() || secrets::is_placeholder(value)) return;
+    if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
+      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where, scheme);
+    } else if (passes_generic_rule(value)) {
+      add(value, generic_type, 0, where, scheme);
+    }
+  }
+
+  // Only a typed value counts (no context makes a generic match credible).
+  void add_if_typed(std::string_view raw, const std::string& where) {
+    std::string_view value = unquote(raw);
+    std::optional<secrets::Detection> typed = secrets::classify_value(value);
+    if (typed && !secrets::is_placeholder(value)) {
+      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where);
+    }
+  }
+
+  // Every typed credential scan_text finds in free text.
+  void add_scanned(std::string_view text, const std::string& where) {
+    for (const secrets::Detection& d : secrets::scan_text(text)) {
+      std::string_view value = text.substr(d.offset, d.length);
+      if (!secrets::is_placeholder(value)) add(value, d.type, d.prefix_len, where);
+    }
+  }
+
+  std::vector<CarriedCredential> take() { return std::move(found_); }
+
+ private:
+  std::vector<CarriedCredential> found_;
+};
+
+// Authorization: Bearer|token|Bot <v>.
+void add_bearer(Findings& findings, std::string_view token, const std::string& where, std::string_view scheme) {
+  std::string_view value = unquote(token);
+  if (value.empty() || secrets::is_placeholder(value)) return;
+  if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
+    std::string_view type = typed->type == "jwt" ? std::string_view("bearer_jwt") : typed->type;
+    findings.add(value.substr(typed->offset, typed->length), type, typed->prefix_len, where, scheme);
+  } else if (secrets::decode_jwt(value)) {
+    findings.add(value, "bearer_jwt", 0, where, scheme);
+  } else if (passes_generic_rule(value)) {
+    findings.add(value, "generic_bearer", 0, where, scheme);
+  }
+}
+
+// Authorization: Basic base64(user:password). The password is the credential; with an empty password (the
+// "key as user name" convention) the user name is.
+void add_basic(Findings& findings, std::string_view encoded, const std::string& where) {
+  std::optional<std::string> decoded = detail::base64_decode(trim_ows(encoded));
+  if (!decoded) return;
+  std::string_view text = *decoded;
+  size_t colon = text.find(':');
+  if (colon != std::string_view::npos) {
+    std::string_view user = text.substr(0, colon);
+    std::string_view password = text.substr(colon + 1);
+    bool key_as_user = password.empty();
+    if (key_as_user) std::swap(user, password);
+    std::optional<secrets::Detection> typed = secrets::classify_value(password);
+    bool whole = typed && typed->offset == 0 && typed->length == password.size();
+    bool credible = key_as_user ? (whole || passes_generic_rule(password)) : !password.empty();
+    if (credible && !secrets::is_placeholder(password)) {
+      findings.add(password, whole ? typed->type : std::string_view("basic_auth"), whole ? typed->prefix_len : 0,
+                   where, "Basic", user);
+    }
+  }
+  detail::wipe(*decoded);
+}
+
+bool is_access_key_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// The access key id of a SigV4 credential scope "AKIA…/date/region/service/aws4_request".
+std::optional<std::string_view> sigv4_key_id(std::string_view scope) {
+  std::string_view key = scope.substr(0, scope.find('/'));
+  if (key.size() < 16 || key.size() > 128 || !std::all_of(key.begin(), key.end(), is_access_key_char)) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+void add_aws_key_id(Findings& findings, std::string_view key, const std::string& where, std::string_view scheme) {
+  std::optional<secrets::Detection> typed = secrets::classify_value(key);
+  findings.add(key, "aws_access_key_id", typed ? typed->prefix_len : 0, where, scheme);
+}
+
+// Authorization: AWS4-HMAC-SHA256 Credential=AKIA…/date/region/service/aws4_request, SignedHeaders=…, Signature=…
+void add_sigv4(Findings& findings, std::string_view params, const std::string& where) {
+  constexpr std::string_view kCredential = "Credential=";
+  size_t at = params.find(kCredential);
+  if (at == std::string_view::npos) return;
+  std::string_view scope = params.substr(at + kCredential.size());
+  scope = scope.substr(0, scope.find_first_of(", "));
+  if (std::optional<std::string_view> key = sigv4_key_id(scope)) add_aws_key_id(findings, *key, where, "AWS4-HMAC-SHA256");
+}
+
+void add_authorization(Findings& findings, const HttpHeader& header) {
+  const std::string where = carrier("header", header.name);
+  std::string_view value = trim_ows(header.value);
+  size_t space = value.find_first_of(" \t");
+  std::string_view scheme = value.substr(0, space);
+  std::string_view rest = space == std::string_view::npos ? std::string_view() : trim_ows(value.substr(space));
+  if (iequals(scheme, "bearer")) return add_bearer(findings, rest, where, "Bearer");
+  if (iequals(scheme, "token")) return add_bearer(findings, rest, where, "token");
+  if (iequals(scheme, "bot")) return add_bearer(findings, rest, where, "Bot");
+  if (iequals(scheme, "basic")) return add_basic(findings, rest, where);
+  if (iequals(scheme, "aws4-hmac-sha256")) return add_sigv4(findings, rest, where);
+  if (rest.empty()) return findings.add_contextual(value, "generic_api_key", where);  // a bare key, no scheme
+  findings.add_scanned(value, where);                                                 // Digest, OAuth, …
+}
+
+bool is_session_cookie_name(std::string_view name) {
+  return std::any_of(kCookieNameParts.begin(), kCookieNameParts.end(),
+                     [&](std::string_view part) { return detail::icontains(name, part); });
+}
+
+void add_cookies(Findings& findings, std::string_view cookies) {
+  size_t start = 0;
+  while (start < cookies.size()) {
+    size_t end = std::min(cookies.find(';', start), cookies.size());
+    std::string_view pair = trim_ows(cookies.substr(start, end - start));
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view name = trim_ows(pair.substr(0, eq));
+      std::string_view value = pair.substr(eq + 1);
+      if (is_session_cookie_name(name)) {
+        findings.add_contextual(value, "session_cookie", carrier("cookie", name));
+      } else {
+        findings.add_if_typed(value, carrier("cookie", name));
+      }
+    }
+    start = end + 1;
+  }
+}
+
+void add_header(Findings& findings, const HttpHeader& header) {
+  if (header.name == "authorization" || header.name == "proxy-authorization") return add_authorization(findings, header);
+  if (contains(kApiKeyHeaders, header.name)) {
+    return findings.add_contextual(header.value, "generic_api_key", carrier("header", header.name));
+  }
+  if (header.name == "x-amz-security-token") {
+    return findings.add_contextual(header.value, "aws_session_token", carrier("header", header.name));
+  }
+  if (header.name == "cookie") return add_cookies(findings, header.value);
+  findings.add_scanned(header.value, carrier("header", header.name));
+}
+
+// Calls visit(decoded_name, decoded_value) for every name=value pair of a query or form body; wipes the copies.
+template <typename Visit>
+void for_each_pair(std::string_view encoded, Visit visit) {
+  if (encoded.starts_with('?')) encoded.remove_prefix(1);
+  size_t start = 0;
+  while (start < encoded.size()) {
+    size_t end = std::min(encoded.find('&', start), encoded.size());
+    std::string_view pair = encoded.substr(start, end - start);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      std::string name = detail::percent_decode(pair.substr(0, eq), true);
+      std::string value = detail::percent_decode(pair.substr(eq + 1), true);
+      visit(name, value);
+      detail::wipe(value);
+    }
+    start = end + 1;
+  }
+}
+
+void add_query_param(Findings& findings, std::string_view name, std::string_view value) {
+  std::string lower = detail::to_lower(name);
+  std::string where = carrier("query", lower);
+  if (contains(kQueryParams, lower)) {
+    std::string_view generic = lower.find("key") != std::string::npos ? "generic_api_key" : "generic_token";
+    return findings.add_contextual(value, generic, where);
+  }
+  if (lower == "x-amz-credential") {
+    if (std::optional<std::string_view> key = sigv4_key_id(value)) add_aws_key_id(findings, *key, where, "");
+    return;
+  }
+  if (lower == "x-amz-security-token") return findings.add_contextual(value, "aws_session_token", where);
+  findings.add_if_typed(value, where);
+}
+
+void add_body_field(Findings& findings, std::string_view name, std::string_view value) {
+  std::string lower = detail::to_lower(name);
+  std::string where = carrier("body", lower);
+  if (std::optional<std::string_view> generic = body_field_type(lower)) {
+    return findings.add_contextual(value, *generic, where);
+  }
+  findings.add_if_typed(value, where);
+}
+
+void add_json_body(Findings& findings, std::string_view body) {
+  nlohmann::ordered_json document = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr, false);
+  if (!document.is_object()) return;
+  for (auto it = document.begin(); it != document.end(); ++it) {
+    if (it.value().is_string()) add_body_field(findings, it.key(), it.value().get_ref<const std::string&>());
+  }
+}
+
+const HttpHeader* find_header(const HttpRequest& request, std::string_view name) {
+  for (const HttpHeader& header : request.headers) {
+    if (header.name == name) return &header;
+  }
+  return nullptr;
+}
+
+void add_body(Findings& findings, const HttpRequest& request) {
+  if (request.body_prefix.empty()) return;
+  const HttpHeader* content_type = find_header(request, "content-type");
+  std::string_view type = content_type != nullptr ? std::string_view(content_type->value) : std::string_view();
+  std::string_view body = trim_ows(request.body_prefix);
+  bool json = detail::icontains(type, "json") || (type.empty() && body.starts_with('{'));
+  if (json) return add_json_body(findings, body);
+  if (detail::icontains(type, "x-www-form-urlencoded")) {
+    for_each_pair(body, [&](std::string_view name, std::string_view value) { add_body_field(findings, name, value); });
+  }
+}
+
+}  // namespace
+
+std::vector<CarriedCredential> credentials_in_request(const HttpRequest& request, std::string_view raw_query) {
+  Findings findings;
+  for (const HttpHeader& header : request.headers) add_header(findings, header);
+  for_each_pair(raw_query, [&](std::string_view name, std::string_view value) {
+    add_query_param(findings, name, value);
+  });
+  add_body(findings, request);
+  return findings.take();
+}
+
+void cleanse(CarriedCredential& credential) { detail::wipe(credential.value); }
+
+void cleanse(std::vector<CarriedCredential>& credentials) {
+  for (CarriedCredential& credential : credentials) cleanse(credential);
+}
+
+}  // namespace credtrace::protocols

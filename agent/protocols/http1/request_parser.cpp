@@ -1,0 +1,468 @@
+// Incremental HTTP/1.1 request parser: request line, headers, Content-Length/chunked framing and resync.
+#include "protocols/http1/request_parser.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+
+#include "protocols/http1/request_target.h"
+#include "protocols/text.h"
+
+namespace credtrace::protocols {
+namespace {
+
+using detail::iequals;
+using detail::trim_ows;
+
+constexpr std::array<std::string_view, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                      "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+constexpr std::string_view kVersionPrefix = "HTTP/1.";
+constexpr size_t kReleaseCapacity = 256 * 1024;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool is_known_method(std::string_view method) {
+  return std::find(kMethods.begin(), kMethods.end(), method) != kMethods.end();
+}
+
+bool is_method_prefix(std::string_view text) {
+  return std::any_of(kMethods.begin(), kMethods.end(), [&](std::string_view m) { return m.starts_with(text); });
+}
+
+bool is_target_char(char c) { return c > 0x20 && c < 0x7f; }
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// The version part of a request line so far: a prefix of "HTTP/1.d", optionally followed by '\r'.
+bool version_prefix_ok(std::string_view version) {
+  if (version.size() <= kVersionPrefix.size()) return kVersionPrefix.starts_with(version);
+  if (!version.starts_with(kVersionPrefix) || !is_digit(version[kVersionPrefix.size()])) return false;
+  std::string_view rest = version.substr(kVersionPrefix.size() + 1);
+  return rest.empty() || rest == "\r";
+}
+
+// `text` (a first line without '\n', possibly incomplete) can still become "METHOD target HTTP/1.d".
+// Monotone: once false, no continuation makes it true.
+bool request_line_prefix_ok(std::string_view text) {
+  size_t space = text.find(' ');
+  if (space == std::string_view::npos) return is_method_prefix(text);
+  if (!is_known_method(text.substr(0, space))) return false;
+  std::string_view rest = text.substr(space + 1);
+  size_t second = rest.find(' ');
+  std::string_view target = rest.substr(0, second);
+  if (!std::all_of(target.begin(), target.end(), is_target_char)) return false;
+  if (second == std::string_view::npos) return true;
+  return !target.empty() && version_prefix_ok(rest.substr(second + 1));
+}
+
+struct RequestLine {
+  std::string_view method, target;
+};
+
+// A complete first line (without '\n', '\r' allowed at the end).
+std::optional<RequestLine> parse_request_line(std::string_view line) {
+  if (!request_line_prefix_ok(line)) return std::nullopt;
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  size_t first = line.find(' ');
+  size_t second = line.find(' ', first + 1);
+  if (second == std::string_view::npos || line.size() - second - 1 != kVersionPrefix.size() + 1) return std::nullopt;
+  return RequestLine{line.substr(0, first), line.substr(first + 1, second - first - 1)};
+}
+
+std::string_view without_cr(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line;
+}
+
+// Lines of a header block after the request line, '\r' removed; the final blank line excluded.
+std::vector<std::string_view> header_lines(std::string_view block) {
+  std::vector<std::string_view> lines;
+  size_t start = block.find('\n') + 1;
+  while (start < block.size()) {
+    size_t end = block.find('\n', start);
+    std::string_view line = without_cr(block.substr(start, end - start));
+    if (line.empty()) break;
+    lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+// nullptr on success, else a fixed description of what is wrong.
+const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
+  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+    if (headers.empty()) return "header block starts with a continuation line";
+    headers.back().value.append(" ").append(trim_ows(line));
+    return nullptr;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return "header line without a name";
+  std::string_view name = line.substr(0, colon);
+  if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
+  headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
+  return nullptr;
+}
+
+const HttpHeader* find_header(const std::vector<HttpHeader>& headers, std::string_view name) {
+  for (const HttpHeader& header : headers) {
+    if (header.name == name) return &header;
+  }
+  return nullptr;
+}
+
+// Every comma-separated element of every header `name`, trimmed.
+std::vector<std::string_view> header_elements(const std::vector<HttpHeader>& headers, std::string_view name) {
+  std::vector<std::string_view> elements;
+  for (const HttpHeader& header : headers) {
+    if (header.name != name) continue;
+    std::string_view value = header.value;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t end = std::min(value.find(',', start), value.size());
+      elements.push_back(trim_ows(value.substr(start, end - start)));
+      start = end + 1;
+    }
+  }
+  return elements;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view digits) {
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), is_digit)) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) value = value * 10 + static_cast<uint64_t>(c - '0');
+  return value;
+}
+
+std::optional<uint64_t> parse_hex(std::string_view digits) {
+  if (digits.empty() || digits.size() > 15) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    char lower = detail::ascii_lower(c);
+    int nibble = is_digit(c) ? c - '0' : (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
+    if (nibble < 0) return std::nullopt;
+    value = value * 16 + static_cast<uint64_t>(nibble);
+  }
+  return value;
+}
+
+// Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
+std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
+  std::optional<uint64_t> length;
+  for (std::string_view element : header_elements(headers, "content-length")) {
+    std::optional<uint64_t> value = parse_decimal(element);
+    if (!value || (length && *length != *value)) return std::nullopt;
+    length = value;
+  }
+  return length;
+}
+
+bool switches_protocol(const HttpRequest& request) {
+  return request.method == "CONNECT" || find_header(request.headers, "upgrade") != nullptr;
+}
+
+}  // namespace
+
+Http1RequestParser::~Http1RequestParser() {
+  detail::wipe(buffer_);
+  detail::wipe(current_raw_query_);
+  cleanse(current_);
+}
+
+void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& out) {
+  std::vector<std::string> raw_queries;
+  feed(bytes, out, raw_queries);
+  for (std::string& query : raw_queries) detail::wipe(query);
+}
+
+void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& out,
+                              std::vector<std::string>& raw_queries) {
+  buffer_.append(bytes);
+  while (step(out, &raw_queries) == Step::kProgress) {
+  }
+  compact();
+}
+
+void Http1RequestParser::gap(uint64_t missing_bytes) {
+  if (missing_bytes == 0) return;
+  ++stats_.gaps;
+  stats_.bytes_missing += missing_bytes;
+  skip_bytes(pending().size());
+  drop_request();
+  state_ = State::kHead;
+  resyncing_ = true;
+  skipping_line_ = false;  // the next byte may well start a request line
+  compact();
+}
+
+Http1RequestParser::Step Http1RequestParser::step(std::vector<HttpRequest>& out,
+                                                  std::vector<std::string>* raw_queries) {
+  switch (state_) {
+    case State::kHead: return step_head(out, raw_queries);
+    case State::kBody:
+    case State::kChunkData: return step_body(out, raw_queries);
+    case State::kChunkSize: return step_chunk_size();
+    case State::kChunkDataEnd: return step_chunk_data_end();
+    case State::kTrailers: return step_trailers(out, raw_queries);
+  }
+  return Step::kNeedMore;
+}
+
+// Index of the next '\n' in window at or after scan_, remembering how far we looked.
+size_t Http1RequestParser::find_line_end(std::string_view window) {
+  size_t nl = window.find('\n', std::min(scan_, window.size()));
+  scan_ = nl == std::string_view::npos ? window.size() : nl;
+  return nl;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_head(std::vector<HttpRequest>& out,
+                                                       std::vector<std::string>* raw_queries) {
+  if (skipping_line_) return step_skip_line();
+  std::string_view data = pending();
+  std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
+  size_t nl = find_line_end(window);
+  if (nl != std::string_view::npos) return step_head_line(nl, out, raw_queries);
+  if (line_start_ == 0 && !request_line_prefix_ok(window)) {
+    reject_first_line();
+    return Step::kProgress;
+  }
+  if (data.size() >= kMaxHeaderBlock) {
+    fail("header block over 64 KiB", true);
+    skipping_line_ = true;
+    return Step::kProgress;
+  }
+  return Step::kNeedMore;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_skip_line() {
+  std::string_view data = pending();
+  size_t nl = data.find('\n');
+  if (nl == std::string_view::npos) {
+    skip_bytes(data.size());
+    return Step::kNeedMore;
+  }
+  skip_bytes(nl + 1);
+  skipping_line_ = false;
+  return Step::kProgress;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std::vector<HttpRequest>& out,
+                                                            std::vector<std::string>* raw_queries) {
+  std::string_view data = pending();
+  std::string_view line = without_cr(data.substr(line_start_, line_end - line_start_));
+  if (line_start_ == 0) {
+    if (!parse_request_line(data.substr(0, line_end))) {
+      reject_first_line();
+      return Step::kProgress;
+    }
+    resyncing_ = false;
+  } else if (line.empty()) {
+    if (!start_request(data.substr(0, line_end + 1))) {
+      skipping_line_ = true;  // skip the request line; the rest is searched for the next request line
+      return Step::kProgress;
+    }
+    pos_ += line_end + 1;
+    scan_ = line_start_ = 0;
+    if (state_ == State::kHead) emit(out, raw_queries);
+    return Step::kProgress;
+  }
+  line_start_ = line_end + 1;
+  scan_ = line_start_;
+  return Step::kProgress;
+}
+
+bool Http1RequestParser::start_request(std::string_view block) {
+  std::optional<RequestLine> request_line = parse_request_line(block.substr(0, block.find('\n')));
+  current_ = HttpRequest{};
+  current_.method = std::string(request_line->method);
+  http1::detail::SplitTarget target = http1::detail::split_target(request_line->method, request_line->target);
+  current_.path = std::move(target.path);
+  current_.raw_target_query_keys_only = std::move(target.query_keys_only);
+  current_.host = std::move(target.host);
+  current_raw_query_ = std::move(target.raw_query);
+  for (std::string_view line : header_lines(block)) {
+    if (const char* error = parse_header_line(line, current_.headers)) {
+      fail(error, false);
+      return false;
+    }
+  }
+  const HttpHeader* host = find_header(current_.headers, "host");
+  if (current_.host.empty() && host != nullptr) current_.host = detail::to_lower(host->value);
+
+  std::vector<std::string_view> codings = header_elements(current_.headers, "transfer-encoding");
+  if (!codings.empty()) {
+    if (!iequals(codings.back(), "chunked")) {
+      fail("transfer-encoding does not end in chunked", false);
+      return false;
+    }
+    state_ = State::kChunkSize;
+    return true;
+  }
+  bool has_length = find_header(current_.headers, "content-length") != nullptr;
+  std::optional<uint64_t> length = content_length(current_.headers);
+  if (has_length && !length) {
+    fail("invalid content-length", false);
+    return false;
+  }
+  remaining_ = length.value_or(0);
+  state_ = remaining_ > 0 ? State::kBody : State::kHead;
+  return true;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_body(std::vector<HttpRequest>& out,
+                                                       std::vector<std::string>* raw_queries) {
+  std::string_view data = pending();
+  size_t take = static_cast<size_t>(std::min<uint64_t>(data.size(), remaining_));
+  append_body(data.substr(0, take));
+  pos_ += take;
+  remaining_ -= take;
+  if (remaining_ > 0) return Step::kNeedMore;
+  if (state_ == State::kBody) {
+    emit(out, raw_queries);
+  } else {
+    state_ = State::kChunkDataEnd;
+  }
+  return Step::kProgress;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_chunk_size() {
+  std::string_view data = pending();
+  size_t nl = find_line_end(data.substr(0, kMaxChunkSizeLine + 1));
+  if (nl == std::string_view::npos) {
+    if (data.size() <= kMaxChunkSizeLine) return Step::kNeedMore;
+    fail("chunk size line too long", false);
+    return Step::kProgress;
+  }
+  std::string_view line = without_cr(data.substr(0, nl));
+  std::optional<uint64_t> size = parse_hex(trim_ows(line.substr(0, line.find(';'))));  // extensions ignored
+  if (!size) {
+    fail("invalid chunk size", false);
+    return Step::kProgress;
+  }
+  pos_ += nl + 1;
+  scan_ = 0;
+  remaining_ = *size;
+  trailer_bytes_ = 0;
+  state_ = *size == 0 ? State::kTrailers : State::kChunkData;
+  return Step::kProgress;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_chunk_data_end() {
+  std::string_view data = pending();
+  size_t needed = (!data.empty() && data.front() == '\r') ? 2 : 1;
+  if (data.size() < needed) return Step::kNeedMore;
+  if (data[needed - 1] != '\n') {
+    fail("chunk data not followed by a line end", false);
+    return Step::kProgress;
+  }
+  pos_ += needed;
+  scan_ = 0;
+  state_ = State::kChunkSize;
+  return Step::kProgress;
+}
+
+Http1RequestParser::Step Http1RequestParser::step_trailers(std::vector<HttpRequest>& out,
+                                                           std::vector<std::string>* raw_queries) {
+  std::string_view data = pending();
+  size_t allowed = kMaxHeaderBlock - trailer_bytes_;
+  size_t nl = find_line_end(data.substr(0, allowed));
+  if (nl == std::string_view::npos) {
+    if (data.size() < allowed) return Step::kNeedMore;
+    fail("chunked trailers over 64 KiB", true);
+    skipping_line_ = true;
+    return Step::kProgress;
+  }
+  bool blank = without_cr(data.substr(0, nl)).empty();
+  pos_ += nl + 1;
+  scan_ = 0;
+  trailer_bytes_ += nl + 1;  // trailer fields are consumed, not kept
+  if (blank) emit(out, raw_queries);
+  return Step::kProgress;
+}
+
+void Http1RequestParser::append_body(std::string_view data) {
+  size_t room = kMaxBodyPrefix - current_.body_prefix.size();
+  current_.body_prefix.append(data.substr(0, room));
+  if (data.size() > room) current_.body_truncated = true;
+}
+
+void Http1RequestParser::emit(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries) {
+  if (current_.body_truncated) ++stats_.bodies_truncated;
+  bool tunnel = switches_protocol(current_);
+  out.push_back(std::move(current_));
+  current_ = HttpRequest{};
+  if (raw_queries != nullptr) {
+    raw_queries->push_back(std::move(current_raw_query_));
+    current_raw_query_.clear();
+  } else {
+    detail::wipe(current_raw_query_);
+  }
+  ++stats_.requests;
+  state_ = State::kHead;
+  scan_ = line_start_ = 0;
+  if (tunnel) resyncing_ = true;  // the bytes that follow are another protocol unless the switch was refused
+}
+
+void Http1RequestParser::reject_first_line() {
+  if (!resyncing_) fail("data is not an HTTP/1.x request", false);
+  skipping_line_ = true;
+  scan_ = line_start_ = 0;
+}
+
+void Http1RequestParser::fail(std::string_view what, bool oversized) {
+  if (oversized) {
+    ++stats_.oversized_headers;
+  } else {
+    ++stats_.parse_errors;
+  }
+  last_error_ = std::string(what);
+  drop_request();
+  state_ = State::kHead;
+  resyncing_ = true;
+  scan_ = line_start_ = 0;
+}
+
+void Http1RequestParser::skip_bytes(size_t count) {
+  stats_.bytes_skipped += count;
+  pos_ += count;
+  scan_ = line_start_ = 0;
+}
+
+void Http1RequestParser::drop_request() {
+  cleanse(current_);
+  current_ = HttpRequest{};
+  detail::wipe(current_raw_query_);
+  remaining_ = 0;
+  trailer_bytes_ = 0;
+}
+
+// Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
+void Http1RequestParser::compact() {
+  if (pos_ == 0) return;
+  size_t keep = buffer_.size() - pos_;
+  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
+  OPENSSL_cleanse(buffer_.data() + keep, pos_);
+  buffer_.resize(keep);
+  pos_ = 0;
+  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
+}
+
+bool Http1RequestParser::looks_like_http1_request(std::string_view first_bytes) {
+  size_t nl = first_bytes.find('\n');
+  if (nl != std::string_view::npos) return parse_request_line(first_bytes.substr(0, nl)).has_value();
+  size_t space = first_bytes.find(' ');
+  return request_line_prefix_ok(first_bytes) && space != std::string_view::npos && space + 1 < first_bytes.size();
+}
+
+void cleanse(HttpRequest& request) {
+  for (HttpHeader& header : request.headers) detail::wipe(header.value);
+  request.headers.clear();
+  detail::wipe(request.body_prefix);
+}
+
+}  // namespace credtrace::protocols

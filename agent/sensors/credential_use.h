@@ -1,0 +1,59 @@
+// Credential-use sensor: reassembles TLS plaintext per stream (pid, SSL*), parses HTTP/1.1 requests, and returns the
+// credentials each request carried with its destination. Raw values stay inside; callers fingerprint and forget them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events.h"
+#include "protocols/credentials.h"
+#include "protocols/http1/request_parser.h"
+
+namespace credtrace::sensors {
+
+struct CredentialUse {
+  uint32_t pid = 0;
+  protocols::CarriedCredential credential;  // .value is raw: fingerprint it, then drop the use
+  std::string protocol;                     // "http/1.1"
+  std::string method, path, host, sni;
+  uint32_t port = 0;
+};
+
+struct CredentialUseStats {
+  uint64_t streams = 0;
+  uint64_t requests = 0;
+  uint64_t gaps = 0;           // plaintext not captured (writes beyond the per-call capture)
+  uint64_t unsupported = 0;    // streams in a protocol not parsed yet (h2 preface, non-HTTP)
+  uint64_t streams_dropped = 0;  // streams evicted at the limit before they were freed
+};
+
+class CredentialUseSensor {
+ public:
+  explicit CredentialUseSensor(size_t max_streams = 16384) : max_streams_(max_streams) {}
+  void on_sni(const ct_tls_sni_event& e);
+  void on_free(const ct_tls_free_event& e);
+  std::vector<CredentialUse> on_data(const ct_tls_data_event& e);
+  // Streams of a process that exited.
+  void forget_process(uint32_t pid);
+  const CredentialUseStats& stats() const { return stats_; }
+
+ private:
+  struct Stream {
+    std::string sni;
+    bool classified = false;
+    bool http1 = false;
+    protocols::Http1RequestParser parser;
+  };
+  using Key = std::pair<uint32_t, uint64_t>;
+  Stream& stream(const Key& key);
+
+  size_t max_streams_;
+  std::map<Key, std::unique_ptr<Stream>> streams_;
+  CredentialUseStats stats_;
+};
+
+}  // namespace credtrace::sensors

@@ -1,0 +1,103 @@
+"""End-to-end TLS tests (root): watched processes make real HTTPS calls on loopback with a test CA; the agent must
+report each credential use with its destination and its env source, and never the raw value."""
+import os
+import subprocess
+import sys
+import unittest
+
+from harness import Agent, base_env, fake_github_pat, fake_openai_key, fingerprint
+from tls_server import HttpsServer
+
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+
+
+class TlsCredentialUse(unittest.TestCase):
+    def setUp(self):
+        self.agent = Agent().start()
+        self.raw_secrets = []
+
+    def tearDown(self):
+        self.agent.stop()
+        blob = self.agent.all_output()
+        for secret in self.raw_secrets:
+            self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
+        self.agent.cleanup()
+
+    def secret(self, factory):
+        value = factory()
+        self.raw_secrets.append(value)
+        return value
+
+    def uses(self, raw):
+        return [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(raw)]
+
+    def run_client(self, argv, env):
+        result = subprocess.run(argv, env=dict(base_env(), **env), capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def assert_env_source(self, use, name):
+        self.assertIn({"kind": "env", "name": name, "path": "", "key": ""}, use["sources"])
+
+    def python_probe(self, mode, server, token):
+        self.run_client([sys.executable, os.path.join(CLIENTS, "mcp_server_tls_probe.py"), mode, str(server.port),
+                         server.ca], {"GITHUB_TOKEN": token})
+
+    def test_python_urllib_bearer_and_query_token(self):
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            self.python_probe("urllib", server, token)
+            self.assertEqual(server.seen[0][2]["Authorization"], f"Bearer {token}")  # the call really happened
+        self.agent.wait_for(lambda e: len(self.uses(token)) >= 2, what="header and query uses")
+        by_carrier = {u["request"]["carrier"]: u for u in self.uses(token)}
+        use = by_carrier["header:authorization"]
+        self.assertEqual(use["credential"]["type"], "github_pat")
+        self.assertEqual(use["request"]["scheme"], "Bearer")
+        self.assertEqual(use["request"]["method"], "GET")
+        self.assertEqual(use["request"]["protocol"], "http/1.1")
+        self.assertEqual(use["request"]["path"], "/api/v3/user?token=&page=")
+        self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assertEqual(use["destination"]["port"], server.port)
+        self.assertTrue(use["destination"]["tls"])
+        self.assertTrue(use["destination"]["host"].startswith("localhost"))
+        self.assert_env_source(use, "GITHUB_TOKEN")
+        self.assertIn("query:token", by_carrier)
+        self.assertEqual(use["workload"]["mcp"]["server_name"], "mcp_server_tls_probe")
+
+    def test_python_asyncio_memory_bio(self):
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            self.python_probe("asyncio", server, token)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="asyncio use")
+        self.assertEqual(use["request"]["scheme"], "token")
+        self.assertEqual(use["request"]["path"], "/api/v3/repos")
+        self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assert_env_source(use, "GITHUB_TOKEN")
+
+    def test_curl_child_of_a_watched_server(self):
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            self.python_probe("curl", server, token)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="curl use")
+        self.assertEqual(os.path.basename(use["process"]["exe"]), "curl")
+        self.assertNotEqual(use["process"]["pid"], use["workload"]["pid"])
+        self.assert_env_source(use, "GITHUB_TOKEN")
+
+    def test_node_https_api_key_header(self):
+        key = self.secret(fake_openai_key)
+        with HttpsServer() as server:
+            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-tls-probe.mjs"), str(server.port), server.ca],
+                            {"OPENAI_API_KEY": key})
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(key), what="node use")
+        self.assertEqual(use["credential"]["type"], "openai")
+        self.assertEqual(use["request"]["carrier"], "header:x-api-key")
+        self.assertEqual(use["request"]["method"], "POST")
+        self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assert_env_source(use, "OPENAI_API_KEY")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

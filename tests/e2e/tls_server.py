@@ -1,0 +1,68 @@
+"""Local HTTPS test server for e2e tests: a throwaway CA and localhost certificate, requests recorded in memory."""
+import http.server
+import os
+import ssl
+import subprocess
+import tempfile
+import threading
+
+
+def make_ca_and_cert(directory):
+    """A test CA and a localhost certificate it signs (openssl CLI); returns (ca_path, cert_path, key_path)."""
+    ca_key, ca_crt = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.crt")
+    key, csr, crt = (os.path.join(directory, n) for n in ("server.key", "server.csr", "server.crt"))
+    ext = os.path.join(directory, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2",
+        "-subj", "/CN=credtrace e2e test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days", "2",
+        "-extfile", ext)
+    return ca_crt, crt, key
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.server.seen.append((self.command, self.path, dict(self.headers)))
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+class HttpsServer:
+    """Serves HTTPS on 127.0.0.1 (random port) in a thread; .ca is the CA file clients must trust."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="credtrace-tls-")
+        self.ca, cert, key = make_ca_and_cert(self.dir)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.seen = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def seen(self):
+        return self.httpd.seen
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
