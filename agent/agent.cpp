@@ -112,6 +112,8 @@ Agent::Agent(const config::AgentConfig& config, std::unique_ptr<exporter::JsonLi
       config_index_(config.mcp),
       discovery_(config.mcp, config_index_),
       workloads_(host_, config.proc_root),
+      use_aggregator_(std::chrono::seconds(config.credential_use.aggregation_window_seconds),
+                      config.credential_use.max_open_windows),
       boot_time_unix_ns_(identity::boot_time_unix_ns()),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -148,10 +150,15 @@ int Agent::run(const std::atomic<bool>& stop) {
             std::to_string(config_index_.files_loaded()) + " client configs");
 
   auto last_health = std::chrono::steady_clock::now();
+  auto last_expiry = last_health;
   const auto health_every = std::chrono::seconds(config_.health_interval_seconds);
   while (!stop.load()) {
     int rc = probes_->poll(static_cast<int>(config_.probes.poll_interval_ms));
     if (rc < 0) count_error("ringbuf_poll");
+    if (std::chrono::steady_clock::now() - last_expiry >= std::chrono::seconds(1)) {
+      emit_aggregated(use_aggregator_.expire(sensors::UseAggregator::Clock::now()));
+      last_expiry = std::chrono::steady_clock::now();
+    }
     if (std::chrono::steady_clock::now() - last_health >= health_every) {
       reconcile_with_proc();
       scan_running_processes();  // servers and clients whose exec the prefilter (or a drop) hid
@@ -160,6 +167,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   probes_->poll(0);
+  emit_aggregated(use_aggregator_.flush());
   emit_health();
   tls_libraries_.reset();
   probes_.reset();  // detaches every probe
@@ -493,8 +501,14 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   request->set_path(use.path);
   request->set_carrier(use.credential.carrier);
   request->set_scheme(use.credential.scheme);
-  event.mutable_credential_use()->set_count(1);
-  emit(event);
+  emit_aggregated(use_aggregator_.add(std::move(event), sensors::UseAggregator::Clock::now()));
+}
+
+void Agent::emit_aggregated(std::vector<credtrace::v1::Event> events) {
+  for (auto& event : events) {
+    *event.mutable_time() = now_timestamp();
+    emit(event);
+  }
 }
 
 void Agent::scan_running_processes() {
@@ -626,6 +640,8 @@ void Agent::emit_health() {
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
   sensor_counts["tls_uprobes_attached"] = probes_->uprobes_attached();
   sensor_counts["tls_attach_failures"] = tls_libraries_ ? tls_libraries_->failures() : 0;
+  sensor_counts["credential_use_unaggregated"] = use_aggregator_.unaggregated();
+  sensor_counts["credential_use_open_windows"] = use_aggregator_.open_windows();
   health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);

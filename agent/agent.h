@@ -21,6 +21,7 @@
 #include "sensors/credential_use.h"
 #include "sensors/env_exposure.h"
 #include "sensors/tls_libraries.h"
+#include "sensors/use_aggregator.h"
 #include "workload/workload_builder.h"
 
 namespace credtrace {
@@ -68,6 +69,7 @@ class Agent {
   credtrace::v1::Event new_event(const std::string& type);
   void emit(credtrace::v1::Event& event);
   void emit_health();
+  void emit_aggregated(std::vector<credtrace::v1::Event> events);
   void count_error(const std::string& kind) { ++agent_errors_[kind]; }
 
   config::AgentConfig config_;
@@ -85,6 +87,7 @@ class Agent {
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<sensors::TlsLibraries> tls_libraries_;
   sensors::CredentialUseSensor credential_uses_;
+  sensors::UseAggregator use_aggregator_;
   std::map<std::string, uint64_t> agent_errors_;
   std::set<std::string> exec_prefilter_names_;
   std::set<std::string> exec_prefilter_rejected_;

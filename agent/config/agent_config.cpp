@@ -152,6 +152,17 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
        }},
       {"mcp", [&](const YAML::Node& n) { apply_mcp(n, cfg.mcp); }},
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
+      {"credential_use", [&](const YAML::Node& n) {
+         apply_mapping(n, "credential_use", {
+             {"aggregation_window_seconds", [&](const YAML::Node& v) {
+                cfg.credential_use.aggregation_window_seconds =
+                    read_u32(v, "credential_use.aggregation_window_seconds", 0, 86400);
+              }},
+             {"max_open_windows", [&](const YAML::Node& v) {
+                cfg.credential_use.max_open_windows = read_u32(v, "credential_use.max_open_windows", 1, 10000000);
+              }},
+         });
+       }},
   });
 }
 

@@ -39,6 +39,11 @@ struct SecretsConfig {
   std::vector<std::string> env_name_excludes;
 };
 
+struct CredentialUseConfig {
+  uint32_t aggregation_window_seconds = 60;  // repeats of (workload, credential, destination, carrier) in a window
+  uint32_t max_open_windows = 65536;         // beyond this, uses are emitted one by one (counted), never dropped
+};
+
 struct AgentConfig {
   std::string host_name;   // default: gethostname()
   std::string agent_id;    // default: derived from /etc/machine-id and host name
@@ -50,6 +55,7 @@ struct AgentConfig {
   FingerprintConfig fingerprint;
   McpConfig mcp;
   SecretsConfig secrets;
+  CredentialUseConfig credential_use;
 };
 
 // The fleet key file: fingerprint.key_file, or <state_dir>/fleet.key when it is not set.

@@ -64,6 +64,24 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertIn("query:token", by_carrier)
         self.assertEqual(use["workload"]["mcp"]["server_name"], "mcp_server_tls_probe")
 
+    def test_repeats_are_aggregated_with_a_count(self):
+        self.agent.stop()
+        self.agent.cleanup()
+        self.agent = Agent(extra_config="credential_use:\n  aggregation_window_seconds: 3").start()
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            for _ in range(3):
+                self.python_probe("asyncio", server, token)
+        first = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                    and e["credential"]["fingerprint"] == fingerprint(token), what="first use")
+        self.assertEqual(int(first["credential_use"]["count"]), 1)
+        repeats = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                      and e["credential"]["fingerprint"] == fingerprint(token)
+                                      and int(e["credential_use"]["count"]) > 1, timeout=10, what="aggregated repeats")
+        self.assertEqual(int(repeats["credential_use"]["count"]), 2)
+        self.assertEqual(repeats["credential_use"]["window_seconds"], 3)
+        self.assertLess(repeats["credential_use"]["first_seen"], repeats["credential_use"]["last_seen"])
+
     def test_python_asyncio_memory_bio(self):
         token = self.secret(fake_github_pat)
         with HttpsServer() as server:

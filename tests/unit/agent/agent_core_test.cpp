@@ -7,6 +7,7 @@
 #include "discovery/exec_prefilter.h"
 #include "discovery/mcp_discovery.h"
 #include "process/process_table.h"
+#include "sensors/use_aggregator.h"
 #include "workload/workload_builder.h"
 
 namespace credtrace {
@@ -137,6 +138,51 @@ TEST_F(DiscoveryTest, PrefilterNamesCoverLaunchersClientsLiteralsAndConfigComman
     EXPECT_TRUE(names.count(expected)) << expected;
   EXPECT_FALSE(names.count("globbed-*"));
   EXPECT_FALSE(names.count("sh"));  // shells exec constantly; what they run is seen at its own exec
+}
+
+credtrace::v1::Event use_event(const std::string& host, uint32_t pid) {
+  credtrace::v1::Event e;
+  e.set_type("credential_use");
+  e.mutable_workload()->set_id("wl_1");
+  e.mutable_credential()->set_fingerprint("fp1");
+  e.mutable_destination()->set_host(host);
+  e.mutable_request()->set_carrier("header:authorization");
+  e.mutable_process()->set_pid(pid);
+  return e;
+}
+
+TEST(UseAggregator, FirstUseAtOnceRepeatsCountedWhenTheWindowCloses) {
+  using namespace std::chrono_literals;
+  sensors::UseAggregator agg(60s, 100);
+  auto t0 = sensors::UseAggregator::Clock::time_point(1000s);
+  auto out = agg.add(use_event("api.github.com", 1), t0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].credential_use().count(), 1u);
+  EXPECT_TRUE(agg.add(use_event("api.github.com", 2), t0 + 5s).empty());
+  EXPECT_TRUE(agg.add(use_event("api.github.com", 3), t0 + 9s).empty());
+  EXPECT_EQ(agg.add(use_event("other.host", 4), t0 + 9s).size(), 1u);  // another destination: its own window
+  EXPECT_TRUE(agg.expire(t0 + 59s).empty());
+  out = agg.expire(t0 + 60s);
+  ASSERT_EQ(out.size(), 1u);  // other.host had no repeats: nothing more to say
+  EXPECT_EQ(out[0].credential_use().count(), 2u);
+  EXPECT_EQ(out[0].credential_use().first_seen().seconds(), 1005);
+  EXPECT_EQ(out[0].credential_use().last_seen().seconds(), 1009);
+  EXPECT_EQ(out[0].process().pid(), 3u);  // the latest repeat's process
+  EXPECT_EQ(agg.open_windows(), 1u);
+}
+
+TEST(UseAggregator, FullTableEmitsEveryUseAndCountsIt) {
+  using namespace std::chrono_literals;
+  sensors::UseAggregator agg(60s, 1);
+  auto t0 = sensors::UseAggregator::Clock::time_point(1000s);
+  EXPECT_EQ(agg.add(use_event("a", 1), t0).size(), 1u);
+  EXPECT_EQ(agg.add(use_event("b", 1), t0).size(), 1u);
+  EXPECT_EQ(agg.add(use_event("b", 1), t0 + 1s).size(), 1u);
+  EXPECT_EQ(agg.unaggregated(), 2u);
+  EXPECT_TRUE(agg.add(use_event("a", 1), t0 + 1s).empty());
+  auto flushed = agg.flush();
+  ASSERT_EQ(flushed.size(), 1u);
+  EXPECT_EQ(flushed[0].credential_use().count(), 1u);
 }
 
 }  // namespace

@@ -59,6 +59,9 @@ mcp:
   extra_executables: [my-tool-server]
 secrets:
   extra_env_name_patterns: ["*_CREDS"]
+credential_use:
+  aggregation_window_seconds: 0
+  max_open_windows: 10
 )", "full.yaml");
   ASSERT_TRUE(r.config) << r.error;
   const AgentConfig& c = *r.config;
@@ -73,6 +76,8 @@ secrets:
   EXPECT_EQ(c.mcp.client_patterns, std::vector<std::string>{"fake-client*"});
   EXPECT_FALSE(c.mcp.scan_user_homes);
   EXPECT_FALSE(c.probes.exec_prefilter);
+  EXPECT_EQ(c.credential_use.aggregation_window_seconds, 0u);
+  EXPECT_EQ(c.credential_use.max_open_windows, 10u);
   EXPECT_EQ(c.mcp.extra_executables, std::vector<std::string>{"my-tool-server"});
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*_CREDS"));
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*API_KEY"));

@@ -1,0 +1,50 @@
+// Aggregation of repeated credential uses: the first use of a (workload, credential, destination, carrier) is
+// emitted at once; repeats within the window are counted and emitted as one event when it closes. Nothing is dropped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "credtrace/v1/events.pb.h"
+
+namespace credtrace::sensors {
+
+class UseAggregator {
+ public:
+  using Clock = std::chrono::system_clock;
+
+  UseAggregator(std::chrono::seconds window, size_t max_keys) : window_(window), max_keys_(max_keys) {}
+
+  // One credential_use event (count 1). Returns what to emit now: the event itself when it opens a window, or when
+  // the table is full (then unaggregated, counted), else nothing.
+  std::vector<credtrace::v1::Event> add(credtrace::v1::Event event, Clock::time_point now);
+  // Windows that closed by now: their repeats as one event each.
+  std::vector<credtrace::v1::Event> expire(Clock::time_point now);
+  // Every open window's repeats (at shutdown).
+  std::vector<credtrace::v1::Event> flush();
+
+  uint64_t unaggregated() const { return unaggregated_; }
+  size_t open_windows() const { return windows_.size(); }
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string, std::string>;
+  struct Window {
+    Clock::time_point opened;
+    credtrace::v1::Event last;  // the latest repeat (its process, request, time)
+    uint64_t repeats = 0;
+    Clock::time_point first_repeat, last_repeat;
+  };
+  static Key key_of(const credtrace::v1::Event& event);
+  credtrace::v1::Event repeats_event(Window& window) const;
+
+  std::chrono::seconds window_;
+  size_t max_keys_;
+  std::map<Key, Window> windows_;
+  uint64_t unaggregated_ = 0;
+};
+
+}  // namespace credtrace::sensors
