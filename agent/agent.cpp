@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
 #include "secrets/fingerprint.h"
+#include "sensors/jwt_claims.h"
 
 namespace credtrace {
 namespace {
@@ -455,6 +456,7 @@ void Agent::emit_env_exposures(const credtrace::v1::Process& process, ServerStat
     event.mutable_credential()->set_type(secret.type);
     event.mutable_credential()->set_fingerprint(secret.fingerprint);
     event.mutable_credential()->set_preview(secret.preview);
+    if (secret.jwt.has_jwt()) *event.mutable_credential()->mutable_jwt() = secret.jwt.jwt();
     event.mutable_secret_exposure()->set_matched_name(secret.matched_name);
     event.mutable_secret_exposure()->set_matched_value(secret.matched_value);
     emit(event);
@@ -470,6 +472,8 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   std::string& raw = use.credential.value;
   std::string fingerprint = fingerprinter_.fingerprint(raw);
   std::string preview = secrets::redacted_preview(raw, use.credential.prefix_len);
+  credtrace::v1::Credential jwt_holder;
+  sensors::fill_jwt_claims(raw, &jwt_holder);
   OPENSSL_cleanse(raw.data(), raw.size());
   raw.clear();
   const ProcessRecord* record = table_.find(use.pid);
@@ -488,6 +492,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   event.mutable_credential()->set_type(use.credential.type);
   event.mutable_credential()->set_fingerprint(fingerprint);
   event.mutable_credential()->set_preview(preview);
+  if (jwt_holder.has_jwt()) *event.mutable_credential()->mutable_jwt() = jwt_holder.jwt();
   if (auto sources = server->second.sources.find(fingerprint); sources != server->second.sources.end())
     for (const auto& source : sources->second) *event.add_sources() = source;
   auto* destination = event.mutable_destination();

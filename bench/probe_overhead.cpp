@@ -23,6 +23,7 @@
 
 #include "ct_empty.skel.h"
 #include "loader/filesystems.h"
+#include "running_agent.h"
 
 extern char** environ;
 
@@ -73,46 +74,6 @@ std::unique_ptr<ct_empty, EmptyProgramsDeleter> attach_empty_programs() {
   if (!skel || ct_empty__attach(skel.get()) != 0) return nullptr;
   return skel;
 }
-
-class RunningAgent {
- public:
-  bool start(const std::string& dir) {
-    std::string config = dir + "/bench.yaml";
-    events_ = dir + "/events.jsonl";
-    std::ofstream(config) << "state_dir: " << dir << "\noutput:\n  json: " << events_
-                          << "\nfingerprint:\n  key_file: " << dir << "/fleet.key\nmcp:\n  scan_user_homes: false\n";
-    std::string agent = CREDTRACE_AGENT_PATH;
-    std::string log = dir + "/agent.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      execl(agent.c_str(), agent.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 300; ++i) {
-      std::ifstream in(events_);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (text.str().find("\"agent_ready\"") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-  ~RunningAgent() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string events_;
-};
 
 struct ProgramCost {
   uint64_t run_ns = 0;

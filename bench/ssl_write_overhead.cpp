@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "running_agent.h"
+
 namespace {
 
 template <typename T, void (*Free)(T*)>
@@ -89,39 +91,6 @@ double median_ns(MemoryTls& tls, const std::string& request) {
   return samples[samples.size() / 2];
 }
 
-// The agent as a child process; with watch_self, this benchmark's own name is a server pattern (found in /proc).
-class RunningAgent {
- public:
-  bool start(const std::string& dir, bool watch_self) {
-    std::string config = dir + "/bench.yaml", events = dir + "/events.jsonl";
-    std::remove(events.c_str());
-    std::ofstream(config) << "state_dir: " << dir << "\noutput:\n  json: " << events
-                          << "\nmcp:\n  scan_user_homes: false\n"
-                          << (watch_self ? "  extra_server_patterns: [\"bench_ssl_write*\"]\n" : "");
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open((dir + "/agent.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
-      execl(CREDTRACE_AGENT_PATH, CREDTRACE_AGENT_PATH, "--config", config.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 300; ++i) {
-      std::ifstream in(events);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (text.str().find("\"agent_ready\"") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-  ~RunningAgent() {
-    if (pid_ > 0) kill(pid_, SIGTERM), waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 }  // namespace
 
 int main() {
@@ -143,12 +112,12 @@ int main() {
   double off = median_ns(tls, request), unwatched = 0, watched = 0;
   {
     RunningAgent agent;
-    if (!agent.start(dir, false)) return 1;
+    if (!agent.start(dir)) return 1;
     unwatched = median_ns(tls, request);
   }
   {
     RunningAgent agent;
-    if (!agent.start(dir, true)) return 1;
+    if (!agent.start(dir, "  extra_server_patterns: [\"bench_ssl_write*\"]\n")) return 1;
     watched = median_ns(tls, request);
   }
   std::printf("SSL_write 1 KiB + SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");

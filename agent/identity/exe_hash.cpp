@@ -14,9 +14,11 @@
 #include <functional>
 #include <memory>
 
-#include "identity/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace credtrace::identity {
+
+using common::UniqueFd;
 namespace {
 
 constexpr size_t kReadChunk = 256 * 1024;

@@ -15,9 +15,11 @@
 #include <cstring>
 #include <memory>
 
-#include "identity/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace credtrace::identity {
+
+using common::UniqueFd;
 namespace {
 
 constexpr size_t kSmallFileCap = 64 * 1024;

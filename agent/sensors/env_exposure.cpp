@@ -1,6 +1,8 @@
 // Env exposure sensor: applies the name patterns and typed detectors to NAME=VALUE pairs.
 #include "sensors/env_exposure.h"
 
+#include "sensors/jwt_claims.h"
+
 namespace credtrace::sensors {
 
 std::vector<EnvSecret> EnvExposureSensor::inspect(const std::vector<std::pair<std::string, std::string>>& env) const {
@@ -15,6 +17,7 @@ std::vector<EnvSecret> EnvExposureSensor::inspect(const std::vector<std::pair<st
     s.preview = secrets::redacted_preview(value, finding->prefix_len);
     s.matched_name = finding->matched_name;
     s.matched_value = finding->matched_value;
+    fill_jwt_claims(value, &s.jwt);
     out.push_back(std::move(s));
   }
   return out;

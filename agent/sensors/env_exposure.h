@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "credtrace/v1/events.pb.h"
 #include "secrets/env_names.h"
 #include "secrets/fingerprint.h"
 
@@ -17,6 +18,7 @@ struct EnvSecret {
   std::string preview;
   bool matched_name = false;
   bool matched_value = false;
+  credtrace::v1::Credential jwt;  // .jwt set when the value is a JWT
 };
 
 class EnvExposureSensor {

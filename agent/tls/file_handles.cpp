@@ -1,4 +1,4 @@
-// RAII owners for a file descriptor and a read-only whole-file mmap.
+// Read-only opening and the RAII owner of a read-only whole-file mmap.
 #include "tls/file_handles.h"
 
 #include <fcntl.h>
@@ -11,20 +11,6 @@
 #include <utility>
 
 namespace credtrace::tls {
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.release();
-  }
-  return *this;
-}
-
-int UniqueFd::release() { return std::exchange(fd_, -1); }
 
 UniqueFd open_read_only(const std::string& path, std::string* error) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

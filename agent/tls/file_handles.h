@@ -1,4 +1,4 @@
-// RAII owners for a file descriptor and a read-only whole-file mmap (internal to credtrace_tls).
+// RAII owner of a read-only whole-file mmap, and read-only opening (internal to credtrace_tls).
 #pragma once
 
 #include <cstddef>
@@ -7,25 +7,11 @@
 #include <span>
 #include <string>
 
+#include "common/unique_fd.h"
+
 namespace credtrace::tls {
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd();
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-
- private:
-  int fd_ = -1;
-};
+using common::UniqueFd;
 
 // Opens `path` read-only (O_CLOEXEC); an invalid UniqueFd with *error set on failure.
 UniqueFd open_read_only(const std::string& path, std::string* error);

@@ -38,6 +38,16 @@ def fake_gitlab_pat():
     return "glpat-" + _random(ALNUM + "_-", 20)
 
 
+def fake_jwt(iat=1790000000, ttl=3600, aud=("mcp-api",)):
+    """A realistically shaped (unsigned-for-real) JWT: HS256 header, iss/aud/iat/exp claims, random signature."""
+    import base64
+    enc = lambda obj: base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    header = enc({"alg": "HS256", "typ": "JWT"})
+    payload = enc({"iss": "https://auth.example.test", "aud": list(aud), "iat": iat, "exp": iat + ttl,
+                   "sub": "svc-" + _random(ALNUM, 8)})
+    return f"{header}.{payload}.{_random(ALNUM + '-_', 43)}"
+
+
 def fake_password():
     return "Pw-" + _random(ALNUM, 17)
 

@@ -8,8 +8,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (AGENT, NPM_DIR, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_openai_key, fake_password,
-                     fingerprint, run_mcp_client)
+from harness import (AGENT, NPM_DIR, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_jwt, fake_openai_key,
+                     fake_password, fingerprint, run_mcp_client)
 
 EVERYTHING_JS = os.path.join(NPM_DIR, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 SHADOW_JS = os.path.join(NPM_DIR, "shadow_tool.mjs")
@@ -59,9 +59,10 @@ class AgentE2E(unittest.TestCase):
     def test_npx_server_found_by_pattern_with_identity_exposures_and_exit(self):
         agent = self.start_agent()
         pat, openai, password = self.secret(fake_github_pat), self.secret(fake_openai_key), self.secret(fake_password)
+        jwt = self.secret(fake_jwt)
         spec = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"], "cwd": NPM_DIR,
                 "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": pat, "OPENAI_API_KEY": openai, "DB_PASSWORD": password,
-                        "LOG_LEVEL": "debug"}}
+                        "SERVICE_SESSION": jwt, "LOG_LEVEL": "debug"}}
         result = run_mcp_client(spec)
         self.assertEqual(result.returncode, 0, result.stderr)
         start = agent.wait_for(lambda e: e["type"] == "mcp_server_start"
@@ -86,13 +87,19 @@ class AgentE2E(unittest.TestCase):
         self.assertIn("@modelcontextprotocol/server-everything", proc["args"])
         self.assertRegex(proc["start_time"], r"^\d{4}-")
 
-        exposures = agent.wait_for(lambda e: len(self.exposures(agent, w["id"])) >= 3, what="3 exposures") and \
+        exposures = agent.wait_for(lambda e: len(self.exposures(agent, w["id"])) >= 4, what="4 exposures") and \
             self.exposures(agent, w["id"])
         self.assert_exposure(exposures["GITHUB_PERSONAL_ACCESS_TOKEN"], pat, "github_pat", "ghp_")
         self.assert_exposure(exposures["OPENAI_API_KEY"], openai, "openai", "sk-proj-")
         self.assertEqual(exposures["DB_PASSWORD"]["credential"]["type"], "password")
         self.assertEqual(exposures["DB_PASSWORD"]["credential"]["fingerprint"], fingerprint(password))
         self.assertTrue(exposures["OPENAI_API_KEY"]["secret_exposure"]["matched_value"])
+        token = exposures["SERVICE_SESSION"]["credential"]  # found by value: the name says nothing
+        self.assertEqual(token["type"], "jwt")
+        self.assertEqual(token["jwt"]["ttl_seconds"], "3600")
+        self.assertEqual(token["jwt"]["aud"], ["mcp-api"])
+        self.assertEqual(token["jwt"]["iss"], "https://auth.example.test")
+        self.assertEqual(token["jwt"]["exp"], "2026-09-21T15:13:20Z")
         for name in ("PATH", "HOME", "LOG_LEVEL"):
             self.assertNotIn(name, exposures)
 

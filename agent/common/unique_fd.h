@@ -1,11 +1,11 @@
-// UniqueFd: owns one POSIX file descriptor and closes it exactly once (RAII, move-only).
+// UniqueFd: owns one POSIX file descriptor and closes it exactly once (RAII, move-only); shared by every module.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace credtrace::identity {
+namespace credtrace::common {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace credtrace::identity
+}  // namespace credtrace::common
