@@ -21,7 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "ct_empty.skel.h"
 #include "running_agent.h"
+#include "tls/elf_symbols.h"
+#include "tls/probe_point.h"
 
 namespace {
 
@@ -91,6 +94,24 @@ double median_ns(MemoryTls& tls, const std::string& request) {
   return samples[samples.size() / 2];
 }
 
+struct EmptyDeleter {
+  void operator()(ct_empty* skel) const { ct_empty__destroy(skel); }
+};
+
+// An empty uprobe at the very instruction the agent probes in libssl's SSL_write: the mechanism's own cost.
+std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_uprobe(const std::string& libssl, std::string* where) {
+  std::unique_ptr<ct_empty, EmptyDeleter> skel(ct_empty__open_and_load());
+  std::string error;
+  auto functions = credtrace::tls::find_functions(libssl, {"SSL_write"}, &error);
+  if (!skel || !functions || functions->empty()) return nullptr;
+  auto code = credtrace::tls::read_function_bytes(libssl, functions->front(), 128);
+  if (!code) return nullptr;
+  auto point = credtrace::tls::choose_entry_probe(functions->front(), *code, 3);
+  *where = "SSL_write+" + std::to_string(point.function_offset) + " (" + point.instruction + ")";
+  if (!bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), point.file_offset)) return nullptr;
+  return skel;
+}
+
 }  // namespace
 
 int main() {
@@ -109,7 +130,16 @@ int main() {
   char dir_template[] = "/tmp/credtrace-bench-ssl-XXXXXX";
   std::string dir = mkdtemp(dir_template);
   median_ns(tls, request);  // warm up
-  double off = median_ns(tls, request), unwatched = 0, watched = 0;
+  double off = median_ns(tls, request), empty = 0, unwatched = 0, watched = 0;
+  std::string where;
+  {
+    auto skel = attach_empty_uprobe("/usr/lib/x86_64-linux-gnu/libssl.so.3", &where);
+    if (!skel) {
+      std::fprintf(stderr, "cannot attach the empty uprobe\n");
+      return 1;
+    }
+    empty = median_ns(tls, request);
+  }
   {
     RunningAgent agent;
     if (!agent.start(dir)) return 1;
@@ -122,6 +152,8 @@ int main() {
   }
   std::printf("SSL_write 1 KiB + SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");
   std::printf("no agent:              %8.0f ns per round trip\n", off);
+  std::printf("empty uprobe at %s: %8.0f ns  (+%.0f ns: the uprobe mechanism itself)\n", where.c_str(), empty,
+              empty - off);
   std::printf("agent, unwatched:      %8.0f ns  (+%.0f ns per SSL_write)\n", unwatched, unwatched - off);
   std::printf("agent, watched:        %8.0f ns  (+%.0f ns per SSL_write: 1 KiB captured and parsed)\n", watched,
               watched - off);

@@ -21,3 +21,5 @@ SEC("tracepoint/syscalls/sys_enter_read")
 int empty_enter_read(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_exit_read")
 int empty_exit_read(void *ctx) { return 0; }
+SEC("uprobe")
+int empty_uprobe(void *ctx) { return 0; }

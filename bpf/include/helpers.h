@@ -25,9 +25,13 @@ static __always_inline void ct_count_truncation(__u32 type) {
   if (c && type < CT_EVENT_TYPE_MAX) c->truncations[type]++;
 }
 
-/* Set bits of a process (any of its threads may be passed): 0 when it has no state. */
+/* Set bits of a process (any of its threads may be passed): 0 when it has no state. A task with no BPF local
+ * storage at all (every unwatched process, unless another tool uses task storage) is answered from its own
+ * task_struct without the storage helper: the common case costs one load. */
 static __always_inline __u32 ct_task_sets(struct task_struct *task) {
-  struct ct_task_state *state = bpf_task_storage_get(&task_states, task->group_leader, 0, 0);
+  struct task_struct *leader = task->group_leader;
+  if (!leader || !leader->bpf_storage) return 0;
+  struct ct_task_state *state = bpf_task_storage_get(&task_states, leader, 0, 0);
   return state ? state->flags : 0;
 }
 
