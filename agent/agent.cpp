@@ -203,6 +203,9 @@ void Agent::on_kernel_event(const void* data, size_t size) {
     case CT_EVENT_TLS_SNI:
       if (size >= sizeof(ct_tls_sni_event)) return credential_uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
       break;
+    case CT_EVENT_CONNECT:
+      if (size >= sizeof(ct_connect_event)) return credential_uses_.on_connect(*static_cast<const ct_connect_event*>(data));
+      break;
     case CT_EVENT_TLS_FREE:
       if (size >= sizeof(ct_tls_free_event))
         return credential_uses_.on_free(*static_cast<const ct_tls_free_event*>(data));
@@ -498,6 +501,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   auto* destination = event.mutable_destination();
   destination->set_host(use.host);
   destination->set_sni(use.sni);
+  destination->set_ip(use.ip);
   destination->set_port(use.port);
   destination->set_tls(true);
   auto* request = event.mutable_request();

@@ -7,3 +7,4 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "file.bpf.c"
 #include "stdio.bpf.c"
 #include "tls.bpf.c"
+#include "net.bpf.c"

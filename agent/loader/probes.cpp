@@ -24,6 +24,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_TLS_DATA: return "tls_data";
     case CT_EVENT_TLS_SNI: return "tls_sni";
     case CT_EVENT_TLS_FREE: return "tls_free";
+    case CT_EVENT_CONNECT: return "connect";
     default: return "unknown";
   }
 }

@@ -1,7 +1,9 @@
 // Credential-use sensor: per-stream HTTP/1.1 parsing of captured TLS plaintext and the credentials requests carry.
 #include "sensors/credential_use.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -40,8 +42,30 @@ CredentialUseSensor::Stream& CredentialUseSensor::stream(const Key& key) {
   return *streams_.emplace(key, std::make_unique<Stream>()).first->second;
 }
 
+void CredentialUseSensor::on_connect(const ct_connect_event& e) {
+  char text[INET6_ADDRSTRLEN] = {};
+  int family = e.family == AF_INET6 ? AF_INET6 : AF_INET;
+  if (!inet_ntop(family, e.addr, text, sizeof(text))) return;
+  if (last_connect_by_thread_.size() >= 65536) last_connect_by_thread_.clear();  // bounded; only recency matters
+  Endpoint endpoint{text, e.port, e.hdr.time_boot_ns};
+  last_connect_by_thread_[e.hdr.pid] = endpoint;
+  // A stream whose SNI this thread set and which has not sent data yet connects now (the last attempt wins:
+  // a refused ::1 is followed by 127.0.0.1).
+  auto pending = last_sni_stream_by_thread_.find(e.hdr.pid);
+  if (pending == last_sni_stream_by_thread_.end()) return;
+  auto it = streams_.find(pending->second);
+  if (it != streams_.end() && !it->second->sent_data) it->second->connected = endpoint;
+}
+
 void CredentialUseSensor::on_sni(const ct_tls_sni_event& e) {
-  stream({e.hdr.tgid, e.ssl}).sni.assign(e.name, strnlen(e.name, sizeof(e.name)));
+  Stream& s = stream({e.hdr.tgid, e.ssl});
+  s.sni.assign(e.name, strnlen(e.name, sizeof(e.name)));
+  // OpenSSL streams carry no fd (memory BIOs): the thread that sets SNI has usually just connected the socket.
+  auto it = last_connect_by_thread_.find(e.hdr.pid);
+  if (it != last_connect_by_thread_.end() && e.hdr.time_boot_ns - it->second.time_boot_ns < 10'000'000'000ull)
+    s.connected = it->second;
+  if (last_sni_stream_by_thread_.size() >= 65536) last_sni_stream_by_thread_.clear();
+  last_sni_stream_by_thread_[e.hdr.pid] = {e.hdr.tgid, e.ssl};
 }
 
 void CredentialUseSensor::on_free(const ct_tls_free_event& e) { streams_.erase({e.hdr.tgid, e.ssl}); }
@@ -54,6 +78,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
   std::vector<CredentialUse> uses;
   if (e.direction != CT_TLS_WRITE) return uses;
   Stream& s = stream({e.hdr.tgid, e.ssl});
+  s.sent_data = true;
   std::string_view bytes(e.data, std::min<size_t>(e.len, sizeof(e.data)));
   if (!s.classified) {
     if (bytes.empty()) return uses;
@@ -83,6 +108,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
       use.host = request.host.empty() ? s.sni : request.host;
       use.sni = s.sni;
       use.port = port_of(request.host);
+      if (!s.connected.ip.empty() && s.connected.port == use.port) use.ip = s.connected.ip;
       use.credential = std::move(credential);
       uses.push_back(std::move(use));
     }

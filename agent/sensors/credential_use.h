@@ -21,6 +21,7 @@ struct CredentialUse {
   std::string protocol;                     // "http/1.1"
   std::string method, path, host, sni;
   uint32_t port = 0;
+  std::string ip;  // from the connect() of the thread that set up the stream, when its port agrees
 };
 
 struct CredentialUseStats {
@@ -34,6 +35,7 @@ struct CredentialUseStats {
 class CredentialUseSensor {
  public:
   explicit CredentialUseSensor(size_t max_streams = 16384) : max_streams_(max_streams) {}
+  void on_connect(const ct_connect_event& e);
   void on_sni(const ct_tls_sni_event& e);
   void on_free(const ct_tls_free_event& e);
   std::vector<CredentialUse> on_data(const ct_tls_data_event& e);
@@ -42,8 +44,15 @@ class CredentialUseSensor {
   const CredentialUseStats& stats() const { return stats_; }
 
  private:
+  struct Endpoint {
+    std::string ip;
+    uint32_t port = 0;
+    uint64_t time_boot_ns = 0;
+  };
   struct Stream {
     std::string sni;
+    Endpoint connected;  // the setting-up thread's connect() around SNI time (before its first data)
+    bool sent_data = false;
     bool classified = false;
     bool http1 = false;
     protocols::Http1RequestParser parser;
@@ -53,6 +62,8 @@ class CredentialUseSensor {
 
   size_t max_streams_;
   std::map<Key, std::unique_ptr<Stream>> streams_;
+  std::map<uint32_t, Endpoint> last_connect_by_thread_;
+  std::map<uint32_t, Key> last_sni_stream_by_thread_;  // Node sets SNI before it connects
   CredentialUseStats stats_;
 };
 

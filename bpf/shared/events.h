@@ -34,7 +34,8 @@ enum ct_event_type {
   CT_EVENT_TLS_DATA = 6,  /* plaintext a watched process passed to SSL_write (one chunk) */
   CT_EVENT_TLS_SNI = 7,   /* the server name a watched process set on an SSL (SSL_ctrl 55) */
   CT_EVENT_TLS_FREE = 8,  /* a watched process freed an SSL (end of stream) */
-  CT_EVENT_TYPE_MAX = 9,
+  CT_EVENT_CONNECT = 9,   /* a watched process called connect() on an IPv4/IPv6 address */
+  CT_EVENT_TYPE_MAX = 10,
 };
 
 enum ct_drop_reason {
@@ -156,6 +157,14 @@ struct ct_tls_sni_event {
 struct ct_tls_free_event {
   struct ct_event_header hdr;
   ct_u64 ssl;
+};
+
+struct ct_connect_event {
+  struct ct_event_header hdr;
+  ct_u32 fd;
+  ct_u16 family;   /* AF_INET (2) or AF_INET6 (10) */
+  ct_u16 port;     /* host byte order */
+  ct_u8 addr[16];  /* IPv4 in the first 4 bytes */
 };
 
 #endif

@@ -58,6 +58,7 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["path"], "/api/v3/user?token=&page=")
         self.assertEqual(use["destination"]["sni"], "localhost")
         self.assertEqual(use["destination"]["port"], server.port)
+        self.assertEqual(use["destination"]["ip"], "127.0.0.1")  # from the connect() before the handshake
         self.assertTrue(use["destination"]["tls"])
         self.assertTrue(use["destination"]["host"].startswith("localhost"))
         self.assert_env_source(use, "GITHUB_TOKEN")
@@ -91,6 +92,7 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["scheme"], "token")
         self.assertEqual(use["request"]["path"], "/api/v3/repos")
         self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assertEqual(use["destination"]["ip"], "127.0.0.1")
         self.assert_env_source(use, "GITHUB_TOKEN")
 
     def test_curl_child_of_a_watched_server(self):
@@ -101,6 +103,7 @@ class TlsCredentialUse(unittest.TestCase):
                                   and e["credential"]["fingerprint"] == fingerprint(token), what="curl use")
         self.assertEqual(os.path.basename(use["process"]["exe"]), "curl")
         self.assertNotEqual(use["process"]["pid"], use["workload"]["pid"])
+        self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
         self.assert_env_source(use, "GITHUB_TOKEN")
 
     def test_node_https_api_key_header(self):
@@ -114,6 +117,7 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["carrier"], "header:x-api-key")
         self.assertEqual(use["request"]["method"], "POST")
         self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assertEqual(use["destination"]["ip"], "127.0.0.1")
         self.assert_env_source(use, "OPENAI_API_KEY")
 
 
