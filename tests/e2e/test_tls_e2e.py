@@ -5,7 +5,7 @@ import subprocess
 import sys
 import unittest
 
-from harness import Agent, base_env, fake_github_pat, fake_openai_key, fingerprint
+from harness import NPM_DIR, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_openai_key, fingerprint, run_mcp_client
 from tls_server import HttpsServer
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
@@ -105,6 +105,27 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertNotEqual(use["process"]["pid"], use["workload"]["pid"])
         self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
         self.assert_env_source(use, "GITHUB_TOKEN")
+
+    def test_real_gitlab_mcp_server_from_npm_calling_a_local_api(self):
+        token = self.secret(fake_gitlab_pat)
+        with HttpsServer() as server:
+            spec = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-gitlab"], "cwd": NPM_DIR,
+                    "env": {"GITLAB_PERSONAL_ACCESS_TOKEN": token, "NODE_EXTRA_CA_CERTS": server.ca,
+                            "GITLAB_API_URL": f"https://localhost:{server.port}/api/v4"},
+                    "callTool": {"name": "search_repositories", "arguments": {"search": "credtrace"}}}
+            result = run_mcp_client(spec)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(any(path.startswith("/api/v4/projects") for _, path, _ in server.seen), server.seen)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="gitlab use")
+        self.assertEqual(use["credential"]["type"], "gitlab_pat")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assertEqual(use["request"]["scheme"], "Bearer")
+        self.assertEqual(use["request"]["path"], "/api/v4/projects?search=&page=&per_page=")
+        self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assertEqual(use["destination"]["port"], server.port)
+        self.assertEqual(use["workload"]["mcp"]["server_name"], "@modelcontextprotocol/server-gitlab")
+        self.assert_env_source(use, "GITLAB_PERSONAL_ACCESS_TOKEN")
 
     def test_node_https_api_key_header(self):
         key = self.secret(fake_openai_key)

@@ -27,6 +27,13 @@ async function main() {
   const client = new Client({ name: spec.clientName || "credtrace-e2e-client", version: "1.0.0" });
   await client.connect(transport);
   const tools = await client.listTools();
+  if (spec.callTool) {
+    try {
+      await client.callTool({ name: spec.callTool.name, arguments: spec.callTool.arguments || {} });
+    } catch (err) {
+      console.error(`tool call failed (expected against a mock API): ${err.message}`);
+    }
+  }
   if (spec.holdMs) await new Promise((r) => setTimeout(r, spec.holdMs));
   await client.close();
   console.log(JSON.stringify({ tools: tools.tools.length }));
