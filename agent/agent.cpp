@@ -203,6 +203,9 @@ void Agent::on_kernel_event(const void* data, size_t size) {
     case CT_EVENT_TLS_SNI:
       if (size >= sizeof(ct_tls_sni_event)) return credential_uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
       break;
+    case CT_EVENT_SOCK_DATA:
+      if (size >= sizeof(ct_tls_data_event)) return on_socket_data(*static_cast<const ct_tls_data_event*>(data));
+      break;
     case CT_EVENT_CONNECT:
       if (size >= sizeof(ct_connect_event)) return credential_uses_.on_connect(*static_cast<const ct_connect_event*>(data));
       break;
@@ -471,6 +474,13 @@ void Agent::on_tls_data(const ct_tls_data_event& e) {
   for (auto& use : uses) emit_credential_use(use);
 }
 
+void Agent::on_socket_data(const ct_tls_data_event& e) {
+  bool stop_capture = false;
+  std::vector<sensors::CredentialUse> uses = credential_uses_.on_socket_data(e, &stop_capture);
+  if (stop_capture) probes_->stop_socket_capture(e.hdr.tgid, static_cast<uint32_t>(e.ssl));
+  for (auto& use : uses) emit_credential_use(use);
+}
+
 void Agent::emit_credential_use(sensors::CredentialUse& use) {
   std::string& raw = use.credential.value;
   std::string fingerprint = fingerprinter_.fingerprint(raw);
@@ -503,7 +513,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   destination->set_sni(use.sni);
   destination->set_ip(use.ip);
   destination->set_port(use.port);
-  destination->set_tls(true);
+  destination->set_tls(use.tls);
   auto* request = event.mutable_request();
   request->set_protocol(use.protocol);
   request->set_method(use.method);
@@ -643,9 +653,10 @@ void Agent::emit_health() {
   const auto& tls = credential_uses_.stats();
   auto& sensor_counts = *health->mutable_sensors();
   sensor_counts["tls_streams"] = tls.streams;
-  sensor_counts["http1_requests"] = tls.requests;
+  sensor_counts["http1_requests"] = tls.requests;  // over TLS and plain sockets
   sensor_counts["tls_capture_gaps"] = tls.gaps;
   sensor_counts["tls_unparsed_streams"] = tls.unsupported;
+  sensor_counts["sockets_not_http"] = tls.sockets_not_http;
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
   sensor_counts["tls_uprobes_attached"] = probes_->uprobes_attached();
   sensor_counts["tls_attach_failures"] = tls_libraries_ ? tls_libraries_->failures() : 0;

@@ -51,6 +51,7 @@ class Agent {
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);
   void on_tls_data(const ct_tls_data_event& e);
+  void on_socket_data(const ct_tls_data_event& e);
   void emit_credential_use(sensors::CredentialUse& use);
 
   void scan_running_processes();

@@ -23,3 +23,13 @@ SEC("tracepoint/syscalls/sys_exit_read")
 int empty_exit_read(void *ctx) { return 0; }
 SEC("uprobe")
 int empty_uprobe(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_connect")
+int empty_enter_connect(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_exit_connect")
+int empty_exit_connect(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_write")
+int empty_enter_write(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int empty_enter_sendto(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_close")
+int empty_enter_close(void *ctx) { return 0; }

@@ -2,7 +2,6 @@
 #include "include/helpers.h"
 
 struct ct_syscall_enter_read { __u64 unused; long id; __u64 fd; __u64 buf; __u64 count; };
-struct ct_syscall_exit { __u64 unused; long id; long ret; };
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int ct_enter_read(struct ct_syscall_enter_read *ctx) {

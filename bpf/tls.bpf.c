@@ -9,33 +9,13 @@ static __always_inline bool ct_current_watched(void) {
   return ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED);
 }
 
-static __always_inline void ct_emit_tls_chunk(__u64 ssl, __u64 buf, __u32 total, __u32 offset) {
-  struct ct_tls_data_event *e = ct_reserve(CT_EVENT_TLS_DATA, sizeof(*e));
-  if (!e) return;
-  ct_fill_header(&e->hdr, CT_EVENT_TLS_DATA, CT_FLAG_WATCHED);
-  e->ssl = ssl;
-  e->direction = CT_TLS_WRITE;
-  e->total_len = total;
-  e->offset = offset;
-  __u64 len = (__u64)total - offset;
-  if (len > CT_TLS_CHUNK_LEN) len = CT_TLS_CHUNK_LEN;
-  /* Keep the bound visible to the verifier (clang may otherwise fold the clamp into a signed 32-bit form). */
-  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_TLS_CHUNK_LEN));
-  e->len = 0;
-  if (bpf_probe_read_user(e->data, len, (void *)(buf + offset)) == 0)
-    e->len = len;
-  else
-    ct_count_drop(CT_DROP_READ_FAILED);
-  ct_submit(e, false);
-}
-
 static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
   if (num <= 0 || !ct_current_watched()) return 0;
   __u32 total = num > 0x7fffffff ? 0x7fffffff : (__u32)num;
   for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
     __u32 offset = i * CT_TLS_CHUNK_LEN;
     if (offset >= total) return 0;
-    ct_emit_tls_chunk(ssl, buf, total, offset);
+    ct_emit_data_chunk(CT_EVENT_TLS_DATA, ssl, buf, total, offset);
   }
   if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(CT_EVENT_TLS_DATA);
   return 0;

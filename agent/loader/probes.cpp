@@ -25,6 +25,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_TLS_SNI: return "tls_sni";
     case CT_EVENT_TLS_FREE: return "tls_free";
     case CT_EVENT_CONNECT: return "connect";
+    case CT_EVENT_SOCK_DATA: return "sock_data";
     default: return "unknown";
   }
 }
@@ -178,6 +179,11 @@ std::string Probes::attach_uprobe(TlsProbe probe, const std::string& path, uint6
   links_.emplace_back(link);
   ++uprobes_attached_;
   return "";
+}
+
+void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {
+  uint64_t key = (static_cast<uint64_t>(tgid) << 32) | fd;
+  bpf_map__delete_elem(skel_->maps.plain_sockets, &key, sizeof(key), 0);
 }
 
 bool Probes::add_exec_name(const std::string& name) {

@@ -63,6 +63,8 @@ class Probes {
   // Returns "" on success or what failed. The link lives as long as this object.
   std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset);
   size_t uprobes_attached() const { return uprobes_attached_; }
+  // The socket is not plain HTTP: stop copying its writes.
+  void stop_socket_capture(uint32_t tgid, uint32_t fd);
 
  private:
   Probes() = default;

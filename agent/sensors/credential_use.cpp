@@ -29,6 +29,9 @@ void wipe(std::vector<protocols::HttpRequest>& requests, std::vector<std::string
   for (auto& request : requests) protocols::cleanse(request);
 }
 
+// Socket streams share the table with SSL* streams: the fd is tagged so the two can never collide.
+constexpr uint64_t kSocketStream = 1ull << 63;
+
 }  // namespace
 
 CredentialUseSensor::Stream& CredentialUseSensor::stream(const Key& key) {
@@ -49,6 +52,8 @@ void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   if (last_connect_by_thread_.size() >= 65536) last_connect_by_thread_.clear();  // bounded; only recency matters
   Endpoint endpoint{text, e.port, e.hdr.time_boot_ns};
   last_connect_by_thread_[e.hdr.pid] = endpoint;
+  if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
+  socket_endpoints_[{e.hdr.tgid, e.fd}] = endpoint;
   // A stream whose SNI this thread set and which has not sent data yet connects now (the last attempt wins:
   // a refused ::1 is followed by 127.0.0.1).
   auto pending = last_sni_stream_by_thread_.find(e.hdr.pid);
@@ -75,16 +80,34 @@ void CredentialUseSensor::forget_process(uint32_t pid) {
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event& e) {
-  std::vector<CredentialUse> uses;
-  if (e.direction != CT_TLS_WRITE) return uses;
+  if (e.direction != CT_TLS_WRITE) return {};
   Stream& s = stream({e.hdr.tgid, e.ssl});
   s.sent_data = true;
+  return parse(s, e, true);
+}
+
+std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data_event& e, bool* stop_capture) {
+  Key key{e.hdr.tgid, e.ssl | kSocketStream};
+  Stream& s = stream(key);
+  if (!s.sent_data) {
+    s.sent_data = true;
+    if (auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.ssl}); endpoint != socket_endpoints_.end())
+      s.connected = endpoint->second;
+  }
+  std::vector<CredentialUse> uses = parse(s, e, false);
+  *stop_capture = s.classified && !s.http1;
+  if (*stop_capture) streams_.erase(key);
+  return uses;
+}
+
+std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_data_event& e, bool tls) {
+  std::vector<CredentialUse> uses;
   std::string_view bytes(e.data, std::min<size_t>(e.len, sizeof(e.data)));
   if (!s.classified) {
     if (bytes.empty()) return uses;
     s.classified = true;
     s.http1 = protocols::Http1RequestParser::looks_like_http1_request(bytes);
-    if (!s.http1) ++stats_.unsupported;  // h2 ("PRI * HTTP/2.0" preface) and other protocols: not parsed yet
+    if (!s.http1) ++(tls ? stats_.unsupported : stats_.sockets_not_http);  // h2 preface, TLS records, other protocols
   }
   if (!s.http1) return uses;
   std::vector<protocols::HttpRequest> requests;
@@ -103,11 +126,12 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
       CredentialUse use;
       use.pid = e.hdr.tgid;
       use.protocol = "http/1.1";
+      use.tls = tls;
       use.method = request.method;
       use.path = request.path;
-      use.host = request.host.empty() ? s.sni : request.host;
+      use.host = request.host.empty() ? (s.sni.empty() ? s.connected.ip : s.sni) : request.host;
       use.sni = s.sni;
-      use.port = port_of(request.host);
+      use.port = tls ? port_of(request.host) : s.connected.port;
       if (!s.connected.ip.empty() && s.connected.port == use.port) use.ip = s.connected.ip;
       use.credential = std::move(credential);
       uses.push_back(std::move(use));

@@ -22,13 +22,15 @@ struct CredentialUse {
   std::string method, path, host, sni;
   uint32_t port = 0;
   std::string ip;  // from the connect() of the thread that set up the stream, when its port agrees
+  bool tls = true;
 };
 
 struct CredentialUseStats {
   uint64_t streams = 0;
   uint64_t requests = 0;
   uint64_t gaps = 0;           // plaintext not captured (writes beyond the per-call capture)
-  uint64_t unsupported = 0;    // streams in a protocol not parsed yet (h2 preface, non-HTTP)
+  uint64_t unsupported = 0;    // TLS streams in a protocol not parsed yet (h2 preface, non-HTTP)
+  uint64_t sockets_not_http = 0;  // connected sockets whose first write was not HTTP/1 (TLS records, …): capture stopped
   uint64_t streams_dropped = 0;  // streams evicted at the limit before they were freed
 };
 
@@ -39,6 +41,9 @@ class CredentialUseSensor {
   void on_sni(const ct_tls_sni_event& e);
   void on_free(const ct_tls_free_event& e);
   std::vector<CredentialUse> on_data(const ct_tls_data_event& e);
+  // Plain bytes written to a connected socket (CT_EVENT_SOCK_DATA; e.ssl is the fd). *stop_capture is set when the
+  // stream is not plain HTTP (TLS records, another protocol): the caller tells the kernel to stop copying it.
+  std::vector<CredentialUse> on_socket_data(const ct_tls_data_event& e, bool* stop_capture);
   // Streams of a process that exited.
   void forget_process(uint32_t pid);
   const CredentialUseStats& stats() const { return stats_; }
@@ -59,11 +64,13 @@ class CredentialUseSensor {
   };
   using Key = std::pair<uint32_t, uint64_t>;
   Stream& stream(const Key& key);
+  std::vector<CredentialUse> parse(Stream& s, const ct_tls_data_event& e, bool tls);
 
   size_t max_streams_;
   std::map<Key, std::unique_ptr<Stream>> streams_;
   std::map<uint32_t, Endpoint> last_connect_by_thread_;
   std::map<uint32_t, Key> last_sni_stream_by_thread_;  // Node sets SNI before it connects
+  std::map<Key, Endpoint> socket_endpoints_;             // (tgid, fd) → where it connected
   CredentialUseStats stats_;
 };
 

@@ -87,4 +87,28 @@ static __always_inline void ct_submit(void *e, bool urgent) {
   bpf_ringbuf_submit(e, flags);
 }
 
+/* Common layout of syscall exit tracepoints. */
+struct ct_syscall_exit { __u64 unused; long id; long ret; };
+
+/* One chunk of plaintext written by a watched process (TLS data keyed by SSL*, socket data keyed by fd). */
+static __always_inline void ct_emit_data_chunk(__u32 type, __u64 stream, __u64 buf, __u32 total, __u32 offset) {
+  struct ct_tls_data_event *e = ct_reserve(type, sizeof(*e));
+  if (!e) return;
+  ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED);
+  e->ssl = stream;
+  e->direction = CT_TLS_WRITE;
+  e->total_len = total;
+  e->offset = offset;
+  __u64 len = (__u64)total - offset;
+  if (len > CT_TLS_CHUNK_LEN) len = CT_TLS_CHUNK_LEN;
+  /* Keep the bound visible to the verifier (clang may otherwise fold the clamp into a signed 32-bit form). */
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_TLS_CHUNK_LEN));
+  e->len = 0;
+  if (bpf_probe_read_user(e->data, len, (void *)(buf + offset)) == 0)
+    e->len = len;
+  else
+    ct_count_drop(CT_DROP_READ_FAILED);
+  ct_submit(e, false);
+}
+
 #endif

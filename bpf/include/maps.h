@@ -12,6 +12,23 @@ struct {
   __uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
+/* (tgid << 32 | fd) of sockets watched processes connected: their writes are captured (plain HTTP). The agent
+ * deletes an entry once the stream turns out not to be plain HTTP (TLS records, other protocols). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u8);
+} plain_sockets SEC(".maps");
+
+/* Thread id -> fd of an in-flight connect() by a watched process. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u64);
+} pending_connects SEC(".maps");
+
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

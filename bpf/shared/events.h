@@ -35,7 +35,8 @@ enum ct_event_type {
   CT_EVENT_TLS_SNI = 7,   /* the server name a watched process set on an SSL (SSL_ctrl 55) */
   CT_EVENT_TLS_FREE = 8,  /* a watched process freed an SSL (end of stream) */
   CT_EVENT_CONNECT = 9,   /* a watched process called connect() on an IPv4/IPv6 address */
-  CT_EVENT_TYPE_MAX = 10,
+  CT_EVENT_SOCK_DATA = 10, /* bytes a watched process wrote to a socket it connected (plain HTTP): a tls_data layout */
+  CT_EVENT_TYPE_MAX = 11,
 };
 
 enum ct_drop_reason {
@@ -138,9 +139,10 @@ enum ct_tls_direction {
   CT_TLS_READ = 1,
 };
 
+/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. */
 struct ct_tls_data_event {
   struct ct_event_header hdr;
-  ct_u64 ssl;        /* SSL* in the process: the stream key (memory BIOs have no fd) */
+  ct_u64 ssl;        /* SSL* in the process: the stream key (memory BIOs have no fd); the fd for socket data */
   ct_u32 direction;  /* enum ct_tls_direction */
   ct_u32 total_len;  /* bytes the call passed */
   ct_u32 offset;     /* of this chunk within the call */

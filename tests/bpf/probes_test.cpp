@@ -81,7 +81,7 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd = -1) {
 }
 
 TEST_F(ProbesTest, EveryProbeAttaches) {
-  EXPECT_EQ(probes_->attached().size(), 9u);
+  EXPECT_EQ(probes_->attached().size(), 13u);
   EXPECT_FALSE(probes_->add_exec_name(std::string(32, 'x')));  // keys hold 31 bytes
 }
 

@@ -251,7 +251,7 @@ class AgentE2E(unittest.TestCase):
         ready = agent.events()[0]
         self.assertEqual(ready["type"], "agent_ready")
         probes = ready["agent_ready"]["probes"]
-        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 9)
+        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 13)
         tls = [p for p in probes if p.startswith("uprobe:")]
         self.assertTrue(any(p.startswith("uprobe:SSL_write@/usr/lib/x86_64-linux-gnu/libssl.so.3+") for p in tls), tls)
         self.assertTrue(any(p.startswith("uprobe:SSL_write@/usr/bin/node+") for p in tls), tls)

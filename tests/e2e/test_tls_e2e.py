@@ -127,6 +127,21 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["workload"]["mcp"]["server_name"], "@modelcontextprotocol/server-gitlab")
         self.assert_env_source(use, "GITLAB_PERSONAL_ACCESS_TOKEN")
 
+    def test_plain_http_on_a_tcp_socket(self):
+        token = self.secret(fake_github_pat)
+        with HttpsServer(tls=False) as server:
+            self.python_probe("plain", server, token)
+            self.assertEqual(server.seen[0][0], "POST")
+        self.agent.wait_for(lambda e: len(self.uses(token)) >= 2, what="plain header and query uses")
+        by_carrier = {u["request"]["carrier"]: u for u in self.uses(token)}
+        use = by_carrier["header:x-api-key"]
+        self.assertFalse(use["destination"]["tls"])
+        self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
+        self.assertEqual(use["destination"]["sni"], "")
+        self.assertEqual(use["request"]["path"], "/v1/tokens?api_key=")
+        self.assertIn("query:api_key", by_carrier)
+        self.assert_env_source(use, "GITHUB_TOKEN")
+
     def test_node_https_api_key_header(self):
         key = self.secret(fake_openai_key)
         with HttpsServer() as server:

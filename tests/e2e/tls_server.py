@@ -45,16 +45,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class HttpsServer:
-    """Serves HTTPS on 127.0.0.1 (random port) in a thread; .ca is the CA file clients must trust."""
+    """Serves HTTPS (or plain HTTP with tls=False) on 127.0.0.1 (random port) in a thread; .ca is the CA file
+    clients must trust."""
+
+    def __init__(self, tls=True):
+        self.tls = tls
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="credtrace-tls-")
-        self.ca, cert, key = make_ca_and_cert(self.dir)
+        self.ca, cert, key = make_ca_and_cert(self.dir) if self.tls else ("", "", "")
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.seen = []
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self

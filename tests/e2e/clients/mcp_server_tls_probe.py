@@ -27,6 +27,12 @@ elif mode == "asyncio":
         await reader.read()
         writer.close()
     asyncio.run(call())
+elif mode == "plain":
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request("POST", "/v1/tokens?api_key=" + token, body='{"client_secret": "not-a-secret"}',
+                       headers={"X-Api-Key": token, "Content-Type": "application/json"})
+    connection.getresponse().read()
 elif mode == "curl":
     subprocess.run(["curl", "-sS", "--cacert", ca, "-H", f"Authorization: Bearer {token}",
                     f"https://localhost:{port}/api/v3/user"], check=True, stdout=subprocess.DEVNULL)
