@@ -13,6 +13,7 @@
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
+#include "secrets/argv_redact.h"
 #include "secrets/fingerprint.h"
 #include "sensors/jwt_claims.h"
 
@@ -43,12 +44,17 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// A readable name for a process found by protocol only: the script an interpreter runs, else the program.
+// A readable name for a process found by protocol only: the script an interpreter runs, else the program. Taken
+// from the redacted argv and never from inline code (sh -c, python -c, node -e) or NAME=VALUE words, which can
+// hold secrets; anything doubtful falls back to the executable's file name.
 std::string program_name(const std::vector<std::string>& argv, const std::string& exe) {
   static const std::set<std::string> interpreters = {"node", "nodejs", "python", "python3", "deno", "bun",
-                                                     "sh", "bash", "dash", "env", "ruby", "perl"};
-  for (const auto& arg : argv) {
+                                                     "sh", "bash", "dash", "zsh", "env", "ruby", "perl"};
+  static const std::set<std::string> inline_code_flags = {"-c", "-e", "-lc", "-ic", "--eval", "-p", "--print"};
+  for (const auto& arg : secrets::redact_argv(argv)) {
+    if (inline_code_flags.count(arg)) break;
     if (arg.empty() || arg[0] == '-') continue;
+    if (arg.find_first_of("=;<> \t\n\"'`$|&") != std::string::npos) break;
     std::string base = basename_of(arg);
     if (base.rfind("python3.", 0) == 0 || interpreters.count(base)) continue;
     return base;
@@ -419,6 +425,23 @@ uint32_t Agent::server_ancestor_in_proc(uint32_t pid) const {
   return 0;
 }
 
+const ProcessRecord* Agent::adopt_from_proc(uint32_t pid) {
+  auto status = identity::read_status(static_cast<int32_t>(pid), config_.proc_root);
+  if (!status) return nullptr;
+  uint32_t server_pid = server_ancestor_in_proc(static_cast<uint32_t>(status->ppid));
+  if (!server_pid) return nullptr;
+  ProcessRecord record;
+  record.pid = pid;
+  record.ppid = static_cast<uint32_t>(status->ppid);
+  record.uid = status->uid;
+  record.argv = identity::read_cmdline(static_cast<int32_t>(pid), config_.proc_root).value_or(std::vector<std::string>{});
+  record.exe = identity::read_exe(static_cast<int32_t>(pid), config_.proc_root);
+  record.start_boottime_ns = identity::read_start_time_ns(static_cast<int32_t>(pid), config_.proc_root).value_or(0);
+  count_error("descendant_recovered_from_proc");
+  attach_descendant(std::move(record), server_pid);
+  return table_.find(pid);
+}
+
 void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   record.role = Role::descendant;
   record.server_pid = server_pid;
@@ -490,6 +513,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   OPENSSL_cleanse(raw.data(), raw.size());
   raw.clear();
   const ProcessRecord* record = table_.find(use.pid);
+  if (!record) record = adopt_from_proc(use.pid);  // its fork event was lost: recover it through /proc
   if (!record) {
     count_error("credential_use_unknown_process");
     return;
@@ -565,6 +589,9 @@ void Agent::scan_running_processes() {
   };
   for (auto& [pid, c] : verdicts) {
     ProcessRecord r = snapshot[pid];
+    if (const ProcessRecord* known = table_.find(pid);
+        known && (known->role == Role::server || known->role == Role::descendant))
+      continue;  // a server that also looks like a client (claude mcp serve) stays a server
     if (c.verdict == discovery::Verdict::client) {
       r.role = Role::client;
       probes_->add_to_set(CT_SET_CLIENT, pid);

@@ -7,6 +7,7 @@ struct ct_open_how_user { __u64 flags; __u64 mode; __u64 resolve; };
 struct ct_syscall_enter_openat2 { __u64 unused; long id; __u64 dfd; __u64 filename; __u64 how; __u64 usize; };
 
 static __always_inline void ct_emit_open(__u32 dirfd, __u64 filename, __u32 flags) {
+  if (!capture_file_opens) return;
   struct ct_file_open_event *e = ct_reserve(CT_EVENT_FILE_OPEN, sizeof(*e));
   if (!e) return;
   ct_fill_header(&e->hdr, CT_EVENT_FILE_OPEN, CT_FLAG_WATCHED);

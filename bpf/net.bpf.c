@@ -11,13 +11,13 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int ct_enter_connect(struct ct_syscall_enter_connect *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   struct sockaddr_in6 sa = {};
-  if (bpf_probe_read_user(&sa, sizeof(sa) < ctx->addrlen ? sizeof(sa) : sizeof(struct sockaddr_in),
+  if (bpf_probe_read_user(&sa, ctx->addrlen >= sizeof(sa) ? sizeof(sa) : sizeof(struct sockaddr_in),
                           (void *)ctx->uservaddr) != 0)
     return 0;
   if (sa.sin6_family != CT_AF_INET && sa.sin6_family != CT_AF_INET6) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   __u64 fd = ctx->fd;
-  bpf_map_update_elem(&pending_connects, &tid, &fd, BPF_ANY);
+  if (bpf_map_update_elem(&pending_connects, &tid, &fd, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   struct ct_connect_event *e = ct_reserve(CT_EVENT_CONNECT, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED);
@@ -43,17 +43,17 @@ static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_p
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int ct_exit_connect(struct ct_syscall_exit *ctx) {
+  if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  __u64 *pending = bpf_map_lookup_elem(&pending_connects, &tid);
+  if (!pending) return 0;
+  __u64 fd = *pending;
+  bpf_map_delete_elem(&pending_connects, &tid); /* always: failed connects must not leave entries behind */
   /* Only a connect that started (0 or EINPROGRESS) leaves a socket worth capturing. */
   if (ctx->ret != 0 && ctx->ret != -115) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
-  if (!ct_task_in_set(task, CT_SET_WATCHED)) return 0;
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  __u64 *fd = bpf_map_lookup_elem(&pending_connects, &tid);
-  if (!fd) return 0;
-  __u64 key = ct_socket_key(*fd);
+  __u64 key = ct_socket_key(fd);
   __u8 one = 1;
-  bpf_map_update_elem(&plain_sockets, &key, &one, BPF_ANY);
-  bpf_map_delete_elem(&pending_connects, &tid);
+  if (bpf_map_update_elem(&plain_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   return 0;
 }
 

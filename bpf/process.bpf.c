@@ -18,7 +18,8 @@ static __always_inline void ct_read_args(struct ct_exec_event *e, struct task_st
   }
   e->args_len = 0;
   if (len == 0) return;
-  if (bpf_probe_read_user(e->args, len & (CT_ARGS_LEN - 1 + CT_ARGS_LEN), (void *)start) == 0)
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_ARGS_LEN));
+  if (bpf_probe_read_user(e->args, len, (void *)start) == 0)
     e->args_len = len;
   else
     ct_count_drop(CT_DROP_READ_FAILED);

@@ -16,13 +16,14 @@ int ct_enter_read(struct ct_syscall_enter_read *ctx) {
 SEC("tracepoint/syscalls/sys_exit_read")
 int ct_exit_read(struct ct_syscall_exit *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
-  if (!ct_task_in_set(task, CT_SET_CANDIDATE)) return 0;
+  if (!ct_task_has_storage(task)) return 0; /* every other process: one load */
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
   __u64 *buf = bpf_map_lookup_elem(&pending_stdin_reads, &tid);
   if (!buf) return 0;
   __u64 user_buf = *buf;
-  bpf_map_delete_elem(&pending_stdin_reads, &tid);
+  bpf_map_delete_elem(&pending_stdin_reads, &tid); /* always, even if the candidacy ended meanwhile */
+  if (!ct_task_in_set(task, CT_SET_CANDIDATE)) return 0;
   if (ctx->ret <= 0) return 0;
   /* Only the first message decides: the process is no longer a candidate. */
   ct_task_remove_sets(task, 1u << CT_SET_CANDIDATE);
@@ -38,7 +39,8 @@ int ct_exit_read(struct ct_syscall_exit *ctx) {
   }
   e->read_ret = ctx->ret;
   e->len = 0;
-  if (bpf_probe_read_user(e->data, len & (2 * CT_STDIN_CAPTURE_LEN - 1), (void *)user_buf) == 0)
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_STDIN_CAPTURE_LEN));
+  if (bpf_probe_read_user(e->data, len, (void *)user_buf) == 0)
     e->len = len;
   else
     ct_count_drop(CT_DROP_READ_FAILED);

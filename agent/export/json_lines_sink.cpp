@@ -1,4 +1,4 @@
-// JSON-lines sink: proto3 JSON mapping through protobuf's JSON printer, one flushed line per event.
+// JSON-lines sink: proto3 JSON mapping through protobuf's JSON printer, one write(2) per line.
 #include "export/json_lines_sink.h"
 
 #include <fcntl.h>
@@ -22,25 +22,17 @@ std::string event_to_json_line(const credtrace::v1::Event& event) {
 }
 
 std::unique_ptr<JsonLinesSink> JsonLinesSink::open(const std::string& path, std::string* error) {
-  if (path == "-") return std::unique_ptr<JsonLinesSink>(new JsonLinesSink(stdout, false));
+  if (path == "-") return std::unique_ptr<JsonLinesSink>(new JsonLinesSink(STDOUT_FILENO, false));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (error) *error = "cannot open JSON output " + path + ": " + std::strerror(errno);
     return nullptr;
   }
-  FILE* file = fdopen(fd, "a");
-  if (!file) {
-    ::close(fd);
-    if (error) *error = "cannot open JSON output " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  return std::unique_ptr<JsonLinesSink>(new JsonLinesSink(file, true));
+  return std::unique_ptr<JsonLinesSink>(new JsonLinesSink(fd, true));
 }
 
 JsonLinesSink::~JsonLinesSink() {
-  if (!file_) return;
-  std::fflush(file_);
-  if (owned_) std::fclose(file_);
+  if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
 bool JsonLinesSink::write(const credtrace::v1::Event& event) {
@@ -50,14 +42,18 @@ bool JsonLinesSink::write(const credtrace::v1::Event& event) {
     return false;
   }
   line.push_back('\n');
-  bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0;
-  if (ok) {
-    ++written_;
-  } else {
-    ++failures_;
-    clearerr(file_);
+  std::string_view rest(line);
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ++failures_;
+      return false;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
   }
-  return ok;
+  ++written_;
+  return true;
 }
 
 }  // namespace credtrace::exporter

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -21,14 +20,15 @@ class JsonLinesSink {
   JsonLinesSink(const JsonLinesSink&) = delete;
   JsonLinesSink& operator=(const JsonLinesSink&) = delete;
 
-  // Writes and flushes one line; false (and counted) when the write fails.
+  // Writes one whole line with write(2) (no user-space buffer: a failed line never resurfaces later);
+  // false (and counted) when the write fails.
   bool write(const credtrace::v1::Event& event);
   uint64_t written() const { return written_; }
   uint64_t failures() const { return failures_; }
 
  private:
-  JsonLinesSink(FILE* file, bool owned) : file_(file), owned_(owned) {}
-  FILE* file_;
+  JsonLinesSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  int fd_;
   bool owned_;
   uint64_t written_ = 0;
   uint64_t failures_ = 0;

@@ -35,6 +35,7 @@ const char* drop_reason_name(uint32_t reason) {
     case CT_DROP_RINGBUF_FULL: return "ringbuf_full";
     case CT_DROP_READ_FAILED: return "read_failed";
     case CT_DROP_STATE_ALLOC: return "task_state_alloc";
+    case CT_DROP_MAP_FULL: return "map_full";
     default: return "unknown";
   }
 }
@@ -64,6 +65,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   probes->skel_->rodata->agent_tgid = options.agent_tgid;
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
   probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
+  probes->skel_->rodata->capture_file_opens = options.capture_file_opens;
   if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
     *error = "cannot size ring buffer: " + std::string(std::strerror(-err));
     return nullptr;

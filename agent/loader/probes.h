@@ -20,6 +20,7 @@ struct ProbeOptions {
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t wakeup_threshold_bytes = 1u << 20;
   uint32_t agent_tgid = 0;
+  bool capture_file_opens = false;  // off until the file sensor consumes them (driver tests turn it on)
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
 };
 

@@ -54,6 +54,7 @@ void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   last_connect_by_thread_[e.hdr.pid] = endpoint;
   if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
   socket_endpoints_[{e.hdr.tgid, e.fd}] = endpoint;
+  streams_.erase({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream});  // the fd was reused: a new stream
   // A stream whose SNI this thread set and which has not sent data yet connects now (the last attempt wins:
   // a refused ::1 is followed by 127.0.0.1).
   auto pending = last_sni_stream_by_thread_.find(e.hdr.pid);
@@ -103,8 +104,17 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
 std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_data_event& e, bool tls) {
   std::vector<CredentialUse> uses;
   std::string_view bytes(e.data, std::min<size_t>(e.len, sizeof(e.data)));
+  // Chunks of one call arrive in order; a chunk that is missing (dropped) or short (unreadable) is a gap.
+  const uint64_t expected_len = std::min<uint64_t>(CT_TLS_CHUNK_LEN, e.total_len > e.offset ? e.total_len - e.offset : 0);
+  if (e.offset != s.next_offset) {
+    s.parser.gap(e.offset > s.next_offset ? e.offset - s.next_offset : 1);
+    ++stats_.gaps;
+  }
+  const bool last_captured = e.offset + expected_len >= e.total_len ||
+                             e.offset + CT_TLS_CHUNK_LEN >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS;
+  s.next_offset = last_captured ? 0 : e.offset + expected_len;
   if (!s.classified) {
-    if (bytes.empty()) return uses;
+    if (bytes.empty() || e.offset != 0) return uses;  // never decide a protocol from the middle of a call
     s.classified = true;
     s.http1 = protocols::Http1RequestParser::looks_like_http1_request(bytes);
     if (!s.http1) ++(tls ? stats_.unsupported : stats_.sockets_not_http);  // h2 preface, TLS records, other protocols
@@ -113,6 +123,10 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
   std::vector<protocols::HttpRequest> requests;
   std::vector<std::string> raw_queries;
   s.parser.feed(bytes, requests, raw_queries);
+  if (bytes.size() < expected_len) {
+    s.parser.gap(expected_len - bytes.size());
+    ++stats_.gaps;
+  }
   // The last chunk of a call that was cut: what the kernel did not capture is a gap, never guessed over.
   uint64_t end_of_chunk = static_cast<uint64_t>(e.offset) + e.len;
   if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS) {

@@ -58,6 +58,7 @@ class CredentialUseSensor {
     std::string sni;
     Endpoint connected;  // the setting-up thread's connect() around SNI time (before its first data)
     bool sent_data = false;
+    uint64_t next_offset = 0;  // where the next chunk of the current write call must start (0: a new call)
     bool classified = false;
     bool http1 = false;
     protocols::Http1RequestParser parser;

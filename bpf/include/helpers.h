@@ -35,6 +35,12 @@ static __always_inline __u32 ct_task_sets(struct task_struct *task) {
   return state ? state->flags : 0;
 }
 
+/* Whether the process has any BPF task storage (was ever in a set): the cheap pre-check for bookkeeping maps. */
+static __always_inline bool ct_task_has_storage(struct task_struct *task) {
+  struct task_struct *leader = task->group_leader;
+  return leader && leader->bpf_storage;
+}
+
 static __always_inline bool ct_task_in_set(struct task_struct *task, __u32 set) {
   return ct_task_sets(task) & (1u << set);
 }

@@ -21,9 +21,9 @@ struct {
   __type(value, __u8);
 } plain_sockets SEC(".maps");
 
-/* Thread id -> fd of an in-flight connect() by a watched process. */
+/* Thread id -> fd of an in-flight connect() by a watched process (LRU: a thread that dies mid-call cannot leak). */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 4096);
   __type(key, __u32);
   __type(value, __u64);
@@ -37,9 +37,9 @@ struct {
   __type(value, struct ct_counters);
 } counters SEC(".maps");
 
-/* Thread id -> user buffer of an in-flight read(0, ...) by a candidate process. */
+/* Thread id -> user buffer of an in-flight read(0, ...) by a candidate process (LRU, as above). */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 4096);
   __type(key, __u32);
   __type(value, __u64);
@@ -66,6 +66,8 @@ struct {
 
 /* Agent's own tgid: never traced. */
 const volatile __u32 agent_tgid = 0;
+/* Whether opens by watched processes are sent to the agent (off until its file sensor consumes them). */
+const volatile bool capture_file_opens = false;
 /* When false, every exec is reported (no exec-name prefilter). */
 const volatile bool exec_prefilter = true;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */

@@ -43,7 +43,8 @@ enum ct_drop_reason {
   CT_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed */
   CT_DROP_READ_FAILED = 1,  /* a bpf_probe_read_* of user/kernel memory failed */
   CT_DROP_STATE_ALLOC = 2,  /* task storage for an inherited watch could not be allocated */
-  CT_DROP_REASON_MAX = 3,
+  CT_DROP_MAP_FULL = 3,     /* a bookkeeping map update failed (in-flight connect, captured socket) */
+  CT_DROP_REASON_MAX = 4,
 };
 
 /* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */

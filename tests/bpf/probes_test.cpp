@@ -31,6 +31,7 @@ class ProbesTest : public ::testing::Test {
     std::string error;
     ProbeOptions options;
     options.ringbuf_bytes = 1u << 20;
+    options.capture_file_opens = true;
     probes_ = Probes::start(options, [this](const void* data, size_t size) {
       const auto* hdr = static_cast<const ct_event_header*>(data);
       events_.push_back({hdr->type, std::vector<char>(static_cast<const char*>(data), static_cast<const char*>(data) + size)});
