@@ -331,11 +331,16 @@ void Agent::on_exit(const ct_exit_event& e) {
 }
 
 void Agent::on_stdin(const ct_stdin_event& e) {
-  if (!config_.mcp.protocol_detection) return;
   size_t len = std::min<size_t>(e.len, sizeof(e.data));
-  auto request = mcp::parse_initialize(std::string_view(e.data, len));
-  if (!request) return;
+  auto request = config_.mcp.protocol_detection ? mcp::parse_initialize(std::string_view(e.data, len))
+                                                : std::nullopt;
   ProcessRecord* reader = table_.find(e.hdr.tgid);
+  if (!request) {
+    // The kernel watched it provisionally (JSON-looking first message): not MCP, so undo unless it is watched anyway.
+    if (!reader || (reader->role != Role::server && reader->role != Role::descendant))
+      probes_->remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
+    return;
+  }
   if (!reader || (reader->role != Role::candidate)) return;
   // The server is the client's direct child that this reader descends from.
   ProcessRecord* root = reader;
@@ -366,7 +371,7 @@ ProcessRecord& Agent::start_server(ProcessRecord record, const discovery::McpIde
   record.role = Role::server;
   record.server_pid = record.pid;
   table_.upsert(record);
-  probes_->add_to_set(CT_SET_WATCHED, record.pid);
+  watch(record);
   probes_->remove_from_set(CT_SET_CANDIDATE, record.pid);
   // Short-lived servers: read what /proc can still tell (env, cwd) before the slower identity work (exe hash).
   auto env_secrets = collect_env_secrets(record.pid);
@@ -425,6 +430,18 @@ uint32_t Agent::server_ancestor_in_proc(uint32_t pid) const {
   return 0;
 }
 
+// Sets the kernel watch through a pidfd, unless the pid now belongs to another process (reused since the event).
+void Agent::watch(const ProcessRecord& record) {
+  if (record.start_boottime_ns) {
+    auto start = identity::read_start_time_ns(static_cast<int32_t>(record.pid), config_.proc_root);
+    if (!start || !same_start(*start, record.start_boottime_ns)) {
+      count_error("watch_target_gone");
+      return;
+    }
+  }
+  probes_->add_to_set(CT_SET_WATCHED, record.pid);
+}
+
 const ProcessRecord* Agent::adopt_from_proc(uint32_t pid) {
   auto status = identity::read_status(static_cast<int32_t>(pid), config_.proc_root);
   if (!status) return nullptr;
@@ -445,7 +462,7 @@ const ProcessRecord* Agent::adopt_from_proc(uint32_t pid) {
 void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   record.role = Role::descendant;
   record.server_pid = server_pid;
-  probes_->add_to_set(CT_SET_WATCHED, record.pid);
+  watch(record);
   const ProcessRecord& stored = table_.upsert(record);
   report_env(stored);
   tls_libraries_->attach_for_process(stored.pid, config_.proc_root);

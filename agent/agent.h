@@ -61,6 +61,7 @@ class Agent {
   void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
   uint32_t server_ancestor_in_proc(uint32_t pid) const;
   const process::ProcessRecord* adopt_from_proc(uint32_t pid);
+  void watch(const process::ProcessRecord& record);
   void report_env(const process::ProcessRecord& record);
   std::optional<std::vector<sensors::EnvSecret>> collect_env_secrets(uint32_t pid);
   void emit_env_exposures(const credtrace::v1::Process& process, ServerState& server,

@@ -25,8 +25,13 @@ int ct_exit_read(struct ct_syscall_exit *ctx) {
   bpf_map_delete_elem(&pending_stdin_reads, &tid); /* always, even if the candidacy ended meanwhile */
   if (!ct_task_in_set(task, CT_SET_CANDIDATE)) return 0;
   if (ctx->ret <= 0) return 0;
-  /* Only the first message decides: the process is no longer a candidate. */
+  /* Only the first message decides: the process is no longer a candidate. A message that looks like JSON-RPC
+   * ('{' or LSP-style "Content-Length") watches the process at once, so nothing it does before the agent has
+   * classified it is missed; the agent removes the watch again when it is not an MCP initialize. */
   ct_task_remove_sets(task, 1u << CT_SET_CANDIDATE);
+  char first = 0;
+  bpf_probe_read_user(&first, 1, (void *)user_buf);
+  if (first == '{' || first == 'C') ct_task_add_sets(task, 1u << CT_SET_WATCHED);
 
   struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
   if (!e) return 0;

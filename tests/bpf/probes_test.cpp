@@ -216,6 +216,7 @@ TEST_F(ProbesTest, ChildOfClientReportsItsFirstStdinMessage) {
   const auto& s = stdin_event->as<ct_stdin_event>();
   EXPECT_EQ(std::string(s.data, s.len), message);
   EXPECT_FALSE(probes_->in_set(CT_SET_CANDIDATE, child));  // only the first message decides
+  EXPECT_TRUE(probes_->in_set(CT_SET_WATCHED, child));     // JSON-looking: watched at once, the agent may undo
   close(in[1]);
   int status = 0;
   waitpid(child, &status, 0);
