@@ -700,6 +700,8 @@ void Agent::emit_health() {
   sensor_counts["http1_requests"] = tls.requests;  // over TLS and plain sockets
   sensor_counts["tls_capture_gaps"] = tls.gaps;
   sensor_counts["tls_unparsed_streams"] = tls.unsupported;
+  sensor_counts["h2_connections"] = tls.h2_streams;
+  sensor_counts["h2_connections_broken"] = tls.h2_broken;
   sensor_counts["sockets_not_http"] = tls.sockets_not_http;
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
   sensor_counts["tls_uprobes_attached"] = probes_->uprobes_attached();

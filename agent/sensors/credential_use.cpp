@@ -101,15 +101,20 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
   return uses;
 }
 
+void CredentialUseSensor::gap(Stream& s, uint64_t missing) {
+  ++stats_.gaps;
+  if (!s.h2) return s.parser.gap(missing);
+  bool was_broken = s.h2->broken();
+  s.h2->gap(missing);  // HPACK state is lost with the bytes: the connection is given up, counted
+  if (!was_broken && s.h2->broken()) ++stats_.h2_broken;
+}
+
 std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_data_event& e, bool tls) {
   std::vector<CredentialUse> uses;
   std::string_view bytes(e.data, std::min<size_t>(e.len, sizeof(e.data)));
   // Chunks of one call arrive in order; a chunk that is missing (dropped) or short (unreadable) is a gap.
   const uint64_t expected_len = std::min<uint64_t>(CT_TLS_CHUNK_LEN, e.total_len > e.offset ? e.total_len - e.offset : 0);
-  if (e.offset != s.next_offset) {
-    s.parser.gap(e.offset > s.next_offset ? e.offset - s.next_offset : 1);
-    ++stats_.gaps;
-  }
+  if (e.offset != s.next_offset) gap(s, e.offset > s.next_offset ? e.offset - s.next_offset : 1);
   const bool last_captured = e.offset + expected_len >= e.total_len ||
                              e.offset + CT_TLS_CHUNK_LEN >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS;
   s.next_offset = last_captured ? 0 : e.offset + expected_len;
@@ -117,29 +122,34 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
     if (bytes.empty() || e.offset != 0) return uses;  // never decide a protocol from the middle of a call
     s.classified = true;
     s.http1 = protocols::Http1RequestParser::looks_like_http1_request(bytes);
-    if (!s.http1) ++(tls ? stats_.unsupported : stats_.sockets_not_http);  // h2 preface, TLS records, other protocols
+    if (!s.http1 && protocols::Http2RequestParser::starts_with_preface(bytes)) {
+      s.h2 = std::make_unique<protocols::Http2RequestParser>();
+      ++stats_.h2_streams;
+    }
+    if (!s.http1 && !s.h2) ++(tls ? stats_.unsupported : stats_.sockets_not_http);  // TLS records, other protocols
   }
-  if (!s.http1) return uses;
+  if (!s.http1 && !s.h2) return uses;
   std::vector<protocols::HttpRequest> requests;
   std::vector<std::string> raw_queries;
-  s.parser.feed(bytes, requests, raw_queries);
-  if (bytes.size() < expected_len) {
-    s.parser.gap(expected_len - bytes.size());
-    ++stats_.gaps;
+  if (s.h2) {
+    bool was_broken = s.h2->broken();
+    s.h2->feed(bytes, requests, raw_queries);
+    if (!was_broken && s.h2->broken()) ++stats_.h2_broken;
+  } else {
+    s.parser.feed(bytes, requests, raw_queries);
   }
+  if (bytes.size() < expected_len) gap(s, expected_len - bytes.size());
   // The last chunk of a call that was cut: what the kernel did not capture is a gap, never guessed over.
   uint64_t end_of_chunk = static_cast<uint64_t>(e.offset) + e.len;
-  if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS) {
-    s.parser.gap(e.total_len - end_of_chunk);
-    ++stats_.gaps;
-  }
+  if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS)
+    gap(s, e.total_len - end_of_chunk);
   for (size_t i = 0; i < requests.size(); ++i) {
     protocols::HttpRequest& request = requests[i];
     ++stats_.requests;
     for (auto& credential : protocols::credentials_in_request(request, raw_queries[i])) {
       CredentialUse use;
       use.pid = e.hdr.tgid;
-      use.protocol = "http/1.1";
+      use.protocol = s.h2 ? "h2" : "http/1.1";
       use.tls = tls;
       use.method = request.method;
       use.path = request.path;

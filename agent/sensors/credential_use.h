@@ -12,6 +12,7 @@
 #include "events.h"
 #include "protocols/credentials.h"
 #include "protocols/http1/request_parser.h"
+#include "protocols/http2/request_parser.h"
 
 namespace credtrace::sensors {
 
@@ -29,7 +30,9 @@ struct CredentialUseStats {
   uint64_t streams = 0;
   uint64_t requests = 0;
   uint64_t gaps = 0;           // plaintext not captured (writes beyond the per-call capture)
-  uint64_t unsupported = 0;    // TLS streams in a protocol not parsed yet (h2 preface, non-HTTP)
+  uint64_t unsupported = 0;    // TLS streams that are neither HTTP/1.1 nor HTTP/2
+  uint64_t h2_streams = 0;     // connections parsed as HTTP/2
+  uint64_t h2_broken = 0;      // HTTP/2 connections given up (HPACK or framing error, gap): counted, not guessed
   uint64_t sockets_not_http = 0;  // connected sockets whose first write was not HTTP/1 (TLS records, …): capture stopped
   uint64_t streams_dropped = 0;  // streams evicted at the limit before they were freed
 };
@@ -61,11 +64,13 @@ class CredentialUseSensor {
     uint64_t next_offset = 0;  // where the next chunk of the current write call must start (0: a new call)
     bool classified = false;
     bool http1 = false;
+    std::unique_ptr<protocols::Http2RequestParser> h2;  // set when the stream starts with the HTTP/2 preface
     protocols::Http1RequestParser parser;
   };
   using Key = std::pair<uint32_t, uint64_t>;
   Stream& stream(const Key& key);
   std::vector<CredentialUse> parse(Stream& s, const ct_tls_data_event& e, bool tls);
+  void gap(Stream& s, uint64_t missing);
 
   size_t max_streams_;
   std::map<Key, std::unique_ptr<Stream>> streams_;

@@ -34,6 +34,10 @@ def fake_openai_key():
     return "sk-proj-" + _random(part, 74) + "T3BlbkFJ" + _random(part, 74)
 
 
+def fake_anthropic_key():
+    return "sk-ant-api03-" + _random(ALNUM + "_-", 93) + "AA"
+
+
 def fake_gitlab_pat():
     return "glpat-" + _random(ALNUM + "_-", 20)
 

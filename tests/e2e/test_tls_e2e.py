@@ -5,8 +5,9 @@ import subprocess
 import sys
 import unittest
 
-from harness import NPM_DIR, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_openai_key, fingerprint, run_mcp_client
-from tls_server import HttpsServer
+from harness import (NPM_DIR, Agent, base_env, fake_anthropic_key, fake_github_pat, fake_gitlab_pat, fake_openai_key,
+                     fingerprint, run_mcp_client)
+from tls_server import Http2Server, HttpsServer
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
@@ -141,6 +142,26 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["path"], "/v1/tokens?api_key=")
         self.assertIn("query:api_key", by_carrier)
         self.assert_env_source(use, "GITHUB_TOKEN")
+
+    def test_node_http2_client_with_hpack_indexed_headers(self):
+        key = self.secret(fake_anthropic_key)
+        with Http2Server() as server:
+            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-h2-probe.mjs"), str(server.port), server.ca],
+                            {"ANTHROPIC_API_KEY": key})
+        self.assertEqual(server.lines, ["GET /v1/models?limit=5", "GET /v1/models?limit=6"])
+        self.agent.wait_for(lambda e: sum(int(u["credential_use"]["count"]) for u in self.uses(key)) >= 1,
+                            what="h2 use")
+        use = self.uses(key)[0]
+        self.assertEqual(use["credential"]["type"], "anthropic")
+        self.assertEqual(use["request"]["protocol"], "h2")
+        self.assertEqual(use["request"]["carrier"], "header:x-api-key")
+        self.assertEqual(use["request"]["path"], "/v1/models?limit=")
+        self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+        self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assert_env_source(use, "ANTHROPIC_API_KEY")
+        # The second request's x-api-key was an HPACK dynamic-table index: decoded, counted as a repeat at flush.
+        self.agent.stop()
+        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in self.uses(key)), 2)
 
     def test_node_https_api_key_header(self):
         key = self.secret(fake_openai_key)

@@ -71,3 +71,22 @@ class HttpsServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Http2Server:
+    """The Node HTTP/2 test server (clients/h2_server.mjs) with a throwaway CA; .port, .ca, .requests()."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="credtrace-h2-")
+        self.ca, cert, key = make_ca_and_cert(self.dir)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients", "h2_server.mjs")
+        self.proc = subprocess.Popen(["node", script, cert, key], stdout=subprocess.PIPE, text=True)
+        first = self.proc.stdout.readline().split()
+        self.port = int(first[1])
+        self.lines = []
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=10)
+        self.lines = out.splitlines()
