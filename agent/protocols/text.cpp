@@ -1,6 +1,8 @@
 // Small text helpers for the protocol parsers: case folding, trimming, decoding, entropy and wiping.
 #include "protocols/text.h"
 
+#include "common/base64.h"
+
 #include <openssl/crypto.h>
 
 #include <array>
@@ -14,15 +16,6 @@ int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
   return -1;
 }
 
@@ -74,23 +67,7 @@ std::string percent_decode(std::string_view text, bool plus_as_space) {
 }
 
 std::optional<std::string> base64_decode(std::string_view encoded) {
-  while (!encoded.empty() && encoded.back() == '=') encoded.remove_suffix(1);
-  if (encoded.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(encoded.size() * 3 / 4);
-  uint32_t bits = 0;
-  int bit_count = 0;
-  for (char c : encoded) {
-    int value = base64_value(c);
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<uint32_t>(value);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      out.push_back(static_cast<char>((bits >> bit_count) & 0xFF));
-    }
-  }
-  return out;
+  return common::base64_decode(encoded, common::Base64Alphabet::standard_or_url);
 }
 
 double shannon_entropy(std::string_view text) {
