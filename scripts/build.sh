@@ -2,5 +2,5 @@
 # Configures and builds credtrace into build/ (agent, tests, benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+cmake --build build -j"$(nproc)" >&2  # stdout stays pure JSON for run-agent.sh
