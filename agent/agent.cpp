@@ -327,6 +327,7 @@ void Agent::on_exit(const ct_exit_event& e) {
     }
   }
   credential_uses_.forget_process(e.hdr.tgid);
+  process_views_.erase(e.hdr.tgid);
   table_.erase(e.hdr.tgid);
 }
 
@@ -540,8 +541,11 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
     count_error("credential_use_unknown_workload");
     return;
   }
+  if (use_aggregator_.count_repeat(server->second.workload.id(), fingerprint, use.host, use.credential.carrier,
+                                   sensors::UseAggregator::Clock::now()))
+    return;  // a repeat in an open window: counted, reported when the window closes
   auto event = new_event("credential_use");
-  *event.mutable_process() = workloads_.process_of(*record);
+  *event.mutable_process() = process_view(*record);
   *event.mutable_workload() = server->second.workload;
   event.mutable_credential()->set_type(use.credential.type);
   event.mutable_credential()->set_fingerprint(fingerprint);
@@ -664,6 +668,15 @@ void Agent::reconcile_with_proc() {
     for (uint32_t pid : table_.pids()) referenced |= table_.find(pid)->server_pid == it->first;
     it = referenced ? std::next(it) : servers_.erase(it);
   }
+}
+
+const credtrace::v1::Process& Agent::process_view(const ProcessRecord& record) {
+  auto it = process_views_.find(record.pid);
+  // A re-exec changes argv and exe: the view is rebuilt when they no longer match the record.
+  if (it != process_views_.end() && it->second.exe() == record.exe &&
+      it->second.args_size() == static_cast<int>(record.argv.size()))
+    return it->second;
+  return process_views_[record.pid] = workloads_.process_of(record);
 }
 
 credtrace::v1::Event Agent::new_event(const std::string& type) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 #include <set>
+#include <unordered_map>
 #include <string>
 
 #include "config/agent_config.h"
@@ -72,6 +73,8 @@ class Agent {
   credtrace::v1::Event new_event(const std::string& type);
   void emit(credtrace::v1::Event& event);
   void emit_health();
+  // The exported view of a process, built once per process (cwd, user and redacted argv cost syscalls).
+  const credtrace::v1::Process& process_view(const process::ProcessRecord& record);
   void emit_aggregated(std::vector<credtrace::v1::Event> events);
   void count_error(const std::string& kind) { ++agent_errors_[kind]; }
 
@@ -92,6 +95,7 @@ class Agent {
   sensors::CredentialUseSensor credential_uses_;
   sensors::UseAggregator use_aggregator_;
   std::map<std::string, uint64_t> agent_errors_;
+  std::unordered_map<uint32_t, credtrace::v1::Process> process_views_;
   std::set<std::string> exec_prefilter_names_;
   std::set<std::string> exec_prefilter_rejected_;
   uint64_t boot_time_unix_ns_ = 0;

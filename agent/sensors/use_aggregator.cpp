@@ -27,6 +27,16 @@ UseAggregator::Key UseAggregator::key_of(const credtrace::v1::Event& e) {
   return {e.workload().id(), e.credential().fingerprint(), e.destination().host(), e.request().carrier()};
 }
 
+bool UseAggregator::count_repeat(const std::string& workload_id, const std::string& fingerprint,
+                                 const std::string& host, const std::string& carrier, Clock::time_point now) {
+  auto it = windows_.find(Key{workload_id, fingerprint, host, carrier});
+  if (it == windows_.end() || now - it->second.opened >= window_) return false;
+  Window& w = it->second;
+  if (w.repeats++ == 0) w.first_repeat = now;
+  w.last_repeat = now;
+  return true;
+}
+
 std::vector<credtrace::v1::Event> UseAggregator::add(credtrace::v1::Event event, Clock::time_point now) {
   Key key = key_of(event);
   auto it = windows_.find(key);

@@ -22,6 +22,10 @@ class UseAggregator {
   // One credential_use event (count 1). Returns what to emit now: the event itself when it opens a window, or when
   // the table is full (then unaggregated, counted), else nothing.
   std::vector<credtrace::v1::Event> add(credtrace::v1::Event event, Clock::time_point now);
+  // A repeat inside an open window is only counted: true, and the caller need not build the event at all.
+  // The event that closes the window then carries the first use's process and request.
+  bool count_repeat(const std::string& workload_id, const std::string& fingerprint, const std::string& host,
+                    const std::string& carrier, Clock::time_point now);
   // Windows that closed by now: their repeats as one event each.
   std::vector<credtrace::v1::Event> expire(Clock::time_point now);
   // Every open window's repeats (at shutdown).
