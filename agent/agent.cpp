@@ -10,6 +10,7 @@
 
 #include "discovery/exec_prefilter.h"
 #include "common/digest.h"
+#include "common/paths.h"
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
@@ -39,11 +40,6 @@ std::string derive_agent_id(const config::AgentConfig& config, const std::string
   return "agt_" + common::sha256_hex("credtrace-agent\x1f" + machine_id + "\x1f" + host).substr(0, 20);
 }
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // A readable name for a process found by protocol only: the script an interpreter runs, else the program. Taken
 // from the redacted argv and never from inline code (sh -c, python -c, node -e) or NAME=VALUE words, which can
 // hold secrets; anything doubtful falls back to the executable's file name.
@@ -55,11 +51,11 @@ std::string program_name(const std::vector<std::string>& argv, const std::string
     if (inline_code_flags.count(arg)) break;
     if (arg.empty() || arg[0] == '-') continue;
     if (arg.find_first_of("=;<> \t\n\"'`$|&") != std::string::npos) break;
-    std::string base = basename_of(arg);
+    std::string base = common::file_name(arg);
     if (base.rfind("python3.", 0) == 0 || interpreters.count(base)) continue;
     return base;
   }
-  return basename_of(exe);
+  return common::file_name(exe);
 }
 
 std::vector<std::string> split_args(const ct_exec_event& e) {
@@ -524,12 +520,14 @@ void Agent::on_socket_data(const ct_tls_data_event& e) {
 
 void Agent::emit_credential_use(sensors::CredentialUse& use) {
   std::string& raw = use.credential.value;
+  struct Forget {  // the raw value is wiped on every way out
+    std::string& value;
+    ~Forget() {
+      OPENSSL_cleanse(value.data(), value.size());
+      value.clear();
+    }
+  } forget{raw};
   std::string fingerprint = fingerprinter_.fingerprint(raw);
-  std::string preview = secrets::redacted_preview(raw, use.credential.prefix_len);
-  credtrace::v1::Credential jwt_holder;
-  sensors::fill_jwt_claims(raw, &jwt_holder);
-  OPENSSL_cleanse(raw.data(), raw.size());
-  raw.clear();
   const ProcessRecord* record = table_.find(use.pid);
   if (!record) record = adopt_from_proc(use.pid);  // its fork event was lost: recover it through /proc
   if (!record) {
@@ -544,6 +542,9 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   if (use_aggregator_.count_repeat(server->second.workload.id(), fingerprint, use.host, use.credential.carrier,
                                    sensors::UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
+  std::string preview = secrets::redacted_preview(raw, use.credential.prefix_len);
+  credtrace::v1::Credential jwt_holder;
+  sensors::fill_jwt_claims(raw, &jwt_holder);
   auto event = new_event("credential_use");
   *event.mutable_process() = process_view(*record);
   *event.mutable_workload() = server->second.workload;
@@ -663,11 +664,9 @@ void Agent::reconcile_with_proc() {
     bool alive = start && (!record->start_boottime_ns || same_start(*start, record->start_boottime_ns));
     if (!alive) forget_missed_exit(pid);
   }
-  for (auto it = servers_.begin(); it != servers_.end();) {
-    bool referenced = false;
-    for (uint32_t pid : table_.pids()) referenced |= table_.find(pid)->server_pid == it->first;
-    it = referenced ? std::next(it) : servers_.erase(it);
-  }
+  std::set<uint32_t> referenced;
+  for (uint32_t pid : table_.pids()) referenced.insert(table_.find(pid)->server_pid);
+  for (auto it = servers_.begin(); it != servers_.end();) it = referenced.count(it->first) ? std::next(it) : servers_.erase(it);
 }
 
 const credtrace::v1::Process& Agent::process_view(const ProcessRecord& record) {

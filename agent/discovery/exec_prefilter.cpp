@@ -1,17 +1,14 @@
 // The kernel's exec prefilter names: defaults, configured names, literal patterns and config entry commands.
 #include "discovery/exec_prefilter.h"
 
+#include "common/paths.h"
+
 namespace credtrace::discovery {
 namespace {
 
-std::string file_name(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 void add_literal(std::set<std::string>& names, const std::string& pattern) {
   if (pattern.find_first_of("*?[") != std::string::npos) return;
-  std::string name = file_name(pattern);
+  std::string name = common::file_name(pattern);
   if (!name.empty()) names.insert(name);
 }
 

@@ -1,6 +1,8 @@
 // TLS library attachment: ELF symbols → emulated probe points (agent/tls) → uprobes, deduplicated by inode.
 #include "sensors/tls_libraries.h"
 
+#include "common/paths.h"
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -26,13 +28,8 @@ constexpr ProbeSpec kProbes[] = {
     {"SSL_free", loader::TlsProbe::ssl_free, 1},
 };
 
-std::string file_name(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool may_hold_openssl(const std::string& mapped_path, const std::string& exe) {
-  std::string name = file_name(mapped_path);
+  std::string name = common::file_name(mapped_path);
   return name.rfind("libssl.so", 0) == 0 || mapped_path == exe || name == "node" || name == "nodejs";
 }
 
