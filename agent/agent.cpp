@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -11,6 +12,7 @@
 #include "discovery/exec_prefilter.h"
 #include "common/digest.h"
 #include "common/paths.h"
+#include "common/wipe_guard.h"
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
@@ -212,8 +214,10 @@ void Agent::on_kernel_event(const void* data, size_t size) {
       if (size >= sizeof(ct_connect_event)) return credential_uses_.on_connect(*static_cast<const ct_connect_event*>(data));
       break;
     case CT_EVENT_TLS_FREE:
-      if (size >= sizeof(ct_tls_free_event))
-        return credential_uses_.on_free(*static_cast<const ct_tls_free_event*>(data));
+      if (size >= sizeof(ct_tls_free_event)) return on_tls_free(*static_cast<const ct_tls_free_event*>(data));
+      break;
+    case CT_EVENT_TLS_NEW:
+      if (size >= sizeof(ct_tls_free_event)) return credential_uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
       break;
     default:
       count_error("unknown_event_type");
@@ -507,8 +511,54 @@ void Agent::emit_env_exposures(const credtrace::v1::Process& process, ServerStat
 }
 
 void Agent::on_tls_data(const ct_tls_data_event& e) {
+  if (e.direction == CT_TLS_READ) {
+    for (auto& issued : credential_uses_.on_read_data(e)) emit_issued_credential(issued);
+    return;
+  }
   std::vector<sensors::CredentialUse> uses = credential_uses_.on_data(e);
   for (auto& use : uses) emit_credential_use(use);
+}
+
+void Agent::on_tls_free(const ct_tls_free_event& e) {
+  for (auto& issued : credential_uses_.on_free(e)) emit_issued_credential(issued);
+}
+
+// A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
+// sources, so its later uses name where it came from, and is reported as an exposure of kind http_response.
+void Agent::emit_issued_credential(sensors::IssuedCredential& issued) {
+  std::string& raw = issued.credential.value;
+  common::WipeGuard forget(raw);
+  const ProcessRecord* record = table_.find(issued.pid);
+  if (!record) record = adopt_from_proc(issued.pid);
+  auto server = record ? servers_.find(record->server_pid) : servers_.end();
+  if (server == servers_.end()) {
+    count_error("issued_credential_unknown_workload");
+    return;
+  }
+  std::string fingerprint = fingerprinter_.fingerprint(raw);
+  credtrace::v1::Source source;
+  source.set_kind("http_response");
+  source.set_name(issued.credential.carrier);
+  source.set_path((issued.tls ? "https://" : "http://") + issued.host + issued.path);
+  auto& known = server->second.sources[fingerprint];
+  const bool seen = std::any_of(known.begin(), known.end(), [&](const credtrace::v1::Source& s) {
+    return s.kind() == source.kind() && s.name() == source.name() && s.path() == source.path();
+  });
+  if (seen) return;  // a token endpoint that hands out the same token again: one source, one report
+  if (known.size() >= kMaxSourcesPerCredential) known.erase(known.begin());
+  known.push_back(source);
+  auto event = new_event("secret_exposure");
+  *event.mutable_process() = process_view(*record);
+  *event.mutable_workload() = server->second.workload;
+  *event.mutable_source() = source;
+  event.mutable_credential()->set_type(issued.credential.type);
+  event.mutable_credential()->set_fingerprint(fingerprint);
+  event.mutable_credential()->set_preview(secrets::redacted_preview(raw, issued.credential.prefix_len));
+  credtrace::v1::Credential jwt_holder;
+  sensors::fill_jwt_claims(raw, &jwt_holder);
+  if (jwt_holder.has_jwt()) *event.mutable_credential()->mutable_jwt() = jwt_holder.jwt();
+  event.mutable_secret_exposure()->set_matched_value(true);
+  emit(event);
 }
 
 void Agent::on_socket_data(const ct_tls_data_event& e) {
@@ -520,13 +570,7 @@ void Agent::on_socket_data(const ct_tls_data_event& e) {
 
 void Agent::emit_credential_use(sensors::CredentialUse& use) {
   std::string& raw = use.credential.value;
-  struct Forget {  // the raw value is wiped on every way out
-    std::string& value;
-    ~Forget() {
-      OPENSSL_cleanse(value.data(), value.size());
-      value.clear();
-    }
-  } forget{raw};
+  common::WipeGuard forget(raw);
   std::string fingerprint = fingerprinter_.fingerprint(raw);
   const ProcessRecord* record = table_.find(use.pid);
   if (!record) record = adopt_from_proc(use.pid);  // its fork event was lost: recover it through /proc
@@ -716,6 +760,9 @@ void Agent::emit_health() {
   sensor_counts["h2_connections_broken"] = tls.h2_broken;
   sensor_counts["sockets_not_http"] = tls.sockets_not_http;
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
+  sensor_counts["http1_responses"] = tls.responses;
+  sensor_counts["tls_read_gaps"] = tls.read_gaps;
+  sensor_counts["tls_reads_unparsed"] = tls.reads_unparsed;
   sensor_counts["tls_uprobes_attached"] = probes_->uprobes_attached();
   sensor_counts["tls_attach_failures"] = tls_libraries_ ? tls_libraries_->failures() : 0;
   sensor_counts["credential_use_unaggregated"] = use_aggregator_.unaggregated();

@@ -53,7 +53,10 @@ class Agent {
   void on_stdin(const ct_stdin_event& e);
   void on_tls_data(const ct_tls_data_event& e);
   void on_socket_data(const ct_tls_data_event& e);
+  void on_tls_free(const ct_tls_free_event& e);
   void emit_credential_use(sensors::CredentialUse& use);
+  void emit_issued_credential(sensors::IssuedCredential& issued);
+  static constexpr size_t kMaxSourcesPerCredential = 16;
 
   void scan_running_processes();
   void update_exec_prefilter();

@@ -1,6 +1,7 @@
-// Benchmark: added cost per SSL_write (1 KiB over an in-memory TLS connection, system libssl) with no agent, with the
-// agent running (this process unwatched: the uprobe fires and returns), and with this process watched (plaintext
-// captured). Target: at most 1 us added per SSL_write on this VM.
+// Benchmark: added cost per SSL_write and per SSL_read (1 KiB over an in-memory TLS connection, system libssl) with
+// no agent, with empty uprobes at the agent's attach points, with the agent running (this process unwatched: the
+// probes fire and return) and with this process watched (plaintext captured), plus the probe programs' own run time
+// from the kernel's BPF statistics. Target: at most 1 us added per SSL_write on this VM.
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -20,6 +21,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "ct_empty.skel.h"
 #include "running_agent.h"
@@ -41,6 +45,7 @@ using SslPtr = std::unique_ptr<SSL, Deleter<SSL, SSL_free>>;
 struct MemoryTls {
   CtxPtr client_ctx{SSL_CTX_new(TLS_client_method())}, server_ctx{SSL_CTX_new(TLS_server_method())};
   SslPtr client, server;
+  BIO* ciphertext_to_server = nullptr;  // the server's end of the pair: draining it skips SSL_read
 
   bool setup() {
     PkeyPtr key(EVP_EC_gen("P-256"));
@@ -63,6 +68,7 @@ struct MemoryTls {
     BIO_new_bio_pair(&c2s_write, 1 << 20, &c2s_read, 1 << 20);  // client writes c2s_write, server reads c2s_read
     SSL_set_bio(client.get(), c2s_write, c2s_write);
     SSL_set_bio(server.get(), c2s_read, c2s_read);
+    ciphertext_to_server = c2s_read;
     SSL_set_connect_state(client.get());
     SSL_set_accept_state(server.get());
     SSL_set_tlsext_host_name(client.get(), "localhost");
@@ -73,42 +79,98 @@ struct MemoryTls {
     return false;
   }
 
-  // One 1 KiB request written by the client and drained by the server.
-  void round_trip(const std::string& request, std::vector<char>& sink) {
+  // One 1 KiB request written by the client; its ciphertext is discarded (no SSL_read runs).
+  void write_only(const std::string& request, std::vector<char>& sink) {
+    SSL_write(client.get(), request.data(), static_cast<int>(request.size()));
+    while (BIO_read(ciphertext_to_server, sink.data(), static_cast<int>(sink.size())) > 0) {
+    }
+  }
+  // One 1 KiB request written by the client and read by the server through SSL_read.
+  void write_and_read(const std::string& request, std::vector<char>& sink) {
     SSL_write(client.get(), request.data(), static_cast<int>(request.size()));
     SSL_read(server.get(), sink.data(), static_cast<int>(sink.size()));
   }
 };
 
-double ns_per_round_trip(MemoryTls& tls, const std::string& request, int iterations) {
-  std::vector<char> sink(4096);
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iterations; ++i) tls.round_trip(request, sink);
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / iterations;
-}
+struct Costs {
+  double write_ns = 0;  // per SSL_write (+ draining the ciphertext)
+  double read_ns = 0;   // per SSL_write + SSL_read, minus write_ns
+};
 
-double median_ns(MemoryTls& tls, const std::string& request) {
+template <typename Step>
+double median_ns(Step step) {
   std::vector<double> samples;
-  for (int i = 0; i < 7; ++i) samples.push_back(ns_per_round_trip(tls, request, 20000));
+  for (int sample = 0; sample < 7; ++sample) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20000; ++i) step();
+    samples.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / 20000);
+  }
   std::sort(samples.begin(), samples.end());
   return samples[samples.size() / 2];
+}
+
+Costs measure(MemoryTls& tls, const std::string& request) {
+  std::vector<char> sink(16384);
+  Costs c;
+  c.write_ns = median_ns([&] { tls.write_only(request, sink); });
+  c.read_ns = median_ns([&] { tls.write_and_read(request, sink); }) - c.write_ns;
+  return c;
+}
+
+// Run count and total run time of every loaded BPF program with this name (kernel BPF statistics).
+struct ProgramStats {
+  uint64_t runs = 0;
+  uint64_t ns = 0;
+};
+
+ProgramStats program_stats(const std::string& name) {
+  ProgramStats stats;
+  for (uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && name.compare(0, BPF_OBJ_NAME_LEN - 1, info.name) == 0) {
+      stats.runs += info.run_cnt;
+      stats.ns += info.run_time_ns;
+    }
+    close(fd);
+  }
+  return stats;
+}
+
+void print_program(const char* label, const ProgramStats& before, const ProgramStats& after) {
+  const uint64_t runs = after.runs - before.runs;
+  if (runs) std::printf("    %-22s %8.0f ns per run in the program (%llu runs)\n", label,
+                        static_cast<double>(after.ns - before.ns) / static_cast<double>(runs),
+                        static_cast<unsigned long long>(runs));
 }
 
 struct EmptyDeleter {
   void operator()(ct_empty* skel) const { ct_empty__destroy(skel); }
 };
 
-// An empty uprobe at the very instruction the agent probes in libssl's SSL_write: the mechanism's own cost.
-std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_uprobe(const std::string& libssl, std::string* where) {
+// Empty probes where the agent attaches in libssl: a uprobe at SSL_write's chosen instruction, and an entry uprobe
+// plus a return probe at the entry of SSL_read_ex's internal callee: the mechanism's own cost.
+std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_probes(const std::string& libssl, std::string* where) {
   std::unique_ptr<ct_empty, EmptyDeleter> skel(ct_empty__open_and_load());
   std::string error;
-  auto functions = credtrace::tls::find_functions(libssl, {"SSL_write"}, &error);
-  if (!skel || !functions || functions->empty()) return nullptr;
-  auto code = credtrace::tls::read_function_bytes(libssl, functions->front(), 128);
-  if (!code) return nullptr;
-  auto point = credtrace::tls::choose_entry_probe(functions->front(), *code, 3);
-  *where = "SSL_write+" + std::to_string(point.function_offset) + " (" + point.instruction + ")";
-  if (!bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), point.file_offset)) return nullptr;
+  auto functions = credtrace::tls::find_functions(libssl, {"SSL_write", "SSL_read_ex"}, &error);
+  if (!skel || !functions || functions->size() != 2) return nullptr;
+  const auto& write_fn = (*functions)[0];
+  const auto& read_fn = (*functions)[1];
+  auto write_code = credtrace::tls::read_function_bytes(libssl, write_fn, 128);
+  auto read_code = credtrace::tls::read_function_bytes(libssl, read_fn, 128);
+  if (!write_code || !read_code) return nullptr;
+  auto write_point = credtrace::tls::choose_entry_probe(write_fn, *write_code, 3);
+  auto read_call = credtrace::tls::choose_entry_probe(read_fn, *read_code, 4);
+  auto callee = credtrace::tls::called_function(read_fn, *read_code, read_call, "ssl_read_internal");
+  if (!callee) return nullptr;
+  *where = "SSL_write+" + std::to_string(write_point.function_offset) + " (" + write_point.instruction + ")";
+  if (!bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), write_point.file_offset) ||
+      !bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), callee->file_offset) ||
+      !bpf_program__attach_uprobe(skel->progs.empty_uretprobe, true, -1, libssl.c_str(), callee->file_offset))
+    return nullptr;
   return skel;
 }
 
@@ -129,34 +191,47 @@ int main() {
   request.resize(1024, 'x');
   char dir_template[] = "/tmp/credtrace-bench-ssl-XXXXXX";
   std::string dir = mkdtemp(dir_template);
-  median_ns(tls, request);  // warm up
-  double off = median_ns(tls, request), empty = 0, unwatched = 0, watched = 0;
+  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);  // per-program run time while this fd is open
+  measure(tls, request);  // warm up
+  const Costs off = measure(tls, request);
+  Costs empty, unwatched, watched;
   std::string where;
   {
-    auto skel = attach_empty_uprobe("/usr/lib/x86_64-linux-gnu/libssl.so.3", &where);
+    auto skel = attach_empty_probes("/usr/lib/x86_64-linux-gnu/libssl.so.3", &where);
     if (!skel) {
-      std::fprintf(stderr, "cannot attach the empty uprobe\n");
+      std::fprintf(stderr, "cannot attach the empty probes\n");
       return 1;
     }
-    empty = median_ns(tls, request);
+    empty = measure(tls, request);
   }
+  ProgramStats write_before, write_after, read_before, read_after;
   {
     RunningAgent agent;
     if (!agent.start(dir)) return 1;
-    unwatched = median_ns(tls, request);
+    unwatched = measure(tls, request);
   }
   {
     RunningAgent agent;
     if (!agent.start(dir, "  extra_server_patterns: [\"bench_ssl_write*\"]\n")) return 1;
-    watched = median_ns(tls, request);
+    write_before = program_stats("ct_ssl_write"), read_before = program_stats("ct_ssl_read_ret");
+    watched = measure(tls, request);
+    write_after = program_stats("ct_ssl_write"), read_after = program_stats("ct_ssl_read_ret");
   }
-  std::printf("SSL_write 1 KiB + SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");
-  std::printf("no agent:              %8.0f ns per round trip\n", off);
-  std::printf("empty uprobe at %s: %8.0f ns  (+%.0f ns: the uprobe mechanism itself)\n", where.c_str(), empty,
-              empty - off);
-  std::printf("agent, unwatched:      %8.0f ns  (+%.0f ns per SSL_write)\n", unwatched, unwatched - off);
-  std::printf("agent, watched:        %8.0f ns  (+%.0f ns per SSL_write: 1 KiB captured and parsed)\n", watched,
-              watched - off);
+  std::printf("1 KiB SSL_write and SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");
+  std::printf("                       per SSL_write   added per SSL_write   added per SSL_read\n");
+  std::printf("no agent:              %10.0f ns\n", off.write_ns);
+  auto row = [&](const char* label, const Costs& c) {
+    std::printf("%-22s %10.0f ns   %+16.0f ns   %+16.0f ns\n", label, c.write_ns, c.write_ns - off.write_ns,
+                c.read_ns - off.read_ns);
+  };
+  row("empty probes:", empty);
+  row("agent, unwatched:", unwatched);
+  row("agent, watched:", watched);
+  std::printf("empty probes: uprobe at %s; entry uprobe + return probe at ssl_read_internal\n", where.c_str());
+  std::printf("watched, in the BPF programs (kernel statistics%s):\n", stats_fd >= 0 ? "" : " unavailable");
+  print_program("ct_ssl_write", write_before, write_after);
+  print_program("ct_ssl_read_ret", read_before, read_after);
   std::printf("target: <= 1000 ns added per SSL_write\n");
+  if (stats_fd >= 0) close(stats_fd);
   return 0;
 }

@@ -33,3 +33,13 @@ SEC("tracepoint/syscalls/sys_enter_sendto")
 int empty_enter_sendto(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_enter_close")
 int empty_enter_close(void *ctx) { return 0; }
+SEC("uretprobe")
+int empty_uretprobe(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_writev")
+int empty_enter_writev(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int empty_enter_sendmsg(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_execve")
+int empty_enter_execve(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int empty_enter_execveat(void *ctx) { return 0; }

@@ -37,6 +37,8 @@ int ct_enter_connect(struct ct_syscall_enter_connect *ctx) {
 
 struct ct_syscall_enter_write { __u64 unused; long id; __u64 fd; __u64 buf; __u64 count; };
 struct ct_syscall_enter_sendto { __u64 unused; long id; __u64 fd; __u64 buff; __u64 len; __u64 flags; __u64 addr; __u64 addr_len; };
+struct ct_syscall_enter_writev { __u64 unused; long id; __u64 fd; __u64 vec; __u64 vlen; };
+struct ct_syscall_enter_sendmsg { __u64 unused; long id; __u64 fd; __u64 msg; __u64 flags; };
 struct ct_syscall_enter_close { __u64 unused; long id; __u64 fd; };
 
 static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() & 0xffffffff00000000ull) | (__u32)fd; }
@@ -57,17 +59,44 @@ int ct_exit_connect(struct ct_syscall_exit *ctx) {
   return 0;
 }
 
-static __always_inline void ct_capture_socket_write(__u64 fd, __u64 buf, __u64 count) {
-  if (count == 0) return;
+static __always_inline bool ct_is_captured_socket(__u64 fd) {
   __u64 key = ct_socket_key(fd);
-  if (!bpf_map_lookup_elem(&plain_sockets, &key)) return;
-  __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
-  for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
-    __u32 offset = i * CT_TLS_CHUNK_LEN;
-    if (offset >= total) return;
-    ct_emit_data_chunk(CT_EVENT_SOCK_DATA, fd, buf, total, offset);
+  return bpf_map_lookup_elem(&plain_sockets, &key) != NULL;
+}
+
+static __always_inline void ct_capture_socket_write(__u64 fd, __u64 buf, __u64 count) {
+  if (count == 0 || !ct_is_captured_socket(fd)) return;
+  ct_emit_call_data(CT_EVENT_SOCK_DATA, CT_TLS_WRITE, fd, buf, count);
+}
+
+/* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises. */
+static __always_inline void ct_emit_socket_gap(__u64 fd) {
+  struct ct_tls_data_event *e = ct_reserve(CT_EVENT_SOCK_DATA, sizeof(*e));
+  if (!e) return;
+  ct_fill_header(&e->hdr, CT_EVENT_SOCK_DATA, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED);
+  e->ssl = fd;
+  e->direction = CT_TLS_WRITE;
+  e->total_len = 1;
+  e->offset = 0;
+  e->len = 0;
+  ct_submit(e, false);
+  ct_count_truncation(CT_EVENT_SOCK_DATA);
+}
+
+/* Each iovec of a gathered write is captured as a call of its own (chunks in order). */
+static __always_inline void ct_capture_socket_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
+  if (!iov || iovcnt == 0 || !ct_is_captured_socket(fd)) return;
+  for (__u32 i = 0; i < CT_IOV_MAX_CAPTURED; i++) {
+    if (i >= iovcnt) return;
+    struct iovec v = {};
+    if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec))) != 0) {
+      ct_count_drop(CT_DROP_READ_FAILED);
+      ct_emit_socket_gap(fd);
+      return;
+    }
+    if (v.iov_len) ct_emit_call_data(CT_EVENT_SOCK_DATA, CT_TLS_WRITE, fd, (__u64)v.iov_base, v.iov_len);
   }
-  if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(CT_EVENT_SOCK_DATA);
+  if (iovcnt > CT_IOV_MAX_CAPTURED) ct_emit_socket_gap(fd);
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
@@ -81,6 +110,27 @@ SEC("tracepoint/syscalls/sys_enter_sendto")
 int ct_enter_sendto(struct ct_syscall_enter_sendto *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   ct_capture_socket_write(ctx->fd, ctx->buff, ctx->len);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int ct_enter_writev(struct ct_syscall_enter_writev *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_capture_socket_iovecs(ctx->fd, ctx->vec, ctx->vlen);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int ct_enter_sendmsg(struct ct_syscall_enter_sendmsg *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  if (!ct_is_captured_socket(ctx->fd)) return 0;
+  struct user_msghdr msg = {};
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->msg) != 0) {
+    ct_count_drop(CT_DROP_READ_FAILED);
+    ct_emit_socket_gap(ctx->fd);
+    return 0;
+  }
+  ct_capture_socket_iovecs(ctx->fd, (__u64)msg.msg_iov, msg.msg_iovlen);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Process lifecycle probes: exec (every process), fork (set inheritance in the kernel), exit. */
+/* Process lifecycle probes: exec (every process), fork (set inheritance in the kernel), exit of the last thread. */
 #include "include/helpers.h"
 #include <bpf/bpf_tracing.h>
 
@@ -103,9 +103,9 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child) {
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ct_exit, struct task_struct *task) {
-  __u32 pid = task->pid;
-  __u32 tgid = task->tgid;
-  if (pid != tgid) return 0; /* a thread; the process ends with its leader */
+  /* The process ends with its last thread, whichever it is (a leader that called pthread_exit leaves the others
+   * running): by this tracepoint the exiting thread has already left signal->live. */
+  if (task->signal->live.counter != 0) return 0;
   __u32 sets = ct_task_sets(task);
   if (!sets) return 0;
   __u32 flags = ct_membership_flags(sets);
@@ -114,8 +114,30 @@ int BPF_PROG(ct_exit, struct task_struct *task) {
   struct ct_exit_event *e = ct_reserve(CT_EVENT_EXIT, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_EXIT, flags);
-  e->exit_code = task->exit_code;
-  e->start_boottime_ns = task->start_boottime;
+  e->exit_code = task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code;
+  e->start_boottime_ns = task->group_leader->start_boottime; /* the process's start, not this thread's */
   ct_submit(e, true);
   return 0;
 }
+
+/* execve by a thread other than the leader: the kernel makes that thread the leader and frees the old one with its
+ * task storage, so the sets are copied onto the exec'ing thread first (reads always go through the leader). */
+static __always_inline int ct_keep_sets_across_exec(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (task->pid == task->tgid) return 0;
+  __u32 sets = ct_task_sets(task);
+  if (!sets) return 0;
+  struct ct_task_state *state = bpf_task_storage_get(&task_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!state) {
+    ct_count_drop(CT_DROP_STATE_ALLOC);
+    return 0;
+  }
+  state->flags = sets;
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int ct_enter_execve(void *ctx) { return ct_keep_sets_across_exec(); }
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int ct_enter_execveat(void *ctx) { return ct_keep_sets_across_exec(); }

@@ -1,4 +1,5 @@
-/* TLS probes (uprobes on OpenSSL: system libssl.so.3 and the copy linked into node): plaintext written, SNI, free.
+/* TLS probes (uprobes on OpenSSL: system libssl.so.3 and the copy linked into node): plaintext written and read,
+ * SNI, SSL_new and SSL_free.
  * Attached by the agent per library file at offsets where the probed instruction is emulated (see agent/tls). */
 #include "include/helpers.h"
 #include <bpf/bpf_tracing.h>
@@ -11,13 +12,22 @@ static __always_inline bool ct_current_watched(void) {
 
 static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
   if (num <= 0 || !ct_current_watched()) return 0;
-  __u32 total = num > 0x7fffffff ? 0x7fffffff : (__u32)num;
-  for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
-    __u32 offset = i * CT_TLS_CHUNK_LEN;
-    if (offset >= total) return 0;
-    ct_emit_data_chunk(CT_EVENT_TLS_DATA, ssl, buf, total, offset);
+  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num);
+  return 0;
+}
+
+/* Entry of a read: remember where the plaintext will land, for the return probe (watched processes only). */
+static __always_inline int ct_stash_read(__u64 ssl, __u64 buf, __u64 readbytes) {
+  if (!buf || !ct_current_watched()) return 0;
+  struct ct_ssl_read_args *args =
+      bpf_task_storage_get(&ssl_reads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!args) {
+    ct_count_drop(CT_DROP_STATE_ALLOC);
+    return 0;
   }
-  if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(CT_EVENT_TLS_DATA);
+  args->ssl = ssl;
+  args->buf = buf;
+  args->readbytes = readbytes;
   return 0;
 }
 
@@ -31,6 +41,54 @@ int BPF_KPROBE(ct_ssl_write, void *ssl, const void *buf, long num) {
 SEC("uprobe")
 int BPF_KPROBE(ct_ssl_write_ex, void *ssl, const void *buf, __u64 num) {
   return ct_capture_write((__u64)ssl, (__u64)buf, (__s64)num);
+}
+
+/* int SSL_read(SSL *s, void *buf, int num): the byte count is the return value */
+SEC("uprobe")
+int BPF_KPROBE(ct_ssl_read, void *ssl, void *buf) {
+  return ct_stash_read((__u64)ssl, (__u64)buf, 0);
+}
+
+/* int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes), and libssl's internal ssl_read_internal with
+ * the same signature (SSL_read's and SSL_read_ex's common callee, probed where their own entries would be
+ * single-stepped): 1 on success with the count in *readbytes */
+SEC("uprobe")
+int BPF_KPROBE(ct_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes) {
+  if (!readbytes) return 0;
+  return ct_stash_read((__u64)ssl, (__u64)buf, (__u64)readbytes);
+}
+
+/* Return of either read form: the plaintext now in the buffer. Threads that never stashed a read (every unwatched
+ * one) have no task storage, which costs one load to see. */
+SEC("uretprobe")
+int BPF_KRETPROBE(ct_ssl_read_ret, long ret) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!task->bpf_storage) return 0;
+  struct ct_ssl_read_args *args = bpf_task_storage_get(&ssl_reads, task, 0, 0);
+  if (!args || !args->buf) return 0;
+  __u64 ssl = args->ssl, buf = args->buf, readbytes = args->readbytes;
+  args->buf = 0;
+  if ((int)ret <= 0) return 0;
+  __u64 count = (__u64)(int)ret;
+  if (readbytes && bpf_probe_read_user(&count, sizeof(count), (void *)readbytes) != 0) {
+    ct_count_drop(CT_DROP_READ_FAILED);
+    return 0;
+  }
+  if (count) ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_READ, ssl, buf, count);
+  return 0;
+}
+
+/* SSL *SSL_new(SSL_CTX *ctx) returned: a stream starts at this address (state kept for an earlier SSL there, whose
+ * SSL_free was missed, must go) */
+SEC("uretprobe")
+int BPF_KRETPROBE(ct_ssl_new_ret, void *ssl) {
+  if (!ssl || !ct_current_watched()) return 0;
+  struct ct_tls_free_event *e = ct_reserve(CT_EVENT_TLS_NEW, sizeof(*e));
+  if (!e) return 0;
+  ct_fill_header(&e->hdr, CT_EVENT_TLS_NEW, CT_FLAG_WATCHED);
+  e->ssl = (__u64)ssl;
+  ct_submit(e, false);
+  return 0;
 }
 
 /* long SSL_ctrl(SSL *s, int cmd, long larg, void *parg): SSL_set_tlsext_host_name is cmd 55 */

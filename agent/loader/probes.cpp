@@ -26,6 +26,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_TLS_FREE: return "tls_free";
     case CT_EVENT_CONNECT: return "connect";
     case CT_EVENT_SOCK_DATA: return "sock_data";
+    case CT_EVENT_TLS_NEW: return "tls_new";
     default: return "unknown";
   }
 }
@@ -46,9 +47,15 @@ const char* tls_probe_name(TlsProbe probe) {
     case TlsProbe::ssl_write_ex: return "SSL_write_ex";
     case TlsProbe::ssl_ctrl: return "SSL_ctrl";
     case TlsProbe::ssl_free: return "SSL_free";
+    case TlsProbe::ssl_read: return "SSL_read";
+    case TlsProbe::ssl_read_ex: return "SSL_read_ex";
+    case TlsProbe::ssl_read_ret: return "SSL_read return";
+    case TlsProbe::ssl_new_ret: return "SSL_new return";
   }
   return "unknown";
 }
+
+bool is_return_probe(TlsProbe probe) { return probe == TlsProbe::ssl_read_ret || probe == TlsProbe::ssl_new_ret; }
 
 std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler handler, std::string* error) {
   std::unique_ptr<Probes> probes(new Probes());
@@ -174,8 +181,12 @@ std::string Probes::attach_uprobe(TlsProbe probe, const std::string& path, uint6
     case TlsProbe::ssl_write_ex: prog = skel_->progs.ct_ssl_write_ex; break;
     case TlsProbe::ssl_ctrl: prog = skel_->progs.ct_ssl_ctrl; break;
     case TlsProbe::ssl_free: prog = skel_->progs.ct_ssl_free; break;
+    case TlsProbe::ssl_read: prog = skel_->progs.ct_ssl_read; break;
+    case TlsProbe::ssl_read_ex: prog = skel_->progs.ct_ssl_read_ex; break;
+    case TlsProbe::ssl_read_ret: prog = skel_->progs.ct_ssl_read_ret; break;
+    case TlsProbe::ssl_new_ret: prog = skel_->progs.ct_ssl_new_ret; break;
   }
-  LIBBPF_OPTS(bpf_uprobe_opts, opts);
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = is_return_probe(probe));
   struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), file_offset, &opts);
   if (!link) return std::string("cannot attach ") + tls_probe_name(probe) + " uprobe to " + path + ": " + std::strerror(errno);
   links_.emplace_back(link);

@@ -35,7 +35,9 @@ const char* event_type_name(uint32_t type);
 const char* drop_reason_name(uint32_t reason);
 
 // The TLS uprobe programs; attached per library file by the agent, not at start.
-enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free };
+enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free, ssl_read, ssl_read_ex, ssl_read_ret, ssl_new_ret };
+// Return probes (uretprobes) among them.
+bool is_return_probe(TlsProbe probe);
 const char* tls_probe_name(TlsProbe probe);
 
 class Probes {

@@ -1,6 +1,8 @@
 // Credential-use sensor: per-stream HTTP/1.1 parsing of captured TLS plaintext and the credentials requests carry.
 #include "sensors/credential_use.h"
 
+#include "protocols/response_credentials.h"
+
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <sys/socket.h>
@@ -28,6 +30,29 @@ void wipe(std::vector<protocols::HttpRequest>& requests, std::vector<std::string
   for (auto& query : raw_queries) OPENSSL_cleanse(query.data(), query.size());
   for (auto& request : requests) protocols::cleanse(request);
 }
+
+// Chunks of one call arrive in order; bytes missing before a chunk (a dropped chunk) and after it (short read,
+// or the part of the call beyond what the kernel captures) are gaps, never guessed over.
+struct ChunkGaps {
+  uint64_t before = 0;
+  uint64_t after = 0;
+};
+
+ChunkGaps follow_chunk(uint64_t& next_offset, const ct_tls_data_event& e) {
+  ChunkGaps gaps;
+  const uint64_t expected_len = std::min<uint64_t>(CT_TLS_CHUNK_LEN, e.total_len > e.offset ? e.total_len - e.offset : 0);
+  if (e.offset != next_offset) gaps.before = e.offset > next_offset ? e.offset - next_offset : 1;
+  constexpr uint64_t kCaptured = static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS;
+  const bool last_captured = e.offset + expected_len >= e.total_len || e.offset + CT_TLS_CHUNK_LEN >= kCaptured;
+  next_offset = last_captured ? 0 : e.offset + expected_len;
+  const uint64_t got = std::min<uint64_t>(e.len, sizeof(e.data));
+  if (got < expected_len) gaps.after += expected_len - got;
+  const uint64_t end_of_chunk = static_cast<uint64_t>(e.offset) + e.len;
+  if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= kCaptured) gaps.after += e.total_len - end_of_chunk;
+  return gaps;
+}
+
+std::string_view chunk_bytes(const ct_tls_data_event& e) { return {e.data, std::min<size_t>(e.len, sizeof(e.data))}; }
 
 // Socket streams share the table with SSL* streams: the fd is tagged so the two can never collide.
 constexpr uint64_t kSocketStream = 1ull << 63;
@@ -74,14 +99,27 @@ void CredentialUseSensor::on_sni(const ct_tls_sni_event& e) {
   last_sni_stream_by_thread_[e.hdr.pid] = {e.hdr.tgid, e.ssl};
 }
 
-void CredentialUseSensor::on_free(const ct_tls_free_event& e) { streams_.erase({e.hdr.tgid, e.ssl}); }
+std::vector<IssuedCredential> CredentialUseSensor::on_free(const ct_tls_free_event& e) {
+  auto it = streams_.find({e.hdr.tgid, e.ssl});
+  if (it == streams_.end()) return {};
+  std::vector<IssuedCredential> issued;
+  if (Stream& s = *it->second; s.responses) {  // a close-delimited response ends with the stream
+    std::vector<protocols::HttpResponse> responses;
+    s.responses->finish(responses);
+    issued = issued_in(s, responses, e.hdr.tgid);
+  }
+  streams_.erase(it);
+  return issued;
+}
+
+void CredentialUseSensor::on_new(const ct_tls_free_event& e) { streams_.erase({e.hdr.tgid, e.ssl}); }
 
 void CredentialUseSensor::forget_process(uint32_t pid) {
   for (auto it = streams_.lower_bound({pid, 0}); it != streams_.end() && it->first.first == pid;) it = streams_.erase(it);
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event& e) {
-  if (e.direction != CT_TLS_WRITE) return {};
+  if (e.direction != CT_TLS_WRITE) return {};  // reads go to on_read_data
   Stream& s = stream({e.hdr.tgid, e.ssl});
   s.sent_data = true;
   return parse(s, e, true);
@@ -111,13 +149,9 @@ void CredentialUseSensor::gap(Stream& s, uint64_t missing) {
 
 std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_data_event& e, bool tls) {
   std::vector<CredentialUse> uses;
-  std::string_view bytes(e.data, std::min<size_t>(e.len, sizeof(e.data)));
-  // Chunks of one call arrive in order; a chunk that is missing (dropped) or short (unreadable) is a gap.
-  const uint64_t expected_len = std::min<uint64_t>(CT_TLS_CHUNK_LEN, e.total_len > e.offset ? e.total_len - e.offset : 0);
-  if (e.offset != s.next_offset) gap(s, e.offset > s.next_offset ? e.offset - s.next_offset : 1);
-  const bool last_captured = e.offset + expected_len >= e.total_len ||
-                             e.offset + CT_TLS_CHUNK_LEN >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS;
-  s.next_offset = last_captured ? 0 : e.offset + expected_len;
+  std::string_view bytes = chunk_bytes(e);
+  const ChunkGaps gaps = follow_chunk(s.next_offset, e);
+  if (gaps.before) gap(s, gaps.before);
   if (!s.classified) {
     if (bytes.empty() || e.offset != 0) return uses;  // never decide a protocol from the middle of a call
     s.classified = true;
@@ -138,14 +172,12 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
   } else {
     s.parser.feed(bytes, requests, raw_queries);
   }
-  if (bytes.size() < expected_len) gap(s, expected_len - bytes.size());
-  // The last chunk of a call that was cut: what the kernel did not capture is a gap, never guessed over.
-  uint64_t end_of_chunk = static_cast<uint64_t>(e.offset) + e.len;
-  if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS)
-    gap(s, e.total_len - end_of_chunk);
+  if (gaps.after) gap(s, gaps.after);
   for (size_t i = 0; i < requests.size(); ++i) {
     protocols::HttpRequest& request = requests[i];
     ++stats_.requests;
+    const uint32_t port = tls ? port_of(request.host) : s.connected.port;
+    if (s.http1) note_request(s, request, port);
     for (auto& credential : protocols::credentials_in_request(request, raw_queries[i])) {
       CredentialUse use;
       use.pid = e.hdr.tgid;
@@ -155,7 +187,7 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
       use.path = request.path;
       use.host = request.host.empty() ? (s.sni.empty() ? s.connected.ip : s.sni) : request.host;
       use.sni = s.sni;
-      use.port = tls ? port_of(request.host) : s.connected.port;
+      use.port = port;
       if (!s.connected.ip.empty() && s.connected.port == use.port) use.ip = s.connected.ip;
       use.credential = std::move(credential);
       uses.push_back(std::move(use));
@@ -163,6 +195,64 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
   }
   wipe(requests, raw_queries);
   return uses;
+}
+
+void CredentialUseSensor::note_request(Stream& s, const protocols::HttpRequest& request, uint32_t port) {
+  constexpr size_t kMaxPending = 64;  // responses that never come (a killed connection) must not pile up
+  if (!s.responses) s.responses = std::make_unique<protocols::Http1ResponseParser>();
+  if (s.pending_requests.size() >= kMaxPending) s.pending_requests.pop_front();
+  std::string host = request.host.empty() ? (s.sni.empty() ? s.connected.ip : s.sni) : request.host;
+  s.pending_requests.push_back({request.method, std::move(host), request.path, port});
+  s.responses->request_sent(request.method);
+}
+
+std::vector<IssuedCredential> CredentialUseSensor::on_read_data(const ct_tls_data_event& e) {
+  auto it = streams_.find({e.hdr.tgid, e.ssl});
+  if (it == streams_.end() || !it->second->responses) {
+    ++stats_.reads_unparsed;  // HTTP/2 responses (server HPACK context) and other protocols are not parsed
+    return {};
+  }
+  Stream& s = *it->second;
+  const ChunkGaps gaps = follow_chunk(s.next_read_offset, e);
+  if (gaps.before) {
+    ++stats_.read_gaps;
+    s.responses->gap(gaps.before);
+  }
+  std::vector<protocols::HttpResponse> responses;
+  s.responses->feed(chunk_bytes(e), responses);
+  if (gaps.after) {
+    ++stats_.read_gaps;
+    s.responses->gap(gaps.after);
+  }
+  return issued_in(s, responses, e.hdr.tgid);
+}
+
+std::vector<IssuedCredential> CredentialUseSensor::issued_in(Stream& s, std::vector<protocols::HttpResponse>& responses,
+                                                             uint32_t pid) {
+  std::vector<IssuedCredential> issued;
+  for (auto& response : responses) {
+    if (response.status < 200) continue;  // interim (1xx): the request is still pending
+    ++stats_.responses;
+    PendingRequest request;
+    if (!s.pending_requests.empty()) {
+      request = std::move(s.pending_requests.front());
+      s.pending_requests.pop_front();
+    }
+    for (auto& credential : protocols::credentials_in_response(response)) {
+      IssuedCredential found;
+      found.pid = pid;
+      found.protocol = "http/1.1";
+      found.method = request.method;
+      found.host = request.host;
+      found.path = request.path;
+      found.port = request.port;
+      found.tls = true;
+      found.credential = std::move(credential);
+      issued.push_back(std::move(found));
+    }
+    protocols::cleanse(response);
+  }
+  return issued;
 }
 
 }  // namespace credtrace::sensors

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <optional>
+#include <set>
 
 #include "tls/elf_symbols.h"
 #include "tls/probe_point.h"
@@ -47,32 +49,109 @@ size_t TlsLibraries::attach_file(const std::string& path) {
   if (!seen_.insert({st.st_dev, st.st_ino}).second) return 0;
   std::vector<std::string> names;
   for (const auto& spec : kProbes) names.push_back(spec.function);
+  for (const char* name : {"SSL_read", "SSL_read_ex", "SSL_new"}) names.push_back(name);
   std::string error;
   auto functions = tls::find_functions(path, names, &error);
   if (!functions) return 0;  // not an ELF file we can read: nothing to attach
-  bool has_write = false;
-  for (const auto& f : *functions) has_write |= f.name == "SSL_write";
-  if (!has_write) return 0;
+  LibraryFunctions library{path, {}};
+  for (auto& f : *functions) library.by_name.emplace(f.name, f);
+  if (!library.by_name.count("SSL_write")) return 0;
   size_t attached = 0;
   for (const auto& spec : kProbes) {
-    for (const auto& f : *functions) {
-      if (f.name != spec.function) continue;
-      auto code = tls::read_function_bytes(path, f, 128);
-      if (!code) {
-        ++failures_;
-        continue;
-      }
-      tls::ProbePoint point = tls::choose_entry_probe(f, *code, spec.args_needed);
-      if (std::string err = probes_.attach_uprobe(spec.probe, path, point.file_offset); !err.empty()) {
-        ++failures_;
-        continue;
-      }
-      ++attached;
-      attached_.push_back(std::string(spec.function) + "@" + path + "+" + hex(point.function_offset) + " (" +
-                          point.instruction + (point.emulated ? ", emulated)" : ", single-stepped)"));
+    auto point = library.entry_point(spec.function, spec.args_needed);
+    if (point) attached += attach(spec.probe, spec.function, path, *point);
+  }
+  attached += attach_reads(library);
+  if (auto point = library.entry_point("SSL_new", 0)) {
+    // A return probe needs the return address on top of the stack: the entry, or an emulated instruction after
+    // only state-preserving ones.
+    if (point->args != tls::ArgsAt::entry) point = library.function_entry("SSL_new");
+    if (point) attached += attach(loader::TlsProbe::ssl_new_ret, "SSL_new", path, *point);
+  }
+  return attached;
+}
+
+// SSL_read and SSL_read_ex need an entry probe (where the plaintext goes) and a return probe (how much arrived),
+// both at the same entry so the return address is on top of the stack. Where a read function's own entry is
+// single-stepped (libssl 3: `sub $0x18,%rsp`) but both forms first call one internal function with the _ex
+// signature (ssl_read_internal) whose entry is emulated, that callee is probed instead: one place for both forms.
+size_t TlsLibraries::attach_reads(const LibraryFunctions& library) {
+  std::optional<tls::ProbePoint> internal;
+  if (auto ex = library.entry_point("SSL_read_ex", 4); ex && ex->args == tls::ArgsAt::before_first_call)
+    internal = library.callee_entry("SSL_read_ex", *ex);
+  size_t attached = 0;
+  std::set<uint64_t> done;
+  auto attach_read = [&](const char* name, loader::TlsProbe entry_probe, const tls::ProbePoint& point) {
+    if (!done.insert(point.file_offset).second) return;
+    size_t n = attach(entry_probe, name, library.path, point);
+    if (n) attached += n + attach(loader::TlsProbe::ssl_read_ret, name, library.path, point);
+  };
+  const std::pair<const char*, loader::TlsProbe> forms[] = {{"SSL_read_ex", loader::TlsProbe::ssl_read_ex},
+                                                            {"SSL_read", loader::TlsProbe::ssl_read}};
+  for (const auto& [name, probe] : forms) {
+    auto point = library.entry_point(name, probe == loader::TlsProbe::ssl_read ? 3 : 4);
+    if (!point) continue;
+    if (point->emulated && point->args == tls::ArgsAt::entry) {
+      attach_read(name, probe, *point);
+      continue;
+    }
+    std::optional<tls::ProbePoint> callee;
+    if (point->args == tls::ArgsAt::before_first_call) callee = library.callee_entry(name, *point);
+    if (callee && internal && callee->file_offset == internal->file_offset) {
+      attach_read("ssl_read_internal", loader::TlsProbe::ssl_read_ex, *internal);
+    } else if (auto entry = library.function_entry(name)) {
+      attach_read(name, probe, *entry);  // single-stepped, but correct
     }
   }
   return attached;
+}
+
+size_t TlsLibraries::attach(loader::TlsProbe probe, const std::string& function, const std::string& path,
+                            const tls::ProbePoint& point) {
+  if (std::string err = probes_.attach_uprobe(probe, path, point.file_offset); !err.empty()) {
+    ++failures_;
+    return 0;
+  }
+  // "SSL_write@…", "SSL_new return@…", and where the place differs from the probe's own function,
+  // "SSL_read_ex in ssl_read_internal@…".
+  const std::string name = loader::tls_probe_name(probe);
+  const std::string label = name.substr(0, name.find(' ')) == function ? name : name + " in " + function;
+  attached_.push_back(label + "@" + path + "+" + hex(point.function_offset) + " (" + point.instruction +
+                      (point.emulated ? ", emulated)" : ", single-stepped)"));
+  return 1;
+}
+
+std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::entry_point(const std::string& name,
+                                                                           int args_needed) const {
+  auto it = by_name.find(name);
+  if (it == by_name.end()) return std::nullopt;
+  auto code = tls::read_function_bytes(path, it->second, 128);
+  if (!code) return std::nullopt;
+  return tls::choose_entry_probe(it->second, *code, args_needed);
+}
+
+std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::function_entry(const std::string& name) const {
+  auto it = by_name.find(name);
+  if (it == by_name.end()) return std::nullopt;
+  auto code = tls::read_function_bytes(path, it->second, 16);
+  if (!code) return std::nullopt;
+  // args_needed 7 forbids the call phase: the first emulated state-preserving instruction, else the entry itself.
+  return tls::choose_entry_probe(it->second, *code, 7);
+}
+
+std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::callee_entry(const std::string& caller,
+                                                                            const tls::ProbePoint& call) const {
+  auto it = by_name.find(caller);
+  if (it == by_name.end()) return std::nullopt;
+  auto code = tls::read_function_bytes(path, it->second, 128);
+  if (!code) return std::nullopt;
+  auto callee = tls::called_function(it->second, *code, call, caller + " callee");
+  if (!callee) return std::nullopt;
+  auto callee_code = tls::read_function_bytes(path, *callee, 64);
+  if (!callee_code) return std::nullopt;
+  tls::ProbePoint point = tls::choose_entry_probe(*callee, *callee_code, 4);
+  if (!point.emulated || point.args != tls::ArgsAt::entry) return std::nullopt;
+  return point;
 }
 
 size_t TlsLibraries::attach_for_process(uint32_t pid, const std::string& proc_root) {

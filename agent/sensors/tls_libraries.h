@@ -9,7 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include <map>
+#include <optional>
+
 #include "loader/probes.h"
+#include "tls/elf_symbols.h"
+#include "tls/probe_point.h"
 
 namespace credtrace::sensors {
 
@@ -28,6 +33,19 @@ class TlsLibraries {
   uint64_t failures() const { return failures_; }
 
  private:
+  // The OpenSSL functions found in one file, and where to probe them.
+  struct LibraryFunctions {
+    std::string path;
+    std::map<std::string, tls::ElfFunction> by_name;
+    std::optional<tls::ProbePoint> entry_point(const std::string& name, int args_needed) const;
+    std::optional<tls::ProbePoint> function_entry(const std::string& name) const;
+    // The emulated entry of the function `caller` calls at `call` (which must be a before_first_call point).
+    std::optional<tls::ProbePoint> callee_entry(const std::string& caller, const tls::ProbePoint& call) const;
+  };
+  size_t attach_reads(const LibraryFunctions& library);
+  size_t attach(loader::TlsProbe probe, const std::string& function, const std::string& path,
+                const tls::ProbePoint& point);
+
   loader::Probes& probes_;
   std::set<std::pair<dev_t, ino_t>> seen_;
   std::vector<std::string> attached_;

@@ -118,4 +118,18 @@ ProbePoint choose_entry_probe(const ElfFunction& fn, std::span<const uint8_t> co
   return entry_fallback(fn, window);
 }
 
+std::optional<ElfFunction> called_function(const ElfFunction& fn, std::span<const uint8_t> code, const ProbePoint& point,
+                                           const std::string& callee_name) {
+  if (point.args != ArgsAt::before_first_call || point.function_offset >= code.size()) return std::nullopt;
+  auto insn = decode_x86_64(code.subspan(static_cast<size_t>(point.function_offset)));
+  if (!insn || insn->kind != InsnKind::call_rel) return std::nullopt;
+  const int64_t delta = static_cast<int64_t>(point.function_offset + insn->length) + insn->rel;
+  if (delta < 0 && static_cast<uint64_t>(-delta) > fn.file_offset) return std::nullopt;  // before the file start
+  ElfFunction callee;
+  callee.name = callee_name;
+  callee.vaddr = fn.vaddr + static_cast<uint64_t>(delta);
+  callee.file_offset = fn.file_offset + static_cast<uint64_t>(delta);  // rel32 stays inside the same text segment
+  return callee;
+}
+
 }  // namespace credtrace::tls

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -40,5 +41,10 @@ struct ProbePoint {
 // Never fails; code may be shorter than fn.size (the scan stops at its end).
 ProbePoint choose_entry_probe(const ElfFunction& fn, std::span<const uint8_t> code, int args_needed,
                               size_t max_scan = 64);
+
+// The function called by the `call rel32` at point (chosen with ArgsAt::before_first_call): a function record for
+// the callee (name `callee_name`, no size) in the same file, or nullopt when point is not such a call.
+std::optional<ElfFunction> called_function(const ElfFunction& fn, std::span<const uint8_t> code, const ProbePoint& point,
+                                           const std::string& callee_name);
 
 }  // namespace credtrace::tls

@@ -97,12 +97,13 @@ static __always_inline void ct_submit(void *e, bool urgent) {
 struct ct_syscall_exit { __u64 unused; long id; long ret; };
 
 /* One chunk of plaintext written by a watched process (TLS data keyed by SSL*, socket data keyed by fd). */
-static __always_inline void ct_emit_data_chunk(__u32 type, __u64 stream, __u64 buf, __u32 total, __u32 offset) {
+static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u32 total,
+                                               __u32 offset) {
   struct ct_tls_data_event *e = ct_reserve(type, sizeof(*e));
   if (!e) return;
   ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED);
   e->ssl = stream;
-  e->direction = CT_TLS_WRITE;
+  e->direction = direction;
   e->total_len = total;
   e->offset = offset;
   __u64 len = (__u64)total - offset;
@@ -115,6 +116,17 @@ static __always_inline void ct_emit_data_chunk(__u32 type, __u64 stream, __u64 b
   else
     ct_count_drop(CT_DROP_READ_FAILED);
   ct_submit(e, false);
+}
+
+/* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated). */
+static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count) {
+  __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
+  for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
+    __u32 offset = i * CT_TLS_CHUNK_LEN;
+    if (offset >= total) return;
+    ct_emit_data_chunk(type, direction, stream, buf, total, offset);
+  }
+  if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(type);
 }
 
 #endif

@@ -55,6 +55,15 @@ struct {
   __type(value, struct ct_task_state);
 } task_states SEC(".maps");
 
+/* The SSL_read in flight on a thread of a watched process: set by the entry probe, taken by the return probe. Task
+ * storage of the calling thread, so it needs no key management and dies with the thread. */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct ct_ssl_read_args);
+} ssl_reads SEC(".maps");
+
 /* Executable file names (NUL-padded, first 31 bytes) whose exec is reported even when the process is neither
  * watched nor a child of an MCP client: interpreters, launchers, MCP clients, config commands. Set by the agent. */
 struct {

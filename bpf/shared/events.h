@@ -22,7 +22,8 @@ typedef uint64_t ct_u64;
 #define CT_PATH_LEN 256
 #define CT_STDIN_CAPTURE_LEN 1024
 #define CT_TLS_CHUNK_LEN 4096 /* plaintext bytes per TLS data event */
-#define CT_TLS_MAX_CHUNKS 4   /* chunks captured per SSL_write call; the rest is counted as truncated */
+#define CT_TLS_MAX_CHUNKS 4   /* chunks captured per SSL_write/SSL_read call; the rest is counted as truncated */
+#define CT_IOV_MAX_CAPTURED 8 /* iovecs captured per writev/sendmsg; later ones are reported as a gap */
 #define CT_SNI_LEN 256
 
 enum ct_event_type {
@@ -36,7 +37,8 @@ enum ct_event_type {
   CT_EVENT_TLS_FREE = 8,  /* a watched process freed an SSL (end of stream) */
   CT_EVENT_CONNECT = 9,   /* a watched process called connect() on an IPv4/IPv6 address */
   CT_EVENT_SOCK_DATA = 10, /* bytes a watched process wrote to a socket it connected (plain HTTP): a tls_data layout */
-  CT_EVENT_TYPE_MAX = 11,
+  CT_EVENT_TLS_NEW = 11,   /* a watched process created an SSL (SSL_new returned): a new stream at that address */
+  CT_EVENT_TYPE_MAX = 12,
 };
 
 enum ct_drop_reason {
@@ -157,9 +159,17 @@ struct ct_tls_sni_event {
   char name[CT_SNI_LEN];
 };
 
+/* Also the layout of CT_EVENT_TLS_NEW. */
 struct ct_tls_free_event {
   struct ct_event_header hdr;
   ct_u64 ssl;
+};
+
+/* Arguments of an SSL_read in flight on a thread of a watched process (entry probe → return probe). */
+struct ct_ssl_read_args {
+  ct_u64 ssl;
+  ct_u64 buf;
+  ct_u64 readbytes; /* size_t* of the _ex form (count in *readbytes when it returns 1); 0: the count is the return */
 };
 
 struct ct_connect_event {

@@ -1,6 +1,15 @@
 // BPF driver tests: the real probes, loaded into this kernel, see real exec/fork/exit/open/read syscalls.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +22,7 @@
 
 #include "events.h"
 #include "loader/probes.h"
+#include "sensors/tls_libraries.h"
 
 namespace credtrace::loader {
 namespace {
@@ -82,7 +92,7 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd = -1) {
 }
 
 TEST_F(ProbesTest, EveryProbeAttaches) {
-  EXPECT_EQ(probes_->attached().size(), 13u);
+  EXPECT_EQ(probes_->attached().size(), 17u);
   EXPECT_FALSE(probes_->add_exec_name(std::string(32, 'x')));  // keys hold 31 bytes
 }
 
@@ -221,6 +231,217 @@ TEST_F(ProbesTest, ChildOfClientReportsItsFirstStdinMessage) {
   int status = 0;
   waitpid(child, &status, 0);
   probes_->remove_from_set(CT_SET_CLIENT, getpid());
+}
+
+// A watched process whose main thread calls pthread_exit lives on in its other thread: its EXIT comes with the last
+// thread, carrying the process's exit status and start time.
+TEST_F(ProbesTest, ExitIsReportedWhenTheLastThreadEndsNotTheLeader) {
+  int go[2];
+  static int finish[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(finish, O_CLOEXEC), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    pthread_t worker;
+    pthread_create(&worker, nullptr, [](void*) -> void* {
+      char byte;
+      if (read(finish[0], &byte, 1) != 1) _exit(1);
+      exit(3);
+    }, nullptr);
+    syscall(SYS_exit, 0);  // the leader thread alone ends (pthread_exit would unwind through gtest's frames)
+  }
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  auto is_exit = [&](const Captured& c) {
+    return c.type == CT_EVENT_EXIT && c.as<ct_exit_event>().hdr.tgid == static_cast<uint32_t>(child);
+  };
+  usleep(200 * 1000);  // the leader has called pthread_exit by now
+  EXPECT_FALSE(any(is_exit)) << "EXIT reported while a thread of the process still runs";
+  ASSERT_EQ(write(finish[1], "x", 1), 1);
+  const Captured* exit_event = wait_for(is_exit);
+  ASSERT_TRUE(exit_event);
+  EXPECT_EQ(exit_event->as<ct_exit_event>().exit_code, 3u << 8);
+  int status = 0;
+  waitpid(child, &status, 0);
+}
+
+// execve from a thread other than the leader: the kernel frees the old leader (and its task storage), yet the new
+// image is still watched.
+TEST_F(ProbesTest, ExecFromANonLeaderThreadKeepsTheWatch) {
+  std::string tool = tool_named("credtrace-thread-exec");
+  ASSERT_FALSE(tool.empty());
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    static std::string path;
+    path = tool;
+    pthread_t worker;
+    pthread_create(&worker, nullptr, [](void*) -> void* {
+      char* argv[] = {path.data(), nullptr};
+      execv(argv[0], argv);
+      _exit(127);
+    }, nullptr);
+    pause();
+  }
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  const Captured* exec = wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
+  });
+  ASSERT_TRUE(exec);
+  EXPECT_TRUE(exec->as<ct_exec_event>().hdr.flags & CT_FLAG_WATCHED);
+  EXPECT_TRUE(wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_EXIT && c.as<ct_exit_event>().hdr.tgid == static_cast<uint32_t>(child);
+  }));
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// A loopback listener and a socket this process connected to it.
+struct LoopbackPair {
+  int listener = -1, client = -1, server = -1;
+  bool open() {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      return false;
+    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return false;
+    server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    return server >= 0;
+  }
+  ~LoopbackPair() {
+    for (int fd : {listener, client, server})
+      if (fd >= 0) close(fd);
+  }
+};
+
+std::string joined_socket_data(const std::vector<Captured>& events, int fd) {
+  std::string out;
+  for (const auto& c : events) {
+    if (c.type != CT_EVENT_SOCK_DATA) continue;
+    const auto& e = c.as<ct_tls_data_event>();
+    if (e.hdr.tgid == static_cast<uint32_t>(getpid()) && e.ssl == static_cast<uint64_t>(fd)) out.append(e.data, e.len);
+  }
+  return out;
+}
+
+// Gathered writes on a connected socket (libuv's writev, sendmsg) are captured iovec by iovec, in order.
+TEST_F(ProbesTest, WritevAndSendmsgOnAConnectedSocketAreCaptured) {
+  probes_->add_to_set(CT_SET_WATCHED, getpid());
+  LoopbackPair pair;
+  ASSERT_TRUE(pair.open());
+  std::string a = "POST /v1 HTTP/1.1\r\n", b = "Host: 127.0.0.1\r\n", c = "\r\n";
+  iovec parts[] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
+  ASSERT_EQ(writev(pair.client, parts, 3), static_cast<ssize_t>(a.size() + b.size() + c.size()));
+  msghdr msg{};
+  msg.msg_iov = parts;
+  msg.msg_iovlen = 2;
+  ASSERT_EQ(sendmsg(pair.client, &msg, 0), static_cast<ssize_t>(a.size() + b.size()));
+  for (int i = 0; i < 20; ++i) probes_->poll(20);
+  probes_->remove_from_set(CT_SET_WATCHED, getpid());
+  EXPECT_EQ(joined_socket_data(events_, pair.client), a + b + c + a + b);
+}
+
+// In-memory TLS (the memory BIOs Node and asyncio use) inside this process.
+struct MemoryTls {
+  SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
+  SSL* client = nullptr;
+  SSL* server = nullptr;
+
+  bool handshake() {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_set_pubkey(cert, key);
+    X509_sign(cert, key, EVP_sha256());
+    SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_use_certificate(server_ctx, cert);
+    SSL_CTX_use_PrivateKey(server_ctx, key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    client = SSL_new(client_ctx);
+    server = SSL_new(server_ctx);
+    BIO *to_server = nullptr, *to_client = nullptr;
+    BIO_new_bio_pair(&to_server, 1 << 16, &to_client, 1 << 16);
+    SSL_set_bio(client, to_server, to_server);
+    SSL_set_bio(server, to_client, to_client);
+    SSL_set_connect_state(client);
+    SSL_set_accept_state(server);
+    for (int i = 0; i < 100; ++i) {
+      const int c = SSL_do_handshake(client), s = SSL_do_handshake(server);  // both sides step every round
+      if (c == 1 && s == 1) return true;
+    }
+    return false;
+  }
+  ~MemoryTls() {
+    SSL_free(client);
+    SSL_free(server);
+    SSL_CTX_free(client_ctx);
+    SSL_CTX_free(server_ctx);
+  }
+};
+
+std::string joined_tls_data(const std::vector<Captured>& events, const SSL* ssl, uint32_t direction) {
+  std::string out;
+  for (const auto& c : events) {
+    if (c.type != CT_EVENT_TLS_DATA) continue;
+    const auto& e = c.as<ct_tls_data_event>();
+    if (e.ssl == reinterpret_cast<uint64_t>(ssl) && e.direction == direction) out.append(e.data, e.len);
+  }
+  return out;
+}
+
+// The system libssl's probes: SSL_new's return, SSL_write, SSL_read and SSL_read_ex (through their common internal
+// callee, whose entry is emulated) and SSL_free, all keyed by the SSL*.
+TEST_F(ProbesTest, SystemLibsslWritesReadsAndStreamLifetimeAreSeen) {
+  sensors::TlsLibraries libraries(*probes_);
+  ASSERT_GT(libraries.attach_file("/usr/lib/x86_64-linux-gnu/libssl.so.3"), 5u);
+  for (const auto& where : libraries.attached()) EXPECT_NE(where.find("emulated)"), std::string::npos) << where;
+  probes_->add_to_set(CT_SET_WATCHED, getpid());
+  std::string request = "GET /v1/models HTTP/1.1\r\nHost: api.example.test\r\n\r\n";
+  const SSL* client_ssl = nullptr;
+  const SSL* server_ssl = nullptr;
+  {
+    MemoryTls tls;
+    ASSERT_TRUE(tls.handshake());
+    client_ssl = tls.client, server_ssl = tls.server;
+    ASSERT_EQ(SSL_write(tls.client, request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+    std::string first(10, '\0'), rest(request.size(), '\0');
+    ASSERT_EQ(SSL_read(tls.server, first.data(), static_cast<int>(first.size())), 10);
+    size_t got = 0;
+    ASSERT_EQ(SSL_read_ex(tls.server, rest.data(), rest.size(), &got), 1);
+    ASSERT_EQ(first + rest.substr(0, got), request);
+  }
+  for (int i = 0; i < 20; ++i) probes_->poll(20);
+  probes_->remove_from_set(CT_SET_WATCHED, getpid());
+  EXPECT_EQ(joined_tls_data(events_, client_ssl, CT_TLS_WRITE), request);
+  EXPECT_EQ(joined_tls_data(events_, server_ssl, CT_TLS_READ), request);
+  for (const SSL* ssl : {client_ssl, server_ssl}) {
+    auto of = [&](uint32_t type) {
+      return [=](const Captured& c) {
+        return c.type == type && c.as<ct_tls_free_event>().ssl == reinterpret_cast<uint64_t>(ssl);
+      };
+    };
+    EXPECT_TRUE(any(of(CT_EVENT_TLS_NEW)));
+    EXPECT_TRUE(any(of(CT_EVENT_TLS_FREE)));
+  }
 }
 
 }  // namespace

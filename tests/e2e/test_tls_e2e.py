@@ -5,8 +5,8 @@ import subprocess
 import sys
 import unittest
 
-from harness import (NPM_DIR, Agent, base_env, fake_anthropic_key, fake_github_pat, fake_gitlab_pat, fake_openai_key,
-                     fingerprint, run_mcp_client)
+from harness import (NPM_DIR, Agent, base_env, fake_anthropic_key, fake_github_pat, fake_gitlab_pat, fake_jwt,
+                     fake_openai_key, fingerprint, run_mcp_client)
 from tls_server import Http2Server, HttpsServer
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
@@ -143,6 +143,22 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertIn("query:api_key", by_carrier)
         self.assert_env_source(use, "GITHUB_TOKEN")
 
+    def test_plain_http_gathered_writes_sendmsg_and_node_writev(self):
+        token, key = self.secret(fake_github_pat), self.secret(fake_openai_key)
+        with HttpsServer(tls=False) as server:
+            self.python_probe("plain_sendmsg", server, token)
+            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-plain-probe.mjs"), str(server.port)],
+                            {"OPENAI_API_KEY": key})
+            self.assertEqual([s[1] for s in server.seen], ["/v1/items", "/v1/embeddings"])
+        for raw, carrier, env_name in ((token, "header:authorization", "GITHUB_TOKEN"),
+                                       (key, "header:authorization", "OPENAI_API_KEY")):
+            use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                      and e["credential"]["fingerprint"] == fingerprint(raw), what=env_name + " use")
+            self.assertEqual(use["request"]["carrier"], carrier)
+            self.assertFalse(use["destination"]["tls"])
+            self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
+            self.assert_env_source(use, env_name)
+
     def test_node_http2_client_with_hpack_indexed_headers(self):
         key = self.secret(fake_anthropic_key)
         with Http2Server() as server:
@@ -176,6 +192,41 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["destination"]["sni"], "localhost")
         self.assertEqual(use["destination"]["ip"], "127.0.0.1")
         self.assert_env_source(use, "OPENAI_API_KEY")
+
+    def assert_issued_then_used(self, issued, port):
+        """The token a server issued (read from its response by the SSL_read probes) is a source of its next use."""
+        exposure = self.agent.wait_for(lambda e: e["type"] == "secret_exposure"
+                                       and e["credential"]["fingerprint"] == fingerprint(issued), what="issued token")
+        source = exposure["source"]
+        self.assertEqual(source["kind"], "http_response")
+        self.assertEqual(source["path"], f"https://localhost:{port}/oauth/token")
+        self.assertTrue(source["name"].startswith("response:") and "access_token" in source["name"], source)
+        self.assertEqual(exposure["credential"]["type"], "jwt")
+        self.assertEqual(exposure["credential"]["jwt"]["ttl_seconds"], "3600")
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(issued), what="issued token use")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assertIn(source, use["sources"])
+        return use
+
+    def test_python_token_exchange_read_through_ssl_read(self):
+        secret, issued = self.secret(fake_github_pat), self.secret(fake_jwt)
+        with HttpsServer(issue_token=issued) as server:
+            self.python_probe("token_exchange", server, secret)
+            self.assertEqual(server.seen[-1][2]["Authorization"], f"Bearer {issued}")
+        self.assert_issued_then_used(issued, server.port)
+        secret_use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                         and e["credential"]["fingerprint"] == fingerprint(secret), what="secret use")
+        self.assertEqual(secret_use["request"]["carrier"], "body:client_secret")
+        self.assert_env_source(secret_use, "GITHUB_TOKEN")
+
+    def test_node_token_exchange_read_through_ssl_read(self):
+        secret, issued = self.secret(fake_openai_key), self.secret(fake_jwt)
+        with HttpsServer(issue_token=issued) as server:
+            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-token-probe.mjs"), str(server.port), server.ca],
+                            {"CLIENT_SECRET": secret})
+            self.assertEqual(server.seen[-1][2]["authorization"], f"Bearer {issued}")
+        self.assert_issued_then_used(issued, server.port)
 
 
 if __name__ == "__main__":

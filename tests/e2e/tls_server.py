@@ -1,5 +1,6 @@
 """Local HTTPS test server for e2e tests: a throwaway CA and localhost certificate, requests recorded in memory."""
 import http.server
+import json
 import os
 import ssl
 import subprocess
@@ -32,12 +33,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         self.server.seen.append((self.command, self.path, dict(self.headers)))
+        if self.path.startswith("/oauth/token") and self.server.issue_token:
+            return self._issue_token_chunked()
         body = b'{"ok":true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _issue_token_chunked(self):
+        """A token endpoint's answer, chunked and split mid-token, as real servers stream it."""
+        body = json.dumps({"token_type": "bearer", "expires_in": 3600,
+                           "data": {"access_token": self.server.issue_token}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        half = len(body) // 2
+        for piece in (body[:half], body[half:]):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = _answer
 
@@ -49,14 +66,16 @@ class HttpsServer:
     """Serves HTTPS (or plain HTTP with tls=False) on 127.0.0.1 (random port) in a thread; .ca is the CA file
     clients must trust."""
 
-    def __init__(self, tls=True):
+    def __init__(self, tls=True, issue_token=None):
         self.tls = tls
+        self.issue_token = issue_token  # served as data.access_token by POST /oauth/token
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="credtrace-tls-")
         self.ca, cert, key = make_ca_and_cert(self.dir) if self.tls else ("", "", "")
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.seen = []
+        self.httpd.issue_token = self.issue_token
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)

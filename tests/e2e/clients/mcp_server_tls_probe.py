@@ -1,5 +1,7 @@
 """A stand-in MCP server process (its name matches mcp_server_*) that calls an API over HTTPS with a token from
-its environment: urllib (sync), asyncio streams, or a curl child. Usage: mcp_server_tls_probe.py MODE PORT CA"""
+its environment: urllib (sync), asyncio streams, a curl child, plain HTTP, or an OAuth exchange (token_exchange:
+the env secret buys an access token, which the next call uses). Usage: mcp_server_tls_probe.py MODE PORT CA"""
+import json
 import asyncio
 import os
 import ssl
@@ -33,6 +35,23 @@ elif mode == "plain":
     connection.request("POST", "/v1/tokens?api_key=" + token, body='{"client_secret": "not-a-secret"}',
                        headers={"X-Api-Key": token, "Content-Type": "application/json"})
     connection.getresponse().read()
+elif mode == "plain_sendmsg":
+    import socket
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        head = f"GET /v1/items HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        sock.sendmsg([head.encode(), f"Authorization: token {token}\r\n".encode(), b"Connection: close\r\n\r\n"])
+        while sock.recv(65536):
+            pass
+elif mode == "token_exchange":
+    context = ssl.create_default_context(cafile=ca)
+    form = f"grant_type=client_credentials&client_id=probe&client_secret={token}".encode()
+    answer = urllib.request.urlopen(urllib.request.Request(
+        f"https://localhost:{port}/oauth/token", data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"}), context=context).read()
+    access_token = json.loads(answer)["data"]["access_token"]
+    urllib.request.urlopen(urllib.request.Request(f"https://localhost:{port}/api/v3/user",
+                                                  headers={"Authorization": f"Bearer {access_token}"}),
+                           context=context).read()
 elif mode == "curl":
     subprocess.run(["curl", "-sS", "--cacert", ca, "-H", f"Authorization: Bearer {token}",
                     f"https://localhost:{port}/api/v3/user"], check=True, stdout=subprocess.DEVNULL)

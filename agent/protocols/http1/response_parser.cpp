@@ -1,0 +1,535 @@
+// Incremental HTTP/1.1 response parser: status line, headers, RFC 9112 §6.3 body framing, request pairing, resync.
+#include "protocols/http1/response_parser.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "protocols/text.h"
+
+namespace credtrace::protocols {
+namespace {
+
+using detail::iequals;
+using detail::trim_ows;
+
+constexpr std::string_view kVersionPrefix = "HTTP/1.";
+constexpr size_t kStatusPrefixLength = 12;  // "HTTP/1.1 200"
+constexpr size_t kReleaseCapacity = 256 * 1024;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Appends data; when target must grow, its old storage is wiped before it is freed.
+void append_wiping(std::string& target, std::string_view data) {
+  if (data.empty()) return;
+  if (target.size() + data.size() > target.capacity()) {
+    std::string grown;
+    grown.reserve(std::max(target.capacity() * 2, target.size() + data.size()));
+    grown.append(target);
+    detail::wipe(target);
+    target.swap(grown);
+  }
+  target.append(data);
+}
+
+// `text` (a first line without '\n', possibly incomplete) can still become "HTTP/1.d DDD" followed by the line
+// end or a space and a reason phrase. Looks at the first 13 bytes only. Monotone: once false, always false.
+bool status_line_prefix_ok(std::string_view text) {
+  size_t n = std::min(text.size(), kStatusPrefixLength + 1);
+  for (size_t i = 0; i < n; ++i) {
+    char c = text[i];
+    bool ok = false;
+    if (i < kVersionPrefix.size()) {
+      ok = c == kVersionPrefix[i];
+    } else if (i == 7) {
+      ok = is_digit(c);
+    } else if (i == 8) {
+      ok = c == ' ';
+    } else if (i < kStatusPrefixLength) {
+      ok = is_digit(c);
+    } else {
+      ok = c == ' ' || (c == '\r' && text.size() == kStatusPrefixLength + 1);
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A complete first line (without '\n', a final '\r' allowed): its status code.
+std::optional<int> parse_status_line(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  if (line.size() < kStatusPrefixLength || !status_line_prefix_ok(line)) return std::nullopt;
+  if (line.size() > kStatusPrefixLength && line[kStatusPrefixLength] != ' ') return std::nullopt;
+  return (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+}
+
+// Where a status line may start in data: the first "HTTP/1.", else the start of a tail that is a prefix of it,
+// else data.size().
+size_t candidate_offset(std::string_view data) {
+  size_t at = data.find(kVersionPrefix);
+  if (at != std::string_view::npos) return at;
+  for (size_t k = std::min(data.size(), kVersionPrefix.size() - 1); k > 0; --k) {
+    if (kVersionPrefix.starts_with(data.substr(data.size() - k))) return data.size() - k;
+  }
+  return data.size();
+}
+
+std::string_view without_cr(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line;
+}
+
+// nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
+const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
+  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+    if (headers.empty()) return "header block starts with a continuation line";
+    append_wiping(headers.back().value, " ");
+    append_wiping(headers.back().value, trim_ows(line));
+    return nullptr;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return "header line without a name";
+  std::string_view name = line.substr(0, colon);
+  if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
+  headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
+  return nullptr;
+}
+
+bool has_header(const std::vector<HttpHeader>& headers, std::string_view name) {
+  return std::any_of(headers.begin(), headers.end(), [&](const HttpHeader& header) { return header.name == name; });
+}
+
+// Every comma-separated element of every header `name`, trimmed.
+std::vector<std::string_view> header_elements(const std::vector<HttpHeader>& headers, std::string_view name) {
+  std::vector<std::string_view> elements;
+  for (const HttpHeader& header : headers) {
+    if (header.name != name) continue;
+    std::string_view value = header.value;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t end = std::min(value.find(',', start), value.size());
+      elements.push_back(trim_ows(value.substr(start, end - start)));
+      start = end + 1;
+    }
+  }
+  return elements;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view digits) {
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), is_digit)) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) value = value * 10 + static_cast<uint64_t>(c - '0');
+  return value;
+}
+
+std::optional<uint64_t> parse_hex(std::string_view digits) {
+  if (digits.empty() || digits.size() > 15) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    char lower = detail::ascii_lower(c);
+    int nibble = is_digit(c) ? c - '0' : (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
+    if (nibble < 0) return std::nullopt;
+    value = value * 16 + static_cast<uint64_t>(nibble);
+  }
+  return value;
+}
+
+// Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
+std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
+  std::optional<uint64_t> length;
+  for (std::string_view element : header_elements(headers, "content-length")) {
+    std::optional<uint64_t> value = parse_decimal(element);
+    if (!value || (length && *length != *value)) return std::nullopt;
+    length = value;
+  }
+  return length;
+}
+
+// Content codings, or transfer codings other than chunked, that leave the body bytes encoded.
+bool body_is_encoded(const std::vector<HttpHeader>& headers) {
+  for (std::string_view coding : header_elements(headers, "content-encoding")) {
+    if (!coding.empty() && !iequals(coding, "identity")) return true;
+  }
+  for (std::string_view coding : header_elements(headers, "transfer-encoding")) {
+    if (!coding.empty() && !iequals(coding, "identity") && !iequals(coding, "chunked")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Http1ResponseParser::~Http1ResponseParser() {
+  detail::wipe(buffer_);
+  cleanse(current_);
+}
+
+void Http1ResponseParser::request_sent(std::string_view method) {
+  if (requests_.size() >= kMaxPendingRequests) {
+    ++stats_.requests_dropped;
+    return;
+  }
+  requests_.emplace_back(method.substr(0, kMaxMethodLength));
+}
+
+void Http1ResponseParser::feed(std::string_view bytes, std::vector<HttpResponse>& out) {
+  append_wiping(buffer_, bytes);
+  while (step(out) == Step::kProgress) {
+  }
+  compact();
+}
+
+bool Http1ResponseParser::in_body() const {
+  return state_ != State::kHead && state_ != State::kTunnel;
+}
+
+void Http1ResponseParser::gap(uint64_t missing_bytes) {
+  if (missing_bytes == 0) return;
+  ++stats_.gaps;
+  stats_.bytes_missing += missing_bytes;
+  if (state_ == State::kTunnel) return;  // still the other protocol
+  bool framed = state_ == State::kBody || state_ == State::kChunkData;
+  if (framed && missing_bytes < remaining_ && pending().empty()) {
+    // The gap ends inside this body: discard the rest of it by its framing, then expect the next status line.
+    if (!discarding_) {
+      ++stats_.responses_dropped;
+      cleanse(current_);
+      current_ = HttpResponse{};
+      discarding_ = true;
+    }
+    remaining_ -= missing_bytes;
+    resyncing_ = true;
+    return;
+  }
+  if (in_body() && !discarding_) ++stats_.responses_dropped;
+  skip_bytes(pending().size());
+  drop_response();
+  state_ = State::kHead;
+  resyncing_ = true;
+  compact();
+}
+
+void Http1ResponseParser::finish(std::vector<HttpResponse>& out) {
+  if (state_ == State::kUntilClose && !discarding_) {
+    emit(out);
+  } else if (in_body() && !discarding_) {
+    ++stats_.responses_dropped;
+  }
+  skip_bytes(pending().size());
+  drop_response();
+  state_ = State::kHead;
+  resyncing_ = false;
+  requests_.clear();
+  compact();
+  std::string().swap(buffer_);  // empty after compact(): nothing left to wipe
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step(std::vector<HttpResponse>& out) {
+  switch (state_) {
+    case State::kHead: return step_head(out);
+    case State::kBody:
+    case State::kChunkData: return step_body(out);
+    case State::kChunkSize: return step_chunk_size();
+    case State::kChunkDataEnd: return step_chunk_data_end();
+    case State::kTrailers: return step_trailers(out);
+    case State::kUntilClose: return step_until_close();
+    case State::kTunnel: return step_tunnel();
+  }
+  return Step::kNeedMore;
+}
+
+// Index of the next '\n' in window at or after scan_, remembering how far we looked.
+size_t Http1ResponseParser::find_line_end(std::string_view window) {
+  size_t nl = window.find('\n', std::min(scan_, window.size()));
+  scan_ = nl == std::string_view::npos ? window.size() : nl;
+  return nl;
+}
+
+// Skips everything before the next possible status line.
+Http1ResponseParser::Step Http1ResponseParser::step_search() {
+  std::string_view data = pending();
+  size_t at = candidate_offset(data);
+  skip_bytes(at);
+  return at < data.size() ? Step::kProgress : Step::kNeedMore;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_head(std::vector<HttpResponse>& out) {
+  std::string_view data = pending();
+  if (line_start_ == 0) {
+    if (resyncing_) {
+      if (candidate_offset(data) != 0 || data.empty()) return step_search();
+    } else if (!data.empty() && (data.front() == '\n' || data.front() == '\r')) {
+      // Empty lines before a status line (e.g. a stray CRLF after a body) are tolerated.
+      if (data.front() == '\n') {
+        pos_ += 1;
+        scan_ = 0;
+        return Step::kProgress;
+      }
+      if (data.size() < 2) return Step::kNeedMore;
+      if (data[1] == '\n') {
+        pos_ += 2;
+        scan_ = 0;
+        return Step::kProgress;
+      }
+    }
+  }
+  std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
+  size_t nl = find_line_end(window);
+  if (line_start_ == 0 && !status_line_prefix_ok(nl == std::string_view::npos ? window : window.substr(0, nl))) {
+    fail("data is not an HTTP/1.x response", 1);
+    return Step::kProgress;
+  }
+  if (nl != std::string_view::npos) return step_head_line(nl, out);
+  if (data.size() >= kMaxHeaderBlock) {
+    fail("header block over 64 KiB", window.size(), true);
+    return Step::kProgress;
+  }
+  return Step::kNeedMore;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_head_line(size_t line_end, std::vector<HttpResponse>& out) {
+  std::string_view data = pending();
+  if (line_start_ == 0) {
+    std::optional<int> status = parse_status_line(data.substr(0, line_end));
+    if (!status) {
+      fail("data is not an HTTP/1.x response", 1);
+      return Step::kProgress;
+    }
+    current_ = HttpResponse{};
+    current_.status = *status;
+  } else {
+    std::string_view line = without_cr(data.substr(line_start_, line_end - line_start_));
+    if (line.empty()) {
+      pos_ += line_end + 1;
+      scan_ = line_start_ = 0;
+      start_body(out);
+      return Step::kProgress;
+    }
+    if (const char* error = parse_header_line(line, current_.headers)) {
+      fail(error, line_start_);  // skip the status line and valid header lines; search from the bad line
+      return Step::kProgress;
+    }
+  }
+  line_start_ = line_end + 1;
+  scan_ = line_start_;
+  return Step::kProgress;
+}
+
+// The header block (already consumed) is complete: pair it with its request and choose the body framing
+// (RFC 9112 §6.3).
+void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
+  int status = current_.status;
+  if (status < 200 && status != 101) {  // interim: no body, answers no request
+    ++stats_.interim_responses;
+    cleanse(current_);
+    current_ = HttpResponse{};
+    resyncing_ = false;
+    return;
+  }
+  if (!requests_.empty()) {
+    current_.request_method = std::move(requests_.front());
+    requests_.pop_front();
+  } else {
+    ++stats_.unpaired_responses;
+  }
+  const std::string& method = current_.request_method;
+  current_.body_encoded = body_is_encoded(current_.headers);
+  std::vector<std::string_view> codings = header_elements(current_.headers, "transfer-encoding");
+  bool has_length = has_header(current_.headers, "content-length");
+  std::optional<uint64_t> length = content_length(current_.headers);
+
+  if (status == 101 || (method == "CONNECT" && status < 300)) {
+    resyncing_ = false;
+    emit(out);
+    state_ = State::kTunnel;  // the connection now carries another protocol
+    return;
+  }
+  if (method == "HEAD" || status == 204 || status == 304) {
+    resyncing_ = false;
+    emit(out);
+    return;
+  }
+  if (!codings.empty()) {
+    state_ = iequals(codings.back(), "chunked") ? State::kChunkSize : State::kUntilClose;
+  } else if (has_length && !length) {
+    state_ = State::kBody;  // counted as a dropped response
+    fail("invalid content-length", 0);
+    return;
+  } else if (length) {
+    state_ = State::kBody;
+    remaining_ = *length;
+  } else {
+    state_ = State::kUntilClose;
+  }
+  resyncing_ = false;
+  if (state_ == State::kBody && remaining_ == 0) emit(out);
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_body(std::vector<HttpResponse>& out) {
+  std::string_view data = pending();
+  size_t take = static_cast<size_t>(std::min<uint64_t>(data.size(), remaining_));
+  append_body(data.substr(0, take));
+  pos_ += take;
+  remaining_ -= take;
+  if (remaining_ > 0) return Step::kNeedMore;
+  if (state_ == State::kBody) {
+    end_message(out);
+  } else {
+    state_ = State::kChunkDataEnd;
+  }
+  return Step::kProgress;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_until_close() {
+  std::string_view data = pending();
+  append_body(data);
+  pos_ += data.size();
+  return Step::kNeedMore;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_tunnel() {
+  stats_.bytes_tunneled += pending().size();
+  pos_ = buffer_.size();
+  return Step::kNeedMore;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_chunk_size() {
+  std::string_view data = pending();
+  size_t nl = find_line_end(data.substr(0, kMaxChunkSizeLine + 1));
+  if (nl == std::string_view::npos) {
+    if (data.size() <= kMaxChunkSizeLine) return Step::kNeedMore;
+    fail("chunk size line too long", 0);
+    return Step::kProgress;
+  }
+  std::string_view line = without_cr(data.substr(0, nl));
+  std::optional<uint64_t> size = parse_hex(trim_ows(line.substr(0, line.find(';'))));  // extensions ignored
+  if (!size) {
+    fail("invalid chunk size", 0);
+    return Step::kProgress;
+  }
+  pos_ += nl + 1;
+  scan_ = 0;
+  remaining_ = *size;
+  trailer_bytes_ = 0;
+  state_ = *size == 0 ? State::kTrailers : State::kChunkData;
+  return Step::kProgress;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_chunk_data_end() {
+  std::string_view data = pending();
+  size_t needed = (!data.empty() && data.front() == '\r') ? 2 : 1;
+  if (data.size() < needed) return Step::kNeedMore;
+  if (data[needed - 1] != '\n') {
+    fail("chunk data not followed by a line end", 0);
+    return Step::kProgress;
+  }
+  pos_ += needed;
+  scan_ = 0;
+  state_ = State::kChunkSize;
+  return Step::kProgress;
+}
+
+Http1ResponseParser::Step Http1ResponseParser::step_trailers(std::vector<HttpResponse>& out) {
+  std::string_view data = pending();
+  size_t allowed = kMaxHeaderBlock - trailer_bytes_;
+  size_t nl = find_line_end(data.substr(0, allowed));
+  if (nl == std::string_view::npos) {
+    if (data.size() < allowed) return Step::kNeedMore;
+    fail("chunked trailers over 64 KiB", allowed, true);
+    return Step::kProgress;
+  }
+  bool blank = without_cr(data.substr(0, nl)).empty();
+  pos_ += nl + 1;
+  scan_ = 0;
+  trailer_bytes_ += nl + 1;  // trailer fields are consumed, not kept
+  if (blank) end_message(out);
+  return Step::kProgress;
+}
+
+void Http1ResponseParser::append_body(std::string_view data) {
+  if (discarding_) {
+    stats_.bytes_skipped += data.size();
+    return;
+  }
+  size_t room = kMaxBodyPrefix - current_.body_prefix.size();
+  append_wiping(current_.body_prefix, data.substr(0, room));
+  if (data.size() > room) current_.body_truncated = true;
+}
+
+// The body of the current message is complete.
+void Http1ResponseParser::end_message(std::vector<HttpResponse>& out) {
+  if (!discarding_) return emit(out);
+  drop_response();
+  state_ = State::kHead;
+}
+
+void Http1ResponseParser::emit(std::vector<HttpResponse>& out) {
+  if (current_.body_truncated) ++stats_.bodies_truncated;
+  out.push_back(std::move(current_));
+  current_ = HttpResponse{};
+  ++stats_.responses;
+  state_ = State::kHead;
+  remaining_ = 0;
+  trailer_bytes_ = 0;
+  scan_ = line_start_ = 0;
+}
+
+void Http1ResponseParser::fail(std::string_view what, size_t skip, bool oversized) {
+  if (oversized) {
+    ++stats_.oversized_headers;
+  } else if (!resyncing_) {
+    ++stats_.parse_errors;
+  }
+  last_error_ = std::string(what);
+  if (in_body() && !discarding_) ++stats_.responses_dropped;
+  drop_response();
+  state_ = State::kHead;
+  resyncing_ = true;
+  skip_bytes(skip);
+}
+
+void Http1ResponseParser::skip_bytes(size_t count) {
+  stats_.bytes_skipped += count;
+  pos_ += count;
+  scan_ = line_start_ = 0;
+}
+
+void Http1ResponseParser::drop_response() {
+  cleanse(current_);
+  current_ = HttpResponse{};
+  remaining_ = 0;
+  trailer_bytes_ = 0;
+  discarding_ = false;
+  scan_ = line_start_ = 0;
+}
+
+// Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
+void Http1ResponseParser::compact() {
+  if (pos_ == 0) return;
+  size_t keep = buffer_.size() - pos_;
+  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
+  OPENSSL_cleanse(buffer_.data() + keep, pos_);
+  buffer_.resize(keep);
+  pos_ = 0;
+  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
+}
+
+bool Http1ResponseParser::looks_like_http1_response(std::string_view first_bytes) {
+  size_t nl = first_bytes.find('\n');
+  if (nl != std::string_view::npos) return parse_status_line(first_bytes.substr(0, nl)).has_value();
+  return first_bytes.size() >= kStatusPrefixLength && status_line_prefix_ok(first_bytes);
+}
+
+void cleanse(HttpResponse& response) {
+  for (HttpHeader& header : response.headers) detail::wipe(header.value);
+  response.headers.clear();
+  detail::wipe(response.body_prefix);
+}
+
+}  // namespace credtrace::protocols
