@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -88,6 +89,14 @@ uint64_t boot_ns_now() {
   struct timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+// Data events are as long as the data they carry: the fixed fields, then len bytes.
+bool holds_data_event(const void* data, size_t size) {
+  constexpr size_t kFixed = offsetof(ct_tls_data_event, data);
+  if (size < kFixed) return false;
+  const auto* e = static_cast<const ct_tls_data_event*>(data);
+  return e->len <= sizeof(e->data) && size >= kFixed + e->len;
 }
 
 }  // namespace
@@ -202,13 +211,13 @@ void Agent::on_kernel_event(const void* data, size_t size) {
     case CT_EVENT_FILE_OPEN:
       return;  // consumed by the file sensor (secret file reads); counted in kernel counters
     case CT_EVENT_TLS_DATA:
-      if (size >= sizeof(ct_tls_data_event)) return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
+      if (holds_data_event(data, size)) return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
       break;
     case CT_EVENT_TLS_SNI:
       if (size >= sizeof(ct_tls_sni_event)) return credential_uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
       break;
     case CT_EVENT_SOCK_DATA:
-      if (size >= sizeof(ct_tls_data_event)) return on_socket_data(*static_cast<const ct_tls_data_event*>(data));
+      if (holds_data_event(data, size)) return on_socket_data(*static_cast<const ct_tls_data_event*>(data));
       break;
     case CT_EVENT_CONNECT:
       if (size >= sizeof(ct_connect_event)) return credential_uses_.on_connect(*static_cast<const ct_connect_event*>(data));

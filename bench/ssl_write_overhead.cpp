@@ -186,12 +186,14 @@ int main() {
     std::fprintf(stderr, "in-memory TLS handshake failed\n");
     return 1;
   }
-  std::string request = "POST /v1/chat HTTP/1.1\r\nHost: api.example.test\r\nAuthorization: Bearer not-a-real-token\r\n"
-                        "Content-Length: 900\r\n\r\n";
-  request.resize(1024, 'x');
+  // A 1 KiB request the agent fully parses (header, exact Content-Length body) with a typed credential in it.
+  const std::string head = "POST /v1/chat HTTP/1.1\r\nHost: api.example.test\r\n"
+                           "Authorization: Bearer ghp_Zq4bT8wXr2mKc7Ln0pVs5Hy3Ud9Ef1Ga6Jk4\r\nContent-Length: ";
+  std::string request = head + "000\r\n\r\n";
+  const size_t body = 1024 - request.size();
+  request = head + std::to_string(body) + "\r\n\r\n" + std::string(body, 'x');
   char dir_template[] = "/tmp/credtrace-bench-ssl-XXXXXX";
   std::string dir = mkdtemp(dir_template);
-  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);  // per-program run time while this fd is open
   measure(tls, request);  // warm up
   const Costs off = measure(tls, request);
   Costs empty, unwatched, watched;
@@ -205,6 +207,7 @@ int main() {
     empty = measure(tls, request);
   }
   ProgramStats write_before, write_after, read_before, read_after;
+  int stats_fd = -1;
   {
     RunningAgent agent;
     if (!agent.start(dir)) return 1;
@@ -213,8 +216,11 @@ int main() {
   {
     RunningAgent agent;
     if (!agent.start(dir, "  extra_server_patterns: [\"bench_ssl_write*\"]\n")) return 1;
-    write_before = program_stats("ct_ssl_write"), read_before = program_stats("ct_ssl_read_ret");
     watched = measure(tls, request);
+    // Kernel BPF statistics cost two clock reads per program run: enabled only for this separate pass.
+    stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    write_before = program_stats("ct_ssl_write"), read_before = program_stats("ct_ssl_read_ret");
+    measure(tls, request);
     write_after = program_stats("ct_ssl_write"), read_after = program_stats("ct_ssl_read_ret");
   }
   std::printf("1 KiB SSL_write and SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");
@@ -228,7 +234,7 @@ int main() {
   row("agent, unwatched:", unwatched);
   row("agent, watched:", watched);
   std::printf("empty probes: uprobe at %s; entry uprobe + return probe at ssl_read_internal\n", where.c_str());
-  std::printf("watched, in the BPF programs (kernel statistics%s):\n", stats_fd >= 0 ? "" : " unavailable");
+  std::printf("watched, in the BPF programs (kernel statistics, separate pass%s):\n", stats_fd >= 0 ? "" : ", unavailable");
   print_program("ct_ssl_write", write_before, write_after);
   print_program("ct_ssl_read_ret", read_before, read_after);
   std::printf("target: <= 1000 ns added per SSL_write\n");

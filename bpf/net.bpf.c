@@ -71,7 +71,7 @@ static __always_inline void ct_capture_socket_write(__u64 fd, __u64 buf, __u64 c
 
 /* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises. */
 static __always_inline void ct_emit_socket_gap(__u64 fd) {
-  struct ct_tls_data_event *e = ct_reserve(CT_EVENT_SOCK_DATA, sizeof(*e));
+  struct ct_tls_data_event *e = ct_reserve(CT_EVENT_SOCK_DATA, __builtin_offsetof(struct ct_tls_data_event, data));
   if (!e) return;
   ct_fill_header(&e->hdr, CT_EVENT_SOCK_DATA, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED);
   e->ssl = fd;

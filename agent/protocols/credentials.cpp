@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 
+#include "protocols/credential_rules.h"
 #include "protocols/text.h"
 #include "secrets/detectors.h"
 #include "secrets/jwt.h"
@@ -15,16 +16,17 @@
 namespace credtrace::protocols {
 namespace {
 
+using detail::carrier;
+using detail::Findings;
 using detail::iequals;
+using detail::passes_generic_rule;
 using detail::trim_ows;
-
-constexpr size_t kMaxCarrierName = 64;
+using detail::unquote;
 
 // Header names whose whole value is a credential (an API key) whatever its shape.
 constexpr std::array<std::string_view, 6> kApiKeyHeaders = {"x-api-key",     "api-key",      "x-goog-api-key",
                                                             "private-token", "x-auth-token", "x-api-token"};
 constexpr std::array<std::string_view, 6> kQueryParams = {"key", "api_key", "apikey", "access_token", "token", "auth"};
-constexpr std::array<std::string_view, 4> kCookieNameParts = {"session", "token", "auth", "sid"};
 
 struct BodyField {
   std::string_view name;
@@ -47,71 +49,6 @@ std::optional<std::string_view> body_field_type(std::string_view lower_name) {
   }
   return std::nullopt;
 }
-
-// "kind:name"; a name that is long or itself looks like a credential is not exported.
-std::string carrier(std::string_view kind, std::string_view name) {
-  bool unsafe = name.size() > kMaxCarrierName || secrets::classify_value(name) || !secrets::scan_text(name).empty();
-  return std::string(kind) + ":" + (unsafe ? std::string("<redacted>") : std::string(name));
-}
-
-// Surrounding whitespace and one pair of double quotes removed.
-std::string_view unquote(std::string_view value) {
-  value = trim_ows(value);
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-  return value;
-}
-
-bool passes_generic_rule(std::string_view value) {
-  return value.size() >= kGenericMinLength && detail::shannon_entropy(value) >= kGenericMinEntropy &&
-         !secrets::is_placeholder(value);
-}
-
-// Accumulates findings, never the same (value, carrier) twice.
-class Findings {
- public:
-  void add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
-           std::string_view scheme = {}, std::string_view user = {}) {
-    for (const CarriedCredential& found : found_) {
-      if (found.value == value && found.carrier == where) return;
-    }
-    found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, where, std::string(scheme),
-                                       std::string(user)});
-  }
-
-  // A typed value (classify_value) gets its type, anything else the generic type if it passes the generic rule.
-  void add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
-                      std::string_view scheme = {}) {
-    std::string_view value = unquote(raw);
-    if (value.empty() || secrets::is_placeholder(value)) return;
-    if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
-      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where, scheme);
-    } else if (passes_generic_rule(value)) {
-      add(value, generic_type, 0, where, scheme);
-    }
-  }
-
-  // Only a typed value counts (no context makes a generic match credible).
-  void add_if_typed(std::string_view raw, const std::string& where) {
-    std::string_view value = unquote(raw);
-    std::optional<secrets::Detection> typed = secrets::classify_value(value);
-    if (typed && !secrets::is_placeholder(value)) {
-      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where);
-    }
-  }
-
-  // Every typed credential scan_text finds in free text.
-  void add_scanned(std::string_view text, const std::string& where) {
-    for (const secrets::Detection& d : secrets::scan_text(text)) {
-      std::string_view value = text.substr(d.offset, d.length);
-      if (!secrets::is_placeholder(value)) add(value, d.type, d.prefix_len, where);
-    }
-  }
-
-  std::vector<CarriedCredential> take() { return std::move(found_); }
-
- private:
-  std::vector<CarriedCredential> found_;
-};
 
 // Authorization: Bearer|token|Bot <v>.
 void add_bearer(Findings& findings, std::string_view token, const std::string& where, std::string_view scheme) {
@@ -191,11 +128,6 @@ void add_authorization(Findings& findings, const HttpHeader& header) {
   findings.add_scanned(value, where);                                                 // Digest, OAuth, …
 }
 
-bool is_session_cookie_name(std::string_view name) {
-  return std::any_of(kCookieNameParts.begin(), kCookieNameParts.end(),
-                     [&](std::string_view part) { return detail::icontains(name, part); });
-}
-
 void add_cookies(Findings& findings, std::string_view cookies) {
   size_t start = 0;
   while (start < cookies.size()) {
@@ -205,7 +137,7 @@ void add_cookies(Findings& findings, std::string_view cookies) {
     if (eq != std::string_view::npos) {
       std::string_view name = trim_ows(pair.substr(0, eq));
       std::string_view value = pair.substr(eq + 1);
-      if (is_session_cookie_name(name)) {
+      if (detail::is_session_cookie_name(name)) {
         findings.add_contextual(value, "session_cookie", carrier("cookie", name));
       } else {
         findings.add_if_typed(value, carrier("cookie", name));
@@ -227,23 +159,10 @@ void add_header(Findings& findings, const HttpHeader& header) {
   findings.add_scanned(header.value, carrier("header", header.name));
 }
 
-// Calls visit(decoded_name, decoded_value) for every name=value pair of a query or form body; wipes the copies.
-template <typename Visit>
-void for_each_pair(std::string_view encoded, Visit visit) {
+// A query or form body without its leading '?'.
+std::string_view without_question_mark(std::string_view encoded) {
   if (encoded.starts_with('?')) encoded.remove_prefix(1);
-  size_t start = 0;
-  while (start < encoded.size()) {
-    size_t end = std::min(encoded.find('&', start), encoded.size());
-    std::string_view pair = encoded.substr(start, end - start);
-    size_t eq = pair.find('=');
-    if (eq != std::string_view::npos) {
-      std::string name = detail::percent_decode(pair.substr(0, eq), true);
-      std::string value = detail::percent_decode(pair.substr(eq + 1), true);
-      visit(name, value);
-      detail::wipe(value);
-    }
-    start = end + 1;
-  }
+  return encoded;
 }
 
 void add_query_param(Findings& findings, std::string_view name, std::string_view value) {
@@ -293,7 +212,8 @@ void add_body(Findings& findings, const HttpRequest& request) {
   bool json = detail::icontains(type, "json") || (type.empty() && body.starts_with('{'));
   if (json) return add_json_body(findings, body);
   if (detail::icontains(type, "x-www-form-urlencoded")) {
-    for_each_pair(body, [&](std::string_view name, std::string_view value) { add_body_field(findings, name, value); });
+    auto field = [&](std::string_view name, std::string_view value) { add_body_field(findings, name, value); };
+    detail::for_each_pair(without_question_mark(body), field);
   }
 }
 
@@ -302,7 +222,7 @@ void add_body(Findings& findings, const HttpRequest& request) {
 std::vector<CarriedCredential> credentials_in_request(const HttpRequest& request, std::string_view raw_query) {
   Findings findings;
   for (const HttpHeader& header : request.headers) add_header(findings, header);
-  for_each_pair(raw_query, [&](std::string_view name, std::string_view value) {
+  detail::for_each_pair(without_question_mark(raw_query), [&](std::string_view name, std::string_view value) {
     add_query_param(findings, name, value);
   });
   add_body(findings, request);

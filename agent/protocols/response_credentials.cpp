@@ -5,21 +5,20 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "protocols/credential_rules.h"
 #include "protocols/text.h"
-#include "secrets/detectors.h"
-#include "secrets/placeholders.h"
 
 namespace credtrace::protocols {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using detail::carrier;
+using detail::Findings;
+using detail::kMaxCarrierName;
 using detail::trim_ows;
-
-constexpr size_t kMaxCarrierName = 64;
 constexpr size_t kMaxJsonValues = 4096;  // values visited per body
 constexpr std::string_view kBodyCarrier = "response:body";
 constexpr std::string_view kCookieCarrier = "response:set-cookie";
@@ -40,7 +39,6 @@ constexpr std::array<IssuedField, 10> kIssuedFields = {{{"accesstoken", "oauth_a
                                                         {"clientsecret", "oauth_client_secret"},
                                                         {"secret", "generic_api_key"},
                                                         {"password", "password"}}};
-constexpr std::array<std::string_view, 4> kCookieNameParts = {"session", "token", "auth", "sid"};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -64,26 +62,6 @@ const IssuedField* issued_field(std::string_view name) {
   return nullptr;
 }
 
-// "kind:name" (body field names are passed lower-cased, cookie names as sent); a name that is long or itself
-// looks like a credential is not exported.
-std::string carrier(std::string_view kind, std::string_view name) {
-  bool unsafe = name.size() > kMaxCarrierName || secrets::classify_value(name) || !secrets::scan_text(name).empty();
-  return std::string(kind) + ":" + (unsafe ? std::string("<redacted>") : std::string(name));
-}
-
-// Surrounding whitespace and one pair of double quotes removed.
-std::string_view unquote(std::string_view value) {
-  value = trim_ows(value);
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-  return value;
-}
-
-// The same rule as for request credentials (credentials.cpp keeps its copy private).
-bool passes_generic_rule(std::string_view value) {
-  return value.size() >= kGenericMinLength && detail::shannon_entropy(value) >= kGenericMinEntropy &&
-         !secrets::is_placeholder(value);
-}
-
 // For the ambiguous name "key" (object keys, cache keys, i18n keys): [A-Za-z0-9_+/=-], a letter and a digit.
 bool token_shaped(std::string_view value) {
   bool letter = false;
@@ -100,56 +78,13 @@ bool token_shaped(std::string_view value) {
   return letter && digit;
 }
 
-// Accumulates findings, never the same (value, carrier) twice.
-class Findings {
- public:
-  void add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where) {
-    for (const CarriedCredential& found : found_) {
-      if (found.value == value && found.carrier == where) return;
-    }
-    found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, where, "", ""});
-  }
-
-  // A typed value (classify_value) gets its type, anything else the generic type if it passes the generic rule.
-  void add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
-                      bool need_token_shape = false) {
-    std::string_view value = unquote(raw);
-    if (value.empty() || secrets::is_placeholder(value)) return;
-    if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
-      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where);
-    } else if (passes_generic_rule(value) && (!need_token_shape || token_shaped(value))) {
-      add(value, generic_type, 0, where);
-    }
-  }
-
-  // Only a typed value counts (no context makes a generic match credible).
-  void add_if_typed(std::string_view raw, const std::string& where) {
-    std::string_view value = unquote(raw);
-    std::optional<secrets::Detection> typed = secrets::classify_value(value);
-    if (typed && !secrets::is_placeholder(value)) {
-      add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where);
-    }
-  }
-
-  // Every typed credential scan_text finds in free text.
-  void add_scanned(std::string_view text, const std::string& where) {
-    for (const secrets::Detection& d : secrets::scan_text(text)) {
-      std::string_view value = text.substr(d.offset, d.length);
-      if (!secrets::is_placeholder(value)) add(value, d.type, d.prefix_len, where);
-    }
-  }
-
-  std::vector<CarriedCredential> take() { return std::move(found_); }
-
- private:
-  std::vector<CarriedCredential> found_;
-};
-
-// A named field of a JSON or form body.
+// A named field of a JSON or form body. Field names match ignoring case, '_' and '-'; a "key" that is not
+// token-shaped counts only when typed.
 void add_body_field(Findings& findings, std::string_view name, std::string_view value) {
-  std::string where = carrier(kBodyCarrier, detail::to_lower(name));
-  if (const IssuedField* field = issued_field(name)) {
-    return findings.add_contextual(value, field->generic_type, where, field->name == "key");
+  std::string where = carrier(kBodyCarrier, detail::to_lower(name));  // lower-cased field name
+  const IssuedField* field = issued_field(name);
+  if (field != nullptr && (field->name != "key" || token_shaped(detail::unquote(value)))) {
+    return findings.add_contextual(value, field->generic_type, where);
   }
   findings.add_if_typed(value, where);
 }
@@ -202,24 +137,6 @@ void add_json_body(Findings& findings, std::string_view body) {
   wipe_json(document);
 }
 
-// Calls visit(decoded_name, decoded_value) for every name=value pair of a form body; wipes the copies.
-template <typename Visit>
-void for_each_pair(std::string_view encoded, Visit visit) {
-  size_t start = 0;
-  while (start < encoded.size()) {
-    size_t end = std::min(encoded.find('&', start), encoded.size());
-    std::string_view pair = encoded.substr(start, end - start);
-    size_t eq = pair.find('=');
-    if (eq != std::string_view::npos) {
-      std::string name = detail::percent_decode(pair.substr(0, eq), true);
-      std::string value = detail::percent_decode(pair.substr(eq + 1), true);
-      visit(name, value);
-      detail::wipe(value);
-    }
-    start = end + 1;
-  }
-}
-
 // "a=b&c=d" without whitespace or markup: a form body served as text/plain or without a type.
 bool looks_like_form(std::string_view body) {
   if (body.find('=') == std::string_view::npos) return false;
@@ -254,13 +171,9 @@ void add_body(Findings& findings, const HttpResponse& response) {
     return add_json_body(findings, body);
   }
   if (form_type || ((type.empty() || detail::icontains(type, "text/plain")) && looks_like_form(body))) {
-    for_each_pair(body, [&](std::string_view name, std::string_view value) { add_body_field(findings, name, value); });
+    auto field = [&](std::string_view name, std::string_view value) { add_body_field(findings, name, value); };
+    detail::for_each_pair(body, field);
   }
-}
-
-bool is_session_cookie_name(std::string_view name) {
-  return std::any_of(kCookieNameParts.begin(), kCookieNameParts.end(),
-                     [&](std::string_view part) { return detail::icontains(name, part); });
 }
 
 // Set-Cookie: name=value; attributes…
@@ -271,8 +184,8 @@ void add_set_cookie(Findings& findings, std::string_view header_value) {
   std::string_view name = trim_ows(pair.substr(0, eq));
   std::string_view value = pair.substr(eq + 1);
   if (name.empty()) return;
-  std::string where = carrier(kCookieCarrier, name);
-  if (is_session_cookie_name(name)) return findings.add_contextual(value, "session_cookie", where);
+  std::string where = carrier(kCookieCarrier, name);  // cookie name as sent
+  if (detail::is_session_cookie_name(name)) return findings.add_contextual(value, "session_cookie", where);
   findings.add_if_typed(value, where);
 }
 

@@ -85,22 +85,35 @@ static __always_inline void ct_fill_header(struct ct_event_header *h, __u32 type
   h->time_boot_ns = bpf_ktime_get_boot_ns();
 }
 
-/* Submit without a wake-up unless the event is urgent or the ring is filling: the agent polls in batches. */
-static __always_inline void ct_submit(void *e, bool urgent) {
-  __u64 flags = BPF_RB_NO_WAKEUP;
-  if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_threshold_bytes)
-    flags = BPF_RB_FORCE_WAKEUP;
-  bpf_ringbuf_submit(e, flags);
+/* Submit without a wake-up unless the event is urgent or the ring is filling. While the ring stays above the
+ * threshold (the agent is behind), a CPU forces at most one wake-up per CT_WAKEUP_INTERVAL_NS: a wake-up per event
+ * would cost each watched call more than the capture itself, and the agent drains everything once awake. */
+#define CT_WAKEUP_INTERVAL_NS 1000000ull
+static __always_inline __u64 ct_wakeup_flags(bool urgent) {
+  if (urgent) return BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_threshold_bytes) return BPF_RB_NO_WAKEUP;
+  __u32 zero = 0;
+  __u64 *last = bpf_map_lookup_elem(&last_wakeup_ns, &zero);
+  __u64 now = bpf_ktime_get_boot_ns();
+  if (last && now - *last < CT_WAKEUP_INTERVAL_NS) return BPF_RB_NO_WAKEUP;
+  if (last) *last = now;
+  return BPF_RB_FORCE_WAKEUP;
 }
+
+static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
 /* Common layout of syscall exit tracepoints. */
 struct ct_syscall_exit { __u64 unused; long id; long ret; };
 
-/* One chunk of plaintext written by a watched process (TLS data keyed by SSL*, socket data keyed by fd). */
+/* One chunk of plaintext a watched process wrote or read (TLS data keyed by SSL*, socket data keyed by fd). The
+ * event is assembled in per-CPU scratch and copied into the ring at its used size: records sized to the data put
+ * several on a ring page, where fixed 4 KiB records cost a TLB miss (a nested page walk in a VM) each. */
 static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u32 total,
                                                __u32 offset) {
-  struct ct_tls_data_event *e = ct_reserve(type, sizeof(*e));
+  __u32 zero = 0;
+  struct ct_tls_data_event *e = bpf_map_lookup_elem(&data_scratch, &zero);
   if (!e) return;
+  ct_count_event(type);
   ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED);
   e->ssl = stream;
   e->direction = direction;
@@ -115,7 +128,9 @@ static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u6
     e->len = len;
   else
     ct_count_drop(CT_DROP_READ_FAILED);
-  ct_submit(e, false);
+  __u64 size = __builtin_offsetof(struct ct_tls_data_event, data) + (__u64)e->len;
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(size) : "i"(sizeof(struct ct_tls_data_event)));
+  if (bpf_ringbuf_output(&events, e, size, ct_wakeup_flags(false)) != 0) ct_count_drop(CT_DROP_RINGBUF_FULL);
 }
 
 /* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated). */

@@ -29,6 +29,22 @@ struct {
   __type(value, __u64);
 } pending_connects SEC(".maps");
 
+/* Per-CPU time (boot ns) of the last wake-up forced because the ring was above the threshold. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} last_wakeup_ns SEC(".maps");
+
+/* Per-CPU scratch where a data event is assembled; the ring receives only its used part. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ct_tls_data_event);
+} data_scratch SEC(".maps");
+
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

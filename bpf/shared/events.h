@@ -142,7 +142,8 @@ enum ct_tls_direction {
   CT_TLS_READ = 1,
 };
 
-/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. */
+/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. A record holds the header fields and
+ * only the len bytes of data used: its size is offsetof(data) + len. */
 struct ct_tls_data_event {
   struct ct_event_header hdr;
   ct_u64 ssl;        /* SSL* in the process: the stream key (memory BIOs have no fd); the fd for socket data */

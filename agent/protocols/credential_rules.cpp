@@ -1,0 +1,73 @@
+// Internal: rules shared by request and response credential extraction (carriers, generic rule, findings).
+#include "protocols/credential_rules.h"
+
+#include <array>
+#include <optional>
+
+#include "secrets/detectors.h"
+#include "secrets/placeholders.h"
+
+namespace credtrace::protocols::detail {
+namespace {
+
+constexpr std::array<std::string_view, 4> kCookieNameParts = {"session", "token", "auth", "sid"};
+
+}  // namespace
+
+std::string carrier(std::string_view kind, std::string_view name) {
+  bool unsafe = name.size() > kMaxCarrierName || secrets::classify_value(name) || !secrets::scan_text(name).empty();
+  return std::string(kind) + ":" + (unsafe ? std::string("<redacted>") : std::string(name));
+}
+
+std::string_view unquote(std::string_view value) {
+  value = trim_ows(value);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return value;
+}
+
+bool passes_generic_rule(std::string_view value) {
+  return value.size() >= kGenericMinLength && shannon_entropy(value) >= kGenericMinEntropy &&
+         !secrets::is_placeholder(value);
+}
+
+bool is_session_cookie_name(std::string_view name) {
+  return std::any_of(kCookieNameParts.begin(), kCookieNameParts.end(),
+                     [&](std::string_view part) { return icontains(name, part); });
+}
+
+void Findings::add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
+                   std::string_view scheme, std::string_view user) {
+  for (const CarriedCredential& found : found_) {
+    if (found.value == value && found.carrier == where) return;
+  }
+  found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, where, std::string(scheme),
+                                     std::string(user)});
+}
+
+void Findings::add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
+                              std::string_view scheme) {
+  std::string_view value = unquote(raw);
+  if (value.empty() || secrets::is_placeholder(value)) return;
+  if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
+    add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where, scheme);
+  } else if (passes_generic_rule(value)) {
+    add(value, generic_type, 0, where, scheme);
+  }
+}
+
+void Findings::add_if_typed(std::string_view raw, const std::string& where) {
+  std::string_view value = unquote(raw);
+  std::optional<secrets::Detection> typed = secrets::classify_value(value);
+  if (typed && !secrets::is_placeholder(value)) {
+    add(value.substr(typed->offset, typed->length), typed->type, typed->prefix_len, where);
+  }
+}
+
+void Findings::add_scanned(std::string_view text, const std::string& where) {
+  for (const secrets::Detection& d : secrets::scan_text(text)) {
+    std::string_view value = text.substr(d.offset, d.length);
+    if (!secrets::is_placeholder(value)) add(value, d.type, d.prefix_len, where);
+  }
+}
+
+}  // namespace credtrace::protocols::detail

@@ -1,0 +1,72 @@
+// Internal: rules shared by request and response credential extraction (carriers, generic rule, findings, pairs).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/credentials.h"
+#include "protocols/text.h"
+
+namespace credtrace::protocols::detail {
+
+// Longest name exported in a carrier; longer ones are "<redacted>".
+inline constexpr size_t kMaxCarrierName = 64;
+
+// "kind:name"; a name that is long or itself looks like a credential is not exported.
+std::string carrier(std::string_view kind, std::string_view name);
+
+// Surrounding whitespace and one pair of double quotes removed.
+std::string_view unquote(std::string_view value);
+
+// Context-only matches: kGenericMinLength, kGenericMinEntropy and not a placeholder.
+bool passes_generic_rule(std::string_view value);
+
+// A cookie name containing session, token, auth or sid (any case).
+bool is_session_cookie_name(std::string_view name);
+
+// Accumulates findings, never the same (value, carrier) twice.
+class Findings {
+ public:
+  // Records one finding unless the same (value, where) is already there.
+  void add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
+           std::string_view scheme = {}, std::string_view user = {});
+
+  // A typed value (classify_value) gets its type, anything else the generic type if it passes the generic rule.
+  void add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
+                      std::string_view scheme = {});
+
+  // Only a typed value counts (no context makes a generic match credible).
+  void add_if_typed(std::string_view raw, const std::string& where);
+
+  // Every typed credential scan_text finds in free text.
+  void add_scanned(std::string_view text, const std::string& where);
+
+  // Hands over the findings, leaving none.
+  std::vector<CarriedCredential> take() { return std::move(found_); }
+
+ private:
+  std::vector<CarriedCredential> found_;
+};
+
+// Calls visit(decoded_name, decoded_value) for every name=value pair of a query or form body; wipes the copies.
+template <typename Visit>
+void for_each_pair(std::string_view encoded, Visit visit) {
+  size_t start = 0;
+  while (start < encoded.size()) {
+    size_t end = std::min(encoded.find('&', start), encoded.size());
+    std::string_view pair = encoded.substr(start, end - start);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      std::string name = percent_decode(pair.substr(0, eq), true);
+      std::string value = percent_decode(pair.substr(eq + 1), true);
+      visit(name, value);
+      wipe(value);
+    }
+    start = end + 1;
+  }
+}
+
+}  // namespace credtrace::protocols::detail
