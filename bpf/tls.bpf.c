@@ -19,15 +19,9 @@ static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
 /* Entry of a read: remember where the plaintext will land, for the return probe (watched processes only). */
 static __always_inline int ct_stash_read(__u64 ssl, __u64 buf, __u64 readbytes) {
   if (!buf || !ct_current_watched()) return 0;
-  struct ct_ssl_read_args *args =
-      bpf_task_storage_get(&ssl_reads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  if (!args) {
-    ct_count_drop(CT_DROP_STATE_ALLOC);
-    return 0;
-  }
-  args->ssl = ssl;
-  args->buf = buf;
-  args->readbytes = readbytes;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_ssl_read_args args = {.ssl = ssl, .buf = buf, .readbytes = readbytes};
+  if (bpf_map_update_elem(&ssl_reads, &tid, &args, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   return 0;
 }
 
@@ -58,16 +52,16 @@ int BPF_KPROBE(ct_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes
   return ct_stash_read((__u64)ssl, (__u64)buf, (__u64)readbytes);
 }
 
-/* Return of either read form: the plaintext now in the buffer. Threads that never stashed a read (every unwatched
- * one) have no task storage, which costs one load to see. */
+/* Return of either read form: the plaintext now in the buffer. A process that was never in a set (every unwatched
+ * one) has no task storage, which costs one load to see. */
 SEC("uretprobe")
 int BPF_KRETPROBE(ct_ssl_read_ret, long ret) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  if (!task->bpf_storage) return 0;
-  struct ct_ssl_read_args *args = bpf_task_storage_get(&ssl_reads, task, 0, 0);
-  if (!args || !args->buf) return 0;
+  if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_ssl_read_args *args = bpf_map_lookup_elem(&ssl_reads, &tid);
+  if (!args) return 0;
   __u64 ssl = args->ssl, buf = args->buf, readbytes = args->readbytes;
-  args->buf = 0;
+  bpf_map_delete_elem(&ssl_reads, &tid);
   if ((int)ret <= 0) return 0;
   __u64 count = (__u64)(int)ret;
   if (readbytes && bpf_probe_read_user(&count, sizeof(count), (void *)readbytes) != 0) {

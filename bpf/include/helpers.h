@@ -105,32 +105,40 @@ static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit
 /* Common layout of syscall exit tracepoints. */
 struct ct_syscall_exit { __u64 unused; long id; long ret; };
 
-/* One chunk of plaintext a watched process wrote or read (TLS data keyed by SSL*, socket data keyed by fd). The
- * event is assembled in per-CPU scratch and copied into the ring at its used size: records sized to the data put
- * several on a ring page, where fixed 4 KiB records cost a TLB miss (a nested page walk in a VM) each. */
-static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u32 total,
-                                               __u32 offset) {
-  __u32 zero = 0;
-  struct ct_tls_data_event *e = bpf_map_lookup_elem(&data_scratch, &zero);
-  if (!e) return;
-  ct_count_event(type);
+/* Fills a reserved data event (capacity bytes of data room) with one chunk of the user buffer and submits it. */
+static __always_inline void ct_fill_data_chunk(struct ct_tls_data_event *e, __u64 capacity, __u32 type,
+                                               __u32 direction, __u64 stream, __u64 buf, __u32 total, __u32 offset) {
   ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED);
   e->ssl = stream;
   e->direction = direction;
   e->total_len = total;
   e->offset = offset;
   __u64 len = (__u64)total - offset;
-  if (len > CT_TLS_CHUNK_LEN) len = CT_TLS_CHUNK_LEN;
+  if (len > capacity) len = capacity;
   /* Keep the bound visible to the verifier (clang may otherwise fold the clamp into a signed 32-bit form). */
-  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_TLS_CHUNK_LEN));
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(capacity));
   e->len = 0;
   if (bpf_probe_read_user(e->data, len, (void *)(buf + offset)) == 0)
     e->len = len;
   else
     ct_count_drop(CT_DROP_READ_FAILED);
-  __u64 size = __builtin_offsetof(struct ct_tls_data_event, data) + (__u64)e->len;
-  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(size) : "i"(sizeof(struct ct_tls_data_event)));
-  if (bpf_ringbuf_output(&events, e, size, ct_wakeup_flags(false)) != 0) ct_count_drop(CT_DROP_RINGBUF_FULL);
+  ct_submit(e, false);
+}
+
+/* One chunk of plaintext a watched process wrote or read (TLS data keyed by SSL*, socket data keyed by fd). Chunks
+ * that fit CT_TLS_SMALL_CHUNK_LEN go in a record of that room (typical API requests and responses), others in a
+ * full CT_TLS_CHUNK_LEN record: the ring holds about as many bytes as the data. Reserved in place, never staged in
+ * per-CPU scratch: uprobe programs can be preempted, and a shared buffer could mix two processes' data. */
+static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u32 total,
+                                               __u32 offset) {
+  const __u64 fixed = __builtin_offsetof(struct ct_tls_data_event, data);
+  if ((__u64)total - offset <= CT_TLS_SMALL_CHUNK_LEN) {
+    struct ct_tls_data_event *e = ct_reserve(type, fixed + CT_TLS_SMALL_CHUNK_LEN);
+    if (e) ct_fill_data_chunk(e, CT_TLS_SMALL_CHUNK_LEN, type, direction, stream, buf, total, offset);
+  } else {
+    struct ct_tls_data_event *e = ct_reserve(type, sizeof(*e));
+    if (e) ct_fill_data_chunk(e, CT_TLS_CHUNK_LEN, type, direction, stream, buf, total, offset);
+  }
 }
 
 /* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated). */

@@ -37,14 +37,6 @@ struct {
   __type(value, __u64);
 } last_wakeup_ns SEC(".maps");
 
-/* Per-CPU scratch where a data event is assembled; the ring receives only its used part. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct ct_tls_data_event);
-} data_scratch SEC(".maps");
-
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -71,12 +63,14 @@ struct {
   __type(value, struct ct_task_state);
 } task_states SEC(".maps");
 
-/* The SSL_read in flight on a thread of a watched process: set by the entry probe, taken by the return probe. Task
- * storage of the calling thread, so it needs no key management and dies with the thread. */
+/* Thread id -> the SSL_read in flight on that thread of a watched process: set by the entry probe, taken by the
+ * return probe (LRU: a thread that dies mid-call cannot leak). A hash map, not task storage: a second task-storage
+ * map on the same tasks competes for their storage's lookup cache, and every watched-set check then re-caches
+ * under a lock (measured: +250 ns per SSL_write). */
 struct {
-  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32);
   __type(value, struct ct_ssl_read_args);
 } ssl_reads SEC(".maps");
 

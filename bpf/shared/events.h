@@ -22,6 +22,7 @@ typedef uint64_t ct_u64;
 #define CT_PATH_LEN 256
 #define CT_STDIN_CAPTURE_LEN 1024
 #define CT_TLS_CHUNK_LEN 4096 /* plaintext bytes per TLS data event */
+#define CT_TLS_SMALL_CHUNK_LEN 1024 /* data room of the short record used for chunks that fit it */
 #define CT_TLS_MAX_CHUNKS 4   /* chunks captured per SSL_write/SSL_read call; the rest is counted as truncated */
 #define CT_IOV_MAX_CAPTURED 8 /* iovecs captured per writev/sendmsg; later ones are reported as a gap */
 #define CT_SNI_LEN 256
@@ -142,8 +143,8 @@ enum ct_tls_direction {
   CT_TLS_READ = 1,
 };
 
-/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. A record holds the header fields and
- * only the len bytes of data used: its size is offsetof(data) + len. */
+/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. A record holds the fixed fields and a
+ * data room of CT_TLS_SMALL_CHUNK_LEN or CT_TLS_CHUNK_LEN bytes (len of them valid): never assume the full struct. */
 struct ct_tls_data_event {
   struct ct_event_header hdr;
   ct_u64 ssl;        /* SSL* in the process: the stream key (memory BIOs have no fd); the fd for socket data */
