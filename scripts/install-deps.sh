@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm libbpf-dev bpftool libelf-dev zlib1g-dev
           libprotobuf-dev protobuf-compiler libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libnghttp2-dev)
+packages+=(libmicrohttpd-dev libsqlite3-dev openssl)  # collector: HTTP(S) server, SQLite store; TLS test certificates
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,0 +1,316 @@
+// Collector benchmark: ingest events/s into SQLite (batches of 500) and latency of the query API over the result.
+// Usage: bench_collector [EVENTS=1000000] [full|normal (SQLite synchronous)] [CLIENTS=2]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "credtrace/v1/ingest.pb.h"
+
+namespace {
+
+constexpr int kBatchEvents = 500;
+constexpr int kCredentials = 5000, kWorkloads = 2000, kHosts = 200, kDestinations = 100;
+const char* kAgentToken = "bench-agent-token";
+const char* kReaderToken = "bench-reader-token";
+
+using Clock = std::chrono::steady_clock;
+
+// An owned socket/pipe fd.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// The collector under test, stopped with SIGTERM when this goes.
+class CollectorProcess {
+ public:
+  CollectorProcess(const std::string& dir, const std::string& sync) {
+    std::ofstream(dir + "/agents") << kAgentToken << "\n";
+    std::ofstream(dir + "/readers") << kReaderToken << "\n";
+    std::string log = dir + "/collector.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = std::freopen(log.c_str(), "w", stderr);
+      (void)out;
+      execl(CREDTRACE_COLLECTOR_PATH, "credtrace-collector", "--listen", "127.0.0.1:0", "--agent-tokens",
+            (dir + "/agents").c_str(), "--reader-tokens", (dir + "/readers").c_str(), "--db",
+            ("sqlite:" + dir + "/bench.db").c_str(), "--sqlite-synchronous", sync.c_str(), "--threads", "4",
+            "--retention-days", "0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      if (auto at = text.find("listening on http://127.0.0.1:"); at != std::string::npos)
+        port_ = std::atoi(text.c_str() + at + std::strlen("listening on http://127.0.0.1:"));
+    }
+  }
+  ~CollectorProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A keep-alive HTTP/1.1 connection: one request at a time, Content-Length bodies.
+class HttpClient {
+ public:
+  explicit HttpClient(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ok_ = connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  // Returns the status code (0 on a transport error); the body in `body`.
+  int request(const std::string& method, const std::string& path, const std::string& headers,
+              const std::string& payload, std::string& body) {
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
+                      "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
+    if (!ok_ || !send_all(req) || !send_all(payload)) return 0;
+    return read_response(body);
+  }
+
+ private:
+  bool send_all(const std::string& data) {
+    for (size_t sent = 0; sent < data.size();) {
+      ssize_t n = send(fd_.get(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  int read_response(std::string& body) {
+    size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos)
+      if (!fill()) return 0;
+    int status = std::atoi(buffer_.c_str() + 9);
+    std::string head = buffer_.substr(0, header_end);
+    std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+    size_t at = head.find("content-length:");
+    size_t length = at == std::string::npos ? 0 : std::strtoul(head.c_str() + at + 15, nullptr, 10);
+    while (buffer_.size() < header_end + 4 + length)
+      if (!fill()) return 0;
+    body = buffer_.substr(header_end + 4, length);
+    buffer_.erase(0, header_end + 4 + length);
+    return status;
+  }
+  bool fill() {
+    char chunk[65536];
+    ssize_t n = recv(fd_.get(), chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+  Fd fd_;
+  bool ok_ = false;
+  std::string buffer_;
+};
+
+std::string hex64(uint64_t n) {
+  char out[65];
+  for (int i = 0; i < 64; ++i) out[i] = "0123456789abcdef"[(n * 2654435761u + static_cast<uint64_t>(i) * 40503u) % 16];
+  out[64] = 0;
+  std::snprintf(out, 17, "%016llx", static_cast<unsigned long long>(n));  // unique prefix
+  out[16] = 'f';
+  return out;
+}
+
+// Fleet shape: kHosts agents, each with kWorkloads / kHosts workloads; each workload holds 4 credentials from the
+// pool (so some are shared across workloads and hosts) and sends each to one of 2 destinations. A batch comes
+// from one agent and holds its recent events, as the agent sink sends them.
+void fill_event(credtrace::v1::Event& e, std::mt19937_64& rng, int host, int64_t now_ns) {
+  int wl = host * (kWorkloads / kHosts) + static_cast<int>(rng() % (kWorkloads / kHosts));
+  uint64_t cred = (static_cast<uint64_t>(wl) * 10 + rng() % 4) * 2654435761u % kCredentials;
+  e.set_type("credential_use");
+  int64_t t = now_ns - static_cast<int64_t>(rng() % 10'000'000'000ULL);  // within the agent's 10 s window
+  e.mutable_time()->set_seconds(t / 1'000'000'000);
+  e.mutable_time()->set_nanos(static_cast<int32_t>(t % 1'000'000'000));
+  e.set_host("host-" + std::to_string(host));
+  auto* p = e.mutable_process();
+  p->set_pid(static_cast<uint32_t>(1000 + wl));
+  p->set_exe("/usr/bin/node");
+  p->add_args("node");
+  p->add_args("/opt/mcp/server-" + std::to_string(wl) + "/index.js");
+  auto* w = e.mutable_workload();
+  w->set_id("wl-" + std::to_string(wl));
+  w->set_host(e.host());
+  w->set_exe("/usr/bin/node");
+  w->mutable_mcp()->set_server_name("server-" + std::to_string(wl));
+  w->mutable_mcp()->set_client("claude_desktop");
+  auto* c = e.mutable_credential();
+  c->set_type(cred % 2 ? "github_pat" : "openai");
+  c->set_fingerprint(hex64(cred));
+  c->set_preview(cred % 2 ? "ghp_…" + std::to_string(1000 + cred % 9000) : "sk-…" + std::to_string(1000 + cred % 9000));
+  auto* s = e.add_sources();
+  s->set_kind("env");
+  s->set_name(cred % 2 ? "GITHUB_TOKEN" : "OPENAI_API_KEY");
+  auto* d = e.mutable_destination();
+  d->set_host("api-" + std::to_string((cred + rng() % 2) % kDestinations) + ".example.com");
+  d->set_port(443);
+  d->set_tls(true);
+  auto* r = e.mutable_request();
+  r->set_protocol("h2");
+  r->set_method("POST");
+  r->set_path("/v1/chat/completions");
+  r->set_carrier("header:authorization");
+  r->set_scheme("Bearer");
+  e.mutable_credential_use()->set_count(1);
+}
+
+std::string deflate_body(const std::string& raw) {
+  uLongf size = compressBound(raw.size());
+  std::string out(size, '\0');
+  compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), raw.size(), 1);
+  out.resize(size);
+  return out;
+}
+
+std::vector<std::string> make_batches(int events, size_t& raw_bytes) {
+  std::mt19937_64 rng(42);
+  int batches = events / kBatchEvents;
+  int64_t start_ns = (static_cast<int64_t>(time(nullptr)) - 86400) * 1'000'000'000LL;
+  int64_t step_ns = 86400'000'000'000LL / std::max(1, batches);  // the batches span the last day
+  std::vector<std::string> bodies;
+  raw_bytes = 0;
+  for (int seq = 1; seq <= batches; ++seq) {
+    int host = seq % kHosts;
+    credtrace::v1::IngestBatch batch;
+    batch.set_agent_id("bench-agent-" + std::to_string(host));
+    batch.set_sequence(static_cast<uint64_t>(seq));
+    for (int i = 0; i < kBatchEvents; ++i) fill_event(*batch.add_events(), rng, host, start_ns + seq * step_ns);
+    std::string raw = batch.SerializeAsString();
+    raw_bytes += raw.size();
+    bodies.push_back(deflate_body(raw));
+  }
+  return bodies;
+}
+
+double ingest(int port, const std::vector<std::string>& bodies, int clients) {
+  std::atomic<size_t> next{0};
+  std::atomic<int> failures{0};
+  std::string headers = std::string("Authorization: Bearer ") + kAgentToken + "\r\nContent-Encoding: deflate\r\n";
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t)
+    threads.emplace_back([&] {
+      HttpClient client(port);
+      std::string body;
+      for (size_t i; (i = next.fetch_add(1)) < bodies.size();)
+        if (client.request("POST", "/v1/ingest", headers, bodies[i], body) != 200) failures++;
+    });
+  for (auto& t : threads) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (failures) std::printf("  WARNING: %d batches failed\n", failures.load());
+  return seconds;
+}
+
+void latency(int port, const char* label, const std::vector<std::string>& paths) {
+  HttpClient client(port);
+  std::string headers = std::string("Authorization: Bearer ") + kReaderToken + "\r\n";
+  std::vector<double> ms;
+  size_t bytes = 0;
+  int failures = 0;
+  for (const auto& path : paths) {
+    std::string body;
+    auto start = Clock::now();
+    int status = client.request("GET", path, headers, "", body);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    bytes += body.size();
+    if (status != 200 && ++failures <= 3) std::printf("  WARNING: %s -> %d %s\n", path.c_str(), status, body.substr(0, 120).c_str());
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  std::printf("%-44s n=%zu p50=%.2f ms p99=%.2f ms max=%.2f ms (avg reply %zu bytes)\n", label, ms.size(), pct(0.50),
+              pct(0.99), ms.back(), bytes / ms.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int events = argc > 1 ? std::atoi(argv[1]) : 1000000;
+  std::string sync = argc > 2 ? argv[2] : "full";
+  int clients = argc > 3 ? std::atoi(argv[3]) : 2;
+  std::string dir = std::filesystem::temp_directory_path() / ("credtrace-bench-collector-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  size_t raw_bytes = 0;
+  std::vector<std::string> bodies = make_batches(events, raw_bytes);
+  size_t compressed = 0;
+  for (const auto& b : bodies) compressed += b.size();
+  std::printf("collector bench: %zu batches x %d events (%d credentials, %d workloads, %d hosts), %zu clients, "
+              "SQLite synchronous=%s\n", bodies.size(), kBatchEvents, kCredentials, kWorkloads, kHosts,
+              static_cast<size_t>(clients), sync.c_str());
+  std::printf("  batch size: %.1f KiB protobuf, %.1f KiB deflated\n", raw_bytes / 1024.0 / bodies.size(),
+              compressed / 1024.0 / bodies.size());
+  {
+    CollectorProcess collector(dir, sync);
+    if (collector.port() == 0) {
+      std::fprintf(stderr, "collector did not start; see %s/collector.log\n", dir.c_str());
+      return 1;
+    }
+    double seconds = ingest(collector.port(), bodies, clients);
+    size_t total = bodies.size() * kBatchEvents;
+    std::printf("ingest into SQLite: %zu events in %.2f s = %.0f events/s (target >= 100000)\n", total, seconds,
+                total / seconds);
+    std::printf("database: %.0f MiB for %zu stored uses\n",
+                std::filesystem::file_size(dir + "/bench.db") / 1048576.0 +
+                    (std::filesystem::exists(dir + "/bench.db-wal") ? std::filesystem::file_size(dir + "/bench.db-wal") / 1048576.0 : 0),
+                total);
+    std::mt19937_64 rng(7);
+    std::vector<std::string> list, detail, cursor_pages, events_pages, filtered;
+    for (int i = 0; i < 200; ++i) {
+      list.push_back("/v1/credentials?limit=100");
+      cursor_pages.push_back("/v1/credentials?limit=100&cursor=" + hex64(rng() % kCredentials));
+      detail.push_back("/v1/credentials/" + hex64((rng() % kWorkloads * 10 + rng() % 4) * 2654435761u % kCredentials));
+      filtered.push_back("/v1/credentials?limit=100&workload=wl-" + std::to_string(rng() % kWorkloads));
+      events_pages.push_back("/v1/events?limit=100&type=credential_use&workload=wl-" + std::to_string(rng() % kWorkloads));
+    }
+    latency(collector.port(), "GET /v1/credentials?limit=100", list);
+    latency(collector.port(), "GET /v1/credentials?limit=100&cursor=<fp>", cursor_pages);
+    latency(collector.port(), "GET /v1/credentials?limit=100&workload=<id>", filtered);
+    latency(collector.port(), "GET /v1/credentials/<fingerprint>", detail);
+    latency(collector.port(), "GET /v1/events?limit=100&type&workload", events_pages);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}

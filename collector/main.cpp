@@ -1,0 +1,143 @@
+// credtrace-collector entry point: flags, store, HTTP(S) server, retention, and a clean stop on SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "http_server.h"
+#include "ingest.h"
+#include "listen_address.h"
+#include "log.h"
+#include "metrics.h"
+#include "query_api.h"
+#include "retention.h"
+#include "router.h"
+#include "store.h"
+
+namespace cc = credtrace::collector;
+
+namespace {
+
+struct Flags {
+  std::string listen = "127.0.0.1:8787";
+  std::string tls_cert, tls_key;
+  std::string agent_tokens, reader_tokens;
+  std::string db = "sqlite:/var/lib/credtrace-collector/collector.db";
+  int retention_days = 30;
+  size_t max_body_bytes = 8u << 20;
+  size_t max_decompressed_bytes = 64u << 20;
+  size_t max_batch_events = 100000;
+  unsigned threads = 4;
+  std::string sqlite_synchronous = "full";
+};
+
+void add_flags(CLI::App& app, Flags& f) {
+  app.add_option("--listen", f.listen, "HOST:PORT; plain HTTP only on loopback unless --tls-cert/--tls-key")
+      ->capture_default_str();
+  app.add_option("--tls-cert", f.tls_cert, "PEM certificate (chain) for HTTPS")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", f.tls_key, "PEM private key for HTTPS")->check(CLI::ExistingFile);
+  app.add_option("--agent-tokens", f.agent_tokens, "file of agent bearer tokens, one per line, # comments")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--reader-tokens", f.reader_tokens, "file of query API bearer tokens")->check(CLI::ExistingFile);
+  app.add_option("--db", f.db, "sqlite:PATH or postgres://...")->capture_default_str();
+  app.add_option("--retention-days", f.retention_days, "delete data older than N days (0: keep)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
+  app.add_option("--max-body-bytes", f.max_body_bytes, "largest compressed request body")->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 31));
+  app.add_option("--max-decompressed-bytes", f.max_decompressed_bytes, "largest inflated ingest body")
+      ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 32));
+  app.add_option("--max-batch-events", f.max_batch_events, "most events in one batch")->capture_default_str();
+  app.add_option("--threads", f.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--sqlite-synchronous", f.sqlite_synchronous,
+                 "full: an acknowledged batch survives power loss; normal: survives a crash of the collector")
+      ->capture_default_str()->check(CLI::IsMember({"full", "normal"}));
+  app.set_version_flag("--version", std::string("credtrace-collector ") + CREDTRACE_VERSION);
+}
+
+cc::Status read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return cc::Status::error("cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  out = buffer.str();
+  return {};
+}
+
+cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
+  if (cc::Status s = cc::parse_listen_address(f.listen, out.listen); !s.ok()) return s;
+  if (f.tls_cert.empty() != f.tls_key.empty()) return cc::Status::error("--tls-cert and --tls-key go together");
+  if (f.tls_cert.empty() && !out.listen.loopback)
+    return cc::Status::error("refusing plain HTTP on non-loopback " + f.listen + ": give --tls-cert and --tls-key");
+  if (!f.tls_cert.empty()) {
+    if (cc::Status s = read_file(f.tls_cert, out.tls_cert_pem); !s.ok()) return s;
+    if (cc::Status s = read_file(f.tls_key, out.tls_key_pem); !s.ok()) return s;
+  }
+  out.max_body_bytes = f.max_body_bytes;
+  out.threads = f.threads;
+  return {};
+}
+
+int fail(const cc::Status& status) {
+  cc::log_error(status.message());
+  return 2;
+}
+
+// Blocks SIGINT/SIGTERM in every thread (started later) and waits for one here.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int run(const Flags& f) {
+  ::umask(077);  // the database and its WAL are readable by the collector's user only
+  if (::geteuid() == 0) cc::log_warn("running as root: the collector needs no privileges; run it as its own user");
+  cc::HttpServerOptions http;
+  if (cc::Status s = server_options(f, http); !s.ok()) return fail(s);
+  cc::TokenSet agents, readers;
+  if (cc::Status s = cc::TokenSet::load(f.agent_tokens, agents); !s.ok()) return fail(s);
+  if (!f.reader_tokens.empty())
+    if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return fail(s);
+  std::unique_ptr<cc::Store> store;
+  cc::StoreOptions store_options{f.db, static_cast<int>(f.threads), f.sqlite_synchronous == "full"};
+  if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
+
+  cc::Metrics metrics;
+  cc::IngestService ingest(*store, metrics, cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}});
+  cc::QueryApi query(*store, metrics);
+  cc::Router router(ingest, query, *store, metrics, agents, readers,
+                    cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty()});
+  sigset_t signals = stop_signals();
+  std::unique_ptr<cc::HttpServer> server;
+  if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
+  cc::Retention retention(*store, metrics, f.retention_days);
+  cc::log_info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") + http.listen.host +
+               ":" + std::to_string(server->port()) + " (db " + (f.db.starts_with("sqlite:") ? f.db : "postgres") +
+               ", " + std::to_string(agents.size()) + " agent tokens, " + std::to_string(readers.size()) +
+               " reader tokens)");
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  cc::log_info("stopping");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"credtrace-collector: receives agent event batches, stores them, answers queries"};
+  Flags flags;
+  add_flags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return run(flags);
+}

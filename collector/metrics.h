@@ -1,0 +1,48 @@
+// Collector counters (ingest, rejects by reason, duplicates, queries, store errors) and their Prometheus text form.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace credtrace::collector {
+
+enum class RejectReason {
+  kUnauthorized,          // missing or wrong agent token (401)
+  kBodyTooLarge,          // compressed body over --max-body-bytes (413)
+  kDecompressedTooLarge,  // inflated body over --max-decompressed-bytes (413)
+  kUnsupportedEncoding,   // Content-Encoding other than deflate, gzip, identity (415)
+  kBadCompression,        // corrupt, truncated or trailing compressed data (400)
+  kBadProtobuf,           // not an IngestBatch (400)
+  kInvalidBatch,          // parsed, but breaks a rule (no agent_id, bad fingerprint, ...) (400)
+  kStoreError,            // the database failed (503)
+  kCount
+};
+
+const char* reject_reason_name(RejectReason reason);
+
+class Metrics {
+ public:
+  void batch_accepted(uint64_t events) {
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    events_.fetch_add(events, std::memory_order_relaxed);
+  }
+  void batch_duplicate() { duplicates_.fetch_add(1, std::memory_order_relaxed); }
+  void rejected(RejectReason reason) { rejects_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed); }
+  void query(bool ok) { (ok ? queries_ : query_errors_).fetch_add(1, std::memory_order_relaxed); }
+  void reader_unauthorized() { reader_unauthorized_.fetch_add(1, std::memory_order_relaxed); }
+  void ingest_seconds(double seconds);
+  void retention_deleted(uint64_t events) { retention_deleted_.fetch_add(events, std::memory_order_relaxed); }
+
+  std::string prometheus_text() const;
+
+ private:
+  std::atomic<uint64_t> batches_{0}, events_{0}, duplicates_{0};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectReason::kCount)> rejects_{};
+  std::atomic<uint64_t> queries_{0}, query_errors_{0}, reader_unauthorized_{0};
+  std::atomic<uint64_t> ingest_micros_{0}, ingest_count_{0};
+  std::atomic<uint64_t> retention_deleted_{0};
+};
+
+}  // namespace credtrace::collector

@@ -1,0 +1,42 @@
+// Routes requests: agent-token and reader-token checks, ingest, query API, /healthz, /metrics; JSON errors.
+#pragma once
+
+#include "auth.h"
+#include "http_server.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "query_api.h"
+
+namespace credtrace::collector {
+
+struct RouterOptions {
+  size_t max_body_bytes = 8 << 20;
+  bool readers_configured = false;  // --reader-tokens given: without it the query API answers 403
+};
+
+class Router final : public HttpHandler {
+ public:
+  Router(IngestService& ingest, QueryApi& query, Store& store, Metrics& metrics, const TokenSet& agents,
+         const TokenSet& readers, RouterOptions options)
+      : ingest_(ingest), query_(query), store_(store), metrics_(metrics), agents_(agents), readers_(readers),
+        options_(options) {}
+
+  std::optional<HttpReply> before_body(const HttpRequest& request) override;
+  HttpReply handle(const HttpRequest& request) override;
+  HttpReply body_too_large(const HttpRequest& request) override;
+
+ private:
+  std::optional<HttpReply> check_ingest(const HttpRequest& request);
+  std::optional<HttpReply> check_reader(const HttpRequest& request);
+  HttpReply healthz();
+
+  IngestService& ingest_;
+  QueryApi& query_;
+  Store& store_;
+  Metrics& metrics_;
+  const TokenSet& agents_;
+  const TokenSet& readers_;
+  RouterOptions options_;
+};
+
+}  // namespace credtrace::collector

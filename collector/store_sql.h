@@ -1,0 +1,59 @@
+// SQL shared by the SQLite and PostgreSQL stores ($N placeholders, portable upserts) and the query builders.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store.h"
+
+namespace credtrace::collector {
+
+// One bound value: an integer or a text (a plain struct: GCC 12 warns falsely on std::variant<int64_t, string>).
+struct SqlParam {
+  SqlParam(int64_t value) : is_text(false), number(value) {}  // NOLINT: implicit by design
+  SqlParam(std::string value) : is_text(true), text(std::move(value)) {}  // NOLINT
+  SqlParam(const char* value) : is_text(true), text(value) {}  // NOLINT
+  bool is_text;
+  int64_t number = 0;
+  std::string text;
+};
+
+struct SqlQuery {
+  std::string sql;
+  std::vector<SqlParam> params;  // params[i] binds $(i+1)
+};
+
+namespace sql {
+// $1 agent_id, $2 sequence, $3 received_ns, $4 events → RETURNING id (no row: duplicate)
+extern const char* const kInsertBatch;
+// $1 agent_id, $2 sequence → events
+extern const char* const kSelectBatchEvents;
+// $1 batch_id $2 type $3 time_ns $4 host $5 agent_id $6 workload_id $7 fingerprint $8 event
+extern const char* const kInsertEvent;
+// $1 fingerprint $2 type $3 preview $4 first_ns $5 last_ns $6 uses $7 exposures $8 events
+extern const char* const kUpsertCredential;
+// $1 fingerprint $2 kind $3 value $4 first_ns $5 last_ns $6 events $7 uses
+extern const char* const kUpsertLink;
+// $1 id $2 host $3 name $4 workload $5 first_ns $6 last_ns $7 events
+extern const char* const kUpsertWorkload;
+// $1 fingerprint → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events
+extern const char* const kSelectCredential;
+// Retention, each with $1 cutoff_ns; the events delete removes at most 10000 rows per run.
+extern const char* const kPruneEventsChunk;
+extern const char* const kPruneBatches;
+extern const char* const kPruneLinks;
+extern const char* const kPruneCredentials;
+extern const char* const kPruneWorkloads;
+}  // namespace sql
+
+// → id, event; limit+1 rows (the extra one says a next page exists).
+SqlQuery events_query(const EventFilter& filter);
+// → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events; limit+1 rows.
+SqlQuery credentials_query(const CredentialFilter& filter);
+// → fingerprint, kind, value, first_ns, last_ns, events, uses, total; at most per_kind rows per (fingerprint, kind).
+SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind);
+// → id, host, name, workload, first_ns, last_ns, events, credentials; limit+1 rows.
+SqlQuery workloads_query(const WorkloadFilter& filter);
+
+}  // namespace credtrace::collector

@@ -1,0 +1,209 @@
+"""Collector test harness: runs the real credtrace-collector (unprivileged when started as root), builds
+IngestBatch bodies with the collector_encode_batch helper, and talks HTTP with urllib (stdlib only)."""
+import hashlib
+import hmac
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import string
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTOR = os.environ.get("CREDTRACE_COLLECTOR", os.path.join(HERE, "../../build/credtrace-collector"))
+ENCODE = os.environ.get("CREDTRACE_ENCODE_BATCH", os.path.join(HERE, "../../build/tests/collector/collector_encode_batch"))
+FLEET_KEY = b"collector-test-fleet-key"
+AGENT_TOKEN = "agent-token-" + secrets.token_hex(16)
+READER_TOKEN = "reader-token-" + secrets.token_hex(16)
+_rng = secrets.SystemRandom()
+ALNUM = string.ascii_letters + string.digits
+
+
+def fake_github_pat():
+    return "ghp_" + "".join(_rng.choice(ALNUM) for _ in range(36))
+
+
+def fake_openai_key():
+    return "sk-proj-" + "".join(_rng.choice(ALNUM) for _ in range(48))
+
+
+def fingerprint(secret):
+    return hmac.new(FLEET_KEY, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def preview(secret):
+    return secret[:4] + "…" + secret[-4:]
+
+
+def use_event(secret, cred_type, workload, host="host-a", dest="api.github.com", count=1, seconds=None, env="GITHUB_TOKEN"):
+    """A credential_use event as the agent exports it: fingerprint and preview only, never the secret."""
+    ev = {
+        "type": "credential_use",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds if seconds is not None else time.time())),
+        "host": host,
+        "workload": {"id": workload, "host": host, "exe": "/usr/bin/node", "mcp": {"server_name": workload + "-server"}},
+        "credential": {"type": cred_type, "fingerprint": fingerprint(secret), "preview": preview(secret)},
+        "sources": [{"kind": "env", "name": env}],
+        "destination": {"host": dest, "port": 443, "tls": True},
+        "request": {"protocol": "h2", "method": "GET", "path": "/user", "carrier": "header:authorization", "scheme": "Bearer"},
+        "credentialUse": {"count": str(count)},
+    }
+    return ev
+
+
+def health_event(host="host-a"):
+    return {"type": "agent_health", "host": host, "agentHealth": {"uptimeSeconds": 1.5}}
+
+
+def encode(agent_id, sequence, events):
+    """Uncompressed protobuf IngestBatch bytes."""
+    lines = "".join(json.dumps(e) + "\n" for e in events).encode()
+    return subprocess.run([ENCODE, agent_id, str(sequence)], input=lines, stdout=subprocess.PIPE, check=True).stdout
+
+
+def batch_body(agent_id, sequence, events):
+    return zlib.compress(encode(agent_id, sequence, events))
+
+
+class Reply:
+    def __init__(self, status, body, headers):
+        self.status, self.body, self.headers = status, body, headers
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def _unprivileged_user():
+    """(uid, gid) of nobody when running as root, else None (already unprivileged)."""
+    if os.geteuid() != 0:
+        return None
+    pw = pwd.getpwnam("nobody")
+    return pw.pw_uid, pw.pw_gid
+
+
+class Collector:
+    """A running credtrace-collector on 127.0.0.1:<free port> with a SQLite database in a temp dir."""
+
+    def __init__(self, workdir=None, extra_args=(), listen="127.0.0.1:0"):
+        self.dir = workdir or tempfile.mkdtemp(prefix="credtrace-collector-")
+        self.db_path = os.path.join(self.dir, "collector.db")
+        self.extra_args = list(extra_args)
+        self.listen = listen
+        self.proc = None
+        self.port = None
+        self.scheme = "http"
+        self.log_path = os.path.join(self.dir, "collector.log")
+        for name, token in (("agents", AGENT_TOKEN), ("readers", READER_TOKEN)):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(f"# test tokens\n{token}\n")
+        self._chown()
+
+    def _chown(self):
+        user = _unprivileged_user()
+        if user is None:
+            return
+        os.chmod(self.dir, 0o700)
+        for root, dirs, files in os.walk(self.dir):
+            for name in [root] + [os.path.join(root, n) for n in files]:
+                os.chown(name, *user)
+
+    def command(self):
+        cmd = [COLLECTOR, "--listen", self.listen, "--agent-tokens", os.path.join(self.dir, "agents"),
+               "--reader-tokens", os.path.join(self.dir, "readers"), "--db", "sqlite:" + self.db_path] + self.extra_args
+        if _unprivileged_user() is not None:
+            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd
+        return cmd
+
+    def start(self, expect_ready=True):
+        """Starts the collector; a restart listens on the port of the previous run (as agents expect)."""
+        self._chown()
+        if self.port:
+            self.listen = f"127.0.0.1:{self.port}"
+        offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT)
+        if not expect_ready:
+            return self
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            m = re.findall(r"listening on (https?)://[^ ]+:(\d+) ", self.read_log()[offset:])
+            if m:
+                self.scheme, self.port = m[-1][0], int(m[-1][1])
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError("collector exited: " + self.read_log())
+            time.sleep(0.05)
+        raise RuntimeError("collector did not start: " + self.read_log())
+
+    def wait_exit(self, timeout=10):
+        return self.proc.wait(timeout)
+
+    def read_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def stop(self):
+        self.kill(signal.SIGTERM)
+
+    def cleanup(self):
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, path):
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def request(self, method, path, body=None, headers=None, context=None, timeout=30):
+        req = urllib.request.Request(self.url(path), data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
+                return Reply(r.status, r.read(), dict(r.headers))
+        except urllib.error.HTTPError as e:
+            return Reply(e.code, e.read(), dict(e.headers))
+
+    def ingest(self, body, token=AGENT_TOKEN, encoding="deflate", accept="application/json"):
+        headers = {"Content-Type": "application/x-protobuf"}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        if accept:
+            headers["Accept"] = accept
+        return self.request("POST", "/v1/ingest", body, headers)
+
+    def query(self, path, token=READER_TOKEN):
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        return self.request("GET", path, None, headers)
+
+    def metrics(self):
+        text = self.request("GET", "/metrics").body.decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+    def db_bytes(self):
+        """Every byte the database holds on disk (main file, WAL, shared memory)."""
+        data = b""
+        for suffix in ("", "-wal", "-shm"):
+            path = self.db_path + suffix
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    data += f.read()
+        return data

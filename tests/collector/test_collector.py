@@ -1,0 +1,274 @@
+"""End-to-end tests of credtrace-collector: a real server process, real SQLite, HTTP from urllib.
+
+Covers ingest and replay (stored once), bad input (garbage, truncated, oversized, decompression bomb, wrong or
+missing token), SIGKILL mid-stream and restart with every sequence stored exactly once, the query API with paging,
+TLS and the loopback rule, and that no raw test secret reaches the database."""
+import collections
+import http.client
+import os
+import random
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+from collector_harness import (AGENT_TOKEN, READER_TOKEN, Collector, batch_body, encode, fake_github_pat,
+                               fake_openai_key, fingerprint, health_event, preview, use_event)
+
+
+def all_pages(collector, path, key, limit):
+    """Follows next_cursor to the end; returns every item."""
+    items, cursor, pages = [], None, 0
+    while True:
+        sep = "&" if "?" in path else "?"
+        url = f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        reply = collector.query(url)
+        assert reply.status == 200, reply.body
+        body = reply.json()
+        items += body[key]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items, pages
+
+
+class CollectorTest(unittest.TestCase):
+    def setUp(self):
+        self.collector = Collector().start()
+
+    def tearDown(self):
+        self.collector.cleanup()
+
+    def test_ingest_replay_and_queries(self):
+        c = self.collector
+        pat, openai = fake_github_pat(), fake_openai_key()
+        batches = {
+            1: [use_event(pat, "github_pat", "wl-github", count=3), health_event()],
+            2: [use_event(pat, "github_pat", "wl-other", host="host-b", dest="evil.example", count=2)],
+            3: [use_event(openai, "openai", "wl-github", dest="api.openai.com", env="OPENAI_API_KEY")] * 5,
+        }
+        for seq, events in batches.items():
+            r = c.ingest(batch_body("agent-1", seq, events))
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json(), {"agent_id": "agent-1", "sequence": str(seq), "accepted": len(events),
+                                        "duplicate": False})
+        replay = c.ingest(batch_body("agent-1", 2, batches[2]))
+        self.assertEqual(replay.status, 200)
+        self.assertTrue(replay.json()["duplicate"])
+        self.assertEqual(replay.json()["accepted"], 1)
+        # the same sequence from another agent is another batch
+        self.assertFalse(c.ingest(batch_body("agent-2", 2, [health_event("host-z")])).json()["duplicate"])
+        # protobuf ack when JSON is not asked for
+        ack = c.ingest(batch_body("agent-1", 4, [health_event()]), accept=None)
+        self.assertEqual(ack.status, 200)
+        self.assertEqual(ack.headers["Content-Type"], "application/x-protobuf")
+        self.assertIn(b"agent-1", ack.body)
+
+        events, pages = all_pages(c, "/v1/events", "events", 2)
+        self.assertEqual(len(events), 2 + 1 + 5 + 1 + 1)  # the replay added nothing
+        self.assertEqual(pages, 5)
+        ids = [e["id"] for e in events]
+        self.assertEqual(ids, sorted(ids, reverse=True))
+        self.assertEqual(len(set(ids)), len(ids))
+        uses = c.query("/v1/events?type=credential_use&workload=wl-github").json()["events"]
+        self.assertEqual(len(uses), 6)
+        self.assertEqual(len(c.query(f"/v1/events?fingerprint={fingerprint(pat)}").json()["events"]), 2)
+        self.assertEqual(len(c.query("/v1/events?host=host-b").json()["events"]), 1)
+        self.assertEqual(len(c.query("/v1/events?since=2000-01-01T00:00:00Z&until=2001-01-01T00:00:00Z").json()["events"]), 0)
+        self.assertEqual(c.query("/v1/events?limit=0").status, 400)
+        self.assertEqual(c.query("/v1/events?bogus=1").status, 400)
+
+        creds = {x["fingerprint"]: x for x in c.query("/v1/credentials").json()["credentials"]}
+        self.assertEqual(set(creds), {fingerprint(pat), fingerprint(openai)})
+        gh = c.query(f"/v1/credentials/{fingerprint(pat)}").json()
+        self.assertEqual(gh["type"], "github_pat")
+        self.assertEqual(gh["preview"], preview(pat))
+        self.assertEqual(gh["counts"], {"uses": 5, "exposures": 0, "events": 2})
+        self.assertEqual(sorted(w["id"] for w in gh["workloads"]), ["wl-github", "wl-other"])
+        self.assertEqual(sorted(h["host"] for h in gh["hosts"]), ["host-a", "host-b"])
+        self.assertEqual(sorted(d["host"] for d in gh["destinations"]), ["api.github.com", "evil.example"])
+        self.assertEqual(gh["sources"][0]["name"], "GITHUB_TOKEN")
+        self.assertLessEqual(gh["first_seen"], gh["last_seen"])
+        self.assertEqual(c.query(f"/v1/credentials/{'0' * 64}").status, 404)
+        self.assertEqual(c.query("/v1/credentials/not-a-fingerprint").status, 400)
+        only_other = c.query("/v1/credentials?workload=wl-other").json()["credentials"]
+        self.assertEqual([x["fingerprint"] for x in only_other], [fingerprint(pat)])
+        paged, pages = all_pages(c, "/v1/credentials", "credentials", 1)
+        self.assertEqual((len(paged), pages), (2, 2))
+
+        workloads = {w["id"]: w for w in c.query("/v1/workloads").json()["workloads"]}
+        self.assertEqual(set(workloads), {"wl-github", "wl-other"})
+        self.assertEqual(workloads["wl-github"]["credentials"], 2)
+        self.assertEqual(workloads["wl-github"]["name"], "wl-github-server")
+
+        # readers need a reader token; agent tokens do not read, reader tokens do not ingest
+        self.assertEqual(c.query("/v1/credentials", token=None).status, 401)
+        self.assertEqual(c.query("/v1/credentials", token=AGENT_TOKEN).status, 401)
+        self.assertEqual(c.ingest(batch_body("agent-1", 9, [health_event()]), token=READER_TOKEN).status, 401)
+        self.assertEqual(c.request("GET", "/healthz").json(), {"status": "ok"})
+        m = c.metrics()
+        self.assertEqual(m["credtrace_collector_ingest_batches_total"], 5)
+        self.assertEqual(m["credtrace_collector_ingest_duplicates_total"], 1)
+        self.assertEqual(m["credtrace_collector_ingest_events_total"], 10)
+
+    def test_bad_input_is_refused_and_server_keeps_serving(self):
+        self.collector.cleanup()
+        self.collector = Collector(extra_args=["--max-body-bytes", "65536", "--max-decompressed-bytes", "1048576"]).start()
+        c = self.collector
+        secret = fake_github_pat()
+        good = encode("agent-1", 1, [use_event(secret, "github_pat", "wl-1")] * 20)
+        cases = [
+            ("garbage", os.urandom(4000), "deflate", 400, "compressed"),
+            ("garbage uncompressed", os.urandom(4000), None, 400, "IngestBatch"),
+            ("empty", b"", "deflate", 400, "truncated"),
+            ("truncated", zlib.compress(good)[:-9], "deflate", 400, "truncated"),
+            ("trailing bytes", zlib.compress(good) + b"xyz", "deflate", 400, "after the end"),
+            ("oversized", os.urandom(70000), "deflate", 413, "--max-body-bytes"),
+            ("bomb", zlib.compress(b"\0" * (64 << 20), 9), "deflate", 413, "--max-decompressed-bytes"),
+            ("encoding", zlib.compress(good), "br", 415, "Content-Encoding"),
+            ("raw secret as fingerprint",
+             zlib.compress(encode("agent-1", 7, [dict(use_event(secret, "github_pat", "wl-1"),
+                                                      credential={"type": "github_pat", "fingerprint": secret})])),
+             "deflate", 400, "event 0"),
+            ("no agent id", zlib.compress(encode("", 8, [health_event()])), "deflate", 400, "agent_id"),
+        ]
+        for name, body, encoding, status, words in cases:
+            with self.subTest(name):
+                if name == "bomb":
+                    self.assertLess(len(body), 65536)  # passes the compressed cap, fails while inflating
+                r = c.ingest(body, encoding=encoding)
+                self.assertEqual(r.status, status, r.body)
+                self.assertIn(words, r.json()["error"])
+        self.assertEqual(c.ingest(zlib.compress(good), token="wrong-token").status, 401)
+        r = c.ingest(zlib.compress(good), token=None)
+        self.assertEqual((r.status, r.headers.get("WWW-Authenticate")), (401, "Bearer"))
+        # a chunked body (no Content-Length) past the cap is discarded and answered 413
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+        chunks = (os.urandom(16384) for _ in range(8))
+        conn.request("POST", "/v1/ingest", body=chunks, encode_chunked=True,
+                     headers={"Authorization": "Bearer " + AGENT_TOKEN, "Content-Encoding": "deflate"})
+        self.assertEqual(conn.getresponse().status, 413)
+        conn.close()
+        # gzip and identity encodings are accepted too, and the server still serves
+        self.assertEqual(c.ingest(zlib.compress(good)).status, 200)
+        gz = zlib.compressobj(wbits=31)
+        self.assertEqual(c.ingest(gz.compress(encode("agent-1", 2, [health_event()])) + gz.flush(), encoding="gzip").status, 200)
+        self.assertEqual(c.ingest(encode("agent-1", 3, [health_event()]), encoding=None).status, 200)
+        self.assertEqual(c.request("GET", "/healthz").status, 200)
+        m = c.metrics()
+        rejects = {k.split('"')[1]: v for k, v in m.items() if k.startswith("credtrace_collector_ingest_rejects_total")}
+        self.assertEqual(rejects["unauthorized"], 2)
+        self.assertEqual(rejects["bad_compression"], 4)
+        self.assertEqual(rejects["body_too_large"], 2)
+        self.assertEqual(rejects["decompressed_too_large"], 1)
+        self.assertEqual(rejects["unsupported_encoding"], 1)
+        self.assertEqual(rejects["bad_protobuf"], 1)
+        self.assertEqual(rejects["invalid_batch"], 2)
+        self.assertEqual(m["credtrace_collector_ingest_events_total"], 22)
+        self.assertNotIn(secret.encode(), c.db_bytes())
+        self.assertNotIn(secret, c.read_log())
+
+    def test_sigkill_mid_stream_then_restart_stores_every_sequence_once(self):
+        c = self.collector
+        per_batch, total = 20, 150
+        secret = fake_github_pat()
+        bodies = {}
+        for seq in range(1, total + 1):
+            events = []
+            for i in range(per_batch):
+                e = use_event(secret, "github_pat", f"wl-{seq % 7}")
+                e["process"] = {"pid": seq, "args": [f"seq-{seq}-{i}"]}
+                events.append(e)
+            bodies[seq] = batch_body("agent-k", seq, events)
+        acked = set()
+
+        def send_all(seqs):
+            for seq in seqs:
+                try:
+                    r = c.ingest(bodies[seq])
+                    if r.status == 200:
+                        acked.add(seq)
+                except OSError:
+                    pass  # the collector is gone: this batch stays unacknowledged
+
+        sender = threading.Thread(target=send_all, args=(range(1, total + 1),))
+        sender.start()
+        while len(acked) < 40:
+            time.sleep(0.005)
+        c.kill()  # SIGKILL while batches are in flight
+        sender.join()
+        self.assertLess(len(acked), total)
+        c.start()
+        unacked = [s for s in range(1, total + 1) if s not in acked]
+        again = random.sample(sorted(acked), 10)  # an agent may resend acknowledged batches too
+        send_all(unacked + again)
+        self.assertEqual(acked, set(range(1, total + 1)))
+
+        events, _ = all_pages(c, "/v1/events?type=credential_use", "events", 1000)
+        keys = collections.Counter(e["process"]["args"][0] for e in events)
+        self.assertEqual(len(keys), total * per_batch)
+        self.assertEqual(max(keys.values()), 1)
+        cred = c.query(f"/v1/credentials/{fingerprint(secret)}").json()
+        self.assertEqual(cred["counts"]["events"], total * per_batch)
+        c.stop()
+        db = sqlite3.connect(f"file:{c.db_path}?immutable=1", uri=True)
+        rows = db.execute("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence").fetchall()
+        self.assertEqual(rows, [(s, per_batch) for s in range(1, total + 1)])
+        self.assertEqual(db.execute("SELECT COUNT(*) FROM events").fetchone()[0], total * per_batch)
+        self.assertEqual(db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0], 1)
+        db.close()
+
+    def test_database_holds_no_raw_secret(self):
+        c = self.collector
+        secrets_used = [fake_github_pat() for _ in range(5)] + [fake_openai_key() for _ in range(5)]
+        for seq, secret in enumerate(secrets_used, start=1):
+            kind = "github_pat" if secret.startswith("ghp_") else "openai"
+            self.assertEqual(c.ingest(batch_body("agent-s", seq, [use_event(secret, kind, f"wl-{seq}")] * 3)).status, 200)
+        for secret in secrets_used:
+            self.assertEqual(c.query(f"/v1/credentials/{fingerprint(secret)}").status, 200)
+        c.stop()
+        data = c.db_bytes()
+        self.assertIn(fingerprint(secrets_used[0]).encode(), data)  # the data is there, fingerprinted
+        for secret in secrets_used:
+            self.assertNotIn(secret.encode(), data)
+            self.assertNotIn(secret[4:-4].encode(), data)  # not even the redacted middle
+        self.assertFalse(any(s in c.read_log() for s in secrets_used))
+
+
+class ListenTest(unittest.TestCase):
+    def test_plain_http_refused_off_loopback(self):
+        c = Collector(listen="0.0.0.0:0")
+        try:
+            c.start(expect_ready=False)
+            self.assertEqual(c.wait_exit(), 2)
+            self.assertIn("refusing plain HTTP", c.read_log())
+        finally:
+            c.cleanup()
+
+    def test_tls_off_loopback(self):
+        c = Collector(listen="0.0.0.0:0")
+        try:
+            cert, key = os.path.join(c.dir, "cert.pem"), os.path.join(c.dir, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
+            c.extra_args = ["--tls-cert", cert, "--tls-key", key]
+            c.start()
+            self.assertEqual(c.scheme, "https")
+            context = ssl.create_default_context(cafile=cert)
+            self.assertEqual(c.request("GET", "/healthz", context=context).status, 200)
+            body = batch_body("agent-t", 1, [health_event()])
+            r = c.request("POST", "/v1/ingest", body, {"Authorization": "Bearer " + AGENT_TOKEN,
+                                                      "Content-Encoding": "deflate", "Accept": "application/json"},
+                          context=context)
+            self.assertEqual(r.status, 200, r.body)
+        finally:
+            c.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
