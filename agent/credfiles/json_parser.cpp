@@ -1,0 +1,16 @@
+// JSON credential parser: docker config, gcloud ADC and service accounts, Azure token caches, any JSON.
+#include "credfiles/parsers.h"
+#include "credfiles/structured_leaves.h"
+#include "credfiles/value_rules.h"
+
+namespace credtrace::credfiles {
+
+ParseResult parse_json(std::string_view text) {
+  detail::Leaves leaves = detail::json_leaves(text);
+  detail::FindingCollector collector;
+  for (const detail::Leaf& leaf : leaves.leaves) detail::collect_leaf_findings(leaf, collector);
+  if (!leaves.error.empty()) collector.add_error(leaves.error);
+  return collector.take();
+}
+
+}  // namespace credtrace::credfiles

@@ -1,0 +1,39 @@
+// Unit tests of the git-credentials parser: URL passwords (percent-decoded), tokens as user names, bad lines.
+#include <gtest/gtest.h>
+
+#include "credfiles/parsers.h"
+#include "credfiles_test_util.h"
+
+namespace credtrace::credfiles {
+namespace {
+
+using testing::find_key;
+
+TEST(GitCredentialsParser, StoredUrls) {
+  ParseResult r = parse_git_credentials(testing::read_fixture("git/.git-credentials"));
+  const Finding* github = find_key(r, "https://github.com.password");
+  ASSERT_NE(github, nullptr);
+  EXPECT_EQ(github->type, "github_pat");
+  EXPECT_EQ(github->line, 1);
+  const Finding* gitlab = find_key(r, "https://gitlab.fake.example.password");
+  ASSERT_NE(gitlab, nullptr);
+  EXPECT_EQ(gitlab->type, "gitlab_pat");
+  const Finding* encoded = find_key(r, "https://git.fake.example:8443/team.password");
+  ASSERT_NE(encoded, nullptr);
+  EXPECT_EQ(encoded->value.view(), "FAKE/p@ss");  // percent-decoded: what git sends
+  EXPECT_EQ(encoded->line, 3);
+  const Finding* user_token = find_key(r, "https://github.com.user");
+  ASSERT_NE(user_token, nullptr);
+  EXPECT_EQ(user_token->type, "github_oauth");
+  EXPECT_EQ(user_token->line, 4);
+  EXPECT_EQ(r.findings.size(), 4u);  // "x-oauth-basic" is not a password
+  for (const Finding& f : r.findings) EXPECT_EQ(f.key.find("octofake"), std::string::npos);  // no user names
+}
+
+TEST(GitCredentialsParser, BadLineIsReported) {
+  ParseResult r = parse_git_credentials(testing::read_fixture("git/.git-credentials"));
+  EXPECT_NE(r.error.find("line 5: not a scheme://user:password@host URL"), std::string::npos) << r.error;
+}
+
+}  // namespace
+}  // namespace credtrace::credfiles
