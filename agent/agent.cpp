@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include <openssl/crypto.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include "common/digest.h"
 #include "common/paths.h"
 #include "common/wipe_guard.h"
+#include "credfiles/credential_file.h"
+#include "mcp/client_config.h"
 #include "identity/procfs.h"
 #include "log.h"
 #include "mcp/jsonrpc_initialize.h"
@@ -99,6 +102,25 @@ bool holds_data_event(const void* data, size_t size) {
   return e->len <= sizeof(e->data) && size >= kFixed + e->len;
 }
 
+// Every place an MCP client config may be (existing or not): each user's client configs and the configured paths
+// (a directory stands for its project-level configs).
+std::set<std::string> mcp_config_candidates(const config::McpConfig& mcp) {
+  std::set<std::string> paths;
+  if (mcp.scan_user_homes) {
+    for (const auto& home : mcp::home_directories(mcp.passwd_file))
+      for (const auto& location : mcp::user_config_locations(home)) paths.insert(location.path);
+  }
+  for (const auto& path : mcp.config_paths) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      for (const auto& location : mcp::project_config_locations(path)) paths.insert(location.path);
+    } else {
+      paths.insert(path);
+    }
+  }
+  return paths;
+}
+
 }  // namespace
 
 std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::string* error) {
@@ -137,6 +159,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   options.wakeup_threshold_bytes = config_.probes.wakeup_threshold_bytes;
   options.agent_tgid = static_cast<uint32_t>(getpid());
   options.exec_prefilter = config_.probes.exec_prefilter;
+  options.capture_file_opens = config_.secrets.read_files;
   std::string error;
   probes_ = loader::Probes::start(options, [this](const void* data, size_t size) { on_kernel_event(data, size); }, &error);
   if (!probes_) {
@@ -146,6 +169,15 @@ int Agent::run(const std::atomic<bool>& stop) {
   tls_libraries_ = std::make_unique<sensors::TlsLibraries>(*probes_);
   tls_libraries_->attach_known_locations();
   config_index_.load_initial();
+  if (config_.secrets.read_files) {
+    auto patterns = credfiles::default_credential_path_patterns();
+    for (const auto& glob : config_.secrets.extra_file_patterns) patterns.push_back({glob, "configured", credfiles::Format::text});
+    file_reads_ = std::make_unique<sensors::FileReadSensor>(std::move(patterns), config_.proc_root, config_.secrets.max_file_bytes);
+  }
+  if (config_.secrets.scan_mcp_configs) {
+    config_exposures_ = std::make_unique<sensors::ConfigExposureScanner>(config_.secrets.max_file_bytes);
+    watch_mcp_configs(mcp_config_candidates(config_.mcp));
+  }
   update_exec_prefilter();
   scan_running_processes();
 
@@ -169,6 +201,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     int rc = probes_->poll(static_cast<int>(config_.probes.poll_interval_ms));
     if (rc < 0) count_error("ringbuf_poll");
+    if (config_exposures_) emit_config_scans(config_exposures_->changes());
     if (std::chrono::steady_clock::now() - last_expiry >= std::chrono::seconds(1)) {
       emit_aggregated(use_aggregator_.expire(sensors::UseAggregator::Clock::now()));
       last_expiry = std::chrono::steady_clock::now();
@@ -209,7 +242,8 @@ void Agent::on_kernel_event(const void* data, size_t size) {
       if (size >= sizeof(ct_stdin_event)) return on_stdin(*static_cast<const ct_stdin_event*>(data));
       break;
     case CT_EVENT_FILE_OPEN:
-      return;  // consumed by the file sensor (secret file reads); counted in kernel counters
+      if (size >= sizeof(ct_file_open_event)) return on_file_open(*static_cast<const ct_file_open_event*>(data));
+      break;
     case CT_EVENT_TLS_DATA:
       if (holds_data_event(data, size)) return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
       break;
@@ -289,8 +323,7 @@ void Agent::on_exec(const ct_exec_event& e) {
     record.role = Role::client;
     probes_->add_to_set(CT_SET_CLIENT, record.pid);
     table_.upsert(record);
-    if (config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(record.pid), config_.proc_root)))
-      update_exec_prefilter();
+    add_client_project(identity::read_cwd(static_cast<int32_t>(record.pid), config_.proc_root));
     return;
   }
   if (e.hdr.flags & CT_FLAG_CANDIDATE) {
@@ -607,6 +640,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   if (jwt_holder.has_jwt()) *event.mutable_credential()->mutable_jwt() = jwt_holder.jwt();
   if (auto sources = server->second.sources.find(fingerprint); sources != server->second.sources.end())
     for (const auto& source : sources->second) *event.add_sources() = source;
+  add_config_sources(fingerprint, event);
   auto* destination = event.mutable_destination();
   destination->set_host(use.host);
   destination->set_sni(use.sni);
@@ -671,8 +705,7 @@ void Agent::scan_running_processes() {
       r.role = Role::client;
       probes_->add_to_set(CT_SET_CLIENT, pid);
       table_.upsert(r);
-      if (config_index_.add_project_dir(identity::read_cwd(static_cast<int32_t>(pid), config_.proc_root)))
-        update_exec_prefilter();
+      add_client_project(identity::read_cwd(static_cast<int32_t>(pid), config_.proc_root));
     }
   }
   for (auto& [pid, c] : verdicts) {
@@ -769,6 +802,24 @@ void Agent::emit_health() {
   sensor_counts["h2_connections_broken"] = tls.h2_broken;
   sensor_counts["sockets_not_http"] = tls.sockets_not_http;
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
+  if (file_reads_) {
+    const auto& files = file_reads_->stats();
+    sensor_counts["file_opens"] = files.opens;
+    sensor_counts["credential_files_matched"] = files.matched;
+    sensor_counts["credential_files_read"] = files.scanned;
+    sensor_counts["credential_file_repeats"] = files.repeats;
+    sensor_counts["credential_files_absent"] = files.not_found;
+    sensor_counts["file_paths_unresolved"] = files.unresolved;
+    for (const auto& [error, n] : files.errors) (*health->mutable_agent_errors())["credential_file_" + error] = n;
+  }
+  if (config_exposures_) {
+    const auto& configs = config_exposures_->stats();
+    sensor_counts["mcp_configs_watched"] = configs.files_watched;
+    sensor_counts["mcp_config_scans"] = configs.scans;
+    sensor_counts["mcp_config_unchanged"] = configs.unchanged;
+    sensor_counts["mcp_config_watch_failures"] = configs.watch_failures;
+    for (const auto& [error, n] : configs.errors) (*health->mutable_agent_errors())["mcp_config_" + error] = n;
+  }
   sensor_counts["http1_responses"] = tls.responses;
   sensor_counts["tls_read_gaps"] = tls.read_gaps;
   sensor_counts["tls_reads_unparsed"] = tls.reads_unparsed;
@@ -779,6 +830,107 @@ void Agent::emit_health() {
   health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);
+}
+
+void Agent::on_file_open(const ct_file_open_event& e) {
+  if (!file_reads_) return;
+  const ProcessRecord* record = table_.find(e.hdr.tgid);
+  if (!record) record = adopt_from_proc(e.hdr.tgid);
+  auto server = record ? servers_.find(record->server_pid) : servers_.end();
+  if (server == servers_.end()) return;  // not (or no longer) attributed to a workload: nothing to link it to
+  auto scan = file_reads_->on_open(e, server->second.workload.id());
+  if (scan) emit_file_scan(*scan, *record, server->second);
+}
+
+// One secret_read per credential in a file a watched process opened (the file alone when it holds none or could
+// not be read); each credential also becomes a source of the workload's later uses.
+void Agent::emit_file_scan(credfiles::FileScan& scan, const ProcessRecord& record, ServerState& server) {
+  auto base = new_event("secret_read");
+  *base.mutable_process() = process_view(record);
+  *base.mutable_workload() = server.workload;
+  base.mutable_source()->set_kind("file");
+  base.mutable_source()->set_path(scan.path);
+  auto* detail = base.mutable_secret_read();
+  detail->set_format(std::string(credfiles::format_name(scan.format)));
+  detail->set_file_kind(scan.kind);
+  detail->set_error(std::string(credfiles::file_error_name(scan.error)));
+  size_t secrets_found = 0;
+  for (const auto& finding : scan.findings) {
+    if (!finding.is_secret()) continue;
+    ++secrets_found;
+    auto exported = credfiles::export_credential(finding, fingerprinter_);
+    auto event = base;
+    event.mutable_source()->set_key(finding.key);
+    event.mutable_secret_read()->set_line(static_cast<uint32_t>(std::max(finding.line, 0)));
+    event.mutable_credential()->set_type(exported.type);
+    event.mutable_credential()->set_fingerprint(exported.fingerprint);
+    event.mutable_credential()->set_preview(exported.preview);
+    credtrace::v1::Credential jwt_holder;
+    sensors::fill_jwt_claims(finding.value.view(), &jwt_holder);
+    if (jwt_holder.has_jwt()) *event.mutable_credential()->mutable_jwt() = jwt_holder.jwt();
+    auto& known = server.sources[exported.fingerprint];
+    if (known.size() < kMaxSourcesPerCredential) known.push_back(event.source());
+    emit(event);
+  }
+  scan.findings.clear();  // the raw values go with the findings (SecretBytes wipe themselves)
+  if (secrets_found == 0) emit(base);
+}
+
+// An MCP client's working directory: its project-level configs join discovery and the exposure scanner.
+void Agent::add_client_project(const std::string& dir) {
+  if (dir.empty()) return;
+  if (config_index_.add_project_dir(dir)) update_exec_prefilter();
+  std::set<std::string> paths;
+  for (const auto& location : mcp::project_config_locations(dir)) paths.insert(location.path);
+  watch_mcp_configs(paths);
+}
+
+void Agent::watch_mcp_configs(const std::set<std::string>& paths) {
+  if (config_exposures_) emit_config_scans(config_exposures_->watch(paths));
+}
+
+void Agent::emit_config_scans(std::vector<credfiles::FileScan> scans) {
+  for (auto& scan : scans) {
+    for (const auto& finding : scan.findings) emit_config_finding(scan, finding);
+    scan.findings.clear();
+  }
+}
+
+// A hard-coded credential (or a reference where one would be) in an MCP client config: config_exposure. The
+// credential's fingerprint is remembered host-wide, so uses of it by any workload list this config as a source.
+void Agent::emit_config_finding(const credfiles::FileScan& scan, const credfiles::Finding& finding) {
+  auto event = new_event("config_exposure");
+  auto* source = event.mutable_source();
+  source->set_kind("config");
+  source->set_path(scan.path);
+  source->set_key(finding.key);
+  source->set_name(finding.server);
+  auto* detail = event.mutable_config_exposure();
+  detail->set_client(std::string(mcp::client_name(scan.client)));
+  detail->set_server_name(finding.server);
+  detail->set_field(finding.key);
+  detail->set_line(static_cast<uint32_t>(std::max(finding.line, 0)));
+  if (!finding.is_secret()) {
+    detail->set_reference(finding.reference.empty() ? "placeholder" : finding.reference);
+    emit(event);
+    return;
+  }
+  auto exported = credfiles::export_credential(finding, fingerprinter_);
+  event.mutable_credential()->set_type(exported.type);
+  event.mutable_credential()->set_fingerprint(exported.fingerprint);
+  event.mutable_credential()->set_preview(exported.preview);
+  auto& known = config_sources_[exported.fingerprint];
+  const bool seen = std::any_of(known.begin(), known.end(), [&](const credtrace::v1::Source& s) {
+    return s.path() == source->path() && s.key() == source->key();
+  });
+  if (!seen && known.size() < kMaxSourcesPerCredential) known.push_back(*source);
+  emit(event);
+}
+
+void Agent::add_config_sources(const std::string& fingerprint, credtrace::v1::Event& event) const {
+  auto it = config_sources_.find(fingerprint);
+  if (it == config_sources_.end()) return;
+  for (const auto& source : it->second) *event.add_sources() = source;
 }
 
 }  // namespace credtrace

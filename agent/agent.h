@@ -19,8 +19,10 @@
 #include "process/process_table.h"
 #include "secrets/env_names.h"
 #include "secrets/fingerprint.h"
+#include "sensors/config_exposure.h"
 #include "sensors/credential_use.h"
 #include "sensors/env_exposure.h"
+#include "sensors/file_reads.h"
 #include "sensors/tls_libraries.h"
 #include "sensors/use_aggregator.h"
 #include "workload/workload_builder.h"
@@ -54,6 +56,13 @@ class Agent {
   void on_tls_data(const ct_tls_data_event& e);
   void on_socket_data(const ct_tls_data_event& e);
   void on_tls_free(const ct_tls_free_event& e);
+  void on_file_open(const ct_file_open_event& e);
+  void emit_file_scan(credfiles::FileScan& scan, const process::ProcessRecord& record, ServerState& server);
+  void watch_mcp_configs(const std::set<std::string>& paths);
+  void add_client_project(const std::string& dir);
+  void emit_config_scans(std::vector<credfiles::FileScan> scans);
+  void emit_config_finding(const credfiles::FileScan& scan, const credfiles::Finding& finding);
+  void add_config_sources(const std::string& fingerprint, credtrace::v1::Event& event) const;
   void emit_credential_use(sensors::CredentialUse& use);
   void emit_issued_credential(sensors::IssuedCredential& issued);
   static constexpr size_t kMaxSourcesPerCredential = 16;
@@ -95,6 +104,9 @@ class Agent {
   std::map<uint32_t, ServerState> servers_;
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<sensors::TlsLibraries> tls_libraries_;
+  std::unique_ptr<sensors::FileReadSensor> file_reads_;            // set when secrets.read_files
+  std::unique_ptr<sensors::ConfigExposureScanner> config_exposures_;  // set when secrets.scan_mcp_configs
+  std::map<std::string, std::vector<credtrace::v1::Source>> config_sources_;  // fingerprint → MCP configs holding it
   sensors::CredentialUseSensor credential_uses_;
   sensors::UseAggregator use_aggregator_;
   std::map<std::string, uint64_t> agent_errors_;

@@ -125,6 +125,14 @@ void apply_secrets(const YAML::Node& node, SecretsConfig& secrets) {
          for (auto& p : read_string_list(n, "secrets.extra_env_name_patterns")) secrets.env_name_patterns.push_back(p);
        }},
       {"env_name_excludes", [&](const YAML::Node& n) { secrets.env_name_excludes = read_string_list(n, "secrets.env_name_excludes"); }},
+      {"read_files", [&](const YAML::Node& n) { secrets.read_files = read_bool(n, "secrets.read_files"); }},
+      {"extra_file_patterns", [&](const YAML::Node& n) {
+         secrets.extra_file_patterns = read_string_list(n, "secrets.extra_file_patterns");
+       }},
+      {"max_file_bytes", [&](const YAML::Node& n) {
+         secrets.max_file_bytes = read_u32(n, "secrets.max_file_bytes", 1, 64u << 20);
+       }},
+      {"scan_mcp_configs", [&](const YAML::Node& n) { secrets.scan_mcp_configs = read_bool(n, "secrets.scan_mcp_configs"); }},
   });
 }
 

@@ -37,6 +37,10 @@ struct McpConfig {
 struct SecretsConfig {
   std::vector<std::string> env_name_patterns;
   std::vector<std::string> env_name_excludes;
+  bool read_files = true;                    // opens of credential files by watched processes are read and reported
+  std::vector<std::string> extra_file_patterns;  // globs added to the default credential paths ("!glob" excludes)
+  uint32_t max_file_bytes = 1 << 20;         // larger credential files are reported as too_large, not read
+  bool scan_mcp_configs = true;              // hard-coded credentials in MCP client configs (start + inotify)
 };
 
 struct CredentialUseConfig {

@@ -52,6 +52,20 @@ elif mode == "token_exchange":
     urllib.request.urlopen(urllib.request.Request(f"https://localhost:{port}/api/v3/user",
                                                   headers={"Authorization": f"Bearer {access_token}"}),
                            context=context).read()
+elif mode == "file_token":
+    # The token comes from a dotenv file (TOKEN_FILE), opened by a relative path from its directory.
+    os.chdir(os.path.dirname(os.environ["TOKEN_FILE"]))
+    with open(os.path.basename(os.environ["TOKEN_FILE"])) as f:
+        file_token = dict(line.strip().split("=", 1) for line in f if "=" in line)["API_TOKEN"]
+    with open(".env.local") as f:  # a credential-path match that holds no credential
+        f.read()
+    context = ssl.create_default_context(cafile=ca)
+    urllib.request.urlopen(urllib.request.Request(f"https://localhost:{port}/api/v3/user",
+                                                  headers={"Authorization": f"Bearer {file_token}"}),
+                           context=context).read()
+    urllib.request.urlopen(urllib.request.Request(f"https://localhost:{port}/api/v3/repos",
+                                                  headers={"Authorization": f"Bearer {token}"}),
+                           context=context).read()
 elif mode == "curl":
     subprocess.run(["curl", "-sS", "--cacert", ca, "-H", f"Authorization: Bearer {token}",
                     f"https://localhost:{port}/api/v3/user"], check=True, stdout=subprocess.DEVNULL)

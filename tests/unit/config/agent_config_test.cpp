@@ -112,6 +112,23 @@ TEST(AgentConfig, BadValuesAreLocated) {
   EXPECT_NE(r.error.find("at least 16"), std::string::npos) << r.error;
 }
 
+TEST(AgentConfig, SecretFileAndConfigScanSettings) {
+  auto r = load_config_text("secrets:\n  read_files: false\n  extra_file_patterns: [\"~/.config/acme/token\", \"!*.pub\"]\n"
+                            "  max_file_bytes: 65536\n  scan_mcp_configs: false\n", "s.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_FALSE(r.config->secrets.read_files);
+  EXPECT_EQ(r.config->secrets.extra_file_patterns, (std::vector<std::string>{"~/.config/acme/token", "!*.pub"}));
+  EXPECT_EQ(r.config->secrets.max_file_bytes, 65536u);
+  EXPECT_FALSE(r.config->secrets.scan_mcp_configs);
+  auto defaults = load_config_text("", "d.yaml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_TRUE(defaults.config->secrets.read_files);
+  EXPECT_TRUE(defaults.config->secrets.scan_mcp_configs);
+  auto bad = load_config_text("secrets:\n  max_file_bytes: 0\n", "b.yaml");
+  ASSERT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("b.yaml:2:19: secrets.max_file_bytes"), std::string::npos) << bad.error;
+}
+
 TEST(AgentConfig, ExtraExecutablesMustBeShortFileNames) {
   auto r = load_config_text("mcp:\n  extra_executables: [ok-name, /usr/bin/x]\n", "x.yaml");
   ASSERT_FALSE(r.config);

@@ -1,0 +1,128 @@
+"""End-to-end tests (root) of where credentials come from: credential files a watched process opens (secret_read)
+and MCP client configs that hard-code credentials (config_exposure, at start and on change); a later use lists
+the file or config among its sources. No raw secret may appear in any output."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from harness import Agent, base_env, fake_github_pat, fake_openai_key, fingerprint
+from tls_server import HttpsServer
+
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+
+
+class SourcesE2E(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="credtrace-sources-")
+        self.raw_secrets = []
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.stop()
+            blob = self.agent.all_output()
+            for secret in self.raw_secrets:
+                self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
+            self.agent.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def secret(self, factory):
+        value = factory()
+        self.raw_secrets.append(value)
+        return value
+
+    def events_of(self, kind, raw=None):
+        return [e for e in self.agent.events() if e["type"] == kind
+                and (raw is None or e.get("credential", {}).get("fingerprint") == fingerprint(raw))]
+
+    def test_credential_file_read_by_a_watched_process_is_a_source_of_its_use(self):
+        file_token, env_token = self.secret(fake_github_pat), self.secret(fake_github_pat)
+        project = os.path.join(self.dir, "project")
+        os.makedirs(project)
+        token_file = os.path.join(project, ".env")
+        with open(token_file, "w") as f:
+            f.write(f"# service settings\nAPI_TOKEN={file_token}\nLOG_LEVEL=debug\n")
+        with open(os.path.join(project, ".env.local"), "w") as f:
+            f.write("LOG_LEVEL=debug\nREGION=eu-west-1\n")
+        self.agent = Agent().start()
+        with HttpsServer() as server:
+            result = subprocess.run([sys.executable, os.path.join(CLIENTS, "mcp_server_tls_probe.py"), "file_token",
+                                     str(server.port), server.ca],
+                                    env=dict(base_env(), GITHUB_TOKEN=env_token, TOKEN_FILE=token_file),
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        read = self.agent.wait_for(lambda e: e["type"] == "secret_read" and e.get("credential"), what="secret_read")
+        self.assertEqual(read["credential"]["fingerprint"], fingerprint(file_token))
+        self.assertEqual(read["credential"]["type"], "github_pat")
+        self.assertEqual(read["source"], {"kind": "file", "path": token_file, "key": "API_TOKEN", "name": ""})
+        self.assertEqual(read["secret_read"]["format"], "dotenv")
+        self.assertEqual(read["secret_read"]["line"], 2)
+        self.assertEqual(read["workload"]["mcp"]["server_name"], "mcp_server_tls_probe")
+        # A matched file with no credential is reported by its path alone.
+        empty = self.agent.wait_for(lambda e: e["type"] == "secret_read"
+                                    and e["source"]["path"].endswith("/.env.local"), what="file without credential")
+        self.assertNotIn("credential", empty)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(file_token), what="file token use")
+        self.assertIn(read["source"], use["sources"])
+        env_use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                      and e["credential"]["fingerprint"] == fingerprint(env_token), what="env use")
+        self.assertNotIn(read["source"], env_use["sources"])
+        self.assertEqual(len(self.events_of("secret_read", file_token)), 1, "the same file version is read once")
+
+    def write_config(self, path, servers):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"mcpServers": servers}, f, indent=2)
+        os.rename(tmp, path)  # editors save by rename: the directory watch must see it
+
+    def test_mcp_config_exposures_at_start_and_on_change_and_as_sources(self):
+        hard_coded, later, used = self.secret(fake_openai_key), self.secret(fake_github_pat), self.secret(fake_github_pat)
+        config = os.path.join(self.dir, "claude_desktop_config.json")
+        self.write_config(config, {
+            "openai-tools": {"command": "npx", "args": ["-y", "openai-mcp"], "env": {"OPENAI_API_KEY": hard_coded}},
+            "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],
+                       "env": {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"}},
+        })
+        self.agent = Agent(extra_config=f"  config_paths: [{json.dumps(config)}]\n").start()
+        exposure = self.agent.wait_for(lambda e: e["type"] == "config_exposure" and e.get("credential"),
+                                       what="hard-coded key")
+        self.assertEqual(exposure["credential"]["fingerprint"], fingerprint(hard_coded))
+        self.assertEqual(exposure["credential"]["type"], "openai")
+        detail = exposure["config_exposure"]
+        self.assertEqual((detail["server_name"], detail["field"]), ("openai-tools", "mcpServers.openai-tools.env.OPENAI_API_KEY"))
+        self.assertEqual(exposure["source"]["path"], config)
+        reference = self.agent.wait_for(lambda e: e["type"] == "config_exposure" and not e.get("credential"),
+                                        what="reference")
+        self.assertEqual(reference["config_exposure"]["reference"], "${env:GITHUB_TOKEN}")
+        # The file changes: the new hard-coded token is reported, the unchanged findings are not repeated.
+        self.write_config(config, {
+            "openai-tools": {"command": "npx", "args": ["-y", "openai-mcp"], "env": {"OPENAI_API_KEY": hard_coded}},
+            "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],
+                       "env": {"GITHUB_TOKEN": later}},
+        })
+        self.agent.wait_for(lambda e: e["type"] == "config_exposure"
+                            and e.get("credential", {}).get("fingerprint") == fingerprint(later), what="change")
+        # A watched process that uses a credential held in the config lists the config among its sources.
+        self.write_config(config, {"tools": {"command": "npx", "args": ["-y", "x"], "env": {"API_KEY": used}}})
+        self.agent.wait_for(lambda e: e["type"] == "config_exposure"
+                            and e.get("credential", {}).get("fingerprint") == fingerprint(used), what="used key")
+        with HttpsServer() as server:
+            result = subprocess.run([sys.executable, os.path.join(CLIENTS, "mcp_server_tls_probe.py"), "urllib",
+                                     str(server.port), server.ca], env=dict(base_env(), GITHUB_TOKEN=used),
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(used), what="use")
+        self.assertIn({"kind": "config", "path": config, "key": "mcpServers.tools.env.API_KEY", "name": "tools"},
+                      use["sources"])
+        self.assertIn({"kind": "env", "name": "GITHUB_TOKEN", "path": "", "key": ""}, use["sources"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
