@@ -75,6 +75,38 @@ class SourcesE2E(unittest.TestCase):
         self.assertNotIn(read["source"], env_use["sources"])
         self.assertEqual(len(self.events_of("secret_read", file_token)), 1, "the same file version is read once")
 
+    def test_oversized_and_binary_credential_files_are_reported_as_errors_and_counted(self):
+        token = self.secret(fake_github_pat)
+        project = os.path.join(self.dir, "big")
+        os.makedirs(project)
+        big = os.path.join(project, ".env")
+        with open(big, "w") as f:
+            f.write(f"API_TOKEN={token}\n" + "# padding\n" * 2000)  # ~20 KiB, over the 4 KiB cap below
+        with open(os.path.join(project, ".env.local"), "wb") as f:
+            f.write(b"API_TOKEN=\x00\x01binary")
+        self.agent = Agent(extra_config="secrets:\n  max_file_bytes: 4096\n").start()
+        script = ("import os\nos.chdir(os.environ['DIR'])\nfor name in ('.env', '.env.local'):\n"
+                  "    open(name, 'rb').read()\n")
+        launcher = os.path.join(self.dir, "mcp_server_reader.py")  # the name makes it a watched MCP server
+        with open(launcher, "w") as f:
+            f.write("import time\ntime.sleep(0.5)\n" + script)
+        result = subprocess.run([sys.executable, launcher], env=dict(base_env(), DIR=project), capture_output=True,
+                                text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        too_large = self.agent.wait_for(lambda e: e["type"] == "secret_read" and e["source"]["path"] == big,
+                                        what="oversized file")
+        self.assertEqual(too_large["secret_read"]["error"], "too_large")
+        self.assertNotIn("credential", too_large)
+        binary = self.agent.wait_for(lambda e: e["type"] == "secret_read"
+                                     and e["source"]["path"].endswith("/.env.local"), what="binary file")
+        self.assertEqual(binary["secret_read"]["error"], "binary_content")
+        health = self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                     and "credential_file_too_large" in e["agent_health"]["agent_errors"],
+                                     what="health counter")
+        errors = health["agent_health"]["agent_errors"]
+        self.assertGreaterEqual(int(errors["credential_file_too_large"]), 1, errors)
+        self.assertGreaterEqual(int(errors["credential_file_binary_content"]), 1, errors)
+
     def write_config(self, path, servers):
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
