@@ -133,7 +133,12 @@ std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::str
       config.fingerprint.key.empty() ? secrets::Fingerprinter::from_key_file(config::fleet_key_path(config), error)
                                      : secrets::Fingerprinter::from_key(config.fingerprint.key, error);
   if (!fingerprinter) return nullptr;
-  return std::unique_ptr<Agent>(new Agent(config, std::move(sink), std::move(*fingerprinter)));
+  std::unique_ptr<Agent> agent(new Agent(config, std::move(sink), std::move(*fingerprinter)));
+  if (!config.collector.url.empty()) {
+    auto options = exporter::collector_sink_options(config, agent->agent_id_, error);
+    if (!options || !(agent->collector_ = exporter::CollectorSink::start(std::move(*options), error))) return nullptr;
+  }
+  return agent;
 }
 
 Agent::Agent(const config::AgentConfig& config, std::unique_ptr<exporter::JsonLinesSink> sink,
@@ -775,6 +780,7 @@ credtrace::v1::Event Agent::new_event(const std::string& type) {
 
 void Agent::emit(credtrace::v1::Event& event) {
   if (sink_) sink_->write(event);  // failures are counted by the sink and reported in agent_health
+  if (collector_) collector_->write(event);  // queued; batched, spooled and sent on the sink's threads
 }
 
 void Agent::emit_health() {
@@ -827,6 +833,7 @@ void Agent::emit_health() {
   sensor_counts["tls_attach_failures"] = tls_libraries_ ? tls_libraries_->failures() : 0;
   sensor_counts["credential_use_unaggregated"] = use_aggregator_.unaggregated();
   sensor_counts["credential_use_open_windows"] = use_aggregator_.open_windows();
+  if (collector_) collector_->report(sensor_counts);  // collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
   health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);

@@ -14,6 +14,7 @@
 #include "config/agent_config.h"
 #include "discovery/mcp_discovery.h"
 #include "events.h"
+#include "export/collector_sink.h"
 #include "export/json_lines_sink.h"
 #include "loader/probes.h"
 #include "process/process_table.h"
@@ -94,6 +95,7 @@ class Agent {
   std::string host_;
   std::string agent_id_;
   std::unique_ptr<exporter::JsonLinesSink> sink_;
+  std::unique_ptr<exporter::CollectorSink> collector_;  // set when collector.url; shut down (final send) with the agent
   secrets::Fingerprinter fingerprinter_;
   secrets::NamePatterns env_names_;
   sensors::EnvExposureSensor env_sensor_;

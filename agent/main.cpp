@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
   bool show_version = false;
   app.add_option("--config", config_path, "YAML config file (default: built-in defaults)")->check(CLI::ExistingFile);
   app.add_option("--json-out", json_out, "write JSON lines to PATH, or - for stdout (overrides output.json)");
+  credtrace::config::CollectorConfig collector_flags;
+  app.add_option("--collector", collector_flags.url, "send events to this collector URL (overrides collector.url)");
+  app.add_option("--collector-token-file", collector_flags.token_file, "file holding the collector bearer token")
+      ->check(CLI::ExistingFile);
+  app.add_option("--collector-ca", collector_flags.ca_file, "CA bundle for the collector's certificate")->check(CLI::ExistingFile);
+  app.add_option("--collector-cert", collector_flags.cert_file, "client certificate (mTLS)")->check(CLI::ExistingFile);
+  app.add_option("--collector-key", collector_flags.key_file, "client private key (mTLS)")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config, "validate the config and exit (0 valid, 2 invalid)");
   app.add_flag("--version", show_version, "print the version and exit");
   try {
@@ -56,6 +63,12 @@ int main(int argc, char** argv) {
   }
   credtrace::config::AgentConfig config = *loaded.config;
   if (!json_out.empty()) config.output.json_path = json_out;
+  for (auto [flag, field] : {std::pair{&collector_flags.url, &config.collector.url},
+                             {&collector_flags.token_file, &config.collector.token_file},
+                             {&collector_flags.ca_file, &config.collector.ca_file},
+                             {&collector_flags.cert_file, &config.collector.cert_file},
+                             {&collector_flags.key_file, &config.collector.key_file}})
+    if (!flag->empty()) *field = *flag;
   if (check_config) {
     std::printf("%s: ok\n", config_path.empty() ? "built-in defaults" : config_path.c_str());
     return 0;

@@ -136,6 +136,33 @@ void apply_secrets(const YAML::Node& node, SecretsConfig& secrets) {
   });
 }
 
+void apply_collector(const YAML::Node& node, CollectorConfig& c) {
+  apply_mapping(node, "collector", {
+      {"url", [&](const YAML::Node& n) {
+         c.url = read_string(n, "collector.url");
+         if (c.url.rfind("https://", 0) != 0 && c.url.rfind("http://", 0) != 0)
+           fail(n, "collector.url: must start with https:// (or http:// to loopback)");
+       }},
+      {"token_file", [&](const YAML::Node& n) { c.token_file = read_string(n, "collector.token_file"); }},
+      {"ca_file", [&](const YAML::Node& n) { c.ca_file = read_string(n, "collector.ca_file"); }},
+      {"cert_file", [&](const YAML::Node& n) { c.cert_file = read_string(n, "collector.cert_file"); }},
+      {"key_file", [&](const YAML::Node& n) { c.key_file = read_string(n, "collector.key_file"); }},
+      {"batch_max_events", [&](const YAML::Node& n) { c.batch_max_events = read_u32(n, "collector.batch_max_events", 1, 100000); }},
+      {"batch_max_bytes", [&](const YAML::Node& n) {
+         c.batch_max_bytes = read_u32(n, "collector.batch_max_bytes", 1024, 32u << 20);
+       }},
+      {"flush_interval_ms", [&](const YAML::Node& n) { c.flush_interval_ms = read_u32(n, "collector.flush_interval_ms", 1, 600000); }},
+      {"spool_dir", [&](const YAML::Node& n) { c.spool_dir = read_string(n, "collector.spool_dir"); }},
+      {"spool_max_bytes", [&](const YAML::Node& n) {
+         c.spool_max_bytes = read_u32(n, "collector.spool_max_bytes", 64u << 10, 0xffffffffu);
+       }},
+      {"retry_initial_ms", [&](const YAML::Node& n) { c.retry_initial_ms = read_u32(n, "collector.retry_initial_ms", 1, 600000); }},
+      {"retry_max_ms", [&](const YAML::Node& n) { c.retry_max_ms = read_u32(n, "collector.retry_max_ms", 1, 3600000); }},
+  });
+  if (c.cert_file.empty() != c.key_file.empty()) fail(node, "collector: cert_file and key_file must be given together");
+  if (c.retry_max_ms < c.retry_initial_ms) fail(node, "collector: retry_max_ms must be at least retry_initial_ms");
+}
+
 void apply_root(const YAML::Node& root, AgentConfig& cfg) {
   apply_mapping(root, "", {
       {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
@@ -159,6 +186,7 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
          });
        }},
       {"mcp", [&](const YAML::Node& n) { apply_mcp(n, cfg.mcp); }},
+      {"collector", [&](const YAML::Node& n) { apply_collector(n, cfg.collector); }},
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
       {"credential_use", [&](const YAML::Node& n) {
          apply_mapping(n, "credential_use", {
@@ -185,6 +213,10 @@ std::string located(const std::string& name, const YAML::Mark& mark, const std::
 
 std::string fleet_key_path(const AgentConfig& config) {
   return config.fingerprint.key_file.empty() ? config.state_dir + "/fleet.key" : config.fingerprint.key_file;
+}
+
+std::string collector_spool_dir(const AgentConfig& config) {
+  return config.collector.spool_dir.empty() ? config.state_dir + "/spool" : config.collector.spool_dir;
 }
 
 AgentConfig default_config() {

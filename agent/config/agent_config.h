@@ -48,6 +48,22 @@ struct CredentialUseConfig {
   uint32_t max_open_windows = 65536;         // beyond this, uses are emitted one by one (counted), never dropped
 };
 
+// The collector sink (agent → collector over HTTP(S), batched, spooled on disk); off while url is empty.
+struct CollectorConfig {
+  std::string url;         // https://collector:8787 (plain http only to loopback)
+  std::string token_file;  // bearer token, one line
+  std::string ca_file;     // CA bundle that signs the collector's certificate (default: system CAs)
+  std::string cert_file;   // client certificate and key for mTLS (both or neither)
+  std::string key_file;
+  uint32_t batch_max_events = 1000;
+  uint32_t batch_max_bytes = 1u << 20;      // serialized events per batch, before compression
+  uint32_t flush_interval_ms = 1000;        // a batch is sent at the latest this long after its first event
+  std::string spool_dir;                    // default: <state_dir>/spool
+  uint64_t spool_max_bytes = 256ull << 20;  // beyond this the oldest batches are deleted (counted)
+  uint32_t retry_initial_ms = 500;          // exponential backoff with full jitter between these
+  uint32_t retry_max_ms = 30000;
+};
+
 struct AgentConfig {
   std::string host_name;   // default: gethostname()
   std::string agent_id;    // default: derived from /etc/machine-id and host name
@@ -60,10 +76,14 @@ struct AgentConfig {
   McpConfig mcp;
   SecretsConfig secrets;
   CredentialUseConfig credential_use;
+  CollectorConfig collector;
 };
 
 // The fleet key file: fingerprint.key_file, or <state_dir>/fleet.key when it is not set.
 std::string fleet_key_path(const AgentConfig& config);
+
+// The collector spool directory: collector.spool_dir, or <state_dir>/spool when it is not set.
+std::string collector_spool_dir(const AgentConfig& config);
 
 // Built-in defaults (patterns from the secrets and mcp libraries).
 AgentConfig default_config();

@@ -1,0 +1,191 @@
+"""End-to-end test of the agent's collector sink (root): the real agent watches a real MCP-server-like process and
+delivers its events to a real credtrace-collector (plain HTTP on loopback, SQLite). Through a collector outage and an
+agent restart, every event the agent emitted is stored exactly once, batch sequences have no gap, and no raw test
+secret reaches the spool files or the database."""
+import collections
+import os
+import shutil
+import sqlite3
+import ssl
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from harness import Agent, base_env, fake_github_pat, fingerprint
+from tls_server import HttpsServer, make_ca_and_cert
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "collector"))
+from collector_harness import AGENT_TOKEN, READER_TOKEN, Collector  # noqa: E402
+
+CLIENTS = os.path.join(HERE, "clients")
+
+
+def event_key(e):
+    """Events carry no id: type and nanosecond time tell them apart (agent_health events included)."""
+    return (e["type"], e["time"])
+
+
+class CollectorSinkE2E(unittest.TestCase):
+    def setUp(self):
+        self.collector = Collector().start()
+        self.token_dir = tempfile.mkdtemp(prefix="credtrace-sink-token-")
+        self.raw_secrets = []
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.cleanup()
+        self.collector.cleanup()
+        shutil.rmtree(self.token_dir, ignore_errors=True)
+
+    def start_agent(self, url=None, extra=""):
+        self.token_file = os.path.join(self.token_dir, "token")
+        with open(os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(AGENT_TOKEN + "\n")
+        self.agent = Agent(extra_config=f"""collector:
+  url: {url or f"http://127.0.0.1:{self.collector.port}"}
+  token_file: {self.token_file}{extra}
+  flush_interval_ms: 200
+  batch_max_events: 50
+  retry_initial_ms: 100
+  retry_max_ms: 1000
+""")
+        self.spool_dir = os.path.join(self.agent.dir, "spool")
+        return self.agent.start()
+
+    def restart_agent(self):
+        """Same state dir (spool, sequence) and JSON output, which the new run appends to."""
+        readies = sum(1 for e in self.agent.events() if e["type"] == "agent_ready")
+        self.agent.start()
+        self.agent.wait_for(lambda e: sum(1 for x in self.agent.events() if x["type"] == "agent_ready") > readies,
+                            timeout=30, what="agent_ready of the restarted agent")
+
+    def run_watched_server(self, server):
+        """An MCP-server-like process (mcp_server_* name) sends its env token over plain HTTP; returns the token."""
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        result = subprocess.run([sys.executable, os.path.join(CLIENTS, "mcp_server_tls_probe.py"), "plain",
+                                 str(server.port), "-"], env=dict(base_env(), GITHUB_TOKEN=token),
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                            and e["credential"]["fingerprint"] == fingerprint(token), what="credential_use in JSON")
+        return token
+
+    def collector_events(self, **filters):
+        out, cursor = [], None
+        while True:
+            query = "&".join(f"{k}={v}" for k, v in dict(filters, limit=1000, **({"cursor": cursor} if cursor else {})).items())
+            reply = self.collector.query("/v1/events?" + query)
+            self.assertEqual(reply.status, 200, reply.body)
+            page = reply.json()
+            out += page["events"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return out
+
+    def wait_in_collector(self, token, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.collector_events(fingerprint=fingerprint(token)):
+                return
+            time.sleep(0.2)
+        self.fail("the collector never stored the events of " + token[:4] + "…: " + self.agent.read_log())
+
+    def spool_blobs(self):
+        blobs = []
+        for name in sorted(os.listdir(self.spool_dir)):
+            path = os.path.join(self.spool_dir, name)
+            if name.endswith(".batch"):
+                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600, name)
+            with open(path, "rb") as f:
+                blobs.append((name, f.read()))
+        return blobs
+
+    def test_outage_and_restarts_deliver_every_event_exactly_once(self):
+        with HttpsServer(tls=False) as api:
+            self.start_agent()
+            # 1. Live delivery.
+            first = self.run_watched_server(api)
+            self.wait_in_collector(first)
+
+            # 2. The collector goes away; the agent spools what happens meanwhile and keeps it across its restart.
+            self.collector.stop()
+            second = self.run_watched_server(api)
+            self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                and e["agent_health"]["sensors"].get("collector_send_failures", "0") != "0",
+                                timeout=30, what="collector_send_failures in agent_health")
+            self.agent.stop()
+            self.assertEqual(stat.S_IMODE(os.stat(self.spool_dir).st_mode), 0o700)
+            spooled = [name for name, _ in self.spool_blobs() if name.endswith(".batch")]
+            self.assertTrue(spooled, "nothing was spooled during the outage")
+
+            self.restart_agent()
+            third = self.run_watched_server(api)
+            for name, blob in self.spool_blobs():
+                for secret in self.raw_secrets:
+                    self.assertNotIn(secret.encode(), blob, "raw secret in spool file " + name)
+
+            # 3. The collector comes back on the same port: the spool is replayed, then live delivery resumes.
+            self.collector.start()
+            for token in (second, third):
+                self.wait_in_collector(token, timeout=60)
+            fourth = self.run_watched_server(api)
+            self.wait_in_collector(fourth)
+            self.agent.stop()  # final health event goes out with the final send
+
+        health = [e for e in self.agent.events() if e["type"] == "agent_health"][-1]["agent_health"]["sensors"]
+        self.assertEqual(health.get("collector_batches_dropped", "0"), "0")
+        self.assertNotEqual(health.get("collector_batches_sent", "0"), "0")
+        self.assertEqual([n for n in os.listdir(self.spool_dir) if n.endswith(".batch")], [], self.agent.read_log())
+
+        # Every event of the JSON output is stored exactly once, and nothing else is.
+        emitted = collections.Counter(event_key(e) for e in self.agent.events())
+        stored = collections.Counter(event_key(e) for e in self.collector_events())
+        self.assertEqual(stored - emitted, collections.Counter(), "stored events the agent never emitted")
+        self.assertEqual(emitted - stored, collections.Counter(), "emitted events missing in the collector")
+        self.assertEqual(max(stored.values()), 1, "an event stored twice")
+
+        # Batch sequences: consecutive (a new spool starts at a time-based sequence), for this agent.
+        agent_id = self.agent.events()[0]["agent_id"]
+        self.collector.stop()
+        db = sqlite3.connect(f"file:{self.collector.db_path}?immutable=1", uri=True)
+        sequences = [row[0] for row in db.execute("SELECT sequence FROM batches WHERE agent_id = ? ORDER BY sequence",
+                                                  (agent_id,))]
+        db.close()
+        self.assertEqual(sequences, list(range(sequences[0], sequences[0] + len(sequences))))  # no gap, no repeat
+        self.assertGreater(len(sequences), 3)
+
+        data = self.collector.db_bytes()
+        blob = self.agent.all_output() + data
+        for secret in self.raw_secrets:
+            self.assertNotIn(secret.encode(), blob, "a raw secret reached the database or the agent's output")
+        with open(self.token_file) as f:
+            self.assertNotIn(f.read().strip().encode(), self.agent.all_output(), "the collector token was logged")
+
+    def test_https_with_a_private_ca(self):
+        self.collector.cleanup()
+        self.collector = Collector()
+        ca, cert, key = make_ca_and_cert(self.collector.dir)
+        self.collector.extra_args = ["--tls-cert", cert, "--tls-key", key]
+        self.collector.start()
+        self.assertEqual(self.collector.scheme, "https")
+        context = ssl.create_default_context(cafile=ca)
+        self.collector.query = lambda path: self.collector.request(
+            "GET", path, None, {"Authorization": "Bearer " + READER_TOKEN}, context=context)
+        ca_copy = os.path.join(self.token_dir, "ca.crt")
+        shutil.copy(ca, ca_copy)
+        self.start_agent(url=f"https://localhost:{self.collector.port}", extra=f"\n  ca_file: {ca_copy}")
+        with HttpsServer(tls=False) as api:
+            token = self.run_watched_server(api)
+            self.wait_in_collector(token)
+        self.agent.stop()
+        self.assertNotIn(token.encode(), self.collector.db_bytes())
+
+
+if __name__ == "__main__":
+    unittest.main()
