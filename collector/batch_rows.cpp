@@ -48,9 +48,12 @@ Status validate_event(v1::Event& event, int index, const std::string& agent_id) 
   return {};
 }
 
-void widen(int64_t& first, int64_t& last, int64_t from, int64_t to) {
-  if (first == 0 || from < first) first = from;
+// Widens [first, last] by [from, to]; true when `from` became the new first.
+bool widen(int64_t& first, int64_t& last, int64_t from, int64_t to) {
+  bool earlier = first == 0 || from < first;
+  if (earlier) first = from;
   if (to > last) last = to;
+  return earlier;
 }
 
 // Compact JSON objects with keys in a fixed (sorted) order, so equal values are equal strings (link keys).
@@ -114,17 +117,18 @@ Use use_of(const v1::Event& event, int64_t time_ns) {
   return use;
 }
 
-void add_link(Aggregates& agg, const std::string& fp, const char* kind, const std::string& value, const Use& use) {
+void add_link(Aggregates& agg, const std::string& fp, const char* kind, const std::string& value, const Use& use,
+              size_t index) {
   if (value.empty()) return;
   auto [it, inserted] = agg.links.try_emplace(LinkKey{fp, kind, value});
   LinkDelta& link = it->second;
-  if (inserted) link = LinkDelta{fp, kind, value, 0, 0, 0, 0};
-  widen(link.first_ns, link.last_ns, use.first_ns, use.last_ns);
+  if (inserted) link = LinkDelta{fp, kind, value, 0, 0, 0, 0, index};
+  if (widen(link.first_ns, link.last_ns, use.first_ns, use.last_ns)) link.first_event = index;
   link.events += 1;
   link.uses += use.uses;
 }
 
-void add_credential(Aggregates& agg, const v1::Event& event, int64_t time_ns) {
+void add_credential(Aggregates& agg, const v1::Event& event, int64_t time_ns, size_t index) {
   const auto& credential = event.credential();
   const std::string& fp = credential.fingerprint();
   Use use = use_of(event, time_ns);
@@ -132,15 +136,43 @@ void add_credential(Aggregates& agg, const v1::Event& event, int64_t time_ns) {
   delta.fingerprint = fp;
   if (!credential.type().empty()) delta.type = credential.type();
   if (!credential.preview().empty()) delta.preview = credential.preview();
-  widen(delta.first_ns, delta.last_ns, use.first_ns, use.last_ns);
+  if (widen(delta.first_ns, delta.last_ns, use.first_ns, use.last_ns)) delta.first_event = index;
   delta.uses += use.uses;
   delta.exposures += event.type() == "secret_exposure" ? 1 : 0;
   delta.events += 1;
-  add_link(agg, fp, kLinkWorkload, event.workload().id(), use);
-  add_link(agg, fp, kLinkHost, event.host(), use);
-  if (event.has_destination()) add_link(agg, fp, kLinkDestination, destination_value(event.destination()), use);
-  if (event.has_source()) add_link(agg, fp, kLinkSource, source_value(event.source()), use);
-  for (const auto& source : event.sources()) add_link(agg, fp, kLinkSource, source_value(source), use);
+  add_link(agg, fp, kLinkWorkload, event.workload().id(), use, index);
+  add_link(agg, fp, kLinkHost, event.host(), use, index);
+  if (event.has_destination()) add_link(agg, fp, kLinkDestination, destination_value(event.destination()), use, index);
+  if (event.has_source()) add_link(agg, fp, kLinkSource, source_value(event.source()), use, index);
+  for (const auto& source : event.sources()) add_link(agg, fp, kLinkSource, source_value(source), use, index);
+}
+
+bool is_jwt(const v1::Credential& credential) {
+  return credential.has_jwt() || credential.type().find("jwt") != std::string::npos;
+}
+
+void note_source(EventFacts& facts, const v1::Source& source) {
+  if (source.kind() != "config" || facts.config_source) return;
+  facts.config_source = true;
+  facts.config_path = source.path();
+}
+
+EventFacts facts_of(const v1::Event& event) {
+  EventFacts facts;
+  facts.credential_type = event.credential().type();
+  facts.jwt = is_jwt(event.credential());
+  facts.jwt_ttl_seconds = event.credential().jwt().ttl_seconds();
+  if (event.has_destination()) {
+    const auto& d = event.destination();
+    facts.has_destination = true;
+    facts.dest_host = d.host().empty() ? d.sni() : d.host();
+    facts.dest_ip = d.ip();
+    facts.dest_port = d.port();
+    facts.dest_tls = d.tls();
+  }
+  if (event.has_source()) note_source(facts, event.source());
+  for (const auto& source : event.sources()) note_source(facts, source);
+  return facts;
 }
 
 void add_workload(Aggregates& agg, const v1::Event& event, int64_t time_ns) {
@@ -180,10 +212,10 @@ Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const Batch
     if (Status status = validate_event(event, i, batch.agent_id()); !status.ok()) return status;
     int64_t time_ns = event.has_time() ? timestamp_to_ns(event.time()) : received_ns;
     EventRow row{event.type(), time_ns, event.host(), event.agent_id(), event.workload().id(),
-                 event.credential().fingerprint(), {}};
+                 event.credential().fingerprint(), {}, facts_of(event)};
     event.SerializeToString(&row.payload);
     out.events.push_back(std::move(row));
-    if (!event.credential().fingerprint().empty()) add_credential(agg, event, time_ns);
+    if (!event.credential().fingerprint().empty()) add_credential(agg, event, time_ns, static_cast<size_t>(i));
     if (!event.workload().id().empty()) add_workload(agg, event, time_ns);
   }
   out.credentials = values_of(agg.credentials);

@@ -10,11 +10,25 @@
 
 namespace credtrace::collector {
 
+// What the alert rules need of one event, taken while the decoded Event is at hand (no second parse).
+struct EventFacts {
+  std::string credential_type;
+  bool jwt = false;          // the credential is a JWT (claims present or a *jwt* type): not a static credential
+  int64_t jwt_ttl_seconds = 0;
+  bool has_destination = false;
+  std::string dest_host, dest_ip;
+  uint32_t dest_port = 0;
+  bool dest_tls = false;
+  std::string config_path;   // path of a source of kind "config" (hard-coded in a config), else empty
+  bool config_source = false;
+};
+
 struct EventRow {
   std::string type;
   int64_t time_ns = 0;
   std::string host, agent_id, workload_id, fingerprint;
   std::string payload;  // the Event, protobuf-encoded (JSON is rendered at query time)
+  EventFacts facts;
 };
 
 // Aggregate increments for one credential from one batch.
@@ -24,6 +38,7 @@ struct CredentialDelta {
   int64_t uses = 0;       // sum of credential_use.count
   int64_t exposures = 0;  // secret_exposure events
   int64_t events = 0;     // every event naming the credential
+  size_t first_event = 0; // index (in BatchRows::events) of the event that gave first_ns
 };
 
 // A credential seen with a workload, host, destination or source (link kinds below).
@@ -31,6 +46,7 @@ struct LinkDelta {
   std::string fingerprint, kind, value;
   int64_t first_ns = 0, last_ns = 0;
   int64_t events = 0, uses = 0;
+  size_t first_event = 0;  // index (in BatchRows::events) of the event that gave first_ns
 };
 
 inline constexpr const char* kLinkWorkload = "workload";

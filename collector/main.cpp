@@ -32,6 +32,9 @@ struct Flags {
   size_t max_batch_events = 100000;
   unsigned threads = 4;
   std::string sqlite_synchronous = "full";
+  int alert_max_age_days = 90;
+  int64_t alert_max_jwt_ttl_seconds = 86400;
+  std::string alert_allowlist;
 };
 
 void add_flags(CLI::App& app, Flags& f) {
@@ -54,6 +57,14 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--sqlite-synchronous", f.sqlite_synchronous,
                  "full: an acknowledged batch survives power loss; normal: survives a crash of the collector")
       ->capture_default_str()->check(CLI::IsMember({"full", "normal"}));
+  app.add_option("--alert-max-age-days", f.alert_max_age_days,
+                 "alert on a static credential still used this many days after first seen (0: off)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
+  app.add_option("--alert-max-jwt-ttl-seconds", f.alert_max_jwt_ttl_seconds, "alert on a JWT whose TTL exceeds this (0: off)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--alert-allowlist", f.alert_allowlist,
+                 "YAML/JSON file: host globs per credential type and per workload id; other destinations alert")
+      ->check(CLI::ExistingFile);
   app.set_version_flag("--version", std::string("credtrace-collector ") + CREDTRACE_VERSION);
 }
 
@@ -78,6 +89,13 @@ cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
   out.max_body_bytes = f.max_body_bytes;
   out.threads = f.threads;
   return {};
+}
+
+cc::Status alert_config(const Flags& f, cc::AlertConfig& out) {
+  out.max_age_ns = static_cast<int64_t>(f.alert_max_age_days) * 86400 * 1'000'000'000LL;
+  out.max_jwt_ttl_seconds = f.alert_max_jwt_ttl_seconds;
+  if (f.alert_allowlist.empty()) return {};
+  return cc::load_allowlist(f.alert_allowlist, out.allowlist);
 }
 
 int fail(const cc::Status& status) {
@@ -106,7 +124,8 @@ int run(const Flags& f) {
   if (!f.reader_tokens.empty())
     if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return fail(s);
   std::unique_ptr<cc::Store> store;
-  cc::StoreOptions store_options{f.db, static_cast<int>(f.threads), f.sqlite_synchronous == "full"};
+  cc::StoreOptions store_options{f.db, static_cast<int>(f.threads), f.sqlite_synchronous == "full", {}};
+  if (cc::Status s = alert_config(f, store_options.alerts); !s.ok()) return fail(s);
   if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
 
   cc::Metrics metrics;

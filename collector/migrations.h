@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "sql_session.h"
+
 namespace credtrace::collector {
 
 struct Migration {
@@ -17,5 +19,8 @@ extern const char* const kMigrationsTable;
 
 const std::vector<Migration>& sqlite_migrations();
 const std::vector<Migration>& postgres_migrations();
+
+// Creates schema_migrations if needed and applies the pending migrations; the caller holds a write transaction.
+Status apply_migrations(SqlSession& session, const std::vector<Migration>& migrations);
 
 }  // namespace credtrace::collector

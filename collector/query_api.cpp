@@ -1,4 +1,4 @@
-// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads.
+// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads, /v1/alerts.
 #include "query_api.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -148,6 +148,24 @@ json workload_json(const WorkloadSummary& w) {
           {"workload", std::move(detail)}};
 }
 
+json alert_json(const AlertSummary& a) {
+  json detail = json::parse(a.detail, nullptr, false);
+  json out = {{"id", a.id},
+              {"kind", a.kind},
+              {"fingerprint", a.fingerprint},
+              {"credential_type", a.credential_type},
+              {"preview", a.preview},
+              {"subject", a.subject},
+              {"detail", detail.is_object() ? detail : json::object()},
+              {"first_seen", ns_to_rfc3339(a.first_ns)},
+              {"last_seen", ns_to_rfc3339(a.last_ns)},
+              {"hits", a.hits},
+              {"evidence_events", a.evidence},
+              {"evidence_total", a.evidence_total}};
+  if (a.kind == kAlertSharedKey) out["detail"]["workloads"] = a.workloads, out["detail"]["hosts"] = a.hosts;
+  return out;
+}
+
 }  // namespace
 
 std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
@@ -156,8 +174,8 @@ std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
   if (path == "/v1/events") return events(request);
   if (path == "/v1/credentials") return credentials(request);
   if (path == "/v1/workloads") return workloads(request);
+  if (path == "/v1/alerts") return alerts(request);
   if (path.starts_with(kCredentialPrefix)) return credential(path.substr(kCredentialPrefix.size()));
-  // TODO(issue 5, alerts piece): GET /v1/alerts — alerts are not computed yet, so the path is not routed.
   return std::nullopt;
 }
 
@@ -221,6 +239,21 @@ HttpReply QueryApi::workloads(const HttpRequest& request) {
   for (const auto& w : page.workloads) items.push_back(workload_json(w));
   metrics_.query(true);
   return json_reply({{"workloads", std::move(items)}, {"next_cursor", cursor_json(page.next_after)}});
+}
+
+HttpReply QueryApi::alerts(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"kind", "fingerprint", "type", "workload", "since", "limit", "cursor"});
+  AlertFilter filter{p.get("kind"), p.get("fingerprint"), p.get("type"), p.get("workload"), p.time("since"),
+                     p.id_cursor(), p.limit()};
+  if (p.error) return *p.error;
+  AlertPage page;
+  if (Status s = store_.alerts(filter, page); !s.ok()) return store_failed(s);
+  json items = json::array();
+  for (const auto& a : page.alerts) items.push_back(alert_json(a));
+  metrics_.query(true);
+  return json_reply({{"alerts", std::move(items)},
+                     {"next_cursor", cursor_json(page.next_before_id ? std::to_string(page.next_before_id) : "")}});
 }
 
 }  // namespace credtrace::collector

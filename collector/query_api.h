@@ -1,4 +1,4 @@
-// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads.
+// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads, /v1/alerts.
 #pragma once
 
 #include "http_types.h"
@@ -18,6 +18,7 @@ class QueryApi {
   HttpReply credentials(const HttpRequest& request);
   HttpReply credential(const std::string& fingerprint);
   HttpReply workloads(const HttpRequest& request);
+  HttpReply alerts(const HttpRequest& request);
   HttpReply store_failed(const Status& status);
 
   Store& store_;

@@ -62,6 +62,7 @@ class SqliteConnection {
   explicit SqliteConnection(std::unique_ptr<sqlite3, SqliteCloser> db) : db_(std::move(db)) {}
   std::string error() const { return sqlite3_errmsg(db_.get()); }
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
 
  private:
   std::unique_ptr<sqlite3, SqliteCloser> db_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alert_rules.h"
 #include "batch_rows.h"
 #include "status.h"
 
@@ -80,8 +81,30 @@ struct WorkloadPage {
   std::string next_after;
 };
 
+struct AlertSummary {
+  int64_t id = 0;
+  std::string kind, fingerprint, subject, credential_type, preview;
+  std::string detail;  // JSON object
+  int64_t first_ns = 0, last_ns = 0, hits = 0;
+  int64_t evidence_total = 0;         // evidence rows stored (at most kMaxAlertEvidence)
+  std::vector<int64_t> evidence;      // event ids, ascending
+  int64_t workloads = 0, hosts = 0;   // of the credential, now
+};
+
+struct AlertFilter {
+  std::string kind, fingerprint, type, workload;
+  std::optional<int64_t> since_ns;  // alerts last seen at or after
+  int64_t before_id = 0;            // cursor: only alerts with a smaller id (0: from the newest)
+  int limit = 100;
+};
+
+struct AlertPage {
+  std::vector<AlertSummary> alerts;
+  int64_t next_before_id = 0;
+};
+
 struct PruneResult {
-  uint64_t events = 0, batches = 0, credentials = 0, links = 0, workloads = 0;
+  uint64_t events = 0, batches = 0, credentials = 0, links = 0, workloads = 0, alerts = 0;
 };
 
 class Store {
@@ -94,6 +117,7 @@ class Store {
   virtual Status credential(const std::string& fingerprint, int links_per_kind,
                             std::optional<CredentialSummary>& out) = 0;
   virtual Status workloads(const WorkloadFilter& filter, WorkloadPage& out) = 0;
+  virtual Status alerts(const AlertFilter& filter, AlertPage& out) = 0;
   // Deletes events, batch records, links, credentials and workloads last seen before cutoff_ns.
   virtual Status prune(int64_t cutoff_ns, PruneResult& out) = 0;
   virtual Status ping() = 0;
@@ -103,6 +127,7 @@ struct StoreOptions {
   std::string url;          // "sqlite:PATH" or "postgres://..." / "postgresql://..."
   int readers = 4;          // read connections (SQLite) / pool size (PostgreSQL)
   bool sqlite_sync_full = true;  // PRAGMA synchronous=FULL: acknowledged batches survive power loss
+  AlertConfig alerts;            // rules applied at ingest
 };
 
 // Opens the store named by options.url and applies pending migrations.

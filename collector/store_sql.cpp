@@ -20,31 +20,75 @@ const char* const kInsertEvent =
 #define CT_NONEMPTY(t, c) c " = CASE WHEN excluded." c " <> '' THEN excluded." c " ELSE " t "." c " END"
 #define CT_SUM(t, c) c " = " t "." c " + excluded." c
 
-const char* const kUpsertCredential =
-    "INSERT INTO credentials (fingerprint, type, preview, first_ns, last_ns, uses, exposures, events) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fingerprint) DO UPDATE SET "
-    CT_NONEMPTY("credentials", "type") ", " CT_NONEMPTY("credentials", "preview") ", "
-    CT_EARLIER("credentials", "first_ns") ", " CT_LATER("credentials", "last_ns") ", "
-    CT_SUM("credentials", "uses") ", " CT_SUM("credentials", "exposures") ", " CT_SUM("credentials", "events");
+// first_event follows first_ns (SET expressions read the row as it was before the update).
+#define CT_FIRST_EVENT(t) \
+  "first_event = CASE WHEN excluded.first_ns < " t ".first_ns THEN excluded.first_event ELSE " t ".first_event END"
+
+#define CT_CREDENTIAL_COLUMNS \
+  "INSERT INTO credentials (fingerprint, type, preview, first_ns, last_ns, uses, exposures, events, first_event) "
+#define CT_CREDENTIAL_CONFLICT                                                                         \
+  " ON CONFLICT (fingerprint) DO UPDATE SET " CT_NONEMPTY("credentials", "type") ", "                  \
+  CT_NONEMPTY("credentials", "preview") ", " CT_FIRST_EVENT("credentials") ", "                        \
+  CT_EARLIER("credentials", "first_ns") ", " CT_LATER("credentials", "last_ns") ", "                   \
+  CT_SUM("credentials", "uses") ", " CT_SUM("credentials", "exposures") ", " CT_SUM("credentials", "events")
+
+const char* const kUpsertCredential = CT_CREDENTIAL_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    CT_CREDENTIAL_CONFLICT " RETURNING first_ns, first_event";
+const char* const kUpsertCredentialArrays = CT_CREDENTIAL_COLUMNS
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
+    "$7::bigint[], $8::bigint[], $9::bigint[])" CT_CREDENTIAL_CONFLICT " RETURNING fingerprint, first_ns, first_event";
+
+#define CT_LINK_COLUMNS "INSERT INTO credential_links (fingerprint, kind, value, first_ns, last_ns, events, uses, first_event) "
+#define CT_LINK_CONFLICT                                                                                     \
+  " ON CONFLICT (fingerprint, kind, value) DO UPDATE SET " CT_FIRST_EVENT("credential_links") ", "          \
+  CT_EARLIER("credential_links", "first_ns") ", " CT_LATER("credential_links", "last_ns") ", "              \
+  CT_SUM("credential_links", "events") ", " CT_SUM("credential_links", "uses")
 
 const char* const kUpsertLink =
-    "INSERT INTO credential_links (fingerprint, kind, value, first_ns, last_ns, events, uses) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint, kind, value) DO UPDATE SET "
-    CT_EARLIER("credential_links", "first_ns") ", " CT_LATER("credential_links", "last_ns") ", "
-    CT_SUM("credential_links", "events") ", " CT_SUM("credential_links", "uses");
+    CT_LINK_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" CT_LINK_CONFLICT " RETURNING first_event";
+const char* const kUpsertLinkArrays = CT_LINK_COLUMNS
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
+    "$7::bigint[], $8::bigint[])" CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event";
+
+const char* const kSelectFirstLinkEvents =
+    "SELECT first_event FROM credential_links WHERE fingerprint = $1 AND kind = $2 ORDER BY first_ns, value LIMIT $3";
+
+const char* const kUpsertAlert =
+    "INSERT INTO alerts (kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) ON CONFLICT (kind, fingerprint, subject) DO UPDATE SET "
+    CT_NONEMPTY("alerts", "credential_type") ", "
+    "detail = CASE WHEN excluded.last_ns >= alerts.last_ns THEN excluded.detail ELSE alerts.detail END, "
+    CT_EARLIER("alerts", "first_ns") ", " CT_LATER("alerts", "last_ns") ", " CT_SUM("alerts", "hits")
+    " RETURNING id, evidence";
+
+const char* const kInsertEvidence =
+    "INSERT INTO alert_evidence (alert_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id";
+
+const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $2 WHERE id = $1";
 
 #define CT_IF_NEWER(c) c " = CASE WHEN excluded.last_ns >= workloads.last_ns THEN excluded." c " ELSE workloads." c " END"
-const char* const kUpsertWorkload =
-    "INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET "
-    CT_IF_NEWER("host") ", " CT_IF_NEWER("name") ", " CT_IF_NEWER("workload") ", "
-    CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events");
+#define CT_WORKLOAD_COLUMNS "INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events) "
+#define CT_WORKLOAD_CONFLICT                                                                                   \
+  " ON CONFLICT (id) DO UPDATE SET " CT_IF_NEWER("host") ", " CT_IF_NEWER("name") ", " CT_IF_NEWER("workload") \
+  ", " CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events")
+
+const char* const kUpsertWorkload = CT_WORKLOAD_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7)" CT_WORKLOAD_CONFLICT;
+const char* const kUpsertWorkloadArrays = CT_WORKLOAD_COLUMNS
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[], $7::bigint[])"
+    CT_WORKLOAD_CONFLICT;
 
 #undef CT_EARLIER
 #undef CT_LATER
 #undef CT_NONEMPTY
 #undef CT_SUM
 #undef CT_IF_NEWER
+#undef CT_FIRST_EVENT
+#undef CT_CREDENTIAL_COLUMNS
+#undef CT_CREDENTIAL_CONFLICT
+#undef CT_LINK_COLUMNS
+#undef CT_LINK_CONFLICT
+#undef CT_WORKLOAD_COLUMNS
+#undef CT_WORKLOAD_CONFLICT
 
 const char* const kSelectCredential =
     "SELECT fingerprint, type, preview, first_ns, last_ns, uses, exposures, events FROM credentials "
@@ -56,6 +100,8 @@ const char* const kPruneBatches = "DELETE FROM batches WHERE received_ns < $1";
 const char* const kPruneLinks = "DELETE FROM credential_links WHERE last_ns < $1";
 const char* const kPruneCredentials = "DELETE FROM credentials WHERE last_ns < $1";
 const char* const kPruneWorkloads = "DELETE FROM workloads WHERE last_ns < $1";
+const char* const kPruneAlerts = "DELETE FROM alerts WHERE last_ns < $1";
+const char* const kPruneEvidence = "DELETE FROM alert_evidence WHERE alert_id NOT IN (SELECT id FROM alerts)";
 
 }  // namespace sql
 
@@ -121,6 +167,7 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
   }
   q.params.push_back(static_cast<int64_t>(per_kind));
   q.sql += ")) ranked WHERE link_rank <= $" + std::to_string(q.params.size()) + " ORDER BY fingerprint, kind, link_rank";
+  q.cacheable = fingerprints.size() == 1;
   return q;
 }
 
@@ -133,6 +180,38 @@ SqlQuery workloads_query(const WorkloadFilter& f) {
   if (!f.host.empty()) where(q, "w.host", "=", f.host);
   q.sql += " ORDER BY w.id";
   limit(q, f.limit);
+  return q;
+}
+
+SqlQuery alerts_query(const AlertFilter& f) {
+  SqlQuery q{"SELECT a.id, a.kind, a.fingerprint, a.subject, a.credential_type, a.detail, a.first_ns, a.last_ns, "
+             "a.hits, a.evidence, COALESCE(c.preview, ''), "
+             "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'workload'), "
+             "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'host') "
+             "FROM alerts a LEFT JOIN credentials c ON c.fingerprint = a.fingerprint WHERE 1 = 1",
+             {}};
+  if (!f.kind.empty()) where(q, "a.kind", "=", f.kind);
+  if (!f.fingerprint.empty()) where(q, "a.fingerprint", "=", f.fingerprint);
+  if (!f.type.empty()) where(q, "a.credential_type", "=", f.type);
+  if (f.since_ns) where(q, "a.last_ns", ">=", *f.since_ns);
+  if (!f.workload.empty()) {
+    q.params.push_back(f.workload);
+    q.sql += " AND EXISTS (SELECT 1 FROM credential_links l WHERE l.fingerprint = a.fingerprint AND "
+             "l.kind = 'workload' AND l.value = $" + std::to_string(q.params.size()) + ")";
+  }
+  if (f.before_id > 0) where(q, "a.id", "<", f.before_id);
+  q.sql += " ORDER BY a.id DESC";
+  limit(q, f.limit);
+  return q;
+}
+
+SqlQuery evidence_query(const std::vector<int64_t>& alert_ids) {
+  SqlQuery q{"SELECT alert_id, event_id FROM alert_evidence WHERE alert_id IN (", {}, false};
+  for (size_t i = 0; i < alert_ids.size(); ++i) {
+    q.params.push_back(alert_ids[i]);
+    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
+  }
+  q.sql += ") ORDER BY alert_id, event_id";
   return q;
 }
 

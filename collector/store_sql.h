@@ -9,12 +9,18 @@
 
 namespace credtrace::collector {
 
-// One bound value: an integer or a text (a plain struct: GCC 12 warns falsely on std::variant<int64_t, string>).
+// One bound value: an integer, a text or a blob (a plain struct: GCC 12 warns falsely on std::variant<int64_t, string>).
 struct SqlParam {
   SqlParam(int64_t value) : is_text(false), number(value) {}  // NOLINT: implicit by design
   SqlParam(std::string value) : is_text(true), text(std::move(value)) {}  // NOLINT
   SqlParam(const char* value) : is_text(true), text(value) {}  // NOLINT
+  static SqlParam blob(std::string bytes) {
+    SqlParam p(std::move(bytes));
+    p.is_blob = true;
+    return p;
+  }
   bool is_text;
+  bool is_blob = false;  // is_text too: `text` holds the bytes
   int64_t number = 0;
   std::string text;
 };
@@ -22,6 +28,7 @@ struct SqlParam {
 struct SqlQuery {
   std::string sql;
   std::vector<SqlParam> params;  // params[i] binds $(i+1)
+  bool cacheable = true;         // false for SQL built per call (IN lists): not kept as a prepared statement
 };
 
 namespace sql {
@@ -31,10 +38,24 @@ extern const char* const kInsertBatch;
 extern const char* const kSelectBatchEvents;
 // $1 batch_id $2 type $3 time_ns $4 host $5 agent_id $6 workload_id $7 fingerprint $8 event
 extern const char* const kInsertEvent;
-// $1 fingerprint $2 type $3 preview $4 first_ns $5 last_ns $6 uses $7 exposures $8 events
+// $1 fingerprint $2 type $3 preview $4 first_ns $5 last_ns $6 uses $7 exposures $8 events $9 first_event
+// → first_ns, first_event (after the update)
 extern const char* const kUpsertCredential;
-// $1 fingerprint $2 kind $3 value $4 first_ns $5 last_ns $6 events $7 uses
+// $1 fingerprint $2 kind $3 value $4 first_ns $5 last_ns $6 events $7 uses $8 first_event → first_event
 extern const char* const kUpsertLink;
+// PostgreSQL only: the three upserts above with every row of a batch in arrays (unnest), one statement each;
+// credentials → fingerprint, first_ns, first_event; links → fingerprint, kind, value, first_event.
+extern const char* const kUpsertCredentialArrays;
+extern const char* const kUpsertLinkArrays;
+extern const char* const kUpsertWorkloadArrays;
+// $1 fingerprint $2 kind $3 limit → first_event of the earliest links of that kind
+extern const char* const kSelectFirstLinkEvents;
+// $1 kind $2 fingerprint $3 subject $4 credential_type $5 detail $6 first_ns $7 last_ns $8 hits → id, evidence
+extern const char* const kUpsertAlert;
+// $1 alert_id $2 event_id → event_id when added (none when already there)
+extern const char* const kInsertEvidence;
+// $1 alert id $2 evidence rows added
+extern const char* const kAddEvidenceCount;
 // $1 id $2 host $3 name $4 workload $5 first_ns $6 last_ns $7 events
 extern const char* const kUpsertWorkload;
 // $1 fingerprint → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events
@@ -45,6 +66,8 @@ extern const char* const kPruneBatches;
 extern const char* const kPruneLinks;
 extern const char* const kPruneCredentials;
 extern const char* const kPruneWorkloads;
+extern const char* const kPruneAlerts;
+extern const char* const kPruneEvidence;  // evidence of deleted alerts (no parameter)
 }  // namespace sql
 
 // → id, event; limit+1 rows (the extra one says a next page exists).
@@ -55,5 +78,10 @@ SqlQuery credentials_query(const CredentialFilter& filter);
 SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind);
 // → id, host, name, workload, first_ns, last_ns, events, credentials; limit+1 rows.
 SqlQuery workloads_query(const WorkloadFilter& filter);
+// → id, kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence, preview,
+//   workloads, hosts; limit+1 rows.
+SqlQuery alerts_query(const AlertFilter& filter);
+// → alert_id, event_id of the given alerts.
+SqlQuery evidence_query(const std::vector<int64_t>& alert_ids);
 
 }  // namespace credtrace::collector

@@ -1,5 +1,6 @@
-// Collector benchmark: ingest events/s into SQLite (batches of 500) and latency of the query API over the result.
-// Usage: bench_collector [EVENTS=1000000] [full|normal (SQLite synchronous)] [CLIENTS=2]
+// Collector benchmark: ingest events/s into SQLite and PostgreSQL (batches of 500) and query API latency over the result.
+// Usage: bench_collector [EVENTS=1000000] [full|normal (SQLite synchronous)] [CLIENTS=2] [sqlite|postgres|both]
+// CREDTRACE_BENCH_KEEP=1 keeps the SQLite database (the PostgreSQL server is stopped and its data dir kept too).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <string>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "credtrace/v1/ingest.pb.h"
+#include "postgres_server.h"
 
 namespace {
 
@@ -55,17 +58,19 @@ class Fd {
 // The collector under test, stopped with SIGTERM when this goes.
 class CollectorProcess {
  public:
-  CollectorProcess(const std::string& dir, const std::string& sync) {
+  // `db`: --db value (sqlite:PATH or postgres://...).
+  CollectorProcess(const std::string& dir, const std::string& db, const std::string& sync) {
     std::ofstream(dir + "/agents") << kAgentToken << "\n";
     std::ofstream(dir + "/readers") << kReaderToken << "\n";
     std::string log = dir + "/collector.log";
+    std::fflush(nullptr);  // the child must not write our buffered output again
     pid_ = fork();
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "w", stderr);
       (void)out;
       execl(CREDTRACE_COLLECTOR_PATH, "credtrace-collector", "--listen", "127.0.0.1:0", "--agent-tokens",
             (dir + "/agents").c_str(), "--reader-tokens", (dir + "/readers").c_str(), "--db",
-            ("sqlite:" + dir + "/bench.db").c_str(), "--sqlite-synchronous", sync.c_str(), "--threads", "4",
+            db.c_str(), "--sqlite-synchronous", sync.c_str(), "--threads", "4",
             "--retention-days", "0", static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -265,14 +270,54 @@ void latency(int port, const char* label, const std::vector<std::string>& paths)
               pct(0.99), ms.back(), bytes / ms.size());
 }
 
+// Ingests every batch into a fresh collector on `db`, then measures the query API over the result.
+// `before_queries` runs between ingest and the query measurements.
+int run_backend(const std::string& label, const std::string& dir, const std::string& db, const std::string& sync,
+                const std::vector<std::string>& bodies, int clients, const std::function<void()>& before_queries = {}) {
+  CollectorProcess collector(dir, db, sync);
+  if (collector.port() == 0) {
+    std::fprintf(stderr, "collector did not start; see %s/collector.log\n", dir.c_str());
+    return 1;
+  }
+  double seconds = ingest(collector.port(), bodies, clients);
+  size_t total = bodies.size() * kBatchEvents;
+  std::printf("ingest into %s: %zu events in %.2f s = %.0f events/s (target >= 100000)\n", label.c_str(), total,
+              seconds, total / seconds);
+  if (db.starts_with("sqlite:"))
+    std::printf("database: %.0f MiB for %zu stored uses\n",
+                std::filesystem::file_size(dir + "/bench.db") / 1048576.0 +
+                    (std::filesystem::exists(dir + "/bench.db-wal") ? std::filesystem::file_size(dir + "/bench.db-wal") / 1048576.0 : 0),
+                total);
+  if (before_queries) before_queries();
+  std::mt19937_64 rng(7);
+  std::vector<std::string> list, detail, cursor_pages, events_pages, filtered, alerts;
+  for (int i = 0; i < 200; ++i) {
+    list.push_back("/v1/credentials?limit=100");
+    cursor_pages.push_back("/v1/credentials?limit=100&cursor=" + hex64(rng() % kCredentials));
+    detail.push_back("/v1/credentials/" + hex64((rng() % kWorkloads * 10 + rng() % 4) * 2654435761u % kCredentials));
+    filtered.push_back("/v1/credentials?limit=100&workload=wl-" + std::to_string(rng() % kWorkloads));
+    events_pages.push_back("/v1/events?limit=100&type=credential_use&workload=wl-" + std::to_string(rng() % kWorkloads));
+    alerts.push_back("/v1/alerts?limit=100");
+  }
+  latency(collector.port(), "GET /v1/credentials?limit=100", list);
+  latency(collector.port(), "GET /v1/credentials?limit=100&cursor=<fp>", cursor_pages);
+  latency(collector.port(), "GET /v1/credentials?limit=100&workload=<id>", filtered);
+  latency(collector.port(), "GET /v1/credentials/<fingerprint>", detail);
+  latency(collector.port(), "GET /v1/events?limit=100&type&workload", events_pages);
+  latency(collector.port(), "GET /v1/alerts?limit=100", alerts);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int events = argc > 1 ? std::atoi(argv[1]) : 1000000;
   std::string sync = argc > 2 ? argv[2] : "full";
   int clients = argc > 3 ? std::atoi(argv[3]) : 2;
+  std::string backends = argc > 4 ? argv[4] : "both";
   std::string dir = std::filesystem::temp_directory_path() / ("credtrace-bench-collector-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0755);  // the PostgreSQL server (nobody when we are root) lives in a subdirectory
   size_t raw_bytes = 0;
   std::vector<std::string> bodies = make_batches(events, raw_bytes);
   size_t compressed = 0;
@@ -282,35 +327,17 @@ int main(int argc, char** argv) {
               static_cast<size_t>(clients), sync.c_str());
   std::printf("  batch size: %.1f KiB protobuf, %.1f KiB deflated\n", raw_bytes / 1024.0 / bodies.size(),
               compressed / 1024.0 / bodies.size());
-  {
-    CollectorProcess collector(dir, sync);
-    if (collector.port() == 0) {
-      std::fprintf(stderr, "collector did not start; see %s/collector.log\n", dir.c_str());
-      return 1;
-    }
-    double seconds = ingest(collector.port(), bodies, clients);
-    size_t total = bodies.size() * kBatchEvents;
-    std::printf("ingest into SQLite: %zu events in %.2f s = %.0f events/s (target >= 100000)\n", total, seconds,
-                total / seconds);
-    std::printf("database: %.0f MiB for %zu stored uses\n",
-                std::filesystem::file_size(dir + "/bench.db") / 1048576.0 +
-                    (std::filesystem::exists(dir + "/bench.db-wal") ? std::filesystem::file_size(dir + "/bench.db-wal") / 1048576.0 : 0),
-                total);
-    std::mt19937_64 rng(7);
-    std::vector<std::string> list, detail, cursor_pages, events_pages, filtered;
-    for (int i = 0; i < 200; ++i) {
-      list.push_back("/v1/credentials?limit=100");
-      cursor_pages.push_back("/v1/credentials?limit=100&cursor=" + hex64(rng() % kCredentials));
-      detail.push_back("/v1/credentials/" + hex64((rng() % kWorkloads * 10 + rng() % 4) * 2654435761u % kCredentials));
-      filtered.push_back("/v1/credentials?limit=100&workload=wl-" + std::to_string(rng() % kWorkloads));
-      events_pages.push_back("/v1/events?limit=100&type=credential_use&workload=wl-" + std::to_string(rng() % kWorkloads));
-    }
-    latency(collector.port(), "GET /v1/credentials?limit=100", list);
-    latency(collector.port(), "GET /v1/credentials?limit=100&cursor=<fp>", cursor_pages);
-    latency(collector.port(), "GET /v1/credentials?limit=100&workload=<id>", filtered);
-    latency(collector.port(), "GET /v1/credentials/<fingerprint>", detail);
-    latency(collector.port(), "GET /v1/events?limit=100&type&workload", events_pages);
+  int rc = 0;
+  if (backends != "postgres") rc |= run_backend("SQLite", dir, "sqlite:" + dir + "/bench.db", sync, bodies, clients);
+  if (backends != "sqlite") {
+    bench::PostgresServer postgres(dir + "/pg");
+    if (postgres.url().empty()) std::printf("PostgreSQL: skipped: %s\n", postgres.error().c_str());
+    else
+      rc |= run_backend("PostgreSQL", dir, postgres.url(), sync, bodies, clients, [&] {
+        std::printf("  (ANALYZE after the bulk load, as autovacuum would: %s)\n", postgres.analyze() ? "done" : "FAILED");
+      });
   }
-  std::filesystem::remove_all(dir);
-  return 0;
+  if (std::getenv("CREDTRACE_BENCH_KEEP")) std::printf("kept %s (CREDTRACE_BENCH_KEEP)\n", dir.c_str());
+  else std::filesystem::remove_all(dir);
+  return rc;
 }

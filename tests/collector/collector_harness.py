@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import string
 import subprocess
 import tempfile
@@ -92,9 +93,11 @@ def _unprivileged_user():
 class Collector:
     """A running credtrace-collector on 127.0.0.1:<free port> with a SQLite database in a temp dir."""
 
-    def __init__(self, workdir=None, extra_args=(), listen="127.0.0.1:0"):
+    def __init__(self, workdir=None, extra_args=(), listen="127.0.0.1:0", postgres=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="credtrace-collector-")
         self.db_path = os.path.join(self.dir, "collector.db")
+        self.postgres = postgres  # a postgres_harness.Database, else SQLite in self.dir
+        self.db_url = postgres.url if postgres else "sqlite:" + self.db_path
         self.extra_args = list(extra_args)
         self.listen = listen
         self.proc = None
@@ -117,7 +120,7 @@ class Collector:
 
     def command(self):
         cmd = [COLLECTOR, "--listen", self.listen, "--agent-tokens", os.path.join(self.dir, "agents"),
-               "--reader-tokens", os.path.join(self.dir, "readers"), "--db", "sqlite:" + self.db_path] + self.extra_args
+               "--reader-tokens", os.path.join(self.dir, "readers"), "--db", self.db_url] + self.extra_args
         if _unprivileged_user() is not None:
             cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd
         return cmd
@@ -198,8 +201,20 @@ class Collector:
                 out[name] = float(value)
         return out
 
+    def db_rows(self, sql):
+        """Rows of a query run directly on the database (SQLite: read-only, call after stop())."""
+        if self.postgres:
+            return self.postgres.rows(sql)
+        db = sqlite3.connect(f"file:{self.db_path}?immutable=1", uri=True)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
     def db_bytes(self):
-        """Every byte the database holds on disk (main file, WAL, shared memory)."""
+        """Every byte the database holds on disk (main file, WAL, shared memory; PostgreSQL: its data directory)."""
+        if self.postgres:
+            return self.postgres.server.data_bytes()
         data = b""
         for suffix in ("", "-wal", "-shm"):
             path = self.db_path + suffix

@@ -1,4 +1,5 @@
-"""End-to-end tests of credtrace-collector: a real server process, real SQLite, HTTP from urllib.
+"""End-to-end tests of credtrace-collector: a real server process, real SQLite, HTTP from urllib (the same scenarios
+run on PostgreSQL in test_postgres.py).
 
 Covers ingest and replay (stored once), bad input (garbage, truncated, oversized, decompression bomb, wrong or
 missing token), SIGKILL mid-stream and restart with every sequence stored exactly once, the query API with paging,
@@ -7,7 +8,6 @@ import collections
 import http.client
 import os
 import random
-import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -36,9 +36,12 @@ def all_pages(collector, path, key, limit):
             return items, pages
 
 
-class CollectorTest(unittest.TestCase):
+class CollectorScenarios:
+    """Mixin of the end-to-end scenarios; make_collector(extra_args) picks the database (SQLite here, PostgreSQL in
+    test_postgres.py)."""
+
     def setUp(self):
-        self.collector = Collector().start()
+        self.collector = self.make_collector().start()
 
     def tearDown(self):
         self.collector.cleanup()
@@ -117,7 +120,7 @@ class CollectorTest(unittest.TestCase):
 
     def test_bad_input_is_refused_and_server_keeps_serving(self):
         self.collector.cleanup()
-        self.collector = Collector(extra_args=["--max-body-bytes", "65536", "--max-decompressed-bytes", "1048576"]).start()
+        self.collector = self.make_collector(["--max-body-bytes", "65536", "--max-decompressed-bytes", "1048576"]).start()
         c = self.collector
         secret = fake_github_pat()
         good = encode("agent-1", 1, [use_event(secret, "github_pat", "wl-1")] * 20)
@@ -215,12 +218,10 @@ class CollectorTest(unittest.TestCase):
         cred = c.query(f"/v1/credentials/{fingerprint(secret)}").json()
         self.assertEqual(cred["counts"]["events"], total * per_batch)
         c.stop()
-        db = sqlite3.connect(f"file:{c.db_path}?immutable=1", uri=True)
-        rows = db.execute("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence").fetchall()
-        self.assertEqual(rows, [(s, per_batch) for s in range(1, total + 1)])
-        self.assertEqual(db.execute("SELECT COUNT(*) FROM events").fetchone()[0], total * per_batch)
-        self.assertEqual(db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0], 1)
-        db.close()
+        rows = c.db_rows("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence")
+        self.assertEqual([tuple(r) for r in rows], [(s, per_batch) for s in range(1, total + 1)])
+        self.assertEqual(c.db_rows("SELECT COUNT(*) FROM events")[0][0], total * per_batch)
+        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 2)
 
     def test_database_holds_no_raw_secret(self):
         c = self.collector
@@ -237,6 +238,13 @@ class CollectorTest(unittest.TestCase):
             self.assertNotIn(secret.encode(), data)
             self.assertNotIn(secret[4:-4].encode(), data)  # not even the redacted middle
         self.assertFalse(any(s in c.read_log() for s in secrets_used))
+
+
+class CollectorTest(CollectorScenarios, unittest.TestCase):
+    """The scenarios on SQLite."""
+
+    def make_collector(self, extra_args=()):
+        return Collector(extra_args=extra_args)
 
 
 class ListenTest(unittest.TestCase):

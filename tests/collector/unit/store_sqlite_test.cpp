@@ -39,7 +39,7 @@ BatchRows batch(const std::string& agent, uint64_t sequence, const std::string& 
 
 std::unique_ptr<Store> open(const std::string& path) {
   std::unique_ptr<Store> store;
-  Status s = open_store(StoreOptions{"sqlite:" + path, 2, false}, store);
+  Status s = open_store(StoreOptions{"sqlite:" + path, 2, false, {}}, store);
   EXPECT_TRUE(s.ok()) << s.message();
   return store;
 }

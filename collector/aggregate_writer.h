@@ -1,0 +1,29 @@
+// Ingest-transaction upserts of the aggregates (credentials, links, workloads), shared by the SQLite and PostgreSQL stores.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "batch_rows.h"
+#include "sql_session.h"
+
+namespace credtrace::collector {
+
+// A credential as stored after this batch: when it was first seen, and by which event.
+struct CredentialState {
+  int64_t first_ns = 0, first_event = 0;
+};
+
+struct AggregateState {
+  std::map<std::string, CredentialState> credentials;           // by fingerprint
+  // (fingerprint, workload|host) → first event ids of the links of that kind this batch added
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> new_links;
+};
+
+// event_ids[i] is the stored id of batch.events[i].
+Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
+                        AggregateState& out);
+
+}  // namespace credtrace::collector
