@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -150,9 +151,14 @@ struct EmptyDeleter {
   void operator()(ct_empty* skel) const { ct_empty__destroy(skel); }
 };
 
-// Empty probes where the agent attaches in libssl: a uprobe at SSL_write's chosen instruction, and an entry uprobe
-// plus a return probe at the entry of SSL_read_ex's internal callee: the mechanism's own cost.
-std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_probes(const std::string& libssl, std::string* where) {
+// Where an empty probe goes: SSL_write's chosen instruction (its `call`), or the entry of the function that call
+// reaches (ssl_write_internal, `push %r14`), to compare the kernel's emulation of the two instructions.
+enum class WritePoint { chosen, callee_entry };
+
+// Empty probes where the agent attaches in libssl: a uprobe for SSL_write, and an entry uprobe plus a return probe
+// at the entry of SSL_read_ex's internal callee: the mechanism's own cost.
+std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_probes(const std::string& libssl, WritePoint where_write,
+                                                            std::string* where) {
   std::unique_ptr<ct_empty, EmptyDeleter> skel(ct_empty__open_and_load());
   std::string error;
   auto functions = credtrace::tls::find_functions(libssl, {"SSL_write", "SSL_read_ex"}, &error);
@@ -163,11 +169,18 @@ std::unique_ptr<ct_empty, EmptyDeleter> attach_empty_probes(const std::string& l
   auto read_code = credtrace::tls::read_function_bytes(libssl, read_fn, 128);
   if (!write_code || !read_code) return nullptr;
   auto write_point = credtrace::tls::choose_entry_probe(write_fn, *write_code, 3);
+  uint64_t write_offset = write_point.file_offset;
+  *where = "SSL_write+" + std::to_string(write_point.function_offset) + " (" + write_point.instruction + ")";
+  if (where_write == WritePoint::callee_entry) {
+    auto callee = credtrace::tls::called_function(write_fn, *write_code, write_point, "ssl_write_internal");
+    if (!callee) return nullptr;
+    write_offset = callee->file_offset;
+    *where = "ssl_write_internal+0 (its entry)";
+  }
   auto read_call = credtrace::tls::choose_entry_probe(read_fn, *read_code, 4);
   auto callee = credtrace::tls::called_function(read_fn, *read_code, read_call, "ssl_read_internal");
   if (!callee) return nullptr;
-  *where = "SSL_write+" + std::to_string(write_point.function_offset) + " (" + write_point.instruction + ")";
-  if (!bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), write_point.file_offset) ||
+  if (!bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), write_offset) ||
       !bpf_program__attach_uprobe(skel->progs.empty_uprobe, false, -1, libssl.c_str(), callee->file_offset) ||
       !bpf_program__attach_uprobe(skel->progs.empty_uretprobe, true, -1, libssl.c_str(), callee->file_offset))
     return nullptr;
@@ -196,15 +209,16 @@ int main() {
   std::string dir = mkdtemp(dir_template);
   measure(tls, request);  // warm up
   const Costs off = measure(tls, request);
-  Costs empty, unwatched, watched;
-  std::string where;
-  {
-    auto skel = attach_empty_probes("/usr/lib/x86_64-linux-gnu/libssl.so.3", &where);
+  Costs empty, empty_callee, unwatched, watched;
+  std::string where, where_callee;
+  for (auto [point, costs, text] : {std::tuple{WritePoint::chosen, &empty, &where},
+                                    std::tuple{WritePoint::callee_entry, &empty_callee, &where_callee}}) {
+    auto skel = attach_empty_probes("/usr/lib/x86_64-linux-gnu/libssl.so.3", point, text);
     if (!skel) {
       std::fprintf(stderr, "cannot attach the empty probes\n");
       return 1;
     }
-    empty = measure(tls, request);
+    *costs = measure(tls, request);
   }
   ProgramStats write_before, write_after, read_before, read_after;
   int stats_fd = -1;
@@ -231,9 +245,11 @@ int main() {
                 c.read_ns - off.read_ns);
   };
   row("empty probes:", empty);
+  row("empty, write at callee:", empty_callee);
   row("agent, unwatched:", unwatched);
   row("agent, watched:", watched);
-  std::printf("empty probes: uprobe at %s; entry uprobe + return probe at ssl_read_internal\n", where.c_str());
+  std::printf("empty probes: uprobe at %s (or at %s); entry uprobe + return probe at ssl_read_internal\n",
+              where.c_str(), where_callee.c_str());
   std::printf("watched, in the BPF programs (kernel statistics, separate pass%s):\n", stats_fd >= 0 ? "" : ", unavailable");
   print_program("ct_ssl_write", write_before, write_after);
   print_program("ct_ssl_read_ret", read_before, read_after);
