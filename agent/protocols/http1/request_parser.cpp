@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "protocols/http1/header_fields.h"
 #include "protocols/http1/request_target.h"
 #include "protocols/text.h"
 
@@ -16,13 +17,19 @@ namespace {
 
 using detail::iequals;
 using detail::trim_ows;
+using http1::content_length;
+using http1::header_elements;
+using http1::is_digit;
+using http1::is_token_char;
+using http1::parse_decimal;
+using http1::parse_header_line;
+using http1::parse_hex;
+using http1::without_cr;
 
 constexpr std::array<std::string_view, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                                       "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 constexpr std::string_view kVersionPrefix = "HTTP/1.";
 constexpr size_t kReleaseCapacity = 256 * 1024;
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_known_method(std::string_view method) {
   return std::find(kMethods.begin(), kMethods.end(), method) != kMethods.end();
@@ -33,11 +40,6 @@ bool is_method_prefix(std::string_view text) {
 }
 
 bool is_target_char(char c) { return c > 0x20 && c < 0x7f; }
-
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 // The version part of a request line so far: a prefix of "HTTP/1.d", optionally followed by '\r'.
 bool version_prefix_ok(std::string_view version) {
@@ -75,11 +77,6 @@ std::optional<RequestLine> parse_request_line(std::string_view line) {
   return RequestLine{line.substr(0, first), line.substr(first + 1, second - first - 1)};
 }
 
-std::string_view without_cr(std::string_view line) {
-  if (line.ends_with('\r')) line.remove_suffix(1);
-  return line;
-}
-
 // Lines of a header block after the request line, '\r' removed; the final blank line excluded.
 std::vector<std::string_view> header_lines(std::string_view block) {
   std::vector<std::string_view> lines;
@@ -94,72 +91,11 @@ std::vector<std::string_view> header_lines(std::string_view block) {
   return lines;
 }
 
-// nullptr on success, else a fixed description of what is wrong.
-const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
-  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
-    if (headers.empty()) return "header block starts with a continuation line";
-    headers.back().value.append(" ").append(trim_ows(line));
-    return nullptr;
-  }
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos || colon == 0) return "header line without a name";
-  std::string_view name = line.substr(0, colon);
-  if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
-  headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
-  return nullptr;
-}
-
 const HttpHeader* find_header(const std::vector<HttpHeader>& headers, std::string_view name) {
   for (const HttpHeader& header : headers) {
     if (header.name == name) return &header;
   }
   return nullptr;
-}
-
-// Every comma-separated element of every header `name`, trimmed.
-std::vector<std::string_view> header_elements(const std::vector<HttpHeader>& headers, std::string_view name) {
-  std::vector<std::string_view> elements;
-  for (const HttpHeader& header : headers) {
-    if (header.name != name) continue;
-    std::string_view value = header.value;
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = std::min(value.find(',', start), value.size());
-      elements.push_back(trim_ows(value.substr(start, end - start)));
-      start = end + 1;
-    }
-  }
-  return elements;
-}
-
-std::optional<uint64_t> parse_decimal(std::string_view digits) {
-  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), is_digit)) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : digits) value = value * 10 + static_cast<uint64_t>(c - '0');
-  return value;
-}
-
-std::optional<uint64_t> parse_hex(std::string_view digits) {
-  if (digits.empty() || digits.size() > 15) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : digits) {
-    char lower = detail::ascii_lower(c);
-    int nibble = is_digit(c) ? c - '0' : (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
-    if (nibble < 0) return std::nullopt;
-    value = value * 16 + static_cast<uint64_t>(nibble);
-  }
-  return value;
-}
-
-// Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
-std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
-  std::optional<uint64_t> length;
-  for (std::string_view element : header_elements(headers, "content-length")) {
-    std::optional<uint64_t> value = parse_decimal(element);
-    if (!value || (length && *length != *value)) return std::nullopt;
-    length = value;
-  }
-  return length;
 }
 
 bool switches_protocol(const HttpRequest& request) {

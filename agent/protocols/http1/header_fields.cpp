@@ -1,0 +1,99 @@
+// HTTP/1.x header-field helpers shared by the request and response parsers.
+#include "protocols/http1/header_fields.h"
+
+#include <algorithm>
+
+#include "protocols/text.h"
+
+namespace credtrace::protocols::http1 {
+
+using detail::trim_ows;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Appends data; when target must grow, its old storage is wiped before it is freed.
+void append_wiping(std::string& target, std::string_view data) {
+  if (data.empty()) return;
+  if (target.size() + data.size() > target.capacity()) {
+    std::string grown;
+    grown.reserve(std::max(target.capacity() * 2, target.size() + data.size()));
+    grown.append(target);
+    detail::wipe(target);
+    target.swap(grown);
+  }
+  target.append(data);
+}
+
+std::string_view without_cr(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line;
+}
+
+// nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
+const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
+  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+    if (headers.empty()) return "header block starts with a continuation line";
+    append_wiping(headers.back().value, " ");
+    append_wiping(headers.back().value, trim_ows(line));
+    return nullptr;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return "header line without a name";
+  std::string_view name = line.substr(0, colon);
+  if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
+  headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
+  return nullptr;
+}
+
+// Every comma-separated element of every header `name`, trimmed.
+std::vector<std::string_view> header_elements(const std::vector<HttpHeader>& headers, std::string_view name) {
+  std::vector<std::string_view> elements;
+  for (const HttpHeader& header : headers) {
+    if (header.name != name) continue;
+    std::string_view value = header.value;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t end = std::min(value.find(',', start), value.size());
+      elements.push_back(trim_ows(value.substr(start, end - start)));
+      start = end + 1;
+    }
+  }
+  return elements;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view digits) {
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), is_digit)) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) value = value * 10 + static_cast<uint64_t>(c - '0');
+  return value;
+}
+
+std::optional<uint64_t> parse_hex(std::string_view digits) {
+  if (digits.empty() || digits.size() > 15) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    char lower = detail::ascii_lower(c);
+    int nibble = is_digit(c) ? c - '0' : (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
+    if (nibble < 0) return std::nullopt;
+    value = value * 16 + static_cast<uint64_t>(nibble);
+  }
+  return value;
+}
+
+// Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
+std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
+  std::optional<uint64_t> length;
+  for (std::string_view element : header_elements(headers, "content-length")) {
+    std::optional<uint64_t> value = parse_decimal(element);
+    if (!value || (length && *length != *value)) return std::nullopt;
+    length = value;
+  }
+  return length;
+}
+
+}  // namespace credtrace::protocols::http1
