@@ -1,0 +1,249 @@
+// Query commands: build the request per command, follow next_cursor with --all, render tables or JSON.
+#include "query_commands.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "query_client.h"
+#include "scan_command.h"
+#include "table.h"
+
+namespace credtrace::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxPages = 100000;  // --all stops here even if a collector kept handing out cursors
+
+const char* command_name(QueryKind kind) {
+  switch (kind) {
+    case QueryKind::credentials: return "credentials";
+    case QueryKind::uses: return "uses";
+    case QueryKind::alerts: return "alerts";
+  }
+  return "query";
+}
+
+// A nested field as display text: strings as is, numbers and booleans printed, anything else empty.
+std::string field(const json& object, std::initializer_list<const char*> path) {
+  const json* at = &object;
+  for (const char* key : path) {
+    if (!at->is_object()) return {};
+    auto it = at->find(key);
+    if (it == at->end()) return {};
+    at = &*it;
+  }
+  if (at->is_string()) return at->get<std::string>();
+  if (at->is_boolean()) return at->get<bool>() ? "true" : "false";
+  if (at->is_number()) return at->dump();
+  return {};
+}
+
+std::string destination_text(const json& event) {
+  std::string host = field(event, {"destination", "host"});
+  if (host.empty()) host = field(event, {"destination", "ip"});
+  if (host.empty()) return {};
+  std::string port = field(event, {"destination", "port"});
+  std::string text = port.empty() ? host : host + ":" + port;
+  if (field(event, {"destination", "tls"}) != "true") text += " (plain)";
+  return text;
+}
+
+bool is_fingerprint(const std::string& text) {
+  return text.size() == 64 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+struct Listing {
+  const char* path;
+  const char* key;  // the array in each page
+};
+
+Listing listing_for(QueryKind kind) {
+  switch (kind) {
+    case QueryKind::credentials: return {"/v1/credentials", "credentials"};
+    case QueryKind::uses: return {"/v1/events", "events"};
+    case QueryKind::alerts: return {"/v1/alerts", "alerts"};
+  }
+  return {"/v1/credentials", "credentials"};
+}
+
+QueryParams params_for(QueryKind kind, const QueryOptions& o) {
+  std::string limit = o.limit > 0 ? std::to_string(o.limit) : "";
+  switch (kind) {
+    case QueryKind::credentials:
+      return {{"type", o.type}, {"workload", o.workload}, {"host", o.host}, {"limit", limit}};
+    case QueryKind::uses:
+      return {{"type", "credential_use"}, {"workload", o.workload}, {"host", o.host}, {"fingerprint", o.fingerprint},
+              {"since", o.since}, {"until", o.until}, {"limit", limit}};
+    case QueryKind::alerts:
+      return {{"kind", o.kind}, {"fingerprint", o.fingerprint}, {"type", o.type}, {"workload", o.workload},
+              {"since", o.since}, {"limit", limit}};
+  }
+  return {};
+}
+
+void credentials_table(const json& items, std::ostream& out) {
+  Table table({"FINGERPRINT", "TYPE", "PREVIEW", "USES", "EXPOSURES", "WORKLOADS", "HOSTS", "LAST SEEN"});
+  for (const json& c : items)
+    table.add_row({field(c, {"fingerprint"}), field(c, {"type"}), field(c, {"preview"}), field(c, {"counts", "uses"}),
+                   field(c, {"counts", "exposures"}), field(c, {"workloads_total"}), field(c, {"hosts_total"}),
+                   field(c, {"last_seen"})});
+  table.write(out);
+}
+
+void uses_table(const json& items, std::ostream& out) {
+  Table table({"TIME", "HOST", "WORKLOAD", "TYPE", "PREVIEW", "FINGERPRINT", "DESTINATION", "CARRIER", "COUNT"});
+  for (const json& e : items) {
+    std::string count = field(e, {"credential_use", "count"});
+    table.add_row({field(e, {"time"}), field(e, {"host"}), field(e, {"workload", "id"}), field(e, {"credential", "type"}),
+                   field(e, {"credential", "preview"}), field(e, {"credential", "fingerprint"}), destination_text(e),
+                   field(e, {"request", "carrier"}), count.empty() ? "1" : count});
+  }
+  table.write(out);
+}
+
+// shared_key has no subject: show how widely the key is shared instead.
+std::string alert_subject(const json& alert) {
+  std::string subject = field(alert, {"subject"});
+  if (!subject.empty() || field(alert, {"kind"}) != "shared_key") return subject;
+  return field(alert, {"detail", "workloads"}) + " workloads, " + field(alert, {"detail", "hosts"}) + " hosts";
+}
+
+void alerts_table(const json& items, std::ostream& out) {
+  Table table({"ID", "KIND", "TYPE", "PREVIEW", "SUBJECT", "HITS", "LAST SEEN", "FINGERPRINT"});
+  for (const json& a : items)
+    table.add_row({field(a, {"id"}), field(a, {"kind"}), field(a, {"credential_type"}), field(a, {"preview"}),
+                   alert_subject(a), field(a, {"hits"}), field(a, {"last_seen"}), field(a, {"fingerprint"})});
+  table.write(out);
+}
+
+void link_table(const json& credential, const char* kind, std::ostream& out) {
+  const json* items = credential.contains(kind) ? &credential[kind] : nullptr;
+  if (!items || !items->is_array() || items->empty()) return;
+  out << "\n" << kind << " (" << field(credential, {(std::string(kind) + "_total").c_str()}) << "):\n";
+  std::string k = kind;
+  Table table({k == "sources" ? "SOURCE" : k == "workloads" ? "WORKLOAD" : k == "hosts" ? "HOST" : "DESTINATION",
+               "USES", "EVENTS", "FIRST SEEN", "LAST SEEN"});
+  for (const json& item : *items) {
+    std::string name;
+    if (k == "workloads") name = field(item, {"id"});
+    else if (k == "hosts") name = field(item, {"host"});
+    else if (k == "destinations") name = destination_text(json{{"destination", item}});
+    else {
+      name = field(item, {"kind"});
+      for (const char* part : {"name", "path", "key"})
+        if (std::string v = field(item, {part}); !v.empty()) name += " " + v;
+    }
+    table.add_row({name, field(item, {"uses"}), field(item, {"events"}), field(item, {"first_seen"}),
+                   field(item, {"last_seen"})});
+  }
+  table.write(out);
+}
+
+void credential_detail(const json& c, std::ostream& out) {
+  Table table({"FIELD", "VALUE"});
+  table.add_row({"fingerprint", field(c, {"fingerprint"})});
+  table.add_row({"type", field(c, {"type"})});
+  table.add_row({"preview", field(c, {"preview"})});
+  table.add_row({"first seen", field(c, {"first_seen"})});
+  table.add_row({"last seen", field(c, {"last_seen"})});
+  table.add_row({"uses", field(c, {"counts", "uses"})});
+  table.add_row({"exposures", field(c, {"counts", "exposures"})});
+  table.add_row({"events", field(c, {"counts", "events"})});
+  table.write(out);
+  for (const char* kind : {"sources", "workloads", "destinations", "hosts"}) link_table(c, kind, out);
+}
+
+void write_json(const json& value, std::ostream& out) {
+  out << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+int fail(QueryKind kind, const std::string& message, std::ostream& err) {
+  err << "credtrace " << command_name(kind) << ": " << message << "\n";
+  return kExitError;
+}
+
+int query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.limit < 0 || options.limit > 1000) return fail(kind, "--limit must be 1-1000", err);
+  std::string fingerprint = lower(options.fingerprint);
+  if (!fingerprint.empty() && !is_fingerprint(fingerprint))
+    return fail(kind, "a fingerprint is 64 hex digits (got '" + printable(options.fingerprint) + "')", err);
+  QueryEndpoint endpoint;
+  std::string error;
+  if (!resolve_endpoint(options.collector, options.token_file, options.ca_file, options.timeout_seconds, endpoint,
+                        error))
+    return fail(kind, error, err);
+  std::unique_ptr<QueryClient> client = QueryClient::create(std::move(endpoint), error);
+  if (!client) return fail(kind, error, err);
+
+  if (kind == QueryKind::credentials && !fingerprint.empty()) {
+    QueryReply reply = client->get("/v1/credentials/" + fingerprint, {});
+    if (!reply.ok) return fail(kind, reply.error, err);
+    if (options.json) write_json(reply.body, out);
+    else credential_detail(reply.body, out);
+    out.flush();
+    return kExitClean;
+  }
+
+  QueryOptions effective = options;
+  effective.fingerprint = fingerprint;
+  const Listing listing = listing_for(kind);
+  const QueryParams base = params_for(kind, effective);
+  json items = json::array();
+  json next_cursor = nullptr;
+  std::string cursor = options.cursor;
+  std::set<std::string> seen_cursors;
+  for (int page = 0; page < kMaxPages; ++page) {
+    QueryParams params = base;
+    params.emplace_back("cursor", cursor);
+    QueryReply reply = client->get(listing.path, params);
+    if (!reply.ok) return fail(kind, reply.error, err);
+    const json& page_items = reply.body.contains(listing.key) ? reply.body[listing.key] : json();
+    if (!page_items.is_array()) return fail(kind, std::string("the reply has no '") + listing.key + "' array", err);
+    for (const json& item : page_items) items.push_back(item);
+    next_cursor = reply.body.contains("next_cursor") ? reply.body["next_cursor"] : json(nullptr);
+    if (!options.all || !next_cursor.is_string()) break;
+    cursor = next_cursor.get<std::string>();
+    if (!seen_cursors.insert(cursor).second) return fail(kind, "the collector repeated cursor " + cursor, err);
+  }
+  if (options.all && next_cursor.is_string()) return fail(kind, "too many pages", err);
+
+  if (options.json) {
+    write_json(json{{listing.key, std::move(items)}, {"next_cursor", next_cursor}}, out);
+  } else {
+    switch (kind) {
+      case QueryKind::credentials: credentials_table(items, out); break;
+      case QueryKind::uses: uses_table(items, out); break;
+      case QueryKind::alerts: alerts_table(items, out); break;
+    }
+    if (next_cursor.is_string())
+      err << "credtrace " << command_name(kind) << ": more results: --cursor " << printable(next_cursor.get<std::string>())
+          << " (or --all)\n";
+  }
+  out.flush();
+  return kExitClean;
+}
+
+}  // namespace
+
+int run_query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::ostream& err) {
+  try {
+    return query(kind, options, out, err);
+  } catch (const std::exception& e) {
+    err << "credtrace " << command_name(kind) << ": internal error: " << e.what() << "\n";
+  } catch (...) {
+    err << "credtrace " << command_name(kind) << ": internal error\n";
+  }
+  return kExitError;
+}
+
+}  // namespace credtrace::cli

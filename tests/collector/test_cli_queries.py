@@ -1,0 +1,194 @@
+"""End-to-end tests of `credtrace credentials|uses|alerts`: the real CLI against a real collector on loopback."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from collector_harness import (READER_TOKEN, Collector, batch_body, fake_github_pat, fake_openai_key, fingerprint,
+                               health_event, preview, use_event)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLI = os.environ.get("CREDTRACE_CLI", os.path.join(HERE, "../../build/credtrace"))
+
+
+def free_closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CliQueryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="credtrace-cli-")
+        cls.token_file = os.path.join(cls.dir, "reader-token")
+        with open(cls.token_file, "w") as f:
+            f.write("# reader token for the test\n" + READER_TOKEN + "\n")
+        cls.wrong_token_file = os.path.join(cls.dir, "wrong-token")
+        with open(cls.wrong_token_file, "w") as f:
+            f.write("reader-token-wrong\n")
+        cls.pat, cls.openai = fake_github_pat(), fake_openai_key()
+        cls.secrets = [cls.pat, cls.openai, READER_TOKEN]
+        # A host name with terminal escapes (C0 and C1): tables must mask them.
+        plain = use_event(cls.openai, "openai", "wl-a", host="evil\x1b]0;title\x07\u009b31m", dest="api.plain.example",
+                          env="OPENAI_API_KEY")
+        plain["destination"] = {"host": "api.plain.example", "port": 80, "tls": False}
+        events = [use_event(cls.pat, "github_pat", "wl-a"),
+                  use_event(cls.pat, "github_pat", "wl-b", host="host-b"),  # shared_key: two workloads, two hosts
+                  plain, health_event()]
+        events += [use_event(cls.pat, "github_pat", "wl-a", count=i + 2) for i in range(4)]
+        cls.uses = sum(1 for e in events if e["type"] == "credential_use")
+        cls.collector = Collector().start()
+        reply = cls.collector.ingest(batch_body("agent-1", 1, events))
+        assert reply.status == 200, reply.body
+        cls.url = f"http://127.0.0.1:{cls.collector.port}"
+        cls.outputs = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.collector.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def run_cli(self, *args, env=None, flags=True, token_file=None):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("CREDTRACE_")}
+        environ.update(env or {})
+        cmd = [CLI] + list(args)
+        if flags:
+            cmd += ["--collector", self.url, "--token-file", token_file or self.token_file]
+        p = subprocess.run(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        self.outputs.append(out + err)
+        return p.returncode, out, err
+
+    def ok(self, *args, **kwargs):
+        rc, out, err = self.run_cli(*args, **kwargs)
+        self.assertEqual(rc, 0, err)
+        return out, err
+
+    def test_credentials_table_shows_fingerprints_and_previews(self):
+        out, _ = self.ok("credentials")
+        self.assertIn("FINGERPRINT", out.splitlines()[0])
+        for secret, kind in ((self.pat, "github_pat"), (self.openai, "openai")):
+            line = next(l for l in out.splitlines() if fingerprint(secret) in l)
+            self.assertIn(preview(secret), line)
+            self.assertIn(kind, line)
+
+    def test_credentials_json_and_detail(self):
+        out, _ = self.ok("credentials", "--json")
+        data = json.loads(out)
+        self.assertEqual({c["fingerprint"] for c in data["credentials"]}, {fingerprint(self.pat), fingerprint(self.openai)})
+        self.assertIsNone(data["next_cursor"])
+        detail = json.loads(self.ok("credentials", fingerprint(self.pat), "--json")[0])
+        self.assertEqual(detail["fingerprint"], fingerprint(self.pat))
+        self.assertEqual({w["id"] for w in detail["workloads"]}, {"wl-a", "wl-b"})
+        text = self.ok("credentials", fingerprint(self.pat).upper())[0]
+        self.assertIn(preview(self.pat), text)
+        self.assertIn("wl-b", text)
+        self.assertIn("api.github.com:443", text)
+        rc, _, err = self.run_cli("credentials", "0" * 64)
+        self.assertEqual(rc, 2)
+        self.assertIn("404", err)
+        rc, _, err = self.run_cli("credentials", "not-a-fingerprint")
+        self.assertEqual(rc, 2)
+        self.assertIn("64 hex digits", err)
+
+    def test_uses_paging_follows_next_cursor_with_all(self):
+        first = json.loads(self.ok("uses", "--limit", "2", "--json")[0])
+        self.assertEqual(len(first["events"]), 2)
+        self.assertIsNotNone(first["next_cursor"])
+        everything = json.loads(self.ok("uses", "--limit", "2", "--all", "--json")[0])
+        ids = [e["id"] for e in everything["events"]]
+        self.assertEqual(len(ids), self.uses)
+        self.assertEqual(len(set(ids)), self.uses)
+        self.assertIsNone(everything["next_cursor"])
+        self.assertTrue(all(e["type"] == "credential_use" for e in everything["events"]))
+        api = self.collector.query("/v1/events?type=credential_use&limit=1000").json()["events"]
+        self.assertEqual(sorted(ids), sorted(e["id"] for e in api))
+        # A table page says how to continue; --cursor continues.
+        out, err = self.ok("uses", "--limit", "2")
+        self.assertEqual(len(out.splitlines()), 3)
+        self.assertIn("--cursor " + first["next_cursor"], err)
+        rest = json.loads(self.ok("uses", "--limit", "1000", "--cursor", first["next_cursor"], "--json")[0])
+        self.assertEqual(len(rest["events"]), self.uses - 2)
+        table = self.ok("uses", "--all", "--limit", "3")[0]
+        self.assertEqual(len(table.splitlines()), 1 + self.uses)
+        self.assertIn("api.plain.example:80 (plain)", table)
+        self.assertIn(preview(self.openai), table)
+        self.assertIn("evil?]0;title??31m", table)
+        for text in (out, err, table):
+            self.assertFalse(any(ord(ch) < 0x20 and ch != "\n" or 0x7f <= ord(ch) <= 0x9f for ch in text), repr(text))
+
+    def test_uses_filter_by_fingerprint(self):
+        data = json.loads(self.ok("uses", "--fingerprint", fingerprint(self.openai), "--json")[0])
+        self.assertEqual([e["credential"]["fingerprint"] for e in data["events"]], [fingerprint(self.openai)])
+
+    def test_alerts_table_and_json(self):
+        out, _ = self.ok("alerts")
+        self.assertIn("shared_key", out)
+        self.assertIn("plain_http", out)
+        self.assertIn(fingerprint(self.pat), out)
+        shared = next(l for l in out.splitlines() if "shared_key" in l)
+        self.assertIn("2 workloads, 2 hosts", shared)
+        data = json.loads(self.ok("alerts", "--json", "--all", "--limit", "1")[0])
+        kinds = {a["kind"] for a in data["alerts"]}
+        self.assertEqual(kinds, {"shared_key", "plain_http"})
+        only = json.loads(self.ok("alerts", "--kind", "plain_http", "--json")[0])["alerts"]
+        self.assertEqual([(a["kind"], a["fingerprint"]) for a in only], [("plain_http", fingerprint(self.openai))])
+
+    def test_environment_variables(self):
+        env = {"CREDTRACE_COLLECTOR": self.url, "CREDTRACE_TOKEN": READER_TOKEN}
+        self.assertIn(fingerprint(self.pat), self.ok("credentials", env=env, flags=False)[0])
+        env = {"CREDTRACE_COLLECTOR": self.url + "/", "CREDTRACE_TOKEN_FILE": self.token_file}
+        self.assertIn("shared_key", self.ok("alerts", env=env, flags=False)[0])
+        # A flag wins over the environment.
+        env = {"CREDTRACE_COLLECTOR": "http://127.0.0.1:1", "CREDTRACE_TOKEN": "wrong"}
+        self.assertIn("plain_http", self.ok("alerts", env=env)[0])
+        rc, _, err = self.run_cli("alerts", flags=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("CREDTRACE_COLLECTOR", err)
+        rc, _, err = self.run_cli("alerts", "--collector", self.url, flags=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("token", err)
+
+    def test_wrong_token_exits_2(self):
+        for command in ("credentials", "uses", "alerts"):
+            rc, out, err = self.run_cli(command, token_file=self.wrong_token_file)
+            self.assertEqual(rc, 2)
+            self.assertEqual(out, "")
+            self.assertIn("401", err)
+            self.assertIn("token", err)
+            self.assertNotIn("reader-token-wrong", err)
+        rc, _, err = self.run_cli("alerts", env={"CREDTRACE_COLLECTOR": self.url, "CREDTRACE_TOKEN": "nope"}, flags=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("401", err)
+
+    def test_unreachable_collector_exits_2(self):
+        url = f"http://127.0.0.1:{free_closed_port()}"
+        rc, out, err = self.run_cli("uses", "--collector", url, "--token-file", self.token_file, flags=False)
+        self.assertEqual(rc, 2)
+        self.assertEqual(out, "")
+        self.assertIn("cannot reach the collector at " + url, err)
+        rc, _, err = self.run_cli("alerts", "--collector", "http://collector.example:8787", "--token-file",
+                                  self.token_file, flags=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("plain http", err)
+        rc, _, err = self.run_cli("alerts", "--token-file", self.token_file, flags=False,
+                                  env={"CREDTRACE_COLLECTOR": "/usr/bin/credtrace-collector"})
+        self.assertEqual(rc, 2)
+        self.assertIn("http://", err)
+
+    def test_zz_no_raw_secret_in_any_output(self):
+        self.ok("credentials", fingerprint(self.openai))
+        self.ok("uses", "--all", "--json")
+        self.ok("alerts", "--json")
+        self.assertGreater(len(self.outputs), 3)
+        for text in self.outputs:
+            for secret in self.secrets:
+                self.assertNotIn(secret, text)
+
+
+if __name__ == "__main__":
+    unittest.main()
