@@ -240,8 +240,9 @@ class AgentE2E(unittest.TestCase):
             start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
                                    timeout=6, what="start found by rescan")
             self.assertEqual(start["workload"]["mcp"]["server_name"], "hidden-tool-x")
-            health = [e for e in agent.events() if e["type"] == "agent_health"]
-            self.assertGreater(int(health[-1]["agent_health"]["execs_filtered"]), 0)
+            # The rescan runs at the health tick; its agent_health line may follow the start line.
+            agent.wait_for(lambda e: e["type"] == "agent_health" and int(e["agent_health"]["execs_filtered"]) > 0,
+                           timeout=6, what="health counting the filtered exec")
         finally:
             proc.kill()
             proc.wait()
