@@ -102,23 +102,39 @@ bool holds_data_event(const void* data, size_t size) {
   return e->len <= sizeof(e->data) && size >= kFixed + e->len;
 }
 
-// Every place an MCP client config may be (existing or not): each user's client configs and the configured paths
-// (a directory stands for its project-level configs).
-std::set<std::string> mcp_config_candidates(const config::McpConfig& mcp) {
-  std::set<std::string> paths;
+// The owner of a home or project directory, whose configs are read only if that user may read them
+// (credfiles::ReadOptions::reader_uid); nullopt when the directory cannot be stat'ed (nothing is watched there).
+std::optional<uid_t> directory_owner(const std::string& dir) {
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  return st.st_uid;
+}
+
+// Every place an MCP client config may be (existing or not), grouped by the user they are read for: each user's
+// client configs (read as that user may), and the configured paths (a directory stands for its project-level
+// configs; an administrator chose them: read as the agent).
+std::vector<std::pair<std::set<std::string>, std::optional<uid_t>>> mcp_config_candidates(const config::McpConfig& mcp) {
+  std::vector<std::pair<std::set<std::string>, std::optional<uid_t>>> groups;
   if (mcp.scan_user_homes) {
-    for (const auto& home : mcp::home_directories(mcp.passwd_file))
+    for (const auto& home : mcp::home_directories(mcp.passwd_file)) {
+      std::optional<uid_t> owner = directory_owner(home);
+      if (!owner) continue;  // no home there: nothing to read
+      std::set<std::string> paths;
       for (const auto& location : mcp::user_config_locations(home)) paths.insert(location.path);
+      groups.emplace_back(std::move(paths), owner);
+    }
   }
+  std::set<std::string> configured;
   for (const auto& path : mcp.config_paths) {
     struct stat st{};
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      for (const auto& location : mcp::project_config_locations(path)) paths.insert(location.path);
+      for (const auto& location : mcp::project_config_locations(path)) configured.insert(location.path);
     } else {
-      paths.insert(path);
+      configured.insert(path);
     }
   }
-  return paths;
+  groups.emplace_back(std::move(configured), std::nullopt);
+  return groups;
 }
 
 }  // namespace
@@ -181,7 +197,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   }
   if (config_.secrets.scan_mcp_configs) {
     config_exposures_ = std::make_unique<sensors::ConfigExposureScanner>(config_.secrets.max_file_bytes);
-    watch_mcp_configs(mcp_config_candidates(config_.mcp));
+    for (const auto& [paths, reader] : mcp_config_candidates(config_.mcp)) watch_mcp_configs(paths, reader);
   }
   update_exec_prefilter();
   scan_running_processes();
@@ -887,13 +903,15 @@ void Agent::emit_file_scan(credfiles::FileScan& scan, const ProcessRecord& recor
 void Agent::add_client_project(const std::string& dir) {
   if (dir.empty()) return;
   if (config_index_.add_project_dir(dir)) update_exec_prefilter();
+  std::optional<uid_t> owner = directory_owner(dir);
+  if (!owner) return;
   std::set<std::string> paths;
   for (const auto& location : mcp::project_config_locations(dir)) paths.insert(location.path);
-  watch_mcp_configs(paths);
+  watch_mcp_configs(paths, owner);
 }
 
-void Agent::watch_mcp_configs(const std::set<std::string>& paths) {
-  if (config_exposures_) emit_config_scans(config_exposures_->watch(paths));
+void Agent::watch_mcp_configs(const std::set<std::string>& paths, std::optional<uid_t> reader_uid) {
+  if (config_exposures_) emit_config_scans(config_exposures_->watch(paths, reader_uid));
 }
 
 void Agent::emit_config_scans(std::vector<credfiles::FileScan> scans) {

@@ -59,7 +59,7 @@ class Agent {
   void on_tls_free(const ct_tls_free_event& e);
   void on_file_open(const ct_file_open_event& e);
   void emit_file_scan(credfiles::FileScan& scan, const process::ProcessRecord& record, ServerState& server);
-  void watch_mcp_configs(const std::set<std::string>& paths);
+  void watch_mcp_configs(const std::set<std::string>& paths, std::optional<uid_t> reader_uid);
   void add_client_project(const std::string& dir);
   void emit_config_scans(std::vector<credfiles::FileScan> scans);
   void emit_config_finding(const credfiles::FileScan& scan, const credfiles::Finding& finding);

@@ -2,7 +2,9 @@
 #include "credfiles/safe_read.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/openat2.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "credfiles/value_rules.h"
@@ -136,6 +139,30 @@ ReadResult read_regular(const UniqueFd& path_fd, const struct stat& st, const st
   return result;
 }
 
+// Whether uid's groups (primary and supplementary, from the user database) include gid.
+bool user_in_group(uid_t uid, gid_t gid) {
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr) return false;
+  if (entry.pw_gid == gid) return true;
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  if (::getgrouplist(entry.pw_name, entry.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count));
+    if (::getgrouplist(entry.pw_name, entry.pw_gid, groups.data(), &count) < 0) return false;
+  }
+  groups.resize(static_cast<size_t>(count));
+  return std::find(groups.begin(), groups.end(), gid) != groups.end();
+}
+
+// Read permission by mode bits alone, as the kernel checks them for an unprivileged uid (root may read anything).
+bool readable_by(const struct stat& st, uid_t uid) {
+  if (uid == 0 || (st.st_mode & S_IROTH)) return true;
+  if (st.st_uid == uid) return (st.st_mode & S_IRUSR) != 0;
+  return (st.st_mode & S_IRGRP) && user_in_group(uid, st.st_gid);
+}
+
 }  // namespace
 
 FileError file_error_for_errno(int err) {
@@ -162,6 +189,14 @@ std::string_view file_error_name(FileError error) {
   return "io_error";
 }
 
+std::optional<struct stat> stat_credential_file(const std::string& path, const ReadOptions& options) {
+  if (path.empty()) return std::nullopt;
+  Opened opened = open_path(path, options);
+  struct stat st {};
+  if (!opened.fd || ::fstat(opened.fd.get(), &st) != 0) return std::nullopt;
+  return st;
+}
+
 ReadResult read_credential_file(const std::string& path, const ReadOptions& options) {
   if (path.empty()) return failure(FileError::not_found, "empty path");
   Opened opened = open_path(path, options);
@@ -171,6 +206,10 @@ ReadResult read_credential_file(const std::string& path, const ReadOptions& opti
   if (!S_ISREG(st.st_mode)) {
     return failure(FileError::not_regular_file, S_ISDIR(st.st_mode) ? "a directory, not a regular file"
                                                                      : "not a regular file (FIFO, socket or device)");
+  }
+  if (options.reader_uid && !readable_by(st, *options.reader_uid)) {
+    return failure(FileError::permission_denied,
+                   "not readable by uid " + std::to_string(*options.reader_uid) + ", whose file this is: not read");
   }
   if (static_cast<unsigned long long>(st.st_size) > options.max_bytes) {
     return failure(FileError::too_large, "file larger than " + std::to_string(options.max_bytes) + " bytes");

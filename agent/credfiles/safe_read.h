@@ -1,7 +1,11 @@
 // Public API of safe credential-file reading: size cap, regular files only, no binary, optional confining root.
 #pragma once
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +41,10 @@ struct ReadOptions {
   // RESOLVE_NO_MAGICLINKS), so absolute symlinks and ".." stay inside it. The agent passes "/proc/PID/root"
   // for a file a watched process opened (the path must then be absolute, or relative to that root).
   std::string root;
+  // When set, the file is read only if this user may read it by its mode bits (owner, group membership, other):
+  // the agent reads as root, and a config in a user's home or project must not let that user point it (by a
+  // symlink) at a file only root or another user may read. Refused as permission_denied.
+  std::optional<uid_t> reader_uid;
 };
 
 struct ReadResult {
@@ -50,5 +58,9 @@ struct ReadResult {
 // max_bytes (a larger file is an error, also one that grew meanwhile), refuses content with a NUL byte.
 // Follows symlinks (inside `root` when set). Never throws.
 ReadResult read_credential_file(const std::string& path, const ReadOptions& options);
+
+// The metadata of what read_credential_file would open (the same resolution, inside options.root when set; no
+// read, no side effect); nullopt when it cannot be opened.
+std::optional<struct stat> stat_credential_file(const std::string& path, const ReadOptions& options);
 
 }  // namespace credtrace::credfiles

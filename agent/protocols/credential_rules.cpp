@@ -14,9 +14,10 @@ constexpr std::array<std::string_view, 4> kCookieNameParts = {"session", "token"
 
 }  // namespace
 
-std::string carrier(std::string_view kind, std::string_view name) {
-  bool unsafe = name.size() > kMaxCarrierName || secrets::classify_value(name) || !secrets::scan_text(name).empty();
-  return std::string(kind) + ":" + (unsafe ? std::string("<redacted>") : std::string(name));
+std::string Carrier::text() const {
+  if (!named_) return std::string(kind_);
+  bool unsafe = name_.size() > kMaxCarrierName || secrets::classify_value(name_) || !secrets::scan_text(name_).empty();
+  return std::string(kind_) + ":" + (unsafe ? std::string("<redacted>") : name_);
 }
 
 std::string_view unquote(std::string_view value) {
@@ -35,16 +36,17 @@ bool is_session_cookie_name(std::string_view name) {
                      [&](std::string_view part) { return icontains(name, part); });
 }
 
-void Findings::add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
+void Findings::add(std::string_view value, std::string_view type, size_t prefix_len, const Carrier& where,
                    std::string_view scheme, std::string_view user) {
+  std::string carried_by = where.text();
   for (const CarriedCredential& found : found_) {
-    if (found.value == value && found.carrier == where) return;
+    if (found.value == value && found.carrier == carried_by) return;
   }
-  found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, where, std::string(scheme),
-                                     std::string(user)});
+  found_.push_back(CarriedCredential{std::string(value), std::string(type), prefix_len, std::move(carried_by),
+                                     std::string(scheme), std::string(user)});
 }
 
-void Findings::add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
+void Findings::add_contextual(std::string_view raw, std::string_view generic_type, const Carrier& where,
                               std::string_view scheme) {
   std::string_view value = unquote(raw);
   if (value.empty() || secrets::is_placeholder(value)) return;
@@ -55,7 +57,7 @@ void Findings::add_contextual(std::string_view raw, std::string_view generic_typ
   }
 }
 
-void Findings::add_if_typed(std::string_view raw, const std::string& where) {
+void Findings::add_if_typed(std::string_view raw, const Carrier& where) {
   std::string_view value = unquote(raw);
   std::optional<secrets::Detection> typed = secrets::classify_value(value);
   if (typed && !secrets::is_placeholder(value)) {
@@ -63,7 +65,7 @@ void Findings::add_if_typed(std::string_view raw, const std::string& where) {
   }
 }
 
-void Findings::add_scanned(std::string_view text, const std::string& where) {
+void Findings::add_scanned(std::string_view text, const Carrier& where) {
   for (const secrets::Detection& d : secrets::scan_text(text)) {
     std::string_view value = text.substr(d.offset, d.length);
     if (!secrets::is_placeholder(value)) add(value, d.type, d.prefix_len, where);

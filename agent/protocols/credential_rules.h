@@ -15,8 +15,24 @@ namespace credtrace::protocols::detail {
 // Longest name exported in a carrier; longer ones are "<redacted>".
 inline constexpr size_t kMaxCarrierName = 64;
 
-// "kind:name"; a name that is long or itself looks like a credential is not exported.
-std::string carrier(std::string_view kind, std::string_view name);
+// Where a credential was carried: "kind:name", or just "kind". The exported text is built, and the name checked,
+// only when a finding is recorded: most headers and fields carry nothing, and checking every name cost more than
+// the rest of a request's parse.
+class Carrier {
+ public:
+  Carrier(std::string_view kind, std::string_view name) : kind_(kind), name_(name) {}
+  static Carrier bare(std::string_view kind) { return Carrier(kind); }
+  // "kind:name"; a name that is long or itself looks like a credential is "<redacted>".
+  std::string text() const;
+
+ private:
+  explicit Carrier(std::string_view kind) : kind_(kind), named_(false) {}
+  std::string_view kind_;  // a constant: "header", "response:body", ...
+  std::string name_;
+  bool named_ = true;
+};
+
+inline Carrier carrier(std::string_view kind, std::string_view name) { return Carrier(kind, name); }
 
 // Surrounding whitespace and one pair of double quotes removed.
 std::string_view unquote(std::string_view value);
@@ -31,18 +47,18 @@ bool is_session_cookie_name(std::string_view name);
 class Findings {
  public:
   // Records one finding unless the same (value, where) is already there.
-  void add(std::string_view value, std::string_view type, size_t prefix_len, const std::string& where,
+  void add(std::string_view value, std::string_view type, size_t prefix_len, const Carrier& where,
            std::string_view scheme = {}, std::string_view user = {});
 
   // A typed value (classify_value) gets its type, anything else the generic type if it passes the generic rule.
-  void add_contextual(std::string_view raw, std::string_view generic_type, const std::string& where,
+  void add_contextual(std::string_view raw, std::string_view generic_type, const Carrier& where,
                       std::string_view scheme = {});
 
   // Only a typed value counts (no context makes a generic match credible).
-  void add_if_typed(std::string_view raw, const std::string& where);
+  void add_if_typed(std::string_view raw, const Carrier& where);
 
   // Every typed credential scan_text finds in free text.
-  void add_scanned(std::string_view text, const std::string& where);
+  void add_scanned(std::string_view text, const Carrier& where);
 
   // Hands over the findings, leaving none.
   std::vector<CarriedCredential> take() { return std::move(found_); }

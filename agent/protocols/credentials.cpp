@@ -16,6 +16,7 @@
 namespace credtrace::protocols {
 namespace {
 
+using detail::Carrier;
 using detail::carrier;
 using detail::Findings;
 using detail::iequals;
@@ -51,7 +52,7 @@ std::optional<std::string_view> body_field_type(std::string_view lower_name) {
 }
 
 // Authorization: Bearer|token|Bot <v>.
-void add_bearer(Findings& findings, std::string_view token, const std::string& where, std::string_view scheme) {
+void add_bearer(Findings& findings, std::string_view token, const Carrier& where, std::string_view scheme) {
   std::string_view value = unquote(token);
   if (value.empty() || secrets::is_placeholder(value)) return;
   if (std::optional<secrets::Detection> typed = secrets::classify_value(value)) {
@@ -66,7 +67,7 @@ void add_bearer(Findings& findings, std::string_view token, const std::string& w
 
 // Authorization: Basic base64(user:password). The password is the credential; with an empty password (the
 // "key as user name" convention) the user name is.
-void add_basic(Findings& findings, std::string_view encoded, const std::string& where) {
+void add_basic(Findings& findings, std::string_view encoded, const Carrier& where) {
   std::optional<std::string> decoded = detail::base64_decode(trim_ows(encoded));
   if (!decoded) return;
   std::string_view text = *decoded;
@@ -98,13 +99,13 @@ std::optional<std::string_view> sigv4_key_id(std::string_view scope) {
   return key;
 }
 
-void add_aws_key_id(Findings& findings, std::string_view key, const std::string& where, std::string_view scheme) {
+void add_aws_key_id(Findings& findings, std::string_view key, const Carrier& where, std::string_view scheme) {
   std::optional<secrets::Detection> typed = secrets::classify_value(key);
   findings.add(key, "aws_access_key_id", typed ? typed->prefix_len : 0, where, scheme);
 }
 
 // Authorization: AWS4-HMAC-SHA256 Credential=AKIA…/date/region/service/aws4_request, SignedHeaders=…, Signature=…
-void add_sigv4(Findings& findings, std::string_view params, const std::string& where) {
+void add_sigv4(Findings& findings, std::string_view params, const Carrier& where) {
   constexpr std::string_view kCredential = "Credential=";
   size_t at = params.find(kCredential);
   if (at == std::string_view::npos) return;
@@ -114,7 +115,7 @@ void add_sigv4(Findings& findings, std::string_view params, const std::string& w
 }
 
 void add_authorization(Findings& findings, const HttpHeader& header) {
-  const std::string where = carrier("header", header.name);
+  const Carrier where = carrier("header", header.name);
   std::string_view value = trim_ows(header.value);
   size_t space = value.find_first_of(" \t");
   std::string_view scheme = value.substr(0, space);
@@ -167,7 +168,7 @@ std::string_view without_question_mark(std::string_view encoded) {
 
 void add_query_param(Findings& findings, std::string_view name, std::string_view value) {
   std::string lower = detail::to_lower(name);
-  std::string where = carrier("query", lower);
+  const Carrier where = carrier("query", lower);
   if (contains(kQueryParams, lower)) {
     std::string_view generic = lower.find("key") != std::string::npos ? "generic_api_key" : "generic_token";
     return findings.add_contextual(value, generic, where);
@@ -182,7 +183,7 @@ void add_query_param(Findings& findings, std::string_view name, std::string_view
 
 void add_body_field(Findings& findings, std::string_view name, std::string_view value) {
   std::string lower = detail::to_lower(name);
-  std::string where = carrier("body", lower);
+  const Carrier where = carrier("body", lower);
   if (std::optional<std::string_view> generic = body_field_type(lower)) {
     return findings.add_contextual(value, *generic, where);
   }

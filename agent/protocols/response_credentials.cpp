@@ -15,6 +15,7 @@ namespace credtrace::protocols {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using detail::Carrier;
 using detail::carrier;
 using detail::Findings;
 using detail::kMaxCarrierName;
@@ -81,7 +82,7 @@ bool token_shaped(std::string_view value) {
 // A named field of a JSON or form body. Field names match ignoring case, '_' and '-'; a "key" that is not
 // token-shaped counts only when typed.
 void add_body_field(Findings& findings, std::string_view name, std::string_view value) {
-  std::string where = carrier(kBodyCarrier, detail::to_lower(name));  // lower-cased field name
+  const Carrier where = carrier(kBodyCarrier, detail::to_lower(name));  // lower-cased field name
   const IssuedField* field = issued_field(name);
   if (field != nullptr && (field->name != "key" || token_shaped(detail::unquote(value)))) {
     return findings.add_contextual(value, field->generic_type, where);
@@ -98,7 +99,7 @@ void visit_json(Findings& findings, const Json& value, std::string_view key, boo
   if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
     if (key.empty() || in_array) {
-      return findings.add_if_typed(text, key.empty() ? std::string(kBodyCarrier)
+      return findings.add_if_typed(text, key.empty() ? Carrier::bare(kBodyCarrier)
                                                      : carrier(kBodyCarrier, detail::to_lower(key)));
     }
     return add_body_field(findings, key, text);
@@ -184,7 +185,7 @@ void add_set_cookie(Findings& findings, std::string_view header_value) {
   std::string_view name = trim_ows(pair.substr(0, eq));
   std::string_view value = pair.substr(eq + 1);
   if (name.empty()) return;
-  std::string where = carrier(kCookieCarrier, name);  // cookie name as sent
+  const Carrier where = carrier(kCookieCarrier, name);  // cookie name as sent
   if (detail::is_session_cookie_name(name)) return findings.add_contextual(value, "session_cookie", where);
   findings.add_if_typed(value, where);
 }

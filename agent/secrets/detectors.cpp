@@ -234,6 +234,7 @@ std::optional<size_t> match_rule_at(const Rule& rule, std::string_view text, siz
 
 std::optional<Detection> match_any_rule_at(std::string_view text, size_t pos) {
   for (const Rule& rule : kRules) {
+    if (rule.prefix[0] != text[pos]) continue;  // most rules, without a call
     if (std::optional<size_t> length = match_rule_at(rule, text, pos)) {
       return Detection{rule.type, pos, *length, rule.prefix.size()};
     }

@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <optional>
 
 namespace credtrace::secrets {
 namespace {
@@ -237,13 +239,81 @@ void SecretBytes::wipe() noexcept {
   bytes_.clear();
 }
 
+// HMAC-SHA256 (RFC 2104) with the key's inner and outer pads absorbed once: a fingerprint copies two digest
+// states instead of fetching the algorithm and keying a MAC, which OpenSSL 3's one-shot HMAC() does per call
+// (~3 us, a fifth of the agent's time per captured request).
+class Fingerprinter::KeyedHmac {
+ public:
+  static constexpr size_t kBlock = 64;
+  KeyedHmac() : inner_(EVP_MD_CTX_new()), outer_(EVP_MD_CTX_new()) {}  // use make(), which checks them
+  static constexpr size_t kDigest = 32;
+
+  // nullptr when OpenSSL cannot allocate or hash.
+  static std::shared_ptr<const KeyedHmac> make(std::string_view key) {
+    auto hmac = std::make_shared<KeyedHmac>();
+    if (!hmac->inner_ || !hmac->outer_ || !hmac->absorb_pads(key)) return nullptr;
+    return hmac;
+  }
+
+  // HMAC(key, message), or nullopt when OpenSSL fails.
+  std::optional<std::array<unsigned char, kDigest>> digest(std::string_view message) const {
+    DigestContext ctx(EVP_MD_CTX_new());
+    std::array<unsigned char, kDigest> inner{};
+    std::array<unsigned char, kDigest> out{};
+    bool ok = ctx && EVP_MD_CTX_copy_ex(ctx.get(), inner_.get()) == 1 &&
+              EVP_DigestUpdate(ctx.get(), message.data(), message.size()) == 1 &&
+              EVP_DigestFinal_ex(ctx.get(), inner.data(), nullptr) == 1 &&
+              EVP_MD_CTX_copy_ex(ctx.get(), outer_.get()) == 1 &&
+              EVP_DigestUpdate(ctx.get(), inner.data(), inner.size()) == 1 &&
+              EVP_DigestFinal_ex(ctx.get(), out.data(), nullptr) == 1;
+    OPENSSL_cleanse(inner.data(), inner.size());
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+ private:
+  struct FreeDigestContext {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }  // also wipes the state
+  };
+  using DigestContext = std::unique_ptr<EVP_MD_CTX, FreeDigestContext>;
+
+  // K0 = key (hashed when longer than a block) zero-padded; inner absorbs K0 ^ 0x36, outer K0 ^ 0x5c.
+  bool absorb_pads(std::string_view key) {
+    std::array<unsigned char, kBlock> k0{};
+    bool ok = true;
+    if (key.size() > kBlock) {
+      ok = EVP_Digest(key.data(), key.size(), k0.data(), nullptr, EVP_sha256(), nullptr) == 1;
+    } else {
+      std::memcpy(k0.data(), key.data(), key.size());
+    }
+    std::array<unsigned char, kBlock> pad{};
+    for (size_t i = 0; ok && i < kBlock; ++i) pad[i] = k0[i] ^ 0x36;
+    ok = ok && EVP_DigestInit_ex(inner_.get(), EVP_sha256(), nullptr) == 1 &&
+         EVP_DigestUpdate(inner_.get(), pad.data(), pad.size()) == 1;
+    for (size_t i = 0; ok && i < kBlock; ++i) pad[i] = k0[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(outer_.get(), EVP_sha256(), nullptr) == 1 &&
+         EVP_DigestUpdate(outer_.get(), pad.data(), pad.size()) == 1;
+    OPENSSL_cleanse(k0.data(), k0.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
+    return ok;
+  }
+
+  DigestContext inner_;
+  DigestContext outer_;
+};
+
 std::optional<Fingerprinter> Fingerprinter::from_key(std::string_view key_material, std::string* error) {
   if (key_material.size() < kMinKeyBytes) {
     set_error(error, "fingerprint key has " + std::to_string(key_material.size()) + " bytes; at least " +
                          std::to_string(kMinKeyBytes) + " are required");
     return std::nullopt;
   }
-  return Fingerprinter(key_material);
+  std::shared_ptr<const KeyedHmac> hmac = KeyedHmac::make(key_material);
+  if (!hmac) {
+    set_error(error, "OpenSSL could not key HMAC-SHA256 with the fingerprint key");
+    return std::nullopt;
+  }
+  return Fingerprinter(std::move(hmac));
 }
 
 std::optional<Fingerprinter> Fingerprinter::from_key_file(const std::string& path, std::string* error) {
@@ -265,7 +335,12 @@ std::optional<Fingerprinter> Fingerprinter::from_key_file(const std::string& pat
 }
 
 std::string Fingerprinter::fingerprint(std::string_view secret) const {
-  return detail::hmac_sha256_hex(key_.view(), secret);
+  std::optional<std::array<unsigned char, KeyedHmac::kDigest>> digest = hmac_->digest(secret);
+  if (!digest) return {};
+  std::string hex;
+  common::hex_encode_into(digest->data(), digest->size(), hex);
+  OPENSSL_cleanse(digest->data(), digest->size());
+  return hex;
 }
 
 std::string detail::hmac_sha256_hex(std::string_view key, std::string_view message) {

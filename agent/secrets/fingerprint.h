@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,12 +43,13 @@ class Fingerprinter {
   // regular file, not hex, or shorter than 16 bytes, with a message naming the path.
   static std::optional<Fingerprinter> from_key_file(const std::string& path, std::string* error);
 
-  // HMAC-SHA256(key, secret) as 64 lowercase hex characters.
+  // HMAC-SHA256(key, secret) as 64 lowercase hex characters ("" only if OpenSSL fails).
   std::string fingerprint(std::string_view secret) const;
 
  private:
-  explicit Fingerprinter(std::string_view key) : key_(key) {}
-  SecretBytes key_;
+  class KeyedHmac;  // the key's HMAC pads, absorbed once
+  explicit Fingerprinter(std::shared_ptr<const KeyedHmac> hmac) : hmac_(std::move(hmac)) {}
+  std::shared_ptr<const KeyedHmac> hmac_;
 };
 
 // Known prefix + "…" + last 4 characters when value.size() >= 16; shorter values give the prefix (only if

@@ -61,10 +61,11 @@ void ConfigExposureScanner::watch_directory(const std::string& dir) {
   directories_[wd] = dir;
 }
 
-std::vector<credfiles::FileScan> ConfigExposureScanner::watch(const std::set<std::string>& paths) {
+std::vector<credfiles::FileScan> ConfigExposureScanner::watch(const std::set<std::string>& paths,
+                                                               std::optional<uid_t> reader_uid) {
   std::vector<credfiles::FileScan> scans;
   for (const auto& path : paths) {
-    if (!files_.insert(path).second) continue;
+    if (!files_.emplace(path, reader_uid).second) continue;
     ++stats_.files_watched;
     watch_directory(parent_dir(path));
     if (auto scan = scan_if_changed(path)) scans.push_back(std::move(*scan));
@@ -75,6 +76,7 @@ std::vector<credfiles::FileScan> ConfigExposureScanner::watch(const std::set<std
 std::optional<credfiles::FileScan> ConfigExposureScanner::scan_if_changed(const std::string& path) {
   credfiles::ReadOptions options;
   options.max_bytes = std::max(max_bytes_, credfiles::kMinMcpConfigBytes);
+  if (auto file = files_.find(path); file != files_.end()) options.reader_uid = file->second;
   credfiles::FileScan scan = credfiles::scan_mcp_config_file(path, options);
   if (scan.error == credfiles::FileError::not_found) return std::nullopt;  // not there (yet)
   ++stats_.scans;

@@ -2,6 +2,8 @@
 // and again whenever it changes (inotify on its directory, so editors' write-and-rename saves are seen).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -27,7 +29,9 @@ class ConfigExposureScanner {
   explicit ConfigExposureScanner(size_t max_bytes);
 
   // Starts watching `paths` (config files, existing or not yet) and returns the scans of those that exist now.
-  std::vector<credfiles::FileScan> watch(const std::set<std::string>& paths);
+  // reader_uid: the user whose home or project holds them; each is then read only if that user may read it
+  // (credfiles::ReadOptions::reader_uid). nullopt for the paths an administrator configured.
+  std::vector<credfiles::FileScan> watch(const std::set<std::string>& paths, std::optional<uid_t> reader_uid);
   // Scans of watched files changed since the last call (non-blocking; none when nothing changed).
   std::vector<credfiles::FileScan> changes();
   const ConfigExposureStats& stats() const { return stats_; }
@@ -39,7 +43,7 @@ class ConfigExposureScanner {
   size_t max_bytes_;
   common::UniqueFd inotify_;
   std::map<int, std::string> directories_;        // watch descriptor → directory
-  std::set<std::string> files_;                   // watched config paths
+  std::map<std::string, std::optional<uid_t>> files_;  // watched config path → the user it is read for
   std::map<std::string, std::string> digests_;    // path → sha256 of the content last reported
   ConfigExposureStats stats_;
 };

@@ -41,11 +41,12 @@ std::string FileReadSensor::absolute_path(const ct_file_open_event& e) const {
 
 std::optional<FileReadSensor::Version> FileReadSensor::version_of(const std::string& workload_id, uint32_t pid,
                                                                   const std::string& path) const {
-  struct stat st{};
-  const std::string inside = proc_root_ + "/" + std::to_string(pid) + "/root" + path;
-  if (::stat(inside.c_str(), &st) != 0) return std::nullopt;
-  return Version{workload_id, path, static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                                                                          st.st_mtim.tv_nsec};
+  credfiles::ReadOptions inside;  // resolved as the read will be: within the process's root
+  inside.root = proc_root_ + "/" + std::to_string(pid) + "/root";
+  std::optional<struct stat> st = credfiles::stat_credential_file(path, inside);
+  if (!st) return std::nullopt;
+  return Version{workload_id, path, static_cast<int64_t>(st->st_size),
+                 static_cast<int64_t>(st->st_mtim.tv_sec) * 1000000000 + st->st_mtim.tv_nsec};
 }
 
 std::optional<credfiles::FileScan> FileReadSensor::on_open(const ct_file_open_event& e, const std::string& workload_id) {

@@ -68,7 +68,7 @@ def base_env():
 class Agent:
     """A running credtrace-agent writing JSON lines to a temp file; stop() sends SIGTERM."""
 
-    def __init__(self, extra_config="", client_patterns=("mcp_client*",)):
+    def __init__(self, extra_config="", client_patterns=("mcp_client*",), scan_user_homes=False):
         self.dir = tempfile.mkdtemp(prefix="credtrace-e2e-")
         self.events_path = os.path.join(self.dir, "events.jsonl")
         self.log_path = os.path.join(self.dir, "agent.log")
@@ -83,7 +83,7 @@ output:
 fingerprint:
   key: {FLEET_KEY}
 mcp:
-  scan_user_homes: false
+  scan_user_homes: {"true" if scan_user_homes else "false"}
   client_patterns: [{patterns}]
 {extra_config}
 """

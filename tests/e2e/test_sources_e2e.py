@@ -155,6 +155,44 @@ class SourcesE2E(unittest.TestCase):
                       use["sources"])
         self.assertIn({"kind": "env", "name": "GITHUB_TOKEN", "path": "", "key": ""}, use["sources"])
 
+    def test_user_config_symlinked_to_a_file_the_user_cannot_read_is_not_read(self):
+        """The agent reads as root; a user's config is read only as far as that user could read it: a symlink from
+        their ~/.cursor/mcp.json to a root-only file is counted as permission_denied and none of its keys is
+        reported, while their own (0600) Claude Desktop config is read."""
+        root_only_key, own_key = self.secret(fake_openai_key), self.secret(fake_github_pat)
+        home = os.path.join(self.dir, "home", "nobody")
+        os.makedirs(os.path.join(home, ".cursor"))
+        os.makedirs(os.path.join(home, ".config", "Claude"))
+        private = os.path.join(self.dir, "private-mcp.json")
+        with open(private, "w") as f:
+            json.dump({"mcpServers": {"ops": {"command": "ops-mcp", "env": {"OPENAI_API_KEY": root_only_key}}}}, f)
+        os.chmod(private, 0o600)
+        link = os.path.join(home, ".cursor", "mcp.json")
+        os.symlink(private, link)
+        own = os.path.join(home, ".config", "Claude", "claude_desktop_config.json")
+        with open(own, "w") as f:
+            json.dump({"mcpServers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": own_key}}}}, f)
+        os.chmod(own, 0o600)
+        for path in (os.path.join(self.dir, "home"), home, os.path.dirname(link), os.path.dirname(own),
+                     os.path.dirname(os.path.dirname(own)), own):
+            os.chown(path, 65534, 65534)
+        os.lchown(link, 65534, 65534)
+        os.chmod(self.dir, 0o755)
+        passwd = os.path.join(self.dir, "passwd")
+        with open(passwd, "w") as f:
+            f.write(f"nobody:x:65534:65534:nobody:{home}:/usr/sbin/nologin\n")
+        self.agent = Agent(scan_user_homes=True, extra_config=f"  passwd_file: {json.dumps(passwd)}\n").start()
+        health = self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                     and "mcp_config_permission_denied" in e["agent_health"]["agent_errors"],
+                                     what="refusal counted")
+        self.assertEqual(int(health["agent_health"]["agent_errors"]["mcp_config_permission_denied"]), 1)
+        read = self.agent.wait_for(lambda e: e["type"] == "config_exposure" and e.get("credential")
+                                   and e["source"]["path"] == own, what="own config")
+        self.assertEqual(read["credential"]["fingerprint"], fingerprint(own_key))
+        self.assertEqual(self.events_of("config_exposure", root_only_key), [])
+        self.assertEqual([e for e in self.agent.events() if e["type"] == "config_exposure"
+                          and e["source"]["path"] == link], [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -95,6 +95,38 @@ TEST(SafeRead, UnreadableFile) {
   EXPECT_EQ(WEXITSTATUS(status), static_cast<int>(FileError::permission_denied));
 }
 
+// A config in a user's home is read for that user: a symlink to a file they may not read (mode bits: owner,
+// group, other) is refused, whoever the agent runs as. The owner here is the test's uid; 65534 (nobody) is not.
+TEST(SafeRead, ReaderUidRefusesWhatThatUserCannotRead) {
+  const uid_t owner = ::geteuid();
+  const uid_t other = owner == 65534 ? 65533 : 65534;
+  TempDir dir;
+  std::string secret = dir.write("private/credentials.json", R"({"mcpServers":{}})");
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  fs::create_directories(dir.path() / "home/.cursor");
+  fs::create_symlink(secret, dir.path() / "home/.cursor/mcp.json");
+  const std::string link = dir.str("home/.cursor/mcp.json");
+
+  ReadOptions as_owner;
+  as_owner.reader_uid = owner;
+  EXPECT_TRUE(read_credential_file(link, as_owner).ok());
+  ReadOptions as_other;
+  as_other.reader_uid = other;
+  ReadResult refused = read_credential_file(link, as_other);
+  EXPECT_EQ(refused.error, FileError::permission_denied);
+  EXPECT_EQ(refused.message, "not readable by uid " + std::to_string(other) + ", whose file this is: not read");
+  EXPECT_EQ(refused.content.size(), 0u);
+  ASSERT_EQ(::chmod(secret.c_str(), 0640), 0);  // group-readable: the file's group is not nobody's
+  EXPECT_EQ(read_credential_file(link, as_other).error, FileError::permission_denied);
+  ASSERT_EQ(::chmod(secret.c_str(), 0604), 0);  // world-readable: anyone could read it anyway
+  EXPECT_TRUE(read_credential_file(link, as_other).ok());
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  ReadOptions as_root;
+  as_root.reader_uid = 0;
+  EXPECT_TRUE(read_credential_file(link, as_root).ok());
+  EXPECT_TRUE(read_credential_file(link, {}).ok());  // no reader: an administrator's path, read as the agent
+}
+
 TEST(SafeRead, RootConfinesAbsoluteAndDotDotSymlinks) {
   TempDir dir;
   std::string outside = dir.write("outside/secret.env", "A_TOKEN=FAKEoutsideToken1\n");
@@ -110,6 +142,14 @@ TEST(SafeRead, RootConfinesAbsoluteAndDotDotSymlinks) {
   ASSERT_TRUE(inside.ok()) << inside.message;
   EXPECT_EQ(inside.content.view(), "A_TOKEN=FAKEinsideToken1\n");
   EXPECT_TRUE(read_credential_file(dir.str("root/home/u/.env"), {}).ok());  // without a root: followed
+  // stat_credential_file resolves the same way: the confined link's metadata is the inside file's
+  EXPECT_FALSE(stat_credential_file("/home/u/.env", confined));
+  std::optional<struct stat> linked = stat_credential_file("/home/u/.env.in", confined);
+  ASSERT_TRUE(linked);
+  struct stat direct {};
+  ASSERT_EQ(::stat(dir.str("root/home/u/inside.env").c_str(), &direct), 0);
+  EXPECT_EQ(linked->st_ino, direct.st_ino);
+  EXPECT_EQ(linked->st_size, direct.st_size);
 }
 
 TEST(SafeRead, RootRefusesMagicLinks) {

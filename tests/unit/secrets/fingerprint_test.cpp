@@ -39,6 +39,24 @@ TEST(Fingerprinter, Rfc4231TestCase4ThroughFromKey) {
             "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
 }
 
+// The pads absorbed once at load must give OpenSSL's one-shot HMAC for every key length around the block size
+// (shorter, equal, one over: hashed first) and any message, including a copy shared by several users.
+TEST(Fingerprinter, PrecomputedPadsMatchOneShotHmacAcrossKeyAndMessageSizes) {
+  for (size_t key_size : {16u, 32u, 63u, 64u, 65u, 131u}) {
+    std::string key;
+    for (size_t i = 0; i < key_size; ++i) key.push_back(static_cast<char>(i * 37 + 11));
+    std::optional<Fingerprinter> fingerprinter = Fingerprinter::from_key(key, nullptr);
+    ASSERT_TRUE(fingerprinter) << key_size;
+    Fingerprinter copy = *fingerprinter;
+    for (const std::string& message : {std::string(), std::string("a"), std::string(55, 'm'), std::string(64, 'n'),
+                                       std::string(1000, '\x7f')}) {
+      EXPECT_EQ(fingerprinter->fingerprint(message), detail::hmac_sha256_hex(key, message))
+          << key_size << " " << message.size();
+      EXPECT_EQ(copy.fingerprint(message), fingerprinter->fingerprint(message));
+    }
+  }
+}
+
 TEST(Fingerprinter, DeterministicLowercaseHexAndKeyDependent) {
   std::optional<Fingerprinter> a = Fingerprinter::from_key("0123456789abcdef-fleet-key", nullptr);
   std::optional<Fingerprinter> a_again = Fingerprinter::from_key("0123456789abcdef-fleet-key", nullptr);
