@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 build/bench_probe_overhead "${1:-5}"
+build/bench_uprobe_floor
 build/bench_ssl_write
-python3 bench/https/https_throughput.py build/credtrace-agent 2000 3
+python3 bench/https/https_throughput.py build/credtrace-agent 3000 7

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocols/http1/request_target.h"
+#include "protocols/http2/wiping_allocator.h"
 #include "protocols/text.h"
 
 namespace credtrace::protocols {
@@ -59,7 +60,7 @@ void Http2RequestParser::InflaterDeleter::operator()(nghttp2_hd_inflater* inflat
 
 Http2RequestParser::Http2RequestParser() {
   nghttp2_hd_inflater* raw = nullptr;
-  if (nghttp2_hd_inflate_new(&raw) != 0 || raw == nullptr) {
+  if (nghttp2_hd_inflate_new2(&raw, http2::wiping_allocator()) != 0 || raw == nullptr) {
     broken_ = true;
     return;
   }

@@ -1,10 +1,12 @@
-// Tests of the HTTP/2 request parser on client byte streams built with nghttp2's HPACK deflater.
+// Tests of the HTTP/2 request parser on client byte streams built with nghttp2's HPACK deflater, and of its wiping allocator.
 #include "protocols/http2/request_parser.h"
 
 #include <gtest/gtest.h>
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +14,7 @@
 
 #include "fake_secrets.h"
 #include "protocols/credentials.h"
+#include "protocols/http2/wiping_allocator.h"
 
 namespace credtrace::protocols {
 namespace {
@@ -437,6 +440,33 @@ TEST(Http2Parser, HpackGarbageBreaks) {
   EXPECT_TRUE(parsed.requests.empty());
   EXPECT_TRUE(parser.broken());
   EXPECT_EQ(parser.stats().hpack_errors, 1u);
+}
+
+}  // namespace
+}  // namespace credtrace::protocols
+
+namespace credtrace::protocols {
+namespace {
+
+// The HPACK inflater's allocator: blocks behave as malloc's (contents kept across realloc, calloc zeroed); what it
+// frees is wiped first (not observable after free; the parser tests above run every table entry through it).
+TEST(Http2WipingAllocator, BehavesAsMallocForTheInflater) {
+  nghttp2_mem* mem = http2::wiping_allocator();
+  auto* block = static_cast<char*>(mem->malloc(16, mem->mem_user_data));
+  ASSERT_NE(block, nullptr);
+  std::memcpy(block, "ghp_fakeTOKEN123", 16);
+  auto* grown = static_cast<char*>(mem->realloc(block, 4096, mem->mem_user_data));
+  ASSERT_NE(grown, nullptr);
+  EXPECT_EQ(std::string(grown, 16), "ghp_fakeTOKEN123");
+  auto* shrunk = static_cast<char*>(mem->realloc(grown, 8, mem->mem_user_data));
+  ASSERT_NE(shrunk, nullptr);
+  EXPECT_EQ(std::string(shrunk, 8), "ghp_fake");
+  EXPECT_EQ(mem->realloc(shrunk, 0, mem->mem_user_data), nullptr);  // size 0 frees
+  auto* zeroed = static_cast<unsigned char*>(mem->calloc(4, 32, mem->mem_user_data));
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_TRUE(std::all_of(zeroed, zeroed + 128, [](unsigned char c) { return c == 0; }));
+  mem->free(zeroed, mem->mem_user_data);
+  mem->free(nullptr, mem->mem_user_data);
 }
 
 }  // namespace
