@@ -1,7 +1,6 @@
 // Query API client: endpoint and token resolution, URL checks, one libcurl GET per page, reply classification.
 #include "query_client.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -10,8 +9,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/url.h"
+
 namespace credtrace::cli {
 namespace {
+
+using common::host_of;
+using common::is_loopback_host;
 
 constexpr size_t kMaxReplyBytes = 64u << 20;  // a page of 1000 events is a few MB
 
@@ -31,22 +35,6 @@ std::string lower(std::string text) {
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? std::string(value) : std::string();
-}
-
-bool is_loopback_host(const std::string& host) {
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return host == "localhost" || host == "[::1]";
-}
-
-std::string host_of(const std::string& url) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
-  if (!authority.empty() && authority[0] == '[') return authority.substr(0, authority.find(']') + 1);
-  return authority.substr(0, authority.find(':'));
 }
 
 std::string trim(std::string text) {
@@ -203,6 +191,9 @@ QueryReply QueryClient::get(const std::string& path, const QueryParams& params) 
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, std::min(endpoint_.timeout_seconds, 10L));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, endpoint_.timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    // Loopback (the only place plain http may go) never through a proxy from http_proxy/ALL_PROXY: it would carry
+    // the reader token in clear text off the host.
+    if (is_loopback_host(host_of(endpoint_.url))) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never hand the token to another server
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);

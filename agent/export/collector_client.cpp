@@ -1,16 +1,19 @@
 // HTTP(S) client of POST /v1/ingest with libcurl: headers, TLS options, timeouts, reply classification.
 #include "export/collector_client.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
 
+#include "common/url.h"
 #include "credtrace/v1/ingest.pb.h"
 
 namespace credtrace::exporter {
 namespace {
+
+using common::host_of;
+using common::is_loopback_host;
 
 constexpr const char* kIngestPath = "/v1/ingest";
 
@@ -30,23 +33,6 @@ int check_abort(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
-}
-
-bool is_loopback_host(const std::string& host) {
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return host == "localhost" || host == "[::1]";
-}
-
-// "http://host:port/path" → host (brackets kept for IPv6 literals).
-std::string host_of(const std::string& url) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
-  if (!authority.empty() && authority[0] == '[') return authority.substr(0, authority.find(']') + 1);
-  return authority.substr(0, authority.find(':'));
 }
 
 }  // namespace
@@ -137,6 +123,9 @@ SendResult CollectorClient::send(const std::string& agent_id, uint64_t sequence,
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, abort);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Loopback (the only place plain http may go) never through a proxy from http_proxy/ALL_PROXY: it would carry
+  // the bearer token in clear text off the host.
+  if (is_loopback_host(host_of(endpoint_.url))) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!endpoint_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint_.ca_file.c_str());

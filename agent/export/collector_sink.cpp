@@ -142,8 +142,9 @@ void CollectorSink::seal_ready_batches(std::unique_lock<std::mutex>& lock, bool 
     if (!kept) log("error", "collector spool: batch " + std::to_string(sequence) + " of " + std::to_string(count) +
                                 " events could not be kept in " + spool_->dir() + "; dropped");
     if (after.dropped_full > before.dropped_full)
-      log("warn", "collector spool full (" + std::to_string(options_.spool_max_bytes) + " bytes): deleted " +
-                      std::to_string(after.dropped_full - before.dropped_full) + " oldest batches");
+      log("warn", "collector spool full (its " + std::to_string(options_.spool_max_bytes) +
+                      "-byte limit, or the disk under " + spool_->dir() + "): dropped " +
+                      std::to_string(after.dropped_full - before.dropped_full) + " batches, oldest first");
     refresh_spool_stats();
     {
       std::lock_guard<std::mutex> send_lock(send_mutex_);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -187,6 +188,17 @@ bool Spool::write_file(uint64_t sequence, std::string_view body, int* error_numb
   return write_durably(dir_, spool_file_name(sequence), data, error_number);
 }
 
+// Whether `size` bytes could be written if every held batch were deleted: free blocks plus the blocks of our files.
+// When the file system cannot tell, assume it could (then deleting the oldest batches is tried as before).
+bool Spool::fits_on_emptied_disk_locked(uint64_t size) const {
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0 || fs.f_frsize == 0) return true;
+  auto blocks_of = [&](uint64_t bytes) { return (bytes + fs.f_frsize - 1) / fs.f_frsize; };
+  uint64_t available = fs.f_bfree;
+  for (const auto& [_, bytes] : files_) available += blocks_of(bytes);
+  return blocks_of(size) <= available;
+}
+
 void Spool::drop_oldest_locked() {
   remove_locked(files_.begin()->first);
   ++counters_.dropped_full;
@@ -220,6 +232,10 @@ bool Spool::put(uint64_t sequence, std::string_view body) {
     int error_number = 0;
     if (persist_sequence(next_sequence_, &error_number) && write_file(sequence, body, &error_number)) break;
     bool disk_full = error_number == ENOSPC || error_number == EDQUOT;
+    if (disk_full && !fits_on_emptied_disk_locked(size)) {  // too large for this disk: keep what is held
+      ++counters_.dropped_full;
+      return false;
+    }
     if (!disk_full || files_.empty()) {
       ++counters_.write_failures;
       return false;

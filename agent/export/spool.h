@@ -16,7 +16,8 @@ namespace credtrace::exporter {
 struct SpoolStats {
   uint64_t batches = 0;          // held now
   uint64_t bytes = 0;            // held now (file sizes)
-  uint64_t dropped_full = 0;     // oldest batches deleted to make room (or new ones too large to hold)
+  uint64_t dropped_full = 0;     // oldest batches deleted to make room (or new ones too large to hold, also when
+                                 // the disk could not hold them even with every held batch deleted)
   uint64_t corrupt = 0;          // unreadable or damaged files skipped and deleted
   uint64_t write_failures = 0;   // batches that could not be written at all (counted as lost)
 };
@@ -32,8 +33,10 @@ class Spool {
   // The sequence the next put must use.
   uint64_t next_sequence() const;
 
-  // Persists the advanced sequence counter, then durably stores the batch under `sequence` (>= next_sequence()). Deletes the oldest batches when the spool would exceed max_bytes (or the disk is full). Returns
-  // false when the batch could not be kept (too large, or I/O failure); that is counted.
+  // Persists the advanced sequence counter, then durably stores the batch under `sequence` (>= next_sequence()).
+  // Deletes the oldest batches when the spool would exceed max_bytes or the disk is full (ENOSPC/EDQUOT), but never
+  // for a batch that could not fit even then. Returns false when the batch could not be kept (too large, or I/O
+  // failure); that is counted.
   bool put(uint64_t sequence, std::string_view body);
 
   // Held sequences, oldest first.
@@ -56,6 +59,7 @@ class Spool {
   bool load(uint64_t first_sequence, std::string* error);
   bool persist_sequence(uint64_t next, int* error_number);
   bool write_file(uint64_t sequence, std::string_view body, int* error_number);
+  bool fits_on_emptied_disk_locked(uint64_t size) const;
   void drop_oldest_locked();
   void remove_locked(uint64_t sequence);
 

@@ -1,7 +1,8 @@
 """End-to-end test of the agent's collector sink (root): the real agent watches a real MCP-server-like process and
 delivers its events to a real credtrace-collector (plain HTTP on loopback, SQLite). Through a collector outage and an
 agent restart, every event the agent emitted is stored exactly once, batch sequences have no gap, and no raw test
-secret reaches the spool files or the database."""
+secret reaches the spool files or the database. With the spool on a full disk (a small tmpfs) the agent keeps running,
+drops the oldest batches, reports the drops in its health and delivers the rest exactly once."""
 import collections
 import os
 import shutil
@@ -35,6 +36,7 @@ class CollectorSinkE2E(unittest.TestCase):
         self.token_dir = tempfile.mkdtemp(prefix="credtrace-sink-token-")
         self.raw_secrets = []
         self.agent = None
+        self.spool_dir_override = None
 
     def tearDown(self):
         if self.agent:
@@ -42,7 +44,7 @@ class CollectorSinkE2E(unittest.TestCase):
         self.collector.cleanup()
         shutil.rmtree(self.token_dir, ignore_errors=True)
 
-    def start_agent(self, url=None, extra=""):
+    def start_agent(self, url=None, extra="", batch_max_events=50):
         self.token_file = os.path.join(self.token_dir, "token")
         with open(os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(AGENT_TOKEN + "\n")
@@ -50,11 +52,11 @@ class CollectorSinkE2E(unittest.TestCase):
   url: {url or f"http://127.0.0.1:{self.collector.port}"}
   token_file: {self.token_file}{extra}
   flush_interval_ms: 200
-  batch_max_events: 50
+  batch_max_events: {batch_max_events}
   retry_initial_ms: 100
   retry_max_ms: 1000
 """)
-        self.spool_dir = os.path.join(self.agent.dir, "spool")
+        self.spool_dir = self.spool_dir_override or os.path.join(self.agent.dir, "spool")
         return self.agent.start()
 
     def restart_agent(self):
@@ -166,6 +168,60 @@ class CollectorSinkE2E(unittest.TestCase):
             self.assertNotIn(secret.encode(), blob, "a raw secret reached the database or the agent's output")
         with open(self.token_file) as f:
             self.assertNotIn(f.read().strip().encode(), self.agent.all_output(), "the collector token was logged")
+
+    def mount_small_tmpfs(self, size):
+        """A fresh tmpfs of `size`, detached (umount -l) at cleanup even when the test fails."""
+        mount_point = tempfile.mkdtemp(prefix="credtrace-sink-disk-")
+        self.addCleanup(shutil.rmtree, mount_point, True)  # cleanups run last-in first-out: after the unmount
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", mount_point],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, "mount tmpfs: " + result.stderr)
+        self.addCleanup(subprocess.run, ["umount", "-l", mount_point], capture_output=True)
+        return mount_point
+
+    def health(self):
+        reports = [e for e in self.agent.events() if e["type"] == "agent_health"]
+        return reports[-1]["agent_health"]["sensors"] if reports else {}
+
+    def test_a_full_spool_disk_drops_the_oldest_batches_counted_and_delivers_the_rest_once(self):
+        # One event per batch, one batch file (one tmpfs page) per event: a 32 KiB disk holds the sequence file and
+        # at most 7 batches, far below the spool's own bound (spool_max_bytes, 256 MiB by default).
+        self.collector.stop()  # stopped from the start: everything is spooled
+        self.spool_dir_override = os.path.join(self.mount_small_tmpfs("32k"), "spool")
+        self.start_agent(extra=f"\n  spool_dir: {self.spool_dir_override}", batch_max_events=1)
+        with HttpsServer(tls=False) as api:
+            deadline = time.time() + 30
+            while int(self.health().get("collector_batches_dropped", "0")) == 0:
+                self.assertLess(time.time(), deadline, "no drop reported in agent_health: " + self.agent.read_log())
+                self.run_watched_server(api)  # a handful of events each
+            self.assertIsNone(self.agent.proc.poll(), "the agent died on a full spool disk")
+            health = self.health()
+            self.assertEqual(health.get("collector_events_dropped", "0"), "0")
+            self.assertNotEqual(health.get("collector_spool_batches", "0"), "0")
+            held = [n for n in os.listdir(self.spool_dir) if n.endswith(".batch")]
+            self.assertTrue(held)
+            self.assertLessEqual(len(held), 7)
+
+            # The collector comes back on the same port: what is still spooled (and what follows) arrives.
+            self.collector.start()
+            deadline = time.time() + 20
+            while [n for n in os.listdir(self.spool_dir) if n.endswith(".batch")]:
+                self.assertLess(time.time(), deadline, "the spool never drained: " + self.agent.read_log())
+                time.sleep(0.2)
+            self.assertIsNone(self.agent.proc.poll())
+        self.agent.stop()  # the final health event goes out with the final send
+
+        dropped = int(self.health()["collector_batches_dropped"])
+        self.assertGreater(dropped, 0)
+        self.assertIn("collector spool full", self.agent.read_log())
+        emitted = collections.Counter(event_key(e) for e in self.agent.events())
+        stored = collections.Counter(event_key(e) for e in self.collector_events())
+        self.assertEqual(max(stored.values()), 1, "an event stored twice")
+        self.assertEqual(stored - emitted, collections.Counter(), "stored events the agent never emitted")
+        # Exactly the events of the dropped batches (one event each) are missing: nothing else was lost.
+        self.assertEqual(sum((emitted - stored).values()), dropped, self.agent.read_log())
+        for secret in self.raw_secrets:
+            self.assertNotIn(secret.encode(), self.collector.db_bytes() + self.agent.all_output())
 
     def test_https_with_a_private_ca(self):
         self.collector.cleanup()

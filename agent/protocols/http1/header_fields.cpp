@@ -1,4 +1,4 @@
-// HTTP/1.x header-field helpers shared by the request and response parsers.
+// HTTP/1.x header-field helpers shared by the request and response parsers, chunked framing lines included.
 #include "protocols/http1/header_fields.h"
 
 #include <algorithm>
@@ -94,6 +94,27 @@ std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
     length = value;
   }
   return length;
+}
+
+ChunkLine chunk_size_line(std::string_view data, size_t max_line, size_t& scan) {
+  std::string_view window = data.substr(0, max_line + 1);
+  size_t nl = window.find('\n', std::min(scan, window.size()));
+  scan = nl == std::string_view::npos ? window.size() : nl;
+  if (nl == std::string_view::npos) {
+    if (data.size() <= max_line) return {};
+    return {.error = "chunk size line too long"};
+  }
+  std::string_view line = without_cr(data.substr(0, nl));
+  std::optional<uint64_t> size = parse_hex(trim_ows(line.substr(0, line.find(';'))));  // extensions ignored
+  if (!size) return {.error = "invalid chunk size"};
+  return {.length = nl + 1, .chunk_size = *size};
+}
+
+ChunkLine chunk_data_end(std::string_view data) {
+  size_t needed = (!data.empty() && data.front() == '\r') ? 2 : 1;
+  if (data.size() < needed) return {};
+  if (data[needed - 1] != '\n') return {.error = "chunk data not followed by a line end"};
+  return {.length = needed};
 }
 
 }  // namespace credtrace::protocols::http1

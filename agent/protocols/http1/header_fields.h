@@ -1,5 +1,5 @@
 // Public API of the HTTP/1.x header-field helpers both directions' parsers share: token characters, header
-// lines, list elements, Content-Length, chunk sizes, and appends that wipe what they reallocate.
+// lines, list elements, Content-Length, chunked framing lines, and appends that wipe what they reallocate.
 #pragma once
 
 #include <cstdint>
@@ -30,5 +30,17 @@ std::optional<uint64_t> parse_decimal(std::string_view digits);
 std::optional<uint64_t> parse_hex(std::string_view digits);
 // Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
 std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers);
+
+// One framing line of the chunked transfer coding (RFC 9112 §7.1) at the start of the unconsumed data.
+struct ChunkLine {
+  size_t length = 0;            // bytes of the line, line end included; 0 when more data is needed or on error
+  uint64_t chunk_size = 0;      // chunk-size lines: the size (0: the last chunk, trailers follow)
+  const char* error = nullptr;  // the framing is broken: a fixed description (never input bytes)
+};
+// The chunk-size line ("1a;name=value\r\n", extensions ignored) with at most max_line bytes before its '\n'.
+// `scan` is how far earlier calls on the same data already searched for the '\n'; it is advanced.
+ChunkLine chunk_size_line(std::string_view data, size_t max_line, size_t& scan);
+// The line end ("\r\n" or "\n") that must follow the data of a chunk.
+ChunkLine chunk_data_end(std::string_view data);
 
 }  // namespace credtrace::protocols::http1

@@ -14,7 +14,6 @@ namespace credtrace::protocols {
 namespace {
 
 using detail::iequals;
-using detail::trim_ows;
 using http1::append_wiping;
 using http1::content_length;
 using http1::header_elements;
@@ -22,7 +21,6 @@ using http1::is_digit;
 using http1::is_token_char;
 using http1::parse_decimal;
 using http1::parse_header_line;
-using http1::parse_hex;
 using http1::without_cr;
 
 constexpr std::string_view kVersionPrefix = "HTTP/1.";
@@ -323,36 +321,28 @@ Http1ResponseParser::Step Http1ResponseParser::step_tunnel() {
 }
 
 Http1ResponseParser::Step Http1ResponseParser::step_chunk_size() {
-  std::string_view data = pending();
-  size_t nl = find_line_end(data.substr(0, kMaxChunkSizeLine + 1));
-  if (nl == std::string_view::npos) {
-    if (data.size() <= kMaxChunkSizeLine) return Step::kNeedMore;
-    fail("chunk size line too long", 0);
+  http1::ChunkLine line = http1::chunk_size_line(pending(), kMaxChunkSizeLine, scan_);
+  if (line.error) {
+    fail(line.error, 0);
     return Step::kProgress;
   }
-  std::string_view line = without_cr(data.substr(0, nl));
-  std::optional<uint64_t> size = parse_hex(trim_ows(line.substr(0, line.find(';'))));  // extensions ignored
-  if (!size) {
-    fail("invalid chunk size", 0);
-    return Step::kProgress;
-  }
-  pos_ += nl + 1;
+  if (line.length == 0) return Step::kNeedMore;
+  pos_ += line.length;
   scan_ = 0;
-  remaining_ = *size;
+  remaining_ = line.chunk_size;
   trailer_bytes_ = 0;
-  state_ = *size == 0 ? State::kTrailers : State::kChunkData;
+  state_ = line.chunk_size == 0 ? State::kTrailers : State::kChunkData;
   return Step::kProgress;
 }
 
 Http1ResponseParser::Step Http1ResponseParser::step_chunk_data_end() {
-  std::string_view data = pending();
-  size_t needed = (!data.empty() && data.front() == '\r') ? 2 : 1;
-  if (data.size() < needed) return Step::kNeedMore;
-  if (data[needed - 1] != '\n') {
-    fail("chunk data not followed by a line end", 0);
+  http1::ChunkLine line = http1::chunk_data_end(pending());
+  if (line.error) {
+    fail(line.error, 0);
     return Step::kProgress;
   }
-  pos_ += needed;
+  if (line.length == 0) return Step::kNeedMore;
+  pos_ += line.length;
   scan_ = 0;
   state_ = State::kChunkSize;
   return Step::kProgress;
