@@ -15,18 +15,29 @@ constexpr size_t kMaxType = 64;
 constexpr size_t kMaxPreview = 64;
 
 using LinkKey = std::tuple<std::string, std::string, std::string>;  // fingerprint, kind, value
+using LinkKeyView = std::tuple<std::string_view, std::string_view, std::string_view>;
 
-struct Aggregates {
-  std::map<std::string, CredentialDelta> credentials;
-  std::map<LinkKey, LinkDelta> links;
-  std::map<std::string, WorkloadDelta> workloads;
+// A workload's delta and the message of its latest event (encoded once, when the batch is done).
+struct WorkloadAccumulator {
+  WorkloadDelta delta;
+  const v1::Workload* latest = nullptr;
 };
 
-bool is_hex_fingerprint(std::string& fingerprint) {
+// Keyed maps with transparent lookups: a key is copied only when it is new to the batch.
+struct Aggregates {
+  std::map<std::string, CredentialDelta, std::less<>> credentials;
+  std::map<LinkKey, LinkDelta, std::less<>> links;
+  std::map<std::string, WorkloadAccumulator, std::less<>> workloads;
+};
+
+bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// Lowercases A-F in place (`changed` says whether it did); false when not 64 hex digits.
+bool is_hex_fingerprint(std::string& fingerprint, bool& changed) {
   if (fingerprint.size() != 64) return false;
   for (char& c : fingerprint) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a'), changed = true;
+    if (!is_hex_digit(c)) return false;
   }
   return true;
 }
@@ -35,13 +46,14 @@ Status event_error(int index, const std::string& message) {
   return Status::error("event " + std::to_string(index) + ": " + message);
 }
 
-Status validate_event(v1::Event& event, int index, const std::string& agent_id) {
+// `changed`: validation normalised the event (agent_id filled in, fingerprint lowercased).
+Status validate_event(v1::Event& event, int index, const std::string& agent_id, bool& changed) {
   if (event.type().empty() || event.type().size() > kMaxType) return event_error(index, "type must be 1-64 bytes");
-  if (event.agent_id().empty()) event.set_agent_id(agent_id);
+  if (event.agent_id().empty()) event.set_agent_id(agent_id), changed = true;
   if (event.agent_id() != agent_id) return event_error(index, "agent_id differs from the batch's agent_id");
   if (!event.has_credential()) return {};
   auto* credential = event.mutable_credential();
-  if (!credential->fingerprint().empty() && !is_hex_fingerprint(*credential->mutable_fingerprint()))
+  if (!credential->fingerprint().empty() && !is_hex_fingerprint(*credential->mutable_fingerprint(), changed))
     return event_error(index, "credential.fingerprint must be 64 hex digits (HMAC-SHA256), never a raw value");
   if (credential->preview().size() > kMaxPreview)
     return event_error(index, "credential.preview longer than 64 bytes (previews are redacted)");
@@ -120,9 +132,10 @@ Use use_of(const v1::Event& event, int64_t time_ns) {
 void add_link(Aggregates& agg, const std::string& fp, const char* kind, const std::string& value, const Use& use,
               size_t index) {
   if (value.empty()) return;
-  auto [it, inserted] = agg.links.try_emplace(LinkKey{fp, kind, value});
+  auto it = agg.links.find(LinkKeyView{fp, kind, value});
+  if (it == agg.links.end())
+    it = agg.links.emplace(LinkKey{fp, kind, value}, LinkDelta{fp, kind, value, 0, 0, 0, 0, index}).first;
   LinkDelta& link = it->second;
-  if (inserted) link = LinkDelta{fp, kind, value, 0, 0, 0, 0, index};
   if (widen(link.first_ns, link.last_ns, use.first_ns, use.last_ns)) link.first_event = index;
   link.events += 1;
   link.uses += use.uses;
@@ -132,8 +145,10 @@ void add_credential(Aggregates& agg, const v1::Event& event, int64_t time_ns, si
   const auto& credential = event.credential();
   const std::string& fp = credential.fingerprint();
   Use use = use_of(event, time_ns);
-  CredentialDelta& delta = agg.credentials[fp];
-  delta.fingerprint = fp;
+  auto it = agg.credentials.find(std::string_view(fp));
+  if (it == agg.credentials.end())
+    it = agg.credentials.emplace(fp, CredentialDelta{fp, {}, {}, 0, 0, 0, 0, 0, index}).first;
+  CredentialDelta& delta = it->second;
   if (!credential.type().empty()) delta.type = credential.type();
   if (!credential.preview().empty()) delta.preview = credential.preview();
   if (widen(delta.first_ns, delta.last_ns, use.first_ns, use.last_ns)) delta.first_event = index;
@@ -177,12 +192,15 @@ EventFacts facts_of(const v1::Event& event) {
 
 void add_workload(Aggregates& agg, const v1::Event& event, int64_t time_ns) {
   const auto& workload = event.workload();
-  WorkloadDelta& delta = agg.workloads[workload.id()];
+  auto it = agg.workloads.find(std::string_view(workload.id()));
+  if (it == agg.workloads.end()) it = agg.workloads.emplace(workload.id(), WorkloadAccumulator{}).first;
+  WorkloadAccumulator& acc = it->second;
+  WorkloadDelta& delta = acc.delta;
   if (delta.events == 0 || time_ns >= delta.last_ns) {
     delta.id = workload.id();
     delta.host = workload.host().empty() ? event.host() : workload.host();
     delta.name = workload.mcp().server_name().empty() ? workload.exe() : workload.mcp().server_name();
-    workload.SerializeToString(&delta.payload);
+    acc.latest = &workload;
   }
   widen(delta.first_ns, delta.last_ns, time_ns, time_ns);
   delta.events += 1;
@@ -196,31 +214,51 @@ auto values_of(Map& map) {
   return out;
 }
 
+std::vector<WorkloadDelta> workloads_of(Aggregates& agg) {
+  std::vector<WorkloadDelta> out;
+  out.reserve(agg.workloads.size());
+  for (auto& [id, acc] : agg.workloads) {
+    acc.latest->SerializeToString(&acc.delta.payload);
+    out.push_back(std::move(acc.delta));
+  }
+  return out;
+}
+
+// The event as stored: its bytes as received when validation left it unchanged, else re-encoded.
+void encode_payload(const v1::Event& event, const std::vector<std::string_view>* wire_events, int index, bool changed,
+                    std::string& out) {
+  if (wire_events != nullptr && !changed) out.assign((*wire_events)[static_cast<size_t>(index)]);
+  else event.SerializeToString(&out);
+}
+
 }  // namespace
 
-Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const BatchLimits& limits, BatchRows& out) {
+Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const BatchLimits& limits, BatchRows& out,
+                        const std::vector<std::string_view>* wire_events) {
   if (batch.agent_id().empty() || batch.agent_id().size() > kMaxAgentId)
     return Status::error("agent_id must be 1-256 bytes");
   if (static_cast<size_t>(batch.events_size()) > limits.max_events)
     return Status::error("batch holds " + std::to_string(batch.events_size()) + " events, more than " +
                          std::to_string(limits.max_events));
+  if (wire_events != nullptr && wire_events->size() != static_cast<size_t>(batch.events_size())) wire_events = nullptr;
   out = BatchRows{batch.agent_id(), batch.sequence(), received_ns, {}, {}, {}, {}};
   out.events.reserve(batch.events_size());
   Aggregates agg;
   for (int i = 0; i < batch.events_size(); ++i) {
     v1::Event& event = *batch.mutable_events(i);
-    if (Status status = validate_event(event, i, batch.agent_id()); !status.ok()) return status;
+    bool changed = false;
+    if (Status status = validate_event(event, i, batch.agent_id(), changed); !status.ok()) return status;
     int64_t time_ns = event.has_time() ? timestamp_to_ns(event.time()) : received_ns;
-    EventRow row{event.type(), time_ns, event.host(), event.agent_id(), event.workload().id(),
-                 event.credential().fingerprint(), {}, facts_of(event)};
-    event.SerializeToString(&row.payload);
-    out.events.push_back(std::move(row));
+    EventRow& row = out.events.emplace_back(EventRow{event.type(), time_ns, event.host(), event.agent_id(),
+                                                     event.workload().id(), event.credential().fingerprint(), {},
+                                                     facts_of(event)});
+    encode_payload(event, wire_events, i, changed, row.payload);
     if (!event.credential().fingerprint().empty()) add_credential(agg, event, time_ns, static_cast<size_t>(i));
     if (!event.workload().id().empty()) add_workload(agg, event, time_ns);
   }
   out.credentials = values_of(agg.credentials);
   out.links = values_of(agg.links);
-  out.workloads = values_of(agg.workloads);
+  out.workloads = workloads_of(agg);
   return {};
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "credtrace/v1/ingest.pb.h"
@@ -77,7 +78,9 @@ struct BatchLimits {
 };
 
 // Validates the batch (agent_id, fingerprints as 64 hex digits, redacted previews, event agent ids) and builds rows.
-// Errors name the offending event index.
-Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const BatchLimits& limits, BatchRows& out);
+// Errors name the offending event index. `wire_events` (optional): the encoded bytes of each event as received
+// (batch_event_slices); an event validation left unchanged is stored as those bytes instead of being re-encoded.
+Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const BatchLimits& limits, BatchRows& out,
+                        const std::vector<std::string_view>* wire_events = nullptr);
 
 }  // namespace credtrace::collector

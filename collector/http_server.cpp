@@ -1,12 +1,17 @@
-// HTTP(S) server on libmicrohttpd: reads headers, lets the handler refuse early, caps and buffers bodies, replies.
+// HTTP(S) server on libmicrohttpd: TLS (optionally asking for client certificates, verified once per connection),
+// reads headers, lets the handler refuse early, caps and buffers bodies, replies.
 #include "http_server.h"
 
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <new>
 #include <vector>
 
 #include "log.h"
@@ -16,9 +21,23 @@ namespace credtrace::collector {
 struct HttpServer::Context {
   HttpHandler* handler = nullptr;
   size_t max_body_bytes = 0;
+  bool client_certificates = false;  // TLS with --client-ca: connections carry a ConnectionState
 };
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kReverifyAfter = std::chrono::seconds(60);  // a long keep-alive connection re-checks expiry
+
+// Per-connection state (TLS with --client-ca), owned by libmicrohttpd's socket context between the STARTED and
+// CLOSED notifications: the client certificate's verdict, decided at the first request (the handshake is over by
+// then) and reused by the connection's later requests while the peer's chain is the same and the verdict is fresh.
+struct ConnectionState {
+  ClientCertificate client;
+  std::string chain;  // the DER chain the verdict is about (length-prefixed certificates)
+  Clock::time_point decided{};
+  bool has_verdict = false;
+};
 
 // Per-request state, owned by libmicrohttpd's per-connection pointer between the first and the completed callback.
 struct RequestState {
@@ -53,6 +72,59 @@ MHD_Result queue_reply(MHD_Connection* connection, const HttpReply& reply) {
   return MHD_queue_response(connection, static_cast<unsigned>(reply.status), response.get());
 }
 
+std::string peer_chain(gnutls_session_int* session) {
+  unsigned int count = 0;
+  const gnutls_datum_t* certs = gnutls_certificate_get_peers(session, &count);
+  std::string out;
+  for (unsigned int i = 0; certs != nullptr && i < count; ++i) {
+    out.append(std::to_string(certs[i].size)).push_back(':');
+    out.append(reinterpret_cast<const char*>(certs[i].data), certs[i].size);
+  }
+  return out;
+}
+
+std::string client_address(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "?";
+  char text[INET6_ADDRSTRLEN] = "?";
+  const sockaddr* addr = info->client_addr;
+  if (addr->sa_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, text, sizeof text);
+  else if (addr->sa_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, text, sizeof text);
+  return text;
+}
+
+void log_verdict(MHD_Connection* connection, const ClientCertificate& client) {
+  std::string who = "client certificate from " + client_address(connection) + " (subject \"" + client.subject +
+                    "\", sha256 " + client.sha256 + ")";
+  if (client.verified()) log_info(who + " verified");
+  else log_warn(who + " not trusted: " + client.reason);
+}
+
+// What the connection's client certificate proves, verified at most once per connection and chain (and again after
+// kReverifyAfter), logged when first decided.
+ClientCertificate client_certificate(const HttpServer::Context& context, MHD_Connection* connection) {
+  if (!context.client_certificates) return {};
+  const MHD_ConnectionInfo* tls = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (tls == nullptr || tls->tls_session == nullptr) return {};
+  auto* session = static_cast<gnutls_session_int*>(tls->tls_session);
+  const MHD_ConnectionInfo* socket = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  auto* state = socket ? static_cast<ConnectionState*>(socket->socket_context) : nullptr;
+  if (state == nullptr) return verify_client_certificate(session);  // its allocation failed: verify every time
+  std::string chain = peer_chain(session);
+  Clock::time_point now = Clock::now();
+  if (state->has_verdict && state->chain == chain && now - state->decided < kReverifyAfter) return state->client;
+  ClientCertificate verdict = verify_client_certificate(session);
+  bool changed = !state->has_verdict || state->chain != chain || verdict.state != state->client.state;
+  if (changed && verdict.state != ClientCertificate::State::kNone) log_verdict(connection, verdict);
+  state->client = verdict;
+  state->chain = std::move(chain);
+  state->decided = now;
+  state->has_verdict = true;
+  return verdict;
+}
+
 MHD_Result first_call(HttpServer::Context& context, MHD_Connection* connection, const char* url, const char* method,
                       void** state_slot) {
   auto state = std::make_unique<RequestState>();
@@ -60,7 +132,7 @@ MHD_Result first_call(HttpServer::Context& context, MHD_Connection* connection, 
   state->request.path = url;
   MHD_get_connection_values(connection, MHD_HEADER_KIND, add_header, &state->request);
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, add_query, &state->request);
-  std::optional<HttpReply> early = context.handler->before_body(state->request);
+  std::optional<HttpReply> early = context.handler->before_body(state->request, client_certificate(context, connection));
   RequestState* raw = state.release();  // owned by libmicrohttpd until request_completed
   *state_slot = raw;
   if (!early) return MHD_YES;
@@ -118,6 +190,15 @@ void on_completed(void*, MHD_Connection*, void** state_slot, MHD_RequestTerminat
   *state_slot = nullptr;
 }
 
+void on_connection(void*, MHD_Connection*, void** socket_context, MHD_ConnectionNotificationCode code) {
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = new (std::nothrow) ConnectionState();  // owned by libmicrohttpd until CLOSED
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    std::unique_ptr<ConnectionState> owned(static_cast<ConnectionState*>(*socket_context));
+    *socket_context = nullptr;
+  }
+}
+
 void on_log(void*, const char* format, va_list args) {
   char buffer[512];
   std::vsnprintf(buffer, sizeof buffer, format, args);
@@ -134,10 +215,11 @@ HttpServer::~HttpServer() { daemon_.reset(); }  // stop serving before the conte
 
 Status HttpServer::start(const HttpServerOptions& options, HttpHandler& handler, std::unique_ptr<HttpServer>& out) {
   auto server = std::make_unique<HttpServer>();
-  server->context_ = std::make_unique<Context>(Context{&handler, options.max_body_bytes});
+  bool tls = !options.tls_cert_pem.empty();
+  bool client_certificates = tls && !options.client_ca_pem.empty();
+  server->context_ = std::make_unique<Context>(Context{&handler, options.max_body_bytes, client_certificates});
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
   if (options.listen.addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  bool tls = !options.tls_cert_pem.empty();
   if (tls) flags |= MHD_USE_TLS;
   std::vector<MHD_OptionItem> items = {
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&on_log), nullptr},  // first, to catch every message
@@ -151,12 +233,20 @@ Status HttpServer::start(const HttpServerOptions& options, HttpHandler& handler,
     items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(options.tls_key_pem.c_str())});
     items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(options.tls_cert_pem.c_str())});
   }
+  if (client_certificates) {
+    // A trust list makes libmicrohttpd ask for a client certificate (GNUTLS_CERT_REQUEST: optional, not verified
+    // by the handshake); client_certificate() verifies it. Token-only agents and readers still connect.
+    items.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(options.client_ca_pem.c_str())});
+    items.push_back({MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_connection), nullptr});
+  }
   items.push_back({MHD_OPTION_END, 0, nullptr});
   MHD_Daemon* daemon = MHD_start_daemon(flags, options.listen.port, nullptr, nullptr, &on_request,
                                         server->context_.get(), MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
   if (daemon == nullptr)
     return Status::error("cannot listen on " + options.listen.host + ":" + std::to_string(options.listen.port) +
-                         (tls ? " with TLS (check --tls-cert/--tls-key)" : "") + " (see the http: log line above)");
+                         (tls ? client_certificates ? " with TLS (check --tls-cert/--tls-key/--client-ca)"
+                                                : " with TLS (check --tls-cert/--tls-key)"
+                               : "") + " (see the http: log line above)");
   server->daemon_.reset(daemon);
   out = std::move(server);
   return {};

@@ -1,4 +1,5 @@
-// HTTP(S) server on libmicrohttpd: reads headers, lets the handler refuse early, caps and buffers bodies, replies.
+// HTTP(S) server on libmicrohttpd: TLS (optionally asking for client certificates, verified once per connection),
+// reads headers, lets the handler refuse early, caps and buffers bodies, replies.
 #pragma once
 
 #include <cstddef>
@@ -6,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "auth.h"
 #include "http_types.h"
 #include "listen_address.h"
 #include "status.h"
@@ -18,8 +20,9 @@ class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   // Called once the headers are in (body empty): a reply here is sent at once and the body is never read
-  // (authentication, oversized Content-Length).
-  virtual std::optional<HttpReply> before_body(const HttpRequest& request) = 0;
+  // (authentication, oversized Content-Length). `client` is what the connection's client certificate proved
+  // (State::kNone without --client-ca, on plain HTTP, or when the client sent none).
+  virtual std::optional<HttpReply> before_body(const HttpRequest& request, const ClientCertificate& client) = 0;
   virtual HttpReply handle(const HttpRequest& request) = 0;
   // The body grew past max_body_bytes while it was read (no Content-Length, or a lying one).
   virtual HttpReply body_too_large(const HttpRequest& request) = 0;
@@ -28,6 +31,8 @@ class HttpHandler {
 struct HttpServerOptions {
   ListenAddress listen;
   std::string tls_cert_pem, tls_key_pem;  // both empty: plain HTTP
+  // With TLS: ask every client for a certificate (optional for the client) and verify it against this PEM bundle.
+  std::string client_ca_pem;
   size_t max_body_bytes = 8 << 20;
   unsigned threads = 4;
   unsigned connection_timeout_seconds = 30;

@@ -26,6 +26,8 @@ class IngestService {
   HttpReply reject(RejectReason reason, int status, const std::string& message);
   // Fills `out` with the protobuf bytes of the body, or returns the rejection.
   std::optional<HttpReply> decode_body(const HttpRequest& request, std::string& out);
+  // Parses the IngestBatch in `raw` and builds its rows, or returns the rejection.
+  std::optional<HttpReply> decode_batch(const std::string& raw, BatchRows& rows);
 
   Store& store_;
   Metrics& metrics_;

@@ -24,6 +24,7 @@ namespace {
 struct Flags {
   std::string listen = "127.0.0.1:8787";
   std::string tls_cert, tls_key;
+  std::string client_ca;
   std::string agent_tokens, reader_tokens;
   std::string db = "sqlite:/var/lib/credtrace-collector/collector.db";
   int retention_days = 30;
@@ -42,8 +43,13 @@ void add_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "PEM certificate (chain) for HTTPS")->check(CLI::ExistingFile);
   app.add_option("--tls-key", f.tls_key, "PEM private key for HTTPS")->check(CLI::ExistingFile);
-  app.add_option("--agent-tokens", f.agent_tokens, "file of agent bearer tokens, one per line, # comments")
-      ->required()->check(CLI::ExistingFile);
+  app.add_option("--client-ca", f.client_ca,
+                 "PEM CA bundle: agents presenting a client certificate it verifies are authenticated (needs "
+                 "--tls-cert/--tls-key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--agent-tokens", f.agent_tokens,
+                 "file of agent bearer tokens, one per line, # comments (required unless --client-ca)")
+      ->check(CLI::ExistingFile);
   app.add_option("--reader-tokens", f.reader_tokens, "file of query API bearer tokens")->check(CLI::ExistingFile);
   app.add_option("--db", f.db, "sqlite:PATH or postgres://...")->capture_default_str();
   app.add_option("--retention-days", f.retention_days, "delete data older than N days (0: keep)")
@@ -80,11 +86,22 @@ cc::Status read_file(const std::string& path, std::string& out) {
 cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
   if (cc::Status s = cc::parse_listen_address(f.listen, out.listen); !s.ok()) return s;
   if (f.tls_cert.empty() != f.tls_key.empty()) return cc::Status::error("--tls-cert and --tls-key go together");
+  if (!f.client_ca.empty() && f.tls_cert.empty())
+    return cc::Status::error("--client-ca needs --tls-cert and --tls-key: client certificates are only asked for "
+                             "over HTTPS");
   if (f.tls_cert.empty() && !out.listen.loopback)
     return cc::Status::error("refusing plain HTTP on non-loopback " + f.listen + ": give --tls-cert and --tls-key");
   if (!f.tls_cert.empty()) {
     if (cc::Status s = read_file(f.tls_cert, out.tls_cert_pem); !s.ok()) return s;
     if (cc::Status s = read_file(f.tls_key, out.tls_key_pem); !s.ok()) return s;
+  }
+  if (!f.client_ca.empty()) {
+    if (cc::Status s = read_file(f.client_ca, out.client_ca_pem); !s.ok()) return s;
+    size_t count = 0;
+    if (cc::Status s = cc::check_client_ca(out.client_ca_pem, count); !s.ok())
+      return cc::Status::error("--client-ca " + f.client_ca + ": " + s.message());
+    cc::log_info("--client-ca: " + std::to_string(count) + " CA certificates; agents presenting a client certificate "
+                 "they verify are authenticated");
   }
   out.max_body_bytes = f.max_body_bytes;
   out.threads = f.threads;
@@ -114,13 +131,28 @@ sigset_t stop_signals() {
   return set;
 }
 
+// Agents authenticate with a token from --agent-tokens, a client certificate verified by --client-ca, or either
+// when both are given; at least one must be configured.
+cc::Status agent_auth(const Flags& f, cc::TokenSet& agents) {
+  if (f.agent_tokens.empty() && f.client_ca.empty())
+    return cc::Status::error("agents cannot authenticate: give --agent-tokens FILE, --client-ca FILE (mTLS), or both");
+  if (f.agent_tokens.empty()) return {};
+  return cc::TokenSet::load(f.agent_tokens, agents);
+}
+
+std::string auth_summary(const Flags& f, const cc::TokenSet& agents, const cc::TokenSet& readers) {
+  std::string out = std::to_string(agents.size()) + " agent tokens, ";
+  if (!f.client_ca.empty()) out += "agent client certificates, ";
+  return out + std::to_string(readers.size()) + " reader tokens";
+}
+
 int run(const Flags& f) {
   ::umask(077);  // the database and its WAL are readable by the collector's user only
   if (::geteuid() == 0) cc::log_warn("running as root: the collector needs no privileges; run it as its own user");
   cc::HttpServerOptions http;
   if (cc::Status s = server_options(f, http); !s.ok()) return fail(s);
   cc::TokenSet agents, readers;
-  if (cc::Status s = cc::TokenSet::load(f.agent_tokens, agents); !s.ok()) return fail(s);
+  if (cc::Status s = agent_auth(f, agents); !s.ok()) return fail(s);
   if (!f.reader_tokens.empty())
     if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return fail(s);
   std::unique_ptr<cc::Store> store;
@@ -132,15 +164,14 @@ int run(const Flags& f) {
   cc::IngestService ingest(*store, metrics, cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}});
   cc::QueryApi query(*store, metrics);
   cc::Router router(ingest, query, *store, metrics, agents, readers,
-                    cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty()});
+                    cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()});
   sigset_t signals = stop_signals();
   std::unique_ptr<cc::HttpServer> server;
   if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
   cc::Retention retention(*store, metrics, f.retention_days);
   cc::log_info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") + http.listen.host +
                ":" + std::to_string(server->port()) + " (db " + (f.db.starts_with("sqlite:") ? f.db : "postgres") +
-               ", " + std::to_string(agents.size()) + " agent tokens, " + std::to_string(readers.size()) +
-               " reader tokens)");
+               ", " + auth_summary(f, agents, readers) + ")");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   cc::log_info("stopping");

@@ -1,4 +1,5 @@
-// Routes requests: agent-token and reader-token checks, ingest, query API, /healthz, /metrics; JSON errors.
+// Routes requests: agent authentication (token or client certificate), reader-token checks, ingest, query API,
+// /healthz, /metrics; JSON errors.
 #include "router.h"
 
 #include <charconv>
@@ -30,15 +31,26 @@ bool is_query_path(const std::string& path) { return path.starts_with("/v1/") &&
 
 }  // namespace
 
-std::optional<HttpReply> Router::check_ingest(const HttpRequest& request) {
-  if (request.method != "POST") return error_reply(405, "use POST for /v1/ingest");
+// An agent is authenticated by a valid agent bearer token OR, with --client-ca, by a client certificate that verified
+// on this connection. Reader tokens never authenticate an agent.
+std::optional<HttpReply> Router::check_agent(const HttpRequest& request, const ClientCertificate& client) {
   std::string authorization = request.header("authorization");
-  if (!agents_.authorizes(authorization)) {
-    metrics_.rejected(RejectReason::kUnauthorized);
-    log_warn(authorization.empty() ? "ingest rejected (unauthorized): no bearer token"
-                                   : "ingest rejected (unauthorized): unknown agent token");
-    return unauthorized(authorization.empty() ? "missing agent bearer token" : "invalid agent token");
-  }
+  if (client.verified() || agents_.authorizes(authorization)) return std::nullopt;
+  metrics_.rejected(RejectReason::kUnauthorized);
+  std::string message;
+  if (!authorization.empty()) message = "invalid agent token";
+  if (client.state == ClientCertificate::State::kRejected)
+    message += (message.empty() ? "" : "; ") + std::string("client certificate not trusted: ") + client.reason;
+  if (message.empty())
+    message = options_.client_certificates ? "missing agent bearer token or client certificate (mTLS)"
+                                           : "missing agent bearer token";
+  log_warn("ingest rejected (unauthorized): " + message);
+  return unauthorized(message);
+}
+
+std::optional<HttpReply> Router::check_ingest(const HttpRequest& request, const ClientCertificate& client) {
+  if (request.method != "POST") return error_reply(405, "use POST for /v1/ingest");
+  if (auto refused = check_agent(request, client)) return refused;
   if (auto length = content_length(request); length && *length > options_.max_body_bytes) {
     metrics_.rejected(RejectReason::kBodyTooLarge);
     return error_reply(413, "body of " + std::to_string(*length) + " bytes exceeds --max-body-bytes (" +
@@ -55,8 +67,8 @@ std::optional<HttpReply> Router::check_reader(const HttpRequest& request) {
   return unauthorized(request.header("authorization").empty() ? "missing reader bearer token" : "invalid reader token");
 }
 
-std::optional<HttpReply> Router::before_body(const HttpRequest& request) {
-  if (request.path == kIngestPath) return check_ingest(request);
+std::optional<HttpReply> Router::before_body(const HttpRequest& request, const ClientCertificate& client) {
+  if (request.path == kIngestPath) return check_ingest(request, client);
   if (is_query_path(request.path)) return check_reader(request);
   if (content_length(request).value_or(0) > options_.max_body_bytes) return error_reply(413, "body too large");
   return std::nullopt;

@@ -1,4 +1,5 @@
-// Routes requests: agent-token and reader-token checks, ingest, query API, /healthz, /metrics; JSON errors.
+// Routes requests: agent authentication (token or client certificate), reader-token checks, ingest, query API,
+// /healthz, /metrics; JSON errors.
 #pragma once
 
 #include "auth.h"
@@ -12,6 +13,7 @@ namespace credtrace::collector {
 struct RouterOptions {
   size_t max_body_bytes = 8 << 20;
   bool readers_configured = false;  // --reader-tokens given: without it the query API answers 403
+  bool client_certificates = false;  // --client-ca given: a verified client certificate authenticates an agent
 };
 
 class Router final : public HttpHandler {
@@ -21,12 +23,13 @@ class Router final : public HttpHandler {
       : ingest_(ingest), query_(query), store_(store), metrics_(metrics), agents_(agents), readers_(readers),
         options_(options) {}
 
-  std::optional<HttpReply> before_body(const HttpRequest& request) override;
+  std::optional<HttpReply> before_body(const HttpRequest& request, const ClientCertificate& client) override;
   HttpReply handle(const HttpRequest& request) override;
   HttpReply body_too_large(const HttpRequest& request) override;
 
  private:
-  std::optional<HttpReply> check_ingest(const HttpRequest& request);
+  std::optional<HttpReply> check_ingest(const HttpRequest& request, const ClientCertificate& client);
+  std::optional<HttpReply> check_agent(const HttpRequest& request, const ClientCertificate& client);
   std::optional<HttpReply> check_reader(const HttpRequest& request);
   HttpReply healthz();
 

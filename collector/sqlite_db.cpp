@@ -67,6 +67,27 @@ Status SqliteConnection::prepare(const std::string& sql, std::unique_ptr<SqliteS
   return {};
 }
 
+void SqliteConnection::on_wal_commit(std::function<void(int pages)> hook) {
+  wal_hook_ = std::move(hook);
+  if (!wal_hook_) {
+    sqlite3_wal_hook(db_.get(), nullptr, nullptr);
+    return;
+  }
+  sqlite3_wal_hook(
+      db_.get(),
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteConnection*>(self)->wal_hook_(pages);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+Status SqliteConnection::checkpoint(int mode) {
+  int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, mode, nullptr, nullptr);
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY) return {};  // busy: a checkpoint is running elsewhere; the next one goes on
+  return Status::error("SQLite checkpoint: " + error());
+}
+
 SqliteTransaction::SqliteTransaction(SqliteConnection& connection) : connection_(connection) {
   begin_ = connection_.exec("BEGIN IMMEDIATE");
   open_ = begin_.ok();

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -63,10 +64,15 @@ class SqliteConnection {
   std::string error() const { return sqlite3_errmsg(db_.get()); }
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+  // Calls `hook` after every commit with the WAL's size in pages; replaces automatic checkpoints (empty: no hook).
+  void on_wal_commit(std::function<void(int pages)> hook);
+  // Checkpoints the main database in `mode` (SQLITE_CHECKPOINT_PASSIVE, ...); busy (another one runs) is no error.
+  Status checkpoint(int mode);
 
  private:
   std::unique_ptr<sqlite3, SqliteCloser> db_;
   std::unordered_map<std::string, SqliteStmtPtr> cache_;
+  std::function<void(int)> wal_hook_;
 };
 
 // BEGIN IMMEDIATE on construction (check ok()), ROLLBACK on destruction unless commit() succeeded.

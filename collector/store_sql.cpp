@@ -10,9 +10,7 @@ const char* const kInsertBatch =
 
 const char* const kSelectBatchEvents = "SELECT events FROM batches WHERE agent_id = $1 AND sequence = $2";
 
-const char* const kInsertEvent =
-    "INSERT INTO events (batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, event) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const char* const kMaxEventId = "SELECT COALESCE(MAX(id), 0) FROM events";
 
 // Portable min/max (SQLite has min(a,b), PostgreSQL LEAST/GREATEST): CASE expressions.
 #define CT_EARLIER(t, c) c " = CASE WHEN excluded." c " < " t "." c " THEN excluded." c " ELSE " t "." c " END"
@@ -26,17 +24,21 @@ const char* const kInsertEvent =
 
 #define CT_CREDENTIAL_COLUMNS \
   "INSERT INTO credentials (fingerprint, type, preview, first_ns, last_ns, uses, exposures, events, first_event) "
+// `type` is indexed: an upsert that assigned it would rewrite its credentials_type entry every time (SQLite updates
+// the entries of every index on an assigned column, changed or not): kSetCredentialType changes it when it differs.
 #define CT_CREDENTIAL_CONFLICT                                                                         \
-  " ON CONFLICT (fingerprint) DO UPDATE SET " CT_NONEMPTY("credentials", "type") ", "                  \
+  " ON CONFLICT (fingerprint) DO UPDATE SET "                                                          \
   CT_NONEMPTY("credentials", "preview") ", " CT_FIRST_EVENT("credentials") ", "                        \
   CT_EARLIER("credentials", "first_ns") ", " CT_LATER("credentials", "last_ns") ", "                   \
   CT_SUM("credentials", "uses") ", " CT_SUM("credentials", "exposures") ", " CT_SUM("credentials", "events")
 
-const char* const kUpsertCredential = CT_CREDENTIAL_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    CT_CREDENTIAL_CONFLICT " RETURNING first_ns, first_event";
+const char* const kCredentialColumns = CT_CREDENTIAL_COLUMNS;
+const char* const kCredentialConflict = CT_CREDENTIAL_CONFLICT " RETURNING fingerprint, first_ns, first_event, type";
 const char* const kUpsertCredentialArrays = CT_CREDENTIAL_COLUMNS
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
-    "$7::bigint[], $8::bigint[], $9::bigint[])" CT_CREDENTIAL_CONFLICT " RETURNING fingerprint, first_ns, first_event";
+    "$7::bigint[], $8::bigint[], $9::bigint[])" CT_CREDENTIAL_CONFLICT
+    " RETURNING fingerprint, first_ns, first_event, type";
+const char* const kSetCredentialType = "UPDATE credentials SET type = $2 WHERE fingerprint = $1";
 
 #define CT_LINK_COLUMNS "INSERT INTO credential_links (fingerprint, kind, value, first_ns, last_ns, events, uses, first_event) "
 #define CT_LINK_CONFLICT                                                                                     \
@@ -44,8 +46,8 @@ const char* const kUpsertCredentialArrays = CT_CREDENTIAL_COLUMNS
   CT_EARLIER("credential_links", "first_ns") ", " CT_LATER("credential_links", "last_ns") ", "              \
   CT_SUM("credential_links", "events") ", " CT_SUM("credential_links", "uses")
 
-const char* const kUpsertLink =
-    CT_LINK_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" CT_LINK_CONFLICT " RETURNING first_event";
+const char* const kLinkColumns = CT_LINK_COLUMNS;
+const char* const kLinkConflict = CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event";
 const char* const kUpsertLinkArrays = CT_LINK_COLUMNS
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
     "$7::bigint[], $8::bigint[])" CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event";
@@ -72,7 +74,8 @@ const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $
   " ON CONFLICT (id) DO UPDATE SET " CT_IF_NEWER("host") ", " CT_IF_NEWER("name") ", " CT_IF_NEWER("workload") \
   ", " CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events")
 
-const char* const kUpsertWorkload = CT_WORKLOAD_COLUMNS "VALUES ($1, $2, $3, $4, $5, $6, $7)" CT_WORKLOAD_CONFLICT;
+const char* const kWorkloadColumns = CT_WORKLOAD_COLUMNS;
+const char* const kWorkloadConflict = CT_WORKLOAD_CONFLICT;
 const char* const kUpsertWorkloadArrays = CT_WORKLOAD_COLUMNS
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[], $7::bigint[])"
     CT_WORKLOAD_CONFLICT;
@@ -107,10 +110,32 @@ const char* const kPruneEvidence = "DELETE FROM alert_evidence WHERE alert_id NO
 
 namespace {
 
+// "VALUES ($1, ..., $columns), ($columns+1, ...), ..." for `rows` rows.
+std::string values_sql(size_t rows, size_t columns) {
+  std::string sql = "VALUES ";
+  for (size_t row = 0; row < rows; ++row) {
+    sql += row ? ", (" : "(";
+    for (size_t column = 1; column <= columns; ++column)
+      sql += (column > 1 ? ", $" : "$") + std::to_string(row * columns + column);
+    sql += ")";
+  }
+  return sql;
+}
+
 // Appends "AND <column> <op> $N" and its parameter.
 void where(SqlQuery& q, const std::string& column, const char* op, SqlParam value) {
   q.params.push_back(std::move(value));
   q.sql += " AND " + column + " " + op + " $" + std::to_string(q.params.size());
+}
+
+// fingerprint = $N through events_fingerprint_prefix: its predicate and key spelt out, so both databases pick it, and
+// the equality as prefix + rest (SQLite would rewrite the key expression with a plain "fingerprint = $N" to
+// substr($N, 1, 16), which no index has, and scan every event).
+void where_fingerprint(SqlQuery& q, const std::string& fingerprint) {
+  q.params.push_back(fingerprint);
+  std::string n = "$" + std::to_string(q.params.size());
+  q.sql += " AND fingerprint <> '' AND substr(fingerprint, 1, 16) = substr(" + n + ", 1, 16)";
+  q.sql += " AND substr(fingerprint, 17) = substr(" + n + ", 17)";
 }
 
 void limit(SqlQuery& q, int limit) {
@@ -127,12 +152,35 @@ void where_linked(SqlQuery& q, const char* kind, const std::string& value) {
 
 }  // namespace
 
+Status for_each_chunk(size_t count, const std::function<Status(size_t from, size_t rows)>& run) {
+  size_t from = 0;
+  for (size_t chunk : kRowsPerStatement)
+    for (; count - from >= chunk; from += chunk)
+      if (Status s = run(from, chunk); !s.ok()) return s;
+  return {};
+}
+
+std::string insert_events_sql(size_t rows) {
+  return "INSERT INTO events (id, batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, event) " +
+         values_sql(rows, 9);
+}
+
+std::string upsert_credentials_sql(size_t rows) {
+  return sql::kCredentialColumns + values_sql(rows, 9) + sql::kCredentialConflict;
+}
+
+std::string upsert_links_sql(size_t rows) { return sql::kLinkColumns + values_sql(rows, 8) + sql::kLinkConflict; }
+
+std::string upsert_workloads_sql(size_t rows) {
+  return sql::kWorkloadColumns + values_sql(rows, 7) + sql::kWorkloadConflict;
+}
+
 SqlQuery events_query(const EventFilter& f) {
   SqlQuery q{"SELECT id, event FROM events WHERE 1 = 1", {}};
   if (!f.type.empty()) where(q, "type", "=", f.type);
   if (!f.workload.empty()) where(q, "workload_id", "=", f.workload);
   if (!f.host.empty()) where(q, "host", "=", f.host);
-  if (!f.fingerprint.empty()) where(q, "fingerprint", "=", f.fingerprint);
+  if (!f.fingerprint.empty()) where_fingerprint(q, f.fingerprint);
   if (f.since_ns) where(q, "time_ns", ">=", *f.since_ns);
   if (f.until_ns) where(q, "time_ns", "<", *f.until_ns);
   if (f.before_id > 0) where(q, "id", "<", f.before_id);

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "status.h"
 #include "store.h"
 
 namespace credtrace::collector {
@@ -36,15 +38,22 @@ namespace sql {
 extern const char* const kInsertBatch;
 // $1 agent_id, $2 sequence → events
 extern const char* const kSelectBatchEvents;
-// $1 batch_id $2 type $3 time_ns $4 host $5 agent_id $6 workload_id $7 fingerprint $8 event
-extern const char* const kInsertEvent;
-// $1 fingerprint $2 type $3 preview $4 first_ns $5 last_ns $6 uses $7 exposures $8 events $9 first_event
-// → first_ns, first_event (after the update)
-extern const char* const kUpsertCredential;
-// $1 fingerprint $2 kind $3 value $4 first_ns $5 last_ns $6 events $7 uses $8 first_event → first_event
-extern const char* const kUpsertLink;
-// PostgreSQL only: the three upserts above with every row of a batch in arrays (unnest), one statement each;
-// credentials → fingerprint, first_ns, first_event; links → fingerprint, kind, value, first_event.
+// → the largest event id (0: none)
+extern const char* const kMaxEventId;
+// Aggregate upserts: the INSERT column list, and the conflict clause with its RETURNING (upsert_*_sql below).
+// Credentials: fingerprint type preview first_ns last_ns uses exposures events first_event → fingerprint, first_ns,
+// first_event, type (after the update; an existing row keeps its type: see kSetCredentialType).
+extern const char* const kCredentialColumns;
+extern const char* const kCredentialConflict;
+// $1 fingerprint $2 type: for a batch whose (non-empty) credential type differs from the stored one
+extern const char* const kSetCredentialType;
+// Links: fingerprint kind value first_ns last_ns events uses first_event → fingerprint, kind, value, first_event.
+extern const char* const kLinkColumns;
+extern const char* const kLinkConflict;
+// Workloads: id host name workload first_ns last_ns events.
+extern const char* const kWorkloadColumns;
+extern const char* const kWorkloadConflict;
+// PostgreSQL only: the three upserts with every row of a batch in arrays (unnest), one statement each.
 extern const char* const kUpsertCredentialArrays;
 extern const char* const kUpsertLinkArrays;
 extern const char* const kUpsertWorkloadArrays;
@@ -56,8 +65,6 @@ extern const char* const kUpsertAlert;
 extern const char* const kInsertEvidence;
 // $1 alert id $2 evidence rows added
 extern const char* const kAddEvidenceCount;
-// $1 id $2 host $3 name $4 workload $5 first_ns $6 last_ns $7 events
-extern const char* const kUpsertWorkload;
 // $1 fingerprint → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events
 extern const char* const kSelectCredential;
 // Retention, each with $1 cutoff_ns; the events delete removes at most 10000 rows per run.
@@ -69,6 +76,18 @@ extern const char* const kPruneWorkloads;
 extern const char* const kPruneAlerts;
 extern const char* const kPruneEvidence;  // evidence of deleted alerts (no parameter)
 }  // namespace sql
+
+// Rows per multi-row statement, largest first: any row count is a sum of these, so few statements get prepared.
+inline constexpr size_t kRowsPerStatement[] = {64, 8, 1};
+// Calls `run(from, rows)` for consecutive chunks of kRowsPerStatement sizes covering rows [0, count); stops at an error.
+Status for_each_chunk(size_t count, const std::function<Status(size_t from, size_t rows)>& run);
+
+// SQLite: events (id batch_id type time_ns host agent_id workload_id fingerprint event) with `rows` rows of VALUES.
+std::string insert_events_sql(size_t rows);
+// The aggregate upserts with `rows` rows of VALUES: parameters row after row, in the column order above.
+std::string upsert_credentials_sql(size_t rows);
+std::string upsert_links_sql(size_t rows);
+std::string upsert_workloads_sql(size_t rows);
 
 // → id, event; limit+1 rows (the extra one says a next page exists).
 SqlQuery events_query(const EventFilter& filter);

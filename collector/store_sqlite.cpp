@@ -1,22 +1,32 @@
-// SQLite Store: one writer connection (WAL, serialized by a mutex) and a pool of read-only connections.
+// SQLite Store: one writer connection (WAL) fed by a group-commit thread, a checkpoint thread with its own connection,
+// and a pool of read-only connections.
 #include "store_sqlite.h"
 
 #include <mutex>
 
-#include "aggregate_writer.h"
-#include "alert_writer.h"
 #include "connection_pool.h"
+#include "group_commit.h"
 #include "migrations.h"
 #include "sql_reads.h"
+#include "sqlite_checkpointer.h"
 #include "sqlite_db.h"
+#include "sqlite_ingest.h"
 #include "sqlite_session.h"
 #include "store_sql.h"
 
 namespace credtrace::collector {
 namespace {
 
+constexpr size_t kMaxGroupEvents = 20000;  // events per group commit (at least one batch)
+constexpr int kBackgroundCheckpointPages = 4096;  // the checkpoint thread copies WAL frames past 16 MiB (4 KiB pages)
+constexpr int kWriterCheckpointPages = 16384;     // past 64 MiB the writer copies the rest, so the WAL starts over
+
 class SqliteStore final : public Store {
  public:
+  SqliteStore() = default;
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
   Status open(const std::string& path, const StoreOptions& options);
   Status ingest(const BatchRows& batch, IngestOutcome& out) override;
   Status events(const EventFilter& filter, EventPage& out) override;
@@ -31,7 +41,8 @@ class SqliteStore final : public Store {
  private:
   Status configure_writer(bool sync_full);
   Status migrate();
-  Status insert_events(int64_t batch_id, const BatchRows& batch, std::vector<int64_t>& ids);
+  Status start_checkpointer(const std::string& path, bool sync_full);
+  void write_group(std::vector<IngestJob*>& group);
   Status prune_step(const char* sql, int64_t cutoff_ns, uint64_t& deleted);
   // Runs `read` on a pooled read-only connection.
   template <typename Read>
@@ -41,11 +52,22 @@ class SqliteStore final : public Store {
     return read(session);
   }
 
-  std::mutex write_mutex_;
+  std::mutex write_mutex_;  // the writer connection: group commits and retention take turns
   std::unique_ptr<SqliteConnection> writer_;
   ConnectionPool<SqliteConnection> readers_;
   AlertConfig alert_config_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
+  std::unique_ptr<GroupCommit> group_commit_;  // last: stopped first, before the connections close
 };
+
+std::string synchronous_pragma(bool sync_full) {
+  return std::string("PRAGMA synchronous = ") + (sync_full ? "FULL" : "NORMAL");
+}
+
+SqliteStore::~SqliteStore() {
+  group_commit_.reset();  // writes what is queued
+  if (writer_) writer_->on_wal_commit({});  // the checkpointer goes next
+}
 
 Status SqliteStore::open(const std::string& path, const StoreOptions& options) {
   alert_config_ = options.alerts;
@@ -58,7 +80,31 @@ Status SqliteStore::open(const std::string& path, const StoreOptions& options) {
     if (Status s = reader->exec("PRAGMA cache_size = -32000"); !s.ok()) return s;
     readers_.add(std::move(reader));
   }
+  if (Status s = start_checkpointer(path, options.sqlite_sync_full); !s.ok()) return s;
+  group_commit_ = std::make_unique<GroupCommit>([this](std::vector<IngestJob*>& group) { write_group(group); },
+                                                kMaxGroupEvents);
   return {};
+}
+
+// Checkpoints copy WAL frames into the database, mostly on the checkpoint thread while the writer goes on. A WAL
+// starts over only once every frame is copied and a writer then begins, which a thread that lags behind the writer's
+// commits rarely sees: so past 64 MiB the writer copies the frames left (those of its last few commits) itself, and
+// the WAL stays under 64 MiB as with SQLite's own automatic checkpoints, which copied all of it in the writer.
+Status SqliteStore::start_checkpointer(const std::string& path, bool sync_full) {
+  std::unique_ptr<SqliteConnection> connection;
+  if (Status s = SqliteConnection::open(path, false, connection); !s.ok()) return s;
+  if (Status s = connection->exec(synchronous_pragma(sync_full)); !s.ok()) return s;
+  checkpointer_ = std::make_unique<SqliteCheckpointer>(std::move(connection), kBackgroundCheckpointPages);
+  writer_->on_wal_commit([this](int pages) {
+    checkpointer_->wal_grew(pages);
+    if (pages >= kWriterCheckpointPages) (void)writer_->checkpoint(SQLITE_CHECKPOINT_PASSIVE);
+  });
+  return {};
+}
+
+void SqliteStore::write_group(std::vector<IngestJob*>& group) {
+  std::lock_guard lock(write_mutex_);
+  write_sqlite_group(*writer_, alert_config_, group);
 }
 
 Status SqliteStore::configure_writer(bool sync_full) {
@@ -67,8 +113,7 @@ Status SqliteStore::configure_writer(bool sync_full) {
   Status status = session.run("PRAGMA journal_mode = WAL", {}, [&](const SqlRow& r) { journal = r.text_at(0); });
   if (!status.ok()) return status;
   if (journal != "wal") return Status::error("SQLite: cannot switch the database to WAL mode (got " + journal + ")");
-  return writer_->exec(std::string("PRAGMA synchronous = ") + (sync_full ? "FULL" : "NORMAL") +
-                       "; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384");
+  return writer_->exec(synchronous_pragma(sync_full) + "; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY");
 }
 
 Status SqliteStore::migrate() {
@@ -79,46 +124,7 @@ Status SqliteStore::migrate() {
   return tx.commit();
 }
 
-Status SqliteStore::ingest(const BatchRows& batch, IngestOutcome& out) {
-  std::lock_guard lock(write_mutex_);
-  SqliteTransaction tx(*writer_);
-  if (!tx.begin_status().ok()) return tx.begin_status();
-  SqliteSession session(*writer_);
-  auto sequence = static_cast<int64_t>(batch.sequence);  // uint64 stored bit-for-bit in a signed column
-  int64_t batch_id = 0;
-  Status s = session.run(sql::kInsertBatch,
-                         {batch.agent_id, sequence, batch.received_ns, static_cast<int64_t>(batch.events.size())},
-                         [&](const SqlRow& row) { batch_id = row.int_at(0); });
-  if (!s.ok()) return s;
-  if (batch_id == 0) {
-    out.duplicate = true;
-    return session.run(sql::kSelectBatchEvents, {batch.agent_id, sequence},
-                       [&](const SqlRow& row) { out.accepted = static_cast<uint64_t>(row.int_at(0)); });
-  }
-  std::vector<int64_t> ids;
-  AggregateState aggregates;
-  if (Status e = insert_events(batch_id, batch, ids); !e.ok()) return e;
-  if (Status e = write_aggregates(session, batch, ids, aggregates); !e.ok()) return e;
-  if (Status e = write_alerts(session, batch, ids, aggregates, alert_config_); !e.ok()) return e;
-  if (Status e = tx.commit(); !e.ok()) return e;
-  out.duplicate = false;
-  out.accepted = batch.events.size();
-  return {};
-}
-
-Status SqliteStore::insert_events(int64_t batch_id, const BatchRows& batch, std::vector<int64_t>& ids) {
-  std::unique_ptr<SqliteStatement> st;
-  if (Status s = writer_->prepare(sql::kInsertEvent, st); !s.ok()) return s;
-  ids.reserve(batch.events.size());
-  for (const auto& e : batch.events) {
-    st->bind(1, batch_id), st->bind(2, e.type), st->bind(3, e.time_ns), st->bind(4, e.host);
-    st->bind(5, e.agent_id), st->bind(6, e.workload_id), st->bind(7, e.fingerprint), st->bind_blob(8, e.payload);
-    if (st->step() != SQLITE_DONE) return Status::error("SQLite insert event: " + writer_->error());
-    st->reset();
-    ids.push_back(writer_->last_insert_rowid());
-  }
-  return {};
-}
+Status SqliteStore::ingest(const BatchRows& batch, IngestOutcome& out) { return group_commit_->submit(batch, out); }
 
 Status SqliteStore::events(const EventFilter& filter, EventPage& out) {
   return with_reader([&](SqlSession& s) { return read_events(s, filter, out); });

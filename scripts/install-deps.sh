@@ -5,6 +5,7 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm libbpf-
           libprotobuf-dev protobuf-compiler libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libnghttp2-dev)
 packages+=(libmicrohttpd-dev libsqlite3-dev openssl)  # collector: HTTP(S) server, SQLite store; TLS test certificates
+packages+=(libgnutls28-dev)  # collector: GnuTLS (libmicrohttpd's TLS) verifies agents' client certificates (mTLS)
 packages+=(libpq-dev postgresql)  # collector: PostgreSQL store (libpq); server binaries for its tests and benchmark
 packages+=(libcurl4-openssl-dev)  # agent collector sink: HTTPS POST to the collector
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -168,6 +168,7 @@ void fill_event(credtrace::v1::Event& e, std::mt19937_64& rng, int host, int64_t
   int wl = host * (kWorkloads / kHosts) + static_cast<int>(rng() % (kWorkloads / kHosts));
   uint64_t cred = (static_cast<uint64_t>(wl) * 10 + rng() % 4) * 2654435761u % kCredentials;
   e.set_type("credential_use");
+  e.set_agent_id("bench-agent-" + std::to_string(host));  // as the agent sets it on every event
   int64_t t = now_ns - static_cast<int64_t>(rng() % 10'000'000'000ULL);  // within the agent's 10 s window
   e.mutable_time()->set_seconds(t / 1'000'000'000);
   e.mutable_time()->set_nanos(static_cast<int32_t>(t % 1'000'000'000));
@@ -231,15 +232,27 @@ std::vector<std::string> make_batches(int events, size_t& raw_bytes) {
   return bodies;
 }
 
+// Clients connect one after another, each 2 ms after the previous one connected and sent its first batch, as agents
+// do (each on its own schedule). libmicrohttpd keeps a connection on the worker thread that accepted it, and a worker
+// accepts every connection pending when it wakes up: clients connecting in the same instant all land on one worker,
+// which serves them one request at a time (half of the runs before, by chance). A worker busy with a request does not
+// accept, so here every client gets a worker of its own (up to --threads).
+void connect_in_turn(int turn, std::atomic<int>& connected) {
+  while (connected.load() < turn) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  if (turn > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
+
 double ingest(int port, const std::vector<std::string>& bodies, int clients) {
   std::atomic<size_t> next{0};
-  std::atomic<int> failures{0};
+  std::atomic<int> failures{0}, connected{0};
   std::string headers = std::string("Authorization: Bearer ") + kAgentToken + "\r\nContent-Encoding: deflate\r\n";
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < clients; ++t)
-    threads.emplace_back([&] {
+    threads.emplace_back([&, t] {
+      connect_in_turn(t, connected);
       HttpClient client(port);
+      connected++;
       std::string body;
       for (size_t i; (i = next.fetch_add(1)) < bodies.size();)
         if (client.request("POST", "/v1/ingest", headers, bodies[i], body) != 200) failures++;
@@ -290,13 +303,15 @@ int run_backend(const std::string& label, const std::string& dir, const std::str
                 total);
   if (before_queries) before_queries();
   std::mt19937_64 rng(7);
-  std::vector<std::string> list, detail, cursor_pages, events_pages, filtered, alerts;
+  std::vector<std::string> list, detail, cursor_pages, events_pages, by_fingerprint, filtered, alerts;
   for (int i = 0; i < 200; ++i) {
     list.push_back("/v1/credentials?limit=100");
     cursor_pages.push_back("/v1/credentials?limit=100&cursor=" + hex64(rng() % kCredentials));
     detail.push_back("/v1/credentials/" + hex64((rng() % kWorkloads * 10 + rng() % 4) * 2654435761u % kCredentials));
     filtered.push_back("/v1/credentials?limit=100&workload=wl-" + std::to_string(rng() % kWorkloads));
     events_pages.push_back("/v1/events?limit=100&type=credential_use&workload=wl-" + std::to_string(rng() % kWorkloads));
+    uint64_t credential = (rng() % kWorkloads * 10 + rng() % 4) * 2654435761u % kCredentials;
+    by_fingerprint.push_back("/v1/events?limit=100&fingerprint=" + hex64(credential));
     alerts.push_back("/v1/alerts?limit=100");
   }
   latency(collector.port(), "GET /v1/credentials?limit=100", list);
@@ -304,6 +319,7 @@ int run_backend(const std::string& label, const std::string& dir, const std::str
   latency(collector.port(), "GET /v1/credentials?limit=100&workload=<id>", filtered);
   latency(collector.port(), "GET /v1/credentials/<fingerprint>", detail);
   latency(collector.port(), "GET /v1/events?limit=100&type&workload", events_pages);
+  latency(collector.port(), "GET /v1/events?limit=100&fingerprint=<fp>", by_fingerprint);
   latency(collector.port(), "GET /v1/alerts?limit=100", alerts);
   return 0;
 }

@@ -1,5 +1,6 @@
 """Collector test harness: runs the real credtrace-collector (unprivileged when started as root), builds
-IngestBatch bodies with the collector_encode_batch helper, and talks HTTP with urllib (stdlib only)."""
+IngestBatch bodies with the collector_encode_batch helper, talks HTTP(S) with urllib (stdlib only), and makes test
+PKIs for mTLS with the openssl CLI."""
 import hashlib
 import hmac
 import json
@@ -10,6 +11,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import ssl
 import string
 import subprocess
 import tempfile
@@ -93,12 +95,13 @@ def _unprivileged_user():
 class Collector:
     """A running credtrace-collector on 127.0.0.1:<free port> with a SQLite database in a temp dir."""
 
-    def __init__(self, workdir=None, extra_args=(), listen="127.0.0.1:0", postgres=None):
+    def __init__(self, workdir=None, extra_args=(), listen="127.0.0.1:0", postgres=None, agent_tokens=True):
         self.dir = workdir or tempfile.mkdtemp(prefix="credtrace-collector-")
         self.db_path = os.path.join(self.dir, "collector.db")
         self.postgres = postgres  # a postgres_harness.Database, else SQLite in self.dir
         self.db_url = postgres.url if postgres else "sqlite:" + self.db_path
         self.extra_args = list(extra_args)
+        self.agent_tokens = agent_tokens  # False: no --agent-tokens (agents authenticate with client certificates)
         self.listen = listen
         self.proc = None
         self.port = None
@@ -119,8 +122,10 @@ class Collector:
                 os.chown(name, *user)
 
     def command(self):
-        cmd = [COLLECTOR, "--listen", self.listen, "--agent-tokens", os.path.join(self.dir, "agents"),
-               "--reader-tokens", os.path.join(self.dir, "readers"), "--db", self.db_url] + self.extra_args
+        cmd = [COLLECTOR, "--listen", self.listen]
+        if self.agent_tokens:
+            cmd += ["--agent-tokens", os.path.join(self.dir, "agents")]
+        cmd += ["--reader-tokens", os.path.join(self.dir, "readers"), "--db", self.db_url] + self.extra_args
         if _unprivileged_user() is not None:
             cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd
         return cmd
@@ -178,7 +183,7 @@ class Collector:
         except urllib.error.HTTPError as e:
             return Reply(e.code, e.read(), dict(e.headers))
 
-    def ingest(self, body, token=AGENT_TOKEN, encoding="deflate", accept="application/json"):
+    def ingest(self, body, token=AGENT_TOKEN, encoding="deflate", accept="application/json", context=None):
         headers = {"Content-Type": "application/x-protobuf"}
         if token is not None:
             headers["Authorization"] = "Bearer " + token
@@ -186,14 +191,14 @@ class Collector:
             headers["Content-Encoding"] = encoding
         if accept:
             headers["Accept"] = accept
-        return self.request("POST", "/v1/ingest", body, headers)
+        return self.request("POST", "/v1/ingest", body, headers, context=context)
 
-    def query(self, path, token=READER_TOKEN):
+    def query(self, path, token=READER_TOKEN, context=None):
         headers = {"Authorization": "Bearer " + token} if token else {}
-        return self.request("GET", path, None, headers)
+        return self.request("GET", path, None, headers, context=context)
 
-    def metrics(self):
-        text = self.request("GET", "/metrics").body.decode()
+    def metrics(self, context=None):
+        text = self.request("GET", "/metrics", context=context).body.decode()
         out = {}
         for line in text.splitlines():
             if line and not line.startswith("#"):
@@ -222,3 +227,66 @@ class Collector:
                 with open(path, "rb") as f:
                     data += f.read()
         return data
+
+
+_CA_CONFIG = """[ca]
+default_ca = test_ca
+[test_ca]
+database = {dir}/index.txt
+new_certs_dir = {dir}
+serial = {dir}/serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+[policy_any]
+commonName = supplied
+[client_ext]
+basicConstraints = critical,CA:FALSE
+extendedKeyUsage = clientAuth
+[server_ext]
+basicConstraints = critical,CA:FALSE
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+"""
+
+
+class CertAuthority:
+    """A test certificate authority (openssl CLI, P-256 keys) in its own directory; `openssl ca` signs, so a
+    certificate can be given any validity period (expired, not yet valid) without faking the clock."""
+
+    def __init__(self, directory, name):
+        self.dir = os.path.join(directory, name)
+        os.makedirs(self.dir)
+        self.cert, self.key = os.path.join(self.dir, "ca.pem"), os.path.join(self.dir, "ca.key")
+        self.config = os.path.join(self.dir, "ca.cnf")
+        with open(self.config, "w") as f:
+            f.write(_CA_CONFIG.format(dir=self.dir))
+        open(os.path.join(self.dir, "index.txt"), "w").close()
+        with open(os.path.join(self.dir, "serial"), "w") as f:
+            f.write("1000\n")
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                 "-subj", f"/CN=credtrace test {name}", "-keyout", self.key, "-out", self.cert)
+
+    def issue(self, name, kind="client", dates=("-days", "2")):
+        """(cert, key) for CN=name; kind client (EKU clientAuth) or server (serverAuth, SAN localhost/127.0.0.1);
+        dates: openssl ca validity arguments, e.g. ("-startdate", "200101000000Z", "-enddate", "200102000000Z")."""
+        key, csr, cert = (os.path.join(self.dir, name + ext) for ext in (".key", ".csr", ".pem"))
+        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-subj", "/CN=" + name, "-keyout", key, "-out", csr)
+        _openssl("ca", "-batch", "-notext", "-config", self.config, "-cert", self.cert, "-keyfile", self.key,
+                 "-extensions", kind + "_ext", "-in", csr, "-out", cert, *dates)
+        return cert, key
+
+
+def _openssl(*args):
+    result = subprocess.run(["openssl", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError("openssl " + " ".join(args) + ": " + result.stderr)
+
+
+def tls_context(ca, cert=None, key=None):
+    """A client TLS context that trusts `ca` and, given cert/key, presents that client certificate."""
+    context = ssl.create_default_context(cafile=ca)
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context

@@ -3,21 +3,31 @@ run on PostgreSQL in test_postgres.py).
 
 Covers ingest and replay (stored once), bad input (garbage, truncated, oversized, decompression bomb, wrong or
 missing token), SIGKILL mid-stream and restart with every sequence stored exactly once, the query API with paging,
-TLS and the loopback rule, and that no raw test secret reaches the database."""
+TLS and the loopback rule, that no raw test secret reaches the database, and agent authentication by client
+certificate (mTLS, --client-ca): trusted, foreign, expired, not yet valid and wrong-purpose certificates, tokens
+alongside, certificates only, readers still needing reader tokens, configuration errors, and (as root, with
+CREDTRACE_AGENT set: ctest collector_mtls_agent_e2e) the real agent delivering with a certificate and no token."""
 import collections
+import hashlib
 import http.client
 import os
 import random
+import re
+import shutil
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 import zlib
 
-from collector_harness import (AGENT_TOKEN, READER_TOKEN, Collector, batch_body, encode, fake_github_pat,
-                               fake_openai_key, fingerprint, health_event, preview, use_event)
+from collector_harness import (AGENT_TOKEN, READER_TOKEN, CertAuthority, Collector, batch_body, encode,
+                               fake_github_pat, fake_openai_key, fingerprint, health_event, preview, tls_context,
+                               use_event)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def all_pages(collector, path, key, limit):
@@ -221,7 +231,7 @@ class CollectorScenarios:
         rows = c.db_rows("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence")
         self.assertEqual([tuple(r) for r in rows], [(s, per_batch) for s in range(1, total + 1)])
         self.assertEqual(c.db_rows("SELECT COUNT(*) FROM events")[0][0], total * per_batch)
-        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 2)
+        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 3)
 
     def test_database_holds_no_raw_secret(self):
         c = self.collector
@@ -276,6 +286,202 @@ class ListenTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r.body)
         finally:
             c.cleanup()
+
+
+def cert_sha256(path):
+    with open(path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+class MutualTlsPki:
+    """One test PKI for the mTLS tests: the agents' CA (which also signs the collector's server certificate), another
+    CA, and client certificates: trusted, from the other CA, expired, not yet valid, and a server-only one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki_dir = tempfile.mkdtemp(prefix="credtrace-mtls-pki-")
+        ca, other = CertAuthority(cls.pki_dir, "agent-ca"), CertAuthority(cls.pki_dir, "other-ca")
+        cls.ca = ca.cert
+        cls.server = ca.issue("collector", kind="server")
+        cls.agent = ca.issue("agent-1")
+        cls.keepalive_agent = ca.issue("agent-keepalive")
+        cls.e2e_agent = ca.issue("agent-e2e")
+        cls.foreign = other.issue("agent-foreign")
+        cls.expired = ca.issue("agent-expired", dates=("-startdate", "200101000000Z", "-enddate", "200102000000Z"))
+        cls.future = ca.issue("agent-future", dates=("-startdate", "20990101000000Z", "-enddate", "20990102000000Z"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki_dir, ignore_errors=True)
+
+    def tls_args(self, collector, client_ca=True):
+        """--tls-cert/--tls-key (and --client-ca) copied into the collector's directory (it may run as nobody)."""
+        cert, key, ca = (shutil.copy(p, collector.dir) for p in (*self.server, self.ca))
+        return ["--tls-cert", cert, "--tls-key", key] + (["--client-ca", ca] if client_ca else [])
+
+    def start_collector(self, agent_tokens=True):
+        c = Collector(agent_tokens=agent_tokens)
+        self.addCleanup(c.cleanup)
+        c.extra_args = self.tls_args(c)
+        return c.start()
+
+
+class MutualTlsTest(MutualTlsPki, unittest.TestCase):
+    NOT_TRUSTED = "client certificate not trusted: "
+    FOREIGN = NOT_TRUSTED + "issuer unknown (not signed by a --client-ca certificate)"
+
+    def ingest(self, c, sequence, context, token=None):
+        return c.ingest(batch_body("agent-m", sequence, [health_event("host-m")]), token=token, context=context)
+
+    def test_client_certificate_authenticates_an_agent_and_nothing_else(self):
+        c = self.start_collector()
+        self.assertEqual(c.scheme, "https")
+        self.assertIn("1 agent tokens, agent client certificates, 1 reader tokens", c.read_log())
+        plain, trusted = tls_context(self.ca), tls_context(self.ca, *self.agent)
+        tls12 = tls_context(self.ca, *self.agent)
+        tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+        # accepted: a trusted certificate alone (TLS 1.3 and 1.2), a token alone, a token with a foreign certificate,
+        # and a trusted certificate with a wrong token (either method authenticates)
+        accepted = [(trusted, None), (tls12, None), (plain, AGENT_TOKEN),
+                    (tls_context(self.ca, *self.foreign), AGENT_TOKEN), (trusted, "not-an-agent-token")]
+        for sequence, (context, token) in enumerate(accepted, start=1):
+            with self.subTest(sequence=sequence):
+                r = self.ingest(c, sequence, context, token)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(r.json(), {"agent_id": "agent-m", "sequence": str(sequence), "accepted": 1,
+                                            "duplicate": False})
+        refused = [
+            ("no certificate, no token", plain, None, "missing agent bearer token or client certificate (mTLS)"),
+            ("no certificate, wrong token", plain, "not-an-agent-token", "invalid agent token"),
+            ("reader token", plain, READER_TOKEN, "invalid agent token"),
+            ("other CA", tls_context(self.ca, *self.foreign), None, self.FOREIGN),
+            ("other CA, wrong token", tls_context(self.ca, *self.foreign), "not-an-agent-token",
+             "invalid agent token; " + self.FOREIGN),
+            ("expired", tls_context(self.ca, *self.expired), None, self.NOT_TRUSTED + "expired"),
+            ("not yet valid", tls_context(self.ca, *self.future), None, self.NOT_TRUSTED + "not yet valid"),
+            ("server-only certificate", tls_context(self.ca, *self.server), None,
+             self.NOT_TRUSTED + "not issued for TLS client authentication (extended key usage)"),
+        ]
+        for sequence, (name, context, token, message) in enumerate(refused, start=100):
+            with self.subTest(name):
+                r = self.ingest(c, sequence, context, token)
+                self.assertEqual((r.status, r.json()), (401, {"error": message}))
+                self.assertEqual(r.headers.get("WWW-Authenticate"), "Bearer")
+
+        # a client certificate is no reader credential
+        r = c.query("/v1/events", token=None, context=trusted)
+        self.assertEqual((r.status, r.json()), (401, {"error": "missing reader bearer token"}))
+        self.assertEqual(c.query("/v1/events", token=AGENT_TOKEN, context=trusted).status, 401)
+        events = c.query("/v1/events?host=host-m", context=trusted).json()["events"]
+        self.assertEqual(len(events), len(accepted))  # nothing refused was stored
+        m = c.metrics(context=plain)
+        self.assertEqual(m['credtrace_collector_ingest_rejects_total{reason="unauthorized"}'], len(refused))
+        self.assertEqual(m["credtrace_collector_ingest_batches_total"], len(accepted))
+
+        log = c.read_log()
+        self.assertIn(f'client certificate from 127.0.0.1 (subject "CN=agent-1", sha256 {cert_sha256(self.agent[0])}) '
+                      "verified", log)
+        self.assertIn(f'(subject "CN=agent-expired", sha256 {cert_sha256(self.expired[0])}) not trusted: expired', log)
+        self.assertIn("ingest rejected (unauthorized): " + self.FOREIGN, log)
+        for secret in (AGENT_TOKEN, READER_TOKEN, "not-an-agent-token"):
+            self.assertNotIn(secret, log)
+        for _, key in (self.agent, self.server):
+            with open(key) as f:
+                key_body = "".join(f.read().splitlines()[1:-1])
+            self.assertNotIn(key_body[:40], log)
+
+    def test_certificate_verified_once_per_connection(self):
+        c = self.start_collector()
+        conn = http.client.HTTPSConnection("127.0.0.1", c.port, timeout=30,
+                                           context=tls_context(self.ca, *self.keepalive_agent))
+        for sequence in range(1, 4):  # one keep-alive connection: the verdict is reused
+            conn.request("POST", "/v1/ingest", body=batch_body("agent-k", sequence, [health_event()]),
+                         headers={"Content-Encoding": "deflate", "Accept": "application/json"})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200, r.read())
+            r.read()
+        conn.close()
+        verified = re.findall(r'subject "CN=agent-keepalive".*verified', c.read_log())
+        self.assertEqual(len(verified), 1, c.read_log())
+
+    def test_certificates_only_fleet(self):
+        c = self.start_collector(agent_tokens=False)
+        self.assertIn("0 agent tokens, agent client certificates", c.read_log())
+        self.assertEqual(self.ingest(c, 1, tls_context(self.ca, *self.agent)).status, 200)
+        plain = tls_context(self.ca)
+        r = self.ingest(c, 2, plain, AGENT_TOKEN)  # no token is valid without --agent-tokens
+        self.assertEqual((r.status, r.json()), (401, {"error": "invalid agent token"}))
+        r = self.ingest(c, 3, plain)
+        self.assertEqual((r.status, r.json()),
+                         (401, {"error": "missing agent bearer token or client certificate (mTLS)"}))
+        self.assertEqual(self.ingest(c, 4, tls_context(self.ca, *self.expired)).json(),
+                         {"error": self.NOT_TRUSTED + "expired"})
+
+    def test_tls_without_client_ca_asks_for_no_certificate(self):
+        c = Collector()
+        self.addCleanup(c.cleanup)
+        c.extra_args = self.tls_args(c, client_ca=False)
+        c.start()
+        r = self.ingest(c, 1, tls_context(self.ca, *self.agent))  # presented but never asked for: not an identity
+        self.assertEqual((r.status, r.json()), (401, {"error": "missing agent bearer token"}))
+        self.assertEqual(self.ingest(c, 2, tls_context(self.ca), AGENT_TOKEN).status, 200)
+
+    def test_configuration_errors_exit_2(self):
+        def not_pem(c):
+            path = os.path.join(c.dir, "not-a-ca.pem")
+            with open(path, "w") as f:
+                f.write("just text\n")
+            return self.tls_args(c, client_ca=False) + ["--client-ca", path]
+
+        cases = [
+            ("--client-ca without TLS", True, lambda c: ["--client-ca", shutil.copy(self.ca, c.dir)],
+             "--client-ca needs --tls-cert and --tls-key: client certificates are only asked for over HTTPS"),
+            ("no agent authentication", False, lambda c: self.tls_args(c, client_ca=False),
+             "agents cannot authenticate: give --agent-tokens FILE, --client-ca FILE (mTLS), or both"),
+            ("client CA that is no certificate", True, not_pem, "not-a-ca.pem: holds no PEM certificate"),
+            ("client CA that is a key", True,
+             lambda c: self.tls_args(c, client_ca=False) + ["--client-ca", shutil.copy(self.agent[1], c.dir)],
+             "agent-1.key: holds no PEM certificate"),
+        ]
+        for name, agent_tokens, args, message in cases:
+            with self.subTest(name):
+                c = Collector(agent_tokens=agent_tokens)
+                self.addCleanup(c.cleanup)
+                c.extra_args = args(c)
+                c.start(expect_ready=False)
+                self.assertEqual(c.wait_exit(), 2, c.read_log())
+                self.assertRegex(c.read_log(), r"credtrace-collector: error: (--client-ca \S*)?" + re.escape(message))
+
+
+@unittest.skipUnless(os.environ.get("CREDTRACE_AGENT") and os.geteuid() == 0,
+                     "the real agent needs root and CREDTRACE_AGENT (ctest collector_mtls_agent_e2e)")
+class AgentMutualTlsTest(MutualTlsPki, unittest.TestCase):
+    def test_agent_delivers_with_a_client_certificate_and_no_token(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+        from harness import Agent  # noqa: E402 (tests/e2e: the agent under a temp state dir)
+
+        c = self.start_collector(agent_tokens=False)
+        cert, key = self.e2e_agent
+        agent = Agent(extra_config=f"""collector:
+  url: https://127.0.0.1:{c.port}
+  ca_file: {self.ca}
+  cert_file: {cert}
+  key_file: {key}
+  flush_interval_ms: 200
+  retry_initial_ms: 100
+  retry_max_ms: 1000
+""")
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        context = tls_context(self.ca)
+        deadline, events = time.time() + 30, []
+        while time.time() < deadline and not events:
+            events = c.query("/v1/events?type=agent_ready", context=context).json()["events"]
+            time.sleep(0.2)
+        self.assertTrue(events, "no agent event reached the collector: " + agent.read_log() + c.read_log())
+        self.assertEqual(events[0]["agent_id"], agent.events()[0]["agent_id"])
+        self.assertIn(f'(subject "CN=agent-e2e", sha256 {cert_sha256(cert)}) verified', c.read_log())
+        self.assertNotIn("ingest rejected", c.read_log())
 
 
 if __name__ == "__main__":
