@@ -23,10 +23,22 @@ struct WorkloadAccumulator {
   const v1::Workload* latest = nullptr;
 };
 
+// Orders link keys and their views alike (std::tuple's comparison of a string tuple with a string_view tuple does
+// not compile with clang and libstdc++ in C++20): both are compared as views.
+struct LinkKeyLess {
+  using is_transparent = void;
+  static LinkKeyView view(const LinkKey& key) { return {std::get<0>(key), std::get<1>(key), std::get<2>(key)}; }
+  static const LinkKeyView& view(const LinkKeyView& key) { return key; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return view(a) < view(b);
+  }
+};
+
 // Keyed maps with transparent lookups: a key is copied only when it is new to the batch.
 struct Aggregates {
   std::map<std::string, CredentialDelta, std::less<>> credentials;
-  std::map<LinkKey, LinkDelta, std::less<>> links;
+  std::map<LinkKey, LinkDelta, LinkKeyLess> links;
   std::map<std::string, WorkloadAccumulator, std::less<>> workloads;
 };
 
