@@ -11,6 +11,7 @@
 
 #include "aggregate_writer.h"
 #include "alert_writer.h"
+#include "batch_claim.h"
 #include "connection_pool.h"
 #include "migrations.h"
 #include "pg_aggregate_writer.h"
@@ -114,17 +115,8 @@ Status PostgresStore::ingest_once(PgConnection& connection, const BatchRows& bat
   PgTransaction tx(connection);
   if (!tx.begin_status().ok()) return tx.begin_status();
   PgSession session(connection);
-  auto sequence = static_cast<int64_t>(batch.sequence);  // uint64 stored bit-for-bit in a signed column
   int64_t batch_id = 0;
-  Status s = session.run(sql::kInsertBatch,
-                         {batch.agent_id, sequence, batch.received_ns, static_cast<int64_t>(batch.events.size())},
-                         [&](const SqlRow& row) { batch_id = row.int_at(0); });
-  if (!s.ok()) return s;
-  if (batch_id == 0) {
-    out.duplicate = true;
-    return session.run(sql::kSelectBatchEvents, {batch.agent_id, sequence},
-                       [&](const SqlRow& row) { out.accepted = static_cast<uint64_t>(row.int_at(0)); });
-  }
+  if (Status s = claim_batch(session, batch, out, batch_id); !s.ok() || batch_id == 0) return s;
   std::vector<int64_t> ids;
   AggregateState aggregates;
   if (Status e = insert_events(session, batch_id, batch, ids); !e.ok()) return e;
