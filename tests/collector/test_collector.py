@@ -482,6 +482,11 @@ class AgentMutualTlsTest(MutualTlsPki, unittest.TestCase):
         self.assertEqual(events[0]["agent_id"], agent.events()[0]["agent_id"])
         self.assertIn(f'(subject "CN=agent-e2e", sha256 {cert_sha256(cert)}) verified', c.read_log())
         self.assertNotIn("ingest rejected", c.read_log())
+        with open(key) as f:  # the agent's private key is this test's secret: in no output, log or database
+            key_body = "".join(line.strip() for line in f if not line.startswith("-----"))
+        agent.stop()
+        for blob in (c.db_bytes(), c.read_log().encode(), agent.all_output()):
+            self.assertNotIn(key_body[:64].encode(), blob.replace(b"\n", b""))
 
 
 if __name__ == "__main__":
