@@ -6,6 +6,7 @@
 #include "aggregate_writer.h"
 #include "alert_writer.h"
 #include "batch_claim.h"
+#include "sqlite_event_keys.h"
 #include "sqlite_session.h"
 #include "store_sql.h"
 
@@ -31,14 +32,18 @@ Status insert_chunk(SqliteConnection& connection, int64_t batch_id, const BatchR
   return {};
 }
 
-// The batch's events get the ids after the largest stored one (the writer is alone), then go in as multi-row inserts:
-// fewer statements to run, the same b-tree work.
+// The batch's events get the ids after the last one handed out (the writer is alone; ids are never reused, so a later
+// batch always has larger ids, which event_keys relies on), then go in as multi-row inserts: fewer statements to run,
+// the same b-tree work.
 Status insert_events(SqliteConnection& connection, int64_t batch_id, const BatchRows& batch, std::vector<int64_t>& ids) {
-  int64_t last = 0;
-  Status s = SqliteSession(connection).run(sql::kMaxEventId, {}, [&](const SqlRow& row) { last = row.int_at(0); });
+  SqliteSession session(connection);
+  int64_t last = -1;
+  Status s = session.run(sql::kLastEventId, {}, [&](const SqlRow& row) { last = row.int_at(0); });
   if (!s.ok()) return s;
+  if (last < 0) return Status::error("SQLite: the event id counter is missing");
   ids.resize(batch.events.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = last + 1 + static_cast<int64_t>(i);
+  if (Status e = session.run(sql::kSetLastEventId, {last + static_cast<int64_t>(ids.size())}); !e.ok()) return e;
   return for_each_chunk(batch.events.size(), [&](size_t from, size_t rows) {
     return insert_chunk(connection, batch_id, batch, ids, from, rows);
   });
@@ -53,6 +58,7 @@ Status write_batch(SqliteConnection& connection, const AlertConfig& alerts, cons
   std::vector<int64_t> ids;
   AggregateState aggregates;
   if (Status e = insert_events(connection, batch_id, batch, ids); !e.ok()) return e;
+  if (Status e = write_event_keys(session, batch, ids); !e.ok()) return e;
   if (Status e = write_aggregates(session, batch, ids, aggregates); !e.ok()) return e;
   if (Status e = write_alerts(session, batch, ids, aggregates, alerts); !e.ok()) return e;
   out.accepted = batch.events.size();

@@ -10,7 +10,8 @@ const char* const kInsertBatch =
 
 const char* const kSelectBatchEvents = "SELECT events FROM batches WHERE agent_id = $1 AND sequence = $2";
 
-const char* const kMaxEventId = "SELECT COALESCE(MAX(id), 0) FROM events";
+const char* const kLastEventId = "SELECT value FROM id_counters WHERE name = 'event'";
+const char* const kSetLastEventId = "UPDATE id_counters SET value = $1 WHERE name = 'event'";
 
 // Portable min/max (SQLite has min(a,b), PostgreSQL LEAST/GREATEST): CASE expressions.
 #define CT_EARLIER(t, c) c " = CASE WHEN excluded." c " < " t "." c " THEN excluded." c " ELSE " t "." c " END"
@@ -97,6 +98,14 @@ const char* const kSelectCredential =
     "SELECT fingerprint, type, preview, first_ns, last_ns, uses, exposures, events FROM credentials "
     "WHERE fingerprint = $1";
 
+const char* const kKeyRanges =
+    "SELECT first_id, last_id FROM event_keys WHERE kind = $1 AND value = $2 AND first_id < $3 "
+    "ORDER BY first_id DESC LIMIT $4";
+
+const char* const kPruneEventKeys =
+    "DELETE FROM event_keys WHERE last_id < (SELECT COALESCE(MIN(id), (SELECT value FROM id_counters WHERE name = "
+    "'event') + 1) FROM events)";
+
 const char* const kPruneEventsChunk =
     "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ns < $1 LIMIT 10000)";
 const char* const kPruneBatches = "DELETE FROM batches WHERE received_ns < $1";
@@ -165,6 +174,10 @@ std::string insert_events_sql(size_t rows) {
          values_sql(rows, 9);
 }
 
+std::string insert_event_keys_sql(size_t rows) {
+  return "INSERT INTO event_keys (kind, value, first_id, last_id) " + values_sql(rows, 4);
+}
+
 std::string upsert_credentials_sql(size_t rows) {
   return sql::kCredentialColumns + values_sql(rows, 9) + sql::kCredentialConflict;
 }
@@ -186,6 +199,21 @@ SqlQuery events_query(const EventFilter& f) {
   if (f.before_id > 0) where(q, "id", "<", f.before_id);
   q.sql += " ORDER BY id DESC";
   limit(q, f.limit);
+  return q;
+}
+
+SqlQuery range_events_query(const EventFilter& f, int64_t first_id, int64_t last_id, int max_rows) {
+  SqlQuery q{"SELECT id, event FROM events WHERE id BETWEEN $1 AND $2", {first_id, last_id}};
+  if (!f.type.empty()) where(q, "type", "=", f.type);
+  if (!f.workload.empty()) where(q, "workload_id", "=", f.workload);
+  if (!f.host.empty()) where(q, "host", "=", f.host);
+  if (!f.fingerprint.empty()) where(q, "fingerprint", "=", f.fingerprint);
+  if (f.since_ns) where(q, "time_ns", ">=", *f.since_ns);
+  if (f.until_ns) where(q, "time_ns", "<", *f.until_ns);
+  if (f.before_id > 0) where(q, "id", "<", f.before_id);
+  q.sql += " ORDER BY id DESC";
+  q.params.push_back(static_cast<int64_t>(max_rows));
+  q.sql += " LIMIT $" + std::to_string(q.params.size());
   return q;
 }
 

@@ -38,8 +38,9 @@ namespace sql {
 extern const char* const kInsertBatch;
 // $1 agent_id, $2 sequence → events
 extern const char* const kSelectBatchEvents;
-// → the largest event id (0: none)
-extern const char* const kMaxEventId;
+// SQLite: the last event id handed out, never reused (retention may delete the newest events) → value; $1 the new one
+extern const char* const kLastEventId;
+extern const char* const kSetLastEventId;
 // Aggregate upserts: the INSERT column list, and the conflict clause with its RETURNING (upsert_*_sql below).
 // Credentials: fingerprint type preview first_ns last_ns uses exposures events first_event → fingerprint, first_ns,
 // first_event, type (after the update; an existing row keeps its type: see kSetCredentialType).
@@ -67,6 +68,11 @@ extern const char* const kInsertEvidence;
 extern const char* const kAddEvidenceCount;
 // $1 fingerprint → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events
 extern const char* const kSelectCredential;
+// SQLite event keys (sqlite_event_keys.h). $1 kind $2 value $3 cursor (ranges starting below it) $4 limit
+// → first_id, last_id, newest first
+extern const char* const kKeyRanges;
+// Keys whose events are all gone (no parameter)
+extern const char* const kPruneEventKeys;
 // Retention, each with $1 cutoff_ns; the events delete removes at most 10000 rows per run.
 extern const char* const kPruneEventsChunk;
 extern const char* const kPruneBatches;
@@ -77,6 +83,12 @@ extern const char* const kPruneAlerts;
 extern const char* const kPruneEvidence;  // evidence of deleted alerts (no parameter)
 }  // namespace sql
 
+// event_keys kinds
+inline constexpr const char* kEventKeyType = "type";
+inline constexpr const char* kEventKeyWorkload = "workload";
+inline constexpr const char* kEventKeyHost = "host";
+inline constexpr const char* kEventKeyFingerprint = "fingerprint";
+
 // Rows per multi-row statement, largest first: any row count is a sum of these, so few statements get prepared.
 inline constexpr size_t kRowsPerStatement[] = {64, 8, 1};
 // Calls `run(from, rows)` for consecutive chunks of kRowsPerStatement sizes covering rows [0, count); stops at an error.
@@ -84,6 +96,8 @@ Status for_each_chunk(size_t count, const std::function<Status(size_t from, size
 
 // SQLite: events (id batch_id type time_ns host agent_id workload_id fingerprint event) with `rows` rows of VALUES.
 std::string insert_events_sql(size_t rows);
+// event_keys (kind value first_id last_id) with `rows` rows of VALUES.
+std::string insert_event_keys_sql(size_t rows);
 // The aggregate upserts with `rows` rows of VALUES: parameters row after row, in the column order above.
 std::string upsert_credentials_sql(size_t rows);
 std::string upsert_links_sql(size_t rows);
@@ -91,6 +105,8 @@ std::string upsert_workloads_sql(size_t rows);
 
 // → id, event; limit+1 rows (the extra one says a next page exists).
 SqlQuery events_query(const EventFilter& filter);
+// → id, event with ids in [first_id, last_id] matching every filter (and the cursor), newest first; at most `limit`.
+SqlQuery range_events_query(const EventFilter& filter, int64_t first_id, int64_t last_id, int limit);
 // → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events; limit+1 rows.
 SqlQuery credentials_query(const CredentialFilter& filter);
 // → fingerprint, kind, value, first_ns, last_ns, events, uses, total; at most per_kind rows per (fingerprint, kind).

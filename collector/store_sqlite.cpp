@@ -10,6 +10,7 @@
 #include "sql_reads.h"
 #include "sqlite_checkpointer.h"
 #include "sqlite_db.h"
+#include "sqlite_event_keys.h"
 #include "sqlite_ingest.h"
 #include "sqlite_session.h"
 #include "store_sql.h"
@@ -127,7 +128,7 @@ Status SqliteStore::migrate() {
 Status SqliteStore::ingest(const BatchRows& batch, IngestOutcome& out) { return group_commit_->submit(batch, out); }
 
 Status SqliteStore::events(const EventFilter& filter, EventPage& out) {
-  return with_reader([&](SqlSession& s) { return read_events(s, filter, out); });
+  return with_reader([&](SqlSession& s) { return read_events_by_keys(s, filter, out); });
 }
 
 Status SqliteStore::credentials(const CredentialFilter& filter, CredentialPage& out) {
@@ -169,6 +170,7 @@ Status SqliteStore::prune(int64_t cutoff_ns, PruneResult& out) {
   if (Status s = prune_step(sql::kPruneAlerts, cutoff_ns, out.alerts); !s.ok()) return s;
   std::lock_guard lock(write_mutex_);
   SqliteSession session(*writer_);
+  if (Status s = session.run(sql::kPruneEventKeys, {}); !s.ok()) return s;
   return session.run(sql::kPruneEvidence, {});
 }
 

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <fstream>
 #include <random>
 #include <string>
@@ -89,6 +91,7 @@ class CollectorProcess {
     }
   }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
@@ -242,6 +245,39 @@ void connect_in_turn(int turn, std::atomic<int>& connected) {
   if (turn > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
+// CPU seconds (user + system) each thread of `pid` has used, by thread name (threads of one name summed).
+std::map<std::string, double> thread_cpu_seconds(pid_t pid) {
+  std::map<std::string, double> out;
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(task_dir, ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime (clock ticks)
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    out[stat.substr(open + 1, close - open - 1)] += static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  }
+  return out;
+}
+
+// Where the collector's CPU went during the ingest, per thread name, as microseconds per event.
+void print_thread_cpu(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                      size_t events, double seconds) {
+  std::printf("collector CPU per event during ingest:");
+  for (const auto& [name, cpu] : after) {
+    double used = cpu - (before.count(name) ? before.at(name) : 0.0);
+    if (used > 0) std::printf(" %s %.2f us (%.0f%% busy);", name.c_str(), used * 1e6 / events, 100 * used / seconds);
+  }
+  std::printf("\n");
+}
+
 double ingest(int port, const std::vector<std::string>& bodies, int clients) {
   std::atomic<size_t> next{0};
   std::atomic<int> failures{0}, connected{0};
@@ -292,10 +328,13 @@ int run_backend(const std::string& label, const std::string& dir, const std::str
     std::fprintf(stderr, "collector did not start; see %s/collector.log\n", dir.c_str());
     return 1;
   }
+  auto cpu_before = thread_cpu_seconds(collector.pid());
   double seconds = ingest(collector.port(), bodies, clients);
+  auto cpu_after = thread_cpu_seconds(collector.pid());
   size_t total = bodies.size() * kBatchEvents;
   std::printf("ingest into %s: %zu events in %.2f s = %.0f events/s (target >= 100000)\n", label.c_str(), total,
               seconds, total / seconds);
+  print_thread_cpu(cpu_before, cpu_after, total, seconds);
   if (db.starts_with("sqlite:"))
     std::printf("database: %.0f MiB for %zu stored uses\n",
                 std::filesystem::file_size(dir + "/bench.db") / 1048576.0 +

@@ -99,6 +99,9 @@ std::map<std::string, std::vector<std::string>> dump_all(SqliteConnection& c) {
                          "|| '|' || detail || '|' || first_ns || '|' || last_ns || '|' || hits || '|' || evidence "
                          "FROM alerts ORDER BY id")},
       {"evidence", dump(c, "SELECT alert_id || '|' || event_id FROM alert_evidence ORDER BY alert_id, event_id")},
+      {"event_keys", dump(c, "SELECT kind || '|' || value || '|' || first_id || '|' || last_id FROM event_keys "
+                             "ORDER BY kind, value, first_id")},
+      {"id_counters", dump(c, "SELECT name || '|' || value FROM id_counters ORDER BY name")},
   };
 }
 
@@ -143,6 +146,8 @@ TEST(SqliteGroupCommit, OneGroupStoresWhatOneTransactionPerBatchStores) {
   auto expected = dump_all(*alone), actual = dump_all(*together);
   EXPECT_EQ(expected["events"].size(), 6u * 40u);
   EXPECT_FALSE(expected["alerts"].empty());  // shared_key, plain_http, hard_coded
+  EXPECT_EQ(expected["id_counters"], std::vector<std::string>{"event|240"});
+  EXPECT_FALSE(expected["event_keys"].empty());
   for (const auto& [table, rows] : expected) EXPECT_EQ(actual[table], rows) << table;
 }
 

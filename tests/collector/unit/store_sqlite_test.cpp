@@ -95,6 +95,76 @@ TEST(SqliteStore, EventPagingAndFilters) {
   EXPECT_EQ(p.events.size(), 8u);  // seconds 1003, 1006, ..., 1024
 }
 
+std::vector<int64_t> descending_ids(int64_t from, int64_t to) {
+  std::vector<int64_t> ids;
+  for (int64_t id = to; id >= from; --id) ids.push_back(id);
+  return ids;
+}
+
+// Every id of the events matching `filter`, page after page of `page_size`.
+std::vector<int64_t> all_event_ids(Store& store, EventFilter filter, int page_size) {
+  filter.limit = page_size;
+  std::vector<int64_t> ids;
+  for (int page = 0; page < 1000; ++page) {
+    EventPage p;
+    EXPECT_TRUE(store.events(filter, p).ok());
+    for (const auto& e : p.events) ids.push_back(e.id);
+    if (p.next_before_id == 0) break;
+    filter.before_id = p.next_before_id;
+  }
+  return ids;
+}
+
+// Ids (from 1, in ingest order) of the events of `batches` batches of 25 made by batch() that `keep` accepts, newest
+// first. Event i of a batch: host-(i % 2), wl-(i % 3), time t0 + i.
+template <typename Keep>
+std::vector<int64_t> expected_ids(int batches, Keep keep) {
+  std::vector<int64_t> ids;
+  for (int64_t id = batches * 25; id >= 1; --id)
+    if (keep(static_cast<int>((id - 1) / 25), static_cast<int>((id - 1) % 25))) ids.push_back(id);
+  return ids;
+}
+
+TEST(SqliteStore, FilteredEventsPageAcrossBatchesThroughEventKeys) {
+  std::string path = temp_db();
+  auto store = open(path);
+  IngestOutcome out;
+  const int kBatches = 80;  // more than one step of key ranges (32) for every key
+  for (int b = 0; b < kBatches; ++b) {
+    std::string fp(64, b % 2 ? 'e' : 'f');
+    ASSERT_TRUE(store->ingest(batch("a" + std::to_string(b % 3), b + 1, fp, 25, 1000 * (b + 1)), out).ok());
+  }
+  EventFilter by_workload;
+  by_workload.workload = "wl-1";
+  EXPECT_EQ(all_event_ids(*store, by_workload, 7), expected_ids(kBatches, [](int, int i) { return i % 3 == 1; }));
+  EventFilter by_fingerprint;  // odd batches only
+  by_fingerprint.fingerprint = std::string(64, 'e');
+  EXPECT_EQ(all_event_ids(*store, by_fingerprint, 30), expected_ids(kBatches, [](int b, int) { return b % 2 == 1; }));
+  EventFilter combined;  // fingerprint drives, host, workload and time filter the events
+  combined.fingerprint = std::string(64, 'f');
+  combined.host = "host-0";
+  combined.workload = "wl-2";
+  combined.since_ns = 20'000'000'000'000;
+  combined.until_ns = 60'000'000'000'000;
+  EXPECT_EQ(all_event_ids(*store, combined, 4), expected_ids(kBatches, [](int b, int i) {
+              int64_t t = 1000 * (b + 1) + i;
+              return b % 2 == 0 && i % 2 == 0 && i % 3 == 2 && t >= 20000 && t < 60000;
+            }));
+  EventFilter by_type;
+  by_type.type = "credential_use";
+  EXPECT_EQ(all_event_ids(*store, by_type, 100).size(), static_cast<size_t>(kBatches * 25));
+  EventFilter absent;
+  absent.workload = "wl-9";
+  EXPECT_TRUE(all_event_ids(*store, absent, 10).empty());
+
+  PruneResult pruned;  // retention deletes the newest batches' events too when their times are old (clock skew)
+  ASSERT_TRUE(store->prune(1'000'000'000'000'000, pruned).ok());
+  EXPECT_EQ(pruned.events, static_cast<size_t>(kBatches * 25));
+  ASSERT_TRUE(store->ingest(batch("a0", 1000, std::string(64, 'e'), 25, 5), out).ok());
+  // Ids go on after the deleted ones (no key range of a deleted batch can cover a new event).
+  EXPECT_EQ(all_event_ids(*store, by_fingerprint, 10), descending_ids(kBatches * 25 + 1, kBatches * 25 + 25));
+}
+
 TEST(SqliteStore, CredentialPagingAndRetention) {
   std::string path = temp_db();
   auto store = open(path);
