@@ -1,5 +1,5 @@
 // Collector benchmark: ingest events/s into SQLite and PostgreSQL (batches of 500) and query API latency over the result.
-// Usage: bench_collector [EVENTS=1000000] [full|normal (SQLite synchronous)] [CLIENTS=2] [sqlite|postgres|both]
+// Usage: bench_collector [EVENTS=1000000] [full|normal (SQLite synchronous)] [CLIENTS=4] [sqlite|postgres|both]
 // CREDTRACE_BENCH_KEEP=1 keeps the SQLite database (the PostgreSQL server is stopped and its data dir kept too).
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -368,7 +368,7 @@ int run_backend(const std::string& label, const std::string& dir, const std::str
 int main(int argc, char** argv) {
   int events = argc > 1 ? std::atoi(argv[1]) : 1000000;
   std::string sync = argc > 2 ? argv[2] : "full";
-  int clients = argc > 3 ? std::atoi(argv[3]) : 2;
+  int clients = argc > 3 ? std::atoi(argv[3]) : 4;  // agents sending at once (a fleet has many more)
   std::string backends = argc > 4 ? argv[4] : "both";
   std::string dir = std::filesystem::temp_directory_path() / ("credtrace-bench-collector-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
