@@ -91,9 +91,11 @@ mcp:
         self.proc = None
         self.returncode = None
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, env=None):
+        """env: the agent's environment (default: this process's)."""
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([AGENT, "--config", self.config_path], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([AGENT, "--config", self.config_path], stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env)
         self.wait_for(lambda e: e["type"] == "agent_ready", timeout=timeout, what="agent_ready")
         return self
 

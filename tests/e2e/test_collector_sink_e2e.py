@@ -6,6 +6,7 @@ drops the oldest batches, reports the drops in its health and delivers the rest 
 import collections
 import os
 import shutil
+import socket
 import sqlite3
 import ssl
 import stat
@@ -44,7 +45,7 @@ class CollectorSinkE2E(unittest.TestCase):
         self.collector.cleanup()
         shutil.rmtree(self.token_dir, ignore_errors=True)
 
-    def start_agent(self, url=None, extra="", batch_max_events=50):
+    def start_agent(self, url=None, extra="", batch_max_events=50, env=None):
         self.token_file = os.path.join(self.token_dir, "token")
         with open(os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(AGENT_TOKEN + "\n")
@@ -57,7 +58,7 @@ class CollectorSinkE2E(unittest.TestCase):
   retry_max_ms: 1000
 """)
         self.spool_dir = self.spool_dir_override or os.path.join(self.agent.dir, "spool")
-        return self.agent.start()
+        return self.agent.start(env=env)
 
     def restart_agent(self):
         """Same state dir (spool, sequence) and JSON output, which the new run appends to."""
@@ -241,6 +242,30 @@ class CollectorSinkE2E(unittest.TestCase):
             self.wait_in_collector(token)
         self.agent.stop()
         self.assertNotIn(token.encode(), self.collector.db_bytes())
+
+    def test_plain_http_to_a_loopback_collector_bypasses_a_configured_proxy(self):
+        """A bearer token over plain HTTP must not go to an http_proxy in clear text: the loopback collector is
+        reached directly, and the proxy (a listener that would see the request) gets no connection."""
+        proxy = socket.socket()
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(8)
+        proxy_url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
+        env = dict(os.environ, http_proxy=proxy_url, HTTP_PROXY=proxy_url, https_proxy=proxy_url,
+                   HTTPS_PROXY=proxy_url, ALL_PROXY=proxy_url, all_proxy=proxy_url)
+        env.pop("no_proxy", None)
+        env.pop("NO_PROXY", None)
+        try:
+            self.start_agent(env=env)
+            with HttpsServer(tls=False) as api:
+                token = self.run_watched_server(api)
+                self.wait_in_collector(token)
+            self.agent.stop()
+            proxy.setblocking(False)
+            with self.assertRaises(BlockingIOError, msg="the agent connected to the proxy"):
+                proxy.accept()
+            self.assertNotIn(token.encode(), self.collector.db_bytes())
+        finally:
+            proxy.close()
 
 
 if __name__ == "__main__":
