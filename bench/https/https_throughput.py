@@ -27,6 +27,8 @@ TOKEN = "ghp_" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
 def start_agent(directory, watch):
     config = os.path.join(directory, "bench.yaml")
     events = os.path.join(directory, "events.jsonl")
+    if os.path.exists(events):  # an earlier agent's agent_ready must not pass for this one's
+        os.remove(events)
     with open(config, "w") as f:
         f.write(f"state_dir: {directory}\noutput:\n  json: {events}\nmcp:\n  scan_user_homes: false\n")
         if not watch:  # an unwatched client: nothing may match it
