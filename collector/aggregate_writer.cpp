@@ -10,20 +10,9 @@ namespace {
 
 bool is_identity_link(const std::string& kind) { return kind == kLinkWorkload || kind == kLinkHost; }
 
-// Runs the upsert `sql_for(n)` over rows [0, count) in multi-row chunks; `add_params(i, params)` appends row i's
-// parameters.
-Status upsert_chunked(SqlSession& session, size_t count, std::string (*sql_for)(size_t),
-                      const std::function<void(size_t, std::vector<SqlParam>&)>& add_params, const SqlRowFn& row) {
-  return for_each_chunk(count, [&](size_t from, size_t rows) {
-    SqlQuery query{sql_for(rows), {}};
-    for (size_t i = from; i < from + rows; ++i) add_params(i, query.params);
-    return session.run(query, row);
-  });
-}
-
 Status upsert_credentials(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
                           UpsertResults& results) {
-  Status s = upsert_chunked(
+  Status s = run_chunked(
       session, batch.credentials.size(), upsert_credentials_sql,
       [&](size_t i, std::vector<SqlParam>& p) {
         const CredentialDelta& c = batch.credentials[i];
@@ -36,7 +25,7 @@ Status upsert_credentials(SqlSession& session, const BatchRows& batch, const std
 
 Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
                     UpsertResults& results) {
-  Status s = upsert_chunked(
+  Status s = run_chunked(
       session, batch.links.size(), upsert_links_sql,
       [&](size_t i, std::vector<SqlParam>& p) {
         const LinkDelta& l = batch.links[i];
@@ -48,7 +37,7 @@ Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vect
 }
 
 Status upsert_workloads(SqlSession& session, const BatchRows& batch) {
-  return upsert_chunked(
+  return run_chunked(
       session, batch.workloads.size(), upsert_workloads_sql,
       [&](size_t i, std::vector<SqlParam>& p) {
         const WorkloadDelta& w = batch.workloads[i];

@@ -9,6 +9,7 @@
 // Times are int64 Unix nanoseconds. A new version is appended; an applied one is never edited.
 #include "migrations.h"
 
+#include "store_sql.h"
 #include "time_util.h"
 
 namespace credtrace::collector {
@@ -91,10 +92,10 @@ std::vector<std::string> sqlite_event_keys_schema() {
   return {
       "CREATE TABLE event_keys (kind TEXT NOT NULL, value TEXT NOT NULL, first_id BIGINT NOT NULL, "
       "last_id BIGINT NOT NULL, PRIMARY KEY (kind, value, first_id)) WITHOUT ROWID",
-      keys_of("type", "type"),
-      keys_of("workload", "workload_id"),
-      keys_of("host", "host"),
-      keys_of("fingerprint", "fingerprint"),
+      keys_of(kEventKeyType, "type"),
+      keys_of(kEventKeyWorkload, "workload_id"),
+      keys_of(kEventKeyHost, "host"),
+      keys_of(kEventKeyFingerprint, "fingerprint"),
       "CREATE TABLE id_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
       "INSERT INTO id_counters (name, value) SELECT 'event', COALESCE(MAX(id), 0) FROM events",
       "DROP INDEX events_type",

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "status.h"
 #include "store_sql.h"
@@ -31,5 +32,17 @@ class SqlSession {
     return run(SqlQuery{sql, std::move(params)}, row);
   }
 };
+
+// Runs the multi-row statement `sql_for(n)` over rows [0, count) in chunks of kRowsPerStatement sizes;
+// `add_params(i, params)` appends row i's parameters. Stops at the first error.
+inline Status run_chunked(SqlSession& session, size_t count, std::string (*sql_for)(size_t),
+                          const std::function<void(size_t, std::vector<SqlParam>&)>& add_params,
+                          const SqlRowFn& row = {}) {
+  return for_each_chunk(count, [&](size_t from, size_t rows) {
+    SqlQuery query{sql_for(rows), {}};
+    for (size_t i = from; i < from + rows; ++i) add_params(i, query.params);
+    return session.run(query, row);
+  });
+}
 
 }  // namespace credtrace::collector

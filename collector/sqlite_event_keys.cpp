@@ -67,15 +67,8 @@ Status write_event_keys(SqlSession& session, const BatchRows& batch, const std::
   std::map<Key, IdRange> keys = batch_keys(batch, ids);
   std::vector<std::pair<const Key*, IdRange>> rows;
   for (const auto& [key, range] : keys) rows.emplace_back(&key, range);
-  return for_each_chunk(rows.size(), [&](size_t from, size_t count) {
-    SqlQuery q{insert_event_keys_sql(count), {}};
-    for (size_t i = from; i < from + count; ++i) {
-      q.params.emplace_back(rows[i].first->first);
-      q.params.emplace_back(rows[i].first->second);
-      q.params.emplace_back(rows[i].second.first);
-      q.params.emplace_back(rows[i].second.last);
-    }
-    return session.run(q, {});
+  return run_chunked(session, rows.size(), insert_event_keys_sql, [&](size_t i, std::vector<SqlParam>& p) {
+    p.insert(p.end(), {rows[i].first->first, rows[i].first->second, rows[i].second.first, rows[i].second.last});
   });
 }
 
