@@ -99,6 +99,15 @@ class CollectorSinkE2E(unittest.TestCase):
             time.sleep(0.2)
         self.fail("the collector never stored the events of " + token[:4] + "…: " + self.agent.read_log())
 
+    def assert_no_raw_secret_anywhere(self):
+        """No raw test secret in the collector's database, the agent's output and log, or a spool file."""
+        stored = self.collector.db_bytes() + self.agent.all_output()
+        for secret in self.raw_secrets:
+            self.assertNotIn(secret.encode(), stored, "a raw secret reached the database or the agent's output")
+            if os.path.isdir(self.spool_dir):
+                for name, blob in self.spool_blobs():
+                    self.assertNotIn(secret.encode(), blob, "raw secret in spool file " + name)
+
     def spool_blobs(self):
         blobs = []
         for name in sorted(os.listdir(self.spool_dir)):
@@ -241,7 +250,7 @@ class CollectorSinkE2E(unittest.TestCase):
             token = self.run_watched_server(api)
             self.wait_in_collector(token)
         self.agent.stop()
-        self.assertNotIn(token.encode(), self.collector.db_bytes())
+        self.assert_no_raw_secret_anywhere()
 
     def test_plain_http_to_a_loopback_collector_bypasses_a_configured_proxy(self):
         """A bearer token over plain HTTP must not go to an http_proxy in clear text: the loopback collector is
@@ -263,7 +272,7 @@ class CollectorSinkE2E(unittest.TestCase):
             proxy.setblocking(False)
             with self.assertRaises(BlockingIOError, msg="the agent connected to the proxy"):
                 proxy.accept()
-            self.assertNotIn(token.encode(), self.collector.db_bytes())
+            self.assert_no_raw_secret_anywhere()
         finally:
             proxy.close()
 
