@@ -224,6 +224,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     if (rc < 0) count_error("ringbuf_poll");
     if (config_exposures_) emit_config_scans(config_exposures_->changes());
     if (std::chrono::steady_clock::now() - last_expiry >= std::chrono::seconds(1)) {
+      emit_credential_uses(credential_uses_.expire(sensors::boot_clock_ns()));  // the ring was just drained
       emit_aggregated(use_aggregator_.expire(sensors::UseAggregator::Clock::now()));
       last_expiry = std::chrono::steady_clock::now();
     }
@@ -235,6 +236,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   probes_->poll(0);
+  emit_credential_uses(credential_uses_.expire(UINT64_MAX));  // uses still waiting for their socket: unknown
   emit_aggregated(use_aggregator_.flush());
   emit_health();
   tls_libraries_.reset();
@@ -281,7 +283,14 @@ void Agent::on_kernel_event(const void* data, size_t size) {
       if (size >= sizeof(ct_tls_free_event)) return on_tls_free(*static_cast<const ct_tls_free_event*>(data));
       break;
     case CT_EVENT_TLS_NEW:
-      if (size >= sizeof(ct_tls_free_event)) return credential_uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
+      if (size >= sizeof(ct_tls_free_event)) {
+        credential_uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
+        return emit_credential_uses(credential_uses_.take_released());
+      }
+      break;
+    case CT_EVENT_TLS_SOCKET:
+      if (size >= sizeof(ct_tls_socket_event))
+        return emit_credential_uses(credential_uses_.on_tls_socket(*static_cast<const ct_tls_socket_event*>(data)));
       break;
     default:
       count_error("unknown_event_type");
@@ -290,7 +299,19 @@ void Agent::on_kernel_event(const void* data, size_t size) {
   count_error("short_event");
 }
 
+// The kernel watches an exec whose name or arguments mention "mcp" at once (CT_FLAG_PROVISIONAL), so a short-lived
+// server's first opens and connects are seen; the watch is undone when the exec turns out not to be MCP.
 void Agent::on_exec(const ct_exec_event& e) {
+  attribute_exec(e);
+  if (!(e.hdr.flags & CT_FLAG_PROVISIONAL)) return;
+  ++execs_watched_provisionally_;
+  const ProcessRecord* record = table_.find(e.hdr.tgid);
+  if (record && (record->role == Role::server || record->role == Role::descendant)) return;
+  probes_->remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
+  ++provisional_watches_undone_;
+}
+
+void Agent::attribute_exec(const ct_exec_event& e) {
   ProcessRecord record;
   record.pid = e.hdr.tgid;
   record.ppid = e.ppid;
@@ -373,6 +394,7 @@ void Agent::on_fork(const ct_fork_event& e) {
 }
 
 void Agent::on_exit(const ct_exit_event& e) {
+  emit_credential_uses(credential_uses_.forget_process(e.hdr.tgid));  // uses still held: address unknown
   ProcessRecord* record = table_.find(e.hdr.tgid);
   if (!record) return;
   if (record->role == Role::server) {
@@ -389,7 +411,7 @@ void Agent::on_exit(const ct_exit_event& e) {
       emit(event);
     }
   }
-  credential_uses_.forget_process(e.hdr.tgid);
+  if (file_reads_) file_reads_->on_exit(e.hdr.tgid);
   process_views_.erase(e.hdr.tgid);
   table_.erase(e.hdr.tgid);
 }
@@ -504,6 +526,7 @@ void Agent::watch(const ProcessRecord& record) {
     }
   }
   probes_->add_to_set(CT_SET_WATCHED, record.pid);
+  if (file_reads_) file_reads_->on_watched(record.pid);  // its files are read in this root, even after it exits
 }
 
 const ProcessRecord* Agent::adopt_from_proc(uint32_t pid) {
@@ -578,12 +601,12 @@ void Agent::on_tls_data(const ct_tls_data_event& e) {
     for (auto& issued : credential_uses_.on_read_data(e)) emit_issued_credential(issued);
     return;
   }
-  std::vector<sensors::CredentialUse> uses = credential_uses_.on_data(e);
-  for (auto& use : uses) emit_credential_use(use);
+  emit_credential_uses(credential_uses_.on_data(e));
 }
 
 void Agent::on_tls_free(const ct_tls_free_event& e) {
   for (auto& issued : credential_uses_.on_free(e)) emit_issued_credential(issued);
+  emit_credential_uses(credential_uses_.take_released());  // uses whose socket was never seen: address unknown
 }
 
 // A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
@@ -628,6 +651,10 @@ void Agent::on_socket_data(const ct_tls_data_event& e) {
   bool stop_capture = false;
   std::vector<sensors::CredentialUse> uses = credential_uses_.on_socket_data(e, &stop_capture);
   if (stop_capture) probes_->stop_socket_capture(e.hdr.tgid, static_cast<uint32_t>(e.ssl));
+  emit_credential_uses(std::move(uses));
+}
+
+void Agent::emit_credential_uses(std::vector<sensors::CredentialUse> uses) {
   for (auto& use : uses) emit_credential_use(use);
 }
 
@@ -668,6 +695,9 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
   destination->set_ip(use.ip);
   destination->set_port(use.port);
   destination->set_tls(use.tls);
+  destination->set_address_source(use.address_source);
+  destination->set_host_port(use.host_port);
+  destination->set_host_source(use.host_source);
   auto* request = event.mutable_request();
   request->set_protocol(use.protocol);
   request->set_method(use.method);
@@ -741,14 +771,21 @@ void Agent::scan_running_processes() {
 }
 
 void Agent::update_exec_prefilter() {
-  for (const auto& name : discovery::prefilter_executables(config_.mcp, config_index_)) {
-    if (exec_prefilter_names_.count(name) || exec_prefilter_rejected_.count(name)) continue;
-    if (probes_->add_exec_name(name)) {
-      exec_prefilter_names_.insert(name);
-    } else {
-      exec_prefilter_rejected_.insert(name);
-      count_error("exec_prefilter_name_rejected");  // longer than 31 bytes or the map is full
-    }
+  const std::set<std::string> reported = discovery::prefilter_executables(config_.mcp, config_index_);
+  for (const auto& name : reported) add_exec_prefilter_name(name, false);
+  for (const auto& name : discovery::prefilter_wrappers())
+    if (!reported.count(name)) add_exec_prefilter_name(name, true);
+}
+
+void Agent::add_exec_prefilter_name(const std::string& name, bool wrapper) {
+  // A wrapper later named by a client config (command: bash) is upgraded to reported once.
+  const std::string key = name + (wrapper ? "\x1fwrapper" : "");
+  if (exec_prefilter_names_.count(key) || exec_prefilter_rejected_.count(name)) return;
+  if (probes_->add_exec_name(name, wrapper)) {
+    exec_prefilter_names_.insert(key);
+  } else {
+    exec_prefilter_rejected_.insert(name);
+    count_error("exec_prefilter_name_rejected");  // longer than 31 bytes or the map is full
   }
 }
 
@@ -774,6 +811,7 @@ void Agent::reconcile_with_proc() {
   std::set<uint32_t> referenced;
   for (uint32_t pid : table_.pids()) referenced.insert(table_.find(pid)->server_pid);
   for (auto it = servers_.begin(); it != servers_.end();) it = referenced.count(it->first) ? std::next(it) : servers_.erase(it);
+  if (file_reads_) file_reads_->expire_roots();
 }
 
 const credtrace::v1::Process& Agent::process_view(const ProcessRecord& record) {
@@ -814,6 +852,8 @@ void Agent::emit_health() {
   health->set_watched_processes(static_cast<uint32_t>(table_.count(Role::server) + table_.count(Role::descendant)));
   health->set_mcp_servers(static_cast<uint32_t>(table_.count(Role::server)));
   health->set_execs_filtered(counters.filtered_execs);
+  (*health->mutable_sensors())["execs_watched_provisionally"] = execs_watched_provisionally_;
+  (*health->mutable_sensors())["provisional_watches_undone"] = provisional_watches_undone_;
   const auto& tls = credential_uses_.stats();
   auto& sensor_counts = *health->mutable_sensors();
   sensor_counts["tls_streams"] = tls.streams;
@@ -830,8 +870,12 @@ void Agent::emit_health() {
     sensor_counts["credential_files_matched"] = files.matched;
     sensor_counts["credential_files_read"] = files.scanned;
     sensor_counts["credential_file_repeats"] = files.repeats;
+    sensor_counts["credential_files_without_secrets"] = credential_files_without_secrets_;  // read: no event
     sensor_counts["credential_files_absent"] = files.not_found;
     sensor_counts["file_paths_unresolved"] = files.unresolved;
+    sensor_counts["credential_file_roots_unavailable"] = files.root_unavailable;
+    sensor_counts["credential_files_read_after_exit"] = files.read_after_exit;
+    sensor_counts["file_roots_pinned"] = file_reads_->roots_pinned();
     for (const auto& [error, n] : files.errors) (*health->mutable_agent_errors())["credential_file_" + error] = n;
   }
   if (config_exposures_) {
@@ -839,7 +883,10 @@ void Agent::emit_health() {
     sensor_counts["mcp_configs_watched"] = configs.files_watched;
     sensor_counts["mcp_config_scans"] = configs.scans;
     sensor_counts["mcp_config_unchanged"] = configs.unchanged;
+    sensor_counts["mcp_config_dirs_absent"] = configs.dirs_absent;  // not installed: waited for, not a failure
+    sensor_counts["mcp_config_dirs_appeared"] = configs.dirs_appeared;
     sensor_counts["mcp_config_watch_failures"] = configs.watch_failures;
+    sensor_counts["mcp_config_watch_overflows"] = configs.event_overflows;
     for (const auto& [error, n] : configs.errors) (*health->mutable_agent_errors())["mcp_config_" + error] = n;
   }
   sensor_counts["http1_responses"] = tls.responses;
@@ -861,13 +908,20 @@ void Agent::on_file_open(const ct_file_open_event& e) {
   if (!record) record = adopt_from_proc(e.hdr.tgid);
   auto server = record ? servers_.find(record->server_pid) : servers_.end();
   if (server == servers_.end()) return;  // not (or no longer) attributed to a workload: nothing to link it to
-  auto scan = file_reads_->on_open(e, server->second.workload.id());
-  if (scan) emit_file_scan(*scan, *record, server->second);
+  auto read = file_reads_->on_open(e, server->second.workload.id());
+  if (read) emit_file_scan(*read, *record, server->second);
 }
 
-// One secret_read per credential in a file a watched process opened (the file alone when it holds none or could
-// not be read); each credential also becomes a source of the workload's later uses.
-void Agent::emit_file_scan(credfiles::FileScan& scan, const ProcessRecord& record, ServerState& server) {
+// One secret_read per credential in a file a watched process opened (the file alone, with its error, when it could not
+// be read or parsed); each credential also becomes a source of the workload's later uses. A file read without error
+// that holds no credential (a CA bundle, a .env of plain settings) is only counted: it is not news.
+void Agent::emit_file_scan(sensors::FileRead& read, const ProcessRecord& record, ServerState& server) {
+  credfiles::FileScan& scan = read.scan;
+  if (!credfiles::worth_reporting(scan)) {
+    ++credential_files_without_secrets_;
+    scan.findings.clear();
+    return;
+  }
   auto base = new_event("secret_read");
   *base.mutable_process() = process_view(record);
   *base.mutable_workload() = server.workload;
@@ -877,6 +931,8 @@ void Agent::emit_file_scan(credfiles::FileScan& scan, const ProcessRecord& recor
   detail->set_format(std::string(credfiles::format_name(scan.format)));
   detail->set_file_kind(scan.kind);
   detail->set_error(std::string(credfiles::file_error_name(scan.error)));
+  detail->set_read_delay_ms(read.read_delay_ms);
+  detail->set_modified_after_open(read.modified_after_open);
   size_t secrets_found = 0;
   for (const auto& finding : scan.findings) {
     if (!finding.is_secret()) continue;
@@ -896,7 +952,7 @@ void Agent::emit_file_scan(credfiles::FileScan& scan, const ProcessRecord& recor
     emit(event);
   }
   scan.findings.clear();  // the raw values go with the findings (SecretBytes wipe themselves)
-  if (secrets_found == 0) emit(base);
+  if (secrets_found == 0) emit(base);  // unreadable or malformed: the failure is the news
 }
 
 // An MCP client's working directory: its project-level configs join discovery and the exposure scanner.

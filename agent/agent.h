@@ -51,6 +51,7 @@ class Agent {
 
   void on_kernel_event(const void* data, size_t size);
   void on_exec(const ct_exec_event& e);
+  void attribute_exec(const ct_exec_event& e);
   void on_fork(const ct_fork_event& e);
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);
@@ -58,18 +59,20 @@ class Agent {
   void on_socket_data(const ct_tls_data_event& e);
   void on_tls_free(const ct_tls_free_event& e);
   void on_file_open(const ct_file_open_event& e);
-  void emit_file_scan(credfiles::FileScan& scan, const process::ProcessRecord& record, ServerState& server);
+  void emit_file_scan(sensors::FileRead& read, const process::ProcessRecord& record, ServerState& server);
   void watch_mcp_configs(const std::set<std::string>& paths, std::optional<uid_t> reader_uid);
   void add_client_project(const std::string& dir);
   void emit_config_scans(std::vector<credfiles::FileScan> scans);
   void emit_config_finding(const credfiles::FileScan& scan, const credfiles::Finding& finding);
   void add_config_sources(const std::string& fingerprint, credtrace::v1::Event& event) const;
   void emit_credential_use(sensors::CredentialUse& use);
+  void emit_credential_uses(std::vector<sensors::CredentialUse> uses);
   void emit_issued_credential(sensors::IssuedCredential& issued);
   static constexpr size_t kMaxSourcesPerCredential = 16;
 
   void scan_running_processes();
   void update_exec_prefilter();
+  void add_exec_prefilter_name(const std::string& name, bool wrapper);
   process::ProcessRecord& start_server(process::ProcessRecord record, const discovery::McpIdentity& identity);
   void watch_descendants_from_proc(uint32_t server_pid);
   void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
@@ -112,8 +115,11 @@ class Agent {
   sensors::CredentialUseSensor credential_uses_;
   sensors::UseAggregator use_aggregator_;
   std::map<std::string, uint64_t> agent_errors_;
+  uint64_t credential_files_without_secrets_ = 0;  // credential-path files read without error, holding no credential
   std::unordered_map<uint32_t, credtrace::v1::Process> process_views_;
   std::set<std::string> exec_prefilter_names_;
+  uint64_t execs_watched_provisionally_ = 0;  // the kernel watched them at exec ("mcp" in name or arguments)
+  uint64_t provisional_watches_undone_ = 0;   // ... and they were not MCP servers
   std::set<std::string> exec_prefilter_rejected_;
   uint64_t boot_time_unix_ns_ = 0;
   std::chrono::steady_clock::time_point started_;

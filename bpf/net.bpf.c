@@ -1,4 +1,5 @@
-/* Network probes: the IPv4/IPv6 endpoints watched processes connect() to (destination IP:port of their streams). */
+/* Network probes: the IPv4/IPv6 endpoints watched processes connect() to (destination IP:port of their streams),
+ * plain HTTP written to those sockets, and which socket carries each SSL's ciphertext. */
 #include "include/helpers.h"
 #include <bpf/bpf_endian.h>
 
@@ -56,7 +57,77 @@ int ct_exit_connect(struct ct_syscall_exit *ctx) {
   __u64 key = ct_socket_key(fd);
   __u8 one = 1;
   if (bpf_map_update_elem(&plain_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+  if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   return 0;
+}
+
+#define CT_TLS_RECORD_HEADER_LEN 5
+#define CT_TLS_MAX_FRAGMENT 16384  /* plaintext bytes per record */
+#define CT_TLS_MAX_EXPANSION 2048  /* RFC 5246/8446: ciphertext adds at most this to a fragment */
+#define CT_TLS_RECORDS_SCANNED 4   /* node flushes ChangeCipherSpec + Finished + the first request in one write */
+
+static __always_inline __u32 ct_record_len(const __u8 *h) { return ((__u32)h[3] << 8) | h[4]; }
+
+/* Whether a record header (type, version, length) is application data carrying the first fragment of a write of
+ * plaintext_len bytes: TLS 1.3 sends every encrypted record as type 23 (0x17), version 0x0303. */
+static __always_inline bool ct_is_first_record_of(const __u8 *h, __u32 plaintext_len) {
+  if (h[0] != 0x17 || h[1] != 0x03 || h[2] < 0x01 || h[2] > 0x04) return false;
+  __u32 record_len = ct_record_len(h);
+  __u32 fragment = plaintext_len < CT_TLS_MAX_FRAGMENT ? plaintext_len : CT_TLS_MAX_FRAGMENT;
+  return record_len >= fragment && record_len <= fragment + CT_TLS_MAX_EXPANSION;
+}
+
+/* Walks the first records of a socket write (ChangeCipherSpec, alerts, handshake messages such as a TLS 1.3
+ * Finished may precede the data) for the one that carries the write's first fragment: its length, or 0. */
+static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 plaintext_len) {
+  __u64 offset = 0;
+  for (int i = 0; i < CT_TLS_RECORDS_SCANNED; i++) {
+    if (offset + CT_TLS_RECORD_HEADER_LEN > count) return 0;
+    __u8 header[CT_TLS_RECORD_HEADER_LEN] = {};
+    if (bpf_probe_read_user(header, sizeof(header), (void *)(buf + offset)) != 0) return 0;
+    if (header[0] < 0x14 || header[0] > 0x17 || header[1] != 0x03) return 0;  /* not a stream of TLS records */
+    if (ct_is_first_record_of(header, plaintext_len)) return ct_record_len(header);
+    offset += CT_TLS_RECORD_HEADER_LEN + ct_record_len(header);
+  }
+  return 0;
+}
+
+static __always_inline void ct_emit_tls_socket(__u64 ssl, __u64 fd, __u32 record_len) {
+  struct ct_tls_socket_event *e = ct_reserve(CT_EVENT_TLS_SOCKET, sizeof(*e));
+  if (!e) return;
+  ct_fill_header(&e->hdr, CT_EVENT_TLS_SOCKET, CT_FLAG_WATCHED);
+  e->ssl = ssl;
+  e->fd = (__u32)fd;
+  e->record_len = record_len;
+  ct_submit(e, false);
+}
+
+/* A socket write of a watched thread with an SSL_write not yet paired: when its first records include that write's
+ * first record and the socket is one the process connected, report the pair (the destination of the SSL's stream). */
+static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&ssl_writes, &tid);
+  if (!pending) return;
+  if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
+    bpf_map_delete_elem(&ssl_writes, &tid);  /* too late to be sure: the agent reports the destination unknown */
+    return;
+  }
+  __u64 key = ct_socket_key(fd);
+  if (!buf || count < CT_TLS_RECORD_HEADER_LEN || !bpf_map_lookup_elem(&connected_sockets, &key)) return;
+  __u32 record_len = ct_find_record_of(buf, count, pending->len);
+  if (!record_len) return;
+  __u64 ssl = pending->ssl;
+  bpf_map_delete_elem(&ssl_writes, &tid);
+  ct_emit_tls_socket(ssl, fd, record_len);
+}
+
+/* The first buffer of a gathered write, for pairing. */
+static __always_inline void ct_pair_ssl_write_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (!iov || iovcnt == 0 || !bpf_map_lookup_elem(&ssl_writes, &tid)) return;
+  struct iovec v = {};
+  if (bpf_probe_read_user(&v, sizeof(v), (void *)iov) != 0) return;
+  ct_pair_ssl_write(fd, (__u64)v.iov_base, v.iov_len);
 }
 
 static __always_inline bool ct_is_captured_socket(__u64 fd) {
@@ -102,6 +173,7 @@ static __always_inline void ct_capture_socket_iovecs(__u64 fd, __u64 iov, __u64 
 SEC("tracepoint/syscalls/sys_enter_write")
 int ct_enter_write(struct ct_syscall_enter_write *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_pair_ssl_write(ctx->fd, ctx->buf, ctx->count);
   ct_capture_socket_write(ctx->fd, ctx->buf, ctx->count);
   return 0;
 }
@@ -109,6 +181,7 @@ int ct_enter_write(struct ct_syscall_enter_write *ctx) {
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int ct_enter_sendto(struct ct_syscall_enter_sendto *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_pair_ssl_write(ctx->fd, ctx->buff, ctx->len);
   ct_capture_socket_write(ctx->fd, ctx->buff, ctx->len);
   return 0;
 }
@@ -116,13 +189,24 @@ int ct_enter_sendto(struct ct_syscall_enter_sendto *ctx) {
 SEC("tracepoint/syscalls/sys_enter_writev")
 int ct_enter_writev(struct ct_syscall_enter_writev *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_pair_ssl_write_iovecs(ctx->fd, ctx->vec, ctx->vlen);
   ct_capture_socket_iovecs(ctx->fd, ctx->vec, ctx->vlen);
   return 0;
+}
+
+/* sendmsg's first buffer, for pairing: the message header is read only while an SSL_write waits for its socket. */
+static __always_inline void ct_pair_ssl_write_msg(__u64 fd, __u64 msg_addr) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (!msg_addr || !bpf_map_lookup_elem(&ssl_writes, &tid)) return;
+  struct user_msghdr msg = {};
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) return;
+  ct_pair_ssl_write_iovecs(fd, (__u64)msg.msg_iov, msg.msg_iovlen);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int ct_enter_sendmsg(struct ct_syscall_enter_sendmsg *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_pair_ssl_write_msg(ctx->fd, ctx->msg);
   if (!ct_is_captured_socket(ctx->fd)) return 0;
   struct user_msghdr msg = {};
   if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->msg) != 0) {
@@ -139,5 +223,6 @@ int ct_enter_close(struct ct_syscall_enter_close *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   __u64 key = ct_socket_key(ctx->fd);
   bpf_map_delete_elem(&plain_sockets, &key);
+  bpf_map_delete_elem(&connected_sockets, &key);
   return 0;
 }

@@ -30,20 +30,103 @@ static __always_inline bool ct_has_mcp_at(const char *n, int i) {
   return (n[i] | 0x20) == 'm' && (n[i + 1] | 0x20) == 'c' && (n[i + 2] | 0x20) == 'p';
 }
 
-/* Whether an exec of a process that is not watched, not a candidate and not a client's child is worth
- * reporting: its file name is in exec_names, or contains "mcp". Everything else is counted and skipped. */
-static __always_inline bool ct_exec_name_interesting(struct linux_binprm *bprm) {
+/* "mcp" anywhere in the first n bytes of a buffer (NULs included: an argument area is several strings). */
+static __always_inline bool ct_mentions_mcp(const char *buf, int n) {
+  for (int i = 0; i < CT_WRAPPER_ARGS_SCAN - 3; i++) {
+    if (i >= n - 2) break;
+    if (ct_has_mcp_at(buf, i)) return true;
+  }
+  return false;
+}
+
+/* Whether a wrapper's (sh, bash, env, …) arguments mention "mcp": a script or command it runs names a server. */
+static __always_inline bool ct_wrapper_runs_mcp(struct task_struct *task) {
+  struct mm_struct *mm = task->mm;
+  if (!mm) return false;
+  __u32 zero = 0;
+  struct ct_wrapper_args *scratch = bpf_map_lookup_elem(&wrapper_args, &zero);
+  if (!scratch) return true; /* cannot look: report rather than filter */
+  unsigned long start = mm->arg_start;
+  unsigned long end = mm->arg_end;
+  __u64 len = end > start ? end - start : 0;
+  if (len > CT_WRAPPER_ARGS_SCAN) len = CT_WRAPPER_ARGS_SCAN;
+  if (len == 0) return false;
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_WRAPPER_ARGS_SCAN));
+  if (bpf_probe_read_user(scratch->bytes, len, (void *)start) != 0) return true;
+  return ct_mentions_mcp(scratch->bytes, (int)len);
+}
+
+enum ct_exec_verdict {
+  CT_EXEC_SKIP = 0,     /* filtered and counted */
+  CT_EXEC_REPORT = 1,   /* reported: a listed name (interpreter, launcher, client, config command) */
+  CT_EXEC_MENTIONS = 2, /* reported and watched at once: the name, or a listed program's arguments, mention "mcp" */
+};
+
+static __always_inline bool ct_name_mentions_mcp(struct ct_exec_name *key) {
+  for (int i = 0; i < CT_EXEC_NAME_LEN - 3; i++) {
+    if (!key->name[i]) break;
+    if (ct_has_mcp_at(key->name, i)) return true;
+  }
+  return false;
+}
+
+/* Verdict for one file name (NUL-padded key). A listed program or wrapper whose arguments mention "mcp"
+ * (`python3 mcp_server.py`, `sh ./mcp-server-x.sh`) is watched at once, like a name with "mcp" in it; a wrapper
+ * whose arguments do not is skipped. */
+static __always_inline int ct_name_verdict(struct ct_exec_name *key, struct task_struct *task) {
+  if (ct_name_mentions_mcp(key)) return CT_EXEC_MENTIONS;
+  __u8 *kind = bpf_map_lookup_elem(&exec_names, key);
+  if (!kind) return CT_EXEC_SKIP;
+  __u8 listed = *kind;
+  if (ct_wrapper_runs_mcp(task)) return CT_EXEC_MENTIONS;
+  return listed == CT_EXEC_NAME_REPORT ? CT_EXEC_REPORT : CT_EXEC_SKIP;
+}
+
+struct ct_slash_scan {
+  long len;   /* bytes of the path in the scratch, NUL included */
+  __u64 base; /* offset just after the last '/' seen */
+};
+
+/* bpf_loop callback over the path in the scratch: a loop the verifier checks once, not once per offset. */
+static long ct_note_slash(__u64 index, void *ctx) {
+  struct ct_slash_scan *scan = ctx;
+  __u32 zero = 0;
+  struct ct_wrapper_args *scratch = bpf_map_lookup_elem(&wrapper_args, &zero);
+  if (!scratch || index >= CT_WRAPPER_ARGS_SCAN || (long)index >= scan->len) return 1;
+  if (scratch->bytes[index] == '/') scan->base = index + 1;
+  return 0;
+}
+
+/* The file name after the last '/' of the path the exec was asked for (a script's own path: for `#!` scripts
+ * bprm->file is the interpreter), into key. The path is scanned in the per-CPU scratch (the stack is too small);
+ * the name is then read from the kernel string itself. */
+static __always_inline int ct_invoked_name(struct linux_binprm *bprm, struct ct_exec_name *key) {
+  __u32 zero = 0;
+  struct ct_wrapper_args *scratch = bpf_map_lookup_elem(&wrapper_args, &zero);
+  if (!scratch) return -1;
+  const char *filename = bprm->filename;
+  struct ct_slash_scan scan = {};
+  scan.len = bpf_probe_read_kernel_str(scratch->bytes, CT_WRAPPER_ARGS_SCAN, filename);
+  if (scan.len <= 0) return -1;
+  bpf_loop(CT_WRAPPER_ARGS_SCAN, ct_note_slash, &scan, 0);
+  __builtin_memset(key->name, 0, sizeof(key->name));
+  if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), filename + scan.base) < 0) return -1;
+  return 0;
+}
+
+/* What to do with an exec of a process that is not watched, not a candidate and not a client's child, judged by
+ * the executed file's name (the interpreter, for a `#!` script) and the name the exec was asked for (the script). */
+static __always_inline int ct_exec_verdict(struct task_struct *task, struct linux_binprm *bprm) {
   struct ct_exec_name key = {};
   struct dentry *dentry = bprm->file->f_path.dentry;
   __u32 len = dentry->d_name.len;
   if (len > CT_EXEC_NAME_LEN - 1) len = CT_EXEC_NAME_LEN - 1;
-  if (bpf_probe_read_kernel(key.name, len & (CT_EXEC_NAME_LEN - 1), dentry->d_name.name) != 0) return true;
-  if (bpf_map_lookup_elem(&exec_names, &key)) return true;
-  for (int i = 0; i < CT_EXEC_NAME_LEN - 3; i++) {
-    if (!key.name[i]) break;
-    if (ct_has_mcp_at(key.name, i)) return true;
-  }
-  return false;
+  if (bpf_probe_read_kernel(key.name, len & (CT_EXEC_NAME_LEN - 1), dentry->d_name.name) != 0) return CT_EXEC_REPORT;
+  int verdict = ct_name_verdict(&key, task);
+  if (verdict == CT_EXEC_MENTIONS) return verdict;
+  if (ct_invoked_name(bprm, &key) != 0) return verdict ? verdict : CT_EXEC_REPORT;
+  int invoked = ct_name_verdict(&key, task);
+  return invoked > verdict ? invoked : verdict;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -53,10 +136,17 @@ int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
   __u32 ppid = task->real_parent->tgid;
   /* Children of MCP clients were made candidates at fork; their first stdin message decides. */
   __u32 flags = ct_membership_flags(ct_task_sets(task));
-  if (!flags && exec_prefilter && !ct_exec_name_interesting(bprm)) {
-    struct ct_counters *c = ct_counters_get();
-    if (c) c->filtered[CT_FILTERED_EXEC]++;
-    return 0;
+  if (!flags) {
+    int verdict = ct_exec_verdict(task, bprm);
+    if (verdict == CT_EXEC_SKIP && exec_prefilter) {
+      struct ct_counters *c = ct_counters_get();
+      if (c) c->filtered[CT_FILTERED_EXEC]++;
+      return 0;
+    }
+    if (verdict == CT_EXEC_MENTIONS) { /* its first opens and connects must not wait for the agent's verdict */
+      ct_task_add_sets(task, 1u << CT_SET_WATCHED);
+      flags = CT_FLAG_PROVISIONAL;
+    }
   }
 
   struct ct_exec_event *e = ct_reserve(CT_EVENT_EXEC, sizeof(*e));

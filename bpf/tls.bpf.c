@@ -10,9 +10,22 @@ static __always_inline bool ct_current_watched(void) {
   return ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED);
 }
 
+/* The thread's next TLS record to a connected socket is this call's ciphertext (paired in net.bpf.c). */
+static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  __u64 now = bpf_ktime_get_boot_ns();
+  /* Writes of one SSL flushed together (a memory BIO drained once): the first record is the earliest write's. */
+  struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&ssl_writes, &tid);
+  if (earlier && earlier->ssl == ssl && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return;
+  struct ct_ssl_write_pending pending = {
+      .ssl = ssl, .time_boot_ns = now, .len = num > 0xffffffffull ? 0xffffffffu : (__u32)num};
+  if (bpf_map_update_elem(&ssl_writes, &tid, &pending, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+}
+
 static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
   if (num <= 0 || !ct_current_watched()) return 0;
   ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num);
+  ct_note_ssl_write(ssl, (__u64)num);
   return 0;
 }
 
@@ -105,6 +118,10 @@ int BPF_KPROBE(ct_ssl_ctrl, void *ssl, long cmd, long larg, const char *parg) {
 SEC("uprobe")
 int BPF_KPROBE(ct_ssl_free, void *ssl) {
   if (!ssl || !ct_current_watched()) return 0;
+  /* A write of this SSL not flushed yet never will be: it must not pair a later SSL at the same address. */
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&ssl_writes, &tid);
+  if (pending && pending->ssl == (__u64)ssl) bpf_map_delete_elem(&ssl_writes, &tid);
   struct ct_tls_free_event *e = ct_reserve(CT_EVENT_TLS_FREE, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_TLS_FREE, CT_FLAG_WATCHED);

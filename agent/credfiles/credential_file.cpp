@@ -72,6 +72,11 @@ FileScan scan_mcp_config_file(const std::string& path, const ReadOptions& option
   return scan_credential_file(path, PathMatch{"", "mcp_config", Format::mcp_config}, options);
 }
 
+bool worth_reporting(const FileScan& scan) {
+  return scan.error != FileError::none ||
+         std::any_of(scan.findings.begin(), scan.findings.end(), [](const Finding& f) { return f.is_secret(); });
+}
+
 ExportedCredential export_credential(const Finding& finding, const secrets::Fingerprinter& fingerprinter) {
   ExportedCredential out;
   out.type = finding.type;

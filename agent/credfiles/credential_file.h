@@ -42,6 +42,11 @@ FileScan scan_credential_file(const std::string& path, const PathMatch& match, c
 // ("mcpServers.github.env.GITHUB_TOKEN"); secrets outside server entries (e.g. "primaryApiKey") have no server.
 FileScan scan_mcp_config_file(const std::string& path, const ReadOptions& options);
 
+// Whether a scan of a file a watched process opened is worth a secret_read event: it holds a credential, or the
+// file could not be (fully) read or parsed. A file read cleanly with no credential in it (a CA bundle: certificates
+// only; a .env of plain settings or ${VAR} references) is not news: the agent only counts it.
+bool worth_reporting(const FileScan& scan);
+
 // What may leave the process for one secret finding: its type, HMAC fingerprint and redacted preview.
 struct ExportedCredential {
   std::string type;

@@ -32,4 +32,9 @@ std::set<std::string> prefilter_executables(const config::McpConfig& config, con
   return names;
 }
 
+std::set<std::string> prefilter_wrappers() {
+  return {"sh",     "bash",   "dash",    "zsh",    "ksh",  "mksh", "ash",   "busybox", "env",
+          "nohup",  "setsid", "timeout", "stdbuf", "nice", "chpst", "tini",    "dumb-init"};
+}
+
 }  // namespace credtrace::discovery

@@ -16,4 +16,8 @@ std::set<std::string> default_prefilter_executables();
 // command. Names containing "mcp" need no entry: the kernel reports them anyway.
 std::set<std::string> prefilter_executables(const config::McpConfig& config, const ConfigIndex& index);
 
+// Shells and launchers that run another program (sh, bash, env, nohup, …): their exec is reported only when their
+// arguments mention "mcp" (`sh ./mcp-server-x.sh`), unless prefilter_executables names them too (a config command).
+std::set<std::string> prefilter_wrappers();
+
 }  // namespace credtrace::discovery

@@ -27,6 +27,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_CONNECT: return "connect";
     case CT_EVENT_SOCK_DATA: return "sock_data";
     case CT_EVENT_TLS_NEW: return "tls_new";
+    case CT_EVENT_TLS_SOCKET: return "tls_socket";
     default: return "unknown";
   }
 }
@@ -199,12 +200,12 @@ void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {
   bpf_map__delete_elem(skel_->maps.plain_sockets, &key, sizeof(key), 0);
 }
 
-bool Probes::add_exec_name(const std::string& name) {
+bool Probes::add_exec_name(const std::string& name, bool wrapper) {
   ct_exec_name key{};
   if (name.empty() || name.size() >= sizeof(key.name)) return false;
   std::memcpy(key.name, name.data(), name.size());
-  uint8_t one = 1;
-  return bpf_map__update_elem(skel_->maps.exec_names, &key, sizeof(key), &one, sizeof(one), BPF_ANY) == 0;
+  uint8_t kind = wrapper ? CT_EXEC_NAME_WRAPPER : CT_EXEC_NAME_REPORT;
+  return bpf_map__update_elem(skel_->maps.exec_names, &key, sizeof(key), &kind, sizeof(kind), BPF_ANY) == 0;
 }
 
 KernelCounters Probes::read_counters() const {

@@ -56,8 +56,9 @@ class Probes {
   void add_to_set(ct_pid_set set, uint32_t tgid);
   void remove_from_set(ct_pid_set set, uint32_t tgid);
   bool in_set(ct_pid_set set, uint32_t tgid) const;
-  // Adds an executable file name to the exec prefilter (names longer than 31 bytes cannot be keys: false).
-  bool add_exec_name(const std::string& name);
+  // Adds an executable file name to the exec prefilter (names longer than 31 bytes cannot be keys: false). A wrapper's
+  // exec (sh, env, …) is reported only when its arguments mention "mcp".
+  bool add_exec_name(const std::string& name, bool wrapper = false);
 
   KernelCounters read_counters() const;
   const std::vector<std::string>& attached() const { return attached_; }

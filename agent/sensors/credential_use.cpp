@@ -1,4 +1,5 @@
-// Credential-use sensor: per-stream HTTP/1.1 parsing of captured TLS plaintext and the credentials requests carry.
+// Credential-use sensor: per-stream HTTP parsing of captured plaintext, the credentials requests carry, and where each
+// stream's bytes were observed to go (TLS streams: the socket their ciphertext was written to).
 #include "sensors/credential_use.h"
 
 #include "protocols/response_credentials.h"
@@ -7,23 +8,29 @@
 #include <openssl/crypto.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 
 namespace credtrace::sensors {
 namespace {
 
-// "host:port" or "[v6]:port" → port; 443 when the Host header names none (the stream is TLS).
-uint32_t port_of(const std::string& host) {
+// "host:port" or "[v6]:port" → the port it names; 0 when it names none. A claim of the client (what it asked for),
+// never the port its socket connected to, and never a scheme's default.
+uint32_t port_named_in(const std::string& host) {
   size_t colon = host.rfind(':');
   if (!host.empty() && host[0] == '[') colon = host.find("]:") == std::string::npos ? std::string::npos : host.find("]:") + 1;
-  if (colon == std::string::npos || colon + 1 >= host.size() || host.size() - colon > 6) return 443;
+  if (colon == std::string::npos || colon + 1 >= host.size() || host.size() - colon > 6) return 0;
   uint32_t port = 0;
   for (char c : host.substr(colon + 1)) {
-    if (c < '0' || c > '9') return 443;
+    if (c < '0' || c > '9') return 0;
     port = port * 10 + static_cast<uint32_t>(c - '0');
   }
-  return port && port <= 65535 ? port : 443;
+  return port <= 65535 ? port : 0;
 }
+
+// Uses held at most this many per stream; later ones are reported at once, address unknown.
+constexpr size_t kMaxHeldPerStream = 256;
 
 // Request copies hold header values and queries in plaintext: zero them before they are freed.
 void wipe(std::vector<protocols::HttpRequest>& requests, std::vector<std::string>& raw_queries) {
@@ -59,44 +66,111 @@ constexpr uint64_t kSocketStream = 1ull << 63;
 
 }  // namespace
 
+uint64_t boot_clock_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
+}
+
+CredentialUseSensor::~CredentialUseSensor() {
+  for (auto& [key, s] : streams_)
+    for (auto& held : s->held) protocols::cleanse(held.use.credential);
+  for (auto& use : released_) protocols::cleanse(use.credential);
+}
+
 CredentialUseSensor::Stream& CredentialUseSensor::stream(const Key& key) {
   auto it = streams_.find(key);
   if (it != streams_.end()) return *it->second;
   if (streams_.size() >= max_streams_) {
-    streams_.erase(streams_.begin());  // oldest SSL* first is as good as any: counted, never silent
+    erase_stream(streams_.begin());  // oldest SSL* first is as good as any: counted, never silent
     ++stats_.streams_dropped;
   }
   ++stats_.streams;
   return *streams_.emplace(key, std::make_unique<Stream>()).first->second;
 }
 
+// A stream that ends before its address is known releases its held uses as unknown.
+void CredentialUseSensor::erase_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it) {
+  settle_address(*it->second, Address::unknown);
+  streams_.erase(it);
+}
+
+void CredentialUseSensor::settle_address(Stream& s, Address address) {
+  if (s.address != Address::waiting) return;
+  s.address = address;
+  release_held(s);
+}
+
+void CredentialUseSensor::release_held(Stream& s) {
+  for (auto& held : s.held) {
+    fill_address(s, held.use);
+    released_.push_back(std::move(held.use));
+  }
+  s.held.clear();
+}
+
+// The observed address, or unknown: never a default that looks like an observation.
+void CredentialUseSensor::fill_address(const Stream& s, CredentialUse& use) {
+  if (s.address != Address::connected) {
+    use.ip.clear();
+    use.port = 0;
+    use.address_source = kAddressUnknown;
+    ++stats_.destinations_unknown;
+    return;
+  }
+  use.ip = s.connected.ip;
+  use.port = s.connected.port;
+  use.address_source = kAddressFromConnect;
+  if (use.host.empty()) {
+    use.host = use.ip;
+    use.host_source = kHostFromIp;
+  }
+}
+
+void CredentialUseSensor::deliver(Stream& s, CredentialUse use, uint64_t time_ns) {
+  if (s.address == Address::waiting && s.held.size() < kMaxHeldPerStream) {
+    s.held.push_back({std::move(use), time_ns});
+    return;
+  }
+  fill_address(s, use);
+  released_.push_back(std::move(use));
+}
+
 void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   char text[INET6_ADDRSTRLEN] = {};
   int family = e.family == AF_INET6 ? AF_INET6 : AF_INET;
   if (!inet_ntop(family, e.addr, text, sizeof(text))) return;
-  if (last_connect_by_thread_.size() >= 65536) last_connect_by_thread_.clear();  // bounded; only recency matters
-  Endpoint endpoint{text, e.port, e.hdr.time_boot_ns};
-  last_connect_by_thread_[e.hdr.pid] = endpoint;
   if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
-  socket_endpoints_[{e.hdr.tgid, e.fd}] = endpoint;
-  streams_.erase({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream});  // the fd was reused: a new stream
-  // A stream whose SNI this thread set and which has not sent data yet connects now (the last attempt wins:
-  // a refused ::1 is followed by 127.0.0.1).
-  auto pending = last_sni_stream_by_thread_.find(e.hdr.pid);
-  if (pending == last_sni_stream_by_thread_.end()) return;
-  auto it = streams_.find(pending->second);
-  if (it != streams_.end() && !it->second->sent_data) it->second->connected = endpoint;
+  // The last attempt wins: a refused ::1 may be retried on the same fd number with 127.0.0.1.
+  socket_endpoints_[{e.hdr.tgid, e.fd}] = Endpoint{text, e.port};
+  if (auto it = streams_.find({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream}); it != streams_.end())
+    erase_stream(it);  // the fd was reused: a new stream
 }
 
 void CredentialUseSensor::on_sni(const ct_tls_sni_event& e) {
   Stream& s = stream({e.hdr.tgid, e.ssl});
   s.sni.assign(e.name, strnlen(e.name, sizeof(e.name)));
-  // OpenSSL streams carry no fd (memory BIOs): the thread that sets SNI has usually just connected the socket.
-  auto it = last_connect_by_thread_.find(e.hdr.pid);
-  if (it != last_connect_by_thread_.end() && e.hdr.time_boot_ns - it->second.time_boot_ns < 10'000'000'000ull)
-    s.connected = it->second;
-  if (last_sni_stream_by_thread_.size() >= 65536) last_sni_stream_by_thread_.clear();
-  last_sni_stream_by_thread_[e.hdr.pid] = {e.hdr.tgid, e.ssl};
+}
+
+std::vector<CredentialUse> CredentialUseSensor::on_tls_socket(const ct_tls_socket_event& e) {
+  Stream& s = stream({e.hdr.tgid, e.ssl});
+  auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.fd});
+  if (s.address == Address::waiting) {
+    if (endpoint == socket_endpoints_.end()) {
+      ++stats_.tls_socket_not_connected;  // inherited, accepted, or connected before the process was watched
+      settle_address(s, Address::unknown);
+    } else {
+      ++stats_.tls_streams_paired;
+      s.connected = endpoint->second;
+      s.fd = e.fd;
+      settle_address(s, Address::connected);
+    }
+  } else if (s.address == Address::connected &&
+             (e.fd != s.fd || endpoint == socket_endpoints_.end() || !(endpoint->second == s.connected))) {
+    ++stats_.tls_pairing_conflicts;  // one SSL, two sockets: which one is not known, so neither is reported
+    s.address = Address::unknown;
+  }
+  return take_released();
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_free(const ct_tls_free_event& e) {
@@ -108,21 +182,40 @@ std::vector<IssuedCredential> CredentialUseSensor::on_free(const ct_tls_free_eve
     s.responses->finish(responses);
     issued = issued_in(s, responses, e.hdr.tgid);
   }
-  streams_.erase(it);
+  erase_stream(it);
   return issued;
 }
 
-void CredentialUseSensor::on_new(const ct_tls_free_event& e) { streams_.erase({e.hdr.tgid, e.ssl}); }
+void CredentialUseSensor::on_new(const ct_tls_free_event& e) {
+  if (auto it = streams_.find({e.hdr.tgid, e.ssl}); it != streams_.end()) erase_stream(it);
+}
 
-void CredentialUseSensor::forget_process(uint32_t pid) {
-  for (auto it = streams_.lower_bound({pid, 0}); it != streams_.end() && it->first.first == pid;) it = streams_.erase(it);
+std::vector<CredentialUse> CredentialUseSensor::forget_process(uint32_t pid) {
+  for (auto it = streams_.lower_bound({pid, 0}); it != streams_.end() && it->first.first == pid;) erase_stream(it++);
+  for (auto it = socket_endpoints_.lower_bound({pid, 0}); it != socket_endpoints_.end() && it->first.first == pid;)
+    it = socket_endpoints_.erase(it);
+  return take_released();
+}
+
+std::vector<CredentialUse> CredentialUseSensor::expire(uint64_t now_boot_ns) {
+  for (auto& [key, s] : streams_) {
+    auto overdue = [&](const HeldUse& held) { return held.since_ns + kHoldNs <= now_boot_ns; };
+    auto first_kept = std::stable_partition(s->held.begin(), s->held.end(), overdue);
+    for (auto it = s->held.begin(); it != first_kept; ++it) {
+      fill_address(*s, it->use);  // still waiting: unknown
+      released_.push_back(std::move(it->use));
+    }
+    s->held.erase(s->held.begin(), first_kept);
+  }
+  return take_released();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event& e) {
   if (e.direction != CT_TLS_WRITE) return {};  // reads go to on_read_data
   Stream& s = stream({e.hdr.tgid, e.ssl});
   s.sent_data = true;
-  return parse(s, e, true);
+  for (auto& use : parse(s, e, true)) deliver(s, std::move(use), e.hdr.time_boot_ns);
+  return take_released();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data_event& e, bool* stop_capture) {
@@ -130,13 +223,14 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
   Stream& s = stream(key);
   if (!s.sent_data) {
     s.sent_data = true;
-    if (auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.ssl}); endpoint != socket_endpoints_.end())
-      s.connected = endpoint->second;
+    auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.ssl});
+    if (endpoint != socket_endpoints_.end()) s.connected = endpoint->second;
+    s.address = endpoint != socket_endpoints_.end() ? Address::connected : Address::unknown;  // the fd is the socket
   }
-  std::vector<CredentialUse> uses = parse(s, e, false);
+  for (auto& use : parse(s, e, false)) deliver(s, std::move(use), e.hdr.time_boot_ns);
   *stop_capture = s.classified && !s.http1;
-  if (*stop_capture) streams_.erase(key);
-  return uses;
+  if (*stop_capture) erase_stream(streams_.find(key));
+  return take_released();
 }
 
 void CredentialUseSensor::gap(Stream& s, uint64_t missing) {
@@ -176,8 +270,7 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
   for (size_t i = 0; i < requests.size(); ++i) {
     protocols::HttpRequest& request = requests[i];
     ++stats_.requests;
-    const uint32_t port = tls ? port_of(request.host) : s.connected.port;
-    if (s.http1) note_request(s, request, port);
+    if (s.http1) note_request(s, request);
     for (auto& credential : protocols::credentials_in_request(request, raw_queries[i])) {
       CredentialUse use;
       use.pid = e.hdr.tgid;
@@ -185,10 +278,15 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
       use.tls = tls;
       use.method = request.method;
       use.path = request.path;
-      use.host = request.host.empty() ? (s.sni.empty() ? s.connected.ip : s.sni) : request.host;
       use.sni = s.sni;
-      use.port = port;
-      if (!s.connected.ip.empty() && s.connected.port == use.port) use.ip = s.connected.ip;
+      if (!request.host.empty()) {
+        use.host = request.host;
+        use.host_source = s.h2 ? kHostFromAuthority : kHostFromHeader;
+        use.host_port = port_named_in(request.host);
+      } else if (!s.sni.empty()) {
+        use.host = s.sni;
+        use.host_source = kHostFromSni;
+      }  // else the address names it once known (fill_address)
       use.credential = std::move(credential);
       uses.push_back(std::move(use));
     }
@@ -197,12 +295,12 @@ std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_da
   return uses;
 }
 
-void CredentialUseSensor::note_request(Stream& s, const protocols::HttpRequest& request, uint32_t port) {
+void CredentialUseSensor::note_request(Stream& s, const protocols::HttpRequest& request) {
   constexpr size_t kMaxPending = 64;  // responses that never come (a killed connection) must not pile up
   if (!s.responses) s.responses = std::make_unique<protocols::Http1ResponseParser>();
   if (s.pending_requests.size() >= kMaxPending) s.pending_requests.pop_front();
-  std::string host = request.host.empty() ? (s.sni.empty() ? s.connected.ip : s.sni) : request.host;
-  s.pending_requests.push_back({request.method, std::move(host), request.path, port});
+  std::string host = request.host.empty() ? s.sni : request.host;
+  s.pending_requests.push_back({request.method, std::move(host), request.path});
   s.responses->request_sent(request.method);
 }
 
@@ -245,7 +343,12 @@ std::vector<IssuedCredential> CredentialUseSensor::issued_in(Stream& s, std::vec
       found.method = request.method;
       found.host = request.host;
       found.path = request.path;
-      found.port = request.port;
+      if (s.address == Address::connected) {  // by the time a response is read, its request's pairing is in
+        found.ip = s.connected.ip;
+        found.port = s.connected.port;
+        found.address_source = kAddressFromConnect;
+        if (found.host.empty()) found.host = found.ip;
+      }
       found.tls = true;
       found.credential = std::move(credential);
       issued.push_back(std::move(found));

@@ -21,6 +21,24 @@ struct {
   __type(value, __u8);
 } plain_sockets SEC(".maps");
 
+/* (tgid << 32 | fd) of sockets watched processes connected, until closed: the sockets an SSL's ciphertext may be
+ * paired with (unlike plain_sockets, kept when the stream turns out to be TLS). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u8);
+} connected_sockets SEC(".maps");
+
+/* Thread id -> the last SSL_write of that thread of a watched process not yet paired with the socket its ciphertext
+ * went to (set by the SSL_write probes, taken by the socket write that carries the record; LRU, as ssl_reads). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32);
+  __type(value, struct ct_ssl_write_pending);
+} ssl_writes SEC(".maps");
+
 /* Thread id -> fd of an in-flight connect() by a watched process (LRU: a thread that dies mid-call cannot leak). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,6 +100,28 @@ struct {
   __type(key, struct ct_exec_name);
   __type(value, __u8);
 } exec_names SEC(".maps");
+
+/* Per-CPU scratch for the exec prefilter: the start of a wrapper's (sh, env, …) arguments, scanned for "mcp". */
+struct ct_wrapper_args {
+  char bytes[CT_WRAPPER_ARGS_SCAN];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ct_wrapper_args);
+} wrapper_args SEC(".maps");
+
+/* Per-CPU scratch for the directory walk of a relative open (names leaf first), copied into the event. */
+struct ct_dir_names {
+  char bytes[CT_DIR_NAMES_LEN];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ct_dir_names);
+} dir_walk SEC(".maps");
 
 /* Agent's own tgid: never traced. */
 const volatile __u32 agent_tgid = 0;

@@ -39,7 +39,8 @@ enum ct_event_type {
   CT_EVENT_CONNECT = 9,   /* a watched process called connect() on an IPv4/IPv6 address */
   CT_EVENT_SOCK_DATA = 10, /* bytes a watched process wrote to a socket it connected (plain HTTP): a tls_data layout */
   CT_EVENT_TLS_NEW = 11,   /* a watched process created an SSL (SSL_new returned): a new stream at that address */
-  CT_EVENT_TYPE_MAX = 12,
+  CT_EVENT_TLS_SOCKET = 12, /* the connected socket a watched thread wrote an SSL's ciphertext to after SSL_write */
+  CT_EVENT_TYPE_MAX = 13,
 };
 
 enum ct_drop_reason {
@@ -74,6 +75,12 @@ struct ct_task_state {
 struct ct_exec_name {
   char name[CT_EXEC_NAME_LEN];
 };
+/* Values of the exec-name prefilter map: report every exec of the name, or only when the name is a wrapper
+ * (sh, bash, env, …) whose arguments mention "mcp" (`sh ./mcp-server-x.sh`, `bash -c 'exec ./mcp-y'`). */
+#define CT_EXEC_NAME_REPORT 1
+#define CT_EXEC_NAME_WRAPPER 2
+/* How much of a wrapper's argument area the prefilter scans for "mcp". */
+#define CT_WRAPPER_ARGS_SCAN 256
 
 /* Per-CPU counters; summed by the agent. Incremented before ring-buffer reserve. */
 struct ct_counters {
@@ -94,6 +101,9 @@ struct ct_event_header {
 #define CT_FLAG_WATCHED (1u << 0)   /* the process was watched when the event fired */
 #define CT_FLAG_CANDIDATE (1u << 1) /* the process was a candidate when the event fired */
 #define CT_FLAG_TRUNCATED (1u << 2) /* a variable part was cut to fit */
+/* Exec only: the kernel watched the process at once because its name or arguments mention "mcp", so what it does
+ * before the agent classifies it (a short-lived server's file reads) is seen; the agent undoes it if not MCP. */
+#define CT_FLAG_PROVISIONAL (1u << 3)
 
 struct ct_exec_event {
   struct ct_event_header hdr;
@@ -129,6 +139,10 @@ struct ct_stdin_event {
   char data[CT_STDIN_CAPTURE_LEN];
 };
 
+/* Directory of a relative open, as the opening process saw it: its names leaf first, each NUL-terminated, so the
+ * read does not depend on /proc/PID/cwd of a process that may be gone. Twice CT_PATH_LEN: writes stay in bounds. */
+#define CT_DIR_NAMES_LEN (2 * CT_PATH_LEN)
+#define CT_DIR_MAX_DEPTH 24
 struct ct_file_open_event {
   struct ct_event_header hdr;
   ct_u32 open_flags;
@@ -136,7 +150,21 @@ struct ct_file_open_event {
   ct_u32 dirfd;
   ct_u32 _pad;
   char path[CT_PATH_LEN];
+  /* The root the path resolves in: its mount namespace and root directory (kernel dev_t and inode), so the
+   * agent reads through a root it pinned for that namespace after the process has exited. */
+  ct_u32 mnt_ns;
+  ct_u32 root_dev;
+  ct_u64 root_ino;
+  /* For a relative path: the directory it is relative to (cwd or dirfd), names leaf first. dir_depth 0 with
+   * dir_names_len 0 is the root itself; CT_FLAG_DIR_UNKNOWN in dir_flags when it could not be walked whole. */
+  ct_u32 dir_depth;
+  ct_u32 dir_names_len;
+  ct_u32 dir_flags;
+  ct_u32 _pad2;
+  char dir_names[CT_DIR_NAMES_LEN];
 };
+#define CT_DIR_WALKED 1u  /* dir_names holds the whole directory */
+#define CT_DIR_UNKNOWN 2u /* the walk failed or was too deep/long: resolve through /proc if still possible */
 
 enum ct_tls_direction {
   CT_TLS_WRITE = 0,
@@ -172,6 +200,25 @@ struct ct_ssl_read_args {
   ct_u64 ssl;
   ct_u64 buf;
   ct_u64 readbytes; /* size_t* of the _ex form (count in *readbytes when it returns 1); 0: the count is the return */
+};
+
+/* An SSL_write in flight or just returned on a thread of a watched process: the next TLS application-data record
+ * that thread writes to a socket it connected is that call's ciphertext (socket BIOs write inside SSL_write; memory
+ * BIOs, as in node and asyncio, are flushed by the same thread right after). */
+#define CT_TLS_PAIR_WINDOW_NS 1000000000ull /* a write's ciphertext must reach its socket within this to be paired */
+struct ct_ssl_write_pending {
+  ct_u64 ssl;
+  ct_u64 time_boot_ns; /* when SSL_write was entered: older ones are not paired */
+  ct_u32 len;          /* plaintext bytes passed: the first record carries min(len, 16 KiB) of them */
+  ct_u32 _pad;
+};
+
+/* CT_EVENT_TLS_SOCKET: an SSL's ciphertext went to this socket (the agent maps the fd to its connect() address). */
+struct ct_tls_socket_event {
+  struct ct_event_header hdr;
+  ct_u64 ssl;
+  ct_u32 fd;
+  ct_u32 record_len; /* length field of the first record written */
 };
 
 struct ct_connect_event {

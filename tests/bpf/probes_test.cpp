@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mount.h>
 #include <sys/uio.h>
+#include <sched.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,8 @@
 
 #include "events.h"
 #include "loader/probes.h"
+#include "sensors/file_reads.h"
+#include "sensors/file_roots.h"
 #include "sensors/tls_libraries.h"
 
 namespace credtrace::loader {
@@ -123,6 +127,7 @@ TEST_F(ProbesTest, ExecOfPrefilterNameIsReportedWithArgv) {
   EXPECT_EQ(args, tool + std::string("\0--flag\0credtrace-exec-marker\0", 30));
   EXPECT_EQ(e.uid, geteuid());
   EXPECT_GT(e.start_boottime_ns, 0u);
+  EXPECT_EQ(e.hdr.flags & CT_FLAG_PROVISIONAL, 0u);  // a listed name alone is reported, not watched
   int status = 0;
   waitpid(child, &status, 0);
   // Unwatched: no exit event.
@@ -134,9 +139,12 @@ TEST_F(ProbesTest, ExecOfNameContainingMcpIsReportedWithoutListing) {
   std::string tool = tool_named("Acme-MCP-Server");
   ASSERT_FALSE(tool.empty());
   pid_t child = spawn({tool});
-  EXPECT_TRUE(wait_for([&](const Captured& c) {
+  const Captured* exec = wait_for([&](const Captured& c) {
     return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
-  }));
+  });
+  ASSERT_TRUE(exec);
+  // Watched at once: what it does before the agent's verdict (opens, connects) is seen.
+  EXPECT_EQ(exec->as<ct_exec_event>().hdr.flags & CT_FLAG_PROVISIONAL, CT_FLAG_PROVISIONAL);
   waitpid(child, nullptr, 0);
 }
 
@@ -150,6 +158,115 @@ TEST_F(ProbesTest, ExecOfOtherNamesIsFilteredAndCounted) {
     return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(child);
   }));
   EXPECT_GT(probes_->read_counters().filtered_execs, before);
+}
+
+// A `#!/bin/sh` script under a chosen file name (the kernel then executes /bin/sh: bprm->file is the interpreter).
+std::string script_named(const std::string& name, const std::string& body = "exit 0") {
+  std::string path = tool_named(name);
+  if (path.empty()) return "";
+  std::string cmd = "printf '#!/bin/sh\\n%s\\n' '" + body + "' > '" + path + "' && chmod 755 '" + path + "'";
+  return system(cmd.c_str()) == 0 ? path : "";
+}
+
+bool reported_exec_of(const Captured& c, pid_t pid) {
+  return c.type == CT_EVENT_EXEC && c.as<ct_exec_event>().hdr.tgid == static_cast<uint32_t>(pid);
+}
+
+TEST_F(ProbesTest, ShebangScriptIsJudgedByItsOwnNameNotOnlyItsInterpreter) {
+  std::string script = script_named("mcp-server-script");
+  ASSERT_FALSE(script.empty());
+  pid_t child = spawn({script});
+  const Captured* exec = wait_for([&](const Captured& c) { return reported_exec_of(c, child); });
+  ASSERT_TRUE(exec);
+  EXPECT_EQ(std::string(exec->as<ct_exec_event>().filename), script);
+  waitpid(child, nullptr, 0);
+  // A listed script name (a client config's command) passes too, though "sh" is not listed.
+  std::string listed = script_named("run-github.sh");
+  ASSERT_TRUE(probes_->add_exec_name("run-github.sh"));
+  child = spawn({listed});
+  EXPECT_TRUE(wait_for([&](const Captured& c) { return reported_exec_of(c, child); }));
+  waitpid(child, nullptr, 0);
+}
+
+TEST_F(ProbesTest, WrapperIsReportedOnlyWhenItsArgumentsMentionMcp) {
+  ASSERT_TRUE(probes_->add_exec_name("sh", /*wrapper=*/true));
+  pid_t plain = spawn({"/bin/sh", "-c", "exit 0"});
+  waitpid(plain, nullptr, 0);
+  pid_t wrapped = spawn({"/bin/sh", "-c", "exit 0", "./Mcp-Server-x.sh"});
+  EXPECT_TRUE(wait_for([&](const Captured& c) { return reported_exec_of(c, wrapped); }));
+  waitpid(wrapped, nullptr, 0);
+  EXPECT_FALSE(any([&](const Captured& c) { return reported_exec_of(c, plain); }));
+  // Listed without the wrapper mark (a config's command: sh), every exec of it is reported.
+  ASSERT_TRUE(probes_->add_exec_name("sh"));
+  plain = spawn({"/bin/sh", "-c", "exit 0"});
+  EXPECT_TRUE(wait_for([&](const Captured& c) { return reported_exec_of(c, plain); }));
+  waitpid(plain, nullptr, 0);
+}
+
+// The open of a watched child that runs `body` (in a fork) and exits at once, as the kernel reported it.
+const Captured* open_of_exited_child(ProbesTest* test, Probes& probes, const std::function<void()>& body,
+                                     const std::function<const Captured*(const std::function<bool(const Captured&)>&)>& wait_for) {
+  (void)test;
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) return nullptr;
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    body();
+    _exit(0);
+  }
+  probes.add_to_set(CT_SET_WATCHED, child);
+  if (write(go[1], "x", 1) != 1) return nullptr;
+  waitpid(child, nullptr, 0);  // gone before its event is looked at: nothing may depend on /proc/PID
+  close(go[0]);
+  close(go[1]);
+  return wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_FILE_OPEN && c.as<ct_file_open_event>().hdr.tgid == static_cast<uint32_t>(child) &&
+           std::string(c.as<ct_file_open_event>().path).find("walk-target") != std::string::npos;
+  });
+}
+
+TEST_F(ProbesTest, RelativeOpenCarriesTheDirectoryAndTheRootOfAProcessThatHasExited) {
+  const std::string top = "/tmp/credtrace-bpf-walk-" + std::to_string(getpid());
+  const std::string deep = top + "/a/b c";
+  // Paths on the heap: a forked child's read-only data may not be paged in when the syscall-entry probe reads it.
+  const std::string target = "walk-target.env", target2 = "walk-target-2", target_ns = "walk-target.ns";
+  ASSERT_EQ(system(("mkdir -p '" + deep + "'").c_str()), 0);
+  auto wait = [this](const std::function<bool(const Captured&)>& pred) { return wait_for(pred); };
+  const Captured* cwd_open = open_of_exited_child(this, *probes_, [&] {
+    if (chdir(deep.c_str()) == 0) close(open(target.c_str(), O_RDONLY | O_CREAT, 0600));
+  }, wait);
+  ASSERT_TRUE(cwd_open);
+  const auto& e = cwd_open->as<ct_file_open_event>();
+  EXPECT_EQ(sensors::walked_directory(e), deep);
+  struct stat ns{}, root{};
+  ASSERT_EQ(stat("/proc/self/ns/mnt", &ns), 0);
+  ASSERT_EQ(stat("/", &root), 0);
+  EXPECT_EQ(e.mnt_ns, ns.st_ino);
+  EXPECT_EQ(sensors::userspace_dev(e.root_dev), root.st_dev);
+  EXPECT_EQ(e.root_ino, root.st_ino);
+
+  // openat(dirfd, relative): the directory behind the fd, not the cwd.
+  const Captured* fd_open = open_of_exited_child(this, *probes_, [&] {
+    int dir = open((top + "/a").c_str(), O_PATH | O_DIRECTORY);
+    if (chdir("/") == 0 && dir >= 0) close(openat(dir, target2.c_str(), O_RDONLY | O_CREAT, 0600));
+  }, wait);
+  ASSERT_TRUE(fd_open);
+  EXPECT_EQ(sensors::walked_directory(fd_open->as<ct_file_open_event>()), top + "/a");
+
+  // In a mount namespace of its own, below a mount point: the walk crosses the mount, the namespace differs.
+  const Captured* ns_open = open_of_exited_child(this, *probes_, [&] {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return;
+    if (mount("tmpfs", deep.c_str(), "tmpfs", 0, "size=64k") != 0 || mkdir((deep + "/in").c_str(), 0700) != 0) return;
+    if (chdir((deep + "/in").c_str()) == 0) close(open(target_ns.c_str(), O_RDONLY | O_CREAT, 0600));
+  }, wait);
+  ASSERT_TRUE(ns_open);
+  const auto& n = ns_open->as<ct_file_open_event>();
+  EXPECT_EQ(sensors::walked_directory(n), deep + "/in");
+  EXPECT_NE(n.mnt_ns, ns.st_ino);
+  EXPECT_EQ(n.root_ino, root.st_ino);
+  ASSERT_EQ(system(("rm -rf '" + top + "'").c_str()), 0);
 }
 
 TEST_F(ProbesTest, WatchIsInheritedByDescendantsAndOpensAreSeen) {
@@ -442,6 +559,42 @@ TEST_F(ProbesTest, SystemLibsslWritesReadsAndStreamLifetimeAreSeen) {
     EXPECT_TRUE(any(of(CT_EVENT_TLS_NEW)));
     EXPECT_TRUE(any(of(CT_EVENT_TLS_FREE)));
   }
+}
+
+// A memory BIO's ciphertext (node, asyncio) flushed by the writing thread to a socket it connected is paired with the
+// SSL_write that produced it, also behind other records in the same write (node flushes TLS 1.3's ChangeCipherSpec
+// and Finished with the first request); bytes that are not TLS records leave the pairing pending.
+TEST_F(ProbesTest, SslWriteCiphertextFlushedToASocketIsPairedWithIt) {
+  sensors::TlsLibraries libraries(*probes_);
+  ASSERT_GT(libraries.attach_file("/usr/lib/x86_64-linux-gnu/libssl.so.3"), 5u);
+  probes_->add_to_set(CT_SET_WATCHED, getpid());
+  LoopbackPair pair;
+  ASSERT_TRUE(pair.open());  // connected while watched: the kernel knows the socket
+  std::string request = "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n";
+  const SSL* client_ssl = nullptr;
+  {
+    MemoryTls tls;
+    ASSERT_TRUE(tls.handshake());
+    client_ssl = tls.client;
+    ASSERT_EQ(SSL_write(tls.client, request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+    const std::string not_a_record = "GET / HTTP/1.1\r\n\r\n";
+    ASSERT_EQ(write(pair.client, not_a_record.data(), not_a_record.size()), static_cast<ssize_t>(not_a_record.size()));
+    std::string ciphertext(4096, '\0');
+    const int n = BIO_read(SSL_get_rbio(tls.server), ciphertext.data(), static_cast<int>(ciphertext.size()));
+    ASSERT_GT(n, static_cast<int>(request.size()));
+    const std::string flushed = std::string("\x14\x03\x03\x00\x01\x01", 6) + ciphertext.substr(0, n);
+    ASSERT_EQ(write(pair.client, flushed.data(), flushed.size()), static_cast<ssize_t>(flushed.size()));
+  }
+  for (int i = 0; i < 20; ++i) probes_->poll(20);
+  probes_->remove_from_set(CT_SET_WATCHED, getpid());
+  std::vector<ct_tls_socket_event> pairs;
+  for (const auto& c : events_)
+    if (c.type == CT_EVENT_TLS_SOCKET && c.as<ct_tls_socket_event>().ssl == reinterpret_cast<uint64_t>(client_ssl))
+      pairs.push_back(c.as<ct_tls_socket_event>());
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ(pairs[0].fd, static_cast<uint32_t>(pair.client));
+  EXPECT_EQ(pairs[0].hdr.tgid, static_cast<uint32_t>(getpid()));
+  EXPECT_GE(pairs[0].record_len, request.size());
 }
 
 }  // namespace

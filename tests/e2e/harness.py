@@ -56,6 +56,15 @@ def fake_password():
     return "Pw-" + _random(ALNUM, 17)
 
 
+def fake_private_key_pem():
+    """A freshly generated EC P-256 private key (PKCS#8 PEM, openssl CLI): (pem_text, body). The agent fingerprints
+    the body (the base64 between the BEGIN and END lines, without whitespace); every body line is secret too."""
+    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                         check=True, capture_output=True, text=True).stdout
+    lines = [line for line in pem.splitlines() if line and not line.startswith("-----")]
+    return pem, "".join(lines)
+
+
 def fingerprint(value):
     """What the agent must export for a secret: HMAC-SHA256 under the fleet key, lowercase hex."""
     return hmac.new(FLEET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()

@@ -247,6 +247,70 @@ class AgentE2E(unittest.TestCase):
             proc.kill()
             proc.wait()
 
+    def script(self, name, body, shebang="#!/bin/sh", executable=True):
+        """A shell script under the given file name in a fresh directory."""
+        path = os.path.join(tempfile.mkdtemp(prefix="credtrace-scripts-"), name)
+        with open(path, "w") as f:
+            f.write(f"{shebang}\n{body}\n" if shebang else f"{body}\n")
+        os.chmod(path, 0o755 if executable else 0o644)
+        return path
+
+    def assert_started_by_pattern(self, agent, pid, server_name, token):
+        """mcp_server_start of pid within 1.5 s (before any /proc rescan) and the env token exposed."""
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == pid,
+                               timeout=1.5, what=f"start of {server_name} before any /proc rescan")
+        self.assertEqual(start["workload"]["mcp"]["discovered_by"], "pattern")
+        self.assertEqual(start["workload"]["mcp"]["server_name"], server_name)
+        exposure = agent.wait_for(lambda e: e["type"] == "secret_exposure"
+                                  and e["workload"]["id"] == start["workload"]["id"], what="exposure")
+        self.assertEqual(exposure["credential"]["fingerprint"], fingerprint(token))
+        return start
+
+    def test_shebang_shell_script_server_and_the_curl_it_runs_are_watched(self):
+        from tls_server import HttpsServer
+        agent = self.start_agent()
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            body = (f'sleep 0.5\ncurl -sS --cacert {server.ca} -H "Authorization: Bearer $GITHUB_TOKEN" '
+                    f'https://localhost:{server.port}/user >/dev/null\nsleep 2')
+            script = self.script("mcp-server-shellwrap", body)
+            proc = subprocess.Popen([script], env=dict(base_env(), GITHUB_TOKEN=token))
+            start = self.assert_started_by_pattern(agent, proc.pid, "mcp-server-shellwrap", token)
+            self.assertEqual(start["process"]["exe"], script)
+            use = agent.wait_for(lambda e: e["type"] == "credential_use"
+                                 and e["credential"]["fingerprint"] == fingerprint(token), what="curl's use")
+            self.assertEqual(os.path.basename(use["process"]["exe"]), "curl")
+            self.assertEqual(use["workload"]["id"], start["workload"]["id"])
+            self.assertEqual(proc.wait(), 0)
+
+    def test_wrapped_launches_pass_the_kernel_prefilter(self):
+        """sh/bash/env wrappers, #! lines with arguments and exec chains, as MCP client configs start servers."""
+        agent = self.start_agent()
+        cases = [
+            ("explicit sh", lambda t: ["sh", t], "mcp-server-viash.sh", "#!/bin/sh", False),
+            ("bash -c exec", lambda t: ["bash", "-c", f"exec {t} 2"], "mcp-server-viaexec", "#!/bin/sh", True),
+            ("env -S shebang", lambda t: [t], "mcp-server-envs", "#!/usr/bin/env -S bash -e", True),
+            ("env launcher", lambda t: ["env", "LOG_LEVEL=debug", t], "mcp-server-viaenv", "#!/bin/dash", True),
+        ]
+        for label, argv, name, shebang, executable in cases:
+            with self.subTest(label):
+                token = self.secret(fake_github_pat)
+                script = self.script(name, "sleep 2", shebang=shebang, executable=executable)
+                proc = subprocess.Popen(argv(script), env=dict(base_env(), GITHUB_TOKEN=token))
+                try:
+                    self.assert_started_by_pattern(agent, proc.pid, name.removesuffix(".sh"), token)
+                finally:
+                    proc.wait()
+
+    def test_shell_without_mcp_in_its_arguments_stays_filtered(self):
+        agent = self.start_agent()
+        before = agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="first health")
+        filtered = int(before["agent_health"]["execs_filtered"])
+        subprocess.run(["sh", "-c", "true"], check=True)
+        agent.wait_for(lambda e: e["type"] == "agent_health" and int(e["agent_health"]["execs_filtered"]) > filtered,
+                       timeout=6, what="the shell counted as filtered")
+        self.assertEqual([e for e in agent.events() if e["type"] == "mcp_server_start"], [])
+
     def test_sigterm_flushes_and_detaches_every_probe(self):
         agent = self.start_agent()
         ready = agent.events()[0]

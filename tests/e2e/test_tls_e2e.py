@@ -40,9 +40,15 @@ class TlsCredentialUse(unittest.TestCase):
     def assert_env_source(self, use, name):
         self.assertIn({"kind": "env", "name": name, "path": "", "key": ""}, use["sources"])
 
-    def python_probe(self, mode, server, token):
+    def python_probe(self, mode, server, token, env_name="GITHUB_TOKEN"):
         self.run_client([sys.executable, os.path.join(CLIENTS, "mcp_server_tls_probe.py"), mode, str(server.port),
-                         server.ca], {"GITHUB_TOKEN": token})
+                         server.ca], {env_name: token})
+
+    def assert_connected_address(self, use, port):
+        """ip and port are what the socket the request went out on connected to, and say so."""
+        destination = use["destination"]
+        self.assertEqual((destination["ip"], destination["port"]), ("127.0.0.1", port), destination)
+        self.assertEqual(destination["address_source"], "connect", destination)
 
     def test_python_urllib_bearer_and_query_token(self):
         token = self.secret(fake_github_pat)
@@ -58,8 +64,9 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["protocol"], "http/1.1")
         self.assertEqual(use["request"]["path"], "/api/v3/user?token=&page=")
         self.assertEqual(use["destination"]["sni"], "localhost")
-        self.assertEqual(use["destination"]["port"], server.port)
-        self.assertEqual(use["destination"]["ip"], "127.0.0.1")  # from the connect() before the handshake
+        self.assert_connected_address(use, server.port)  # the socket urllib's SSL_write wrote its ciphertext to
+        self.assertEqual(use["destination"]["host_port"], server.port)  # Host named it too
+        self.assertEqual(use["destination"]["host_source"], "host_header")
         self.assertTrue(use["destination"]["tls"])
         self.assertTrue(use["destination"]["host"].startswith("localhost"))
         self.assert_env_source(use, "GITHUB_TOKEN")
@@ -93,7 +100,37 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["scheme"], "token")
         self.assertEqual(use["request"]["path"], "/api/v3/repos")
         self.assertEqual(use["destination"]["sni"], "localhost")
-        self.assertEqual(use["destination"]["ip"], "127.0.0.1")
+        self.assert_connected_address(use, server.port)
+        self.assert_env_source(use, "GITHUB_TOKEN")
+
+    def test_python_asyncio_host_without_port_reports_the_socket_not_a_default(self):
+        """Issue 11.2: asyncio (memory BIO: SSL_write has no fd) to https://localhost:<random port> with a Host header
+        that names no port. The port is the connected socket's, learned from the ciphertext the thread wrote after
+        SSL_write; never 443 guessed from the scheme."""
+        key = self.secret(fake_anthropic_key)
+        with HttpsServer() as server:
+            self.python_probe("asyncio_bare_host", server, key, env_name="ANTHROPIC_API_KEY")
+            self.assertEqual(server.seen[0][2]["x-api-key"], key)  # the call really happened
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(key), what="asyncio use")
+        self.assertEqual(use["request"]["carrier"], "header:x-api-key")
+        self.assertNotEqual(server.port, 443)
+        self.assert_connected_address(use, server.port)
+        self.assertEqual(use["destination"]["host"], "localhost")
+        self.assertEqual(use["destination"]["host_port"], 0)  # Host named none: nothing is made up
+        self.assertEqual(use["destination"]["host_source"], "host_header")
+        self.assert_env_source(use, "ANTHROPIC_API_KEY")
+
+    def test_python_requests_socket_bio(self):
+        """python-requests: OpenSSL writes the ciphertext itself (socket BIO), inside SSL_write."""
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:
+            self.python_probe("requests", server, token)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="requests use")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assert_connected_address(use, server.port)
+        self.assertEqual(use["destination"]["host_port"], server.port)
         self.assert_env_source(use, "GITHUB_TOKEN")
 
     def test_curl_child_of_a_watched_server(self):
@@ -104,7 +141,7 @@ class TlsCredentialUse(unittest.TestCase):
                                   and e["credential"]["fingerprint"] == fingerprint(token), what="curl use")
         self.assertEqual(os.path.basename(use["process"]["exe"]), "curl")
         self.assertNotEqual(use["process"]["pid"], use["workload"]["pid"])
-        self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
+        self.assert_connected_address(use, server.port)
         self.assert_env_source(use, "GITHUB_TOKEN")
 
     def test_real_gitlab_mcp_server_from_npm_calling_a_local_api(self):
@@ -124,7 +161,7 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["scheme"], "Bearer")
         self.assertEqual(use["request"]["path"], "/api/v4/projects?search=&page=&per_page=")
         self.assertEqual(use["destination"]["sni"], "localhost")
-        self.assertEqual(use["destination"]["port"], server.port)
+        self.assert_connected_address(use, server.port)
         self.assertEqual(use["workload"]["mcp"]["server_name"], "@modelcontextprotocol/server-gitlab")
         self.assert_env_source(use, "GITLAB_PERSONAL_ACCESS_TOKEN")
 
@@ -137,7 +174,7 @@ class TlsCredentialUse(unittest.TestCase):
         by_carrier = {u["request"]["carrier"]: u for u in self.uses(token)}
         use = by_carrier["header:x-api-key"]
         self.assertFalse(use["destination"]["tls"])
-        self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", server.port))
+        self.assert_connected_address(use, server.port)
         self.assertEqual(use["destination"]["sni"], "")
         self.assertEqual(use["request"]["path"], "/v1/tokens?api_key=")
         self.assertIn("query:api_key", by_carrier)
@@ -173,25 +210,36 @@ class TlsCredentialUse(unittest.TestCase):
         self.assertEqual(use["request"]["carrier"], "header:x-api-key")
         self.assertEqual(use["request"]["path"], "/v1/models?limit=")
         self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+        self.assertEqual(use["destination"]["host_source"], "authority")
         self.assertEqual(use["destination"]["sni"], "localhost")
+        self.assert_connected_address(use, server.port)  # HTTP/2 frames' ciphertext, paired the same way
         self.assert_env_source(use, "ANTHROPIC_API_KEY")
         # The second request's x-api-key was an HPACK dynamic-table index: decoded, counted as a repeat at flush.
         self.agent.stop()
         self.assertEqual(sum(int(u["credential_use"]["count"]) for u in self.uses(key)), 2)
 
-    def test_node_https_api_key_header(self):
+    def node_probe_use(self, *variant):
         key = self.secret(fake_openai_key)
         with HttpsServer() as server:
-            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-tls-probe.mjs"), str(server.port), server.ca],
-                            {"OPENAI_API_KEY": key})
+            self.run_client(["node", os.path.join(CLIENTS, "mcp-server-tls-probe.mjs"), str(server.port), server.ca,
+                             *variant], {"OPENAI_API_KEY": key})
         use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
                                   and e["credential"]["fingerprint"] == fingerprint(key), what="node use")
         self.assertEqual(use["credential"]["type"], "openai")
         self.assertEqual(use["request"]["carrier"], "header:x-api-key")
         self.assertEqual(use["request"]["method"], "POST")
         self.assertEqual(use["destination"]["sni"], "localhost")
-        self.assertEqual(use["destination"]["ip"], "127.0.0.1")
+        self.assert_connected_address(use, server.port)  # node's memory BIO: flushed by the same thread
         self.assert_env_source(use, "OPENAI_API_KEY")
+        return use, server
+
+    def test_node_https_api_key_header(self):
+        use, server = self.node_probe_use()
+        self.assertEqual(use["destination"]["host_port"], server.port)
+
+    def test_node_https_host_without_port_reports_the_socket_not_a_default(self):
+        use, _ = self.node_probe_use("bare-host")
+        self.assertEqual((use["destination"]["host"], use["destination"]["host_port"]), ("localhost", 0))
 
     def assert_issued_then_used(self, issued, port):
         """The token a server issued (read from its response by the SSL_read probes) is a source of its next use."""

@@ -1,5 +1,6 @@
 """A stand-in MCP server process (its name matches mcp_server_*) that calls an API over HTTPS with a token from
-its environment: urllib (sync), asyncio streams, a curl child, plain HTTP, or an OAuth exchange (token_exchange:
+its environment: urllib (sync), asyncio streams (asyncio_bare_host: no port in Host), python-requests, a curl
+child, plain HTTP, or an OAuth exchange (token_exchange:
 the env secret buys an access token, which the next call uses). Usage: mcp_server_tls_probe.py MODE PORT CA"""
 import json
 import asyncio
@@ -11,7 +12,7 @@ import time
 import urllib.request
 
 mode, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-token = os.environ["GITHUB_TOKEN"]
+token = os.environ.get("GITHUB_TOKEN", "")
 time.sleep(0.5)  # an MCP server does its API calls after start-up; the agent attaches meanwhile
 
 if mode == "urllib":
@@ -29,6 +30,22 @@ elif mode == "asyncio":
         await reader.read()
         writer.close()
     asyncio.run(call())
+elif mode == "asyncio_bare_host":
+    # An x-api-key through asyncio's memory BIO with a Host header that names no port: only the socket knows it.
+    async def call():
+        context = ssl.create_default_context(cafile=ca)
+        reader, writer = await asyncio.open_connection("localhost", port, ssl=context)
+        api_key = os.environ["ANTHROPIC_API_KEY"]
+        writer.write(f"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nx-api-key: {api_key}\r\n"
+                     f"Content-Length: 2\r\nConnection: close\r\n\r\n{{}}".encode())
+        await writer.drain()
+        await reader.read()
+        writer.close()
+    asyncio.run(call())
+elif mode == "requests":
+    import requests  # socket BIO: OpenSSL writes the ciphertext itself, inside SSL_write
+    requests.get(f"https://localhost:{port}/api/v3/user", headers={"Authorization": f"Bearer {token}"},
+                 verify=ca, timeout=10).raise_for_status()
 elif mode == "plain":
     import http.client
     connection = http.client.HTTPConnection("127.0.0.1", port)

@@ -181,6 +181,66 @@ TEST(ScanCredentialFile, ReadErrorsHaveNoFindings) {
   EXPECT_TRUE(scan.findings.empty());
 }
 
+PathMatch pem_match() { return {"*.pem", "pem", Format::pem}; }
+
+// A CA bundle shaped like certifi's cacert.pem: "# Issuer/Subject/Label/Fingerprint" comments before each block.
+std::string ca_bundle(int certificates) {
+  const std::string certificate = testing::read_fixture("pem/cert.pem");
+  std::string bundle;
+  for (int i = 0; i < certificates; ++i) {
+    bundle += "\n# Issuer: CN=Example Root CA " + std::to_string(i) + " O=Example Trust\n# Label: \"Example Root " +
+              std::to_string(i) + "\"\n# SHA256 Fingerprint: 17:93:92:7a:06:14:54:97:89:ad:ce:2f:8f:34:f7:f0\n" +
+              certificate;
+  }
+  return bundle;
+}
+
+TEST(WorthReporting, CaBundleHoldsNothingSecret) {
+  TempDir dir;
+  FileScan scan = scan_credential_file(dir.write("site-packages/certifi/cacert.pem", ca_bundle(120)), pem_match(), {});
+  EXPECT_EQ(scan.error, FileError::none) << scan.error_message;
+  EXPECT_TRUE(scan.findings.empty());
+  EXPECT_FALSE(worth_reporting(scan));
+}
+
+TEST(WorthReporting, TheHostsCaBundlesHoldNothingSecret) {
+  int scanned = 0;
+  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                           "/usr/lib/ssl/cert.pem", "/etc/ssl/cert.pem"}) {
+    if (::access(path, R_OK) != 0) continue;
+    FileScan scan = scan_credential_file(path, pem_match(), {});
+    EXPECT_FALSE(worth_reporting(scan)) << path << ": " << scan.error_message;
+    ++scanned;
+  }
+  if (scanned == 0) GTEST_SKIP() << "no system CA bundle on this host";
+}
+
+TEST(WorthReporting, APrivateKeyAnErrorOrAParseErrorIs) {
+  TempDir dir;
+  FileScan with_key = scan_credential_file(
+      dir.write("server.pem", ca_bundle(2) + testing::read_fixture("pem/bundle.pem")), pem_match(), {});
+  EXPECT_TRUE(worth_reporting(with_key));
+  ReadOptions small;
+  small.max_bytes = 1024;
+  FileScan too_large = scan_credential_file(dir.write("cacert.pem", ca_bundle(40)), pem_match(), small);
+  EXPECT_EQ(too_large.error, FileError::too_large);
+  EXPECT_TRUE(worth_reporting(too_large));  // unread: it may hold anything
+  FileScan unterminated = scan_credential_file(
+      dir.write("chain.pem", ca_bundle(1) + "-----BEGIN CERTIFICATE-----\nRkFLRQ==\n"), pem_match(), {});
+  EXPECT_EQ(unterminated.error, FileError::parse_error);
+  EXPECT_TRUE(worth_reporting(unterminated));
+}
+
+TEST(WorthReporting, SettingsAndReferencesAreNotCredentials) {
+  TempDir dir;
+  FileScan settings = scan_credential_file(dir.write(".env.local", "LOG_LEVEL=debug\nAPI_TOKEN=${API_TOKEN}\n"),
+                                           dotenv_match(), {});
+  EXPECT_EQ(settings.error, FileError::none);
+  EXPECT_FALSE(worth_reporting(settings));
+  FileScan token = scan_credential_file(dir.write(".env", "A_TOKEN=FAKEtokenValue1\n"), dotenv_match(), {});
+  EXPECT_TRUE(worth_reporting(token));
+}
+
 TEST(ScanCredentialFile, McpConfigsGetALargerCap) {
   TempDir dir;
   std::string padding(2 << 20, 'a');

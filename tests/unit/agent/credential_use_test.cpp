@@ -1,0 +1,232 @@
+// Tests of the credential-use sensor's destinations: a TLS stream's address comes from the socket its ciphertext was
+// seen going to (synthetic ct_* events), or is reported unknown; a Host header's port is a claim, never the address.
+#include "sensors/credential_use.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../protocols/fake_secrets.h"
+
+namespace credtrace::sensors {
+namespace {
+
+namespace fake = protocols::testing;
+
+constexpr uint32_t kPid = 4242;
+constexpr uint32_t kThread = 4243;
+constexpr uint64_t kSsl = 0x7f00deadbe00;
+constexpr uint32_t kFd = 9;
+constexpr uint16_t kServerPort = 41234;
+constexpr uint64_t kT0 = 5'000'000'000ull;
+
+ct_event_header header(uint32_t type, uint64_t time_ns) {
+  ct_event_header h{};
+  h.type = type;
+  h.pid = kThread;
+  h.tgid = kPid;
+  h.flags = CT_FLAG_WATCHED;
+  h.time_boot_ns = time_ns;
+  return h;
+}
+
+ct_connect_event connect_event(uint32_t fd, const char* ip, uint16_t port, uint64_t time_ns = kT0) {
+  ct_connect_event e{};
+  e.hdr = header(CT_EVENT_CONNECT, time_ns);
+  e.fd = fd;
+  e.family = AF_INET;
+  e.port = port;
+  inet_pton(AF_INET, ip, e.addr);
+  return e;
+}
+
+ct_tls_sni_event sni_event(const char* name) {
+  ct_tls_sni_event e{};
+  e.hdr = header(CT_EVENT_TLS_SNI, kT0);
+  e.ssl = kSsl;
+  std::strncpy(e.name, name, sizeof(e.name) - 1);
+  return e;
+}
+
+// One SSL_write (or socket write) call that fits a single chunk.
+std::unique_ptr<ct_tls_data_event> data_event(uint32_t type, uint64_t stream, const std::string& bytes,
+                                              uint64_t time_ns, uint32_t direction = CT_TLS_WRITE) {
+  auto e = std::make_unique<ct_tls_data_event>();
+  std::memset(e.get(), 0, sizeof(*e));
+  e->hdr = header(type, time_ns);
+  e->ssl = stream;
+  e->direction = direction;
+  e->total_len = static_cast<uint32_t>(bytes.size());
+  e->len = static_cast<uint32_t>(bytes.size());
+  std::memcpy(e->data, bytes.data(), bytes.size());
+  return e;
+}
+
+ct_tls_socket_event socket_event(uint32_t fd, uint64_t time_ns) {
+  ct_tls_socket_event e{};
+  e.hdr = header(CT_EVENT_TLS_SOCKET, time_ns);
+  e.ssl = kSsl;
+  e.fd = fd;
+  e.record_len = 200;
+  return e;
+}
+
+ct_tls_free_event free_event(uint32_t type) {
+  ct_tls_free_event e{};
+  e.hdr = header(type, kT0);
+  e.ssl = kSsl;
+  return e;
+}
+
+std::string api_key_request(const std::string& host, const std::string& key) {
+  return "POST /v1/messages HTTP/1.1\r\nHost: " + host + "\r\nx-api-key: " + key + "\r\nContent-Length: 0\r\n\r\n";
+}
+
+class CredentialUseDestination : public ::testing::Test {
+ protected:
+  // The plaintext of an SSL_write carrying an x-api-key, on the stream kSsl.
+  std::vector<CredentialUse> write_request(const std::string& host, uint64_t time_ns = kT0 + 1000) {
+    return sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request(host, key), time_ns));
+  }
+
+  CredentialUseSensor sensor;
+  std::string key = fake::anthropic_key();
+};
+
+TEST_F(CredentialUseDestination, MemoryBioUseWaitsForItsSocketThenReportsTheConnectedPort) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  sensor.on_sni(sni_event("localhost"));
+  EXPECT_TRUE(write_request("localhost").empty());  // held: the ciphertext has not been seen yet
+  auto uses = sensor.on_tls_socket(socket_event(kFd, kT0 + 2000));
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].credential.value, key);
+  EXPECT_EQ(uses[0].ip, "127.0.0.1");
+  EXPECT_EQ(uses[0].port, kServerPort);
+  EXPECT_EQ(uses[0].address_source, kAddressFromConnect);
+  EXPECT_EQ(uses[0].host, "localhost");
+  EXPECT_EQ(uses[0].host_source, kHostFromHeader);
+  EXPECT_EQ(uses[0].host_port, 0u);  // Host named no port: none is made up
+  EXPECT_EQ(uses[0].sni, "localhost");
+  EXPECT_EQ(sensor.stats().tls_streams_paired, 1u);
+}
+
+TEST_F(CredentialUseDestination, HostHeaderPortIsTheClientsClaimNotTheAddress) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  write_request("api.example.test:8443");
+  auto uses = sensor.on_tls_socket(socket_event(kFd, kT0 + 2000));
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].port, kServerPort);
+  EXPECT_EQ(uses[0].host_port, 8443u);
+}
+
+TEST_F(CredentialUseDestination, LaterUsesOfAPairedStreamAreReportedAtOnce) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  write_request("localhost");
+  ASSERT_EQ(sensor.on_tls_socket(socket_event(kFd, kT0 + 2000)).size(), 1u);
+  auto uses = write_request("localhost", kT0 + 3000);
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].port, kServerPort);
+  EXPECT_EQ(uses[0].address_source, kAddressFromConnect);
+}
+
+TEST_F(CredentialUseDestination, NeverPairedIsUnknownNeverPort443) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  sensor.on_sni(sni_event("localhost"));
+  const uint64_t written = kT0 + 1000;
+  write_request("localhost", written);
+  EXPECT_TRUE(sensor.expire(written + CredentialUseSensor::kHoldNs - 1).empty());  // still within the window
+  auto uses = sensor.expire(written + CredentialUseSensor::kHoldNs);
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].port, 0u);
+  EXPECT_EQ(uses[0].ip, "");
+  EXPECT_EQ(uses[0].address_source, kAddressUnknown);
+  EXPECT_EQ(uses[0].host, "localhost");
+  EXPECT_EQ(sensor.stats().destinations_unknown, 1u);
+}
+
+TEST_F(CredentialUseDestination, StreamEndOrProcessExitReleasesHeldUsesAsUnknown) {
+  write_request("localhost");
+  EXPECT_TRUE(sensor.on_free(free_event(CT_EVENT_TLS_FREE)).empty());
+  auto freed = sensor.take_released();
+  ASSERT_EQ(freed.size(), 1u);
+  EXPECT_EQ(freed[0].address_source, kAddressUnknown);
+
+  write_request("localhost");
+  auto exited = sensor.forget_process(kPid);
+  ASSERT_EQ(exited.size(), 1u);
+  EXPECT_EQ(exited[0].port, 0u);
+  EXPECT_EQ(exited[0].address_source, kAddressUnknown);
+}
+
+TEST_F(CredentialUseDestination, SocketWhoseConnectWasNotSeenLeavesTheAddressUnknown) {
+  write_request("localhost");
+  auto uses = sensor.on_tls_socket(socket_event(kFd, kT0 + 2000));  // no connect() of that fd was reported
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].address_source, kAddressUnknown);
+  EXPECT_EQ(uses[0].port, 0u);
+  EXPECT_EQ(sensor.stats().tls_socket_not_connected, 1u);
+}
+
+TEST_F(CredentialUseDestination, TwoSocketsForOneStreamMakeLaterUsesUnknown) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  sensor.on_connect(connect_event(kFd + 1, "10.0.0.7", 8443));
+  write_request("localhost");
+  ASSERT_EQ(sensor.on_tls_socket(socket_event(kFd, kT0 + 2000)).size(), 1u);
+  EXPECT_TRUE(sensor.on_tls_socket(socket_event(kFd + 1, kT0 + 3000)).empty());
+  EXPECT_EQ(sensor.stats().tls_pairing_conflicts, 1u);
+  auto uses = write_request("localhost", kT0 + 4000);
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].address_source, kAddressUnknown);
+}
+
+TEST_F(CredentialUseDestination, NoHostNoSniIsNamedByTheConnectedAddress) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  std::string request = "GET /v1/models HTTP/1.1\r\nx-api-key: " + key + "\r\n\r\n";
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, request, kT0 + 1000));
+  auto uses = sensor.on_tls_socket(socket_event(kFd, kT0 + 2000));
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].host, "127.0.0.1");
+  EXPECT_EQ(uses[0].host_source, kHostFromIp);
+}
+
+TEST_F(CredentialUseDestination, PlainSocketUsesCarryTheirOwnConnectOrUnknown) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  bool stop = false;
+  auto connected = sensor.on_socket_data(*data_event(CT_EVENT_SOCK_DATA, kFd, api_key_request("localhost", key), kT0), &stop);
+  ASSERT_EQ(connected.size(), 1u);
+  EXPECT_FALSE(connected[0].tls);
+  EXPECT_EQ(connected[0].port, kServerPort);
+  EXPECT_EQ(connected[0].address_source, kAddressFromConnect);
+
+  auto unseen = sensor.on_socket_data(*data_event(CT_EVENT_SOCK_DATA, kFd + 5, api_key_request("localhost", key), kT0), &stop);
+  ASSERT_EQ(unseen.size(), 1u);
+  EXPECT_EQ(unseen[0].port, 0u);
+  EXPECT_EQ(unseen[0].address_source, kAddressUnknown);
+}
+
+TEST_F(CredentialUseDestination, IssuedCredentialCarriesTheObservedPortNotADefault) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  std::string form = "grant_type=client_credentials&client_secret=" + fake::generic_secret(40);
+  std::string request = "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                        "application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(form.size()) +
+                        "\r\n\r\n" + form;
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, request, kT0 + 1000));
+  ASSERT_EQ(sensor.on_tls_socket(socket_event(kFd, kT0 + 2000)).size(), 1u);
+  std::string body = "{\"access_token\":\"gho_" + fake::random_from(fake::kAlnum, 36) + "\",\"token_type\":\"bearer\"}";
+  std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto issued = sensor.on_read_data(*data_event(CT_EVENT_TLS_DATA, kSsl, response, kT0 + 3000, CT_TLS_READ));
+  ASSERT_EQ(issued.size(), 1u);
+  EXPECT_EQ(issued[0].port, kServerPort);
+  EXPECT_EQ(issued[0].ip, "127.0.0.1");
+  EXPECT_EQ(issued[0].address_source, kAddressFromConnect);
+  EXPECT_EQ(issued[0].host, "localhost");
+}
+
+}  // namespace
+}  // namespace credtrace::sensors
