@@ -864,6 +864,10 @@ void Agent::emit_health() {
   sensor_counts["h2_connections_broken"] = tls.h2_broken;
   sensor_counts["sockets_not_http"] = tls.sockets_not_http;
   sensor_counts["tls_streams_evicted"] = tls.streams_dropped;
+  sensor_counts["tls_streams_paired"] = tls.tls_streams_paired;
+  sensor_counts["tls_socket_not_connected"] = tls.tls_socket_not_connected;
+  sensor_counts["tls_pairing_conflicts"] = tls.tls_pairing_conflicts;
+  sensor_counts["destinations_unknown"] = tls.destinations_unknown;
   if (file_reads_) {
     const auto& files = file_reads_->stats();
     sensor_counts["file_opens"] = files.opens;
