@@ -88,10 +88,21 @@ void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
 // Start times compared at /proc's clock-tick resolution (USER_HZ = 100): records found in /proc have no finer one.
 bool same_start(uint64_t a_boot_ns, uint64_t b_boot_ns) { return a_boot_ns / 10000000 == b_boot_ns / 10000000; }
 
-uint64_t boot_ns_now() {
-  struct timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+// Marks a synthetic exit event built for an exit that was not observed (no kernel flag uses this bit).
+constexpr uint32_t kExitNotObserved = 1u << 31;
+
+// exit_code/signal/duration from the kernel's exit event; outcome "unknown" (and nothing else) for one not observed.
+void describe_exit(const ct_exit_event& e, uint64_t start_boottime_ns, credtrace::v1::McpServerExit& exit) {
+  if (e.hdr.flags & kExitNotObserved) {
+    exit.set_outcome("unknown");
+    return;
+  }
+  const int32_t signal = static_cast<int32_t>(e.exit_code & 0x7f);
+  exit.set_outcome(signal ? "killed" : "exited");
+  exit.set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
+  exit.set_signal(signal);
+  if (start_boottime_ns && e.hdr.time_boot_ns > start_boottime_ns)
+    exit.set_duration_seconds(static_cast<double>(e.hdr.time_boot_ns - start_boottime_ns) / 1e9);
 }
 
 // Data events are as long as the data they carry: the fixed fields, then len bytes.
@@ -403,11 +414,7 @@ void Agent::on_exit(const ct_exit_event& e) {
       auto event = new_event("mcp_server_exit");
       *event.mutable_process() = it->second.process;
       *event.mutable_workload() = it->second.workload;
-      auto* exit = event.mutable_mcp_server_exit();
-      exit->set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
-      exit->set_signal(static_cast<int32_t>(e.exit_code & 0x7f));
-      uint64_t end = e.hdr.time_boot_ns;
-      if (end > record->start_boottime_ns) exit->set_duration_seconds((end - record->start_boottime_ns) / 1e9);
+      describe_exit(e, record->start_boottime_ns, *event.mutable_mcp_server_exit());
       emit(event);
     }
   }
@@ -493,10 +500,12 @@ void Agent::watch_descendants_from_proc(uint32_t server_pid) {
       frontier.push_back(child);
       ProcessRecord* known = table_.find(child);
       if (known && (known->role == Role::descendant || known->role == Role::server)) continue;
+      auto status = identity::read_status(static_cast<int32_t>(child), config_.proc_root);
+      if (!status) continue;  // gone since the listing: nothing to watch (and no uid to report as root by default)
       ProcessRecord record;
       record.pid = child;
       record.ppid = parent;
-      if (auto status = identity::read_status(static_cast<int32_t>(child), config_.proc_root)) record.uid = status->uid;
+      record.uid = status->uid;
       record.argv = identity::read_cmdline(static_cast<int32_t>(child), config_.proc_root).value_or(std::vector<std::string>{});
       record.exe = identity::read_exe(static_cast<int32_t>(child), config_.proc_root);
       record.start_boottime_ns = identity::read_start_time_ns(static_cast<int32_t>(child), config_.proc_root).value_or(0);
@@ -789,14 +798,14 @@ void Agent::add_exec_prefilter_name(const std::string& name, bool wrapper) {
   }
 }
 
-// An exit the ring buffer could not deliver: reported as exit_code 255 / signal 127 and counted.
+// An exit the agent did not see (a ring-buffer drop, a process gone before its watch was set): reported with
+// outcome "unknown" and no exit code, signal or duration, and counted.
 void Agent::forget_missed_exit(uint32_t pid) {
   count_error("missed_exit");
   ct_exit_event synthetic{};
   synthetic.hdr.type = CT_EVENT_EXIT;
   synthetic.hdr.tgid = pid;
-  synthetic.hdr.time_boot_ns = boot_ns_now();
-  synthetic.exit_code = 0xffff;
+  synthetic.hdr.flags = kExitNotObserved;
   on_exit(synthetic);
 }
 

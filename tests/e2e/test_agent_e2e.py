@@ -230,7 +230,24 @@ class AgentE2E(unittest.TestCase):
         exit_event = agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == proc.pid,
                                     what="exit")
         self.assertEqual(exit_event["mcp_server_exit"]["exit_code"], 0)
+        self.assertEqual(exit_event["mcp_server_exit"]["outcome"], "exited")
         self.assertGreater(exit_event["mcp_server_exit"]["duration_seconds"], 2.5)
+
+    def test_exit_the_agent_did_not_see_is_unknown_not_a_made_up_code(self):
+        """A server named by a pattern but not by "mcp" (so not watched at exec) that exits at once: the agent
+        classifies it after it is gone, no exit event can come, and its exit is reported as unknown."""
+        agent = self.start_agent(extra_config='  extra_server_patterns: ["quick-tool*"]\n'
+                                              '  extra_executables: ["quick-tool-x"]')
+        tool = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), "quick-tool-x")
+        shutil.copy("/bin/true", tool)
+        proc = subprocess.Popen([tool], env=base_env())
+        proc.wait()
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                               what="start")
+        exit_event = agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == proc.pid,
+                                    timeout=8, what="exit found by the /proc check")
+        self.assertEqual(exit_event["mcp_server_exit"], {"outcome": "unknown"})
+        self.assertEqual(exit_event["workload"]["id"], start["workload"]["id"])
 
     def test_server_hidden_by_the_prefilter_is_found_by_the_periodic_rescan(self):
         agent = self.start_agent(extra_config='  extra_server_patterns: ["hidden-tool*"]')
