@@ -266,6 +266,9 @@ void Agent::on_kernel_event(const void* data, size_t size) {
     case CT_EVENT_EXEC:
       if (size >= sizeof(ct_exec_event)) return on_exec(*static_cast<const ct_exec_event*>(data));
       break;
+    case CT_EVENT_EXEC_ENV:
+      if (size >= offsetof(ct_exec_env_event, data)) return exec_envs_.on_chunk(*static_cast<const ct_exec_env_event*>(data));
+      break;
     case CT_EVENT_FORK:
       if (size >= sizeof(ct_fork_event)) return on_fork(*static_cast<const ct_fork_event*>(data));
       break;
@@ -314,6 +317,7 @@ void Agent::on_kernel_event(const void* data, size_t size) {
 // server's first opens and connects are seen; the watch is undone when the exec turns out not to be MCP.
 void Agent::on_exec(const ct_exec_event& e) {
   attribute_exec(e);
+  exec_envs_.drop(e.hdr.tgid);  // the exec's environment, if not inspected, is wiped now
   if (!(e.hdr.flags & CT_FLAG_PROVISIONAL)) return;
   ++execs_watched_provisionally_;
   const ProcessRecord* record = table_.find(e.hdr.tgid);
@@ -564,14 +568,27 @@ void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
   tls_libraries_->attach_for_process(stored.pid, config_.proc_root);
 }
 
+// The environment the kernel read at the exec being handled when it is whole (the process may be gone already),
+// else /proc/PID/environ, else the partial block the kernel sent (counted: its last variable is left out).
 std::optional<std::vector<sensors::EnvSecret>> Agent::collect_env_secrets(uint32_t pid) {
+  std::optional<sensors::ExecEnvironments::Env> at_exec = exec_envs_.take(pid);
+  if (at_exec && at_exec->complete) return inspect_env(at_exec->vars);
   auto env = identity::read_environ(static_cast<int32_t>(pid), config_.proc_root);
-  if (!env) {
-    count_error("environ_unreadable");
-    return std::nullopt;
+  if (env) {
+    if (at_exec) cleanse(at_exec->vars);
+    return inspect_env(*env);
   }
-  std::vector<sensors::EnvSecret> found = env_sensor_.inspect(*env);
-  cleanse(*env);
+  if (at_exec) {
+    count_error("environ_incomplete_at_exec");
+    return inspect_env(at_exec->vars);
+  }
+  count_error("environ_unreadable");
+  return std::nullopt;
+}
+
+std::vector<sensors::EnvSecret> Agent::inspect_env(std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<sensors::EnvSecret> found = env_sensor_.inspect(env);
+  cleanse(env);
   return found;
 }
 
@@ -863,6 +880,12 @@ void Agent::emit_health() {
   health->set_execs_filtered(counters.filtered_execs);
   (*health->mutable_sensors())["execs_watched_provisionally"] = execs_watched_provisionally_;
   (*health->mutable_sensors())["provisional_watches_undone"] = provisional_watches_undone_;
+  const auto& envs = exec_envs_.stats();
+  (*health->mutable_sensors())["exec_environments"] = envs.blocks;
+  (*health->mutable_sensors())["exec_environments_used"] = envs.used;
+  (*health->mutable_sensors())["exec_environments_truncated"] = envs.truncated;
+  (*health->mutable_sensors())["exec_environment_gaps"] = envs.gaps;
+  (*health->mutable_sensors())["exec_environments_evicted"] = envs.evicted;
   const auto& tls = credential_uses_.stats();
   auto& sensor_counts = *health->mutable_sensors();
   sensor_counts["tls_streams"] = tls.streams;

@@ -23,6 +23,7 @@
 #include "sensors/config_exposure.h"
 #include "sensors/credential_use.h"
 #include "sensors/env_exposure.h"
+#include "sensors/exec_env.h"
 #include "sensors/file_reads.h"
 #include "sensors/tls_libraries.h"
 #include "sensors/use_aggregator.h"
@@ -81,6 +82,7 @@ class Agent {
   void watch(const process::ProcessRecord& record);
   void report_env(const process::ProcessRecord& record);
   std::optional<std::vector<sensors::EnvSecret>> collect_env_secrets(uint32_t pid);
+  std::vector<sensors::EnvSecret> inspect_env(std::vector<std::pair<std::string, std::string>>& env);
   void emit_env_exposures(const credtrace::v1::Process& process, ServerState& server,
                           const std::vector<sensors::EnvSecret>& found);
   void reconcile_with_proc();
@@ -113,6 +115,7 @@ class Agent {
   std::unique_ptr<sensors::ConfigExposureScanner> config_exposures_;  // set when secrets.scan_mcp_configs
   std::map<std::string, std::vector<credtrace::v1::Source>> config_sources_;  // fingerprint → MCP configs holding it
   sensors::CredentialUseSensor credential_uses_;
+  sensors::ExecEnvironments exec_envs_;  // environments the kernel read at watched execs, until handled
   sensors::UseAggregator use_aggregator_;
   std::map<std::string, uint64_t> agent_errors_;
   uint64_t credential_files_without_secrets_ = 0;  // credential-path files read without error, holding no credential

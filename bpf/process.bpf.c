@@ -129,6 +129,37 @@ static __always_inline int ct_exec_verdict(struct task_struct *task, struct linu
   return invoked > verdict ? invoked : verdict;
 }
 
+/* The environment block of the new image, in chunks, before its exec event (so the agent has it when it classifies
+ * the exec). Only for watched and provisionally watched execs: candidates and unwatched processes send none. */
+static __always_inline void ct_emit_exec_env(struct task_struct *task) {
+  struct mm_struct *mm = task->mm;
+  if (!mm) return;
+  unsigned long start = mm->env_start;
+  unsigned long end = mm->env_end;
+  __u64 total = end > start ? end - start : 0;
+  if (total == 0) return;
+  for (__u32 i = 0; i < CT_ENV_MAX_CHUNKS; i++) {
+    __u64 offset = (__u64)i * CT_ENV_CHUNK_LEN;
+    if (offset >= total) break;
+    struct ct_exec_env_event *e = ct_reserve(CT_EVENT_EXEC_ENV, sizeof(*e));
+    if (!e) return;
+    __u32 last = i == CT_ENV_MAX_CHUNKS - 1 && total > offset + CT_ENV_CHUNK_LEN;
+    ct_fill_header(&e->hdr, CT_EVENT_EXEC_ENV, CT_FLAG_WATCHED | (last ? CT_FLAG_TRUNCATED : 0));
+    if (last) ct_count_truncation(CT_EVENT_EXEC_ENV);
+    __u64 len = total - offset;
+    if (len > CT_ENV_CHUNK_LEN) len = CT_ENV_CHUNK_LEN;
+    asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_ENV_CHUNK_LEN));
+    e->offset = offset;
+    e->total_len = total > 0xffffffff ? 0xffffffff : (__u32)total;
+    e->len = 0;
+    if (len > 0 && bpf_probe_read_user(e->data, len, (void *)(start + offset)) == 0)
+      e->len = len;
+    else
+      ct_count_drop(CT_DROP_READ_FAILED);
+    ct_submit(e, false);
+  }
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = task->tgid;
@@ -149,6 +180,7 @@ int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     }
   }
 
+  if (flags & (CT_FLAG_WATCHED | CT_FLAG_PROVISIONAL)) ct_emit_exec_env(task);
   struct ct_exec_event *e = ct_reserve(CT_EVENT_EXEC, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_EXEC, flags);

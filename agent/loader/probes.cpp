@@ -28,6 +28,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_SOCK_DATA: return "sock_data";
     case CT_EVENT_TLS_NEW: return "tls_new";
     case CT_EVENT_TLS_SOCKET: return "tls_socket";
+    case CT_EVENT_EXEC_ENV: return "exec_env";
     default: return "unknown";
   }
 }

@@ -40,7 +40,8 @@ enum ct_event_type {
   CT_EVENT_SOCK_DATA = 10, /* bytes a watched process wrote to a socket it connected (plain HTTP): a tls_data layout */
   CT_EVENT_TLS_NEW = 11,   /* a watched process created an SSL (SSL_new returned): a new stream at that address */
   CT_EVENT_TLS_SOCKET = 12, /* the connected socket a watched thread wrote an SSL's ciphertext to after SSL_write */
-  CT_EVENT_TYPE_MAX = 13,
+  CT_EVENT_EXEC_ENV = 13,  /* a chunk of the environment block of a watched exec, sent just before its exec event */
+  CT_EVENT_TYPE_MAX = 14,
 };
 
 enum ct_drop_reason {
@@ -116,6 +117,20 @@ struct ct_exec_event {
   char comm[CT_COMM_LEN];
   char filename[CT_FILENAME_LEN];
   char args[CT_ARGS_LEN];
+};
+
+/* CT_EVENT_EXEC_ENV: the environment block ("NAME=VALUE\0" …) of a watched or provisionally watched exec, read by
+ * the kernel at exec so a process that exits at once still has its environment reported (/proc/PID/environ is gone
+ * by the time the agent looks). Chunks of CT_ENV_CHUNK_LEN, at most CT_ENV_MAX_CHUNKS; the rest is truncated. */
+#define CT_ENV_CHUNK_LEN 4096
+#define CT_ENV_MAX_CHUNKS 4
+struct ct_exec_env_event {
+  struct ct_event_header hdr;
+  ct_u32 offset;    /* of this chunk in the block */
+  ct_u32 len;       /* bytes valid in data */
+  ct_u32 total_len; /* of the whole block (may exceed what is sent: CT_FLAG_TRUNCATED on the last chunk) */
+  ct_u32 _pad;
+  char data[CT_ENV_CHUNK_LEN];
 };
 
 struct ct_fork_event {

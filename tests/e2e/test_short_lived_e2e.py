@@ -83,6 +83,32 @@ class ShortLivedE2E(unittest.TestCase):
         sensors = self.agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="health")["agent_health"]["sensors"]
         self.assertEqual(int(sensors.get("credential_file_roots_unavailable", 0)), 0, sensors)
 
+    def test_environment_of_a_server_and_a_child_that_exit_at_once(self):
+        """The kernel reads the environment at exec: a server and its child that are gone before the agent looks
+        still have the secrets handed to them in their environment reported."""
+        server_token, child_token = self.secret(fake_github_pat()), self.secret(fake_github_pat())
+        server = os.path.join(self.dir, "mcp_server_env_only.py")
+        with open(server, "w") as f:
+            f.write("import os, subprocess, sys\n"
+                    "subprocess.run([sys.executable, '-c', 'pass'], env=dict(os.environ, CHILD_TOKEN=os.environ['SEED']))\n")
+        self.agent = Agent().start()
+        result = subprocess.run([sys.executable, server], env=dict(base_env(), GITHUB_TOKEN=server_token, SEED=child_token),
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        exposed = lambda raw, name: self.agent.wait_for(
+            lambda e: e["type"] == "secret_exposure" and e["source"] == {"kind": "env", "name": name, "path": "",
+                                                                        "key": ""}
+            and e["credential"]["fingerprint"] == fingerprint(raw), what=f"{name} exposure")
+        start = self.agent.wait_for(lambda e: e["type"] == "mcp_server_start"
+                                    and e["workload"]["mcp"]["server_name"] == "mcp_server_env_only", what="start")
+        on_server = exposed(server_token, "GITHUB_TOKEN")
+        on_child = exposed(child_token, "CHILD_TOKEN")
+        self.assertEqual(on_server["process"]["pid"], start["process"]["pid"])
+        self.assertNotEqual(on_child["process"]["pid"], start["process"]["pid"])
+        self.assertEqual(on_child["workload"]["id"], start["workload"]["id"])
+        health = self.agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="health")
+        self.assertGreaterEqual(int(health["agent_health"]["sensors"]["exec_environments_used"]), 2)
+
     def test_child_in_a_private_mount_namespace_reads_the_file_its_namespace_holds(self):
         """The server runs in a mount namespace of its own where project/.env is another file than the host's;
         its child reads it and exits at once. The agent reads the namespace's file through the pinned root."""
