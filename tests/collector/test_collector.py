@@ -489,5 +489,18 @@ class AgentMutualTlsTest(MutualTlsPki, unittest.TestCase):
             self.assertNotIn(key_body[:64].encode(), blob.replace(b"\n", b""))
 
 
+def load_tests(loader, tests, pattern):
+    """collector_e2e runs everything but AgentMutualTlsTest, which has a ctest of its own (collector_mtls_agent_e2e,
+    root, with the agent built): leaving it out here keeps collector_e2e from reporting a skip."""
+    if os.environ.get("CREDTRACE_AGENT"):
+        return tests
+    suite = unittest.TestSuite()
+    for group in tests:
+        for case in group:
+            if not isinstance(case, AgentMutualTlsTest):
+                suite.addTest(case)
+    return suite
+
+
 if __name__ == "__main__":
     unittest.main()
