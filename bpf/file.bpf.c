@@ -1,10 +1,7 @@
 /* File probes: paths opened by watched processes (openat, openat2, open); unwatched ones pay one bit test. */
 #include "include/helpers.h"
 
-struct ct_syscall_enter_openat { __u64 unused; long id; __u64 dfd; __u64 filename; __u64 flags; __u64 mode; };
-struct ct_syscall_enter_open { __u64 unused; long id; __u64 filename; __u64 flags; __u64 mode; };
 struct ct_open_how_user { __u64 flags; __u64 mode; __u64 resolve; };
-struct ct_syscall_enter_openat2 { __u64 unused; long id; __u64 dfd; __u64 filename; __u64 how; __u64 usize; };
 
 #define CT_AT_FDCWD ((__u32)-100)
 
@@ -122,24 +119,27 @@ static __always_inline void ct_emit_open(__u32 dirfd, __u64 filename, __u32 flag
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
-int ct_enter_openat(struct ct_syscall_enter_openat *ctx) {
+int ct_enter_openat(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_emit_open((__u32)ctx->dfd, ctx->filename, (__u32)ctx->flags);
+  __u32 dfd = ctx->args[0], flags = ctx->args[2]; /* openat(dfd, filename, flags, mode) */
+  ct_emit_open(dfd, ctx->args[1], flags);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
-int ct_enter_openat2(struct ct_syscall_enter_openat2 *ctx) {
+int ct_enter_openat2(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  __u32 dfd = ctx->args[0]; /* openat2(dfd, filename, how, size) */
   struct ct_open_how_user how = {};
-  bpf_probe_read_user(&how, sizeof(how), (void *)ctx->how);
-  ct_emit_open((__u32)ctx->dfd, ctx->filename, (__u32)how.flags);
+  bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+  ct_emit_open(dfd, ctx->args[1], (__u32)how.flags);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
-int ct_enter_open(struct ct_syscall_enter_open *ctx) {
+int ct_enter_open(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_emit_open(CT_AT_FDCWD, ctx->filename, (__u32)ctx->flags);
+  __u32 flags = ctx->args[1]; /* open(filename, flags, mode) */
+  ct_emit_open(CT_AT_FDCWD, ctx->args[0], flags);
   return 0;
 }

@@ -3,26 +3,24 @@
 #include "include/helpers.h"
 #include <bpf/bpf_endian.h>
 
-struct ct_syscall_enter_connect { __u64 unused; long id; __u64 fd; __u64 uservaddr; __u64 addrlen; };
 
 #define CT_AF_INET 2
 #define CT_AF_INET6 10
 
 SEC("tracepoint/syscalls/sys_enter_connect")
-int ct_enter_connect(struct ct_syscall_enter_connect *ctx) {
+int ct_enter_connect(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  __u64 fd = ctx->args[0], uservaddr = ctx->args[1], addrlen = ctx->args[2]; /* connect(fd, addr, addrlen) */
   struct sockaddr_in6 sa = {};
-  if (bpf_probe_read_user(&sa, ctx->addrlen >= sizeof(sa) ? sizeof(sa) : sizeof(struct sockaddr_in),
-                          (void *)ctx->uservaddr) != 0)
+  if (bpf_probe_read_user(&sa, addrlen >= sizeof(sa) ? sizeof(sa) : sizeof(struct sockaddr_in), (void *)uservaddr) != 0)
     return 0;
   if (sa.sin6_family != CT_AF_INET && sa.sin6_family != CT_AF_INET6) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  __u64 fd = ctx->fd;
   if (bpf_map_update_elem(&pending_connects, &tid, &fd, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   struct ct_connect_event *e = ct_reserve(CT_EVENT_CONNECT, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED);
-  e->fd = (__u32)ctx->fd;
+  e->fd = (__u32)fd;
   e->family = sa.sin6_family;
   e->port = bpf_ntohs(sa.sin6_port);
   __builtin_memset(e->addr, 0, sizeof(e->addr));
@@ -36,16 +34,11 @@ int ct_enter_connect(struct ct_syscall_enter_connect *ctx) {
   return 0;
 }
 
-struct ct_syscall_enter_write { __u64 unused; long id; __u64 fd; __u64 buf; __u64 count; };
-struct ct_syscall_enter_sendto { __u64 unused; long id; __u64 fd; __u64 buff; __u64 len; __u64 flags; __u64 addr; __u64 addr_len; };
-struct ct_syscall_enter_writev { __u64 unused; long id; __u64 fd; __u64 vec; __u64 vlen; };
-struct ct_syscall_enter_sendmsg { __u64 unused; long id; __u64 fd; __u64 msg; __u64 flags; };
-struct ct_syscall_enter_close { __u64 unused; long id; __u64 fd; };
 
 static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() & 0xffffffff00000000ull) | (__u32)fd; }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int ct_exit_connect(struct ct_syscall_exit *ctx) {
+int ct_exit_connect(struct trace_event_raw_sys_exit *ctx) {
   if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   __u64 *pending = bpf_map_lookup_elem(&pending_connects, &tid);
@@ -53,7 +46,7 @@ int ct_exit_connect(struct ct_syscall_exit *ctx) {
   __u64 fd = *pending;
   bpf_map_delete_elem(&pending_connects, &tid); /* always: failed connects must not leave entries behind */
   /* Only a connect that started (0 or EINPROGRESS) leaves a socket worth capturing. */
-  if (ctx->ret != 0 && ctx->ret != -115) return 0;
+  if (ctx->ret != 0 && ctx->ret != -CT_EINPROGRESS) return 0;
   __u64 key = ct_socket_key(fd);
   __u8 one = 1;
   if (bpf_map_update_elem(&plain_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
@@ -171,26 +164,29 @@ static __always_inline void ct_capture_socket_iovecs(__u64 fd, __u64 iov, __u64 
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
-int ct_enter_write(struct ct_syscall_enter_write *ctx) {
+int ct_enter_write(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_pair_ssl_write(ctx->fd, ctx->buf, ctx->count);
-  ct_capture_socket_write(ctx->fd, ctx->buf, ctx->count);
+  __u64 fd = ctx->args[0], buf = ctx->args[1], count = ctx->args[2]; /* write(fd, buf, count) */
+  ct_pair_ssl_write(fd, buf, count);
+  ct_capture_socket_write(fd, buf, count);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
-int ct_enter_sendto(struct ct_syscall_enter_sendto *ctx) {
+int ct_enter_sendto(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_pair_ssl_write(ctx->fd, ctx->buff, ctx->len);
-  ct_capture_socket_write(ctx->fd, ctx->buff, ctx->len);
+  __u64 fd = ctx->args[0], buf = ctx->args[1], len = ctx->args[2]; /* sendto(fd, buf, len, flags, addr, addrlen) */
+  ct_pair_ssl_write(fd, buf, len);
+  ct_capture_socket_write(fd, buf, len);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
-int ct_enter_writev(struct ct_syscall_enter_writev *ctx) {
+int ct_enter_writev(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_pair_ssl_write_iovecs(ctx->fd, ctx->vec, ctx->vlen);
-  ct_capture_socket_iovecs(ctx->fd, ctx->vec, ctx->vlen);
+  __u64 fd = ctx->args[0], vec = ctx->args[1], vlen = ctx->args[2]; /* writev(fd, iov, iovcnt) */
+  ct_pair_ssl_write_iovecs(fd, vec, vlen);
+  ct_capture_socket_iovecs(fd, vec, vlen);
   return 0;
 }
 
@@ -204,24 +200,25 @@ static __always_inline void ct_pair_ssl_write_msg(__u64 fd, __u64 msg_addr) {
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int ct_enter_sendmsg(struct ct_syscall_enter_sendmsg *ctx) {
+int ct_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_pair_ssl_write_msg(ctx->fd, ctx->msg);
-  if (!ct_is_captured_socket(ctx->fd)) return 0;
+  __u64 fd = ctx->args[0], msg_addr = ctx->args[1]; /* sendmsg(fd, msg, flags) */
+  ct_pair_ssl_write_msg(fd, msg_addr);
+  if (!ct_is_captured_socket(fd)) return 0;
   struct user_msghdr msg = {};
-  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->msg) != 0) {
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) {
     ct_count_drop(CT_DROP_READ_FAILED);
-    ct_emit_socket_gap(ctx->fd);
+    ct_emit_socket_gap(fd);
     return 0;
   }
-  ct_capture_socket_iovecs(ctx->fd, (__u64)msg.msg_iov, msg.msg_iovlen);
+  ct_capture_socket_iovecs(fd, (__u64)msg.msg_iov, msg.msg_iovlen);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")
-int ct_enter_close(struct ct_syscall_enter_close *ctx) {
+int ct_enter_close(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  __u64 key = ct_socket_key(ctx->fd);
+  __u64 key = ct_socket_key(ctx->args[0]); /* close(fd) */
   bpf_map_delete_elem(&plain_sockets, &key);
   bpf_map_delete_elem(&connected_sockets, &key);
   return 0;

@@ -1,20 +1,18 @@
 /* MCP stdio probes: the first bytes a candidate process reads from fd 0 (protocol detection). */
 #include "include/helpers.h"
 
-struct ct_syscall_enter_read { __u64 unused; long id; __u64 fd; __u64 buf; __u64 count; };
-
 SEC("tracepoint/syscalls/sys_enter_read")
-int ct_enter_read(struct ct_syscall_enter_read *ctx) {
-  if (ctx->fd != 0 || !ct_task_in_set(bpf_get_current_task_btf(), CT_SET_CANDIDATE)) return 0;
+int ct_enter_read(struct trace_event_raw_sys_enter *ctx) {
+  __u64 fd = ctx->args[0], buf = ctx->args[1]; /* read(fd, buf, count) */
+  if (fd != 0 || !ct_task_in_set(bpf_get_current_task_btf(), CT_SET_CANDIDATE)) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
-  __u64 buf = ctx->buf;
   bpf_map_update_elem(&pending_stdin_reads, &tid, &buf, BPF_ANY);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
-int ct_exit_read(struct ct_syscall_exit *ctx) {
+int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
   if (!ct_task_has_storage(task)) return 0; /* every other process: one load */
   __u64 id = bpf_get_current_pid_tgid();

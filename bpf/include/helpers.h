@@ -102,8 +102,9 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
-/* Common layout of syscall exit tracepoints. */
-struct ct_syscall_exit { __u64 unused; long id; long ret; };
+/* Syscall tracepoint contexts are vmlinux's trace_event_raw_sys_enter (id, args[6]) and trace_event_raw_sys_exit
+ * (id, ret); each probe names the arguments it reads. */
+#define CT_EINPROGRESS 115
 
 /* Fills a reserved data event (capacity bytes of data room) with one chunk of the user buffer and submits it. */
 static __always_inline void ct_fill_data_chunk(struct ct_tls_data_event *e, __u64 capacity, __u32 type,

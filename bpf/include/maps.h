@@ -1,4 +1,6 @@
-/* Every BPF map and global of credtrace's probes, each with a one-line comment. */
+/* Every BPF map and global of credtrace's probes, each with a one-line comment. Every probe file includes this
+ * header and compiles to an object of its own; the definitions are weak, so the linked object (bpftool gen object)
+ * holds each map and global once, shared by every probe. */
 #ifndef CREDTRACE_BPF_MAPS_H
 #define CREDTRACE_BPF_MAPS_H
 
@@ -6,11 +8,13 @@
 #include <bpf/bpf_helpers.h>
 #include "../shared/events.h"
 
+char LICENSE[] SEC("license") __weak = "Dual BSD/GPL";
+
 /* Ring buffer size in bytes; set by the agent before load (power of two, >= page size). */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 4 * 1024 * 1024);
-} events SEC(".maps");
+} events SEC(".maps") __weak;
 
 /* (tgid << 32 | fd) of sockets watched processes connected: their writes are captured (plain HTTP). The agent
  * deletes an entry once the stream turns out not to be plain HTTP (TLS records, other protocols). */
@@ -19,7 +23,7 @@ struct {
   __uint(max_entries, 16384);
   __type(key, __u64);
   __type(value, __u8);
-} plain_sockets SEC(".maps");
+} plain_sockets SEC(".maps") __weak;
 
 /* (tgid << 32 | fd) of sockets watched processes connected, until closed: the sockets an SSL's ciphertext may be
  * paired with (unlike plain_sockets, kept when the stream turns out to be TLS). */
@@ -28,7 +32,7 @@ struct {
   __uint(max_entries, 16384);
   __type(key, __u64);
   __type(value, __u8);
-} connected_sockets SEC(".maps");
+} connected_sockets SEC(".maps") __weak;
 
 /* Thread id -> the last SSL_write of that thread of a watched process not yet paired with the socket its ciphertext
  * went to (set by the SSL_write probes, taken by the socket write that carries the record; LRU, as ssl_reads). */
@@ -37,7 +41,7 @@ struct {
   __uint(max_entries, 8192);
   __type(key, __u32);
   __type(value, struct ct_ssl_write_pending);
-} ssl_writes SEC(".maps");
+} ssl_writes SEC(".maps") __weak;
 
 /* Thread id -> fd of an in-flight connect() by a watched process (LRU: a thread that dies mid-call cannot leak). */
 struct {
@@ -45,7 +49,7 @@ struct {
   __uint(max_entries, 4096);
   __type(key, __u32);
   __type(value, __u64);
-} pending_connects SEC(".maps");
+} pending_connects SEC(".maps") __weak;
 
 /* Per-CPU time (boot ns) of the last wake-up forced because the ring was above the threshold. */
 struct {
@@ -53,7 +57,7 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, __u64);
-} last_wakeup_ns SEC(".maps");
+} last_wakeup_ns SEC(".maps") __weak;
 
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
@@ -61,7 +65,7 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct ct_counters);
-} counters SEC(".maps");
+} counters SEC(".maps") __weak;
 
 /* Thread id -> user buffer of an in-flight read(0, ...) by a candidate process (LRU, as above). */
 struct {
@@ -69,7 +73,7 @@ struct {
   __uint(max_entries, 4096);
   __type(key, __u32);
   __type(value, __u64);
-} pending_stdin_reads SEC(".maps");
+} pending_stdin_reads SEC(".maps") __weak;
 
 /* Set membership (watched / candidate / client) of a process, stored on its thread-group leader. Task storage
  * lives with the task (no stale entries after pid reuse, no pid limit) in kmalloc'd memory; an unwatched
@@ -79,7 +83,7 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
   __type(value, struct ct_task_state);
-} task_states SEC(".maps");
+} task_states SEC(".maps") __weak;
 
 /* Thread id -> the SSL_read in flight on that thread of a watched process: set by the entry probe, taken by the
  * return probe (LRU: a thread that dies mid-call cannot leak). A hash map, not task storage: a second task-storage
@@ -90,7 +94,7 @@ struct {
   __uint(max_entries, 8192);
   __type(key, __u32);
   __type(value, struct ct_ssl_read_args);
-} ssl_reads SEC(".maps");
+} ssl_reads SEC(".maps") __weak;
 
 /* Executable file names (NUL-padded, first 31 bytes) whose exec is reported even when the process is neither
  * watched nor a child of an MCP client: interpreters, launchers, MCP clients, config commands. Set by the agent. */
@@ -99,7 +103,7 @@ struct {
   __uint(max_entries, 256); /* small enough to be kmalloc'd: no vmalloc TLB misses on the exec path */
   __type(key, struct ct_exec_name);
   __type(value, __u8);
-} exec_names SEC(".maps");
+} exec_names SEC(".maps") __weak;
 
 /* Per-CPU scratch for the exec prefilter: the start of a wrapper's (sh, env, …) arguments, scanned for "mcp". */
 struct ct_wrapper_args {
@@ -110,7 +114,7 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct ct_wrapper_args);
-} wrapper_args SEC(".maps");
+} wrapper_args SEC(".maps") __weak;
 
 /* Per-CPU scratch for the directory walk of a relative open (names leaf first), copied into the event. */
 struct ct_dir_names {
@@ -121,15 +125,15 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct ct_dir_names);
-} dir_walk SEC(".maps");
+} dir_walk SEC(".maps") __weak;
 
 /* Agent's own tgid: never traced. */
-const volatile __u32 agent_tgid = 0;
+const volatile __u32 agent_tgid __weak = 0;
 /* Whether opens by watched processes are sent to the agent (off until its file sensor consumes them). */
-const volatile bool capture_file_opens = false;
+const volatile bool capture_file_opens __weak = false;
 /* When false, every exec is reported (no exec-name prefilter). */
-const volatile bool exec_prefilter = true;
+const volatile bool exec_prefilter __weak = true;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */
-const volatile __u64 wakeup_threshold_bytes = 256 * 1024;
+const volatile __u64 wakeup_threshold_bytes __weak = 256 * 1024;
 
 #endif
