@@ -14,6 +14,7 @@
 #include "discovery/exec_prefilter.h"
 #include "common/digest.h"
 #include "common/paths.h"
+#include "common/timestamp.h"
 #include "common/wipe_guard.h"
 #include "credfiles/credential_file.h"
 #include "mcp/client_config.h"
@@ -70,15 +71,6 @@ std::vector<std::string> split_args(const ct_exec_event& e) {
 }
 
 std::string bounded_string(const char* data, size_t max) { return std::string(data, strnlen(data, max)); }
-
-google::protobuf::Timestamp now_timestamp() {
-  struct timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  google::protobuf::Timestamp out;
-  out.set_seconds(ts.tv_sec);
-  out.set_nanos(static_cast<int32_t>(ts.tv_nsec));
-  return out;
-}
 
 void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
   for (auto& [_, value] : env) OPENSSL_cleanse(value.data(), value.size());
@@ -735,7 +727,7 @@ void Agent::emit_credential_use(sensors::CredentialUse& use) {
 
 void Agent::emit_aggregated(std::vector<credtrace::v1::Event> events) {
   for (auto& event : events) {
-    *event.mutable_time() = now_timestamp();
+    *event.mutable_time() = common::now_timestamp();
     emit(event);
   }
 }
@@ -852,7 +844,7 @@ const credtrace::v1::Process& Agent::process_view(const ProcessRecord& record) {
 credtrace::v1::Event Agent::new_event(const std::string& type) {
   credtrace::v1::Event event;
   event.set_type(type);
-  *event.mutable_time() = now_timestamp();
+  *event.mutable_time() = common::now_timestamp();
   event.set_host(host_);
   event.set_agent_id(agent_id_);
   return event;

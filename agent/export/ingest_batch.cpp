@@ -1,5 +1,6 @@
 // Batching for the collector sink: count/size/age limits, protobuf serialization and zlib compression.
 #include "export/ingest_batch.h"
+#include "common/timestamp.h"
 
 #include <zlib.h>
 
@@ -10,15 +11,6 @@ namespace {
 
 // Serialized size of an event as a repeated field entry (tag + length varint + bytes), close enough for limits.
 size_t entry_bytes(const credtrace::v1::Event& event) { return event.ByteSizeLong() + 6; }
-
-google::protobuf::Timestamp now_timestamp() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  google::protobuf::Timestamp out;
-  out.set_seconds(ts.tv_sec);
-  out.set_nanos(static_cast<int32_t>(ts.tv_nsec));
-  return out;
-}
 
 }  // namespace
 
@@ -56,7 +48,7 @@ std::string encode_batch(const std::string& agent_id, uint64_t sequence, std::ve
   credtrace::v1::IngestBatch batch;
   batch.set_agent_id(agent_id);
   batch.set_sequence(sequence);
-  *batch.mutable_sent_at() = now_timestamp();
+  *batch.mutable_sent_at() = common::now_timestamp();
   batch.mutable_events()->Reserve(static_cast<int>(events.size()));
   for (auto& event : events) *batch.add_events() = std::move(event);
   std::string raw;
