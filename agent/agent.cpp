@@ -90,9 +90,13 @@ void describe_exit(const ct_exit_event& e, uint64_t start_boottime_ns, credtrace
     return;
   }
   const int32_t signal = static_cast<int32_t>(e.exit_code & 0x7f);
-  exit.set_outcome(signal ? "killed" : "exited");
-  exit.set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
-  exit.set_signal(signal);
+  if (signal) {  // killed: there is no exit code
+    exit.set_outcome("killed");
+    exit.set_signal(signal);
+  } else {
+    exit.set_outcome("exited");
+    exit.set_exit_code(static_cast<int32_t>((e.exit_code >> 8) & 0xff));
+  }
   if (start_boottime_ns && e.hdr.time_boot_ns > start_boottime_ns)
     exit.set_duration_seconds(static_cast<double>(e.hdr.time_boot_ns - start_boottime_ns) / 1e9);
 }
@@ -310,12 +314,21 @@ void Agent::on_kernel_event(const void* data, size_t size) {
 void Agent::on_exec(const ct_exec_event& e) {
   attribute_exec(e);
   exec_envs_.drop(e.hdr.tgid);  // the exec's environment, if not inspected, is wiped now
-  if (!(e.hdr.flags & CT_FLAG_PROVISIONAL)) return;
-  ++execs_watched_provisionally_;
+  const bool provisional = e.hdr.flags & CT_FLAG_PROVISIONAL;
+  if (provisional) ++execs_watched_provisionally_;
+  if (!provisional && !(e.hdr.flags & CT_FLAG_WATCHED)) return;
+  // Watched in the kernel (provisionally, or inherited from such a process) but not part of any server: undone.
   const ProcessRecord* record = table_.find(e.hdr.tgid);
   if (record && (record->role == Role::server || record->role == Role::descendant)) return;
-  probes_->remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
-  ++provisional_watches_undone_;
+  if (unwatch(e.hdr.tgid, e.start_boottime_ns)) ++provisional_watches_undone_;
+}
+
+// Removes the kernel watch of pid unless the pid now belongs to another process (gone or reused since the event).
+bool Agent::unwatch(uint32_t pid, uint64_t start_boottime_ns) {
+  auto start = identity::read_start_time_ns(static_cast<int32_t>(pid), config_.proc_root);
+  if (!start || (start_boottime_ns && !same_start(*start, start_boottime_ns))) return false;
+  probes_->remove_from_set(CT_SET_WATCHED, pid);
+  return true;
 }
 
 void Agent::attribute_exec(const ct_exec_event& e) {
@@ -387,7 +400,14 @@ void Agent::attribute_exec(const ct_exec_event& e) {
 
 void Agent::on_fork(const ct_fork_event& e) {
   const ProcessRecord* parent = table_.find(e.parent_tgid);
-  if (!parent) return;
+  if (!parent) {
+    // A child of a process the kernel watched provisionally and the agent found not to be MCP (or whose exec was
+    // dropped): it inherited the watch in the kernel; unless a server is among its ancestors, the watch goes.
+    if ((e.hdr.flags & CT_FLAG_WATCHED) && !server_ancestor_in_proc(e.parent_tgid) &&
+        unwatch(e.child_tgid, e.child_start_boottime_ns))
+      ++provisional_watches_undone_;
+    return;
+  }
   ProcessRecord child = *parent;
   child.pid = e.child_tgid;
   child.ppid = e.parent_tgid;
@@ -415,6 +435,7 @@ void Agent::on_exit(const ct_exit_event& e) {
     }
   }
   if (file_reads_) file_reads_->on_exit(e.hdr.tgid);
+  exec_envs_.drop(e.hdr.tgid);
   process_views_.erase(e.hdr.tgid);
   table_.erase(e.hdr.tgid);
 }
@@ -563,7 +584,8 @@ void Agent::attach_descendant(ProcessRecord record, uint32_t server_pid) {
 // The environment the kernel read at the exec being handled when it is whole (the process may be gone already),
 // else /proc/PID/environ, else the partial block the kernel sent (counted: its last variable is left out).
 std::optional<std::vector<sensors::EnvSecret>> Agent::collect_env_secrets(uint32_t pid) {
-  std::optional<sensors::ExecEnvironments::Env> at_exec = exec_envs_.take(pid);
+  const ProcessRecord* record = table_.find(pid);
+  std::optional<sensors::ExecEnvironments::Env> at_exec = exec_envs_.take(pid, record ? record->start_boottime_ns : 0);
   if (at_exec && at_exec->complete) return inspect_env(at_exec->vars);
   auto env = identity::read_environ(static_cast<int32_t>(pid), config_.proc_root);
   if (env) {
@@ -925,7 +947,9 @@ void Agent::emit_health() {
   sensor_counts["credential_use_unaggregated"] = use_aggregator_.unaggregated();
   sensor_counts["credential_use_open_windows"] = use_aggregator_.open_windows();
   if (collector_) collector_->report(sensor_counts);  // collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
-  health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
+  std::set<std::string> prefilter_names;  // a name upgraded from wrapper to reported is one name
+  for (const auto& key : exec_prefilter_names_) prefilter_names.insert(key.substr(0, key.find('\x1f')));
+  health->set_exec_prefilter_names(static_cast<uint32_t>(prefilter_names.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);
 }

@@ -53,6 +53,7 @@ class Agent {
   void on_kernel_event(const void* data, size_t size);
   void on_exec(const ct_exec_event& e);
   void attribute_exec(const ct_exec_event& e);
+  bool unwatch(uint32_t pid, uint64_t start_boottime_ns);
   void on_fork(const ct_fork_event& e);
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);

@@ -90,7 +90,8 @@ static __always_inline void ct_fill_root(struct ct_file_open_event *e, struct ta
   e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
   struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
   e->root_ino = BPF_CORE_READ(root, d_inode, i_ino);
-  e->root_dev = BPF_CORE_READ(root, d_sb, s_dev);
+  struct mount *root_mount = ct_real_mount(BPF_CORE_READ(task, fs, root.mnt));
+  e->root_mnt_id = BPF_CORE_READ(root_mount, mnt_id);
 }
 
 static __always_inline void ct_emit_open(__u32 dirfd, __u64 filename, __u32 flags) {

@@ -105,6 +105,7 @@ static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) 
     bpf_map_delete_elem(&ssl_writes, &tid);  /* too late to be sure: the agent reports the destination unknown */
     return;
   }
+  if (pending->ssl == CT_SSL_AMBIGUOUS) return;  /* two SSLs' writes were pending: no record can be attributed */
   __u64 key = ct_socket_key(fd);
   if (!buf || count < CT_TLS_RECORD_HEADER_LEN || !bpf_map_lookup_elem(&connected_sockets, &key)) return;
   __u32 record_len = ct_find_record_of(buf, count, pending->len);

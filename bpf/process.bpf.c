@@ -70,18 +70,6 @@ static __always_inline bool ct_name_mentions_mcp(struct ct_exec_name *key) {
   return false;
 }
 
-/* Verdict for one file name (NUL-padded key). A listed program or wrapper whose arguments mention "mcp"
- * (`python3 mcp_server.py`, `sh ./mcp-server-x.sh`) is watched at once, like a name with "mcp" in it; a wrapper
- * whose arguments do not is skipped. */
-static __always_inline int ct_name_verdict(struct ct_exec_name *key, struct task_struct *task) {
-  if (ct_name_mentions_mcp(key)) return CT_EXEC_MENTIONS;
-  __u8 *kind = bpf_map_lookup_elem(&exec_names, key);
-  if (!kind) return CT_EXEC_SKIP;
-  __u8 listed = *kind;
-  if (ct_wrapper_runs_mcp(task)) return CT_EXEC_MENTIONS;
-  return listed == CT_EXEC_NAME_REPORT ? CT_EXEC_REPORT : CT_EXEC_SKIP;
-}
-
 struct ct_slash_scan {
   long len;   /* bytes of the path in the scratch, NUL included */
   __u64 base; /* offset just after the last '/' seen */
@@ -114,19 +102,37 @@ static __always_inline int ct_invoked_name(struct linux_binprm *bprm, struct ct_
   return 0;
 }
 
+/* Two NUL-padded names compared as words (no memcmp call in BPF). */
+static __always_inline bool ct_same_name(const struct ct_exec_name *a, const struct ct_exec_name *b) {
+  const __u64 *x = (const __u64 *)a->name, *y = (const __u64 *)b->name;
+  return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
 /* What to do with an exec of a process that is not watched, not a candidate and not a client's child, judged by
- * the executed file's name (the interpreter, for a `#!` script) and the name the exec was asked for (the script). */
+ * the executed file's name (the interpreter, for a `#!` script) and the name the exec asked for (the script, or
+ * the symlink). A name with "mcp" in it is watched at once; a listed
+ * program or wrapper whose first arguments mention "mcp" (`python3 mcp_server.py`, `sh ./mcp-server-x.sh`) too (the
+ * arguments are scanned once); another listed program is reported; the rest is skipped. */
 static __always_inline int ct_exec_verdict(struct task_struct *task, struct linux_binprm *bprm) {
   struct ct_exec_name key = {};
   struct dentry *dentry = bprm->file->f_path.dentry;
   __u32 len = dentry->d_name.len;
   if (len > CT_EXEC_NAME_LEN - 1) len = CT_EXEC_NAME_LEN - 1;
   if (bpf_probe_read_kernel(key.name, len & (CT_EXEC_NAME_LEN - 1), dentry->d_name.name) != 0) return CT_EXEC_REPORT;
-  int verdict = ct_name_verdict(&key, task);
-  if (verdict == CT_EXEC_MENTIONS) return verdict;
-  if (ct_invoked_name(bprm, &key) != 0) return verdict ? verdict : CT_EXEC_REPORT;
-  int invoked = ct_name_verdict(&key, task);
-  return invoked > verdict ? invoked : verdict;
+  if (ct_name_mentions_mcp(&key)) return CT_EXEC_MENTIONS;
+  __u8 *kind = bpf_map_lookup_elem(&exec_names, &key);
+  __u8 listed = kind ? *kind : 0;
+  /* The name the exec asked for: a `#!` script's own name, or a symlink's (/bin/sh -> dash). */
+  struct ct_exec_name invoked = {};
+  if (ct_invoked_name(bprm, &invoked) != 0) return CT_EXEC_REPORT;
+  if (!ct_same_name(&invoked, &key)) {
+    if (ct_name_mentions_mcp(&invoked)) return CT_EXEC_MENTIONS;
+    __u8 *invoked_kind = bpf_map_lookup_elem(&exec_names, &invoked);
+    if (invoked_kind && (!listed || *invoked_kind == CT_EXEC_NAME_REPORT)) listed = *invoked_kind;
+  }
+  if (!listed) return CT_EXEC_SKIP;
+  if (ct_wrapper_runs_mcp(task)) return CT_EXEC_MENTIONS;
+  return listed == CT_EXEC_NAME_REPORT ? CT_EXEC_REPORT : CT_EXEC_SKIP;
 }
 
 /* The environment block of the new image, in chunks, before its exec event (so the agent has it when it classifies

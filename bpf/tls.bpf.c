@@ -16,7 +16,15 @@ static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
   __u64 now = bpf_ktime_get_boot_ns();
   /* Writes of one SSL flushed together (a memory BIO drained once): the first record is the earliest write's. */
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&ssl_writes, &tid);
-  if (earlier && earlier->ssl == ssl && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return;
+  if (earlier && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) {
+    if (earlier->ssl == ssl || earlier->ssl == CT_SSL_AMBIGUOUS) return;
+    /* Another SSL's ciphertext has not left yet (asyncio under backpressure): the thread's next TLS records could be
+     * either's. Nothing is paired on this thread for a window (those destinations are reported unknown); counted. */
+    earlier->ssl = CT_SSL_AMBIGUOUS;
+    earlier->time_boot_ns = now;
+    ct_count_drop(CT_DROP_PAIRING_AMBIGUOUS);
+    return;
+  }
   struct ct_ssl_write_pending pending = {
       .ssl = ssl, .time_boot_ns = now, .len = num > 0xffffffffull ? 0xffffffffu : (__u32)num};
   if (bpf_map_update_elem(&ssl_writes, &tid, &pending, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);

@@ -35,22 +35,27 @@ class ExecEnvironments {
   ExecEnvironments& operator=(const ExecEnvironments&) = delete;
 
   void on_chunk(const ct_exec_env_event& e);
-  // The environment of pid's exec being handled; nullopt when the kernel sent none. The block is forgotten.
-  std::optional<Env> take(uint32_t pid);
-  // The exec was handled: whatever was not taken is wiped.
+  // The environment of pid's exec being handled; nullopt when the kernel sent none, or when the block is older than
+  // the process (sent for an earlier process with that pid: never handed to another). The block is forgotten.
+  std::optional<Env> take(uint32_t pid, uint64_t process_start_boottime_ns);
+  // The exec was handled, or the process exited: whatever was not taken is wiped.
   void drop(uint32_t pid);
   const ExecEnvStats& stats() const { return stats_; }
 
  private:
   struct Block {
-    std::string bytes;
+    std::string bytes;  // capacity reserved up front: growing would free unwiped copies of the values
     uint32_t total_len = 0;
     bool broken = false;
+    uint64_t time_boot_ns = 0;  // of the exec (its first chunk)
+    uint64_t arrival = 0;       // order of arrival, for eviction of the oldest
   };
+  void evict_oldest();
   static void wipe(Block& block);
 
   size_t max_held_;
   std::map<uint32_t, Block> blocks_;
+  uint64_t arrivals_ = 0;
   ExecEnvStats stats_;
 };
 

@@ -40,7 +40,7 @@ int64_t boot_to_realtime_ns(uint64_t boot_ns) {
   return static_cast<int64_t>(boot_ns) + (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME));
 }
 
-RootKey root_key_of(const ct_file_open_event& e) { return {e.mnt_ns, userspace_dev(e.root_dev), e.root_ino}; }
+RootKey root_key_of(const ct_file_open_event& e) { return {e.mnt_ns, e.root_mnt_id, e.root_ino}; }
 
 }  // namespace
 

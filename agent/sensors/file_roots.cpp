@@ -3,21 +3,31 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
 
 namespace credtrace::sensors {
 namespace {
 
 std::optional<RootKey> key_at(const std::string& ns_path, const std::string& root_path) {
   struct stat ns{};
-  struct stat root{};
-  if (::stat(ns_path.c_str(), &ns) != 0 || ::stat(root_path.c_str(), &root) != 0) return std::nullopt;
-  return RootKey{static_cast<uint32_t>(ns.st_ino), static_cast<uint64_t>(root.st_dev), static_cast<uint64_t>(root.st_ino)};
+  if (::stat(ns_path.c_str(), &ns) != 0) return std::nullopt;
+  auto root = mount_and_inode(AT_FDCWD, root_path);
+  if (!root) return std::nullopt;
+  return RootKey{static_cast<uint32_t>(ns.st_ino), root->first, root->second};
 }
 
 }  // namespace
 
-uint64_t userspace_dev(uint32_t kernel_dev) { return makedev(kernel_dev >> 20, kernel_dev & 0xfffff); }
+std::optional<std::pair<uint32_t, uint64_t>> mount_and_inode(int dirfd, const std::string& path) {
+  struct statx stx{};
+  const int flags = path.empty() ? AT_EMPTY_PATH : 0;
+  if (::statx(dirfd, path.c_str(), flags, STATX_MNT_ID | STATX_INO, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID))
+    return std::nullopt;
+  return std::make_pair(static_cast<uint32_t>(stx.stx_mnt_id), static_cast<uint64_t>(stx.stx_ino));
+}
 
 RootPins::RootPins(std::string proc_root) : proc_root_(std::move(proc_root)), own_(key_at("/proc/self/ns/mnt", "/")) {}
 
@@ -28,19 +38,20 @@ std::optional<RootKey> RootPins::key_of_process(uint32_t pid) const {
 
 RootPins::Pin* RootPins::pin(const RootKey& key, uint32_t pid) {
   if (auto it = pins_.find(key); it != pins_.end()) {
-    it->second.users.insert(pid);
-    key_by_pid_[pid] = key;
+    add_user(it->second, key, pid);
     return &it->second;
   }
   const std::string root = proc_root_ + "/" + std::to_string(pid) + "/root";
   common::UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  struct stat st{};
   // The pid may have been reused since its key was read: the descriptor must be that very directory.
-  if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_dev != key.dev || st.st_ino != key.ino) return nullptr;
+  auto opened = fd ? mount_and_inode(fd.get(), "") : std::nullopt;
+  if (!opened || opened->first != key.mnt_id || opened->second != key.ino) return nullptr;
+  common::UniqueFd ns(::open((proc_root_ + "/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return nullptr;
   Pin& pinned = pins_[key];
   pinned.fd = std::move(fd);
-  pinned.users.insert(pid);
-  key_by_pid_[pid] = key;
+  pinned.namespace_ = std::move(ns);
+  add_user(pinned, key, pid);
   return &pinned;
 }
 
@@ -48,6 +59,14 @@ void RootPins::pin_process(uint32_t pid) {
   std::optional<RootKey> key = key_of_process(pid);
   if (!key || (own_ && *key == *own_)) return;
   pin(*key, pid);
+}
+
+// A process that moved to another root (unshare, chroot) stops using the one it had.
+void RootPins::add_user(Pin& pin, const RootKey& key, uint32_t pid) {
+  if (auto old = key_by_pid_.find(pid); old != key_by_pid_.end() && old->second != key)
+    release_process(pid, Clock::now());
+  pin.users.insert(pid);
+  key_by_pid_[pid] = key;
 }
 
 void RootPins::release_process(uint32_t pid, Clock::time_point now) {

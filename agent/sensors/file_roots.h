@@ -16,16 +16,17 @@
 
 namespace credtrace::sensors {
 
-// A root as the kernel names it: the mount namespace and the root directory's device (userspace dev_t) and inode.
+// A root as the kernel names it: the mount namespace, the mount id of the root directory (statx STATX_MNT_ID: the
+// same number on both sides, unlike device numbers on btrfs subvolumes) and its inode.
 struct RootKey {
   uint32_t mnt_ns = 0;
-  uint64_t dev = 0;
+  uint32_t mnt_id = 0;
   uint64_t ino = 0;
   auto operator<=>(const RootKey&) const = default;
 };
 
-// The userspace dev_t of a kernel dev_t (MAJOR << 20 | MINOR), as stat() reports it.
-uint64_t userspace_dev(uint32_t kernel_dev);
+// The mount id and inode of a path (or, with an empty path, of the descriptor dirfd); nullopt on failure.
+std::optional<std::pair<uint32_t, uint64_t>> mount_and_inode(int dirfd, const std::string& path);
 
 // Where to read a file opened in a root.
 struct RootAccess {
@@ -53,12 +54,14 @@ class RootPins {
 
  private:
   struct Pin {
-    common::UniqueFd fd;
+    common::UniqueFd fd;         // the root directory: where paths are resolved
+    common::UniqueFd namespace_;  // the mount namespace: keeps its mounts attached after its last process exits
     std::set<uint32_t> users;
     Clock::time_point idle_since;
   };
   std::optional<RootKey> key_of_process(uint32_t pid) const;
   Pin* pin(const RootKey& key, uint32_t pid);
+  void add_user(Pin& pin, const RootKey& key, uint32_t pid);
 
   std::string proc_root_;
   std::optional<RootKey> own_;

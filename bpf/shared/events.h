@@ -49,7 +49,8 @@ enum ct_drop_reason {
   CT_DROP_READ_FAILED = 1,  /* a bpf_probe_read_* of user/kernel memory failed */
   CT_DROP_STATE_ALLOC = 2,  /* task storage for an inherited watch could not be allocated */
   CT_DROP_MAP_FULL = 3,     /* a bookkeeping map update failed (in-flight connect, captured socket) */
-  CT_DROP_REASON_MAX = 4,
+  CT_DROP_PAIRING_AMBIGUOUS = 4, /* a thread wrote to a second SSL before the first's ciphertext left: neither paired */
+  CT_DROP_REASON_MAX = 5,
 };
 
 /* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */
@@ -165,10 +166,11 @@ struct ct_file_open_event {
   ct_u32 dirfd;
   ct_u32 _pad;
   char path[CT_PATH_LEN];
-  /* The root the path resolves in: its mount namespace and root directory (kernel dev_t and inode), so the
-   * agent reads through a root it pinned for that namespace after the process has exited. */
+  /* The root the path resolves in: its mount namespace, the mount id of its root (as statx STATX_MNT_ID reports it;
+   * a device number would differ between kernel and stat on btrfs subvolumes) and the root's inode, so the agent
+   * reads through a root it pinned for that namespace after the process has exited. */
   ct_u32 mnt_ns;
-  ct_u32 root_dev;
+  ct_u32 root_mnt_id;
   ct_u64 root_ino;
   /* For a relative path: the directory it is relative to (cwd or dirfd), names leaf first. dir_depth 0 with
    * dir_names_len 0 is the root itself; CT_FLAG_DIR_UNKNOWN in dir_flags when it could not be walked whole. */
@@ -221,6 +223,7 @@ struct ct_ssl_read_args {
  * that thread writes to a socket it connected is that call's ciphertext (socket BIOs write inside SSL_write; memory
  * BIOs, as in node and asyncio, are flushed by the same thread right after). */
 #define CT_TLS_PAIR_WINDOW_NS 1000000000ull /* a write's ciphertext must reach its socket within this to be paired */
+#define CT_SSL_AMBIGUOUS 0 /* ct_ssl_write_pending.ssl while two SSLs' writes wait on one thread: pair nothing */
 struct ct_ssl_write_pending {
   ct_u64 ssl;
   ct_u64 time_boot_ns; /* when SSL_write was entered: older ones are not paired */

@@ -45,7 +45,9 @@ TEST_F(ProbesTest, RelativeOpenCarriesTheDirectoryAndTheRootOfAProcessThatHasExi
   ASSERT_EQ(stat("/proc/self/ns/mnt", &ns), 0);
   ASSERT_EQ(stat("/", &root), 0);
   EXPECT_EQ(e.mnt_ns, ns.st_ino);
-  EXPECT_EQ(sensors::userspace_dev(e.root_dev), root.st_dev);
+  auto root_mount = sensors::mount_and_inode(AT_FDCWD, "/");
+  ASSERT_TRUE(root_mount);
+  EXPECT_EQ(e.root_mnt_id, root_mount->first);
   EXPECT_EQ(e.root_ino, root.st_ino);
 
   // openat(dirfd, relative): the directory behind the fd, not the cwd.

@@ -10,6 +10,7 @@ import string
 import subprocess
 import tempfile
 import time
+import unittest
 
 AGENT = os.environ.get("CREDTRACE_AGENT", os.path.join(os.path.dirname(__file__), "../../build/credtrace-agent"))
 NPM_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "npm"))
@@ -166,3 +167,29 @@ def run_mcp_client(spec, timeout=60):
         timeout=timeout,
         env=base_env(),
     )
+
+
+class AgentTestCase(unittest.TestCase):
+    """An e2e test with a scratch directory and at most one agent (self.agent); every raw secret registered with
+    secret() is asserted absent from everything the agent wrote when the test ends."""
+    scratch_prefix = "credtrace-e2e-"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix=self.scratch_prefix)
+        self.raw_secrets = []
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.stop()
+            blob = self.agent.all_output()
+            for secret in self.raw_secrets:
+                self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
+            self.agent.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def secret(self, value_or_factory):
+        """Registers a raw test secret (a value, or a factory called for one) and returns it."""
+        value = value_or_factory() if callable(value_or_factory) else value_or_factory
+        self.raw_secrets.append(value)
+        return value

@@ -319,6 +319,25 @@ class AgentE2E(unittest.TestCase):
                 finally:
                     proc.wait()
 
+    def test_provisional_watch_is_undone_for_the_children_it_already_forked(self):
+        """A shell whose arguments mention mcp is watched by the kernel at exec; its subshell, forked before the agent
+        decided it is not MCP, inherited that watch. Both are undone: the programs the subshell runs later are not
+        watched (the kernel sends no environment block for them)."""
+        agent = self.start_agent()
+        first = agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="first health")
+        env_blocks = int(first["agent_health"]["events"]["exec_env"])
+        subprocess.run(["sh", "-c", ": mcp-notes; (sleep 0.7; cat /etc/hostname; cat /etc/hostname; cat /etc/hostname)"
+                        " >/dev/null; true"], check=True)
+        later = agent.wait_for(lambda e: e["type"] == "agent_health" and e is not first
+                               and e["agent_health"]["uptime_seconds"] > first["agent_health"]["uptime_seconds"] + 1,
+                               timeout=8, what="a later health")
+        sensors = later["agent_health"]["sensors"]
+        # The shell, and the sleep its subshell may exec before the agent's verdict; never the three cats after it.
+        self.assertLessEqual(int(later["agent_health"]["events"]["exec_env"]) - env_blocks, 2)
+        self.assertGreaterEqual(int(sensors["execs_watched_provisionally"]), 1)
+        self.assertGreaterEqual(int(sensors["provisional_watches_undone"]), 2, "the shell and its subshell")
+        self.assertEqual([e for e in agent.events() if e["type"] == "mcp_server_start"], [])
+
     def test_shell_without_mcp_in_its_arguments_stays_filtered(self):
         agent = self.start_agent()
         before = agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="first health")

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import Agent, base_env, fake_github_pat, fingerprint, _random
+from harness import Agent, AgentTestCase, base_env, fake_github_pat, fingerprint, _random
 
 READ_AND_EXIT = """import os
 with open(os.path.expanduser("~/.aws/credentials")) as f:
@@ -24,25 +24,12 @@ def fake_aws_key_pair():
     return "AKIA" + _random(string.ascii_uppercase + "234567", 16), _random(string.ascii_letters + string.digits + "/+", 40)
 
 
-class ShortLivedE2E(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="credtrace-short-")
-        self.raw_secrets = []
-        self.agent = None
+class ShortLivedE2E(AgentTestCase):
+    scratch_prefix = "credtrace-short-"
 
     def tearDown(self):
-        if self.agent:
-            self.agent.stop()
-            blob = self.agent.all_output()
-            for secret in self.raw_secrets:
-                self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
-            self.agent.cleanup()
         subprocess.run(["umount", "-l", os.path.join(self.dir, "project")], capture_output=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def secret(self, value):
-        self.raw_secrets.append(value)
-        return value
+        super().tearDown()
 
     def reads_of(self, raw):
         return [e for e in self.agent.events() if e["type"] == "secret_read"
@@ -79,7 +66,7 @@ class ShortLivedE2E(unittest.TestCase):
         self.assertEqual(dotenv["source"]["path"], os.path.join(project, ".env"))
         for read in (aws, dotenv):
             self.assertFalse(read["secret_read"].get("modified_after_open", False))
-            self.assertGreaterEqual(int(read["secret_read"].get("read_delay_ms", 0)), 0)
+            self.assertIn("read_delay_ms", read["secret_read"])  # how long after the open the agent read it
         sensors = self.agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="health")["agent_health"]["sensors"]
         self.assertEqual(int(sensors.get("credential_file_roots_unavailable", 0)), 0, sensors)
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Agent, base_env, fake_github_pat, fake_openai_key, fake_private_key_pem, fingerprint
+from harness import Agent, AgentTestCase, base_env, fake_github_pat, fake_openai_key, fake_private_key_pem, fingerprint
 from tls_server import HttpsServer
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
@@ -42,25 +42,8 @@ time.sleep(0.3)
 """
 
 
-class SourcesE2E(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="credtrace-sources-")
-        self.raw_secrets = []
-        self.agent = None
-
-    def tearDown(self):
-        if self.agent:
-            self.agent.stop()
-            blob = self.agent.all_output()
-            for secret in self.raw_secrets:
-                self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
-            self.agent.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def secret(self, factory):
-        value = factory()
-        self.raw_secrets.append(value)
-        return value
+class SourcesE2E(AgentTestCase):
+    scratch_prefix = "credtrace-sources-"
 
     def events_of(self, kind, raw=None):
         return [e for e in self.agent.events() if e["type"] == kind

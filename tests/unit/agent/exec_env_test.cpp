@@ -9,9 +9,11 @@
 namespace credtrace::sensors {
 namespace {
 
-ct_exec_env_event chunk(uint32_t pid, const std::string& block, uint32_t offset, size_t len, uint32_t flags = 0) {
+ct_exec_env_event chunk(uint32_t pid, const std::string& block, uint32_t offset, size_t len, uint32_t flags = 0,
+                        uint64_t time_boot_ns = 5'000'000'000) {
   ct_exec_env_event e{};
   e.hdr.type = CT_EVENT_EXEC_ENV;
+  e.hdr.time_boot_ns = time_boot_ns;
   e.hdr.tgid = pid;
   e.hdr.flags = CT_FLAG_WATCHED | flags;
   e.offset = offset;
@@ -44,12 +46,12 @@ TEST(ExecEnvironments, ReassemblesChunksAndIsTakenOnce) {
   ExecEnvironments envs;
   envs.on_chunk(chunk(7, block, 0, 20));
   envs.on_chunk(chunk(7, block, 20, block.size() - 20));
-  auto env = envs.take(7);
+  auto env = envs.take(7, 0);
   ASSERT_TRUE(env);
   EXPECT_TRUE(env->complete);
   ASSERT_EQ(env->vars.size(), 2u);
   EXPECT_EQ(env->vars[1].second, kToken);
-  EXPECT_FALSE(envs.take(7));  // one exec, one take
+  EXPECT_FALSE(envs.take(7, 0));  // one exec, one take
   EXPECT_EQ(envs.stats().blocks, 1u);
   EXPECT_EQ(envs.stats().used, 1u);
 }
@@ -59,13 +61,13 @@ TEST(ExecEnvironments, ALostChunkOrTruncationMakesTheBlockIncomplete) {
   ExecEnvironments envs;
   envs.on_chunk(chunk(1, block, 0, 4));
   envs.on_chunk(chunk(1, block, 8, 4));  // 4..8 was dropped
-  auto gap = envs.take(1);
+  auto gap = envs.take(1, 0);
   ASSERT_TRUE(gap);
   EXPECT_FALSE(gap->complete);
   EXPECT_EQ(envs.stats().gaps, 1u);
 
   envs.on_chunk(chunk(2, block, 0, 6, CT_FLAG_TRUNCATED));
-  auto cut = envs.take(2);
+  auto cut = envs.take(2, 0);
   ASSERT_TRUE(cut);
   EXPECT_FALSE(cut->complete);
   ASSERT_EQ(cut->vars.size(), 1u);  // "B=" was cut: left out
@@ -77,16 +79,36 @@ TEST(ExecEnvironments, DroppedBlocksAreGoneAndTheLimitEvictsTheOldest) {
   ExecEnvironments envs(2);
   envs.on_chunk(chunk(1, block, 0, block.size()));
   envs.drop(1);
-  EXPECT_FALSE(envs.take(1));
+  EXPECT_FALSE(envs.take(1, 0));
   envs.on_chunk(chunk(2, block, 0, block.size()));
   envs.on_chunk(chunk(3, block, 0, block.size()));
   envs.on_chunk(chunk(4, block, 0, block.size()));
   EXPECT_EQ(envs.stats().evicted, 1u);
-  EXPECT_FALSE(envs.take(2));
-  EXPECT_TRUE(envs.take(4));
+  EXPECT_FALSE(envs.take(2, 0));
+  EXPECT_TRUE(envs.take(4, 0));
   // A later chunk whose first chunk was never seen adds nothing.
   envs.on_chunk(chunk(9, std::string(8, 'x'), 4, 4));
-  EXPECT_FALSE(envs.take(9));
+  EXPECT_FALSE(envs.take(9, 0));
+}
+
+TEST(ExecEnvironments, ABlockOlderThanTheProcessIsNeverHandedToIt) {
+  std::string block = std::string("TOKEN=", 6) + kToken + std::string("\0", 1);
+  ExecEnvironments envs;
+  envs.on_chunk(chunk(5, block, 0, block.size(), 0, /*time_boot_ns=*/1'000'000'000));
+  EXPECT_FALSE(envs.take(5, /*process_start_boottime_ns=*/2'000'000'000));  // the pid was reused since
+  envs.on_chunk(chunk(5, block, 0, block.size(), 0, 2'500'000'000));
+  EXPECT_TRUE(envs.take(5, 2'000'000'000));
+}
+
+TEST(ExecEnvironments, TheOldestArrivalIsEvictedNotTheLowestPid) {
+  std::string block = std::string("A=1\0", 4);
+  ExecEnvironments envs(2);
+  envs.on_chunk(chunk(900, block, 0, block.size()));
+  envs.on_chunk(chunk(5, block, 0, block.size()));
+  envs.on_chunk(chunk(7, block, 0, block.size()));
+  EXPECT_FALSE(envs.take(900, 0));
+  EXPECT_TRUE(envs.take(5, 0));
+  EXPECT_TRUE(envs.take(7, 0));
 }
 
 }  // namespace
