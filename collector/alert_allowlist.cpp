@@ -69,6 +69,23 @@ bool denied_by(const std::map<std::string, std::vector<std::string>>& lists, con
   return it != lists.end() && !matches_any(it->second, host);
 }
 
+// The union of every list whose key is the workload's id or one of its names; denied when such lists exist and no
+// glob of any of them matches.
+bool workload_denied(const std::map<std::string, std::vector<std::string>>& lists, const std::string& id,
+                     const std::vector<std::string>& names, const std::string& host) {
+  bool listed = false;
+  auto allows = [&](const std::string& key) {
+    auto it = lists.find(key);
+    if (it == lists.end()) return false;
+    listed = true;
+    return matches_any(it->second, host);
+  };
+  if (allows(id)) return false;
+  for (const auto& name : names)
+    if (allows(name)) return false;
+  return listed;
+}
+
 }  // namespace
 
 Status parse_allowlist(const std::string& text, Allowlist& out) {
@@ -90,10 +107,11 @@ Status load_allowlist(const std::string& path, Allowlist& out) {
 }
 
 AllowlistVerdict check_allowlist(const Allowlist& list, const std::string& credential_type,
-                                 const std::string& workload_id, const std::string& host) {
+                                 const std::string& workload_id, const std::string& host,
+                                 const std::vector<std::string>& workload_names) {
   std::string normal = normal_host(host);
   return AllowlistVerdict{denied_by(list.credential_types, credential_type, normal),
-                          denied_by(list.workloads, workload_id, normal)};
+                          workload_denied(list.workloads, workload_id, workload_names, normal)};
 }
 
 }  // namespace credtrace::collector

@@ -11,7 +11,9 @@ namespace credtrace::collector {
 
 struct Allowlist {
   std::map<std::string, std::vector<std::string>> credential_types;  // type → host globs
-  std::map<std::string, std::vector<std::string>> workloads;         // workload id → host globs
+  // workload → host globs; a key is a workload id (wl_…) or one of its human names (MCP server name, systemd unit,
+  // container id, "namespace/pod" or pod): every list whose key names the workload applies, as one.
+  std::map<std::string, std::vector<std::string>> workloads;
   bool empty() const { return credential_types.empty() && workloads.empty(); }
 };
 
@@ -28,6 +30,7 @@ Status load_allowlist(const std::string& path, Allowlist& out);
 
 // `host` is matched case-insensitively, without a trailing dot or ":port"; globs use fnmatch (*, ?, [...]).
 AllowlistVerdict check_allowlist(const Allowlist& list, const std::string& credential_type,
-                                 const std::string& workload_id, const std::string& host);
+                                 const std::string& workload_id, const std::string& host,
+                                 const std::vector<std::string>& workload_names = {});
 
 }  // namespace credtrace::collector

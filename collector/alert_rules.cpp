@@ -74,7 +74,7 @@ void allowlist_rule(const EventRow& row, size_t index, const AlertConfig& config
   if (config.allowlist.empty() || !is_use_with_destination(row)) return;
   const EventFacts& f = row.facts;
   std::string host = destination_name(f);
-  AllowlistVerdict verdict = check_allowlist(config.allowlist, f.credential_type, row.workload_id, host);
+  AllowlistVerdict verdict = check_allowlist(config.allowlist, f.credential_type, row.workload_id, host, f.workload_names);
   if (!verdict.denied()) return;
   json lists = json::array();
   if (verdict.type_denied) lists.push_back("credential_type");

@@ -184,6 +184,22 @@ void note_source(EventFacts& facts, const v1::Source& source) {
   facts.config_path = source.path();
 }
 
+std::vector<std::string> workload_names(const v1::Workload& w) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (!name.empty()) names.push_back(name);
+  };
+  add(w.mcp().server_name());
+  add(w.systemd().unit());
+  add(w.systemd().user_unit());
+  add(w.container().id());
+  if (!w.kubernetes().pod().empty()) {
+    add(w.kubernetes().namespace_() + "/" + w.kubernetes().pod());
+    add(w.kubernetes().pod());
+  }
+  return names;
+}
+
 EventFacts facts_of(const v1::Event& event) {
   EventFacts facts;
   facts.credential_type = event.credential().type();
@@ -199,6 +215,7 @@ EventFacts facts_of(const v1::Event& event) {
   }
   if (event.has_source()) note_source(facts, event.source());
   for (const auto& source : event.sources()) note_source(facts, source);
+  facts.workload_names = workload_names(event.workload());
   return facts;
 }
 

@@ -22,6 +22,9 @@ struct EventFacts {
   bool dest_tls = false;
   std::string config_path;   // path of a source of kind "config" (hard-coded in a config), else empty
   bool config_source = false;
+  // The workload's human names, for allow-lists that name it so: MCP server name, systemd unit and user unit,
+  // container id, Kubernetes pod as "namespace/pod" and pod alone (empty ones left out).
+  std::vector<std::string> workload_names;
 };
 
 struct EventRow {

@@ -135,6 +135,32 @@ workloads:
   EXPECT_TRUE(event_alerts(untyped, 0, config).empty());
 }
 
+TEST(AlertRules, AllowlistNamesAWorkloadByItsHumanNames) {
+  AlertConfig config = with_allowlist(R"(
+workloads:
+  payments-mcp: ["api.stripe.com"]
+  payments.service: ["*.internal"]
+  prod/notes-7f9c: ["notes.example"]
+)");
+  EventRow payments = use("api.stripe.com", true);
+  payments.facts.workload_names = {"payments-mcp", "payments.service"};
+  EXPECT_TRUE(event_alerts(payments, 0, config).empty());  // the server name's list allows it
+  payments.facts.dest_host = "db.internal";
+  EXPECT_TRUE(event_alerts(payments, 0, config).empty());  // so does the unit's: every list naming it applies
+  payments.facts.dest_host = "evil.example";
+  auto hits = event_alerts(payments, 0, config);
+  ASSERT_EQ(kinds(hits), std::vector<std::string>{kAlertNotAllowed});
+  EXPECT_NE(hits[0].detail.find("\"denied_by\":[\"workload\"]"), std::string::npos);
+  EventRow pod = use("evil.example", true);
+  pod.facts.workload_names = {"notes", "prod/notes-7f9c", "notes-7f9c"};
+  EXPECT_EQ(kinds(event_alerts(pod, 0, config)), std::vector<std::string>{kAlertNotAllowed});
+  pod.facts.dest_host = "notes.example";
+  EXPECT_TRUE(event_alerts(pod, 0, config).empty());
+  EventRow unnamed = use("evil.example", true);  // no list names it: nothing to deny
+  unnamed.facts.workload_names = {"other-mcp"};
+  EXPECT_TRUE(event_alerts(unnamed, 0, config).empty());
+}
+
 TEST(Allowlist, ParsesYamlAndJsonAndRejectsMistakes) {
   Allowlist list;
   ASSERT_TRUE(parse_allowlist(R"({"credential_types": {"openai": ["API.OpenAI.com"]}})", list).ok());

@@ -68,6 +68,20 @@ TEST(BatchRows, AggregatesCredentialsLinksAndWorkloads) {
   EXPECT_EQ(rows.workloads.size(), 2u);
 }
 
+TEST(BatchRows, FactsCarryTheWorkloadsHumanNamesForAllowLists) {
+  IngestBatch batch;
+  batch.set_agent_id("agent-1");
+  batch.set_sequence(1);
+  auto* e = use_event(batch, kFp, "wl-a", 1, 100);
+  e->mutable_workload()->mutable_systemd()->set_unit("github-mcp.service");
+  e->mutable_workload()->mutable_kubernetes()->set_namespace_("prod");
+  e->mutable_workload()->mutable_kubernetes()->set_pod("github-mcp-7f9c");
+  BatchRows rows;
+  ASSERT_TRUE(build_batch_rows(batch, 5, BatchLimits{}, rows).ok());
+  EXPECT_EQ(rows.events[0].facts.workload_names,
+            (std::vector<std::string>{"github", "github-mcp.service", "prod/github-mcp-7f9c", "github-mcp-7f9c"}));
+}
+
 TEST(BatchRows, RejectsRawValuesAndBadIdentity) {
   BatchRows rows;
   IngestBatch no_agent;
