@@ -74,12 +74,12 @@ class ShortLivedE2E(AgentTestCase):
         """The kernel reads the environment at exec: a server and its child that are gone before the agent looks
         still have the secrets handed to them in their environment reported."""
         server_token, child_token = self.secret(fake_github_pat()), self.secret(fake_github_pat())
-        server = os.path.join(self.dir, "mcp_server_env_only.py")
+        server = os.path.join(self.dir, "mcp-server-env-only")  # a shell server and child that live ~1 ms each
         with open(server, "w") as f:
-            f.write("import os, subprocess, sys\n"
-                    "subprocess.run([sys.executable, '-c', 'pass'], env=dict(os.environ, CHILD_TOKEN=os.environ['SEED']))\n")
+            f.write('#!/bin/sh\nCHILD_TOKEN="$SEED" /bin/true\n')
+        os.chmod(server, 0o755)
         self.agent = Agent().start()
-        result = subprocess.run([sys.executable, server], env=dict(base_env(), GITHUB_TOKEN=server_token, SEED=child_token),
+        result = subprocess.run([server], env=dict(base_env(), GITHUB_TOKEN=server_token, SEED=child_token),
                                 capture_output=True, text=True, timeout=30)
         self.assertEqual(result.returncode, 0, result.stderr)
         exposed = lambda raw, name: self.agent.wait_for(
@@ -87,7 +87,7 @@ class ShortLivedE2E(AgentTestCase):
                                                                         "key": ""}
             and e["credential"]["fingerprint"] == fingerprint(raw), what=f"{name} exposure")
         start = self.agent.wait_for(lambda e: e["type"] == "mcp_server_start"
-                                    and e["workload"]["mcp"]["server_name"] == "mcp_server_env_only", what="start")
+                                    and e["workload"]["mcp"]["server_name"] == "mcp-server-env-only", what="start")
         on_server = exposed(server_token, "GITHUB_TOKEN")
         on_child = exposed(child_token, "CHILD_TOKEN")
         self.assertEqual(on_server["process"]["pid"], start["process"]["pid"])
