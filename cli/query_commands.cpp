@@ -42,12 +42,19 @@ std::string field(const json& object, std::initializer_list<const char*> path) {
   return {};
 }
 
+// "host:port": the port the bytes went to, unless the host already names one (a Host header "localhost:8443") or it
+// is unknown (0).
 std::string destination_text(const json& event) {
   std::string host = field(event, {"destination", "host"});
   if (host.empty()) host = field(event, {"destination", "ip"});
   if (host.empty()) return {};
   std::string port = field(event, {"destination", "port"});
-  std::string text = port.empty() ? host : host + ":" + port;
+  const size_t colon = host.rfind(':');
+  const bool names_port = colon != std::string::npos && colon + 1 < host.size() && host.find(']', colon) == std::string::npos &&
+                          host.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                          host.find(':') == colon;  // one colon: host:port (a bare IPv6 address has several)
+  const bool bracketed_port = host.front() == '[' && host.find("]:") != std::string::npos;
+  std::string text = port.empty() || port == "0" || names_port || bracketed_port ? host : host + ":" + port;
   if (field(event, {"destination", "tls"}) != "true") text += " (plain)";
   return text;
 }

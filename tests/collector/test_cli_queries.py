@@ -40,6 +40,11 @@ class CliQueryTest(unittest.TestCase):
                   use_event(cls.pat, "github_pat", "wl-b", host="host-b"),  # shared_key: two workloads, two hosts
                   plain, health_event()]
         events += [use_event(cls.pat, "github_pat", "wl-a", count=i + 2) for i in range(4)]
+        named_port = use_event(cls.pat, "github_pat", "wl-a")  # the Host header already names the port
+        named_port["destination"] = {"host": "localhost:8443", "ip": "127.0.0.1", "port": 8443, "tls": True}
+        unknown_port = use_event(cls.pat, "github_pat", "wl-a")  # address not observed: port 0
+        unknown_port["destination"] = {"host": "api.unknown-port.example", "port": 0, "tls": True}
+        events += [named_port, unknown_port]
         cls.uses = sum(1 for e in events if e["type"] == "credential_use")
         cls.collector = Collector().start()
         reply = cls.collector.ingest(batch_body("agent-1", 1, events))
@@ -116,6 +121,10 @@ class CliQueryTest(unittest.TestCase):
         table = self.ok("uses", "--all", "--limit", "3")[0]
         self.assertEqual(len(table.splitlines()), 1 + self.uses)
         self.assertIn("api.plain.example:80 (plain)", table)
+        self.assertIn("localhost:8443 ", table)
+        self.assertNotIn("localhost:8443:8443", table)
+        self.assertIn("api.unknown-port.example ", table)
+        self.assertNotIn("api.unknown-port.example:0", table)
         self.assertIn(preview(self.openai), table)
         self.assertIn("evil?]0;title??31m", table)
         for text in (out, err, table):
