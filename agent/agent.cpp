@@ -819,10 +819,10 @@ void Agent::update_exec_prefilter() {
 
 void Agent::add_exec_prefilter_name(const std::string& name, bool wrapper) {
   // A wrapper later named by a client config (command: bash) is upgraded to reported once.
-  const std::string key = name + (wrapper ? "\x1fwrapper" : "");
-  if (exec_prefilter_names_.count(key) || exec_prefilter_rejected_.count(name)) return;
+  auto known = exec_prefilter_names_.find(name);
+  if ((known != exec_prefilter_names_.end() && (wrapper || !known->second)) || exec_prefilter_rejected_.count(name)) return;
   if (probes_->add_exec_name(name, wrapper)) {
-    exec_prefilter_names_.insert(key);
+    exec_prefilter_names_[name] = wrapper;
   } else {
     exec_prefilter_rejected_.insert(name);
     count_error("exec_prefilter_name_rejected");  // longer than 31 bytes or the map is full
@@ -892,16 +892,16 @@ void Agent::emit_health() {
   health->set_watched_processes(static_cast<uint32_t>(table_.count(Role::server) + table_.count(Role::descendant)));
   health->set_mcp_servers(static_cast<uint32_t>(table_.count(Role::server)));
   health->set_execs_filtered(counters.filtered_execs);
-  (*health->mutable_sensors())["execs_watched_provisionally"] = execs_watched_provisionally_;
-  (*health->mutable_sensors())["provisional_watches_undone"] = provisional_watches_undone_;
-  const auto& envs = exec_envs_.stats();
-  (*health->mutable_sensors())["exec_environments"] = envs.blocks;
-  (*health->mutable_sensors())["exec_environments_used"] = envs.used;
-  (*health->mutable_sensors())["exec_environments_truncated"] = envs.truncated;
-  (*health->mutable_sensors())["exec_environment_gaps"] = envs.gaps;
-  (*health->mutable_sensors())["exec_environments_evicted"] = envs.evicted;
-  const auto& tls = credential_uses_.stats();
   auto& sensor_counts = *health->mutable_sensors();
+  sensor_counts["execs_watched_provisionally"] = execs_watched_provisionally_;
+  sensor_counts["provisional_watches_undone"] = provisional_watches_undone_;
+  const auto& envs = exec_envs_.stats();
+  sensor_counts["exec_environments"] = envs.blocks;
+  sensor_counts["exec_environments_used"] = envs.used;
+  sensor_counts["exec_environments_truncated"] = envs.truncated;
+  sensor_counts["exec_environment_gaps"] = envs.gaps;
+  sensor_counts["exec_environments_evicted"] = envs.evicted;
+  const auto& tls = credential_uses_.stats();
   sensor_counts["tls_streams"] = tls.streams;
   sensor_counts["http1_requests"] = tls.requests;  // over TLS and plain sockets
   sensor_counts["tls_capture_gaps"] = tls.gaps;
@@ -947,9 +947,7 @@ void Agent::emit_health() {
   sensor_counts["credential_use_unaggregated"] = use_aggregator_.unaggregated();
   sensor_counts["credential_use_open_windows"] = use_aggregator_.open_windows();
   if (collector_) collector_->report(sensor_counts);  // collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
-  std::set<std::string> prefilter_names;  // a name upgraded from wrapper to reported is one name
-  for (const auto& key : exec_prefilter_names_) prefilter_names.insert(key.substr(0, key.find('\x1f')));
-  health->set_exec_prefilter_names(static_cast<uint32_t>(prefilter_names.size()));
+  health->set_exec_prefilter_names(static_cast<uint32_t>(exec_prefilter_names_.size()));
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   emit(event);
 }

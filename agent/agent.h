@@ -121,7 +121,7 @@ class Agent {
   std::map<std::string, uint64_t> agent_errors_;
   uint64_t credential_files_without_secrets_ = 0;  // credential-path files read without error, holding no credential
   std::unordered_map<uint32_t, credtrace::v1::Process> process_views_;
-  std::set<std::string> exec_prefilter_names_;
+  std::map<std::string, bool> exec_prefilter_names_;  // name → set only as a wrapper (sh, env, …)
   uint64_t execs_watched_provisionally_ = 0;  // the kernel watched them at exec ("mcp" in name or arguments)
   uint64_t provisional_watches_undone_ = 0;   // ... and they were not MCP servers
   std::set<std::string> exec_prefilter_rejected_;
