@@ -3,6 +3,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -326,11 +327,21 @@ class AgentE2E(unittest.TestCase):
         agent = self.start_agent()
         first = agent.wait_for(lambda e: e["type"] == "agent_health", timeout=6, what="first health")
         env_blocks = int(first["agent_health"]["events"]["exec_env"])
-        subprocess.run(["sh", "-c", ": mcp-notes; (sleep 0.7; cat /etc/hostname; cat /etc/hostname; cat /etc/hostname)"
-                        " >/dev/null; true"], check=True)
-        later = agent.wait_for(lambda e: e["type"] == "agent_health" and e is not first
-                               and e["agent_health"]["uptime_seconds"] > first["agent_health"]["uptime_seconds"] + 1,
-                               timeout=8, what="a later health")
+        # The agent is paused while the shell execs and forks, so the subshell surely inherits the provisional watch
+        # (a fast agent could otherwise undo the shell's watch before the fork, and the fork case would go untested).
+        agent.proc.send_signal(signal.SIGSTOP)
+        try:
+            shell = subprocess.Popen(["sh", "-c", ": mcp-notes; (sleep 1.5; cat /etc/hostname; cat /etc/hostname;"
+                                      " cat /etc/hostname) >/dev/null; true"])
+            time.sleep(0.5)
+        finally:
+            agent.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(shell.wait(timeout=10), 0)
+        def healths():
+            return [e for e in agent.events() if e["type"] == "agent_health"]
+        so_far = len(healths())
+        agent.wait_for(lambda e: len(healths()) > so_far + 1, timeout=15, what="two healths after the cats ran")
+        later = healths()[-1]
         sensors = later["agent_health"]["sensors"]
         # The shell, and the sleep its subshell may exec before the agent's verdict; never the three cats after it.
         self.assertLessEqual(int(later["agent_health"]["events"]["exec_env"]) - env_blocks, 2)
