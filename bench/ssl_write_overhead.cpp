@@ -28,8 +28,8 @@
 
 #include "ct_empty.skel.h"
 #include "running_agent.h"
-#include "tls/elf_symbols.h"
-#include "tls/probe_point.h"
+#include "sensors/tls/elf_symbols.h"
+#include "sensors/tls/probe_point.h"
 
 namespace {
 

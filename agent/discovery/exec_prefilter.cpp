@@ -1,6 +1,8 @@
 // The kernel's exec prefilter names: defaults, configured names, literal patterns and config entry commands.
 #include "discovery/exec_prefilter.h"
 
+#include "mcp/argv_unwrap.h"
+
 #include "common/paths.h"
 
 namespace credtrace::discovery {
@@ -15,10 +17,12 @@ void add_literal(std::set<std::string>& names, const std::string& pattern) {
 }  // namespace
 
 std::set<std::string> default_prefilter_executables() {
-  std::set<std::string> names = {"node", "nodejs", "npx", "npm", "pnpm", "yarn", "bun", "bunx", "deno",
-                                 "python", "python3", "pypy3", "uv", "uvx", "pipx", "docker", "podman",
-                                 "nerdctl", "java", "ruby", "php", "dotnet", "go"};
+  // Interpreters by kind and the names they go by (nodejs, python3.x), then launchers and runtimes.
+  std::set<std::string> names(mcp::detail::interpreter_kinds().begin(), mcp::detail::interpreter_kinds().end());
+  names.insert({"nodejs", "python3", "pypy3"});
   for (int minor = 6; minor <= 15; ++minor) names.insert("python3." + std::to_string(minor));
+  names.insert({"npx", "npm", "pnpm", "yarn", "bunx", "uv", "uvx", "pipx", "docker", "podman", "nerdctl", "java",
+                "dotnet", "go"});
   for (const auto& client : mcp::default_client_patterns()) add_literal(names, client);
   return names;
 }

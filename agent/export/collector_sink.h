@@ -14,6 +14,7 @@
 
 #include <google/protobuf/map.h>
 
+#include "export/event_sink.h"
 #include "config/agent_config.h"
 #include "credtrace/v1/events.pb.h"
 #include "export/collector_client.h"
@@ -53,7 +54,7 @@ struct CollectorSinkStats {
   uint64_t events_dropped = 0;     // in memory, when the spool writer could not keep up
 };
 
-class CollectorSink {
+class CollectorSink final : public EventSink {
  public:
   // Opens the spool (the batches it holds are sent first, in sequence order) and starts the threads.
   static std::unique_ptr<CollectorSink> start(CollectorSinkOptions options, std::string* error);
@@ -62,7 +63,7 @@ class CollectorSink {
   CollectorSink& operator=(const CollectorSink&) = delete;
 
   // Queues a copy of the event; never blocks on I/O.
-  void write(const credtrace::v1::Event& event);
+  void write(const credtrace::v1::Event& event) override;
 
   // Spools everything queued, makes one last delivery attempt bounded by final_send_deadline, stops the threads.
   // What is not acknowledged stays in the spool for the next start. Idempotent.
@@ -71,6 +72,7 @@ class CollectorSink {
   CollectorSinkStats stats() const;
   // Adds the counters as collector_* entries (for agent_health.sensors).
   void report(google::protobuf::Map<std::string, uint64_t>& counters) const;
+  void report(credtrace::v1::AgentHealth& health) const override { report(*health.mutable_sensors()); }
 
  private:
   CollectorSink(CollectorSinkOptions options, std::unique_ptr<Spool> spool, std::unique_ptr<CollectorClient> client);

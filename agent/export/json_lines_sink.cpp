@@ -35,7 +35,7 @@ JsonLinesSink::~JsonLinesSink() {
   if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
-bool JsonLinesSink::write(const credtrace::v1::Event& event) {
+bool JsonLinesSink::append(const credtrace::v1::Event& event) {
   std::string line = event_to_json_line(event);
   if (line.empty()) {
     ++failures_;
@@ -54,6 +54,10 @@ bool JsonLinesSink::write(const credtrace::v1::Event& event) {
   }
   ++written_;
   return true;
+}
+
+void JsonLinesSink::report(credtrace::v1::AgentHealth& health) const {
+  (*health.mutable_agent_errors())["output_write"] = failures_;
 }
 
 }  // namespace credtrace::exporter

@@ -6,13 +6,14 @@
 #include <string>
 
 #include "credtrace/v1/events.pb.h"
+#include "export/event_sink.h"
 
 namespace credtrace::exporter {
 
 // The proto3 JSON form of one event on a single line (no trailing newline).
 std::string event_to_json_line(const credtrace::v1::Event& event);
 
-class JsonLinesSink {
+class JsonLinesSink final : public EventSink {
  public:
   // path "-" writes to stdout; any other path is opened for append (created 0600).
   static std::unique_ptr<JsonLinesSink> open(const std::string& path, std::string* error);
@@ -22,7 +23,10 @@ class JsonLinesSink {
 
   // Writes one whole line with write(2) (no user-space buffer: a failed line never resurfaces later);
   // false (and counted) when the write fails.
-  bool write(const credtrace::v1::Event& event);
+  bool append(const credtrace::v1::Event& event);
+  void write(const credtrace::v1::Event& event) override { append(event); }
+  // Lines that could not be written, as agent_errors.output_write.
+  void report(credtrace::v1::AgentHealth& health) const override;
   uint64_t written() const { return written_; }
   uint64_t failures() const { return failures_; }
 

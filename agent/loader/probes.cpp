@@ -14,51 +14,8 @@
 
 namespace credtrace::loader {
 
-const char* event_type_name(uint32_t type) {
-  switch (type) {
-    case CT_EVENT_EXEC: return "exec";
-    case CT_EVENT_FORK: return "fork";
-    case CT_EVENT_EXIT: return "exit";
-    case CT_EVENT_STDIN: return "stdin";
-    case CT_EVENT_FILE_OPEN: return "file_open";
-    case CT_EVENT_TLS_DATA: return "tls_data";
-    case CT_EVENT_TLS_SNI: return "tls_sni";
-    case CT_EVENT_TLS_FREE: return "tls_free";
-    case CT_EVENT_CONNECT: return "connect";
-    case CT_EVENT_SOCK_DATA: return "sock_data";
-    case CT_EVENT_TLS_NEW: return "tls_new";
-    case CT_EVENT_TLS_SOCKET: return "tls_socket";
-    case CT_EVENT_EXEC_ENV: return "exec_env";
-    default: return "unknown";
-  }
-}
-
-const char* drop_reason_name(uint32_t reason) {
-  switch (reason) {
-    case CT_DROP_RINGBUF_FULL: return "ringbuf_full";
-    case CT_DROP_READ_FAILED: return "read_failed";
-    case CT_DROP_STATE_ALLOC: return "task_state_alloc";
-    case CT_DROP_MAP_FULL: return "map_full";
-    case CT_DROP_PAIRING_AMBIGUOUS: return "tls_pairing_ambiguous";
-    default: return "unknown";
-  }
-}
-
-const char* tls_probe_name(TlsProbe probe) {
-  switch (probe) {
-    case TlsProbe::ssl_write: return "SSL_write";
-    case TlsProbe::ssl_write_ex: return "SSL_write_ex";
-    case TlsProbe::ssl_ctrl: return "SSL_ctrl";
-    case TlsProbe::ssl_free: return "SSL_free";
-    case TlsProbe::ssl_read: return "SSL_read";
-    case TlsProbe::ssl_read_ex: return "SSL_read_ex";
-    case TlsProbe::ssl_read_ret: return "SSL_read return";
-    case TlsProbe::ssl_new_ret: return "SSL_new return";
-  }
-  return "unknown";
-}
-
-bool is_return_probe(TlsProbe probe) { return probe == TlsProbe::ssl_read_ret || probe == TlsProbe::ssl_new_ret; }
+using kernel::is_return_probe;
+using kernel::tls_probe_name;
 
 std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler handler, std::string* error) {
   std::unique_ptr<Probes> probes(new Probes());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "events.h"
+#include "kernel/kernel_control.h"
 
 struct ct_probes;  // bpftool skeleton of bpf/credtrace.bpf.c
 struct ring_buffer;
@@ -24,23 +25,10 @@ struct ProbeOptions {
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
 };
 
-struct KernelCounters {
-  std::array<uint64_t, CT_EVENT_TYPE_MAX> events{};
-  std::array<uint64_t, CT_DROP_REASON_MAX> drops{};
-  std::array<uint64_t, CT_EVENT_TYPE_MAX> truncations{};
-  uint64_t filtered_execs = 0;
-};
+using kernel::KernelCounters;
+using kernel::TlsProbe;
 
-const char* event_type_name(uint32_t type);
-const char* drop_reason_name(uint32_t reason);
-
-// The TLS uprobe programs; attached per library file by the agent, not at start.
-enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free, ssl_read, ssl_read_ex, ssl_read_ret, ssl_new_ret };
-// Return probes (uretprobes) among them.
-bool is_return_probe(TlsProbe probe);
-const char* tls_probe_name(TlsProbe probe);
-
-class Probes {
+class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher {
  public:
   using EventHandler = std::function<void(const void* data, size_t size)>;
 
@@ -53,22 +41,22 @@ class Probes {
   // Waits up to timeout_ms for a wake-up, then drains everything pending. Returns events handled or -errno.
   int poll(int timeout_ms);
 
-  void add_to_set(ct_pid_set set, uint32_t tgid);
-  void remove_from_set(ct_pid_set set, uint32_t tgid);
+  void add_to_set(ct_pid_set set, uint32_t tgid) override;
+  void remove_from_set(ct_pid_set set, uint32_t tgid) override;
   bool in_set(ct_pid_set set, uint32_t tgid) const;
   // Adds an executable file name to the exec prefilter (names longer than 31 bytes cannot be keys: false). A wrapper's
   // exec (sh, env, …) is reported only when its arguments mention "mcp".
-  bool add_exec_name(const std::string& name, bool wrapper = false);
+  bool add_exec_name(const std::string& name, bool wrapper = false) override;
 
   KernelCounters read_counters() const;
   const std::vector<std::string>& attached() const { return attached_; }
 
   // Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.
   // Returns "" on success or what failed. The link lives as long as this object.
-  std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset);
-  size_t uprobes_attached() const { return uprobes_attached_; }
+  std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) override;
+  size_t uprobes_attached() const override { return uprobes_attached_; }
   // The socket is not plain HTTP: stop copying its writes.
-  void stop_socket_capture(uint32_t tgid, uint32_t fd);
+  void stop_socket_capture(uint32_t tgid, uint32_t fd) override;
 
  private:
   Probes() = default;

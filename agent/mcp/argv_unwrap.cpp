@@ -360,9 +360,13 @@ std::string program_kind(std::string_view path) {
   return b;
 }
 
-bool is_interpreter_kind(std::string_view kind) {
-  return kind == "node" || kind == "python" || kind == "bun" || kind == "deno" || kind == "tsx" || kind == "ts-node";
+const std::set<std::string, std::less<>>& interpreter_kinds() {
+  static const std::set<std::string, std::less<>> kinds = {"node", "python", "bun",  "deno", "tsx",
+                                                           "ts-node", "ruby", "perl", "php"};
+  return kinds;
 }
+
+bool is_interpreter_kind(std::string_view kind) { return interpreter_kinds().count(kind) > 0; }
 
 std::vector<std::string> shell_split(std::string_view command) {
   std::vector<std::string> out;

@@ -1,6 +1,7 @@
 // Internal: launcher unwrapping shared by server/client recognition and entry matching.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,9 @@ std::string base_name(std::string_view path);
 // folded ("npx-cli.js" → "npx", "npm-cli.js" → "npm", "python3.11" → "python", "nodejs" → "node").
 std::string program_kind(std::string_view path);
 
-bool is_interpreter_kind(std::string_view kind);  // node, python, bun, deno, tsx, ts-node
+// The interpreters MCP servers run under, by kind: the one list (the exec prefilter and program names use it too).
+const std::set<std::string, std::less<>>& interpreter_kinds();  // node, python, bun, deno, tsx, ts-node, ruby, …
+bool is_interpreter_kind(std::string_view kind);
 
 // Whitespace split honouring '…' and "…" quotes and backslash escapes; ; & | become "|" separators.
 std::vector<std::string> shell_split(std::string_view command);

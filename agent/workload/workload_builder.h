@@ -6,7 +6,7 @@
 #include "credtrace/v1/events.pb.h"
 #include "discovery/mcp_discovery.h"
 #include "identity/exe_hash.h"
-#include "process/process_table.h"
+#include "tracking/process_table.h"
 
 namespace credtrace::workload {
 

@@ -28,9 +28,9 @@
 
 #include "events.h"
 #include "loader/probes.h"
-#include "sensors/file_reads.h"
-#include "sensors/file_roots.h"
-#include "sensors/tls_libraries.h"
+#include "sensors/files/file_reads.h"
+#include "sensors/files/file_roots.h"
+#include "sensors/tls/tls_libraries.h"
 
 
 namespace credtrace::loader {

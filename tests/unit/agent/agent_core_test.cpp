@@ -6,8 +6,8 @@
 
 #include "discovery/exec_prefilter.h"
 #include "discovery/mcp_discovery.h"
-#include "process/process_table.h"
-#include "sensors/use_aggregator.h"
+#include "tracking/process_table.h"
+#include "sensors/tls/use_aggregator.h"
 #include "workload/workload_builder.h"
 
 namespace credtrace {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "../secrets/test_tokens.h"
-#include "sensors/config_exposure.h"
+#include "sensors/configs/config_exposure.h"
 
 namespace credtrace::sensors {
 namespace {

@@ -1,6 +1,6 @@
 // Tests of the credential-use sensor's destinations: a TLS stream's address comes from the socket its ciphertext was
 // seen going to (synthetic ct_* events), or is reported unknown; a Host header's port is a claim, never the address.
-#include "sensors/credential_use.h"
+#include "sensors/tls/credential_use.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "sensors/exec_env.h"
+#include "sensors/env/exec_env.h"
 
 namespace credtrace::sensors {
 namespace {

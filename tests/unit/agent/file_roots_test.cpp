@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "sensors/file_roots.h"
+#include "sensors/files/file_roots.h"
 
 namespace credtrace::sensors {
 namespace {

@@ -54,13 +54,13 @@ TEST(JsonLines, FileSinkAppendsFlushedLines) {
   std::string error;
   auto sink = JsonLinesSink::open(path, &error);
   ASSERT_TRUE(sink) << error;
-  ASSERT_TRUE(sink->write(sample_event()));
+  ASSERT_TRUE(sink->append(sample_event()));
   // Flushed: readable before the sink is closed.
   std::ifstream in(path);
   std::string first;
   ASSERT_TRUE(std::getline(in, first));
   EXPECT_EQ(nlohmann::json::parse(first)["host"], "h1");
-  ASSERT_TRUE(sink->write(sample_event()));
+  ASSERT_TRUE(sink->append(sample_event()));
   EXPECT_EQ(sink->written(), 2u);
   unlink(path);
 }
@@ -76,7 +76,7 @@ TEST(JsonLines, WriteFailuresAreCounted) {
   std::string error;
   auto sink = JsonLinesSink::open("/dev/full", &error);
   ASSERT_TRUE(sink) << error;
-  EXPECT_FALSE(sink->write(sample_event()));
+  EXPECT_FALSE(sink->append(sample_event()));
   EXPECT_EQ(sink->failures(), 1u);
 }
 

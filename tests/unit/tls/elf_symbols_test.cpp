@@ -1,5 +1,5 @@
 // ELF lookup tests: real libssl/node symbols, the test binary's own .symtab, and malformed inputs.
-#include "tls/elf_symbols.h"
+#include "sensors/tls/elf_symbols.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

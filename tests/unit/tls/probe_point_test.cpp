@@ -1,5 +1,5 @@
 // Probe placement on synthetic prologues and on the real libssl.so.3 and node binaries.
-#include "tls/probe_point.h"
+#include "sensors/tls/probe_point.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

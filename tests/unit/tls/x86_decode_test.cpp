@@ -1,5 +1,5 @@
 // Decoder tests on hand-assembled bytes: length, registers written, branch data and uprobe emulation.
-#include "tls/x86_decode.h"
+#include "sensors/tls/x86_decode.h"
 
 #include <gtest/gtest.h>
 

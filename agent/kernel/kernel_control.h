@@ -1,0 +1,72 @@
+// The agent's narrow handle on the kernel probes (pid sets, the exec prefilter, capture control, TLS uprobes) and
+// the names of kernel records: everything above the loader talks to the kernel through this, never through libbpf.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "events.h"
+
+namespace credtrace::kernel {
+
+// What the kernel counted since the probes loaded (read from per-CPU maps by the loader).
+struct KernelCounters {
+  std::array<uint64_t, CT_EVENT_TYPE_MAX> events{};
+  std::array<uint64_t, CT_DROP_REASON_MAX> drops{};
+  std::array<uint64_t, CT_EVENT_TYPE_MAX> truncations{};
+  uint64_t filtered_execs = 0;
+};
+
+// The TLS uprobe programs; attached per library file by the TLS sensor, not at start.
+enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free, ssl_read, ssl_read_ex, ssl_read_ret, ssl_new_ret };
+
+const char* event_type_name(uint32_t type);
+const char* drop_reason_name(uint32_t reason);
+const char* tls_probe_name(TlsProbe probe);
+// Return probes (uretprobes) among them.
+bool is_return_probe(TlsProbe probe);
+
+// Which processes the kernel watches, what it reports at exec, what it stops capturing.
+class WatchControl {
+ public:
+  virtual ~WatchControl() = default;
+  virtual void add_to_set(ct_pid_set set, uint32_t tgid) = 0;
+  virtual void remove_from_set(ct_pid_set set, uint32_t tgid) = 0;
+  // Adds an executable file name to the exec prefilter (names longer than 31 bytes cannot be keys: false). A
+  // wrapper's exec (sh, env, …) is reported only when its arguments mention "mcp".
+  virtual bool add_exec_name(const std::string& name, bool wrapper) = 0;
+  // The socket is not plain HTTP: stop copying its writes.
+  virtual void stop_socket_capture(uint32_t tgid, uint32_t fd) = 0;
+};
+
+// Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.
+class UprobeAttacher {
+ public:
+  virtual ~UprobeAttacher() = default;
+  // "" on success, else what failed. The link lives as long as the attacher.
+  virtual std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) = 0;
+  virtual size_t uprobes_attached() const = 0;
+};
+
+// A kernel record is handed on only when it is of a known kind and at least as long as its fixed fields (data
+// records: as long as the data they carry); the others are counted.
+enum class RecordCheck { ok, too_short, unknown_kind };
+RecordCheck check_record(const void* data, size_t size);
+
+}  // namespace credtrace::kernel
+
+namespace credtrace::kernel {
+
+// A consumer of kernel records: the agent routes each record kind to the one handler that claims it.
+class RecordHandler {
+ public:
+  virtual ~RecordHandler() = default;
+  // The CT_EVENT_* kinds this handler takes; none for one with its own source (inotify, /proc).
+  virtual std::vector<uint32_t> record_kinds() const { return {}; }
+  // A record of one of those kinds, already checked by check_record().
+  virtual void on_record(const void* /*data*/, size_t /*size*/) {}
+};
+
+}  // namespace credtrace::kernel

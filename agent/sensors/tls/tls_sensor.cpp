@@ -1,0 +1,171 @@
+// TLS and socket records to credential_use and issued-credential events: each raw value is fingerprinted here, the
+// moment the parser hands it over, and wiped; only its description goes on to the event.
+#include "sensors/tls/tls_sensor.h"
+
+#include "common/timestamp.h"
+#include "common/wipe_guard.h"
+#include "events/credential_facts.h"
+
+namespace credtrace::sensors {
+
+TlsSensor::TlsSensor(SensorContext context)
+    : context_(context),
+      libraries_(context.uprobes),
+      aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
+                  context.config.credential_use.max_open_windows) {}
+
+std::vector<uint32_t> TlsSensor::record_kinds() const {
+  return {CT_EVENT_TLS_DATA, CT_EVENT_TLS_SNI,  CT_EVENT_SOCK_DATA, CT_EVENT_CONNECT,
+          CT_EVENT_TLS_FREE, CT_EVENT_TLS_NEW, CT_EVENT_TLS_SOCKET};
+}
+
+void TlsSensor::on_record(const void* data, size_t /*size: checked by kernel::check_record*/) {
+  switch (static_cast<const ct_event_header*>(data)->type) {
+    case CT_EVENT_TLS_DATA: return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
+    case CT_EVENT_SOCK_DATA: return on_socket_data(*static_cast<const ct_tls_data_event*>(data));
+    case CT_EVENT_TLS_SNI: return uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
+    case CT_EVENT_CONNECT: return uses_.on_connect(*static_cast<const ct_connect_event*>(data));
+    case CT_EVENT_TLS_FREE: return on_tls_free(*static_cast<const ct_tls_free_event*>(data));
+    case CT_EVENT_TLS_NEW:
+      uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
+      return emit_uses(uses_.take_released());
+    case CT_EVENT_TLS_SOCKET: return emit_uses(uses_.on_tls_socket(*static_cast<const ct_tls_socket_event*>(data)));
+    default: return;
+  }
+}
+
+void TlsSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& /*server*/) {
+  libraries_.attach_for_process(record.pid, context_.config.proc_root);
+}
+
+void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
+  if (e.direction == CT_TLS_READ) {
+    for (auto& issued : uses_.on_read_data(e)) emit_issued(issued);
+    return;
+  }
+  emit_uses(uses_.on_data(e));
+}
+
+void TlsSensor::on_socket_data(const ct_tls_data_event& e) {
+  bool stop_capture = false;
+  std::vector<CredentialUse> uses = uses_.on_socket_data(e, &stop_capture);
+  if (stop_capture) context_.kernel.stop_socket_capture(e.hdr.tgid, static_cast<uint32_t>(e.ssl));
+  emit_uses(std::move(uses));
+}
+
+void TlsSensor::on_tls_free(const ct_tls_free_event& e) {
+  for (auto& issued : uses_.on_free(e)) emit_issued(issued);
+  emit_uses(uses_.take_released());  // uses whose socket was never seen: address unknown
+}
+
+void TlsSensor::poll(Clock::time_point now) {
+  if (now - last_expiry_ < std::chrono::seconds(1)) return;
+  emit_uses(uses_.expire(boot_clock_ns()));  // the ring was just drained
+  emit_aggregated(aggregator_.expire(UseAggregator::Clock::now()));
+  last_expiry_ = now;
+}
+
+void TlsSensor::stop() {
+  emit_uses(uses_.expire(UINT64_MAX));  // uses still waiting for their socket: unknown
+  emit_aggregated(aggregator_.flush());
+}
+
+void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
+  for (auto& use : uses) emit_use(use);
+}
+
+void TlsSensor::emit_use(CredentialUse& use) {
+  credtrace::v1::Credential credential;
+  {
+    common::WipeGuard forget(use.credential.value);
+    credential = events::describe_credential(context_.fingerprinter, use.credential.value, use.credential.type,
+                                             use.credential.prefix_len);
+  }
+  tracking::Attribution who = context_.tracker.attribute(use.pid);
+  if (!who.record) return count_error("credential_use_unknown_process");
+  if (!who.server) return count_error("credential_use_unknown_workload");
+  if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
+                               UseAggregator::Clock::now()))
+    return;  // a repeat in an open window: counted, reported when the window closes
+  auto event = context_.events.about("credential_use", context_.tracker.process_view(*who.record), who.server->workload);
+  *event.mutable_credential() = credential;
+  context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
+  auto* destination = event.mutable_destination();
+  destination->set_host(use.host);
+  destination->set_sni(use.sni);
+  destination->set_ip(use.ip);
+  destination->set_port(use.port);
+  destination->set_tls(use.tls);
+  destination->set_address_source(use.address_source);
+  destination->set_host_port(use.host_port);
+  destination->set_host_source(use.host_source);
+  auto* request = event.mutable_request();
+  request->set_protocol(use.protocol);
+  request->set_method(use.method);
+  request->set_path(use.path);
+  request->set_carrier(use.credential.carrier);
+  request->set_scheme(use.credential.scheme);
+  emit_aggregated(aggregator_.add(std::move(event), UseAggregator::Clock::now()));
+}
+
+// A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
+// sources, so its later uses name where it came from, and is reported as an exposure of kind http_response.
+void TlsSensor::emit_issued(IssuedCredential& issued) {
+  credtrace::v1::Credential credential;
+  {
+    common::WipeGuard forget(issued.credential.value);
+    credential = events::describe_credential(context_.fingerprinter, issued.credential.value, issued.credential.type,
+                                             issued.credential.prefix_len);
+  }
+  tracking::Attribution who = context_.tracker.attribute(issued.pid);
+  if (!who.server) return count_error("issued_credential_unknown_workload");
+  credtrace::v1::Source source;
+  source.set_kind("http_response");
+  source.set_name(issued.credential.carrier);
+  source.set_path((issued.tls ? "https://" : "http://") + issued.host + issued.path);
+  // A token endpoint that hands out the same token again: one source, one report.
+  if (!context_.registry.add_workload_source(who.server->pid, credential.fingerprint(), source)) return;
+  auto event = context_.events.about("secret_exposure", context_.tracker.process_view(*who.record), who.server->workload);
+  *event.mutable_source() = source;
+  *event.mutable_credential() = credential;
+  event.mutable_secret_exposure()->set_matched_value(true);
+  context_.sink.write(event);
+}
+
+void TlsSensor::emit_aggregated(std::vector<credtrace::v1::Event> events) {
+  for (auto& event : events) {
+    *event.mutable_time() = common::now_timestamp();
+    context_.sink.write(event);
+  }
+}
+
+void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
+  auto& sensors = *health.mutable_sensors();
+  const auto& tls = uses_.stats();
+  sensors["tls_streams"] = tls.streams;
+  sensors["http1_requests"] = tls.requests;  // over TLS and plain sockets
+  sensors["tls_capture_gaps"] = tls.gaps;
+  sensors["tls_unparsed_streams"] = tls.unsupported;
+  sensors["h2_connections"] = tls.h2_streams;
+  sensors["h2_connections_broken"] = tls.h2_broken;
+  sensors["sockets_not_http"] = tls.sockets_not_http;
+  sensors["tls_streams_evicted"] = tls.streams_dropped;
+  sensors["tls_streams_paired"] = tls.tls_streams_paired;
+  sensors["tls_socket_not_connected"] = tls.tls_socket_not_connected;
+  sensors["tls_pairing_conflicts"] = tls.tls_pairing_conflicts;
+  sensors["destinations_unknown"] = tls.destinations_unknown;
+  sensors["http1_responses"] = tls.responses;
+  sensors["tls_read_gaps"] = tls.read_gaps;
+  sensors["tls_reads_unparsed"] = tls.reads_unparsed;
+  sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
+  sensors["tls_attach_failures"] = libraries_.failures();
+  sensors["credential_use_unaggregated"] = aggregator_.unaggregated();
+  sensors["credential_use_open_windows"] = aggregator_.open_windows();
+  for (const auto& [kind, n] : errors_) (*health.mutable_agent_errors())[kind] = n;
+}
+
+void TlsSensor::describe(credtrace::v1::AgentReady& ready) const {
+  for (const auto& probe : libraries_.attached()) ready.add_probes("uprobe:" + probe);
+}
+
+}  // namespace credtrace::sensors

@@ -1,0 +1,48 @@
+// The TLS and socket sensor: OpenSSL uprobes placed and attached per library file, plaintext reassembled per
+// stream, HTTP requests' credentials reported as credential_use (aggregated per window) with their observed
+// destination, and credentials servers issue in responses reported as secret_exposure.
+#pragma once
+
+#include <memory>
+
+#include "sensors/sensor.h"
+#include "sensors/tls/credential_use.h"
+#include "sensors/tls/tls_libraries.h"
+#include "sensors/tls/use_aggregator.h"
+
+namespace credtrace::sensors {
+
+class TlsSensor final : public Sensor {
+ public:
+  explicit TlsSensor(SensorContext context);
+
+  std::string_view name() const override { return "tls"; }
+  std::vector<uint32_t> record_kinds() const override;
+  void on_record(const void* data, size_t size) override;
+  void start() override { libraries_.attach_known_locations(); }
+  void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
+  void on_exit(uint32_t pid) override { emit_uses(uses_.forget_process(pid)); }  // held uses: address unknown
+  void poll(Clock::time_point now) override;
+  void stop() override;
+  void report(credtrace::v1::AgentHealth& health) const override;
+  void describe(credtrace::v1::AgentReady& ready) const override;
+
+ private:
+  void on_tls_data(const ct_tls_data_event& e);
+  void on_socket_data(const ct_tls_data_event& e);
+  void on_tls_free(const ct_tls_free_event& e);
+  void emit_uses(std::vector<CredentialUse> uses);
+  void emit_use(CredentialUse& use);
+  void emit_issued(IssuedCredential& issued);
+  void emit_aggregated(std::vector<credtrace::v1::Event> events);
+  void count_error(const std::string& kind) { ++errors_[kind]; }
+
+  SensorContext context_;
+  CredentialUseSensor uses_;
+  TlsLibraries libraries_;
+  UseAggregator aggregator_;
+  Clock::time_point last_expiry_{};
+  std::map<std::string, uint64_t> errors_;
+};
+
+}  // namespace credtrace::sensors
