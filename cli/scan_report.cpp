@@ -1,6 +1,8 @@
 // Scan report assembly: file scans become printable entries (fingerprint + preview); raw values are dropped.
 #include "scan_report.h"
 
+#include "events/credential_facts.h"
+
 #include <algorithm>
 
 namespace credtrace::cli {
@@ -48,9 +50,10 @@ void add_file_scan(ScanReport& report, credfiles::FileScan scan, const secrets::
   for (const credfiles::Finding& finding : scan.findings) {
     ReportedFinding entry = reported(finding, scan);
     if (finding.is_secret()) {
-      credfiles::ExportedCredential exported = credfiles::export_credential(finding, fingerprinter);
-      entry.fingerprint = std::move(exported.fingerprint);
-      entry.preview = std::move(exported.preview);
+      credtrace::v1::Credential exported =
+          events::describe_credential(fingerprinter, finding.value.view(), finding.type, finding.prefix_len);
+      entry.fingerprint = exported.fingerprint();
+      entry.preview = exported.preview();
       ++file.credentials;
     } else {
       ++file.references;

@@ -77,12 +77,4 @@ bool worth_reporting(const FileScan& scan) {
          std::any_of(scan.findings.begin(), scan.findings.end(), [](const Finding& f) { return f.is_secret(); });
 }
 
-ExportedCredential export_credential(const Finding& finding, const secrets::Fingerprinter& fingerprinter) {
-  ExportedCredential out;
-  out.type = finding.type;
-  out.fingerprint = fingerprinter.fingerprint(finding.value.view());
-  out.preview = secrets::redacted_preview(finding.value.view(), finding.prefix_len);
-  return out;
-}
-
 }  // namespace credtrace::credfiles

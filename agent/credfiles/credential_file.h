@@ -47,14 +47,4 @@ FileScan scan_mcp_config_file(const std::string& path, const ReadOptions& option
 // only; a .env of plain settings or ${VAR} references) is not news: the agent only counts it.
 bool worth_reporting(const FileScan& scan);
 
-// What may leave the process for one secret finding: its type, HMAC fingerprint and redacted preview.
-struct ExportedCredential {
-  std::string type;
-  std::string fingerprint;  // 64 lowercase hex characters
-  std::string preview;      // prefix + "…" + last 4 (secrets::redacted_preview)
-};
-
-// Only for findings with kind secret.
-ExportedCredential export_credential(const Finding& finding, const secrets::Fingerprinter& fingerprinter);
-
 }  // namespace credtrace::credfiles

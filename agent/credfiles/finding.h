@@ -32,7 +32,7 @@ struct Finding {
   // A typed detector's type ("github_pat", "aws_access_key_id", "jwt", …) or one derived from the key name
   // ("aws_secret_access_key", "password", "oauth_refresh_token", "private_key", "basic_auth", …).
   std::string type;
-  // secret: the raw credential. Fingerprint it (export_credential) and drop the finding; never print it.
+  // secret: the raw credential. Describe it (events::describe_credential) and drop the finding; never print it.
   // reference: empty.
   secrets::SecretBytes value;
   size_t prefix_len = 0;  // public prefix length of a typed value (for redacted_preview), else 0

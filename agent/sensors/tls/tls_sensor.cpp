@@ -70,17 +70,18 @@ void TlsSensor::stop() {
   emit_aggregated(aggregator_.flush());
 }
 
+// The raw value is described (fingerprint, preview, JWT facts) and wiped before anything else looks at the use.
+credtrace::v1::Credential TlsSensor::describe_and_wipe(protocols::CarriedCredential& carried) const {
+  common::WipeGuard forget(carried.value);
+  return events::describe_credential(context_.fingerprinter, carried.value, carried.type, carried.prefix_len);
+}
+
 void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
   for (auto& use : uses) emit_use(use);
 }
 
 void TlsSensor::emit_use(CredentialUse& use) {
-  credtrace::v1::Credential credential;
-  {
-    common::WipeGuard forget(use.credential.value);
-    credential = events::describe_credential(context_.fingerprinter, use.credential.value, use.credential.type,
-                                             use.credential.prefix_len);
-  }
+  const credtrace::v1::Credential credential = describe_and_wipe(use.credential);
   tracking::Attribution who = context_.tracker.attribute(use.pid);
   if (!who.record) return count_error("credential_use_unknown_process");
   if (!who.server) return count_error("credential_use_unknown_workload");
@@ -111,12 +112,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
 // A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
 // sources, so its later uses name where it came from, and is reported as an exposure of kind http_response.
 void TlsSensor::emit_issued(IssuedCredential& issued) {
-  credtrace::v1::Credential credential;
-  {
-    common::WipeGuard forget(issued.credential.value);
-    credential = events::describe_credential(context_.fingerprinter, issued.credential.value, issued.credential.type,
-                                             issued.credential.prefix_len);
-  }
+  const credtrace::v1::Credential credential = describe_and_wipe(issued.credential);
   tracking::Attribution who = context_.tracker.attribute(issued.pid);
   if (!who.server) return count_error("issued_credential_unknown_workload");
   credtrace::v1::Source source;

@@ -31,6 +31,7 @@ class TlsSensor final : public Sensor {
   void on_tls_data(const ct_tls_data_event& e);
   void on_socket_data(const ct_tls_data_event& e);
   void on_tls_free(const ct_tls_free_event& e);
+  credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
   void emit_issued(IssuedCredential& issued);

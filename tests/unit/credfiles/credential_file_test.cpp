@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "events/credential_facts.h"
+
 #include "credfiles/credential_file.h"
 #include "credfiles/parsers.h"
 #include "credfiles_test_util.h"
@@ -260,17 +262,20 @@ TEST(ScanCredentialFile, Utf8BomIsSkipped) {
   EXPECT_EQ(r.findings.size(), 1u);
 }
 
+// What leaves for a finding is made by the one credential description the agent uses too.
 TEST(ExportCredential, FingerprintAndPreviewOnly) {
   std::string error;
   auto fingerprinter = secrets::Fingerprinter::from_key("0123456789abcdef0123456789abcdef", &error);
   ASSERT_TRUE(fingerprinter) << error;
   ParseResult r = parse_dotenv("GITHUB_TOKEN=" + testing::fake("GH_PAT") + "\n");
   ASSERT_EQ(r.findings.size(), 1u);
-  ExportedCredential exported = export_credential(r.findings[0], *fingerprinter);
-  EXPECT_EQ(exported.type, "github_pat");
-  EXPECT_EQ(exported.fingerprint, fingerprinter->fingerprint(testing::fake("GH_PAT")));
-  EXPECT_EQ(exported.fingerprint.size(), 64u);
-  EXPECT_EQ(exported.preview, "ghp_\xE2\x80\xA6" "ABCD");
+  const Finding& f = r.findings[0];
+  credtrace::v1::Credential exported = events::describe_credential(*fingerprinter, f.value.view(), f.type, f.prefix_len);
+  EXPECT_EQ(exported.type(), "github_pat");
+  EXPECT_EQ(exported.fingerprint(), fingerprinter->fingerprint(testing::fake("GH_PAT")));
+  EXPECT_EQ(exported.fingerprint().size(), 64u);
+  EXPECT_EQ(exported.preview(), "ghp_\xE2\x80\xA6" "ABCD");
+  EXPECT_FALSE(exported.has_jwt());
 }
 
 // Every fixture through every parser: raw fake values never appear in keys, types, references or errors.
