@@ -35,7 +35,8 @@ int ct_enter_connect(struct trace_event_raw_sys_enter *ctx) {
 }
 
 
-static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() & 0xffffffff00000000ull) | (__u32)fd; }
+/* The key of a connected socket: the process (tgid, the upper half of pid_tgid) and the fd. */
+static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() >> 32 << 32) | (__u32)fd; }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int ct_exit_connect(struct trace_event_raw_sys_exit *ctx) {
@@ -58,13 +59,21 @@ int ct_exit_connect(struct trace_event_raw_sys_exit *ctx) {
 #define CT_TLS_MAX_FRAGMENT 16384  /* plaintext bytes per record */
 #define CT_TLS_MAX_EXPANSION 2048  /* RFC 5246/8446: ciphertext adds at most this to a fragment */
 #define CT_TLS_RECORDS_SCANNED 4   /* node flushes ChangeCipherSpec + Finished + the first request in one write */
+/* TLS record header fields (RFC 8446 5.1): content types 20..23, legacy version 3.x with x in 1..4. */
+#define CT_TLS_CONTENT_CHANGE_CIPHER_SPEC 0x14
+#define CT_TLS_CONTENT_APPLICATION_DATA 0x17
+#define CT_TLS_VERSION_MAJOR 0x03
+#define CT_TLS_VERSION_MINOR_MIN 0x01
+#define CT_TLS_VERSION_MINOR_MAX 0x04
 
 static __always_inline __u32 ct_record_len(const __u8 *h) { return ((__u32)h[3] << 8) | h[4]; }
 
 /* Whether a record header (type, version, length) is application data carrying the first fragment of a write of
  * plaintext_len bytes: TLS 1.3 sends every encrypted record as type 23 (0x17), version 0x0303. */
 static __always_inline bool ct_is_first_record_of(const __u8 *h, __u32 plaintext_len) {
-  if (h[0] != 0x17 || h[1] != 0x03 || h[2] < 0x01 || h[2] > 0x04) return false;
+  if (h[0] != CT_TLS_CONTENT_APPLICATION_DATA || h[1] != CT_TLS_VERSION_MAJOR || h[2] < CT_TLS_VERSION_MINOR_MIN ||
+      h[2] > CT_TLS_VERSION_MINOR_MAX)
+    return false;
   __u32 record_len = ct_record_len(h);
   __u32 fragment = plaintext_len < CT_TLS_MAX_FRAGMENT ? plaintext_len : CT_TLS_MAX_FRAGMENT;
   return record_len >= fragment && record_len <= fragment + CT_TLS_MAX_EXPANSION;
@@ -78,7 +87,9 @@ static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 pla
     if (offset + CT_TLS_RECORD_HEADER_LEN > count) return 0;
     __u8 header[CT_TLS_RECORD_HEADER_LEN] = {};
     if (bpf_probe_read_user(header, sizeof(header), (void *)(buf + offset)) != 0) return 0;
-    if (header[0] < 0x14 || header[0] > 0x17 || header[1] != 0x03) return 0;  /* not a stream of TLS records */
+    if (header[0] < CT_TLS_CONTENT_CHANGE_CIPHER_SPEC || header[0] > CT_TLS_CONTENT_APPLICATION_DATA ||
+        header[1] != CT_TLS_VERSION_MAJOR)
+      return 0;  /* not a stream of TLS records */
     if (ct_is_first_record_of(header, plaintext_len)) return ct_record_len(header);
     offset += CT_TLS_RECORD_HEADER_LEN + ct_record_len(header);
   }

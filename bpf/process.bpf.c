@@ -27,7 +27,8 @@ static __always_inline void ct_read_args(struct ct_exec_event *e, struct task_st
 
 /* ASCII lower-case "mcp" at i..i+2 of a name. */
 static __always_inline bool ct_has_mcp_at(const char *n, int i) {
-  return (n[i] | 0x20) == 'm' && (n[i + 1] | 0x20) == 'c' && (n[i + 2] | 0x20) == 'p';
+  return (n[i] | CT_ASCII_LOWER_BIT) == 'm' && (n[i + 1] | CT_ASCII_LOWER_BIT) == 'c' &&
+         (n[i + 2] | CT_ASCII_LOWER_BIT) == 'p';
 }
 
 /* "mcp" anywhere in the first n bytes of a buffer (NULs included: an argument area is several strings). */
@@ -156,7 +157,7 @@ static __always_inline void ct_emit_exec_env(struct task_struct *task) {
     if (len > CT_ENV_CHUNK_LEN) len = CT_ENV_CHUNK_LEN;
     asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(len) : "i"(CT_ENV_CHUNK_LEN));
     e->offset = offset;
-    e->total_len = total > 0xffffffff ? 0xffffffff : (__u32)total;
+    e->total_len = total > CT_U32_MAX ? CT_U32_MAX : (__u32)total;
     e->len = 0;
     if (len > 0 && bpf_probe_read_user(e->data, len, (void *)(start + offset)) == 0)
       e->len = len;

@@ -26,7 +26,7 @@ static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
     return;
   }
   struct ct_ssl_write_pending pending = {
-      .ssl = ssl, .time_boot_ns = now, .len = num > 0xffffffffull ? 0xffffffffu : (__u32)num};
+      .ssl = ssl, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num};
   if (bpf_map_update_elem(&ssl_writes, &tid, &pending, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
 }
 

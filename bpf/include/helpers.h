@@ -5,6 +5,9 @@
 #include "maps.h"
 #include <bpf/bpf_core_read.h>
 
+#define CT_U32_MAX 0xffffffffu
+#define CT_ASCII_LOWER_BIT 0x20 /* ORed into an ASCII letter: its lower case */
+
 static __always_inline struct ct_counters *ct_counters_get(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&counters, &zero);
