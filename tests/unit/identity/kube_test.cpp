@@ -1,11 +1,14 @@
-// Tests for pod lookup through a fake kubelet log tree (LOG_ROOT/containers symlinks, LOG_ROOT/pods dirs).
+// Tests for pod lookup in a fake kubelet log tree (LOG_ROOT/containers symlinks, LOG_ROOT/pods dirs), a row per lookup.
 #include "identity/kube.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -44,54 +47,97 @@ class KubeLogTree : public ::testing::Test {
   std::string root_;
 };
 
-TEST_F(KubeLogTree, FindsByContainerId) {
-  auto info = lookup_pod("", kCid, root_);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->pod_name, "github-mcp-7d9f8b-x2x4z");
-  EXPECT_EQ(info->namespace_name, "mcp");
-  EXPECT_EQ(info->container_name, "server");
-  EXPECT_EQ(info->uid, kUid) << "uid recovered from the symlink target";
-  EXPECT_EQ(info->source, "kubelet_log_dirs");
+// One lookup in the tree above: the keys asked with, and what must be found. A field left unset is not checked
+// by that row; found = false means nothing may be found.
+struct LookupCase {
+  std::string name{};  // the test name: Lookups/KubeLookupInTree.Finds/<name>
+  std::string pod_uid{};
+  std::string container_id{};
+  bool found = true;
+  std::optional<std::string> uid{};
+  std::optional<std::string> namespace_name{};
+  std::optional<std::string> pod_name{};
+  std::optional<std::string> container_name{};
+  std::optional<std::string> source{};
+  std::string why{};  // what the row guards against, printed when it fails
+};
+
+void PrintTo(const LookupCase& c, std::ostream* os) { *os << c.name; }
+
+std::string underscores(std::string uid) {
+  std::replace(uid.begin(), uid.end(), '-', '_');
+  return uid;
 }
 
-TEST_F(KubeLogTree, ContainerIdPicksTheRightContainerOfTheSamePod) {
-  auto info = lookup_pod(kUid, kSidecarCid, root_);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->container_name, "proxy");
-  EXPECT_EQ(info->uid, kUid);
+const std::vector<LookupCase>& lookup_cases() {
+  static const std::vector<LookupCase> cases = {
+      {.name = "FindsByContainerId",
+       .container_id = kCid,
+       .uid = kUid,
+       .namespace_name = "mcp",
+       .pod_name = "github-mcp-7d9f8b-x2x4z",
+       .container_name = "server",
+       .source = "kubelet_log_dirs",
+       .why = "uid recovered from the symlink target"},
+      {.name = "ContainerIdPicksTheRightContainerOfTheSamePod",
+       .pod_uid = kUid,
+       .container_id = kSidecarCid,
+       .uid = kUid,
+       .container_name = "proxy"},
+      {.name = "FallsBackToPodUidWhenContainerUnknown",
+       .pod_uid = kOtherUid,
+       .container_id = std::string(64, 'f'),
+       .uid = kOtherUid,
+       .namespace_name = "kube-system",
+       .pod_name = "coredns-5d78c9869d-abcde",
+       .container_name = "coredns",
+       .source = "kubelet_log_dirs",
+       .why = "single container pod: its container is named"},
+      {.name = "PodUidWithSeveralContainersLeavesContainerEmpty",
+       .pod_uid = kUid,
+       .namespace_name = "mcp",
+       .pod_name = "github-mcp-7d9f8b-x2x4z",
+       .container_name = ""},
+      {.name = "AcceptsUnderscoreUidForm", .pod_uid = underscores(kOtherUid), .uid = kOtherUid},
+      {.name = "NothingFoundForUnknownKeys",
+       .pod_uid = "11111111-2222-3333-4444-555555555555",
+       .container_id = std::string(64, 'a'),
+       .found = false},
+      {.name = "NothingFoundForEmptyKeys", .found = false},
+  };
+  return cases;
 }
 
-TEST_F(KubeLogTree, FallsBackToPodUidWhenContainerUnknown) {
-  const std::string unknown_cid(64, 'f');
-  auto info = lookup_pod(kOtherUid, unknown_cid, root_);
+class KubeLookupInTree : public KubeLogTree, public ::testing::WithParamInterface<LookupCase> {};
+
+TEST_P(KubeLookupInTree, Finds) {
+  const LookupCase& c = GetParam();
+  SCOPED_TRACE(c.why);  // "" for most rows
+  auto info = lookup_pod(c.pod_uid, c.container_id, root_);
+  if (!c.found) {
+    EXPECT_FALSE(info.has_value());
+    return;
+  }
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->namespace_name, "kube-system");
-  EXPECT_EQ(info->pod_name, "coredns-5d78c9869d-abcde");
-  EXPECT_EQ(info->container_name, "coredns") << "single container pod";
-  EXPECT_EQ(info->uid, kOtherUid);
-  EXPECT_EQ(info->source, "kubelet_log_dirs");
+  if (c.uid) {
+    EXPECT_EQ(info->uid, *c.uid);
+  }
+  if (c.namespace_name) {
+    EXPECT_EQ(info->namespace_name, *c.namespace_name);
+  }
+  if (c.pod_name) {
+    EXPECT_EQ(info->pod_name, *c.pod_name);
+  }
+  if (c.container_name) {
+    EXPECT_EQ(info->container_name, *c.container_name);
+  }
+  if (c.source) {
+    EXPECT_EQ(info->source, *c.source);
+  }
 }
 
-TEST_F(KubeLogTree, PodUidWithSeveralContainersLeavesContainerEmpty) {
-  auto info = lookup_pod(kUid, "", root_);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->pod_name, "github-mcp-7d9f8b-x2x4z");
-  EXPECT_EQ(info->namespace_name, "mcp");
-  EXPECT_EQ(info->container_name, "");
-}
-
-TEST_F(KubeLogTree, AcceptsUnderscoreUidForm) {
-  std::string underscores = kOtherUid;
-  std::replace(underscores.begin(), underscores.end(), '-', '_');
-  auto info = lookup_pod(underscores, "", root_);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->uid, kOtherUid);
-}
-
-TEST_F(KubeLogTree, NothingFound) {
-  EXPECT_FALSE(lookup_pod("11111111-2222-3333-4444-555555555555", std::string(64, 'a'), root_).has_value());
-  EXPECT_FALSE(lookup_pod("", "", root_).has_value());
-}
+INSTANTIATE_TEST_SUITE_P(Lookups, KubeLookupInTree, ::testing::ValuesIn(lookup_cases()),
+                         [](const ::testing::TestParamInfo<LookupCase>& info) { return info.param.name; });
 
 TEST(KubeLookup, MissingLogRootIsNotAnError) {
   EXPECT_FALSE(lookup_pod(kUid, kCid, "/nonexistent/credtrace/log").has_value());

@@ -1,4 +1,4 @@
-// Tests for MCP client config parsing: every client's shape, JSONC, YAML, malformed input, detection.
+// Tests for MCP client config parsing: every client's shape, JSONC, YAML, malformed input; client names and detection.
 #include "mcp/client_config.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 
 namespace credtrace::mcp {
@@ -28,49 +29,84 @@ std::string env_of(const ServerEntry& e, const std::string& key) {
 
 using Args = std::vector<std::string>;
 
-TEST(ClientName, AllClients) {
-  EXPECT_EQ(client_name(Client::claude_desktop), "claude_desktop");
-  EXPECT_EQ(client_name(Client::claude_code), "claude_code");
-  EXPECT_EQ(client_name(Client::cursor), "cursor");
-  EXPECT_EQ(client_name(Client::vscode), "vscode");
-  EXPECT_EQ(client_name(Client::windsurf), "windsurf");
-  EXPECT_EQ(client_name(Client::cline), "cline");
-  EXPECT_EQ(client_name(Client::gemini_cli), "gemini_cli");
-  EXPECT_EQ(client_name(Client::zed), "zed");
-  EXPECT_EQ(client_name(Client::continue_dev), "continue");
-  EXPECT_EQ(client_name(Client::unknown), "unknown");
-}
+// ---- client names and client detection: one row per client / path ----
 
-TEST(DetectClient, KnownPaths) {
-  EXPECT_EQ(detect_client("/home/u/.config/Claude/claude_desktop_config.json"), Client::claude_desktop);
-  EXPECT_EQ(detect_client("/home/u/.claude.json"), Client::claude_code);
-  EXPECT_EQ(detect_client("/home/u/src/api/.mcp.json"), Client::claude_code);
-  EXPECT_EQ(detect_client("/home/u/.cursor/mcp.json"), Client::cursor);
-  EXPECT_EQ(detect_client("/home/u/src/api/.cursor/mcp.json"), Client::cursor);
-  EXPECT_EQ(detect_client("/home/u/src/api/.vscode/mcp.json"), Client::vscode);
-  EXPECT_EQ(detect_client("/home/u/.config/Code/User/mcp.json"), Client::vscode);
-  EXPECT_EQ(detect_client("/home/u/.config/Code - Insiders/User/mcp.json"), Client::vscode);
-  EXPECT_EQ(detect_client("/home/u/.config/VSCodium/User/profiles/abc123/mcp.json"), Client::vscode);
-  EXPECT_EQ(detect_client("/home/u/.codeium/windsurf/mcp_config.json"), Client::windsurf);
-  EXPECT_EQ(detect_client("/home/u/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"),
-            Client::cline);
-  EXPECT_EQ(detect_client("/home/u/.cline/data/settings/cline_mcp_settings.json"), Client::cline);
-  EXPECT_EQ(detect_client("/home/u/.gemini/settings.json"), Client::gemini_cli);
-  EXPECT_EQ(detect_client("/home/u/.config/zed/settings.json"), Client::zed);
-  EXPECT_EQ(detect_client("/home/u/src/api/.zed/settings.json"), Client::zed);
-  EXPECT_EQ(detect_client("/home/u/.continue/config.yaml"), Client::continue_dev);
-  EXPECT_EQ(detect_client("/home/u/.continue/mcpServers/db.yaml"), Client::continue_dev);
-  EXPECT_EQ(detect_client("/home/u/src/api/.continue/mcpServers/db.json"), Client::continue_dev);
-  EXPECT_EQ(detect_client("/etc/claude-code/managed-mcp.json"), Client::claude_code);
-}
+struct ClientNameCase {
+  Client client;
+  std::string name;  // also the test name: AllClients/ClientName.Is/<name>
+};
 
-TEST(DetectClient, UnrelatedPaths) {
-  EXPECT_EQ(detect_client("/home/u/mcp.json"), Client::unknown);
-  EXPECT_EQ(detect_client("/home/u/.config/settings.json"), Client::unknown);
-  EXPECT_EQ(detect_client("/home/u/.continue/mcpServers/README.md"), Client::unknown);
-  EXPECT_EQ(detect_client("/home/u/.vscode/settings.json"), Client::unknown);
-  EXPECT_EQ(detect_client(""), Client::unknown);
-}
+void PrintTo(const ClientNameCase& c, std::ostream* os) { *os << c.name; }
+
+class ClientName : public ::testing::TestWithParam<ClientNameCase> {};
+
+TEST_P(ClientName, Is) { EXPECT_EQ(client_name(GetParam().client), GetParam().name); }
+
+INSTANTIATE_TEST_SUITE_P(AllClients, ClientName,
+                         ::testing::Values(ClientNameCase{Client::claude_desktop, "claude_desktop"},
+                                           ClientNameCase{Client::claude_code, "claude_code"},
+                                           ClientNameCase{Client::cursor, "cursor"},
+                                           ClientNameCase{Client::vscode, "vscode"},
+                                           ClientNameCase{Client::windsurf, "windsurf"},
+                                           ClientNameCase{Client::cline, "cline"},
+                                           ClientNameCase{Client::gemini_cli, "gemini_cli"},
+                                           ClientNameCase{Client::zed, "zed"},
+                                           ClientNameCase{Client::continue_dev, "continue"},
+                                           ClientNameCase{Client::unknown, "unknown"}),
+                         [](const ::testing::TestParamInfo<ClientNameCase>& info) { return info.param.name; });
+
+struct DetectCase {
+  std::string name;  // the test name: KnownPaths/DetectClient.From/<name> (or UnrelatedPaths/...)
+  std::string path;
+  Client expected;
+};
+
+void PrintTo(const DetectCase& c, std::ostream* os) { *os << c.name << " (" << c.path << ")"; }
+
+class DetectClient : public ::testing::TestWithParam<DetectCase> {};
+
+TEST_P(DetectClient, From) { EXPECT_EQ(detect_client(GetParam().path), GetParam().expected); }
+
+std::string detect_case_name(const ::testing::TestParamInfo<DetectCase>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(
+    KnownPaths, DetectClient,
+    ::testing::Values(
+        DetectCase{"claude_desktop", "/home/u/.config/Claude/claude_desktop_config.json", Client::claude_desktop},
+        DetectCase{"claude_code_user", "/home/u/.claude.json", Client::claude_code},
+        DetectCase{"claude_code_project", "/home/u/src/api/.mcp.json", Client::claude_code},
+        DetectCase{"claude_code_managed", "/etc/claude-code/managed-mcp.json", Client::claude_code},
+        DetectCase{"cursor_user", "/home/u/.cursor/mcp.json", Client::cursor},
+        DetectCase{"cursor_project", "/home/u/src/api/.cursor/mcp.json", Client::cursor},
+        DetectCase{"vscode_project", "/home/u/src/api/.vscode/mcp.json", Client::vscode},
+        DetectCase{"vscode_user", "/home/u/.config/Code/User/mcp.json", Client::vscode},
+        DetectCase{"vscode_insiders_user", "/home/u/.config/Code - Insiders/User/mcp.json", Client::vscode},
+        DetectCase{"vscodium_profile", "/home/u/.config/VSCodium/User/profiles/abc123/mcp.json", Client::vscode},
+        DetectCase{"windsurf", "/home/u/.codeium/windsurf/mcp_config.json", Client::windsurf},
+        DetectCase{"cline_vscode_extension",
+                   "/home/u/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+                   Client::cline},
+        DetectCase{"cline_cli", "/home/u/.cline/data/settings/cline_mcp_settings.json", Client::cline},
+        DetectCase{"gemini_cli", "/home/u/.gemini/settings.json", Client::gemini_cli},
+        DetectCase{"zed_user", "/home/u/.config/zed/settings.json", Client::zed},
+        DetectCase{"zed_project", "/home/u/src/api/.zed/settings.json", Client::zed},
+        DetectCase{"continue_config_yaml", "/home/u/.continue/config.yaml", Client::continue_dev},
+        DetectCase{"continue_user_servers_dir", "/home/u/.continue/mcpServers/db.yaml", Client::continue_dev},
+        DetectCase{"continue_project_servers_dir", "/home/u/src/api/.continue/mcpServers/db.json",
+                   Client::continue_dev}),
+    detect_case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    UnrelatedPaths, DetectClient,
+    ::testing::Values(DetectCase{"mcp_json_in_home", "/home/u/mcp.json", Client::unknown},
+                      DetectCase{"settings_json_in_config", "/home/u/.config/settings.json", Client::unknown},
+                      DetectCase{"readme_in_continue_servers_dir", "/home/u/.continue/mcpServers/README.md",
+                                 Client::unknown},
+                      DetectCase{"vscode_settings_json_in_home", "/home/u/.vscode/settings.json", Client::unknown},
+                      DetectCase{"empty_path", "", Client::unknown}),
+    detect_case_name);
+
+// ---- one fixture per client's config shape ----
 
 TEST(ParseClaudeDesktop, McpServersWithEnvAndDisabled) {
   auto r = parse_client_config_file(fixture("claude_desktop/home/.config/Claude/claude_desktop_config.json"));

@@ -1,10 +1,12 @@
-// Tests for known MCP config locations and home directory discovery from a passwd file.
+// Tests for known MCP config locations (one table row per client file) and home directory discovery from passwd.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "mcp/client_config.h"
 
@@ -38,24 +40,44 @@ class TempDir {
   fs::path path_;
 };
 
-TEST(UserConfigLocations, EveryKnownClientPath) {
-  const std::string h = "/home/u";
-  auto locs = user_config_locations(h);
-  EXPECT_TRUE(has(locs, "/home/u/.config/Claude/claude_desktop_config.json", Client::claude_desktop));
-  EXPECT_TRUE(has(locs, "/home/u/.claude.json", Client::claude_code));
-  EXPECT_TRUE(has(locs, "/home/u/.cursor/mcp.json", Client::cursor));
-  EXPECT_TRUE(has(locs, "/home/u/.config/Code/User/mcp.json", Client::vscode));
-  EXPECT_TRUE(has(locs, "/home/u/.config/Code - Insiders/User/mcp.json", Client::vscode));
-  EXPECT_TRUE(has(locs, "/home/u/.config/VSCodium/User/mcp.json", Client::vscode));
-  EXPECT_TRUE(has(locs, "/home/u/.codeium/windsurf/mcp_config.json", Client::windsurf));
-  EXPECT_TRUE(has(locs,
-                  "/home/u/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
-                  Client::cline));
-  EXPECT_TRUE(has(locs, "/home/u/.cline/data/settings/cline_mcp_settings.json", Client::cline));
-  EXPECT_TRUE(has(locs, "/home/u/.gemini/settings.json", Client::gemini_cli));
-  EXPECT_TRUE(has(locs, "/home/u/.config/zed/settings.json", Client::zed));
-  EXPECT_TRUE(has(locs, "/home/u/.continue/config.yaml", Client::continue_dev));
+// ---- one row per known config location ----
+
+// A config file a client reads, relative to the home directory (user locations) or the project directory.
+struct KnownLocation {
+  std::string name;  // the test name: Clients/UserConfigLocation.Listed/<name>
+  std::string relative_path;
+  Client client;
+};
+
+void PrintTo(const KnownLocation& l, std::ostream* os) { *os << l.name << " (" << l.relative_path << ")"; }
+
+const std::vector<KnownLocation>& user_locations() {
+  static const std::vector<KnownLocation> locations = {
+      {"claude_desktop", ".config/Claude/claude_desktop_config.json", Client::claude_desktop},
+      {"claude_code", ".claude.json", Client::claude_code},
+      {"cursor", ".cursor/mcp.json", Client::cursor},
+      {"vscode", ".config/Code/User/mcp.json", Client::vscode},
+      {"vscode_insiders", ".config/Code - Insiders/User/mcp.json", Client::vscode},
+      {"vscodium", ".config/VSCodium/User/mcp.json", Client::vscode},
+      {"windsurf", ".codeium/windsurf/mcp_config.json", Client::windsurf},
+      {"cline_vscode_extension",
+       ".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", Client::cline},
+      {"cline_cli", ".cline/data/settings/cline_mcp_settings.json", Client::cline},
+      {"gemini_cli", ".gemini/settings.json", Client::gemini_cli},
+      {"zed", ".config/zed/settings.json", Client::zed},
+      {"continue", ".continue/config.yaml", Client::continue_dev},
+  };
+  return locations;
 }
+
+class UserConfigLocation : public ::testing::TestWithParam<KnownLocation> {};
+
+TEST_P(UserConfigLocation, Listed) {
+  EXPECT_TRUE(has(user_config_locations("/home/u"), "/home/u/" + GetParam().relative_path, GetParam().client));
+}
+
+INSTANTIATE_TEST_SUITE_P(Clients, UserConfigLocation, ::testing::ValuesIn(user_locations()),
+                         [](const ::testing::TestParamInfo<KnownLocation>& info) { return info.param.name; });
 
 TEST(UserConfigLocations, ClientMatchesDetection) {
   for (const auto& loc : user_config_locations("/home/u")) {
@@ -82,17 +104,29 @@ TEST(UserConfigLocations, VscodeProfiles) {
   EXPECT_TRUE(has(locs, home.str() + "/.config/Code/User/profiles/5a1b/mcp.json", Client::vscode));
 }
 
+// The project files every client reads; the Continue directory entry only when that file exists.
+const std::vector<KnownLocation>& project_locations() {
+  static const std::vector<KnownLocation> locations = {
+      {"claude_code", ".mcp.json", Client::claude_code},
+      {"cursor", ".cursor/mcp.json", Client::cursor},
+      {"vscode", ".vscode/mcp.json", Client::vscode},
+      {"gemini_cli", ".gemini/settings.json", Client::gemini_cli},
+      {"zed", ".zed/settings.json", Client::zed},
+      {"continue_mcp_servers_dir", ".continue/mcpServers/db.yaml", Client::continue_dev},
+  };
+  return locations;
+}
+
 TEST(ProjectConfigLocations, KnownProjectFiles) {
   TempDir project;
   fs::create_directories(project.str() + "/.continue/mcpServers");
   std::ofstream(project.str() + "/.continue/mcpServers/db.yaml") << "mcpServers: []\n";
   auto locs = project_config_locations(project.str());
-  EXPECT_TRUE(has(locs, project.str() + "/.mcp.json", Client::claude_code));
-  EXPECT_TRUE(has(locs, project.str() + "/.cursor/mcp.json", Client::cursor));
-  EXPECT_TRUE(has(locs, project.str() + "/.vscode/mcp.json", Client::vscode));
-  EXPECT_TRUE(has(locs, project.str() + "/.gemini/settings.json", Client::gemini_cli));
-  EXPECT_TRUE(has(locs, project.str() + "/.zed/settings.json", Client::zed));
-  EXPECT_TRUE(has(locs, project.str() + "/.continue/mcpServers/db.yaml", Client::continue_dev));
+  for (const KnownLocation& expected : project_locations()) {
+    SCOPED_TRACE(expected.name);
+    EXPECT_TRUE(has(locs, project.str() + "/" + expected.relative_path, expected.client));
+  }
+  EXPECT_EQ(locs.size(), project_locations().size());
   EXPECT_EQ(locs.size(), 6u);
 }
 
