@@ -4,10 +4,10 @@
 
 #include <cstdio>
 
-#include "alert_writer.h"
-#include "migrations.h"
-#include "sqlite_session.h"
-#include "store.h"
+#include "alerts/alert_writer.h"
+#include "store/migrations.h"
+#include "store/sqlite/sqlite_session.h"
+#include "store/store.h"
 
 using namespace credtrace::collector;
 

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <map>
 
-#include "migrations.h"
-#include "sqlite_ingest.h"
-#include "sqlite_session.h"
-#include "store.h"
-#include "store_sql.h"
+#include "store/migrations.h"
+#include "store/sqlite/sqlite_ingest.h"
+#include "store/sqlite/sqlite_session.h"
+#include "store/store.h"
+#include "store/store_sql.h"
 
 using namespace credtrace::collector;
 

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "store.h"
+#include "store/store.h"
 
 using namespace credtrace::collector;
 

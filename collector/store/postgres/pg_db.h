@@ -1,0 +1,92 @@
+// RAII libpq: connections (prepared-statement cache, text/binary parameters, reconnect), results, transactions.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "store/sql_session.h"
+
+namespace credtrace::collector {
+
+struct PgConnCloser {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct PgResultClear {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgResultPtr = std::unique_ptr<PGresult, PgResultClear>;
+
+class PgConnection {
+ public:
+  static Status open(const std::string& url, std::unique_ptr<PgConnection>& out);
+  explicit PgConnection(std::unique_ptr<PGconn, PgConnCloser> conn) : conn_(std::move(conn)) {}
+  // Runs a $N query; cacheable SQL is prepared once per connection. Calls `row` per result row.
+  Status run(const SqlQuery& query, const SqlRowFn& row);
+  // A command without parameters (BEGIN, COMMIT, ...).
+  Status exec(const char* sql);
+  // SQLSTATE of the last failed command ("40001", "40P01", ...), empty after success.
+  const std::string& sqlstate() const { return sqlstate_; }
+  // The server closed the connection (restart, failover, network): ensure_connected() before the next use.
+  bool broken() const { return PQstatus(conn_.get()) != CONNECTION_OK; }
+  // Reconnects a broken connection (its prepared statements are gone with it); false when that fails.
+  bool ensure_connected();
+
+ private:
+  Status prepared_name(const std::string& sql, std::string& name);
+  Status check(const PgResultPtr& result, const char* what);
+
+  std::unique_ptr<PGconn, PgConnCloser> conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name
+  std::string sqlstate_;
+};
+
+class PgSession final : public SqlSession {
+ public:
+  explicit PgSession(PgConnection& connection) : connection_(connection) {}
+  using SqlSession::run;
+  Status run(const SqlQuery& query, const SqlRowFn& row) override { return connection_.run(query, row); }
+
+ private:
+  PgConnection& connection_;
+};
+
+// BEGIN on construction (check begin_status()), ROLLBACK on destruction unless commit() succeeded.
+class PgTransaction {
+ public:
+  explicit PgTransaction(PgConnection& connection);
+  ~PgTransaction();
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  const Status& begin_status() const { return begin_; }
+  Status commit();
+
+ private:
+  PgConnection& connection_;
+  Status begin_;
+  bool open_ = false;
+};
+
+// A text-format array literal ('{1,"a",...}') built element by element, bound as one parameter.
+class PgArray {
+ public:
+  PgArray& add(int64_t value);
+  PgArray& add(const std::string& text);
+  PgArray& add_bytea(const std::string& bytes);
+  SqlParam param() const { return SqlParam(body_ + "}"); }
+
+ private:
+  void separate() { body_ += body_.size() > 1 ? "," : ""; }
+  std::string body_ = "{";
+};
+
+// '\x0a0b' (bytea text output) → bytes.
+std::string pg_unhex_bytea(const char* text, size_t length);
+// An element of a text-format array literal: "..." with " and \ escaped.
+void pg_append_array_text(std::string& out, const std::string& text);
+// A bytea element of a text-format array literal: "\\x0a0b".
+void pg_append_array_bytea(std::string& out, const std::string& bytes);
+
+}  // namespace credtrace::collector
