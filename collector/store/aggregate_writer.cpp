@@ -1,8 +1,7 @@
-// Ingest-transaction upserts of the aggregates (credentials, links, workloads), shared by the SQLite and PostgreSQL stores.
+// Ingest-transaction upserts of the aggregates (credentials, links, workloads), written once for both stores.
 #include "store/aggregate_writer.h"
 
 #include <algorithm>
-#include <functional>
 #include <tuple>
 
 namespace credtrace::collector {
@@ -10,43 +9,26 @@ namespace {
 
 bool is_identity_link(const std::string& kind) { return kind == kLinkWorkload || kind == kLinkHost; }
 
-Status upsert_credentials(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
-                          UpsertResults& results) {
-  Status s = run_chunked(
-      session, batch.credentials.size(), upsert_credentials_sql,
-      [&](size_t i, std::vector<SqlParam>& p) {
-        const CredentialDelta& c = batch.credentials[i];
-        p.insert(p.end(), {c.fingerprint, c.type, c.preview, c.first_ns, c.last_ns, c.uses, c.exposures, c.events,
-                           ids[c.first_event]});
-      },
-      [&](const SqlRow& row) { results.credential_row(row); });
-  return s.ok() ? results.update_types(session) : s;
-}
+// Reads what the credential and link upserts return (sql::kUpsertCredentials, kUpsertLinks) into an AggregateState.
+class UpsertResults {
+ public:
+  UpsertResults(const BatchRows& batch, const std::vector<int64_t>& event_ids, AggregateState& out)
+      : batch_(batch), ids_(event_ids), out_(out) {}
+  void credential_row(const SqlRow& row);  // fingerprint, first_ns, first_event, type
+  // A link is new (or now starts earlier) when its first_event is this batch's event.
+  void link_row(const SqlRow& row);        // fingerprint, kind, value, first_event
+  // Once every credential row is in: gives a stored credential the batch's type when that is set and differs.
+  Status update_types(SqlSession& session);
+  // Once every link row is in: the new workload and host links into AggregateState::new_links, in key order.
+  void links_done();
 
-Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
-                    UpsertResults& results) {
-  Status s = run_chunked(
-      session, batch.links.size(), upsert_links_sql,
-      [&](size_t i, std::vector<SqlParam>& p) {
-        const LinkDelta& l = batch.links[i];
-        p.insert(p.end(), {l.fingerprint, l.kind, l.value, l.first_ns, l.last_ns, l.events, l.uses, ids[l.first_event]});
-      },
-      [&](const SqlRow& row) { results.link_row(row); });
-  results.links_done();
-  return s;
-}
-
-Status upsert_workloads(SqlSession& session, const BatchRows& batch) {
-  return run_chunked(
-      session, batch.workloads.size(), upsert_workloads_sql,
-      [&](size_t i, std::vector<SqlParam>& p) {
-        const WorkloadDelta& w = batch.workloads[i];
-        p.insert(p.end(), {w.id, w.host, w.name, SqlParam::blob(w.payload), w.first_ns, w.last_ns, w.events});
-      },
-      {});
-}
-
-}  // namespace
+ private:
+  const BatchRows& batch_;
+  const std::vector<int64_t>& ids_;
+  AggregateState& out_;
+  std::map<std::string, std::string> stored_types_;
+  std::vector<size_t> new_links_;  // indexes in batch_.links
+};
 
 void UpsertResults::credential_row(const SqlRow& row) {
   std::string fingerprint = row.text_at(0);
@@ -83,13 +65,52 @@ Status UpsertResults::update_types(SqlSession& session) {
   return {};
 }
 
+// One row of each upsert, in the column order of its BulkStatement.
+void credential_values(const CredentialDelta& c, int64_t first_event, RowValues& v) {
+  v.add(c.fingerprint), v.add(c.type), v.add(c.preview), v.add(c.first_ns), v.add(c.last_ns);
+  v.add(c.uses), v.add(c.exposures), v.add(c.events), v.add(first_event);
+}
+
+void link_values(const LinkDelta& l, int64_t first_event, RowValues& v) {
+  v.add(l.fingerprint), v.add(l.kind), v.add(l.value), v.add(l.first_ns), v.add(l.last_ns);
+  v.add(l.events), v.add(l.uses), v.add(first_event);
+}
+
+void workload_values(const WorkloadDelta& w, RowValues& v) {
+  v.add(w.id), v.add(w.host), v.add(w.name), v.add_blob(w.payload), v.add(w.first_ns), v.add(w.last_ns);
+  v.add(w.events);
+}
+
+Status upsert_credentials(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
+                          UpsertResults& results) {
+  const auto& rows = batch.credentials;
+  Status s = session.run_rows(
+      sql::kUpsertCredentials, rows.size(),
+      [&](size_t i, RowValues& v) { credential_values(rows[i], ids[rows[i].first_event], v); },
+      [&](const SqlRow& row) { results.credential_row(row); });
+  return s.ok() ? results.update_types(session) : s;
+}
+
+Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
+                    UpsertResults& results) {
+  const auto& rows = batch.links;
+  Status s = session.run_rows(
+      sql::kUpsertLinks, rows.size(), [&](size_t i, RowValues& v) { link_values(rows[i], ids[rows[i].first_event], v); },
+      [&](const SqlRow& row) { results.link_row(row); });
+  results.links_done();
+  return s;
+}
+
+}  // namespace
+
 Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
                         AggregateState& out) {
   out = {};
   UpsertResults results(batch, event_ids, out);
   if (Status s = upsert_credentials(session, batch, event_ids, results); !s.ok()) return s;
   if (Status s = upsert_links(session, batch, event_ids, results); !s.ok()) return s;
-  return upsert_workloads(session, batch);
+  return session.run_rows(sql::kUpsertWorkloads, batch.workloads.size(),
+                          [&](size_t i, RowValues& v) { workload_values(batch.workloads[i], v); });
 }
 
 }  // namespace credtrace::collector

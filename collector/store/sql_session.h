@@ -1,9 +1,10 @@
-// SqlSession: the few operations the dialect-neutral store code (aggregates, alerts) needs from a connection.
+// SqlSession: what the dialect-neutral store code (reads, ingest, aggregates, alerts) needs from a connection.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -22,6 +23,19 @@ class SqlRow {
 
 using SqlRowFn = std::function<void(const SqlRow&)>;
 
+// The values of one row of a BulkStatement, column after column. Text and blobs are not copied: the bytes must
+// outlive the run_rows call that asked for them (fields of the batch, string literals).
+class RowValues {
+ public:
+  virtual ~RowValues() = default;
+  virtual void add(int64_t value) = 0;
+  virtual void add(std::string_view text) = 0;
+  virtual void add_blob(std::string_view bytes) = 0;
+};
+
+// Fills row `row`'s values.
+using RowValuesFn = std::function<void(size_t row, RowValues& values)>;
+
 // A connection inside (or outside) a transaction that runs $N-parameterised SQL.
 class SqlSession {
  public:
@@ -31,18 +45,10 @@ class SqlSession {
   Status run(const char* sql, std::vector<SqlParam> params, const SqlRowFn& row = {}) {
     return run(SqlQuery{sql, std::move(params)}, row);
   }
+  // Runs `statement` for rows [0, count) (none: nothing runs), calling `row` for each row it returns. How the rows
+  // travel is the dialect's: SQLite binds multi-row VALUES in kRowsPerStatement chunks, PostgreSQL one array a column.
+  virtual Status run_rows(const BulkStatement& statement, size_t count, const RowValuesFn& values,
+                          const SqlRowFn& row = {}) = 0;
 };
-
-// Runs the multi-row statement `sql_for(n)` over rows [0, count) in chunks of kRowsPerStatement sizes;
-// `add_params(i, params)` appends row i's parameters. Stops at the first error.
-inline Status run_chunked(SqlSession& session, size_t count, std::string (*sql_for)(size_t),
-                          const std::function<void(size_t, std::vector<SqlParam>&)>& add_params,
-                          const SqlRowFn& row = {}) {
-  return for_each_chunk(count, [&](size_t from, size_t rows) {
-    SqlQuery query{sql_for(rows), {}};
-    for (size_t i = from; i < from + rows; ++i) add_params(i, query.params);
-    return session.run(query, row);
-  });
-}
 
 }  // namespace credtrace::collector

@@ -8,6 +8,13 @@ const char* const kInsertBatch =
     "INSERT INTO batches (agent_id, sequence, received_ns, events) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (agent_id, sequence) DO NOTHING RETURNING id";
 
+const BulkStatement kInsertEvents{
+    "INSERT INTO events (id, batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, event) ",
+    {"bigint", "bigint", "text", "bigint", "text", "text", "text", "text", "bytea"}};
+
+const BulkStatement kInsertEventKeys{"INSERT INTO event_keys (kind, value, first_id, last_id) ",
+                                     {"text", "text", "bigint", "bigint"}};
+
 const char* const kSelectBatchEvents = "SELECT events FROM batches WHERE agent_id = $1 AND sequence = $2";
 
 const char* const kLastEventId = "SELECT value FROM id_counters WHERE name = 'event'";
@@ -33,12 +40,10 @@ const char* const kSetLastEventId = "UPDATE id_counters SET value = $1 WHERE nam
   CT_EARLIER("credentials", "first_ns") ", " CT_LATER("credentials", "last_ns") ", "                   \
   CT_SUM("credentials", "uses") ", " CT_SUM("credentials", "exposures") ", " CT_SUM("credentials", "events")
 
-const char* const kCredentialColumns = CT_CREDENTIAL_COLUMNS;
-const char* const kCredentialConflict = CT_CREDENTIAL_CONFLICT " RETURNING fingerprint, first_ns, first_event, type";
-const char* const kUpsertCredentialArrays = CT_CREDENTIAL_COLUMNS
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
-    "$7::bigint[], $8::bigint[], $9::bigint[])" CT_CREDENTIAL_CONFLICT
-    " RETURNING fingerprint, first_ns, first_event, type";
+const BulkStatement kUpsertCredentials{
+    CT_CREDENTIAL_COLUMNS,
+    {"text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"},
+    CT_CREDENTIAL_CONFLICT " RETURNING fingerprint, first_ns, first_event, type"};
 const char* const kSetCredentialType = "UPDATE credentials SET type = $2 WHERE fingerprint = $1";
 
 #define CT_LINK_COLUMNS "INSERT INTO credential_links (fingerprint, kind, value, first_ns, last_ns, events, uses, first_event) "
@@ -47,11 +52,10 @@ const char* const kSetCredentialType = "UPDATE credentials SET type = $2 WHERE f
   CT_EARLIER("credential_links", "first_ns") ", " CT_LATER("credential_links", "last_ns") ", "              \
   CT_SUM("credential_links", "events") ", " CT_SUM("credential_links", "uses")
 
-const char* const kLinkColumns = CT_LINK_COLUMNS;
-const char* const kLinkConflict = CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event";
-const char* const kUpsertLinkArrays = CT_LINK_COLUMNS
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
-    "$7::bigint[], $8::bigint[])" CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event";
+const BulkStatement kUpsertLinks{
+    CT_LINK_COLUMNS,
+    {"text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint"},
+    CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event"};
 
 const char* const kSelectFirstLinkEvents =
     "SELECT first_event FROM credential_links WHERE fingerprint = $1 AND kind = $2 ORDER BY first_ns, value LIMIT $3";
@@ -75,11 +79,8 @@ const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $
   " ON CONFLICT (id) DO UPDATE SET " CT_IF_NEWER("host") ", " CT_IF_NEWER("name") ", " CT_IF_NEWER("workload") \
   ", " CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events")
 
-const char* const kWorkloadColumns = CT_WORKLOAD_COLUMNS;
-const char* const kWorkloadConflict = CT_WORKLOAD_CONFLICT;
-const char* const kUpsertWorkloadArrays = CT_WORKLOAD_COLUMNS
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[], $7::bigint[])"
-    CT_WORKLOAD_CONFLICT;
+const BulkStatement kUpsertWorkloads{
+    CT_WORKLOAD_COLUMNS, {"text", "text", "text", "bytea", "bigint", "bigint", "bigint"}, CT_WORKLOAD_CONFLICT};
 
 #undef CT_EARLIER
 #undef CT_LATER
@@ -169,23 +170,8 @@ Status for_each_chunk(size_t count, const std::function<Status(size_t from, size
   return {};
 }
 
-std::string insert_events_sql(size_t rows) {
-  return "INSERT INTO events (id, batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, event) " +
-         values_sql(rows, 9);
-}
-
-std::string insert_event_keys_sql(size_t rows) {
-  return "INSERT INTO event_keys (kind, value, first_id, last_id) " + values_sql(rows, 4);
-}
-
-std::string upsert_credentials_sql(size_t rows) {
-  return sql::kCredentialColumns + values_sql(rows, 9) + sql::kCredentialConflict;
-}
-
-std::string upsert_links_sql(size_t rows) { return sql::kLinkColumns + values_sql(rows, 8) + sql::kLinkConflict; }
-
-std::string upsert_workloads_sql(size_t rows) {
-  return sql::kWorkloadColumns + values_sql(rows, 7) + sql::kWorkloadConflict;
+std::string values_statement(const BulkStatement& statement, size_t rows) {
+  return statement.insert + values_sql(rows, statement.types.size()) + statement.tail;
 }
 
 SqlQuery events_query(const EventFilter& f) {

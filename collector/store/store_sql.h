@@ -27,6 +27,14 @@ struct SqlParam {
   std::string text;
 };
 
+// A multi-row INSERT: "INSERT INTO t (columns) ", each column's SQL type (PostgreSQL binds one array a column of
+// it), and what follows the rows (ON CONFLICT ... RETURNING ..., or nothing).
+struct BulkStatement {
+  const char* insert;
+  std::vector<const char*> types;
+  const char* tail = "";
+};
+
 struct SqlQuery {
   std::string sql;
   std::vector<SqlParam> params;  // params[i] binds $(i+1)
@@ -41,23 +49,20 @@ extern const char* const kSelectBatchEvents;
 // SQLite: the last event id handed out, never reused (retention may delete the newest events) → value; $1 the new one
 extern const char* const kLastEventId;
 extern const char* const kSetLastEventId;
-// Aggregate upserts: the INSERT column list, and the conflict clause with its RETURNING (upsert_*_sql below).
+// The multi-row statements (SqlSession::run_rows), parameters in their column order.
+// Events: id batch_id type time_ns host agent_id workload_id fingerprint event.
+extern const BulkStatement kInsertEvents;
+// SQLite event keys (sqlite_event_keys.h): kind value first_id last_id.
+extern const BulkStatement kInsertEventKeys;
 // Credentials: fingerprint type preview first_ns last_ns uses exposures events first_event → fingerprint, first_ns,
 // first_event, type (after the update; an existing row keeps its type: see kSetCredentialType).
-extern const char* const kCredentialColumns;
-extern const char* const kCredentialConflict;
+extern const BulkStatement kUpsertCredentials;
 // $1 fingerprint $2 type: for a batch whose (non-empty) credential type differs from the stored one
 extern const char* const kSetCredentialType;
 // Links: fingerprint kind value first_ns last_ns events uses first_event → fingerprint, kind, value, first_event.
-extern const char* const kLinkColumns;
-extern const char* const kLinkConflict;
+extern const BulkStatement kUpsertLinks;
 // Workloads: id host name workload first_ns last_ns events.
-extern const char* const kWorkloadColumns;
-extern const char* const kWorkloadConflict;
-// PostgreSQL only: the three upserts with every row of a batch in arrays (unnest), one statement each.
-extern const char* const kUpsertCredentialArrays;
-extern const char* const kUpsertLinkArrays;
-extern const char* const kUpsertWorkloadArrays;
+extern const BulkStatement kUpsertWorkloads;
 // $1 fingerprint $2 kind $3 limit → first_event of the earliest links of that kind
 extern const char* const kSelectFirstLinkEvents;
 // $1 kind $2 fingerprint $3 subject $4 credential_type $5 detail $6 first_ns $7 last_ns $8 hits → id, evidence
@@ -94,14 +99,8 @@ inline constexpr size_t kRowsPerStatement[] = {64, 8, 1};
 // Calls `run(from, rows)` for consecutive chunks of kRowsPerStatement sizes covering rows [0, count); stops at an error.
 Status for_each_chunk(size_t count, const std::function<Status(size_t from, size_t rows)>& run);
 
-// SQLite: events (id batch_id type time_ns host agent_id workload_id fingerprint event) with `rows` rows of VALUES.
-std::string insert_events_sql(size_t rows);
-// event_keys (kind value first_id last_id) with `rows` rows of VALUES.
-std::string insert_event_keys_sql(size_t rows);
-// The aggregate upserts with `rows` rows of VALUES: parameters row after row, in the column order above.
-std::string upsert_credentials_sql(size_t rows);
-std::string upsert_links_sql(size_t rows);
-std::string upsert_workloads_sql(size_t rows);
+// `statement` with `rows` rows of VALUES: parameters row after row, in its column order.
+std::string values_statement(const BulkStatement& statement, size_t rows);
 
 // → id, event; limit+1 rows (the extra one says a next page exists).
 SqlQuery events_query(const EventFilter& filter);

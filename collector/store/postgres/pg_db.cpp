@@ -42,6 +42,28 @@ struct PgParams {
   std::vector<int> lengths, formats;
 };
 
+// A row's values appended to the column arrays, column after column.
+class PgColumnValues final : public RowValues {
+ public:
+  explicit PgColumnValues(size_t columns) : arrays_(columns) {}
+  void next_row() { column_ = 0; }
+  void add(int64_t value) override { next().add(value); }
+  void add(std::string_view text) override { next().add(text); }
+  void add_blob(std::string_view bytes) override { next().add_bytea(bytes); }
+  std::vector<SqlParam> params() const {
+    std::vector<SqlParam> out;
+    for (const auto& array : arrays_) out.push_back(array.param());
+    return out;
+  }
+
+ private:
+  // The array of the next column (a row with more values than columns wraps round rather than write past the end).
+  PgArray& next() { return arrays_[column_++ % arrays_.size()]; }
+
+  std::vector<PgArray> arrays_;
+  size_t column_ = 0;
+};
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -118,6 +140,21 @@ Status PgConnection::exec(const char* sql) {
   return check(result, sql);
 }
 
+Status PgSession::run_rows(const BulkStatement& statement, size_t count, const RowValuesFn& values,
+                           const SqlRowFn& row) {
+  if (count == 0) return {};
+  PgColumnValues columns(statement.types.size());
+  for (size_t i = 0; i < count; ++i) columns.next_row(), values(i, columns);
+  return connection_.run(SqlQuery{pg_unnest_statement(statement), columns.params()}, row);
+}
+
+std::string pg_unnest_statement(const BulkStatement& statement) {
+  std::string sql = std::string(statement.insert) + "SELECT * FROM unnest(";
+  for (size_t i = 0; i < statement.types.size(); ++i)
+    sql += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + statement.types[i] + "[]";
+  return sql + ")" + statement.tail;
+}
+
 PgTransaction::PgTransaction(PgConnection& connection) : connection_(connection) {
   begin_ = connection_.exec("BEGIN");
   open_ = begin_.ok();
@@ -139,13 +176,13 @@ PgArray& PgArray::add(int64_t value) {
   return *this;
 }
 
-PgArray& PgArray::add(const std::string& text) {
+PgArray& PgArray::add(std::string_view text) {
   separate();
   pg_append_array_text(body_, text);
   return *this;
 }
 
-PgArray& PgArray::add_bytea(const std::string& bytes) {
+PgArray& PgArray::add_bytea(std::string_view bytes) {
   separate();
   pg_append_array_bytea(body_, bytes);
   return *this;
@@ -160,7 +197,7 @@ std::string pg_unhex_bytea(const char* text, size_t length) {
   return out;
 }
 
-void pg_append_array_text(std::string& out, const std::string& text) {
+void pg_append_array_text(std::string& out, std::string_view text) {
   out += '"';
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
@@ -169,7 +206,7 @@ void pg_append_array_text(std::string& out, const std::string& text) {
   out += '"';
 }
 
-void pg_append_array_bytea(std::string& out, const std::string& bytes) {
+void pg_append_array_bytea(std::string& out, std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += "\"\\\\x";
   for (unsigned char c : bytes) out += kHex[c >> 4], out += kHex[c & 15];

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "store/sql_session.h"
@@ -48,6 +49,9 @@ class PgSession final : public SqlSession {
   explicit PgSession(PgConnection& connection) : connection_(connection) {}
   using SqlSession::run;
   Status run(const SqlQuery& query, const SqlRowFn& row) override { return connection_.run(query, row); }
+  // One statement whatever the row count: each column's values bound as one array, the rows read with unnest.
+  Status run_rows(const BulkStatement& statement, size_t count, const RowValuesFn& values,
+                  const SqlRowFn& row = {}) override;
 
  private:
   PgConnection& connection_;
@@ -73,8 +77,8 @@ class PgTransaction {
 class PgArray {
  public:
   PgArray& add(int64_t value);
-  PgArray& add(const std::string& text);
-  PgArray& add_bytea(const std::string& bytes);
+  PgArray& add(std::string_view text);
+  PgArray& add_bytea(std::string_view bytes);
   SqlParam param() const { return SqlParam(body_ + "}"); }
 
  private:
@@ -82,11 +86,13 @@ class PgArray {
   std::string body_ = "{";
 };
 
+// INSERT ... SELECT * FROM unnest($1::type[], ...) ...: `statement` with one array parameter a column.
+std::string pg_unnest_statement(const BulkStatement& statement);
 // '\x0a0b' (bytea text output) → bytes.
 std::string pg_unhex_bytea(const char* text, size_t length);
 // An element of a text-format array literal: "..." with " and \ escaped.
-void pg_append_array_text(std::string& out, const std::string& text);
+void pg_append_array_text(std::string& out, std::string_view text);
 // A bytea element of a text-format array literal: "\\x0a0b".
-void pg_append_array_bytea(std::string& out, const std::string& bytes);
+void pg_append_array_bytea(std::string& out, std::string_view bytes);
 
 }  // namespace credtrace::collector

@@ -67,8 +67,8 @@ Status write_event_keys(SqlSession& session, const BatchRows& batch, const std::
   std::map<Key, IdRange> keys = batch_keys(batch, ids);
   std::vector<std::pair<const Key*, IdRange>> rows;
   for (const auto& [key, range] : keys) rows.emplace_back(&key, range);
-  return run_chunked(session, rows.size(), insert_event_keys_sql, [&](size_t i, std::vector<SqlParam>& p) {
-    p.insert(p.end(), {rows[i].first->first, rows[i].first->second, rows[i].second.first, rows[i].second.last});
+  return session.run_rows(sql::kInsertEventKeys, rows.size(), [&](size_t i, RowValues& v) {
+    v.add(rows[i].first->first), v.add(rows[i].first->second), v.add(rows[i].second.first), v.add(rows[i].second.last);
   });
 }
 

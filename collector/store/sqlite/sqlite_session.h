@@ -1,4 +1,4 @@
-// SqlSession over a SqliteConnection: $N queries with cached prepared statements, rows read through SqlRow.
+// SqlSession over a SqliteConnection: $N queries and multi-row statements, cached prepared statements, SqlRow reads.
 #pragma once
 
 #include <functional>
@@ -13,8 +13,15 @@ class SqliteSession final : public SqlSession {
   explicit SqliteSession(SqliteConnection& connection) : connection_(connection) {}
   using SqlSession::run;
   Status run(const SqlQuery& query, const SqlRowFn& row) override;
+  // Multi-row VALUES statements in kRowsPerStatement chunks, the values bound straight from the caller's bytes.
+  Status run_rows(const BulkStatement& statement, size_t count, const RowValuesFn& values,
+                  const SqlRowFn& row = {}) override;
 
  private:
+  Status run_chunk(const BulkStatement& statement, size_t from, size_t rows, const RowValuesFn& values,
+                   const SqlRowFn& row);
+  Status step_all(SqliteStatement& statement, const SqlRowFn& row);
+
   SqliteConnection& connection_;
 };
 

@@ -6,7 +6,7 @@
 
 #include "store/connection_pool.h"
 #include "store/migrations.h"
-#include "store/sql_reads.h"
+#include "store/sql_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_db.h"
@@ -28,7 +28,7 @@ constexpr int kWriterCacheKiB = 16000;
 constexpr int kBackgroundCheckpointPages = 4096;  // the checkpoint thread copies WAL frames past 16 MiB (4 KiB pages)
 constexpr int kWriterCheckpointPages = 16384;     // past 64 MiB the writer copies the rest, so the WAL starts over
 
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlStore {
  public:
   SqliteStore() = default;
   ~SqliteStore() override;
@@ -36,28 +36,20 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
   Status open(const std::string& path, const StoreOptions& options);
   Status ingest(const BatchRows& batch, IngestOutcome& out) override;
-  Status events(const EventFilter& filter, EventPage& out) override;
-  Status credentials(const CredentialFilter& filter, CredentialPage& out) override;
-  Status credential(const std::string& fingerprint, int links_per_kind,
-                    std::optional<CredentialSummary>& out) override;
-  Status workloads(const WorkloadFilter& filter, WorkloadPage& out) override;
-  Status alerts(const AlertFilter& filter, AlertPage& out) override;
-  Status prune(int64_t cutoff_ns, PruneResult& out) override;
-  Status ping() override;
+
+ protected:
+  // A pooled read-only connection.
+  Status with_reader(const SessionWork& read) override;
+  // The writer connection, between group commits.
+  Status delete_rows(const char* sql, std::vector<SqlParam> params, uint64_t& deleted) override;
+  Status read_event_page(SqlSession& session, const EventFilter& filter, EventPage& out) override;
+  std::vector<const char*> prune_cleanup() const override;
 
  private:
   Status configure_writer(bool sync_full);
   Status migrate();
   Status start_checkpointer(const std::string& path, bool sync_full);
   void write_group(std::vector<IngestJob*>& group);
-  Status prune_step(const char* sql, int64_t cutoff_ns, uint64_t& deleted);
-  // Runs `read` on a pooled read-only connection.
-  template <typename Read>
-  Status with_reader(Read read) {
-    auto reader = readers_.acquire();
-    SqliteSession session(*reader);
-    return read(session);
-  }
 
   std::mutex write_mutex_;  // the writer connection: group commits and retention take turns
   std::unique_ptr<SqliteConnection> writer_;
@@ -134,56 +126,25 @@ Status SqliteStore::migrate() {
 
 Status SqliteStore::ingest(const BatchRows& batch, IngestOutcome& out) { return group_commit_->submit(batch, out); }
 
-Status SqliteStore::events(const EventFilter& filter, EventPage& out) {
-  return with_reader([&](SqlSession& s) { return read_events_by_keys(s, filter, out); });
+Status SqliteStore::with_reader(const SessionWork& read) {
+  auto reader = readers_.acquire();
+  SqliteSession session(*reader);
+  return read(session);
 }
 
-Status SqliteStore::credentials(const CredentialFilter& filter, CredentialPage& out) {
-  return with_reader([&](SqlSession& s) { return read_credentials(s, filter, out); });
-}
-
-Status SqliteStore::credential(const std::string& fingerprint, int links_per_kind,
-                               std::optional<CredentialSummary>& out) {
-  return with_reader([&](SqlSession& s) { return read_credential(s, fingerprint, links_per_kind, out); });
-}
-
-Status SqliteStore::workloads(const WorkloadFilter& filter, WorkloadPage& out) {
-  return with_reader([&](SqlSession& s) { return read_workloads(s, filter, out); });
-}
-
-Status SqliteStore::alerts(const AlertFilter& filter, AlertPage& out) {
-  return with_reader([&](SqlSession& s) { return read_alerts(s, filter, out); });
-}
-
-Status SqliteStore::prune_step(const char* sql, int64_t cutoff_ns, uint64_t& deleted) {
+Status SqliteStore::delete_rows(const char* sql, std::vector<SqlParam> params, uint64_t& deleted) {
   std::lock_guard lock(write_mutex_);
   SqliteSession session(*writer_);
-  if (Status s = session.run(sql, {cutoff_ns}); !s.ok()) return s;
+  if (Status s = session.run(sql, std::move(params)); !s.ok()) return s;
   deleted = static_cast<uint64_t>(writer_->changes());
   return {};
 }
 
-Status SqliteStore::prune(int64_t cutoff_ns, PruneResult& out) {
-  out = {};
-  uint64_t chunk = 0;
-  do {  // small transactions: ingest goes on between chunks
-    if (Status s = prune_step(sql::kPruneEventsChunk, cutoff_ns, chunk); !s.ok()) return s;
-    out.events += chunk;
-  } while (chunk > 0);
-  if (Status s = prune_step(sql::kPruneBatches, cutoff_ns, out.batches); !s.ok()) return s;
-  if (Status s = prune_step(sql::kPruneLinks, cutoff_ns, out.links); !s.ok()) return s;
-  if (Status s = prune_step(sql::kPruneCredentials, cutoff_ns, out.credentials); !s.ok()) return s;
-  if (Status s = prune_step(sql::kPruneWorkloads, cutoff_ns, out.workloads); !s.ok()) return s;
-  if (Status s = prune_step(sql::kPruneAlerts, cutoff_ns, out.alerts); !s.ok()) return s;
-  std::lock_guard lock(write_mutex_);
-  SqliteSession session(*writer_);
-  if (Status s = session.run(sql::kPruneEventKeys, {}); !s.ok()) return s;
-  return session.run(sql::kPruneEvidence, {});
+Status SqliteStore::read_event_page(SqlSession& session, const EventFilter& filter, EventPage& out) {
+  return read_events_by_keys(session, filter, out);
 }
 
-Status SqliteStore::ping() {
-  return with_reader([](SqlSession& s) { return s.run("SELECT 1", {}); });
-}
+std::vector<const char*> SqliteStore::prune_cleanup() const { return {sql::kPruneEventKeys, sql::kPruneEvidence}; }
 
 }  // namespace
 
