@@ -184,22 +184,6 @@ void note_source(EventFacts& facts, const v1::Source& source) {
   facts.config_path = source.path();
 }
 
-std::vector<std::string> workload_names(const v1::Workload& w) {
-  std::vector<std::string> names;
-  auto add = [&](const std::string& name) {
-    if (!name.empty()) names.push_back(name);
-  };
-  add(w.mcp().server_name());
-  add(w.systemd().unit());
-  add(w.systemd().user_unit());
-  add(w.container().id());
-  if (!w.kubernetes().pod().empty()) {
-    add(w.kubernetes().namespace_() + "/" + w.kubernetes().pod());
-    add(w.kubernetes().pod());
-  }
-  return names;
-}
-
 EventFacts facts_of(const v1::Event& event) {
   EventFacts facts;
   facts.credential_type = event.credential().type();
@@ -248,6 +232,7 @@ std::vector<WorkloadDelta> workloads_of(Aggregates& agg) {
   out.reserve(agg.workloads.size());
   for (auto& [id, acc] : agg.workloads) {
     acc.latest->SerializeToString(&acc.delta.payload);
+    acc.delta.names = workload_names(*acc.latest);
     out.push_back(std::move(acc.delta));
   }
   return out;
@@ -261,6 +246,22 @@ void encode_payload(const v1::Event& event, const std::vector<std::string_view>*
 }
 
 }  // namespace
+
+std::vector<std::string> workload_names(const v1::Workload& w) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (!name.empty()) names.push_back(name);
+  };
+  add(w.mcp().server_name());
+  add(w.systemd().unit());
+  add(w.systemd().user_unit());
+  add(w.container().id());
+  if (!w.kubernetes().pod().empty()) {
+    add(w.kubernetes().namespace_() + "/" + w.kubernetes().pod());
+    add(w.kubernetes().pod());
+  }
+  return names;
+}
 
 Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const BatchLimits& limits, BatchRows& out,
                         const std::vector<std::string_view>* wire_events) {

@@ -22,9 +22,7 @@ struct EventFacts {
   bool dest_tls = false;
   std::string config_path;   // path of a source of kind "config" (hard-coded in a config), else empty
   bool config_source = false;
-  // The workload's human names, for allow-lists that name it so: MCP server name, systemd unit and user unit,
-  // container id, Kubernetes pod as "namespace/pod" and pod alone (empty ones left out).
-  std::vector<std::string> workload_names;
+  std::vector<std::string> workload_names;  // for allow-lists that name the workload so (workload_names below)
 };
 
 struct EventRow {
@@ -60,6 +58,7 @@ inline constexpr const char* kLinkSource = "source";            // value: JSON {
 
 struct WorkloadDelta {
   std::string id, host, name;  // name: MCP server name, else exe
+  std::vector<std::string> names;  // its human names (workload_names) in the latest Workload of the batch
   std::string payload;         // latest Workload of the batch, protobuf-encoded
   int64_t first_ns = 0, last_ns = 0;
   int64_t events = 0;
@@ -75,6 +74,10 @@ struct BatchRows {
   std::vector<LinkDelta> links;
   std::vector<WorkloadDelta> workloads;
 };
+
+// A workload's human names, by which allow-lists, query filters and the CLI may name it: MCP server name, systemd
+// unit and user unit, container id, Kubernetes pod as "namespace/pod" and pod alone (empty ones left out).
+std::vector<std::string> workload_names(const v1::Workload& workload);
 
 struct BatchLimits {
   size_t max_events = 100000;

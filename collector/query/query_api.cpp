@@ -230,8 +230,8 @@ HttpReply QueryApi::credential(const std::string& fingerprint) {
 
 HttpReply QueryApi::workloads(const HttpRequest& request) {
   Params p{request, std::nullopt};
-  p.only({"host", "limit", "cursor"});
-  WorkloadFilter filter{p.get("host"), p.get("cursor"), p.limit()};
+  p.only({"host", "workload", "limit", "cursor"});
+  WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit()};
   if (p.error) return *p.error;
   WorkloadPage page;
   if (Status s = store_.workloads(filter, page); !s.ok()) return store_failed(s);

@@ -101,7 +101,25 @@ Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vect
   return s;
 }
 
+Status upsert_workloads(SqlSession& session, const BatchRows& batch) {
+  Status s = session.run_rows(sql::kUpsertWorkloads, batch.workloads.size(),
+                              [&](size_t i, RowValues& v) { workload_values(batch.workloads[i], v); });
+  std::vector<WorkloadName> names;
+  for (const auto& w : batch.workloads)
+    for (const auto& name : w.names) names.push_back(WorkloadName{name, w.id});
+  return s.ok() ? write_workload_names(session, std::move(names)) : s;
+}
+
 }  // namespace
+
+Status write_workload_names(SqlSession& session, std::vector<WorkloadName> names) {
+  std::sort(names.begin(), names.end(), [](const WorkloadName& a, const WorkloadName& b) {
+    return std::tie(a.name, a.workload_id) < std::tie(b.name, b.workload_id);
+  });
+  return session.run_rows(sql::kInsertWorkloadNames, names.size(), [&](size_t i, RowValues& v) {
+    v.add(names[i].name), v.add(names[i].workload_id);
+  });
+}
 
 Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
                         AggregateState& out) {
@@ -109,8 +127,7 @@ Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::
   UpsertResults results(batch, event_ids, out);
   if (Status s = upsert_credentials(session, batch, event_ids, results); !s.ok()) return s;
   if (Status s = upsert_links(session, batch, event_ids, results); !s.ok()) return s;
-  return session.run_rows(sql::kUpsertWorkloads, batch.workloads.size(),
-                          [&](size_t i, RowValues& v) { workload_values(batch.workloads[i], v); });
+  return upsert_workloads(session, batch);
 }
 
 }  // namespace credtrace::collector

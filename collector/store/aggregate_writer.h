@@ -22,7 +22,15 @@ struct AggregateState {
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> new_links;
 };
 
-// Upserts the batch's credentials, links and workloads (one SqlSession::run_rows each: the dialect decides how the
+// A human name of a workload (workload_names in ingest/batch_rows.h).
+struct WorkloadName {
+  std::string name, workload_id;
+};
+
+// Adds the names that are not stored yet, in key order (concurrent writers take their locks in one order).
+Status write_workload_names(SqlSession& session, std::vector<WorkloadName> names);
+
+// Upserts the batch's credentials, links and workloads with their names (one SqlSession::run_rows each: the dialect decides how the
 // rows travel) and reads back what the alerts need. event_ids[i] is the stored id of batch.events[i].
 Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
                         AggregateState& out);

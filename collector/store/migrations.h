@@ -1,6 +1,7 @@
 // Versioned schema migrations of the collector database, one list per SQL dialect (same tables, same versions).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@ struct Migration {
   int version;
   std::string name;
   std::vector<std::string> statements;
+  std::function<Status(SqlSession&)> then = {};  // after the statements: fills what SQL alone cannot (none: nothing)
 };
 
 // Created before migrating: which versions are applied.

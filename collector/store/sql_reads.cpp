@@ -48,28 +48,34 @@ Status attach_evidence(SqlSession& session, std::vector<AlertSummary>& alerts) {
 
 }  // namespace
 
+Status resolve_workload(SqlSession& session, const std::string& text, WorkloadIds& ids) {
+  ids.clear();
+  if (text.empty()) return {};
+  ids.push_back(text);
+  return session.run(sql::kWorkloadsNamed, {text}, [&](const SqlRow& row) {
+    if (std::string id = row.text_at(0); id != text) ids.push_back(std::move(id));
+  });
+}
+
 Status read_events(SqlSession& session, const EventFilter& filter, EventPage& out) {
   out = {};
-  Status s = session.run(events_query(filter), [&](const SqlRow& row) {
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  Status s = session.run(events_query(filter, workloads), [&](const SqlRow& row) {
     out.events.push_back(StoredEvent{row.int_at(0), row.blob_at(1)});
   });
-  if (!s.ok()) return s;
-  if (out.events.size() > static_cast<size_t>(filter.limit)) {
-    out.events.pop_back();
-    out.next_before_id = out.events.back().id;
-  }
-  return {};
+  if (s.ok() && trim_page(out.events, filter.limit)) out.next_before_id = out.events.back().id;
+  return s;
 }
 
 Status read_credentials(SqlSession& session, const CredentialFilter& filter, CredentialPage& out) {
   out = {};
-  Status s = session.run(credentials_query(filter),
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  Status s = session.run(credentials_query(filter, workloads),
                          [&](const SqlRow& row) { out.credentials.push_back(credential_from(row)); });
   if (!s.ok()) return s;
-  if (out.credentials.size() > static_cast<size_t>(filter.limit)) {
-    out.credentials.pop_back();
-    out.next_after = out.credentials.back().fingerprint;
-  }
+  if (trim_page(out.credentials, filter.limit)) out.next_after = out.credentials.back().fingerprint;
   return attach_links(session, out.credentials, filter.links_per_kind);
 }
 
@@ -86,26 +92,24 @@ Status read_credential(SqlSession& session, const std::string& fingerprint, int 
 
 Status read_workloads(SqlSession& session, const WorkloadFilter& filter, WorkloadPage& out) {
   out = {};
-  Status s = session.run(workloads_query(filter), [&](const SqlRow& row) {
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  Status s = session.run(workloads_query(filter, workloads), [&](const SqlRow& row) {
     out.workloads.push_back(WorkloadSummary{row.text_at(0), row.text_at(1), row.text_at(2), row.blob_at(3),
                                             row.int_at(4), row.int_at(5), row.int_at(6), row.int_at(7)});
   });
-  if (!s.ok()) return s;
-  if (out.workloads.size() > static_cast<size_t>(filter.limit)) {
-    out.workloads.pop_back();
-    out.next_after = out.workloads.back().id;
-  }
-  return {};
+  if (s.ok() && trim_page(out.workloads, filter.limit)) out.next_after = out.workloads.back().id;
+  return s;
 }
 
 Status read_alerts(SqlSession& session, const AlertFilter& filter, AlertPage& out) {
   out = {};
-  Status s = session.run(alerts_query(filter), [&](const SqlRow& row) { out.alerts.push_back(alert_from(row)); });
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  Status s = session.run(alerts_query(filter, workloads),
+                         [&](const SqlRow& row) { out.alerts.push_back(alert_from(row)); });
   if (!s.ok()) return s;
-  if (out.alerts.size() > static_cast<size_t>(filter.limit)) {
-    out.alerts.pop_back();
-    out.next_before_id = out.alerts.back().id;
-  }
+  if (trim_page(out.alerts, filter.limit)) out.next_before_id = out.alerts.back().id;
   return attach_evidence(session, out.alerts);
 }
 

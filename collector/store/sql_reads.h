@@ -3,11 +3,24 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "store/sql_session.h"
 #include "store/store.h"
 
 namespace credtrace::collector {
+
+// The workloads `text` names: `text` itself (an id), then every workload that has it as a human name. Empty text:
+// none (no filter).
+Status resolve_workload(SqlSession& session, const std::string& text, WorkloadIds& ids);
+
+// Drops the extra row a page query reads past `limit`; true when there was one (a next page exists).
+template <typename Item>
+bool trim_page(std::vector<Item>& items, int limit) {
+  if (items.size() <= static_cast<size_t>(limit)) return false;
+  items.resize(static_cast<size_t>(limit));
+  return true;
+}
 
 Status read_events(SqlSession& session, const EventFilter& filter, EventPage& out);
 Status read_credentials(SqlSession& session, const CredentialFilter& filter, CredentialPage& out);

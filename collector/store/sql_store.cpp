@@ -36,7 +36,7 @@ Status SqlStore::read_event_page(SqlSession& session, const EventFilter& filter,
   return read_events(session, filter, out);
 }
 
-std::vector<const char*> SqlStore::prune_cleanup() const { return {sql::kPruneEvidence}; }
+std::vector<const char*> SqlStore::prune_cleanup() const { return {sql::kPruneEvidence, sql::kPruneWorkloadNames}; }
 
 Status SqlStore::prune(int64_t cutoff_ns, PruneResult& out) {
   out = {};

@@ -19,6 +19,8 @@ struct IngestOutcome {
   uint64_t accepted = 0;   // events of the batch held in storage
 };
 
+// `workload` in a filter: a workload id (wl_…) or one of its human names (workload_names in ingest/batch_rows.h); a
+// name matches every workload it names.
 struct EventFilter {
   std::string type, workload, host, fingerprint;
   std::optional<int64_t> since_ns, until_ns;  // event time, since inclusive, until exclusive
@@ -71,7 +73,7 @@ struct WorkloadSummary {
 };
 
 struct WorkloadFilter {
-  std::string host;
+  std::string host, workload;
   std::string after;
   int limit = 100;
 };

@@ -57,6 +57,11 @@ const BulkStatement kUpsertLinks{
     {"text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint"},
     CT_LINK_CONFLICT " RETURNING fingerprint, kind, value, first_event"};
 
+const BulkStatement kInsertWorkloadNames{"INSERT INTO workload_names (name, workload_id) ", {"text", "text"},
+                                         " ON CONFLICT (name, workload_id) DO NOTHING"};
+
+const char* const kWorkloadsNamed = "SELECT workload_id FROM workload_names WHERE name = $1 ORDER BY workload_id";
+
 const char* const kSelectFirstLinkEvents =
     "SELECT first_event FROM credential_links WHERE fingerprint = $1 AND kind = $2 ORDER BY first_ns, value LIMIT $3";
 
@@ -115,6 +120,8 @@ const char* const kPruneCredentials = "DELETE FROM credentials WHERE last_ns < $
 const char* const kPruneWorkloads = "DELETE FROM workloads WHERE last_ns < $1";
 const char* const kPruneAlerts = "DELETE FROM alerts WHERE last_ns < $1";
 const char* const kPruneEvidence = "DELETE FROM alert_evidence WHERE alert_id NOT IN (SELECT id FROM alerts)";
+const char* const kPruneWorkloadNames =
+    "DELETE FROM workload_names WHERE workload_id NOT IN (SELECT id FROM workloads)";
 
 }  // namespace sql
 
@@ -153,11 +160,36 @@ void limit(SqlQuery& q, int limit) {
   q.sql += " LIMIT $" + std::to_string(q.params.size());
 }
 
-// credential c has a link (kind, value)
-void where_linked(SqlQuery& q, const char* kind, const std::string& value) {
-  q.params.push_back(value);
-  q.sql += std::string(" AND EXISTS (SELECT 1 FROM credential_links l WHERE l.fingerprint = c.fingerprint AND ") +
-           "l.kind = '" + kind + "' AND l.value = $" + std::to_string(q.params.size()) + ")";
+// Appends "AND <column> IN ($N, ...)" and its parameters; SQL with more than one is built per call (not cached).
+void where_in(SqlQuery& q, const std::string& column, const WorkloadIds& values) {
+  q.sql += " AND " + column + " IN (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    q.params.push_back(values[i]);
+    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
+  }
+  q.sql += ")";
+  q.cacheable = q.cacheable && values.size() <= 1;
+}
+
+// The credential `fingerprint_column` names has a link of `kind` to one of `values`.
+void where_linked(SqlQuery& q, const char* fingerprint_column, const char* kind, const WorkloadIds& values) {
+  q.sql += std::string(" AND EXISTS (SELECT 1 FROM credential_links l WHERE l.fingerprint = ") + fingerprint_column +
+           " AND l.kind = '" + kind + "'";
+  where_in(q, "l.value", values);
+  q.sql += ")";
+}
+
+// The event filters, and the cursor. `fingerprint_index`: spell the fingerprint condition out for the index.
+void where_event(SqlQuery& q, const EventFilter& f, const WorkloadIds& workloads, bool fingerprint_index) {
+  if (!f.type.empty()) where(q, "type", "=", f.type);
+  if (!workloads.empty()) where_in(q, "workload_id", workloads);
+  if (!f.host.empty()) where(q, "host", "=", f.host);
+  if (!f.fingerprint.empty() && fingerprint_index) where_fingerprint(q, f.fingerprint);
+  if (!f.fingerprint.empty() && !fingerprint_index) where(q, "fingerprint", "=", f.fingerprint);
+  if (f.since_ns) where(q, "time_ns", ">=", *f.since_ns);
+  if (f.until_ns) where(q, "time_ns", "<", *f.until_ns);
+  if (f.before_id > 0) where(q, "id", "<", f.before_id);
+  q.sql += " ORDER BY id DESC";
 }
 
 }  // namespace
@@ -174,43 +206,30 @@ std::string values_statement(const BulkStatement& statement, size_t rows) {
   return statement.insert + values_sql(rows, statement.types.size()) + statement.tail;
 }
 
-SqlQuery events_query(const EventFilter& f) {
+SqlQuery events_query(const EventFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT id, event FROM events WHERE 1 = 1", {}};
-  if (!f.type.empty()) where(q, "type", "=", f.type);
-  if (!f.workload.empty()) where(q, "workload_id", "=", f.workload);
-  if (!f.host.empty()) where(q, "host", "=", f.host);
-  if (!f.fingerprint.empty()) where_fingerprint(q, f.fingerprint);
-  if (f.since_ns) where(q, "time_ns", ">=", *f.since_ns);
-  if (f.until_ns) where(q, "time_ns", "<", *f.until_ns);
-  if (f.before_id > 0) where(q, "id", "<", f.before_id);
-  q.sql += " ORDER BY id DESC";
+  where_event(q, f, workloads, true);
   limit(q, f.limit);
   return q;
 }
 
-SqlQuery range_events_query(const EventFilter& f, int64_t first_id, int64_t last_id, int max_rows) {
+SqlQuery range_events_query(const EventFilter& f, const WorkloadIds& workloads, int64_t first_id, int64_t last_id,
+                            int max_rows) {
   SqlQuery q{"SELECT id, event FROM events WHERE id BETWEEN $1 AND $2", {first_id, last_id}};
-  if (!f.type.empty()) where(q, "type", "=", f.type);
-  if (!f.workload.empty()) where(q, "workload_id", "=", f.workload);
-  if (!f.host.empty()) where(q, "host", "=", f.host);
-  if (!f.fingerprint.empty()) where(q, "fingerprint", "=", f.fingerprint);
-  if (f.since_ns) where(q, "time_ns", ">=", *f.since_ns);
-  if (f.until_ns) where(q, "time_ns", "<", *f.until_ns);
-  if (f.before_id > 0) where(q, "id", "<", f.before_id);
-  q.sql += " ORDER BY id DESC";
+  where_event(q, f, workloads, false);
   q.params.push_back(static_cast<int64_t>(max_rows));
   q.sql += " LIMIT $" + std::to_string(q.params.size());
   return q;
 }
 
-SqlQuery credentials_query(const CredentialFilter& f) {
+SqlQuery credentials_query(const CredentialFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT c.fingerprint, c.type, c.preview, c.first_ns, c.last_ns, c.uses, c.exposures, c.events "
              "FROM credentials c WHERE 1 = 1",
              {}};
   if (!f.after.empty()) where(q, "c.fingerprint", ">", f.after);
   if (!f.type.empty()) where(q, "c.type", "=", f.type);
-  if (!f.workload.empty()) where_linked(q, kLinkWorkload, f.workload);
-  if (!f.host.empty()) where_linked(q, kLinkHost, f.host);
+  if (!workloads.empty()) where_linked(q, "c.fingerprint", kLinkWorkload, workloads);
+  if (!f.host.empty()) where_linked(q, "c.fingerprint", kLinkHost, {f.host});
   q.sql += " ORDER BY c.fingerprint";
   limit(q, f.limit);
   return q;
@@ -233,19 +252,20 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
   return q;
 }
 
-SqlQuery workloads_query(const WorkloadFilter& f) {
+SqlQuery workloads_query(const WorkloadFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT w.id, w.host, w.name, w.workload, w.first_ns, w.last_ns, w.events, "
              "(SELECT COUNT(*) FROM credential_links l WHERE l.kind = 'workload' AND l.value = w.id) "
              "FROM workloads w WHERE 1 = 1",
              {}};
   if (!f.after.empty()) where(q, "w.id", ">", f.after);
   if (!f.host.empty()) where(q, "w.host", "=", f.host);
+  if (!workloads.empty()) where_in(q, "w.id", workloads);
   q.sql += " ORDER BY w.id";
   limit(q, f.limit);
   return q;
 }
 
-SqlQuery alerts_query(const AlertFilter& f) {
+SqlQuery alerts_query(const AlertFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT a.id, a.kind, a.fingerprint, a.subject, a.credential_type, a.detail, a.first_ns, a.last_ns, "
              "a.hits, a.evidence, COALESCE(c.preview, ''), "
              "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'workload'), "
@@ -256,11 +276,7 @@ SqlQuery alerts_query(const AlertFilter& f) {
   if (!f.fingerprint.empty()) where(q, "a.fingerprint", "=", f.fingerprint);
   if (!f.type.empty()) where(q, "a.credential_type", "=", f.type);
   if (f.since_ns) where(q, "a.last_ns", ">=", *f.since_ns);
-  if (!f.workload.empty()) {
-    q.params.push_back(f.workload);
-    q.sql += " AND EXISTS (SELECT 1 FROM credential_links l WHERE l.fingerprint = a.fingerprint AND "
-             "l.kind = 'workload' AND l.value = $" + std::to_string(q.params.size()) + ")";
-  }
+  if (!workloads.empty()) where_linked(q, "a.fingerprint", kLinkWorkload, workloads);
   if (f.before_id > 0) where(q, "a.id", "<", f.before_id);
   q.sql += " ORDER BY a.id DESC";
   limit(q, f.limit);

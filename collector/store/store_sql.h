@@ -63,6 +63,10 @@ extern const char* const kSetCredentialType;
 extern const BulkStatement kUpsertLinks;
 // Workloads: id host name workload first_ns last_ns events.
 extern const BulkStatement kUpsertWorkloads;
+// Workload names: name workload_id (an existing pair is left alone).
+extern const BulkStatement kInsertWorkloadNames;
+// $1 a name → workload_id of every workload it names
+extern const char* const kWorkloadsNamed;
 // $1 fingerprint $2 kind $3 limit → first_event of the earliest links of that kind
 extern const char* const kSelectFirstLinkEvents;
 // $1 kind $2 fingerprint $3 subject $4 credential_type $5 detail $6 first_ns $7 last_ns $8 hits → id, evidence
@@ -85,7 +89,8 @@ extern const char* const kPruneLinks;
 extern const char* const kPruneCredentials;
 extern const char* const kPruneWorkloads;
 extern const char* const kPruneAlerts;
-extern const char* const kPruneEvidence;  // evidence of deleted alerts (no parameter)
+extern const char* const kPruneEvidence;       // evidence of deleted alerts (no parameter)
+extern const char* const kPruneWorkloadNames;  // names of deleted workloads (no parameter)
 }  // namespace sql
 
 // event_keys kinds
@@ -102,19 +107,23 @@ Status for_each_chunk(size_t count, const std::function<Status(size_t from, size
 // `statement` with `rows` rows of VALUES: parameters row after row, in its column order.
 std::string values_statement(const BulkStatement& statement, size_t rows);
 
-// → id, event; limit+1 rows (the extra one says a next page exists).
-SqlQuery events_query(const EventFilter& filter);
+// A workload filter resolved to workload ids (the id given and those of the workloads it names); empty: none.
+using WorkloadIds = std::vector<std::string>;
+
+// → id, event; limit+1 rows.
+SqlQuery events_query(const EventFilter& filter, const WorkloadIds& workloads);
 // → id, event with ids in [first_id, last_id] matching every filter (and the cursor), newest first; at most `limit`.
-SqlQuery range_events_query(const EventFilter& filter, int64_t first_id, int64_t last_id, int limit);
+SqlQuery range_events_query(const EventFilter& filter, const WorkloadIds& workloads, int64_t first_id, int64_t last_id,
+                            int limit);
 // → fingerprint, type, preview, first_ns, last_ns, uses, exposures, events; limit+1 rows.
-SqlQuery credentials_query(const CredentialFilter& filter);
+SqlQuery credentials_query(const CredentialFilter& filter, const WorkloadIds& workloads);
 // → fingerprint, kind, value, first_ns, last_ns, events, uses, total; at most per_kind rows per (fingerprint, kind).
 SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind);
 // → id, host, name, workload, first_ns, last_ns, events, credentials; limit+1 rows.
-SqlQuery workloads_query(const WorkloadFilter& filter);
+SqlQuery workloads_query(const WorkloadFilter& filter, const WorkloadIds& workloads);
 // → id, kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence, preview,
 //   workloads, hosts; limit+1 rows.
-SqlQuery alerts_query(const AlertFilter& filter);
+SqlQuery alerts_query(const AlertFilter& filter, const WorkloadIds& workloads);
 // → alert_id, event_id of the given alerts.
 SqlQuery evidence_query(const std::vector<int64_t>& alert_ids);
 

@@ -2,9 +2,9 @@
 // their events, written at ingest and walked by filtered event queries.
 #include "store/sqlite/sqlite_event_keys.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -39,13 +39,14 @@ std::map<Key, IdRange> batch_keys(const BatchRows& batch, const std::vector<int6
   return keys;
 }
 
-// The filter's most selective key, or none.
-std::optional<Key> lookup_key(const EventFilter& f) {
-  if (!f.fingerprint.empty()) return Key{kEventKeyFingerprint, f.fingerprint};
-  if (!f.workload.empty()) return Key{kEventKeyWorkload, f.workload};
-  if (!f.host.empty()) return Key{kEventKeyHost, f.host};
-  if (!f.type.empty()) return Key{kEventKeyType, f.type};
-  return std::nullopt;
+// The filter's most selective key, or none; a workload filter that names several workloads gives a key each.
+std::vector<Key> lookup_keys(const EventFilter& f, const WorkloadIds& workloads) {
+  if (!f.fingerprint.empty()) return {Key{kEventKeyFingerprint, f.fingerprint}};
+  std::vector<Key> keys;
+  for (const auto& id : workloads) keys.emplace_back(kEventKeyWorkload, id);
+  if (keys.empty() && !f.host.empty()) keys.emplace_back(kEventKeyHost, f.host);
+  if (keys.empty() && !f.type.empty()) keys.emplace_back(kEventKeyType, f.type);
+  return keys;
 }
 
 // Up to kRangesPerStep id ranges of `key` starting below `below`, newest first.
@@ -55,10 +56,26 @@ Status key_ranges(SqlSession& session, const Key& key, int64_t below, std::vecto
                      [&](const SqlRow& row) { ranges.push_back(IdRange{row.int_at(0), row.int_at(1)}); });
 }
 
-// Appends the range's matching events, newest first, until `out` holds `wanted`.
-Status append_range_events(SqlSession& session, const EventFilter& f, IdRange range, size_t wanted, EventPage& out) {
-  return session.run(range_events_query(f, range.first, range.last, static_cast<int>(wanted - out.events.size())),
-                     [&](const SqlRow& row) { out.events.push_back(StoredEvent{row.int_at(0), row.blob_at(1)}); });
+// The newest `wanted` events of `key`'s ranges that match the filter, appended to `out` newest first. A workload key
+// keeps to its own workload: the ranges of the others a name matches are walked for theirs.
+Status walk_key(SqlSession& session, const EventFilter& f, const WorkloadIds& workloads, const Key& key, size_t wanted,
+                std::vector<StoredEvent>& out) {
+  const WorkloadIds& own = key.first == kEventKeyWorkload ? WorkloadIds{key.second} : workloads;
+  const size_t start = out.size();
+  int64_t below = f.before_id > 0 ? f.before_id : std::numeric_limits<int64_t>::max();
+  std::vector<IdRange> ranges;
+  while (out.size() - start < wanted) {
+    if (Status s = key_ranges(session, key, below, ranges); !s.ok()) return s;
+    for (size_t i = 0; i < ranges.size() && out.size() - start < wanted; ++i) {
+      const int rows = static_cast<int>(wanted - (out.size() - start));
+      SqlQuery q = range_events_query(f, own, ranges[i].first, ranges[i].last, rows);
+      Status s = session.run(q, [&](const SqlRow& row) { out.push_back(StoredEvent{row.int_at(0), row.blob_at(1)}); });
+      if (!s.ok()) return s;
+    }
+    if (ranges.size() < static_cast<size_t>(kRangesPerStep)) break;
+    below = ranges.back().first;
+  }
+  return {};
 }
 
 }  // namespace
@@ -73,23 +90,17 @@ Status write_event_keys(SqlSession& session, const BatchRows& batch, const std::
 }
 
 Status read_events_by_keys(SqlSession& session, const EventFilter& filter, EventPage& out) {
-  std::optional<Key> key = lookup_key(filter);
-  if (!key) return read_events(session, filter, out);
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  std::vector<Key> keys = lookup_keys(filter, workloads);
+  if (keys.empty()) return read_events(session, filter, out);
   out = {};
   const size_t wanted = static_cast<size_t>(filter.limit) + 1;  // one more says a next page exists
-  int64_t below = filter.before_id > 0 ? filter.before_id : std::numeric_limits<int64_t>::max();
-  std::vector<IdRange> ranges;
-  while (out.events.size() < wanted) {
-    if (Status s = key_ranges(session, *key, below, ranges); !s.ok()) return s;
-    for (size_t i = 0; i < ranges.size() && out.events.size() < wanted; ++i)
-      if (Status s = append_range_events(session, filter, ranges[i], wanted, out); !s.ok()) return s;
-    if (ranges.size() < static_cast<size_t>(kRangesPerStep)) break;
-    below = ranges.back().first;
-  }
-  if (out.events.size() == wanted) {
-    out.events.pop_back();
-    out.next_before_id = out.events.back().id;
-  }
+  for (const Key& key : keys)
+    if (Status s = walk_key(session, filter, workloads, key, wanted, out.events); !s.ok()) return s;
+  if (keys.size() > 1)  // each walk is newest first: together, the newest `wanted` of them all
+    std::sort(out.events.begin(), out.events.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  if (trim_page(out.events, filter.limit)) out.next_before_id = out.events.back().id;
   return {};
 }
 

@@ -23,8 +23,9 @@ namespace credtrace::collector {
 Status write_event_keys(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids);
 
 // The filtered page: events in the id ranges of the filter's most selective key (fingerprint, workload, host, then
-// type), newest first; every filter applies to the events themselves. A filter without any of those keys runs as one
-// query over the events table (read_events).
+// type), newest first; every filter applies to the events themselves. A workload name that names several workloads
+// walks the ranges of each and keeps the newest. A filter without any of those keys runs as one query over the events
+// table (read_events).
 Status read_events_by_keys(SqlSession& session, const EventFilter& filter, EventPage& out);
 
 }  // namespace credtrace::collector

@@ -144,7 +144,11 @@ Status SqliteStore::read_event_page(SqlSession& session, const EventFilter& filt
   return read_events_by_keys(session, filter, out);
 }
 
-std::vector<const char*> SqliteStore::prune_cleanup() const { return {sql::kPruneEventKeys, sql::kPruneEvidence}; }
+std::vector<const char*> SqliteStore::prune_cleanup() const {
+  std::vector<const char*> statements = SqlStore::prune_cleanup();
+  statements.push_back(sql::kPruneEventKeys);
+  return statements;
+}
 
 }  // namespace
 
