@@ -166,6 +166,31 @@ json alert_json(const AlertSummary& a) {
   return out;
 }
 
+template <typename Item, typename Render>
+json array_of(const std::vector<Item>& items, Render render) {
+  json out = json::array();
+  for (const auto& item : items) out.push_back(render(item));
+  return out;
+}
+
+// A page's items and next cursor, as listings render them.
+json items_json(const EventPage& page) {
+  v1::Event event;  // one message for every item: parsing clears it
+  return array_of(page.events, [&](const StoredEvent& stored) {
+    json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
+    item["id"] = stored.id;
+    return item;
+  });
+}
+json items_json(const CredentialPage& page) { return array_of(page.credentials, credential_json); }
+json items_json(const WorkloadPage& page) { return array_of(page.workloads, workload_json); }
+json items_json(const AlertPage& page) { return array_of(page.alerts, alert_json); }
+std::string id_cursor(int64_t before_id) { return before_id ? std::to_string(before_id) : ""; }
+std::string next_cursor(const EventPage& page) { return id_cursor(page.next_before_id); }
+std::string next_cursor(const CredentialPage& page) { return page.next_after; }
+std::string next_cursor(const WorkloadPage& page) { return page.next_after; }
+std::string next_cursor(const AlertPage& page) { return id_cursor(page.next_before_id); }
+
 }  // namespace
 
 std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
@@ -185,24 +210,21 @@ HttpReply QueryApi::store_failed(const Status& status) {
   return error_reply(503, "storage failed: " + status.message());
 }
 
+template <typename Page, typename Read>
+HttpReply QueryApi::listing(const char* key, Read read) {
+  Page page;
+  if (Status s = read(page); !s.ok()) return store_failed(s);
+  metrics_.query(true);
+  return json_reply({{key, items_json(page)}, {"next_cursor", cursor_json(next_cursor(page))}});
+}
+
 HttpReply QueryApi::events(const HttpRequest& request) {
   Params p{request, std::nullopt};
   p.only({"type", "workload", "host", "fingerprint", "since", "until", "limit", "cursor"});
   EventFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.get("fingerprint"),
                      p.time("since"), p.time("until"), p.id_cursor(), p.limit()};
   if (p.error) return *p.error;
-  EventPage page;
-  if (Status s = store_.events(filter, page); !s.ok()) return store_failed(s);
-  json events = json::array();
-  v1::Event event;
-  for (const auto& stored : page.events) {
-    json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
-    item["id"] = stored.id;
-    events.push_back(std::move(item));
-  }
-  metrics_.query(true);
-  return json_reply({{"events", std::move(events)},
-                     {"next_cursor", cursor_json(page.next_before_id ? std::to_string(page.next_before_id) : "")}});
+  return listing<EventPage>("events", [&](EventPage& page) { return store_.events(filter, page); });
 }
 
 HttpReply QueryApi::credentials(const HttpRequest& request) {
@@ -211,12 +233,7 @@ HttpReply QueryApi::credentials(const HttpRequest& request) {
   CredentialFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.get("cursor"), p.limit(),
                           kListLinksPerKind};
   if (p.error) return *p.error;
-  CredentialPage page;
-  if (Status s = store_.credentials(filter, page); !s.ok()) return store_failed(s);
-  json items = json::array();
-  for (const auto& c : page.credentials) items.push_back(credential_json(c));
-  metrics_.query(true);
-  return json_reply({{"credentials", std::move(items)}, {"next_cursor", cursor_json(page.next_after)}});
+  return listing<CredentialPage>("credentials", [&](CredentialPage& page) { return store_.credentials(filter, page); });
 }
 
 HttpReply QueryApi::credential(const std::string& fingerprint) {
@@ -233,12 +250,7 @@ HttpReply QueryApi::workloads(const HttpRequest& request) {
   p.only({"host", "workload", "limit", "cursor"});
   WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit()};
   if (p.error) return *p.error;
-  WorkloadPage page;
-  if (Status s = store_.workloads(filter, page); !s.ok()) return store_failed(s);
-  json items = json::array();
-  for (const auto& w : page.workloads) items.push_back(workload_json(w));
-  metrics_.query(true);
-  return json_reply({{"workloads", std::move(items)}, {"next_cursor", cursor_json(page.next_after)}});
+  return listing<WorkloadPage>("workloads", [&](WorkloadPage& page) { return store_.workloads(filter, page); });
 }
 
 HttpReply QueryApi::alerts(const HttpRequest& request) {
@@ -247,13 +259,7 @@ HttpReply QueryApi::alerts(const HttpRequest& request) {
   AlertFilter filter{p.get("kind"), p.get("fingerprint"), p.get("type"), p.get("workload"), p.time("since"),
                      p.id_cursor(), p.limit()};
   if (p.error) return *p.error;
-  AlertPage page;
-  if (Status s = store_.alerts(filter, page); !s.ok()) return store_failed(s);
-  json items = json::array();
-  for (const auto& a : page.alerts) items.push_back(alert_json(a));
-  metrics_.query(true);
-  return json_reply({{"alerts", std::move(items)},
-                     {"next_cursor", cursor_json(page.next_before_id ? std::to_string(page.next_before_id) : "")}});
+  return listing<AlertPage>("alerts", [&](AlertPage& page) { return store_.alerts(filter, page); });
 }
 
 }  // namespace credtrace::collector

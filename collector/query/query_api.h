@@ -20,6 +20,9 @@ class QueryApi {
   HttpReply workloads(const HttpRequest& request);
   HttpReply alerts(const HttpRequest& request);
   HttpReply store_failed(const Status& status);
+  // Fills a Page with `read` (Status(Page&)) and replies {key: its items, next_cursor}.
+  template <typename Page, typename Read>
+  HttpReply listing(const char* key, Read read);
 
   Store& store_;
   Metrics& metrics_;

@@ -46,6 +46,25 @@ Status attach_evidence(SqlSession& session, std::vector<AlertSummary>& alerts) {
   });
 }
 
+StoredEvent event_from(const SqlRow& r) { return StoredEvent{r.int_at(0), r.blob_at(1)}; }
+
+WorkloadSummary workload_from(const SqlRow& r) {
+  return WorkloadSummary{r.text_at(0), r.text_at(1), r.text_at(2), r.blob_at(3),
+                         r.int_at(4),  r.int_at(5),  r.int_at(6), r.int_at(7)};
+}
+
+// Resolves the filter's workload, runs the page query `build` makes and reads its rows with `parse` into `items`;
+// when a next page exists, drops the extra row and calls `next_page` (which sets the cursor).
+template <typename Filter, typename Item, typename NextPage>
+Status read_page(SqlSession& session, const Filter& filter, SqlQuery (*build)(const Filter&, const WorkloadIds&),
+                 Item (*parse)(const SqlRow&), std::vector<Item>& items, NextPage next_page) {
+  WorkloadIds workloads;
+  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
+  Status s = session.run(build(filter, workloads), [&](const SqlRow& row) { items.push_back(parse(row)); });
+  if (s.ok() && trim_page(items, filter.limit)) next_page();
+  return s;
+}
+
 }  // namespace
 
 Status resolve_workload(SqlSession& session, const std::string& text, WorkloadIds& ids) {
@@ -59,24 +78,15 @@ Status resolve_workload(SqlSession& session, const std::string& text, WorkloadId
 
 Status read_events(SqlSession& session, const EventFilter& filter, EventPage& out) {
   out = {};
-  WorkloadIds workloads;
-  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
-  Status s = session.run(events_query(filter, workloads), [&](const SqlRow& row) {
-    out.events.push_back(StoredEvent{row.int_at(0), row.blob_at(1)});
-  });
-  if (s.ok() && trim_page(out.events, filter.limit)) out.next_before_id = out.events.back().id;
-  return s;
+  return read_page(session, filter, events_query, event_from, out.events,
+                   [&] { out.next_before_id = out.events.back().id; });
 }
 
 Status read_credentials(SqlSession& session, const CredentialFilter& filter, CredentialPage& out) {
   out = {};
-  WorkloadIds workloads;
-  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
-  Status s = session.run(credentials_query(filter, workloads),
-                         [&](const SqlRow& row) { out.credentials.push_back(credential_from(row)); });
-  if (!s.ok()) return s;
-  if (trim_page(out.credentials, filter.limit)) out.next_after = out.credentials.back().fingerprint;
-  return attach_links(session, out.credentials, filter.links_per_kind);
+  Status s = read_page(session, filter, credentials_query, credential_from, out.credentials,
+                       [&] { out.next_after = out.credentials.back().fingerprint; });
+  return s.ok() ? attach_links(session, out.credentials, filter.links_per_kind) : s;
 }
 
 Status read_credential(SqlSession& session, const std::string& fingerprint, int links_per_kind,
@@ -92,25 +102,15 @@ Status read_credential(SqlSession& session, const std::string& fingerprint, int 
 
 Status read_workloads(SqlSession& session, const WorkloadFilter& filter, WorkloadPage& out) {
   out = {};
-  WorkloadIds workloads;
-  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
-  Status s = session.run(workloads_query(filter, workloads), [&](const SqlRow& row) {
-    out.workloads.push_back(WorkloadSummary{row.text_at(0), row.text_at(1), row.text_at(2), row.blob_at(3),
-                                            row.int_at(4), row.int_at(5), row.int_at(6), row.int_at(7)});
-  });
-  if (s.ok() && trim_page(out.workloads, filter.limit)) out.next_after = out.workloads.back().id;
-  return s;
+  return read_page(session, filter, workloads_query, workload_from, out.workloads,
+                   [&] { out.next_after = out.workloads.back().id; });
 }
 
 Status read_alerts(SqlSession& session, const AlertFilter& filter, AlertPage& out) {
   out = {};
-  WorkloadIds workloads;
-  if (Status s = resolve_workload(session, filter.workload, workloads); !s.ok()) return s;
-  Status s = session.run(alerts_query(filter, workloads),
-                         [&](const SqlRow& row) { out.alerts.push_back(alert_from(row)); });
-  if (!s.ok()) return s;
-  if (trim_page(out.alerts, filter.limit)) out.next_before_id = out.alerts.back().id;
-  return attach_evidence(session, out.alerts);
+  Status s = read_page(session, filter, alerts_query, alert_from, out.alerts,
+                       [&] { out.next_before_id = out.alerts.back().id; });
+  return s.ok() ? attach_evidence(session, out.alerts) : s;
 }
 
 }  // namespace credtrace::collector

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "store/sql_session.h"
@@ -33,5 +34,14 @@ class SqlStore : public Store {
   // Retention's last DELETEs, without parameters: rows that belonged to what was deleted.
   virtual std::vector<const char*> prune_cleanup() const;
 };
+
+// Opens a new `Backend` with `open(args...)` and hands it out as the Store.
+template <typename Backend, typename... Args>
+Status open_as(std::unique_ptr<Store>& out, const Args&... args) {
+  auto store = std::make_unique<Backend>();
+  if (Status s = store->open(args...); !s.ok()) return s;
+  out = std::move(store);
+  return {};
+}
 
 }  // namespace credtrace::collector

@@ -74,7 +74,7 @@ int hex_value(char c) {
 }  // namespace
 
 Status PgConnection::open(const std::string& url, std::unique_ptr<PgConnection>& out) {
-  std::unique_ptr<PGconn, PgConnCloser> conn(PQconnectdb(url.c_str()));
+  PgConnPtr conn(PQconnectdb(url.c_str()));
   if (!conn) return Status::error("PostgreSQL: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK)
     return Status::error(std::string("cannot connect to PostgreSQL: ") + PQerrorMessage(conn.get()));
@@ -153,21 +153,6 @@ std::string pg_unnest_statement(const BulkStatement& statement) {
   for (size_t i = 0; i < statement.types.size(); ++i)
     sql += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + statement.types[i] + "[]";
   return sql + ")" + statement.tail;
-}
-
-PgTransaction::PgTransaction(PgConnection& connection) : connection_(connection) {
-  begin_ = connection_.exec("BEGIN");
-  open_ = begin_.ok();
-}
-
-PgTransaction::~PgTransaction() {
-  if (open_) (void)connection_.exec("ROLLBACK");
-}
-
-Status PgTransaction::commit() {
-  Status status = connection_.exec("COMMIT");
-  open_ = false;  // after a failed COMMIT the transaction is over too
-  return status;
 }
 
 PgArray& PgArray::add(int64_t value) {

@@ -8,22 +8,19 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/free_with.h"
 #include "store/sql_session.h"
+#include "store/sql_transaction.h"
 
 namespace credtrace::collector {
 
-struct PgConnCloser {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct PgResultClear {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using PgResultPtr = std::unique_ptr<PGresult, PgResultClear>;
+using PgConnPtr = std::unique_ptr<PGconn, FreeWith<PQfinish>>;
+using PgResultPtr = std::unique_ptr<PGresult, FreeWith<PQclear>>;
 
 class PgConnection {
  public:
   static Status open(const std::string& url, std::unique_ptr<PgConnection>& out);
-  explicit PgConnection(std::unique_ptr<PGconn, PgConnCloser> conn) : conn_(std::move(conn)) {}
+  explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
   // Runs a $N query; cacheable SQL is prepared once per connection. Calls `row` per result row.
   Status run(const SqlQuery& query, const SqlRowFn& row);
   // A command without parameters (BEGIN, COMMIT, ...).
@@ -39,7 +36,7 @@ class PgConnection {
   Status prepared_name(const std::string& sql, std::string& name);
   Status check(const PgResultPtr& result, const char* what);
 
-  std::unique_ptr<PGconn, PgConnCloser> conn_;
+  PgConnPtr conn_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name
   std::string sqlstate_;
 };
@@ -57,20 +54,10 @@ class PgSession final : public SqlSession {
   PgConnection& connection_;
 };
 
-// BEGIN on construction (check begin_status()), ROLLBACK on destruction unless commit() succeeded.
-class PgTransaction {
+// BEGIN, ROLLBACK unless committed.
+class PgTransaction : public SqlTransaction<PgConnection> {
  public:
-  explicit PgTransaction(PgConnection& connection);
-  ~PgTransaction();
-  PgTransaction(const PgTransaction&) = delete;
-  PgTransaction& operator=(const PgTransaction&) = delete;
-  const Status& begin_status() const { return begin_; }
-  Status commit();
-
- private:
-  PgConnection& connection_;
-  Status begin_;
-  bool open_ = false;
+  explicit PgTransaction(PgConnection& connection) : SqlTransaction(connection, "BEGIN") {}
 };
 
 // A text-format array literal ('{1,"a",...}') built element by element, bound as one parameter.

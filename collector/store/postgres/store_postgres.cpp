@@ -132,10 +132,7 @@ Status PostgresStore::delete_rows(const char* sql, std::vector<SqlParam> params,
 }  // namespace
 
 Status open_postgres_store(const std::string& url, const StoreOptions& options, std::unique_ptr<Store>& out) {
-  auto store = std::make_unique<PostgresStore>();
-  if (Status s = store->open(url, options); !s.ok()) return s;
-  out = std::move(store);
-  return {};
+  return open_as<PostgresStore>(out, url, options);
 }
 
 }  // namespace credtrace::collector

@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include "common/stop_thread.h"
+
 namespace credtrace::collector {
 
 void GroupCommit::write_safely(std::vector<IngestJob*>& group) {
@@ -16,14 +18,7 @@ void GroupCommit::write_safely(std::vector<IngestJob*>& group) {
 GroupCommit::GroupCommit(WriteGroup write, size_t max_events)
     : write_(std::move(write)), max_events_(max_events), thread_([this] { run(); }) {}
 
-GroupCommit::~GroupCommit() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  queued_.notify_all();
-  thread_.join();
-}
+GroupCommit::~GroupCommit() { stop_thread(mutex_, stopping_, queued_, thread_); }
 
 Status GroupCommit::submit(const BatchRows& batch, IngestOutcome& out) {
   IngestJob job;

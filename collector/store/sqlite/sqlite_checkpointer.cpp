@@ -4,20 +4,14 @@
 #include <pthread.h>
 
 #include "common/log.h"
+#include "common/stop_thread.h"
 
 namespace credtrace::collector {
 
 SqliteCheckpointer::SqliteCheckpointer(std::unique_ptr<SqliteConnection> connection, int threshold_pages)
     : connection_(std::move(connection)), threshold_pages_(threshold_pages), thread_([this] { run(); }) {}
 
-SqliteCheckpointer::~SqliteCheckpointer() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
+SqliteCheckpointer::~SqliteCheckpointer() { stop_thread(mutex_, stopping_, wake_, thread_); }
 
 void SqliteCheckpointer::wal_grew(int pages) {
   if (pages < threshold_pages_) return;

@@ -25,7 +25,7 @@ Status SqliteConnection::open(const std::string& path, bool read_only, std::uniq
   sqlite3* raw = nullptr;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<sqlite3, SqliteCloser> db(raw);
+  SqlitePtr db(raw);
   if (rc != SQLITE_OK)
     return Status::error("cannot open SQLite database " + path + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
   sqlite3_busy_timeout(raw, 10000);
@@ -86,21 +86,6 @@ Status SqliteConnection::checkpoint(int mode) {
   int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, mode, nullptr, nullptr);
   if (rc == SQLITE_OK || rc == SQLITE_BUSY) return {};  // busy: a checkpoint is running elsewhere; the next one goes on
   return Status::error("SQLite checkpoint: " + error());
-}
-
-SqliteTransaction::SqliteTransaction(SqliteConnection& connection) : connection_(connection) {
-  begin_ = connection_.exec("BEGIN IMMEDIATE");
-  open_ = begin_.ok();
-}
-
-SqliteTransaction::~SqliteTransaction() {
-  if (open_) (void)connection_.exec("ROLLBACK");
-}
-
-Status SqliteTransaction::commit() {
-  Status status = connection_.exec("COMMIT");
-  if (status.ok()) open_ = false;
-  return status;
 }
 
 std::string sqlite_placeholders(std::string_view sql) {

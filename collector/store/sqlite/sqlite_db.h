@@ -10,17 +10,14 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/free_with.h"
 #include "common/status.h"
+#include "store/sql_transaction.h"
 
 namespace credtrace::collector {
 
-struct SqliteCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct SqliteFinalizer {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
+using SqlitePtr = std::unique_ptr<sqlite3, FreeWith<sqlite3_close_v2>>;
+using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, FreeWith<sqlite3_finalize>>;
 
 // A statement in use: binds by 1-based parameter number ($1 → 1), steps, reads columns; resets when destroyed.
 class SqliteStatement {
@@ -60,7 +57,7 @@ class SqliteConnection {
   Status exec(const std::string& sql);
   // Prepared once per connection and cached (for fixed SQL); `cache=false` for SQL built per call.
   Status prepare(const std::string& sql, std::unique_ptr<SqliteStatement>& out, bool cache = true);
-  explicit SqliteConnection(std::unique_ptr<sqlite3, SqliteCloser> db) : db_(std::move(db)) {}
+  explicit SqliteConnection(SqlitePtr db) : db_(std::move(db)) {}
   std::string error() const { return sqlite3_errmsg(db_.get()); }
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
@@ -70,25 +67,15 @@ class SqliteConnection {
   Status checkpoint(int mode);
 
  private:
-  std::unique_ptr<sqlite3, SqliteCloser> db_;
+  SqlitePtr db_;
   std::unordered_map<std::string, SqliteStmtPtr> cache_;
   std::function<void(int)> wal_hook_;
 };
 
-// BEGIN IMMEDIATE on construction (check ok()), ROLLBACK on destruction unless commit() succeeded.
-class SqliteTransaction {
+// BEGIN IMMEDIATE (the write lock at once, not at the first write), ROLLBACK unless committed.
+class SqliteTransaction : public SqlTransaction<SqliteConnection> {
  public:
-  explicit SqliteTransaction(SqliteConnection& connection);
-  ~SqliteTransaction();
-  SqliteTransaction(const SqliteTransaction&) = delete;
-  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
-  const Status& begin_status() const { return begin_; }
-  Status commit();
-
- private:
-  SqliteConnection& connection_;
-  Status begin_;
-  bool open_ = false;
+  explicit SqliteTransaction(SqliteConnection& connection) : SqlTransaction(connection, "BEGIN IMMEDIATE") {}
 };
 
 // "$12" → "?12": the store's SQL is written with PostgreSQL placeholders; SQLite reads ?NNN as the same index.

@@ -153,10 +153,7 @@ std::vector<const char*> SqliteStore::prune_cleanup() const {
 }  // namespace
 
 Status open_sqlite_store(const std::string& path, const StoreOptions& options, std::unique_ptr<Store>& out) {
-  auto store = std::make_unique<SqliteStore>();
-  if (Status s = store->open(path, options); !s.ok()) return s;
-  out = std::move(store);
-  return {};
+  return open_as<SqliteStore>(out, path, options);
 }
 
 }  // namespace credtrace::collector
