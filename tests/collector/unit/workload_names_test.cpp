@@ -1,35 +1,18 @@
 // Unit tests of workload names in the store: filters take a workload's human names, retention, upgrades fill them.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <set>
 
-#include "store/migrations.h"
-#include "store/sqlite/sqlite_session.h"
-#include "store/store.h"
+#include "store_test_util.h"
 
 using namespace credtrace::collector;
+using namespace credtrace::collector::test_util;
 
 namespace {
 
 constexpr int kBatches = 40;  // more than one step of event key ranges (32)
 constexpr int kEvents = 6;    // per batch; event i belongs to workload i % 3
 const std::string kShared(64, 'c');
-
-std::string temp_db() {
-  static int n = 0;
-  std::string path = ::testing::TempDir() + "/collector-names-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  return path;
-}
-
-std::unique_ptr<Store> open(const std::string& path) {
-  std::unique_ptr<Store> store;
-  Status s = open_store(StoreOptions{"sqlite:" + path, 2, false, {}}, store);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return store;
-}
 
 // wl-a: MCP server "svc"; wl-b: MCP server "svc" and systemd unit b.service; wl-c: the pod prod/api-0 with its own
 // credential. wl-a and wl-b use one fingerprint per batch, 'e' or 'f'.
@@ -84,35 +67,34 @@ std::vector<int64_t> events_of(Store& store, const std::string& workload) {
   return all_event_ids(store, filter, 7);
 }
 
+// The `key` of every item `list` returns for `filter`.
+template <typename Filter, typename Page, typename Item>
+std::set<std::string> listed(Store& store, Status (Store::*list)(const Filter&, Page&), const Filter& filter,
+                             std::vector<Item> Page::*items, std::string Item::*key) {
+  Page page;
+  EXPECT_TRUE((store.*list)(filter, page).ok());
+  std::set<std::string> out;
+  for (const auto& item : page.*items) out.insert(item.*key);
+  return out;
+}
+
 std::set<std::string> workloads_of(Store& store, const std::string& workload) {
   WorkloadFilter filter;
   filter.workload = workload;
-  WorkloadPage page;
-  EXPECT_TRUE(store.workloads(filter, page).ok());
-  std::set<std::string> ids;
-  for (const auto& w : page.workloads) ids.insert(w.id);
-  return ids;
+  return listed(store, &Store::workloads, filter, &WorkloadPage::workloads, &WorkloadSummary::id);
 }
 
 std::set<std::string> credentials_of(Store& store, const std::string& workload) {
   CredentialFilter filter;
   filter.workload = workload;
-  CredentialPage page;
-  EXPECT_TRUE(store.credentials(filter, page).ok());
-  std::set<std::string> fingerprints;
-  for (const auto& c : page.credentials) fingerprints.insert(c.fingerprint);
-  return fingerprints;
+  return listed(store, &Store::credentials, filter, &CredentialPage::credentials, &CredentialSummary::fingerprint);
 }
 
 std::set<std::string> shared_keys_of(Store& store, const std::string& workload) {
   AlertFilter filter;
   filter.kind = kAlertSharedKey;
   filter.workload = workload;
-  AlertPage page;
-  EXPECT_TRUE(store.alerts(filter, page).ok());
-  std::set<std::string> fingerprints;
-  for (const auto& a : page.alerts) fingerprints.insert(a.fingerprint);
-  return fingerprints;
+  return listed(store, &Store::alerts, filter, &AlertPage::alerts, &AlertSummary::fingerprint);
 }
 
 int64_t count_rows(const std::string& path, const std::string& sql) {
@@ -127,7 +109,7 @@ int64_t count_rows(const std::string& path, const std::string& sql) {
 }  // namespace
 
 TEST(WorkloadNames, EventFiltersTakeANameForEveryWorkloadItNames) {
-  auto store = open(temp_db());
+  auto store = open_sqlite(temp_db("names"));
   IngestOutcome out;
   for (int b = 0; b < kBatches; ++b) ASSERT_TRUE(store->ingest(batch(b), out).ok());
   EXPECT_EQ(events_of(*store, "svc"), expected_ids({0, 1}));  // two workloads: each walked, merged newest first
@@ -146,8 +128,8 @@ TEST(WorkloadNames, EventFiltersTakeANameForEveryWorkloadItNames) {
 }
 
 TEST(WorkloadNames, ListingsTakeNamesAndRetentionDropsThem) {
-  std::string path = temp_db();
-  auto store = open(path);
+  std::string path = temp_db("names");
+  auto store = open_sqlite(path);
   IngestOutcome out;
   for (int b = 0; b < 2; ++b) ASSERT_TRUE(store->ingest(batch(b), out).ok());
   EXPECT_EQ(workloads_of(*store, "svc"), (std::set<std::string>{"wl-a", "wl-b"}));
@@ -165,13 +147,8 @@ TEST(WorkloadNames, ListingsTakeNamesAndRetentionDropsThem) {
 }
 
 TEST(WorkloadNames, UpgradeNamesTheWorkloadsAlreadyStored) {
-  std::string path = temp_db();
-  {
-    std::unique_ptr<SqliteConnection> raw;
-    ASSERT_TRUE(SqliteConnection::open(path, false, raw).ok());
-    SqliteSession session(*raw);
-    std::vector<Migration> before_v4(sqlite_migrations().begin(), sqlite_migrations().begin() + 3);
-    ASSERT_TRUE(apply_migrations(session, before_v4).ok());
+  std::string path = temp_db("names");
+  old_database(path, 3, [](SqlSession& session) {
     credtrace::v1::Workload legacy;
     legacy.set_id("wl-old");
     legacy.mutable_mcp()->set_server_name("legacy");
@@ -180,8 +157,8 @@ TEST(WorkloadNames, UpgradeNamesTheWorkloadsAlreadyStored) {
                     .ok());
     ASSERT_TRUE(session.run("INSERT INTO events (batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, "
                             "event) VALUES (1, 'credential_use', 5, 'h', 'a', 'wl-old', '', x'')", {}).ok());
-  }
-  auto store = open(path);  // versions 4 (event keys) and 5 (workload names) over the stored rows
+  });
+  auto store = open_sqlite(path);  // versions 4 (event keys) and 5 (workload names) over the stored rows
   EXPECT_EQ(workloads_of(*store, "legacy"), std::set<std::string>{"wl-old"});
   EXPECT_EQ(events_of(*store, "legacy"), std::vector<int64_t>{1});
 }
