@@ -1,5 +1,6 @@
-// Agent and reader authentication: bearer-token sets (only SHA-256 hashes kept, compared in constant time) and
-// client certificates (mTLS) verified against the --client-ca bundle.
+// Agent and reader authentication: bearer-token sets and client certificates (mTLS).
+// Token files are read once and only SHA-256 hashes kept, compared in constant time; client certificates are
+// verified with GnuTLS against the --client-ca bundle.
 #pragma once
 
 #include <array>

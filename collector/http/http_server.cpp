@@ -1,5 +1,6 @@
-// HTTP(S) server on libmicrohttpd: TLS (optionally asking for client certificates, verified once per connection),
-// reads headers, lets the handler refuse early, caps and buffers bodies, replies.
+// HTTP(S) server on libmicrohttpd: connections, TLS, headers, bodies and replies.
+// TLS optionally asks for client certificates (verified once per connection); the handler may refuse a request from
+// its headers; bodies are capped and buffered.
 #include "http/http_server.h"
 
 #include <arpa/inet.h>

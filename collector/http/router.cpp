@@ -1,5 +1,5 @@
-// Routes requests: agent authentication (token or client certificate), reader-token checks, ingest, query API,
-// /healthz, /metrics; JSON errors.
+// Routes requests to ingest, the query API, /healthz and /metrics, after agent or reader authentication.
+// Agents authenticate by token or client certificate, readers by reader token; errors are JSON.
 #include "http/router.h"
 
 #include <charconv>

@@ -81,24 +81,14 @@ void workload_values(const WorkloadDelta& w, RowValues& v) {
   v.add(w.events);
 }
 
-Status upsert_credentials(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
-                          UpsertResults& results) {
-  const auto& rows = batch.credentials;
-  Status s = session.run_rows(
-      sql::kUpsertCredentials, rows.size(),
-      [&](size_t i, RowValues& v) { credential_values(rows[i], ids[rows[i].first_event], v); },
-      [&](const SqlRow& row) { results.credential_row(row); });
-  return s.ok() ? results.update_types(session) : s;
-}
-
-Status upsert_links(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids,
-                    UpsertResults& results) {
-  const auto& rows = batch.links;
-  Status s = session.run_rows(
-      sql::kUpsertLinks, rows.size(), [&](size_t i, RowValues& v) { link_values(rows[i], ids[rows[i].first_event], v); },
-      [&](const SqlRow& row) { results.link_row(row); });
-  results.links_done();
-  return s;
+// Runs `statement` over `rows` (each row's values from `values`, with the stored id of its first event) and hands
+// the rows it returns to `returned`.
+template <typename Delta>
+Status upsert(SqlSession& session, const BulkStatement& statement, const std::vector<Delta>& rows,
+              const std::vector<int64_t>& ids, void (*values)(const Delta&, int64_t, RowValues&),
+              const SqlRowFn& returned) {
+  return session.run_rows(
+      statement, rows.size(), [&](size_t i, RowValues& v) { values(rows[i], ids[rows[i].first_event], v); }, returned);
 }
 
 Status upsert_workloads(SqlSession& session, const BatchRows& batch) {
@@ -125,9 +115,14 @@ Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::
                         AggregateState& out) {
   out = {};
   UpsertResults results(batch, event_ids, out);
-  if (Status s = upsert_credentials(session, batch, event_ids, results); !s.ok()) return s;
-  if (Status s = upsert_links(session, batch, event_ids, results); !s.ok()) return s;
-  return upsert_workloads(session, batch);
+  Status s = upsert(session, sql::kUpsertCredentials, batch.credentials, event_ids, credential_values,
+                    [&](const SqlRow& row) { results.credential_row(row); });
+  if (s.ok()) s = results.update_types(session);
+  if (s.ok())
+    s = upsert(session, sql::kUpsertLinks, batch.links, event_ids, link_values,
+               [&](const SqlRow& row) { results.link_row(row); });
+  results.links_done();
+  return s.ok() ? upsert_workloads(session, batch) : s;
 }
 
 }  // namespace credtrace::collector

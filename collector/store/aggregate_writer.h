@@ -30,8 +30,9 @@ struct WorkloadName {
 // Adds the names that are not stored yet, in key order (concurrent writers take their locks in one order).
 Status write_workload_names(SqlSession& session, std::vector<WorkloadName> names);
 
-// Upserts the batch's credentials, links and workloads with their names (one SqlSession::run_rows each: the dialect decides how the
-// rows travel) and reads back what the alerts need. event_ids[i] is the stored id of batch.events[i].
+// Upserts the batch's credentials, links and workloads with their names (one SqlSession::run_rows each: the
+// dialect decides how the rows travel) and reads back what the alerts need. event_ids[i] is the stored id of
+// batch.events[i].
 Status write_aggregates(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
                         AggregateState& out);
 

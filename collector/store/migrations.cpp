@@ -112,7 +112,8 @@ std::vector<std::string> sqlite_event_keys_schema() {
 // Version 5: the workloads' human names (MCP server name, systemd unit, container id, pod), so that query filters
 // take a name as well as an id; the names of stored workloads are read from their latest Workload.
 std::vector<std::string> workload_names_schema() {
-  return {"CREATE TABLE workload_names (name TEXT NOT NULL, workload_id TEXT NOT NULL, PRIMARY KEY (name, workload_id))"};
+  return {"CREATE TABLE workload_names (name TEXT NOT NULL, workload_id TEXT NOT NULL, "
+          "PRIMARY KEY (name, workload_id))"};
 }
 
 Status backfill_workload_names(SqlSession& session) {

@@ -1,5 +1,5 @@
-// SQLite event lookup by keys: each batch's distinct types, workloads, hosts and fingerprints with the id range of
-// their events, written at ingest and walked by filtered event queries.
+// SQLite event lookup by keys: per batch, the id range of the events of each type, workload, host and fingerprint.
+// Written at ingest, walked by filtered event queries.
 #include "store/sqlite/sqlite_event_keys.h"
 
 #include <algorithm>

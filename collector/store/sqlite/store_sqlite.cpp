@@ -1,5 +1,5 @@
-// SQLite Store: one writer connection (WAL) fed by a group-commit thread, a checkpoint thread with its own connection,
-// and a pool of read-only connections.
+// SQLite Store: the writer (group commit), background checkpoints and a pool of read-only connections.
+// One writer connection (WAL) fed by a group-commit thread, a checkpoint thread with its own connection.
 #include "store/sqlite/store_sqlite.h"
 
 #include <mutex>

@@ -152,9 +152,9 @@ TEST(WorkloadNames, UpgradeNamesTheWorkloadsAlreadyStored) {
     credtrace::v1::Workload legacy;
     legacy.set_id("wl-old");
     legacy.mutable_mcp()->set_server_name("legacy");
+    SqlParam payload = SqlParam::blob(legacy.SerializeAsString());
     ASSERT_TRUE(session.run("INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events) "
-                            "VALUES ('wl-old', 'h', 'legacy', $1, 5, 5, 1)", {SqlParam::blob(legacy.SerializeAsString())})
-                    .ok());
+                            "VALUES ('wl-old', 'h', 'legacy', $1, 5, 5, 1)", {payload}).ok());
     ASSERT_TRUE(session.run("INSERT INTO events (batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, "
                             "event) VALUES (1, 'credential_use', 5, 'h', 'a', 'wl-old', '', x'')", {}).ok());
   });
