@@ -53,14 +53,14 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
   add_query_options(*credentials, q);
   credentials->add_option("fingerprint", q.fingerprint, "Show this credential in detail (64 hex digits)");
   credentials->add_option("--type", q.type, "Only this credential type (e.g. github_pat)");
-  credentials->add_option("--workload", q.workload, "Only credentials seen in this workload id");
+  credentials->add_option("--workload", q.workload, "Only credentials seen in this workload: its id (wl_...) or a name (MCP server, systemd unit, container id, namespace/pod or pod); a name takes every workload it names");
   credentials->add_option("--host", q.host, "Only credentials seen on this host");
   credentials->callback([&kind] { kind = QueryKind::credentials; });
 
   CLI::App* uses = app.add_subcommand("uses", "Credential uses (credential_use events), newest first");
   add_query_options(*uses, q);
   uses->add_option("--fingerprint", q.fingerprint, "Only uses of this credential");
-  uses->add_option("--workload", q.workload, "Only uses by this workload id");
+  uses->add_option("--workload", q.workload, "Only uses by this workload: its id or a name (as for credentials --workload)");
   uses->add_option("--host", q.host, "Only uses on this host");
   uses->add_option("--since", q.since, "From this time (RFC 3339 or Unix seconds)");
   uses->add_option("--until", q.until, "Up to this time (RFC 3339 or Unix seconds)");
@@ -73,7 +73,7 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
                      "destination_not_allowed");
   alerts->add_option("--fingerprint", q.fingerprint, "Only alerts about this credential");
   alerts->add_option("--type", q.type, "Only this credential type");
-  alerts->add_option("--workload", q.workload, "Only alerts involving this workload id");
+  alerts->add_option("--workload", q.workload, "Only alerts involving this workload: its id or a name (as for credentials --workload)");
   alerts->add_option("--since", q.since, "Last seen from this time (RFC 3339 or Unix seconds)");
   alerts->callback([&kind] { kind = QueryKind::alerts; });
 }

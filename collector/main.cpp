@@ -6,16 +6,16 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "auth.h"
-#include "http_server.h"
-#include "ingest.h"
-#include "listen_address.h"
-#include "log.h"
-#include "metrics.h"
-#include "query_api.h"
-#include "retention.h"
-#include "router.h"
-#include "store.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "http/auth.h"
+#include "http/http_server.h"
+#include "http/listen_address.h"
+#include "http/router.h"
+#include "ingest/ingest.h"
+#include "query/query_api.h"
+#include "store/retention.h"
+#include "store/store.h"
 
 namespace cc = credtrace::collector;
 

@@ -20,32 +20,15 @@ def free_closed_port():
         return s.getsockname()[1]
 
 
-class CliQueryTest(unittest.TestCase):
+class CliRunner:
+    """Runs the CLI against cls.collector (started by start_collector) with a reader token file."""
+
     @classmethod
-    def setUpClass(cls):
+    def start_collector(cls, events):
         cls.dir = tempfile.mkdtemp(prefix="credtrace-cli-")
         cls.token_file = os.path.join(cls.dir, "reader-token")
         with open(cls.token_file, "w") as f:
             f.write("# reader token for the test\n" + READER_TOKEN + "\n")
-        cls.wrong_token_file = os.path.join(cls.dir, "wrong-token")
-        with open(cls.wrong_token_file, "w") as f:
-            f.write("reader-token-wrong\n")
-        cls.pat, cls.openai = fake_github_pat(), fake_openai_key()
-        cls.secrets = [cls.pat, cls.openai, READER_TOKEN]
-        # A host name with terminal escapes (C0 and C1): tables must mask them.
-        plain = use_event(cls.openai, "openai", "wl-a", host="evil\x1b]0;title\x07\u009b31m", dest="api.plain.example",
-                          env="OPENAI_API_KEY")
-        plain["destination"] = {"host": "api.plain.example", "port": 80, "tls": False}
-        events = [use_event(cls.pat, "github_pat", "wl-a"),
-                  use_event(cls.pat, "github_pat", "wl-b", host="host-b"),  # shared_key: two workloads, two hosts
-                  plain, health_event()]
-        events += [use_event(cls.pat, "github_pat", "wl-a", count=i + 2) for i in range(4)]
-        named_port = use_event(cls.pat, "github_pat", "wl-a")  # the Host header already names the port
-        named_port["destination"] = {"host": "localhost:8443", "ip": "127.0.0.1", "port": 8443, "tls": True}
-        unknown_port = use_event(cls.pat, "github_pat", "wl-a")  # address not observed: port 0
-        unknown_port["destination"] = {"host": "api.unknown-port.example", "port": 0, "tls": True}
-        events += [named_port, unknown_port]
-        cls.uses = sum(1 for e in events if e["type"] == "credential_use")
         cls.collector = Collector().start()
         reply = cls.collector.ingest(batch_body("agent-1", 1, events))
         assert reply.status == 200, reply.body
@@ -72,6 +55,28 @@ class CliQueryTest(unittest.TestCase):
         rc, out, err = self.run_cli(*args, **kwargs)
         self.assertEqual(rc, 0, err)
         return out, err
+
+
+class CliQueryTest(CliRunner, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pat, cls.openai = fake_github_pat(), fake_openai_key()
+        cls.secrets = [cls.pat, cls.openai, READER_TOKEN]
+        # A host name with terminal escapes (C0 and C1): tables must mask them.
+        plain = use_event(cls.openai, "openai", "wl-a", host="evil\x1b]0;title\x07\u009b31m", dest="api.plain.example",
+                          env="OPENAI_API_KEY")
+        plain["destination"] = {"host": "api.plain.example", "port": 80, "tls": False}
+        events = [use_event(cls.pat, "github_pat", "wl-a"),
+                  use_event(cls.pat, "github_pat", "wl-b", host="host-b"),  # shared_key: two workloads, two hosts
+                  plain, health_event()]
+        events += [use_event(cls.pat, "github_pat", "wl-a", count=i + 2) for i in range(4)]
+        named_port = use_event(cls.pat, "github_pat", "wl-a")  # the Host header already names the port
+        named_port["destination"] = {"host": "localhost:8443", "ip": "127.0.0.1", "port": 8443, "tls": True}
+        unknown_port = use_event(cls.pat, "github_pat", "wl-a")  # address not observed: port 0
+        unknown_port["destination"] = {"host": "api.unknown-port.example", "port": 0, "tls": True}
+        events += [named_port, unknown_port]
+        cls.uses = sum(1 for e in events if e["type"] == "credential_use")
+        cls.start_collector(events)
 
     def test_credentials_table_shows_fingerprints_and_previews(self):
         out, _ = self.ok("credentials")
@@ -163,6 +168,9 @@ class CliQueryTest(unittest.TestCase):
         self.assertIn("token", err)
 
     def test_wrong_token_exits_2(self):
+        self.wrong_token_file = os.path.join(self.dir, "wrong-token")
+        with open(self.wrong_token_file, "w") as f:
+            f.write("reader-token-wrong\n")
         for command in ("credentials", "uses", "alerts"):
             rc, out, err = self.run_cli(command, token_file=self.wrong_token_file)
             self.assertEqual(rc, 2)
@@ -197,6 +205,42 @@ class CliQueryTest(unittest.TestCase):
         for text in self.outputs:
             for secret in self.secrets:
                 self.assertNotIn(secret, text)
+
+
+class CliWorkloadNameTest(CliRunner, unittest.TestCase):
+    """--workload takes a workload's id or one of its human names; a name takes every workload it names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pat, cls.openai = fake_github_pat(), fake_openai_key()
+        pay_a = use_event(cls.pat, "github_pat", "wl-pay-a")
+        pay_a["workload"].update({"mcp": {"server_name": "payments"}, "systemd": {"unit": "payments.service"}})
+        pay_b = use_event(cls.pat, "github_pat", "wl-pay-b", host="host-b")
+        pay_b["workload"]["mcp"] = {"server_name": "payments"}
+        pod = use_event(cls.openai, "openai", "wl-pod", dest="api.openai.com", env="OPENAI_API_KEY")
+        pod["workload"].update({"mcp": {}, "kubernetes": {"namespace": "prod", "pod": "api-0"}})
+        cls.start_collector([pay_a, pay_b, pod])
+
+    def workloads_of_uses(self, workload):
+        return sorted(e["workload"]["id"] for e in json.loads(self.ok("uses", "--workload", workload, "--json")[0])["events"])
+
+    def test_uses_by_name_id_and_unit(self):
+        self.assertEqual(self.workloads_of_uses("payments"), ["wl-pay-a", "wl-pay-b"])
+        self.assertEqual(self.workloads_of_uses("wl-pay-b"), ["wl-pay-b"])
+        self.assertEqual(self.workloads_of_uses("payments.service"), ["wl-pay-a"])
+        self.assertEqual(self.workloads_of_uses("prod/api-0"), ["wl-pod"])
+        self.assertEqual(self.workloads_of_uses("nobody"), [])
+        table = self.ok("uses", "--workload", "payments")[0]
+        self.assertIn("wl-pay-a", table)
+        self.assertIn("wl-pay-b", table)
+        self.assertNotIn("wl-pod", table)
+
+    def test_credentials_and_alerts_by_name(self):
+        creds = json.loads(self.ok("credentials", "--workload", "api-0", "--json")[0])["credentials"]
+        self.assertEqual([c["fingerprint"] for c in creds], [fingerprint(self.openai)])
+        alerts = json.loads(self.ok("alerts", "--workload", "payments", "--kind", "shared_key", "--json")[0])["alerts"]
+        self.assertEqual([a["fingerprint"] for a in alerts], [fingerprint(self.pat)])
+        self.assertEqual(json.loads(self.ok("alerts", "--workload", "api-0", "--kind", "shared_key", "--json")[0])["alerts"], [])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import zlib
 
 from collector_harness import (AGENT_TOKEN, READER_TOKEN, CertAuthority, Collector, batch_body, encode,
@@ -231,7 +232,50 @@ class CollectorScenarios:
         rows = c.db_rows("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence")
         self.assertEqual([tuple(r) for r in rows], [(s, per_batch) for s in range(1, total + 1)])
         self.assertEqual(c.db_rows("SELECT COUNT(*) FROM events")[0][0], total * per_batch)
-        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 4)
+        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 5)
+
+    def test_workload_filters_accept_human_names(self):
+        c = self.collector
+        pat, openai = fake_github_pat(), fake_openai_key()
+        # Two workloads of one MCP server name (on two hosts), one with a systemd unit; a Kubernetes pod; another.
+        pay_a = use_event(pat, "github_pat", "wl-pay-a")
+        pay_a["workload"].update({"mcp": {"server_name": "payments"}, "systemd": {"unit": "payments.service"}})
+        pay_b = use_event(pat, "github_pat", "wl-pay-b", host="host-b")
+        pay_b["workload"]["mcp"] = {"server_name": "payments"}
+        pod = use_event(openai, "openai", "wl-pod", dest="api.openai.com", env="OPENAI_API_KEY")
+        pod["workload"].update({"mcp": {}, "kubernetes": {"namespace": "prod", "pod": "api-0"},
+                                "container": {"id": "c0ffee"}})
+        other = use_event(openai, "openai", "wl-other", dest="api.openai.com", env="OPENAI_API_KEY")
+        for seq, events in ((1, [pay_a, pod, pay_a]), (2, [pay_b, other]), (3, [pay_b])):
+            self.assertEqual(c.ingest(batch_body("agent-n", seq, events)).status, 200)
+
+        def workloads(path, key="events"):
+            reply = c.query(path)
+            self.assertEqual(reply.status, 200, reply.body)
+            items = reply.json()[key]
+            return sorted(e["workload"]["id"] if key == "events" else e["id"] for e in items)
+
+        q = lambda name: urllib.parse.quote(name, safe="")
+        self.assertEqual(workloads("/v1/events?workload=payments"), ["wl-pay-a"] * 2 + ["wl-pay-b"] * 2)
+        self.assertEqual(workloads("/v1/events?workload=payments.service"), ["wl-pay-a"] * 2)
+        self.assertEqual(workloads("/v1/events?workload=wl-pay-b"), ["wl-pay-b"] * 2)
+        for name in ("prod/api-0", "api-0", "c0ffee"):
+            self.assertEqual(workloads(f"/v1/events?workload={q(name)}"), ["wl-pod"], name)
+        self.assertEqual(workloads("/v1/events?workload=nobody"), [])
+        self.assertEqual(workloads(f"/v1/events?workload=payments&fingerprint={fingerprint(openai)}"), [])
+        self.assertEqual(workloads(f"/v1/events?workload=payments&host=host-b&type=credential_use"), ["wl-pay-b"] * 2)
+        paged, pages = all_pages(c, "/v1/events?workload=payments", "events", 1)
+        self.assertEqual(pages, 4)
+        self.assertEqual([e["id"] for e in paged], sorted((e["id"] for e in paged), reverse=True))
+        self.assertEqual(len({e["id"] for e in paged}), 4)
+        self.assertEqual(workloads("/v1/workloads?workload=payments", "workloads"), ["wl-pay-a", "wl-pay-b"])
+        self.assertEqual(workloads(f"/v1/workloads?workload={q('prod/api-0')}", "workloads"), ["wl-pod"])
+        creds = lambda path: [x["fingerprint"] for x in c.query(path).json()["credentials"]]
+        self.assertEqual(creds("/v1/credentials?workload=payments.service"), [fingerprint(pat)])
+        self.assertEqual(creds("/v1/credentials?workload=api-0"), [fingerprint(openai)])
+        alerts = lambda path: {(a["kind"], a["fingerprint"]) for a in c.query(path).json()["alerts"]}
+        self.assertEqual(alerts("/v1/alerts?workload=payments&kind=shared_key"), {("shared_key", fingerprint(pat))})
+        self.assertEqual(alerts("/v1/alerts?workload=c0ffee&kind=shared_key"), {("shared_key", fingerprint(openai))})
 
     def test_database_holds_no_raw_secret(self):
         c = self.collector

@@ -1,8 +1,8 @@
 // Unit tests of the alert rules (one per rule) and the destination allow-list.
 #include <gtest/gtest.h>
 
-#include "alert_allowlist.h"
-#include "alert_rules.h"
+#include "alerts/alert_allowlist.h"
+#include "alerts/alert_rules.h"
 
 using namespace credtrace::collector;
 

@@ -1,34 +1,16 @@
 // Unit tests of alerts computed at ingest in the SQLite store: shared key, long-lived, evidence ids, replay, cap.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
-
-#include "alert_writer.h"
-#include "migrations.h"
-#include "sqlite_session.h"
-#include "store.h"
+#include "alerts/alert_writer.h"
+#include "store_test_util.h"
 
 using namespace credtrace::collector;
+using namespace credtrace::collector::test_util;
 
 namespace {
 
 constexpr int64_t kDay = 86400;
 const std::string kFp(64, 'd');
-
-std::string temp_db() {
-  static int n = 0;
-  std::string path = ::testing::TempDir() + "/collector-alerts-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  return path;
-}
-
-std::unique_ptr<Store> open(const std::string& path, AlertConfig config = {}) {
-  std::unique_ptr<Store> store;
-  Status s = open_store(StoreOptions{"sqlite:" + path, 2, false, std::move(config)}, store);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return store;
-}
 
 void add_use(credtrace::v1::IngestBatch& b, const std::string& workload, const std::string& host, int64_t seconds,
              bool tls = true) {
@@ -78,7 +60,7 @@ void ingest(Store& store, const BatchRows& batch) {
 }  // namespace
 
 TEST(AlertStore, SharedKeyNamesTheFirstEventOfEachWorkload) {
-  auto store = open(temp_db());
+  auto store = open_sqlite(temp_db("alerts"));
   credtrace::v1::IngestBatch b1, b2;
   add_use(b1, "wl-a", "host-1", 1000);
   add_use(b1, "wl-a", "host-1", 1001);
@@ -108,7 +90,7 @@ TEST(AlertStore, SharedKeyNamesTheFirstEventOfEachWorkload) {
 TEST(AlertStore, LongLivedStaticCredentialAndReplays) {
   AlertConfig config;
   config.max_age_ns = 90 * kDay * 1'000'000'000LL;
-  auto store = open(temp_db(), config);
+  auto store = open_sqlite(temp_db("alerts"), config);
   int64_t t0 = 1'700'000'000;
   credtrace::v1::IngestBatch old_use, recent, later;
   add_use(old_use, "wl-a", "host-1", t0);
@@ -128,7 +110,7 @@ TEST(AlertStore, LongLivedStaticCredentialAndReplays) {
 }
 
 TEST(AlertStore, EvidenceIsCappedHitsAreNot) {
-  auto store = open(temp_db());
+  auto store = open_sqlite(temp_db("alerts"));
   for (uint64_t seq = 1; seq <= 3; ++seq) {
     credtrace::v1::IngestBatch b;
     for (int i = 0; i < 40; ++i) add_use(b, "wl-a", "host-1", 1000 + i, /*tls=*/false);
@@ -143,7 +125,7 @@ TEST(AlertStore, EvidenceIsCappedHitsAreNot) {
 }
 
 TEST(AlertStore, PagingAndFilters) {
-  auto store = open(temp_db());
+  auto store = open_sqlite(temp_db("alerts"));
   for (uint64_t seq = 1; seq <= 5; ++seq) {
     credtrace::v1::IngestBatch b;
     add_use(b, "wl-" + std::to_string(seq), "host-1", 1000, false);
@@ -171,17 +153,12 @@ TEST(AlertStore, PagingAndFilters) {
 }
 
 TEST(AlertStore, UpgradesAVersion1Database) {
-  std::string path = temp_db();
-  {
-    std::unique_ptr<SqliteConnection> raw;
-    ASSERT_TRUE(SqliteConnection::open(path, false, raw).ok());
-    SqliteSession session(*raw);
-    std::vector<Migration> only_first{sqlite_migrations().front()};
-    ASSERT_TRUE(apply_migrations(session, only_first).ok());
+  std::string path = temp_db("alerts");
+  old_database(path, 1, [](SqlSession& session) {
     ASSERT_TRUE(session.run("INSERT INTO credential_links (fingerprint, kind, value, first_ns, last_ns, events, uses) "
                             "VALUES ($1, 'workload', 'wl-old', 1, 1, 1, 1)", {kFp}).ok());
-  }
-  auto store = open(path);  // applies version 2 over the existing rows
+  });
+  auto store = open_sqlite(path);  // applies version 2 over the existing rows
   credtrace::v1::IngestBatch b;
   add_use(b, "wl-new", "host-1", 1000);
   ingest(*store, rows(b, 1));

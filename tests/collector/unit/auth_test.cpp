@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "auth.h"
+#include "http/auth.h"
 
 using namespace credtrace::collector;
 

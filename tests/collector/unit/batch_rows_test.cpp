@@ -1,7 +1,7 @@
 // Unit tests of batch validation and aggregation into store rows.
 #include <gtest/gtest.h>
 
-#include "batch_rows.h"
+#include "ingest/batch_rows.h"
 
 using namespace credtrace::collector;
 using credtrace::v1::IngestBatch;

@@ -1,8 +1,8 @@
 // Unit tests of the IngestBatch wire scan and of events stored as received (no re-encoding unless normalised).
 #include <gtest/gtest.h>
 
-#include "batch_rows.h"
-#include "batch_wire.h"
+#include "ingest/batch_rows.h"
+#include "ingest/batch_wire.h"
 
 using namespace credtrace::collector;
 using credtrace::v1::IngestBatch;

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include "group_commit.h"
+#include "store/sqlite/group_commit.h"
 
 using namespace credtrace::collector;
 

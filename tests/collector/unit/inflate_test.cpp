@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include "inflate.h"
+#include "ingest/inflate.h"
 
 using namespace credtrace::collector;
 

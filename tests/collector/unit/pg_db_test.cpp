@@ -1,7 +1,7 @@
 // Unit tests of the libpq helpers that need no server: bytea decoding and array literal escaping.
 #include <gtest/gtest.h>
 
-#include "pg_db.h"
+#include "store/postgres/pg_db.h"
 
 using namespace credtrace::collector;
 

@@ -1,28 +1,17 @@
 // Unit tests of SQLite group commits: same rows as one transaction per batch, replays, failures, aggregate sums.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
-#include "migrations.h"
-#include "sqlite_ingest.h"
-#include "sqlite_session.h"
-#include "store.h"
-#include "store_sql.h"
+#include "store/sqlite/sqlite_ingest.h"
+#include "store/store_sql.h"
+#include "store_test_util.h"
 
 using namespace credtrace::collector;
+using namespace credtrace::collector::test_util;
 
 namespace {
-
-std::string temp_db() {
-  static int n = 0;
-  std::string path =
-      ::testing::TempDir() + "/collector-group-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  return path;
-}
 
 std::unique_ptr<SqliteConnection> migrated(const std::string& path) {
   std::unique_ptr<SqliteConnection> connection;
@@ -130,8 +119,8 @@ std::vector<BatchRows> scenario() {
 
 TEST(SqliteGroupCommit, OneGroupStoresWhatOneTransactionPerBatchStores) {
   std::vector<BatchRows> batches = scenario();
-  auto alone = migrated(temp_db());
-  auto together = migrated(temp_db());
+  auto alone = migrated(temp_db("group"));
+  auto together = migrated(temp_db("group"));
   std::vector<IngestJob> alone_jobs = jobs_for(batches), together_jobs = jobs_for(batches);
   for (size_t i = 0; i < batches.size(); ++i) write_group(*alone, alone_jobs, i, 1);
   write_group(*together, together_jobs, 0, batches.size());
@@ -158,7 +147,7 @@ TEST(SqliteGroupCommit, AggregatesHoldEveryEventsSumsAndTimes) {
     sent.push_back(make_batch("agent-a", s));
     batches.push_back(rows_of(sent.back()));
   }
-  auto connection = migrated(temp_db());
+  auto connection = migrated(temp_db("group"));
   std::vector<IngestJob> jobs = jobs_for(batches);
   write_group(*connection, jobs, 0, 2);
   write_group(*connection, jobs, 2, 3);
@@ -196,7 +185,7 @@ TEST(SqliteGroupCommit, AggregatesHoldEveryEventsSumsAndTimes) {
 }
 
 TEST(SqliteGroupCommit, AFailingBatchFailsAloneAndTheOthersAreStored) {
-  auto connection = migrated(temp_db());
+  auto connection = migrated(temp_db("group"));
   ASSERT_TRUE(connection->exec("CREATE TRIGGER refuse BEFORE INSERT ON batches WHEN NEW.agent_id = 'bad' "
                                "BEGIN SELECT RAISE(ABORT, 'refused'); END").ok());
   std::vector<BatchRows> batches = {rows_of(make_batch("agent-a", 1)), rows_of(make_batch("bad", 1)),
@@ -212,18 +201,12 @@ TEST(SqliteGroupCommit, AFailingBatchFailsAloneAndTheOthersAreStored) {
 }
 
 TEST(SqliteGroupCommit, UpgradedDatabaseKeepsItsEventsFindableByFingerprint) {
-  std::string path = temp_db();
-  {
-    std::unique_ptr<SqliteConnection> raw;
-    ASSERT_TRUE(SqliteConnection::open(path, false, raw).ok());
-    SqliteSession session(*raw);
-    std::vector<Migration> before_v3(sqlite_migrations().begin(), sqlite_migrations().begin() + 2);
-    ASSERT_TRUE(apply_migrations(session, before_v3).ok());
+  std::string path = temp_db("group");
+  old_database(path, 2, [](SqlSession& session) {
     ASSERT_TRUE(session.run("INSERT INTO events (batch_id, type, time_ns, host, agent_id, workload_id, fingerprint, "
                             "event) VALUES (1, 'credential_use', 5, 'h', 'a', 'w', $1, x'')", {fingerprint(1)}).ok());
-  }
-  std::unique_ptr<Store> store;
-  ASSERT_TRUE(open_store(StoreOptions{"sqlite:" + path, 1, false, {}}, store).ok());
+  });
+  auto store = open_sqlite(path, {}, 1);
   credtrace::v1::IngestBatch b = make_batch("agent-a", 1);
   IngestOutcome out;
   ASSERT_TRUE(store->ingest(rows_of(b), out).ok());

@@ -1,22 +1,12 @@
 // Unit tests of the SQLite store: migrations, dedupe, aggregates, paging, retention, reopen.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
-
-#include "store.h"
+#include "store_test_util.h"
 
 using namespace credtrace::collector;
+using namespace credtrace::collector::test_util;
 
 namespace {
-
-std::string temp_db() {
-  static int n = 0;
-  std::string path = ::testing::TempDir() + "/collector-store-" + std::to_string(getpid()) + "-" +
-                     std::to_string(n++) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  return path;
-}
 
 BatchRows batch(const std::string& agent, uint64_t sequence, const std::string& fp, int events, int64_t t0 = 1000) {
   credtrace::v1::IngestBatch b;
@@ -37,18 +27,11 @@ BatchRows batch(const std::string& agent, uint64_t sequence, const std::string& 
   return rows;
 }
 
-std::unique_ptr<Store> open(const std::string& path) {
-  std::unique_ptr<Store> store;
-  Status s = open_store(StoreOptions{"sqlite:" + path, 2, false, {}}, store);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return store;
-}
-
 }  // namespace
 
 TEST(SqliteStore, DedupesOnAgentAndSequence) {
-  std::string path = temp_db();
-  auto store = open(path);
+  std::string path = temp_db("store");
+  auto store = open_sqlite(path);
   const std::string fp(64, 'b');
   IngestOutcome out;
   ASSERT_TRUE(store->ingest(batch("a1", 1, fp, 10), out).ok());
@@ -70,8 +53,8 @@ TEST(SqliteStore, DedupesOnAgentAndSequence) {
 }
 
 TEST(SqliteStore, EventPagingAndFilters) {
-  std::string path = temp_db();
-  auto store = open(path);
+  std::string path = temp_db("store");
+  auto store = open_sqlite(path);
   IngestOutcome out;
   ASSERT_TRUE(store->ingest(batch("a1", 1, std::string(64, 'c'), 25), out).ok());
   EventFilter filter;
@@ -126,8 +109,8 @@ std::vector<int64_t> expected_ids(int batches, Keep keep) {
 }
 
 TEST(SqliteStore, FilteredEventsPageAcrossBatchesThroughEventKeys) {
-  std::string path = temp_db();
-  auto store = open(path);
+  std::string path = temp_db("store");
+  auto store = open_sqlite(path);
   IngestOutcome out;
   const int kBatches = 80;  // more than one step of key ranges (32) for every key
   for (int b = 0; b < kBatches; ++b) {
@@ -166,8 +149,8 @@ TEST(SqliteStore, FilteredEventsPageAcrossBatchesThroughEventKeys) {
 }
 
 TEST(SqliteStore, CredentialPagingAndRetention) {
-  std::string path = temp_db();
-  auto store = open(path);
+  std::string path = temp_db("store");
+  auto store = open_sqlite(path);
   IngestOutcome out;
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(store->ingest(batch("a1", i + 1, std::string(64, static_cast<char>('0' + i)), 2, 1000 * (i + 1)), out).ok());
@@ -188,7 +171,7 @@ TEST(SqliteStore, CredentialPagingAndRetention) {
   EXPECT_EQ(pruned.events, 4u);
   EXPECT_EQ(pruned.credentials, 2u);
   store.reset();
-  auto reopened = open(path);  // migrations are not reapplied
+  auto reopened = open_sqlite(path);  // migrations are not reapplied
   CredentialPage page;
   ASSERT_TRUE(reopened->credentials(CredentialFilter{}, page).ok());
   EXPECT_EQ(page.credentials.size(), 3u);

@@ -1,0 +1,61 @@
+// Collector counters (ingest, rejects by reason, duplicates, queries, store errors) and their Prometheus text form.
+#include "common/metrics.h"
+
+namespace credtrace::collector {
+namespace {
+
+void counter(std::string& out, const char* name, const char* help, uint64_t value) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+  out += std::string(name) + " " + std::to_string(value) + "\n";
+}
+
+uint64_t load(const std::atomic<uint64_t>& value) { return value.load(std::memory_order_relaxed); }
+
+}  // namespace
+
+const char* reject_reason_name(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kUnauthorized: return "unauthorized";
+    case RejectReason::kBodyTooLarge: return "body_too_large";
+    case RejectReason::kDecompressedTooLarge: return "decompressed_too_large";
+    case RejectReason::kUnsupportedEncoding: return "unsupported_encoding";
+    case RejectReason::kBadCompression: return "bad_compression";
+    case RejectReason::kBadProtobuf: return "bad_protobuf";
+    case RejectReason::kInvalidBatch: return "invalid_batch";
+    case RejectReason::kStoreError: return "store_error";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+void Metrics::ingest_seconds(double seconds) {
+  ingest_micros_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  ingest_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::prometheus_text() const {
+  std::string out;
+  counter(out, "credtrace_collector_ingest_batches_total", "Batches stored.", load(batches_));
+  counter(out, "credtrace_collector_ingest_events_total", "Events stored.", load(events_));
+  counter(out, "credtrace_collector_ingest_duplicates_total", "Replayed batches acknowledged without storing.",
+          load(duplicates_));
+  out += "# HELP credtrace_collector_ingest_rejects_total Ingest requests refused, by reason.\n"
+         "# TYPE credtrace_collector_ingest_rejects_total counter\n";
+  for (size_t i = 0; i < rejects_.size(); ++i)
+    out += std::string("credtrace_collector_ingest_rejects_total{reason=\"") +
+           reject_reason_name(static_cast<RejectReason>(i)) + "\"} " + std::to_string(load(rejects_[i])) + "\n";
+  out += "# HELP credtrace_collector_ingest_seconds Time to decode and store accepted batches.\n"
+         "# TYPE credtrace_collector_ingest_seconds summary\n";
+  out += "credtrace_collector_ingest_seconds_sum " + std::to_string(static_cast<double>(load(ingest_micros_)) / 1e6) + "\n";
+  out += "credtrace_collector_ingest_seconds_count " + std::to_string(load(ingest_count_)) + "\n";
+  counter(out, "credtrace_collector_queries_total", "Query API requests answered.", load(queries_));
+  counter(out, "credtrace_collector_query_errors_total", "Query API requests that failed in the store.",
+          load(query_errors_));
+  counter(out, "credtrace_collector_reader_unauthorized_total", "Query API requests without a valid reader token.",
+          load(reader_unauthorized_));
+  counter(out, "credtrace_collector_retention_deleted_events_total", "Events deleted by --retention-days.",
+          load(retention_deleted_));
+  return out;
+}
+
+}  // namespace credtrace::collector

@@ -1,0 +1,114 @@
+// POST /v1/ingest: decompress (capped), decode IngestBatch, validate, store with dedupe, acknowledge.
+#include "ingest/ingest.h"
+
+#include <google/protobuf/arena.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "ingest/batch_wire.h"
+#include "ingest/inflate.h"
+
+namespace credtrace::collector {
+namespace {
+
+std::string lower_trimmed(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  while (!text.empty() && text.front() == ' ') text.erase(text.begin());
+  return text;
+}
+
+// Blocks sized for a batch of a few hundred events (~200 KiB decoded): a handful of allocations per request.
+google::protobuf::ArenaOptions arena_options() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 256 << 10;
+  options.max_block_size = 4 << 20;
+  return options;
+}
+
+int status_for(InflateError error) { return error == InflateError::kTooLarge ? 413 : 400; }
+
+RejectReason reason_for(InflateError error) {
+  return error == InflateError::kTooLarge ? RejectReason::kDecompressedTooLarge : RejectReason::kBadCompression;
+}
+
+HttpReply ack_reply(const v1::IngestAck& ack, bool json) {
+  HttpReply reply;
+  if (json) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(ack, &reply.body, options);
+    return reply;
+  }
+  reply.content_type = "application/x-protobuf";
+  ack.SerializeToString(&reply.body);
+  return reply;
+}
+
+}  // namespace
+
+HttpReply IngestService::reject(RejectReason reason, int status, const std::string& message) {
+  metrics_.rejected(reason);
+  log_warn(std::string("ingest rejected (") + reject_reason_name(reason) + "): " + message);
+  return error_reply(status, message);
+}
+
+std::optional<HttpReply> IngestService::decode_body(const HttpRequest& request, std::string& out) {
+  std::string encoding = lower_trimmed(request.header("content-encoding"));
+  if (encoding.empty() || encoding == "identity") {
+    if (request.body.size() > options_.max_decompressed_bytes)
+      return reject(RejectReason::kDecompressedTooLarge, 413, "body exceeds --max-decompressed-bytes");
+    out = request.body;
+    return std::nullopt;
+  }
+  Compression compression;
+  if (encoding == "deflate") compression = Compression::kDeflate;
+  else if (encoding == "gzip" || encoding == "x-gzip") compression = Compression::kGzip;
+  else return reject(RejectReason::kUnsupportedEncoding, 415, "Content-Encoding '" + encoding +
+                                                                  "' not supported (use deflate or gzip)");
+  InflateResult result = inflate_bounded(request.body, compression, options_.max_decompressed_bytes, out);
+  if (!result.ok()) return reject(reason_for(result.error), status_for(result.error), result.message);
+  return std::nullopt;
+}
+
+std::optional<HttpReply> IngestService::decode_batch(const std::string& raw, BatchRows& rows) {
+  google::protobuf::Arena arena(arena_options());  // the decoded messages go at once, not one by one
+  auto& batch = *google::protobuf::Arena::CreateMessage<v1::IngestBatch>(&arena);
+  if (raw.empty() || !batch.ParseFromString(raw))
+    return reject(RejectReason::kBadProtobuf, 400, "body is not a protobuf credtrace.v1.IngestBatch");
+  std::vector<std::string_view> wire_events;  // each event as sent: stored without re-encoding
+  bool have_wire = batch_event_slices(raw, wire_events);
+  if (Status s = build_batch_rows(batch, now_ns(), options_.batch, rows, have_wire ? &wire_events : nullptr); !s.ok())
+    return reject(RejectReason::kInvalidBatch, 400, "invalid batch: " + s.message());
+  return std::nullopt;
+}
+
+HttpReply IngestService::handle(const HttpRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  std::string raw;
+  if (auto rejected = decode_body(request, raw)) return *rejected;
+  BatchRows rows;
+  if (auto rejected = decode_batch(raw, rows)) return *rejected;
+  std::string().swap(raw);
+  IngestOutcome outcome;
+  if (Status s = store_.ingest(rows, outcome); !s.ok())
+    return reject(RejectReason::kStoreError, 503, "storage failed, retry later: " + s.message());
+  if (outcome.duplicate) metrics_.batch_duplicate();
+  else metrics_.batch_accepted(outcome.accepted);
+  metrics_.ingest_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  v1::IngestAck ack;
+  ack.set_agent_id(rows.agent_id);
+  ack.set_sequence(rows.sequence);
+  ack.set_accepted(static_cast<uint32_t>(outcome.accepted));
+  ack.set_duplicate(outcome.duplicate);
+  return ack_reply(ack, request.header("accept").find("application/json") != std::string::npos);
+}
+
+}  // namespace credtrace::collector

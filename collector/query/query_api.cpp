@@ -1,0 +1,265 @@
+// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads, /v1/alerts.
+#include "query/query_api.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <charconv>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "credtrace/v1/events.pb.h"
+
+namespace credtrace::collector {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kDefaultLimit = 100;
+constexpr int kMaxLimit = 1000;
+constexpr int kListLinksPerKind = 100;
+constexpr int kDetailLinksPerKind = 1000;
+
+// Parsed query parameters, or the 400 that explains what is wrong with them.
+struct Params {
+  const HttpRequest& request;
+  std::optional<HttpReply> error;
+
+  std::string get(const std::string& name) const {
+    auto it = request.query.find(name);
+    return it == request.query.end() ? std::string() : it->second;
+  }
+  void only(std::initializer_list<const char*> allowed) {
+    for (const auto& [name, value] : request.query) {
+      bool known = false;
+      for (const char* a : allowed) known |= name == a;
+      if (!known && !error) error = error_reply(400, "unknown query parameter '" + name + "'");
+    }
+  }
+  int limit() {
+    std::string text = get("limit");
+    if (text.empty()) return kDefaultLimit;
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > kMaxLimit) {
+      if (!error) error = error_reply(400, "limit must be 1-" + std::to_string(kMaxLimit));
+      return kDefaultLimit;
+    }
+    return value;
+  }
+  std::optional<int64_t> time(const std::string& name) {
+    std::string text = get(name);
+    if (text.empty()) return std::nullopt;
+    auto ns = parse_time_param(text);
+    if (!ns && !error) error = error_reply(400, name + " must be RFC 3339 or Unix seconds");
+    return ns;
+  }
+  int64_t id_cursor() {
+    std::string text = get("cursor");
+    if (text.empty()) return 0;
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
+      if (!error) error = error_reply(400, "bad cursor");
+      return 0;
+    }
+    return value;
+  }
+};
+
+HttpReply json_reply(const json& body) {
+  HttpReply reply;
+  reply.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return reply;
+}
+
+json proto_json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string text;
+  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) return json::object();
+  json parsed = json::parse(text, nullptr, false);
+  return parsed.is_object() ? parsed : json::object();
+}
+
+json cursor_json(const std::string& cursor) { return cursor.empty() ? json(nullptr) : json(cursor); }
+
+bool is_fingerprint(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (char c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// A link's value as JSON: workload {"id"}, host {"host"}, destination/source: the stored object.
+json link_value(const std::string& kind, const std::string& value) {
+  if (kind == kLinkWorkload) return json{{"id", value}};
+  if (kind == kLinkHost) return json{{"host", value}};
+  json parsed = json::parse(value, nullptr, false);
+  return parsed.is_object() ? parsed : json{{"value", value}};
+}
+
+const char* plural(const std::string& kind) {
+  if (kind == kLinkWorkload) return "workloads";
+  if (kind == kLinkHost) return "hosts";
+  if (kind == kLinkDestination) return "destinations";
+  if (kind == kLinkSource) return "sources";
+  return nullptr;
+}
+
+json credential_json(const CredentialSummary& c) {
+  json out = {{"fingerprint", c.fingerprint},
+              {"type", c.type},
+              {"preview", c.preview},
+              {"first_seen", ns_to_rfc3339(c.first_ns)},
+              {"last_seen", ns_to_rfc3339(c.last_ns)},
+              {"counts", {{"uses", c.uses}, {"exposures", c.exposures}, {"events", c.events}}}};
+  for (const char* kind : {kLinkSource, kLinkWorkload, kLinkDestination, kLinkHost}) {
+    json items = json::array();
+    int64_t total = 0;
+    if (auto it = c.links.find(kind); it != c.links.end()) {
+      total = it->second.total;
+      for (const auto& link : it->second.items) {
+        json item = link_value(kind, link.value);
+        item["first_seen"] = ns_to_rfc3339(link.first_ns);
+        item["last_seen"] = ns_to_rfc3339(link.last_ns);
+        item["events"] = link.events;
+        item["uses"] = link.uses;
+        items.push_back(std::move(item));
+      }
+    }
+    out[plural(kind)] = std::move(items);
+    out[std::string(plural(kind)) + "_total"] = total;
+  }
+  return out;
+}
+
+json workload_json(const WorkloadSummary& w) {
+  v1::Workload workload;
+  json detail = workload.ParseFromString(w.payload) ? proto_json(workload) : json::object();
+  return {{"id", w.id},
+          {"host", w.host},
+          {"name", w.name},
+          {"first_seen", ns_to_rfc3339(w.first_ns)},
+          {"last_seen", ns_to_rfc3339(w.last_ns)},
+          {"events", w.events},
+          {"credentials", w.credentials},
+          {"workload", std::move(detail)}};
+}
+
+json alert_json(const AlertSummary& a) {
+  json detail = json::parse(a.detail, nullptr, false);
+  json out = {{"id", a.id},
+              {"kind", a.kind},
+              {"fingerprint", a.fingerprint},
+              {"credential_type", a.credential_type},
+              {"preview", a.preview},
+              {"subject", a.subject},
+              {"detail", detail.is_object() ? detail : json::object()},
+              {"first_seen", ns_to_rfc3339(a.first_ns)},
+              {"last_seen", ns_to_rfc3339(a.last_ns)},
+              {"hits", a.hits},
+              {"evidence_events", a.evidence},
+              {"evidence_total", a.evidence_total}};
+  if (a.kind == kAlertSharedKey) out["detail"]["workloads"] = a.workloads, out["detail"]["hosts"] = a.hosts;
+  return out;
+}
+
+template <typename Item, typename Render>
+json array_of(const std::vector<Item>& items, Render render) {
+  json out = json::array();
+  for (const auto& item : items) out.push_back(render(item));
+  return out;
+}
+
+// A page's items and next cursor, as listings render them.
+json items_json(const EventPage& page) {
+  v1::Event event;  // one message for every item: parsing clears it
+  return array_of(page.events, [&](const StoredEvent& stored) {
+    json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
+    item["id"] = stored.id;
+    return item;
+  });
+}
+json items_json(const CredentialPage& page) { return array_of(page.credentials, credential_json); }
+json items_json(const WorkloadPage& page) { return array_of(page.workloads, workload_json); }
+json items_json(const AlertPage& page) { return array_of(page.alerts, alert_json); }
+std::string id_cursor(int64_t before_id) { return before_id ? std::to_string(before_id) : ""; }
+std::string next_cursor(const EventPage& page) { return id_cursor(page.next_before_id); }
+std::string next_cursor(const CredentialPage& page) { return page.next_after; }
+std::string next_cursor(const WorkloadPage& page) { return page.next_after; }
+std::string next_cursor(const AlertPage& page) { return id_cursor(page.next_before_id); }
+
+}  // namespace
+
+std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
+  const std::string& path = request.path;
+  constexpr std::string_view kCredentialPrefix = "/v1/credentials/";
+  if (path == "/v1/events") return events(request);
+  if (path == "/v1/credentials") return credentials(request);
+  if (path == "/v1/workloads") return workloads(request);
+  if (path == "/v1/alerts") return alerts(request);
+  if (path.starts_with(kCredentialPrefix)) return credential(path.substr(kCredentialPrefix.size()));
+  return std::nullopt;
+}
+
+HttpReply QueryApi::store_failed(const Status& status) {
+  metrics_.query(false);
+  log_error("query failed: " + status.message());
+  return error_reply(503, "storage failed: " + status.message());
+}
+
+template <typename Page, typename Read>
+HttpReply QueryApi::listing(const char* key, Read read) {
+  Page page;
+  if (Status s = read(page); !s.ok()) return store_failed(s);
+  metrics_.query(true);
+  return json_reply({{key, items_json(page)}, {"next_cursor", cursor_json(next_cursor(page))}});
+}
+
+HttpReply QueryApi::events(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"type", "workload", "host", "fingerprint", "since", "until", "limit", "cursor"});
+  EventFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.get("fingerprint"),
+                     p.time("since"), p.time("until"), p.id_cursor(), p.limit()};
+  if (p.error) return *p.error;
+  return listing<EventPage>("events", [&](EventPage& page) { return store_.events(filter, page); });
+}
+
+HttpReply QueryApi::credentials(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"type", "workload", "host", "limit", "cursor"});
+  CredentialFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.get("cursor"), p.limit(),
+                          kListLinksPerKind};
+  if (p.error) return *p.error;
+  return listing<CredentialPage>("credentials", [&](CredentialPage& page) { return store_.credentials(filter, page); });
+}
+
+HttpReply QueryApi::credential(const std::string& fingerprint) {
+  if (!is_fingerprint(fingerprint)) return error_reply(400, "a fingerprint is 64 lowercase hex digits");
+  std::optional<CredentialSummary> found;
+  if (Status s = store_.credential(fingerprint, kDetailLinksPerKind, found); !s.ok()) return store_failed(s);
+  metrics_.query(true);
+  if (!found) return error_reply(404, "no credential with fingerprint " + fingerprint);
+  return json_reply(credential_json(*found));
+}
+
+HttpReply QueryApi::workloads(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"host", "workload", "limit", "cursor"});
+  WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit()};
+  if (p.error) return *p.error;
+  return listing<WorkloadPage>("workloads", [&](WorkloadPage& page) { return store_.workloads(filter, page); });
+}
+
+HttpReply QueryApi::alerts(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"kind", "fingerprint", "type", "workload", "since", "limit", "cursor"});
+  AlertFilter filter{p.get("kind"), p.get("fingerprint"), p.get("type"), p.get("workload"), p.time("since"),
+                     p.id_cursor(), p.limit()};
+  if (p.error) return *p.error;
+  return listing<AlertPage>("alerts", [&](AlertPage& page) { return store_.alerts(filter, page); });
+}
+
+}  // namespace credtrace::collector
