@@ -11,7 +11,7 @@
 
 #include "batch_wire.h"
 #include "inflate.h"
-#include "log.h"
+#include "logging/log.h"
 #include "time_util.h"
 
 namespace credtrace::collector {
@@ -56,7 +56,7 @@ HttpReply ack_reply(const v1::IngestAck& ack, bool json) {
 
 HttpReply IngestService::reject(RejectReason reason, int status, const std::string& message) {
   metrics_.rejected(reason);
-  log_warn(std::string("ingest rejected (") + reject_reason_name(reason) + "): " + message);
+  log::warn(std::string("ingest rejected (") + reject_reason_name(reason) + "): " + message);
   return error_reply(status, message);
 }
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "credtrace/v1/events.pb.h"
-#include "log.h"
+#include "logging/log.h"
 #include "time_util.h"
 
 namespace credtrace::collector {
@@ -181,7 +181,7 @@ std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
 
 HttpReply QueryApi::store_failed(const Status& status) {
   metrics_.query(false);
-  log_error("query failed: " + status.message());
+  log::error("query failed: " + status.message());
   return error_reply(503, "storage failed: " + status.message());
 }
 

@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 
-#include "log.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 
@@ -38,7 +38,7 @@ void SqliteCheckpointer::run() {
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never blocks the writer; the next write transaction restarts the
     // WAL from its beginning once every frame is in the database.
-    if (Status s = connection_->checkpoint(SQLITE_CHECKPOINT_PASSIVE); !s.ok()) log_warn(s.message());
+    if (Status s = connection_->checkpoint(SQLITE_CHECKPOINT_PASSIVE); !s.ok()) log::warn(s.message());
     lock.lock();
   }
 }

@@ -32,22 +32,24 @@ CLI::Validator name_check(Parse parse, const std::string& expected) {
 }
 }  // namespace detail
 
-// `defaults` names what applies when a flag is not given, for --help ("log.level", "info", …).
-inline void add_flags(CLI::App& app, Flags& flags, bool syslog_prefix_flag, const std::string& level_default,
-                      const std::string& format_default) {
+// `config_section` names the config file's section that sets what a flag does not ("log" for the agent), or "".
+inline void add_flags(CLI::App& app, Flags& flags, bool syslog_prefix_flag, const std::string& config_section) {
+  auto fallback = [&](const std::string& key, const std::string& builtin) {
+    return " (default: " + (config_section.empty() ? "" : config_section + "." + key + " in the config, else ") +
+           builtin + ")";
+  };
   app.add_option("--log-level", flags.level,
-                 "Diagnostics from this level on: trace, debug, info, warn or error. Default: $CREDTRACE_LOG_LEVEL, "
-                 "else " + level_default)
+                 "Diagnostics from this level on: trace, debug, info, warn or error" + fallback("level", "info"))
       ->envname("CREDTRACE_LOG_LEVEL")
       ->check(detail::name_check(parse_level, "trace, debug, info, warn or error"));
   app.add_option("--log-format", flags.format,
-                 "Diagnostics as text or json (one object per line). Default: $CREDTRACE_LOG_FORMAT, else " +
-                     format_default)
+                 "Diagnostics as text or json, one object per line" + fallback("format", "text"))
       ->envname("CREDTRACE_LOG_FORMAT")
       ->check(detail::name_check(parse_format, "text or json"));
   if (syslog_prefix_flag) {
     app.add_option("--log-syslog-prefix", flags.syslog_prefix,
-                   "Start lines with the <N> priority journald reads: auto (when stderr is the journal), on or off")
+                   "The <N> priority prefix journald reads: auto (when stderr is the journal), on or off" +
+                       fallback("syslog_prefix", "auto"))
         ->check(detail::name_check(parse_syslog_prefix, "auto, on or off"));
   }
 }
