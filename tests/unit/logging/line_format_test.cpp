@@ -76,7 +76,7 @@ TEST(LineFormat, JsonEscapeOfInvalidUtf8IsReplacementCharacter) {
   EXPECT_EQ(json_escape("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");  // UTF-16 surrogate
   EXPECT_EQ(json_escape("\x1f"), "\\u001f");
   EXPECT_EQ(json_escape("\xe2\x82\xac"), "\xe2\x82\xac");     // € as is
-  EXPECT_NO_THROW(nlohmann::json::parse("\"" + json_escape("\xff\xfe\x80 x") + "\""));
+  EXPECT_TRUE(nlohmann::json::accept("\"" + json_escape("\xff\xfe\x80 x") + "\""));
 }
 
 TEST(LineFormat, Priorities) {

@@ -147,7 +147,7 @@ TEST_F(LogTest, ConcurrentLinesStayWhole) {
   ASSERT_EQ(got.size(), 800u);
   for (const std::string& line : got) {
     EXPECT_EQ(line.find('\n'), line.size() - 1);
-    EXPECT_NO_THROW(nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   }
 }
 
