@@ -1,12 +1,5 @@
-// Agent diagnostics on stderr. Never pass secret values here: messages carry names, paths and counts only.
+// Agent diagnostics: credtrace::log::info/warn/error(message) of the shared logger (logging/log.h), under the header
+// agent code has always included. Never pass secret values: messages carry names, paths and counts only.
 #pragma once
 
-#include <string>
-
-namespace credtrace::log {
-
-void info(const std::string& message);
-void warn(const std::string& message);
-void error(const std::string& message);
-
-}  // namespace credtrace::log
+#include "logging/log.h"

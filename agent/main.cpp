@@ -9,12 +9,23 @@
 #include "agent.h"
 #include "config/agent_config.h"
 #include "log.h"
+#include "logging/cli_flags.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop.store(true); }
+
+// The logger from the config's log section, with the --log-* flags (or $CREDTRACE_LOG_*) over it.
+void configure_log(const credtrace::config::LogConfig& config, const credtrace::log::Flags& flags) {
+  credtrace::log::Options options;
+  options.component = "credtrace-agent";
+  options.level = config.level;
+  options.format = config.format;
+  options.syslog_prefix = config.syslog_prefix;
+  credtrace::log::configure(flags.applied_to(std::move(options)));
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -43,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--collector-ca", collector_flags.ca_file, "CA bundle for the collector's certificate")->check(CLI::ExistingFile);
   app.add_option("--collector-cert", collector_flags.cert_file, "client certificate (mTLS)")->check(CLI::ExistingFile);
   app.add_option("--collector-key", collector_flags.key_file, "client private key (mTLS)")->check(CLI::ExistingFile);
+  credtrace::log::Flags log_flags;
+  credtrace::log::add_flags(app, log_flags, true, "log");
   app.add_flag("--check-config", check_config, "validate the config and exit (0 valid, 2 invalid)");
   app.add_flag("--version", show_version, "print the version and exit");
   try {
@@ -54,14 +67,16 @@ int main(int argc, char** argv) {
     std::printf("credtrace-agent %s\n", CREDTRACE_VERSION);
     return 0;
   }
+  configure_log(credtrace::config::LogConfig{}, log_flags);
   credtrace::config::LoadResult loaded = config_path.empty()
                                              ? credtrace::config::LoadResult{credtrace::config::default_config(), ""}
                                              : credtrace::config::load_config_file(config_path);
   if (!loaded.config) {
-    std::fprintf(stderr, "%s\n", loaded.error.c_str());
+    credtrace::log::error(loaded.error);
     return 2;
   }
   credtrace::config::AgentConfig config = *loaded.config;
+  configure_log(config.log, log_flags);
   if (!json_out.empty()) config.output.json_path = json_out;
   for (auto [flag, field] : {std::pair{&collector_flags.url, &config.collector.url},
                              {&collector_flags.token_file, &config.collector.token_file},

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "logging/cli_flags.h"
+#include "logging/log.h"
 #include "query_commands.h"
 #include "scan_command.h"
 
@@ -90,6 +92,9 @@ int main(int argc, char** argv) {
   CLI::App app{"credtrace: find hard-coded credentials in credential files and MCP client configs", "credtrace"};
   app.set_version_flag("--version", std::string(CREDTRACE_VERSION));
   app.require_subcommand(1);
+  app.fallthrough();  // the --log-* flags may also follow the subcommand
+  credtrace::log::Flags log_flags;
+  credtrace::log::add_flags(app, log_flags, false, "");
   ScanOptions options;
   std::string format = "text";
   bool no_default_skip = false;
@@ -106,9 +111,13 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : credtrace::cli::kExitError;
   }
-  if (!scan->parsed()) return credtrace::cli::run_query(parsed_kind, query, std::cout, std::cerr);
+  credtrace::log::Options log_options;
+  log_options.component = "credtrace " + app.get_subcommands().front()->get_name();  // "credtrace scan: error: …"
+  log_options.timestamps = false;  // a command's messages, read as it runs
+  credtrace::log::configure(log_flags.applied_to(std::move(log_options)));
+  if (!scan->parsed()) return credtrace::cli::run_query(parsed_kind, query, std::cout);
   options.format = output_format(format);
   if (no_default_skip) options.skip_dirs.clear();
   options.skip_dirs.insert(options.skip_dirs.end(), extra_skips.begin(), extra_skips.end());
-  return credtrace::cli::run_scan(options, std::cout, std::cerr);
+  return credtrace::cli::run_scan(options, std::cout);
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "logging/log.h"
 #include "query_client.h"
 #include "scan_command.h"
 #include "table.h"
@@ -17,15 +18,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxPages = 100000;  // --all stops here even if a collector kept handing out cursors
-
-const char* command_name(QueryKind kind) {
-  switch (kind) {
-    case QueryKind::credentials: return "credentials";
-    case QueryKind::uses: return "uses";
-    case QueryKind::alerts: return "alerts";
-  }
-  return "query";
-}
 
 // A nested field as display text: strings as is, numbers and booleans printed, anything else empty.
 std::string field(const json& object, std::initializer_list<const char*> path) {
@@ -174,27 +166,27 @@ void write_json(const json& value, std::ostream& out) {
   out << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
-int fail(QueryKind kind, const std::string& message, std::ostream& err) {
-  err << "credtrace " << command_name(kind) << ": " << message << "\n";
+int fail(const std::string& message) {
+  log::error(message);
   return kExitError;
 }
 
-int query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::ostream& err) {
-  if (options.limit < 0 || options.limit > 1000) return fail(kind, "--limit must be 1-1000", err);
+int query(QueryKind kind, const QueryOptions& options, std::ostream& out) {
+  if (options.limit < 0 || options.limit > 1000) return fail("--limit must be 1-1000");
   std::string fingerprint = lower(options.fingerprint);
   if (!fingerprint.empty() && !is_fingerprint(fingerprint))
-    return fail(kind, "a fingerprint is 64 hex digits (got '" + printable(options.fingerprint) + "')", err);
+    return fail("a fingerprint is 64 hex digits (got '" + printable(options.fingerprint) + "')");
   QueryEndpoint endpoint;
   std::string error;
   if (!resolve_endpoint(options.collector, options.token_file, options.ca_file, options.timeout_seconds, endpoint,
                         error))
-    return fail(kind, error, err);
+    return fail(error);
   std::unique_ptr<QueryClient> client = QueryClient::create(std::move(endpoint), error);
-  if (!client) return fail(kind, error, err);
+  if (!client) return fail(error);
 
   if (kind == QueryKind::credentials && !fingerprint.empty()) {
     QueryReply reply = client->get("/v1/credentials/" + fingerprint, {});
-    if (!reply.ok) return fail(kind, reply.error, err);
+    if (!reply.ok) return fail(reply.error);
     if (options.json) write_json(reply.body, out);
     else credential_detail(reply.body, out);
     out.flush();
@@ -213,16 +205,16 @@ int query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::o
     QueryParams params = base;
     params.emplace_back("cursor", cursor);
     QueryReply reply = client->get(listing.path, params);
-    if (!reply.ok) return fail(kind, reply.error, err);
+    if (!reply.ok) return fail(reply.error);
     const json& page_items = reply.body.contains(listing.key) ? reply.body[listing.key] : json();
-    if (!page_items.is_array()) return fail(kind, std::string("the reply has no '") + listing.key + "' array", err);
+    if (!page_items.is_array()) return fail(std::string("the reply has no '") + listing.key + "' array");
     for (const json& item : page_items) items.push_back(item);
     next_cursor = reply.body.contains("next_cursor") ? reply.body["next_cursor"] : json(nullptr);
     if (!options.all || !next_cursor.is_string()) break;
     cursor = next_cursor.get<std::string>();
-    if (!seen_cursors.insert(cursor).second) return fail(kind, "the collector repeated cursor " + cursor, err);
+    if (!seen_cursors.insert(cursor).second) return fail("the collector repeated cursor " + cursor);
   }
-  if (options.all && next_cursor.is_string()) return fail(kind, "too many pages", err);
+  if (options.all && next_cursor.is_string()) return fail("too many pages");
 
   if (options.json) {
     write_json(json{{listing.key, std::move(items)}, {"next_cursor", next_cursor}}, out);
@@ -233,8 +225,7 @@ int query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::o
       case QueryKind::alerts: alerts_table(items, out); break;
     }
     if (next_cursor.is_string())
-      err << "credtrace " << command_name(kind) << ": more results: --cursor " << printable(next_cursor.get<std::string>())
-          << " (or --all)\n";
+      log::info("more results: --cursor " + printable(next_cursor.get<std::string>()) + " (or --all)");
   }
   out.flush();
   return kExitClean;
@@ -242,13 +233,13 @@ int query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::o
 
 }  // namespace
 
-int run_query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::ostream& err) {
+int run_query(QueryKind kind, const QueryOptions& options, std::ostream& out) {
   try {
-    return query(kind, options, out, err);
+    return query(kind, options, out);
   } catch (const std::exception& e) {
-    err << "credtrace " << command_name(kind) << ": internal error: " << e.what() << "\n";
+    log::error(std::string("internal error: ") + e.what());
   } catch (...) {
-    err << "credtrace " << command_name(kind) << ": internal error\n";
+    log::error("internal error");
   }
   return kExitError;
 }

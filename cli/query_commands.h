@@ -21,8 +21,8 @@ struct QueryOptions {
   std::string type, workload, host, kind, since, until;
 };
 
-// Exit 0 on success (also when nothing matches), 2 on bad usage, an unreachable collector or a refused token.
-// Never throws.
-int run_query(QueryKind kind, const QueryOptions& options, std::ostream& out, std::ostream& err);
+// Writes the table or JSON to `out`, problems and the next-page hint to the log. Exit 0 on success (also when
+// nothing matches), 2 on bad usage, an unreachable collector or a refused token. Never throws.
+int run_query(QueryKind kind, const QueryOptions& options, std::ostream& out);
 
 }  // namespace credtrace::cli

@@ -4,17 +4,18 @@
 #include <exception>
 
 #include "credfiles/credential_file.h"
+#include "logging/log.h"
 #include "scan_report.h"
 #include "scan_targets.h"
 
 namespace credtrace::cli {
 namespace {
 
-TargetList collect_targets(const ScanOptions& options, const WalkRules& rules, std::ostream& err, bool& failed) {
+TargetList collect_targets(const ScanOptions& options, const WalkRules& rules, bool& failed) {
   if (!options.paths.empty()) return targets_for_paths(options.paths, rules);
   std::string home = current_home();
   if (home.empty()) {
-    err << "credtrace scan: no path given and no home directory known ($HOME unset)\n";
+    log::error("no path given and no home directory known ($HOME unset)");
     failed = true;
     return {};
   }
@@ -29,16 +30,16 @@ void write_report(const ScanReport& report, OutputFormat format, std::ostream& o
   }
 }
 
-int scan(const ScanOptions& options, std::ostream& out, std::ostream& err) {
+int scan(const ScanOptions& options, std::ostream& out) {
   FingerprintKey key = choose_fingerprint_key(options.fingerprint_key_file);
   if (!key.fingerprinter) {
-    err << "credtrace scan: " << key.error << "\n";
+    log::error(key.error);
     return kExitError;
   }
   const std::vector<credfiles::PathPattern> patterns = credfiles::default_credential_path_patterns();
   WalkRules rules{&patterns, options.skip_dirs};
   bool failed = false;
-  TargetList targets = collect_targets(options, rules, err, failed);
+  TargetList targets = collect_targets(options, rules, failed);
   if (failed) return kExitError;
 
   ScanReport report = new_report(key);
@@ -60,13 +61,13 @@ int scan(const ScanOptions& options, std::ostream& out, std::ostream& err) {
 
 }  // namespace
 
-int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err) {
+int run_scan(const ScanOptions& options, std::ostream& out) {
   try {
-    return scan(options, out, err);
+    return scan(options, out);
   } catch (const std::exception& e) {
-    err << "credtrace scan: internal error: " << e.what() << "\n";
+    log::error(std::string("internal error: ") + e.what());
   } catch (...) {
-    err << "credtrace scan: internal error\n";
+    log::error("internal error");
   }
   return kExitError;
 }

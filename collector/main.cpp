@@ -6,13 +6,14 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "common/log.h"
 #include "common/metrics.h"
 #include "http/auth.h"
 #include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/router.h"
 #include "ingest/ingest.h"
+#include "logging/cli_flags.h"
+#include "logging/log.h"
 #include "query/query_api.h"
 #include "store/retention.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@ struct Flags {
   int alert_max_age_days = 90;
   int64_t alert_max_jwt_ttl_seconds = 86400;
   std::string alert_allowlist;
+  credtrace::log::Flags log;
 };
 
 void add_flags(CLI::App& app, Flags& f) {
@@ -71,6 +73,7 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--alert-allowlist", f.alert_allowlist,
                  "YAML/JSON file: host globs per credential type and per workload id; other destinations alert")
       ->check(CLI::ExistingFile);
+  credtrace::log::add_flags(app, f.log, true, "");
   app.set_version_flag("--version", std::string("credtrace-collector ") + CREDTRACE_VERSION);
 }
 
@@ -100,8 +103,8 @@ cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
     size_t count = 0;
     if (cc::Status s = cc::check_client_ca(out.client_ca_pem, count); !s.ok())
       return cc::Status::error("--client-ca " + f.client_ca + ": " + s.message());
-    cc::log_info("--client-ca: " + std::to_string(count) + " CA certificates; agents presenting a client certificate "
-                 "they verify are authenticated");
+    credtrace::log::info("--client-ca: " + std::to_string(count) +
+                         " CA certificates; agents presenting a client certificate they verify are authenticated");
   }
   out.max_body_bytes = f.max_body_bytes;
   out.threads = f.threads;
@@ -116,7 +119,7 @@ cc::Status alert_config(const Flags& f, cc::AlertConfig& out) {
 }
 
 int fail(const cc::Status& status) {
-  cc::log_error(status.message());
+  credtrace::log::error(status.message());
   return 2;
 }
 
@@ -147,8 +150,12 @@ std::string auth_summary(const Flags& f, const cc::TokenSet& agents, const cc::T
 }
 
 int run(const Flags& f) {
+  credtrace::log::Options log_options;
+  log_options.component = "credtrace-collector";
+  credtrace::log::configure(f.log.applied_to(std::move(log_options)));
   ::umask(077);  // the database and its WAL are readable by the collector's user only
-  if (::geteuid() == 0) cc::log_warn("running as root: the collector needs no privileges; run it as its own user");
+  if (::geteuid() == 0)
+    credtrace::log::warn("running as root: the collector needs no privileges; run it as its own user");
   cc::HttpServerOptions http;
   if (cc::Status s = server_options(f, http); !s.ok()) return fail(s);
   cc::TokenSet agents, readers;
@@ -169,12 +176,13 @@ int run(const Flags& f) {
   std::unique_ptr<cc::HttpServer> server;
   if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
   cc::Retention retention(*store, metrics, f.retention_days);
-  cc::log_info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") + http.listen.host +
-               ":" + std::to_string(server->port()) + " (db " + (f.db.starts_with("sqlite:") ? f.db : "postgres") +
-               ", " + auth_summary(f, agents, readers) + ")");
+  credtrace::log::info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") +
+                       http.listen.host + ":" + std::to_string(server->port()) + " (db " +
+                       (f.db.starts_with("sqlite:") ? f.db : "postgres") + ", " + auth_summary(f, agents, readers) +
+                       ")");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  cc::log_info("stopping");
+  credtrace::log::info("stopping");
   return 0;
 }
 

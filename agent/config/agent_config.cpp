@@ -163,6 +163,27 @@ void apply_collector(const YAML::Node& node, CollectorConfig& c) {
   if (c.retry_max_ms < c.retry_initial_ms) fail(node, "collector: retry_max_ms must be at least retry_initial_ms");
 }
 
+// A scalar that `parse` understands, else an error listing `expected`.
+template <typename Parse>
+auto read_named(const YAML::Node& node, const std::string& key, Parse parse, const std::string& expected) {
+  const std::string text = read_string(node, key);
+  auto value = parse(text);
+  if (!value) fail(node, key + ": expected " + expected + ", got '" + text + "'");
+  return *value;
+}
+
+void apply_log(const YAML::Node& node, LogConfig& out) {
+  apply_mapping(node, "log", {
+      {"level", [&](const YAML::Node& n) {
+         out.level = read_named(n, "log.level", log::parse_level, "trace, debug, info, warn or error");
+       }},
+      {"format", [&](const YAML::Node& n) { out.format = read_named(n, "log.format", log::parse_format, "text or json"); }},
+      {"syslog_prefix", [&](const YAML::Node& n) {
+         out.syslog_prefix = read_named(n, "log.syslog_prefix", log::parse_syslog_prefix, "auto, on or off");
+       }},
+  });
+}
+
 void apply_root(const YAML::Node& root, AgentConfig& cfg) {
   apply_mapping(root, "", {
       {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
@@ -188,6 +209,7 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
       {"mcp", [&](const YAML::Node& n) { apply_mcp(n, cfg.mcp); }},
       {"collector", [&](const YAML::Node& n) { apply_collector(n, cfg.collector); }},
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
+      {"log", [&](const YAML::Node& n) { apply_log(n, cfg.log); }},
       {"credential_use", [&](const YAML::Node& n) {
          apply_mapping(n, "credential_use", {
              {"aggregation_window_seconds", [&](const YAML::Node& v) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "logging/log.h"
+
 namespace credtrace::config {
 
 struct OutputConfig {
@@ -64,6 +66,13 @@ struct CollectorConfig {
   uint32_t retry_max_ms = 30000;
 };
 
+// The agent's diagnostics on stderr (never events: those go to output and collector).
+struct LogConfig {
+  log::Level level = log::Level::info;
+  log::Format format = log::Format::text;
+  log::SyslogPrefix syslog_prefix = log::SyslogPrefix::automatic;  // "<N>" for journald; auto: when stderr is it
+};
+
 struct AgentConfig {
   std::string host_name;   // default: gethostname()
   std::string agent_id;    // default: derived from /etc/machine-id and host name
@@ -77,6 +86,7 @@ struct AgentConfig {
   SecretsConfig secrets;
   CredentialUseConfig credential_use;
   CollectorConfig collector;
+  LogConfig log;
 };
 
 // The fleet key file: fingerprint.key_file, or <state_dir>/fleet.key when it is not set.

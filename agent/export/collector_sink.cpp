@@ -2,28 +2,14 @@
 // deleting each on the collector's ack and retrying failures with exponential backoff and full jitter.
 #include "export/collector_sink.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "export/backoff.h"
+#include "logging/log.h"
 
 namespace credtrace::exporter {
 namespace {
-
-void log_to_stderr(const char* level, const std::string& message) {
-  char stamp[32];
-  time_t now = time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::string line = std::string(stamp) + " " + level + " " + message + "\n";
-  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
-  (void)ignored;
-}
 
 bool read_token(const std::string& path, std::string& token, std::string* error) {
   std::ifstream in(path, std::ios::binary);
@@ -80,9 +66,8 @@ std::unique_ptr<CollectorSink> CollectorSink::start(CollectorSinkOptions options
   if (!spool) return nullptr;
   std::unique_ptr<CollectorSink> sink(new CollectorSink(std::move(options), std::move(spool), std::move(client)));
   SpoolStats held = sink->spool_->stats();
-  sink->log("info", "collector sink: " + std::to_string(held.batches) + " spooled batches (" +
-                        std::to_string(held.bytes) + " bytes) to replay, next sequence " +
-                        std::to_string(sink->spool_->next_sequence()));
+  log::info("collector sink: " + std::to_string(held.batches) + " spooled batches (" + std::to_string(held.bytes) +
+            " bytes) to replay, next sequence " + std::to_string(sink->spool_->next_sequence()));
   sink->spool_thread_ = std::thread([s = sink.get()] { s->spool_loop(); });
   sink->send_thread_ = std::thread([s = sink.get()] { s->send_loop(); });
   return sink;
@@ -97,11 +82,6 @@ CollectorSink::CollectorSink(CollectorSinkOptions options, std::unique_ptr<Spool
 }
 
 CollectorSink::~CollectorSink() { shutdown(); }
-
-void CollectorSink::log(const char* level, const std::string& message) const {
-  if (options_.log) options_.log(level, message);
-  else log_to_stderr(level, message);
-}
 
 void CollectorSink::write(const credtrace::v1::Event& event) {
   bool wake = false;
@@ -139,12 +119,13 @@ void CollectorSink::seal_ready_batches(std::unique_lock<std::mutex>& lock, bool 
     SpoolStats before = spool_->stats();
     bool kept = !body.empty() && spool_->put(sequence, body);
     SpoolStats after = spool_->stats();
-    if (!kept) log("error", "collector spool: batch " + std::to_string(sequence) + " of " + std::to_string(count) +
-                                " events could not be kept in " + spool_->dir() + "; dropped");
+    if (!kept)
+      log::error("collector spool: batch " + std::to_string(sequence) + " of " + std::to_string(count) +
+                 " events could not be kept in " + spool_->dir() + "; dropped");
     if (after.dropped_full > before.dropped_full)
-      log("warn", "collector spool full (its " + std::to_string(options_.spool_max_bytes) +
-                      "-byte limit, or the disk under " + spool_->dir() + "): dropped " +
-                      std::to_string(after.dropped_full - before.dropped_full) + " batches, oldest first");
+      log::warn("collector spool full (its " + std::to_string(options_.spool_max_bytes) +
+                "-byte limit, or the disk under " + spool_->dir() + "): dropped " +
+                std::to_string(after.dropped_full - before.dropped_full) + " batches, oldest first");
     refresh_spool_stats();
     {
       std::lock_guard<std::mutex> send_lock(send_mutex_);
@@ -173,7 +154,7 @@ bool CollectorSink::send_oldest(std::chrono::milliseconds timeout) {
   auto body = spool_->read(*sequence);
   if (!body) {  // dropped meanwhile, or damaged (then deleted and counted as corrupt)
     if (spool_->stats().corrupt > corrupt_before)
-      log("error", "collector spool: batch " + std::to_string(*sequence) + " is damaged; deleted");
+      log::error("collector spool: batch " + std::to_string(*sequence) + " is damaged; deleted");
     refresh_spool_stats();
     return true;
   }
@@ -184,18 +165,19 @@ bool CollectorSink::send_oldest(std::chrono::milliseconds timeout) {
       spool_->remove(*sequence);
       ++batches_sent_;
       if (result.duplicate) ++batches_duplicate_;
-      if (failing_) log("info", "collector delivery resumed with " + which);
+      if (failing_) log::info("collector delivery resumed with " + which);
       failing_ = false;
       break;
     case SendOutcome::kRejected:
       spool_->remove(*sequence);
       ++batches_rejected_;
-      log("error", "collector rejected " + which + " for good (" + result.message + "); dropped");
+      log::error("collector rejected " + which + " for good (" + result.message + "); dropped");
       failing_ = false;
       break;
     case SendOutcome::kRetry:
       ++send_failures_;
-      if (!failing_) log("warn", "collector delivery failed (" + result.message + "); batches stay spooled and are retried");
+      if (!failing_)
+        log::warn("collector delivery failed (" + result.message + "); batches stay spooled and are retried");
       failing_ = true;
       break;
   }
@@ -255,9 +237,9 @@ void CollectorSink::shutdown() {
     if (send_thread_.joinable()) send_thread_.join();
     refresh_spool_stats();
     CollectorSinkStats s = stats();
-    log("info", "collector sink stopped: " + std::to_string(s.batches_sent) + " batches sent, " +
-                    std::to_string(s.spool_batches) + " left in the spool, " + std::to_string(s.batches_dropped) +
-                    " dropped");
+    log::info("collector sink stopped: " + std::to_string(s.batches_sent) + " batches sent, " +
+              std::to_string(s.spool_batches) + " left in the spool, " + std::to_string(s.batches_dropped) +
+              " dropped");
   });
 }
 

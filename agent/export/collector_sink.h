@@ -6,7 +6,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,8 +33,6 @@ struct CollectorSinkOptions {
   std::chrono::milliseconds send_timeout{30000};         // one POST, connect to ack
   std::chrono::milliseconds final_send_deadline{3000};   // at shutdown, for whatever the spool holds
   size_t max_pending_bytes = 32u << 20;                  // events waiting to be spooled; beyond: dropped, counted
-  // Diagnostics ("info", "warn", "error"); never given event contents or the token. Default: stderr.
-  std::function<void(const char* level, const std::string& message)> log;
 };
 
 // Options from the agent config; reads the token file (trailing whitespace trimmed).
@@ -82,7 +79,6 @@ class CollectorSink final : public EventSink {
   // One delivery attempt of the oldest spooled batch; false when it must be retried later.
   bool send_oldest(std::chrono::milliseconds timeout);
   void refresh_spool_stats();
-  void log(const char* level, const std::string& message) const;
 
   CollectorSinkOptions options_;
   std::unique_ptr<Spool> spool_;

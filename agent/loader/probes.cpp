@@ -6,13 +6,36 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include "ct_probes.skel.h"
 #include "loader/filesystems.h"
+#include "log.h"
 
 namespace credtrace::loader {
+namespace {
+
+// libbpf's own messages go through the agent's logger (one format, JSON included), not straight to stderr:
+// warnings as warn, its informational lines as info (both shown by default, as libbpf does), debug as debug.
+int libbpf_to_log(enum libbpf_print_level level, const char* format, va_list args) {
+  const log::Level ours = level == LIBBPF_WARN ? log::Level::warn
+                          : level == LIBBPF_INFO ? log::Level::info
+                                                 : log::Level::debug;
+  if (!log::enabled(ours)) return 0;
+  char buffer[1024];
+  const int length = std::vsnprintf(buffer, sizeof buffer, format, args);
+  if (length < 0) return length;
+  std::string_view line(buffer, std::min(static_cast<size_t>(length), sizeof buffer - 1));
+  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  log::write(ours, line);  // libbpf's lines start with "libbpf: " themselves
+  return length;
+}
+
+}  // namespace
 
 using kernel::is_return_probe;
 using kernel::tls_probe_name;
@@ -24,6 +47,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = err;
     return nullptr;
   }
+  libbpf_set_print(libbpf_to_log);
   probes->skel_.reset(ct_probes__open());
   if (!probes->skel_) {
     *error = std::string("cannot open BPF object: ") + std::strerror(errno);

@@ -252,7 +252,39 @@ std::string redact_flag_value(std::string_view flag, std::string_view value, Nex
 
 bool looks_like_long_option(std::string_view arg) { return arg.starts_with("--"); }
 
+// Separates the words of free text; quotes and brackets around a NAME=VALUE word are not part of it.
+bool is_text_word_separator(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '(' || c == ')' ||
+         c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == ';';
+}
+
+// A word of free text that is NAME=VALUE or --secret-flag=VALUE with a secret value, redacted; nullopt otherwise.
+std::optional<std::string> redact_text_word(std::string_view word) {
+  if (std::optional<std::string> flag = redact_flag_with_value(word)) return flag;
+  if (std::optional<std::string> assignment = redact_env_assignment(word)) return assignment;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string redact_text(std::string_view text) {
+  std::string words_done;
+  words_done.reserve(text.size());
+  size_t at = 0;
+  while (at < text.size()) {
+    if (is_text_word_separator(text[at])) {
+      words_done.push_back(text[at++]);
+      continue;
+    }
+    size_t end = at;
+    while (end < text.size() && !is_text_word_separator(text[end])) ++end;
+    std::string_view word = text.substr(at, end - at);
+    std::optional<std::string> redacted = redact_text_word(word);
+    words_done.append(redacted ? std::string_view(*redacted) : word);
+    at = end;
+  }
+  return redact_inside(words_done);
+}
 
 std::vector<std::string> redact_argv(const std::vector<std::string>& argv) {
   std::vector<std::string> redacted;

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/log.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 namespace {
@@ -28,7 +28,7 @@ std::string_view trim(std::string_view s) {
 void warn_if_readable_by_others(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0004))
-    log_warn("token file " + path + " is readable by every user; chmod o-r it");
+    log::warn("token file " + path + " is readable by every user; chmod o-r it");
 }
 
 struct CredentialsFree {

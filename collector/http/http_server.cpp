@@ -15,7 +15,7 @@
 #include <new>
 #include <vector>
 
-#include "common/log.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 
@@ -99,8 +99,8 @@ std::string client_address(MHD_Connection* connection) {
 void log_verdict(MHD_Connection* connection, const ClientCertificate& client) {
   std::string who = "client certificate from " + client_address(connection) + " (subject \"" + client.subject +
                     "\", sha256 " + client.sha256 + ")";
-  if (client.verified()) log_info(who + " verified");
-  else log_warn(who + " not trusted: " + client.reason);
+  if (client.verified()) log::info(who + " verified");
+  else log::warn(who + " not trusted: " + client.reason);
 }
 
 // What the connection's client certificate proves, verified at most once per connection and chain (and again after
@@ -180,7 +180,7 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
   try {
     return handle_call(cls, connection, url, method, version, upload_data, upload_data_size, state_slot);
   } catch (const std::exception& e) {
-    log_error(std::string("request failed: ") + e.what());
+    log::error(std::string("request failed: ") + e.what());
     *upload_data_size = 0;
     return MHD_NO;
   }
@@ -205,7 +205,7 @@ void on_log(void*, const char* format, va_list args) {
   std::vsnprintf(buffer, sizeof buffer, format, args);
   std::string line(buffer);
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  log_warn("http: " + line);
+  log::warn("http: " + line);
 }
 
 }  // namespace

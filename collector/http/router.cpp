@@ -5,7 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "common/log.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 namespace {
@@ -44,7 +44,7 @@ std::optional<HttpReply> Router::check_agent(const HttpRequest& request, const C
   if (message.empty())
     message = options_.client_certificates ? "missing agent bearer token or client certificate (mTLS)"
                                            : "missing agent bearer token";
-  log_warn("ingest rejected (unauthorized): " + message);
+  log::warn("ingest rejected (unauthorized): " + message);
   return unauthorized(message);
 }
 

@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/log.h"
 #include "common/time_util.h"
 #include "ingest/batch_wire.h"
 #include "ingest/inflate.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 namespace {
@@ -56,7 +56,7 @@ HttpReply ack_reply(const v1::IngestAck& ack, bool json) {
 
 HttpReply IngestService::reject(RejectReason reason, int status, const std::string& message) {
   metrics_.rejected(reason);
-  log_warn(std::string("ingest rejected (") + reject_reason_name(reason) + "): " + message);
+  log::warn(std::string("ingest rejected (") + reject_reason_name(reason) + "): " + message);
   return error_reply(status, message);
 }
 

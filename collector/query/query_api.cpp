@@ -7,9 +7,9 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 
-#include "common/log.h"
 #include "common/time_util.h"
 #include "credtrace/v1/events.pb.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 namespace {
@@ -206,7 +206,7 @@ std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
 
 HttpReply QueryApi::store_failed(const Status& status) {
   metrics_.query(false);
-  log_error("query failed: " + status.message());
+  log::error("query failed: " + status.message());
   return error_reply(503, "storage failed: " + status.message());
 }
 

@@ -3,8 +3,8 @@
 
 #include <chrono>
 
-#include "common/log.h"
 #include "common/time_util.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 
@@ -25,12 +25,12 @@ void Retention::prune_once() {
   int64_t cutoff = now_ns() - static_cast<int64_t>(days_) * 86400 * 1'000'000'000LL;
   PruneResult result;
   if (Status s = store_.prune(cutoff, result); !s.ok()) {
-    log_error("retention: " + s.message());
+    log::error("retention: " + s.message());
     return;
   }
   metrics_.retention_deleted(result.events);
   if (result.events + result.credentials + result.workloads > 0)
-    log_info("retention: deleted " + std::to_string(result.events) + " events, " +
+    log::info("retention: deleted " + std::to_string(result.events) + " events, " +
              std::to_string(result.credentials) + " credentials, " + std::to_string(result.workloads) +
              " workloads older than " + std::to_string(days_) + " days");
 }

@@ -3,8 +3,8 @@
 
 #include <pthread.h>
 
-#include "common/log.h"
 #include "common/stop_thread.h"
+#include "logging/log.h"
 
 namespace credtrace::collector {
 
@@ -32,7 +32,7 @@ void SqliteCheckpointer::run() {
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never blocks the writer; the next write transaction restarts the
     // WAL from its beginning once every frame is in the database.
-    if (Status s = connection_->checkpoint(SQLITE_CHECKPOINT_PASSIVE); !s.ok()) log_warn(s.message());
+    if (Status s = connection_->checkpoint(SQLITE_CHECKPOINT_PASSIVE); !s.ok()) log::warn(s.message());
     lock.lock();
   }
 }

@@ -112,6 +112,36 @@ TEST(AgentConfig, BadValuesAreLocated) {
   EXPECT_NE(r.error.find("at least 16"), std::string::npos) << r.error;
 }
 
+TEST(AgentConfig, LogSection) {
+  AgentConfig defaults = default_config();
+  EXPECT_EQ(defaults.log.level, log::Level::info);
+  EXPECT_EQ(defaults.log.format, log::Format::text);
+  EXPECT_EQ(defaults.log.syslog_prefix, log::SyslogPrefix::automatic);
+
+  LoadResult r = load_config_text("log:\n  level: debug\n  format: json\n  syslog_prefix: off\n", "log.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->log.level, log::Level::debug);
+  EXPECT_EQ(r.config->log.format, log::Format::json);
+  EXPECT_EQ(r.config->log.syslog_prefix, log::SyslogPrefix::off);
+  r = load_config_text("log:\n  level: warning\n  syslog_prefix: true\n", "log.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->log.level, log::Level::warn);
+  EXPECT_EQ(r.config->log.syslog_prefix, log::SyslogPrefix::on);
+
+  r = load_config_text("log:\n  level: loud\n", "l.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error, "l.yaml:2:10: log.level: expected trace, debug, info, warn or error, got 'loud'");
+  r = load_config_text("log:\n  format: xml\n", "f.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error, "f.yaml:2:11: log.format: expected text or json, got 'xml'");
+  r = load_config_text("log:\n  syslog_prefix: sometimes\n", "p.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("p.yaml:2:18: log.syslog_prefix: expected auto, on or off"), std::string::npos) << r.error;
+  r = load_config_text("log:\n  file: /var/log/x\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("k.yaml:2:3: unknown key 'log.file'", 0), 0u) << r.error;
+}
+
 TEST(AgentConfig, SecretFileAndConfigScanSettings) {
   auto r = load_config_text("secrets:\n  read_files: false\n  extra_file_patterns: [\"~/.config/acme/token\", \"!*.pub\"]\n"
                             "  max_file_bytes: 65536\n  scan_mcp_configs: false\n", "s.yaml");

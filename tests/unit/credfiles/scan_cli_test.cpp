@@ -1,11 +1,12 @@
 // Tests of the `credtrace scan` binary: every MCP client's config shape, JSON and SARIF fields, exit codes,
-// fingerprint keys, default home scan, skipped directories, and no raw secret in stdout or stderr.
+// fingerprint keys, default home scan, skipped directories, diagnostics, and no raw secret in stdout or stderr.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -292,6 +293,33 @@ TEST(ScanCli, TextOutputAndFleetKey) {
   RunResult random2 = run_credtrace({"scan", tree.home()}, {"CREDTRACE_FINGERPRINT_KEY_FILE="});
   EXPECT_NE(random1.out.find("random, for this run only"), std::string::npos);
   EXPECT_NE(strip_header(random1.out), strip_header(random2.out));
+}
+
+// Problems go through the shared logger: "credtrace scan: error: …" lines, JSON lines with --log-format or
+// $CREDTRACE_LOG_FORMAT (the flag also after the subcommand), nothing below --log-level.
+TEST(ScanCli, DiagnosticsThroughTheLogger) {
+  TempDir dir;
+  const std::string absent = dir.str("absent.key");
+  RunResult text = run_credtrace({"scan", "--fingerprint-key-file", absent, dir.str("p")});
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_EQ(text.err.rfind("credtrace scan: error: ", 0), 0u) << text.err;
+  EXPECT_NE(text.err.find(absent), std::string::npos) << text.err;
+  EXPECT_EQ(std::count(text.err.begin(), text.err.end(), '\n'), 1) << text.err;
+
+  RunResult by_flag = run_credtrace({"scan", "--log-format", "json", "--fingerprint-key-file", absent, dir.str("p")});
+  RunResult by_env = run_credtrace({"scan", "--fingerprint-key-file", absent, dir.str("p")}, {"CREDTRACE_LOG_FORMAT=json"});
+  for (const RunResult& run : {by_flag, by_env}) {
+    EXPECT_EQ(run.exit_code, 2);
+    Json line = Json::parse(run.err);
+    EXPECT_EQ(line["level"], "error");
+    EXPECT_EQ(line["component"], "credtrace scan");
+    EXPECT_NE(line["msg"].get<std::string>().find(absent), std::string::npos) << run.err;
+  }
+
+  RunResult quiet = run_credtrace({"--log-level", "error", "scan", "--fingerprint-key-file", absent, dir.str("p")});
+  EXPECT_EQ(quiet.exit_code, 2);
+  EXPECT_FALSE(quiet.err.empty());  // errors pass an error threshold
+  EXPECT_EQ(run_credtrace({"--log-level", "loud", "scan", dir.str("p")}).exit_code, 2);
 }
 
 TEST(ScanCli, DefaultScanIsTheUsersHome) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "fake_collector.h"
+#include "logging/log.h"
 
 namespace credtrace::exporter {
 namespace {
@@ -42,8 +43,15 @@ class CollectorSinkTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "credtrace-sink-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
+    log::Options capture;
+    capture.component = "collector-sink-test";
+    capture.writer = [this](std::string_view line) { logs_.emplace_back(line); };  // under the sink's mutex
+    log::configure(std::move(capture));
   }
-  void TearDown() override { fs::remove_all(root_); }
+  void TearDown() override {
+    log::configure(log::Options{});
+    fs::remove_all(root_);
+  }
 
   CollectorSinkOptions options(const std::string& url) {
     CollectorSinkOptions o;
@@ -56,7 +64,6 @@ class CollectorSinkTest : public ::testing::Test {
     o.retry_max = milliseconds(100);
     o.send_timeout = milliseconds(3000);
     o.final_send_deadline = milliseconds(2000);
-    o.log = [this](const char* level, const std::string& message) { logs_.push_back(std::string(level) + " " + message); };
     return o;
   }
   std::unique_ptr<CollectorSink> start(CollectorSinkOptions o) {
@@ -73,7 +80,7 @@ class CollectorSinkTest : public ::testing::Test {
   }
 
   fs::path root_;
-  std::vector<std::string> logs_;  // written by the sink threads; read after shutdown only
+  std::vector<std::string> logs_;  // the logger's lines, written by the sink threads; read after shutdown only
 };
 
 // n sequences in a row, from the first one received (a new spool starts at a time-based sequence).

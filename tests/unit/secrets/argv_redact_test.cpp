@@ -1,4 +1,4 @@
-// Tests of argv redaction: secret flags, typed tokens, URLs, headers, NAME=VALUE, untouched ordinary args.
+// Tests of argv and free-text redaction: secret flags, typed tokens, URLs, headers, NAME=VALUE, untouched ordinary text.
 #include "secrets/argv_redact.h"
 
 #include <gtest/gtest.h>
@@ -123,6 +123,36 @@ TEST(RedactArgv, EmptyAndOrdinaryArgv) {
   EXPECT_TRUE(redact_argv({}).empty());
   Argv argv = {"node", "/opt/mcp/index.js", "--stdio", "--config", "/etc/mcp.json", "hello world"};
   EXPECT_EQ(redact_argv(argv), argv);
+}
+
+TEST(RedactText, TypedTokensUrlPasswordsBearerAndAssignmentsInProse) {
+  std::mt19937 rng(71);
+  std::string pat = github_pat(rng);
+  std::string openai = openai_project_key(rng, "sk-proj-", 74);
+  std::string text = "request to https://app:Sup3rS3cret@db.internal/x failed (token " + pat + ", " +
+                     "Authorization: Bearer abcdef0123456789, OPENAI_API_KEY=" + openai + ", DB_PASSWORD=s3cr3t-Pa55)";
+  std::string redacted = redact_text(text);
+  EXPECT_EQ(redacted, "request to https://app:****@db.internal/x failed (token <redacted:github_pat>, "
+                      "Authorization: Bearer <redacted:bearer_token>, OPENAI_API_KEY=<redacted:openai>, "
+                      "DB_PASSWORD=<redacted:password>)");
+  for (std::string_view secret : {std::string_view(pat), std::string_view(openai), std::string_view("Sup3rS3cret"),
+                                  std::string_view("abcdef0123456789"), std::string_view("s3cr3t-Pa55")})
+    EXPECT_EQ(redacted.find(secret), std::string::npos) << redacted;
+}
+
+TEST(RedactText, OrdinaryDiagnosticsUnchanged) {
+  for (std::string_view text : {
+           "--tls-cert and --tls-key go together",
+           "--client-ca needs --tls-cert and --tls-key: client certificates are only asked for over HTTPS",
+           "ingest rejected (unauthorized): missing agent bearer token or client certificate (mTLS)",
+           "client certificate from 127.0.0.1 (subject \"CN=agent-1\", sha256 "
+           "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08) verified",
+           "listening on https://127.0.0.1:8787 (db sqlite:/var/lib/x/collector.db, 1 agent tokens, 0 reader tokens)",
+           "collector sink: 3 spooled batches (4096 bytes) to replay, next sequence 1717171717171717",
+           "token file /etc/credtrace/tokens is readable by every user; chmod o-r it",
+           "max_tokens=4096 LOG_LEVEL=debug GITHUB_TOKEN=${GITHUB_TOKEN} token_file=/run/secrets/gh",
+       })
+    EXPECT_EQ(redact_text(text), text);
 }
 
 }  // namespace
