@@ -138,11 +138,8 @@ Http1RequestParser::Step Http1RequestParser::step(std::vector<HttpRequest>& out,
                                                   std::vector<std::string>* raw_queries) {
   switch (state_) {
     case State::kHead: return step_head(out, raw_queries);
-    case State::kBody:
-    case State::kChunkData: return step_body(out, raw_queries);
-    case State::kChunkSize: return step_chunk_size();
-    case State::kChunkDataEnd: return step_chunk_data_end();
-    case State::kTrailers: return step_trailers(out, raw_queries);
+    case State::kBody: return step_body(out, raw_queries);
+    case State::kChunked: return step_chunked(out, raw_queries);
   }
   return Step::kNeedMore;
 }
@@ -234,7 +231,8 @@ bool Http1RequestParser::start_request(std::string_view block) {
       fail("transfer-encoding does not end in chunked", false);
       return false;
     }
-    state_ = State::kChunkSize;
+    chunked_.reset();
+    state_ = State::kChunked;
     return true;
   }
   bool has_length = find_header(current_.headers, "content-length") != nullptr;
@@ -256,58 +254,31 @@ Http1RequestParser::Step Http1RequestParser::step_body(std::vector<HttpRequest>&
   pos_ += take;
   remaining_ -= take;
   if (remaining_ > 0) return Step::kNeedMore;
-  if (state_ == State::kBody) {
-    emit(out, raw_queries);
-  } else {
-    state_ = State::kChunkDataEnd;
-  }
+  emit(out, raw_queries);
   return Step::kProgress;
 }
 
-Http1RequestParser::Step Http1RequestParser::step_chunk_size() {
-  http1::ChunkLine line = http1::chunk_size_line(pending(), kMaxChunkSizeLine, scan_);
-  if (line.error) {
-    fail(line.error, false);
-    return Step::kProgress;
+// One step of the chunked framing; the body's data goes to the request, trailer fields are dropped.
+Http1RequestParser::Step Http1RequestParser::step_chunked(std::vector<HttpRequest>& out,
+                                                          std::vector<std::string>* raw_queries) {
+  using Event = http1::ChunkedFramer::Event;
+  http1::ChunkedFramer::Step framed = chunked_.step(pending());
+  switch (framed.event) {
+    case Event::kNeedMore: return Step::kNeedMore;
+    case Event::kError: fail(framed.error, false); return Step::kProgress;
+    case Event::kTooLarge:
+      fail(framed.error, true);
+      skipping_line_ = true;
+      return Step::kProgress;
+    case Event::kData: append_body(framed.data); break;
+    case Event::kFraming:
+    case Event::kTrailer: break;
+    case Event::kEnd:
+      pos_ += framed.consumed;
+      emit(out, raw_queries);
+      return Step::kProgress;
   }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  remaining_ = line.chunk_size;
-  trailer_bytes_ = 0;
-  state_ = line.chunk_size == 0 ? State::kTrailers : State::kChunkData;
-  return Step::kProgress;
-}
-
-Http1RequestParser::Step Http1RequestParser::step_chunk_data_end() {
-  http1::ChunkLine line = http1::chunk_data_end(pending());
-  if (line.error) {
-    fail(line.error, false);
-    return Step::kProgress;
-  }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  state_ = State::kChunkSize;
-  return Step::kProgress;
-}
-
-Http1RequestParser::Step Http1RequestParser::step_trailers(std::vector<HttpRequest>& out,
-                                                           std::vector<std::string>* raw_queries) {
-  std::string_view data = pending();
-  size_t allowed = kMaxHeaderBlock - trailer_bytes_;
-  size_t nl = find_line_end(data.substr(0, allowed));
-  if (nl == std::string_view::npos) {
-    if (data.size() < allowed) return Step::kNeedMore;
-    fail("chunked trailers over 64 KiB", true);
-    skipping_line_ = true;
-    return Step::kProgress;
-  }
-  bool blank = without_cr(data.substr(0, nl)).empty();
-  pos_ += nl + 1;
-  scan_ = 0;
-  trailer_bytes_ += nl + 1;  // trailer fields are consumed, not kept
-  if (blank) emit(out, raw_queries);
+  pos_ += framed.consumed;
   return Step::kProgress;
 }
 
@@ -364,7 +335,7 @@ void Http1RequestParser::drop_request() {
   current_ = HttpRequest{};
   detail::wipe(current_raw_query_);
   remaining_ = 0;
-  trailer_bytes_ = 0;
+  chunked_.reset();
 }
 
 // Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.

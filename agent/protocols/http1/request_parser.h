@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/http1/chunked_framer.h"
+
 namespace credtrace::protocols {
 
 struct HttpHeader {
@@ -71,7 +73,7 @@ class Http1RequestParser {
   static bool looks_like_http1_request(std::string_view first_bytes);
 
  private:
-  enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers };
+  enum class State { kHead, kBody, kChunked };
   enum class Step { kProgress, kNeedMore };
 
   Step step(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
@@ -79,9 +81,7 @@ class Http1RequestParser {
   Step step_skip_line();
   Step step_head_line(size_t line_end, std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
   Step step_body(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
-  Step step_chunk_size();
-  Step step_chunk_data_end();
-  Step step_trailers(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
+  Step step_chunked(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
 
   bool start_request(std::string_view block);
   void begin_body();
@@ -102,8 +102,8 @@ class Http1RequestParser {
   bool resyncing_ = false;   // looking for a request line; non-request lines are skipped silently
   bool skipping_line_ = false;  // discarding up to the next '\n'
   State state_ = State::kHead;
-  uint64_t remaining_ = 0;   // body or chunk bytes still expected
-  size_t trailer_bytes_ = 0;
+  uint64_t remaining_ = 0;   // Content-Length body bytes still expected
+  http1::ChunkedFramer chunked_{kMaxChunkSizeLine, kMaxHeaderBlock};  // the body's framing when it is chunked
   HttpRequest current_;
   std::string current_raw_query_;
   ParserStats stats_;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/http1/chunked_framer.h"
 #include "protocols/http1/request_parser.h"  // HttpHeader
 
 namespace credtrace::protocols {
@@ -85,7 +86,7 @@ class Http1ResponseParser {
   static bool looks_like_http1_response(std::string_view first_bytes);
 
  private:
-  enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kUntilClose, kTunnel };
+  enum class State { kHead, kBody, kChunked, kUntilClose, kTunnel };
   enum class Step { kProgress, kNeedMore };
 
   Step step(std::vector<HttpResponse>& out);
@@ -95,9 +96,7 @@ class Http1ResponseParser {
   Step step_body(std::vector<HttpResponse>& out);
   Step step_until_close();
   Step step_tunnel();
-  Step step_chunk_size();
-  Step step_chunk_data_end();
-  Step step_trailers(std::vector<HttpResponse>& out);
+  Step step_chunked(std::vector<HttpResponse>& out);
 
   void start_body(std::vector<HttpResponse>& out);
   void append_body(std::string_view data);
@@ -118,8 +117,8 @@ class Http1ResponseParser {
   bool resyncing_ = false;     // searching for a status line; failures are not counted again
   bool discarding_ = false;    // the current message is framed but dropped (a gap hit its body)
   State state_ = State::kHead;
-  uint64_t remaining_ = 0;     // body or chunk bytes still expected
-  size_t trailer_bytes_ = 0;
+  uint64_t remaining_ = 0;     // Content-Length body bytes still expected
+  http1::ChunkedFramer chunked_{kMaxChunkSizeLine, kMaxHeaderBlock};  // the body's framing when it is chunked
   HttpResponse current_;
   std::deque<std::string> requests_;  // methods of requests not yet answered, oldest first
   ResponseParserStats stats_;
