@@ -122,6 +122,22 @@ void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& 
   compact();
 }
 
+void Http1RequestParser::feed(std::string_view bytes, MessageSink& sink) {
+  std::vector<HttpRequest> requests;
+  std::vector<std::string> raw_queries;
+  feed(bytes, requests, raw_queries);
+  detail::yield_requests(requests, raw_queries, sink);
+}
+
+void Http1RequestParser::finish(MessageSink&) {
+  skip_bytes(pending().size());
+  drop_request();
+  state_ = State::kHead;
+  resyncing_ = false;
+  skipping_line_ = false;
+  compact();
+}
+
 void Http1RequestParser::gap(uint64_t missing_bytes) {
   if (missing_bytes == 0) return;
   ++stats_.gaps;
@@ -354,6 +370,10 @@ bool Http1RequestParser::looks_like_http1_request(std::string_view first_bytes) 
   if (nl != std::string_view::npos) return parse_request_line(first_bytes.substr(0, nl)).has_value();
   size_t space = first_bytes.find(' ');
   return request_line_prefix_ok(first_bytes) && space != std::string_view::npos && space + 1 < first_bytes.size();
+}
+
+bool Http1RequestParser::could_become_http1_request(std::string_view first_bytes) {
+  return first_bytes.find('\n') == std::string_view::npos && request_line_prefix_ok(first_bytes);
 }
 
 void cleanse(HttpRequest& request) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocols/http1/chunked_framer.h"
+#include "protocols/stream_parser.h"
 
 namespace credtrace::protocols {
 
@@ -38,7 +39,7 @@ struct ParserStats {
   uint64_t bodies_truncated = 0;   // requests whose body was longer than kMaxBodyPrefix
 };
 
-class Http1RequestParser {
+class Http1RequestParser final : public StreamParser {
  public:
   static constexpr size_t kMaxHeaderBlock = 64 * 1024;  // request line + headers + blank line
   static constexpr size_t kMaxBodyPrefix = 16 * 1024;
@@ -47,7 +48,14 @@ class Http1RequestParser {
   Http1RequestParser() = default;
   Http1RequestParser(const Http1RequestParser&) = delete;
   Http1RequestParser& operator=(const Http1RequestParser&) = delete;
-  ~Http1RequestParser();
+  ~Http1RequestParser() override;
+
+  // StreamParser: requests go to sink.on_request; finish() drops a partial request (a request is never delimited by
+  // the close).
+  std::string_view protocol() const override { return "http/1.1"; }
+  void feed(std::string_view bytes, MessageSink& sink) override;
+  void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
+  void finish(MessageSink& sink) override;
 
   // Feed bytes in order; every complete request (headers + body consumed per Content-Length or chunked
   // encoding) is appended to out. Handles pipelining, requests split across feeds (even byte by byte), chunked
@@ -71,6 +79,8 @@ class Http1RequestParser {
   // "GET / HTTP/1.1\r\n"-style start: a known method, a space and a plausible target; when the first line is
   // complete it must end with " HTTP/1.x".
   static bool looks_like_http1_request(std::string_view first_bytes);
+  // No line end yet, and the bytes can still become a request line ("GE", "GET ", "POST /v1"): too short to tell.
+  static bool could_become_http1_request(std::string_view first_bytes);
 
  private:
   enum class State { kHead, kBody, kChunked };

@@ -106,6 +106,18 @@ void Http1ResponseParser::feed(std::string_view bytes, std::vector<HttpResponse>
   compact();
 }
 
+void Http1ResponseParser::feed(std::string_view bytes, MessageSink& sink) {
+  std::vector<HttpResponse> responses;
+  feed(bytes, responses);
+  detail::yield_responses(responses, sink);
+}
+
+void Http1ResponseParser::finish(MessageSink& sink) {
+  std::vector<HttpResponse> responses;
+  finish(responses);
+  detail::yield_responses(responses, sink);
+}
+
 bool Http1ResponseParser::in_body() const {
   return state_ != State::kHead && state_ != State::kTunnel;
 }

@@ -10,6 +10,7 @@
 
 #include "protocols/http1/chunked_framer.h"
 #include "protocols/http1/request_parser.h"  // HttpHeader
+#include "protocols/stream_parser.h"
 
 namespace credtrace::protocols {
 
@@ -39,7 +40,7 @@ struct ResponseParserStats {
   uint64_t bytes_tunneled = 0;      // bytes after a 101 or a 2xx to CONNECT (another protocol), not parsed
 };
 
-class Http1ResponseParser {
+class Http1ResponseParser final : public StreamParser {
  public:
   static constexpr size_t kMaxHeaderBlock = 64 * 1024;  // status line + headers + blank line
   static constexpr size_t kMaxBodyPrefix = 16 * 1024;
@@ -50,7 +51,14 @@ class Http1ResponseParser {
   Http1ResponseParser() = default;
   Http1ResponseParser(const Http1ResponseParser&) = delete;
   Http1ResponseParser& operator=(const Http1ResponseParser&) = delete;
-  ~Http1ResponseParser();
+  ~Http1ResponseParser() override;
+
+  // StreamParser: final responses go to sink.on_response; the other direction's requests pair with them.
+  std::string_view protocol() const override { return "http/1.1"; }
+  void feed(std::string_view bytes, MessageSink& sink) override;
+  void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
+  void finish(MessageSink& sink) override;
+  void on_peer_request(std::string_view method) override { request_sent(method); }
 
   // A request was sent on this connection (client to server). Responses pair with requests in order; the method
   // decides framing (HEAD: no body; CONNECT + 2xx: tunnel). Interim 1xx responses do not consume a request.
