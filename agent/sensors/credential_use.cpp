@@ -1,12 +1,11 @@
-// Credential-use sensor: per-stream HTTP parsing of captured plaintext, the credentials requests carry, and where each
-// stream's bytes were observed to go (TLS streams: the socket their ciphertext was written to).
+// Credential-use sensor: captured plaintext through the stream tracker to the HTTP parsers, the credentials requests
+// carry and responses issue, and where each stream's bytes were observed to go (TLS: the socket of its ciphertext).
 #include "sensors/credential_use.h"
 
 #include "protocols/response_credentials.h"
 #include "protocols/stream_parser.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <algorithm>
