@@ -70,8 +70,7 @@ ChunkedFramer::Step ChunkedFramer::data_end(std::string_view input) {
 ChunkedFramer::Step ChunkedFramer::trailer_line(std::string_view input) {
   size_t allowed = max_trailers_ - trailer_bytes_;
   std::string_view window = input.substr(0, allowed);
-  size_t nl = window.find('\n', std::min(scan_, window.size()));
-  scan_ = nl == std::string_view::npos ? window.size() : nl;
+  size_t nl = find_line_end(window, scan_);
   if (nl == std::string_view::npos) {
     if (input.size() < allowed) return {};
     return broken(Event::kTooLarge, "chunked trailers over the limit", allowed);

@@ -1,11 +1,8 @@
 // Incremental HTTP/1.1 request parser: request line, headers, Content-Length/chunked framing and resync.
 #include "protocols/http1/request_parser.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <optional>
 
 #include "protocols/http1/header_fields.h"
@@ -160,19 +157,12 @@ Http1RequestParser::Step Http1RequestParser::step(std::vector<HttpRequest>& out,
   return Step::kNeedMore;
 }
 
-// Index of the next '\n' in window at or after scan_, remembering how far we looked.
-size_t Http1RequestParser::find_line_end(std::string_view window) {
-  size_t nl = window.find('\n', std::min(scan_, window.size()));
-  scan_ = nl == std::string_view::npos ? window.size() : nl;
-  return nl;
-}
-
 Http1RequestParser::Step Http1RequestParser::step_head(std::vector<HttpRequest>& out,
                                                        std::vector<std::string>* raw_queries) {
   if (skipping_line_) return step_skip_line();
   std::string_view data = pending();
   std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
-  size_t nl = find_line_end(window);
+  size_t nl = http1::find_line_end(window, scan_);
   if (nl != std::string_view::npos) return step_head_line(nl, out, raw_queries);
   if (line_start_ == 0 && !request_line_prefix_ok(window)) {
     reject_first_line();
@@ -357,12 +347,8 @@ void Http1RequestParser::drop_request() {
 // Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
 void Http1RequestParser::compact() {
   if (pos_ == 0) return;
-  size_t keep = buffer_.size() - pos_;
-  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
-  OPENSSL_cleanse(buffer_.data() + keep, pos_);
-  buffer_.resize(keep);
+  http1::drop_consumed(buffer_, pos_, kReleaseCapacity);
   pos_ = 0;
-  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
 }
 
 bool Http1RequestParser::looks_like_http1_request(std::string_view first_bytes) {

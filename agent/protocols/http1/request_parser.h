@@ -99,7 +99,6 @@ class Http1RequestParser final : public StreamParser {
   void emit(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
   void fail(std::string_view what, bool oversized);
   void reject_first_line();
-  size_t find_line_end(std::string_view window);
   void skip_bytes(size_t count);
   void drop_request();
   void compact();

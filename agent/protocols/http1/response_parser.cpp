@@ -1,10 +1,7 @@
 // Incremental HTTP/1.1 response parser: status line, headers, RFC 9112 §6.3 body framing, request pairing, resync.
 #include "protocols/http1/response_parser.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "protocols/http1/header_fields.h"
@@ -179,13 +176,6 @@ Http1ResponseParser::Step Http1ResponseParser::step(std::vector<HttpResponse>& o
   return Step::kNeedMore;
 }
 
-// Index of the next '\n' in window at or after scan_, remembering how far we looked.
-size_t Http1ResponseParser::find_line_end(std::string_view window) {
-  size_t nl = window.find('\n', std::min(scan_, window.size()));
-  scan_ = nl == std::string_view::npos ? window.size() : nl;
-  return nl;
-}
-
 // Skips everything before the next possible status line.
 Http1ResponseParser::Step Http1ResponseParser::step_search() {
   std::string_view data = pending();
@@ -215,7 +205,7 @@ Http1ResponseParser::Step Http1ResponseParser::step_head(std::vector<HttpRespons
     }
   }
   std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
-  size_t nl = find_line_end(window);
+  size_t nl = http1::find_line_end(window, scan_);
   if (line_start_ == 0 && !status_line_prefix_ok(nl == std::string_view::npos ? window : window.substr(0, nl))) {
     fail("data is not an HTTP/1.x response", 1);
     return Step::kProgress;
@@ -411,12 +401,8 @@ void Http1ResponseParser::drop_response() {
 // Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
 void Http1ResponseParser::compact() {
   if (pos_ == 0) return;
-  size_t keep = buffer_.size() - pos_;
-  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
-  OPENSSL_cleanse(buffer_.data() + keep, pos_);
-  buffer_.resize(keep);
+  http1::drop_consumed(buffer_, pos_, kReleaseCapacity);
   pos_ = 0;
-  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
 }
 
 bool Http1ResponseParser::looks_like_http1_response(std::string_view first_bytes) {

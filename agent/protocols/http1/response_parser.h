@@ -111,7 +111,6 @@ class Http1ResponseParser final : public StreamParser {
   void end_message(std::vector<HttpResponse>& out);
   void emit(std::vector<HttpResponse>& out);
   void fail(std::string_view what, size_t skip, bool oversized = false);
-  size_t find_line_end(std::string_view window);
   void skip_bytes(size_t count);
   void drop_response();
   bool in_body() const;
