@@ -1,7 +1,10 @@
 // HTTP/1.x header-field helpers shared by the request and response parsers, chunked framing lines included.
 #include "protocols/http1/header_fields.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "protocols/text.h"
 
@@ -96,10 +99,22 @@ std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
   return length;
 }
 
-ChunkLine chunk_size_line(std::string_view data, size_t max_line, size_t& scan) {
-  std::string_view window = data.substr(0, max_line + 1);
+size_t find_line_end(std::string_view window, size_t& scan) {
   size_t nl = window.find('\n', std::min(scan, window.size()));
   scan = nl == std::string_view::npos ? window.size() : nl;
+  return nl;
+}
+
+void drop_consumed(std::string& buffer, size_t consumed, size_t release_capacity) {
+  size_t keep = buffer.size() - consumed;
+  std::memmove(buffer.data(), buffer.data() + consumed, keep);
+  OPENSSL_cleanse(buffer.data() + keep, consumed);
+  buffer.resize(keep);
+  if (keep == 0 && buffer.capacity() > release_capacity) std::string().swap(buffer);
+}
+
+ChunkLine chunk_size_line(std::string_view data, size_t max_line, size_t& scan) {
+  size_t nl = find_line_end(data.substr(0, max_line + 1), scan);
   if (nl == std::string_view::npos) {
     if (data.size() <= max_line) return {};
     return {.error = "chunk size line too long"};

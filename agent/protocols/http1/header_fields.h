@@ -1,5 +1,5 @@
 // Public API of the HTTP/1.x header-field helpers both directions' parsers share: token characters, header
-// lines, list elements, Content-Length, chunked framing lines, and appends that wipe what they reallocate.
+// lines, list elements, Content-Length, chunked framing lines, line search, and buffer edits that wipe what they free.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,13 @@ std::optional<uint64_t> parse_decimal(std::string_view digits);
 std::optional<uint64_t> parse_hex(std::string_view digits);
 // Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
 std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers);
+
+// The next '\n' in window at or after `scan` (how far earlier calls on the same bytes already searched), or npos;
+// scan is advanced to it (or to the window's end).
+size_t find_line_end(std::string_view window, size_t& scan);
+// Drops the first `consumed` bytes of a parser's buffer, wiping the bytes it leaves behind; a buffer left empty gives
+// back storage over release_capacity.
+void drop_consumed(std::string& buffer, size_t consumed, size_t release_capacity);
 
 // One framing line of the chunked transfer coding (RFC 9112 §7.1) at the start of the unconsumed data.
 struct ChunkLine {

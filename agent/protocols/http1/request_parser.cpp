@@ -1,11 +1,8 @@
 // Incremental HTTP/1.1 request parser: request line, headers, Content-Length/chunked framing and resync.
 #include "protocols/http1/request_parser.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <optional>
 
 #include "protocols/http1/header_fields.h"
@@ -122,6 +119,22 @@ void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& 
   compact();
 }
 
+void Http1RequestParser::feed(std::string_view bytes, MessageSink& sink) {
+  std::vector<HttpRequest> requests;
+  std::vector<std::string> raw_queries;
+  feed(bytes, requests, raw_queries);
+  detail::yield_requests(requests, raw_queries, sink);
+}
+
+void Http1RequestParser::finish(MessageSink&) {
+  skip_bytes(pending().size());
+  drop_request();
+  state_ = State::kHead;
+  resyncing_ = false;
+  skipping_line_ = false;
+  compact();
+}
+
 void Http1RequestParser::gap(uint64_t missing_bytes) {
   if (missing_bytes == 0) return;
   ++stats_.gaps;
@@ -138,20 +151,10 @@ Http1RequestParser::Step Http1RequestParser::step(std::vector<HttpRequest>& out,
                                                   std::vector<std::string>* raw_queries) {
   switch (state_) {
     case State::kHead: return step_head(out, raw_queries);
-    case State::kBody:
-    case State::kChunkData: return step_body(out, raw_queries);
-    case State::kChunkSize: return step_chunk_size();
-    case State::kChunkDataEnd: return step_chunk_data_end();
-    case State::kTrailers: return step_trailers(out, raw_queries);
+    case State::kBody: return step_body(out, raw_queries);
+    case State::kChunked: return step_chunked(out, raw_queries);
   }
   return Step::kNeedMore;
-}
-
-// Index of the next '\n' in window at or after scan_, remembering how far we looked.
-size_t Http1RequestParser::find_line_end(std::string_view window) {
-  size_t nl = window.find('\n', std::min(scan_, window.size()));
-  scan_ = nl == std::string_view::npos ? window.size() : nl;
-  return nl;
 }
 
 Http1RequestParser::Step Http1RequestParser::step_head(std::vector<HttpRequest>& out,
@@ -159,7 +162,7 @@ Http1RequestParser::Step Http1RequestParser::step_head(std::vector<HttpRequest>&
   if (skipping_line_) return step_skip_line();
   std::string_view data = pending();
   std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
-  size_t nl = find_line_end(window);
+  size_t nl = http1::find_line_end(window, scan_);
   if (nl != std::string_view::npos) return step_head_line(nl, out, raw_queries);
   if (line_start_ == 0 && !request_line_prefix_ok(window)) {
     reject_first_line();
@@ -234,7 +237,8 @@ bool Http1RequestParser::start_request(std::string_view block) {
       fail("transfer-encoding does not end in chunked", false);
       return false;
     }
-    state_ = State::kChunkSize;
+    chunked_.reset();
+    state_ = State::kChunked;
     return true;
   }
   bool has_length = find_header(current_.headers, "content-length") != nullptr;
@@ -256,58 +260,31 @@ Http1RequestParser::Step Http1RequestParser::step_body(std::vector<HttpRequest>&
   pos_ += take;
   remaining_ -= take;
   if (remaining_ > 0) return Step::kNeedMore;
-  if (state_ == State::kBody) {
-    emit(out, raw_queries);
-  } else {
-    state_ = State::kChunkDataEnd;
-  }
+  emit(out, raw_queries);
   return Step::kProgress;
 }
 
-Http1RequestParser::Step Http1RequestParser::step_chunk_size() {
-  http1::ChunkLine line = http1::chunk_size_line(pending(), kMaxChunkSizeLine, scan_);
-  if (line.error) {
-    fail(line.error, false);
-    return Step::kProgress;
+// One step of the chunked framing; the body's data goes to the request, trailer fields are dropped.
+Http1RequestParser::Step Http1RequestParser::step_chunked(std::vector<HttpRequest>& out,
+                                                          std::vector<std::string>* raw_queries) {
+  using Event = http1::ChunkedFramer::Event;
+  http1::ChunkedFramer::Step framed = chunked_.step(pending());
+  switch (framed.event) {
+    case Event::kNeedMore: return Step::kNeedMore;
+    case Event::kError: fail(framed.error, false); return Step::kProgress;
+    case Event::kTooLarge:
+      fail(framed.error, true);
+      skipping_line_ = true;
+      return Step::kProgress;
+    case Event::kData: append_body(framed.data); break;
+    case Event::kFraming:
+    case Event::kTrailer: break;
+    case Event::kEnd:
+      pos_ += framed.consumed;
+      emit(out, raw_queries);
+      return Step::kProgress;
   }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  remaining_ = line.chunk_size;
-  trailer_bytes_ = 0;
-  state_ = line.chunk_size == 0 ? State::kTrailers : State::kChunkData;
-  return Step::kProgress;
-}
-
-Http1RequestParser::Step Http1RequestParser::step_chunk_data_end() {
-  http1::ChunkLine line = http1::chunk_data_end(pending());
-  if (line.error) {
-    fail(line.error, false);
-    return Step::kProgress;
-  }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  state_ = State::kChunkSize;
-  return Step::kProgress;
-}
-
-Http1RequestParser::Step Http1RequestParser::step_trailers(std::vector<HttpRequest>& out,
-                                                           std::vector<std::string>* raw_queries) {
-  std::string_view data = pending();
-  size_t allowed = kMaxHeaderBlock - trailer_bytes_;
-  size_t nl = find_line_end(data.substr(0, allowed));
-  if (nl == std::string_view::npos) {
-    if (data.size() < allowed) return Step::kNeedMore;
-    fail("chunked trailers over 64 KiB", true);
-    skipping_line_ = true;
-    return Step::kProgress;
-  }
-  bool blank = without_cr(data.substr(0, nl)).empty();
-  pos_ += nl + 1;
-  scan_ = 0;
-  trailer_bytes_ += nl + 1;  // trailer fields are consumed, not kept
-  if (blank) emit(out, raw_queries);
+  pos_ += framed.consumed;
   return Step::kProgress;
 }
 
@@ -364,18 +341,14 @@ void Http1RequestParser::drop_request() {
   current_ = HttpRequest{};
   detail::wipe(current_raw_query_);
   remaining_ = 0;
-  trailer_bytes_ = 0;
+  chunked_.reset();
 }
 
 // Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
 void Http1RequestParser::compact() {
   if (pos_ == 0) return;
-  size_t keep = buffer_.size() - pos_;
-  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
-  OPENSSL_cleanse(buffer_.data() + keep, pos_);
-  buffer_.resize(keep);
+  http1::drop_consumed(buffer_, pos_, kReleaseCapacity);
   pos_ = 0;
-  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
 }
 
 bool Http1RequestParser::looks_like_http1_request(std::string_view first_bytes) {
@@ -383,6 +356,10 @@ bool Http1RequestParser::looks_like_http1_request(std::string_view first_bytes) 
   if (nl != std::string_view::npos) return parse_request_line(first_bytes.substr(0, nl)).has_value();
   size_t space = first_bytes.find(' ');
   return request_line_prefix_ok(first_bytes) && space != std::string_view::npos && space + 1 < first_bytes.size();
+}
+
+bool Http1RequestParser::could_become_http1_request(std::string_view first_bytes) {
+  return first_bytes.find('\n') == std::string_view::npos && request_line_prefix_ok(first_bytes);
 }
 
 void cleanse(HttpRequest& request) {

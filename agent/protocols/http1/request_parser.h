@@ -7,6 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/http1/chunked_framer.h"
+#include "protocols/stream_parser.h"
+
 namespace credtrace::protocols {
 
 struct HttpHeader {
@@ -36,7 +39,7 @@ struct ParserStats {
   uint64_t bodies_truncated = 0;   // requests whose body was longer than kMaxBodyPrefix
 };
 
-class Http1RequestParser {
+class Http1RequestParser final : public StreamParser {
  public:
   static constexpr size_t kMaxHeaderBlock = 64 * 1024;  // request line + headers + blank line
   static constexpr size_t kMaxBodyPrefix = 16 * 1024;
@@ -45,7 +48,14 @@ class Http1RequestParser {
   Http1RequestParser() = default;
   Http1RequestParser(const Http1RequestParser&) = delete;
   Http1RequestParser& operator=(const Http1RequestParser&) = delete;
-  ~Http1RequestParser();
+  ~Http1RequestParser() override;
+
+  // StreamParser: requests go to sink.on_request; finish() drops a partial request (a request is never delimited by
+  // the close).
+  std::string_view protocol() const override { return "http/1.1"; }
+  void feed(std::string_view bytes, MessageSink& sink) override;
+  void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
+  void finish(MessageSink& sink) override;
 
   // Feed bytes in order; every complete request (headers + body consumed per Content-Length or chunked
   // encoding) is appended to out. Handles pipelining, requests split across feeds (even byte by byte), chunked
@@ -69,9 +79,11 @@ class Http1RequestParser {
   // "GET / HTTP/1.1\r\n"-style start: a known method, a space and a plausible target; when the first line is
   // complete it must end with " HTTP/1.x".
   static bool looks_like_http1_request(std::string_view first_bytes);
+  // No line end yet, and the bytes can still become a request line ("GE", "GET ", "POST /v1"): too short to tell.
+  static bool could_become_http1_request(std::string_view first_bytes);
 
  private:
-  enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers };
+  enum class State { kHead, kBody, kChunked };
   enum class Step { kProgress, kNeedMore };
 
   Step step(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
@@ -79,9 +91,7 @@ class Http1RequestParser {
   Step step_skip_line();
   Step step_head_line(size_t line_end, std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
   Step step_body(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
-  Step step_chunk_size();
-  Step step_chunk_data_end();
-  Step step_trailers(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
+  Step step_chunked(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
 
   bool start_request(std::string_view block);
   void begin_body();
@@ -89,7 +99,6 @@ class Http1RequestParser {
   void emit(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
   void fail(std::string_view what, bool oversized);
   void reject_first_line();
-  size_t find_line_end(std::string_view window);
   void skip_bytes(size_t count);
   void drop_request();
   void compact();
@@ -102,8 +111,8 @@ class Http1RequestParser {
   bool resyncing_ = false;   // looking for a request line; non-request lines are skipped silently
   bool skipping_line_ = false;  // discarding up to the next '\n'
   State state_ = State::kHead;
-  uint64_t remaining_ = 0;   // body or chunk bytes still expected
-  size_t trailer_bytes_ = 0;
+  uint64_t remaining_ = 0;   // Content-Length body bytes still expected
+  http1::ChunkedFramer chunked_{kMaxChunkSizeLine, kMaxHeaderBlock};  // the body's framing when it is chunked
   HttpRequest current_;
   std::string current_raw_query_;
   ParserStats stats_;

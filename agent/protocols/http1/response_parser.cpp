@@ -1,10 +1,7 @@
 // Incremental HTTP/1.1 response parser: status line, headers, RFC 9112 §6.3 body framing, request pairing, resync.
 #include "protocols/http1/response_parser.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "protocols/http1/header_fields.h"
@@ -106,6 +103,18 @@ void Http1ResponseParser::feed(std::string_view bytes, std::vector<HttpResponse>
   compact();
 }
 
+void Http1ResponseParser::feed(std::string_view bytes, MessageSink& sink) {
+  std::vector<HttpResponse> responses;
+  feed(bytes, responses);
+  detail::yield_responses(responses, sink);
+}
+
+void Http1ResponseParser::finish(MessageSink& sink) {
+  std::vector<HttpResponse> responses;
+  finish(responses);
+  detail::yield_responses(responses, sink);
+}
+
 bool Http1ResponseParser::in_body() const {
   return state_ != State::kHead && state_ != State::kTunnel;
 }
@@ -115,8 +124,9 @@ void Http1ResponseParser::gap(uint64_t missing_bytes) {
   ++stats_.gaps;
   stats_.bytes_missing += missing_bytes;
   if (state_ == State::kTunnel) return;  // still the other protocol
-  bool framed = state_ == State::kBody || state_ == State::kChunkData;
-  if (framed && missing_bytes < remaining_ && pending().empty()) {
+  const uint64_t remaining = state_ == State::kBody ? remaining_ : chunked_.data_remaining();
+  bool framed = state_ == State::kBody || (state_ == State::kChunked && chunked_.in_data());
+  if (framed && missing_bytes < remaining && pending().empty()) {
     // The gap ends inside this body: discard the rest of it by its framing, then expect the next status line.
     if (!discarding_) {
       ++stats_.responses_dropped;
@@ -124,7 +134,11 @@ void Http1ResponseParser::gap(uint64_t missing_bytes) {
       current_ = HttpResponse{};
       discarding_ = true;
     }
-    remaining_ -= missing_bytes;
+    if (state_ == State::kBody) {
+      remaining_ -= missing_bytes;
+    } else {
+      chunked_.skip_data(missing_bytes);
+    }
     resyncing_ = true;
     return;
   }
@@ -154,22 +168,12 @@ void Http1ResponseParser::finish(std::vector<HttpResponse>& out) {
 Http1ResponseParser::Step Http1ResponseParser::step(std::vector<HttpResponse>& out) {
   switch (state_) {
     case State::kHead: return step_head(out);
-    case State::kBody:
-    case State::kChunkData: return step_body(out);
-    case State::kChunkSize: return step_chunk_size();
-    case State::kChunkDataEnd: return step_chunk_data_end();
-    case State::kTrailers: return step_trailers(out);
+    case State::kBody: return step_body(out);
+    case State::kChunked: return step_chunked(out);
     case State::kUntilClose: return step_until_close();
     case State::kTunnel: return step_tunnel();
   }
   return Step::kNeedMore;
-}
-
-// Index of the next '\n' in window at or after scan_, remembering how far we looked.
-size_t Http1ResponseParser::find_line_end(std::string_view window) {
-  size_t nl = window.find('\n', std::min(scan_, window.size()));
-  scan_ = nl == std::string_view::npos ? window.size() : nl;
-  return nl;
 }
 
 // Skips everything before the next possible status line.
@@ -201,7 +205,7 @@ Http1ResponseParser::Step Http1ResponseParser::step_head(std::vector<HttpRespons
     }
   }
   std::string_view window = data.substr(0, kMaxHeaderBlock);  // the block must end inside it
-  size_t nl = find_line_end(window);
+  size_t nl = http1::find_line_end(window, scan_);
   if (line_start_ == 0 && !status_line_prefix_ok(nl == std::string_view::npos ? window : window.substr(0, nl))) {
     fail("data is not an HTTP/1.x response", 1);
     return Step::kProgress;
@@ -277,7 +281,8 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
     return;
   }
   if (!codings.empty()) {
-    state_ = iequals(codings.back(), "chunked") ? State::kChunkSize : State::kUntilClose;
+    chunked_.reset();
+    state_ = iequals(codings.back(), "chunked") ? State::kChunked : State::kUntilClose;
   } else if (has_length && !length) {
     state_ = State::kBody;  // counted as a dropped response
     fail("invalid content-length", 0);
@@ -299,11 +304,7 @@ Http1ResponseParser::Step Http1ResponseParser::step_body(std::vector<HttpRespons
   pos_ += take;
   remaining_ -= take;
   if (remaining_ > 0) return Step::kNeedMore;
-  if (state_ == State::kBody) {
-    end_message(out);
-  } else {
-    state_ = State::kChunkDataEnd;
-  }
+  end_message(out);
   return Step::kProgress;
 }
 
@@ -320,48 +321,23 @@ Http1ResponseParser::Step Http1ResponseParser::step_tunnel() {
   return Step::kNeedMore;
 }
 
-Http1ResponseParser::Step Http1ResponseParser::step_chunk_size() {
-  http1::ChunkLine line = http1::chunk_size_line(pending(), kMaxChunkSizeLine, scan_);
-  if (line.error) {
-    fail(line.error, 0);
-    return Step::kProgress;
+// One step of the chunked framing; the body's data goes to the response, trailer fields are dropped.
+Http1ResponseParser::Step Http1ResponseParser::step_chunked(std::vector<HttpResponse>& out) {
+  using Event = http1::ChunkedFramer::Event;
+  http1::ChunkedFramer::Step framed = chunked_.step(pending());
+  switch (framed.event) {
+    case Event::kNeedMore: return Step::kNeedMore;
+    case Event::kError: fail(framed.error, 0); return Step::kProgress;
+    case Event::kTooLarge: fail(framed.error, framed.consumed, true); return Step::kProgress;
+    case Event::kData: append_body(framed.data); break;
+    case Event::kFraming:
+    case Event::kTrailer: break;
+    case Event::kEnd:
+      pos_ += framed.consumed;
+      end_message(out);
+      return Step::kProgress;
   }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  remaining_ = line.chunk_size;
-  trailer_bytes_ = 0;
-  state_ = line.chunk_size == 0 ? State::kTrailers : State::kChunkData;
-  return Step::kProgress;
-}
-
-Http1ResponseParser::Step Http1ResponseParser::step_chunk_data_end() {
-  http1::ChunkLine line = http1::chunk_data_end(pending());
-  if (line.error) {
-    fail(line.error, 0);
-    return Step::kProgress;
-  }
-  if (line.length == 0) return Step::kNeedMore;
-  pos_ += line.length;
-  scan_ = 0;
-  state_ = State::kChunkSize;
-  return Step::kProgress;
-}
-
-Http1ResponseParser::Step Http1ResponseParser::step_trailers(std::vector<HttpResponse>& out) {
-  std::string_view data = pending();
-  size_t allowed = kMaxHeaderBlock - trailer_bytes_;
-  size_t nl = find_line_end(data.substr(0, allowed));
-  if (nl == std::string_view::npos) {
-    if (data.size() < allowed) return Step::kNeedMore;
-    fail("chunked trailers over 64 KiB", allowed, true);
-    return Step::kProgress;
-  }
-  bool blank = without_cr(data.substr(0, nl)).empty();
-  pos_ += nl + 1;
-  scan_ = 0;
-  trailer_bytes_ += nl + 1;  // trailer fields are consumed, not kept
-  if (blank) end_message(out);
+  pos_ += framed.consumed;
   return Step::kProgress;
 }
 
@@ -389,7 +365,7 @@ void Http1ResponseParser::emit(std::vector<HttpResponse>& out) {
   ++stats_.responses;
   state_ = State::kHead;
   remaining_ = 0;
-  trailer_bytes_ = 0;
+  chunked_.reset();
   scan_ = line_start_ = 0;
 }
 
@@ -417,7 +393,7 @@ void Http1ResponseParser::drop_response() {
   cleanse(current_);
   current_ = HttpResponse{};
   remaining_ = 0;
-  trailer_bytes_ = 0;
+  chunked_.reset();
   discarding_ = false;
   scan_ = line_start_ = 0;
 }
@@ -425,12 +401,8 @@ void Http1ResponseParser::drop_response() {
 // Drops the consumed prefix of buffer_, wiping the bytes it leaves behind.
 void Http1ResponseParser::compact() {
   if (pos_ == 0) return;
-  size_t keep = buffer_.size() - pos_;
-  std::memmove(buffer_.data(), buffer_.data() + pos_, keep);
-  OPENSSL_cleanse(buffer_.data() + keep, pos_);
-  buffer_.resize(keep);
+  http1::drop_consumed(buffer_, pos_, kReleaseCapacity);
   pos_ = 0;
-  if (keep == 0 && buffer_.capacity() > kReleaseCapacity) std::string().swap(buffer_);
 }
 
 bool Http1ResponseParser::looks_like_http1_response(std::string_view first_bytes) {

@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/http1/chunked_framer.h"
 #include "protocols/http1/request_parser.h"  // HttpHeader
+#include "protocols/stream_parser.h"
 
 namespace credtrace::protocols {
 
@@ -38,7 +40,7 @@ struct ResponseParserStats {
   uint64_t bytes_tunneled = 0;      // bytes after a 101 or a 2xx to CONNECT (another protocol), not parsed
 };
 
-class Http1ResponseParser {
+class Http1ResponseParser final : public StreamParser {
  public:
   static constexpr size_t kMaxHeaderBlock = 64 * 1024;  // status line + headers + blank line
   static constexpr size_t kMaxBodyPrefix = 16 * 1024;
@@ -49,7 +51,14 @@ class Http1ResponseParser {
   Http1ResponseParser() = default;
   Http1ResponseParser(const Http1ResponseParser&) = delete;
   Http1ResponseParser& operator=(const Http1ResponseParser&) = delete;
-  ~Http1ResponseParser();
+  ~Http1ResponseParser() override;
+
+  // StreamParser: final responses go to sink.on_response; the other direction's requests pair with them.
+  std::string_view protocol() const override { return "http/1.1"; }
+  void feed(std::string_view bytes, MessageSink& sink) override;
+  void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
+  void finish(MessageSink& sink) override;
+  void on_peer_request(std::string_view method) override { request_sent(method); }
 
   // A request was sent on this connection (client to server). Responses pair with requests in order; the method
   // decides framing (HEAD: no body; CONNECT + 2xx: tunnel). Interim 1xx responses do not consume a request.
@@ -85,7 +94,7 @@ class Http1ResponseParser {
   static bool looks_like_http1_response(std::string_view first_bytes);
 
  private:
-  enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kUntilClose, kTunnel };
+  enum class State { kHead, kBody, kChunked, kUntilClose, kTunnel };
   enum class Step { kProgress, kNeedMore };
 
   Step step(std::vector<HttpResponse>& out);
@@ -95,16 +104,13 @@ class Http1ResponseParser {
   Step step_body(std::vector<HttpResponse>& out);
   Step step_until_close();
   Step step_tunnel();
-  Step step_chunk_size();
-  Step step_chunk_data_end();
-  Step step_trailers(std::vector<HttpResponse>& out);
+  Step step_chunked(std::vector<HttpResponse>& out);
 
   void start_body(std::vector<HttpResponse>& out);
   void append_body(std::string_view data);
   void end_message(std::vector<HttpResponse>& out);
   void emit(std::vector<HttpResponse>& out);
   void fail(std::string_view what, size_t skip, bool oversized = false);
-  size_t find_line_end(std::string_view window);
   void skip_bytes(size_t count);
   void drop_response();
   bool in_body() const;
@@ -118,8 +124,8 @@ class Http1ResponseParser {
   bool resyncing_ = false;     // searching for a status line; failures are not counted again
   bool discarding_ = false;    // the current message is framed but dropped (a gap hit its body)
   State state_ = State::kHead;
-  uint64_t remaining_ = 0;     // body or chunk bytes still expected
-  size_t trailer_bytes_ = 0;
+  uint64_t remaining_ = 0;     // Content-Length body bytes still expected
+  http1::ChunkedFramer chunked_{kMaxChunkSizeLine, kMaxHeaderBlock};  // the body's framing when it is chunked
   HttpResponse current_;
   std::deque<std::string> requests_;  // methods of requests not yet answered, oldest first
   ResponseParserStats stats_;

@@ -74,6 +74,22 @@ Http2RequestParser::~Http2RequestParser() {
   reset_block();
 }
 
+void Http2RequestParser::feed(std::string_view bytes, MessageSink& sink) {
+  std::vector<HttpRequest> requests;
+  std::vector<std::string> raw_queries;
+  feed(bytes, requests, raw_queries);
+  detail::yield_requests(requests, raw_queries, sink);
+}
+
+void Http2RequestParser::finish(MessageSink&) {
+  reset_block();
+  detail::wipe(buffer_);
+}
+
+bool Http2RequestParser::could_become_preface(std::string_view first_bytes) {
+  return first_bytes.size() < 3 && kPreface.starts_with(first_bytes);
+}
+
 bool Http2RequestParser::starts_with_preface(std::string_view first_bytes) {
   if (first_bytes.size() < 3) return false;
   size_t length = std::min(first_bytes.size(), kPreface.size());

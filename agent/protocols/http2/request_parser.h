@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocols/http1/request_parser.h"
+#include "protocols/stream_parser.h"
 
 struct nghttp2_hd_inflater;
 
@@ -30,7 +31,7 @@ struct Http2Stats {
 // host (:authority, else the host header; lower-cased), regular headers (names lower-cased; no pseudo-headers).
 // DATA and control frames are skipped by length without buffering; body_prefix stays empty. Any framing
 // violation, a bad preface, an HPACK error or a gap breaks the connection: further input is counted and ignored.
-class Http2RequestParser {
+class Http2RequestParser final : public StreamParser {
  public:
   static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   static constexpr size_t kMaxHeaderBlock = 256 * 1024;      // HEADERS + CONTINUATION payload bytes per block
@@ -40,7 +41,14 @@ class Http2RequestParser {
   Http2RequestParser();
   Http2RequestParser(const Http2RequestParser&) = delete;
   Http2RequestParser& operator=(const Http2RequestParser&) = delete;
-  ~Http2RequestParser();
+  ~Http2RequestParser() override;
+
+  // StreamParser: requests go to sink.on_request; a gap gives the connection up; finish() drops an open block.
+  std::string_view protocol() const override { return "h2"; }
+  void feed(std::string_view bytes, MessageSink& sink) override;
+  void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
+  void finish(MessageSink& sink) override;
+  bool given_up() const override { return broken_; }
 
   // Feed bytes in order (any split). Every complete request is appended to out and its raw query (as on the wire,
   // without '?', "" when none) to raw_queries; the caller wipes those strings after use. Never throws by design.
@@ -54,6 +62,8 @@ class Http2RequestParser {
 
   // The first bytes (at least 3) are the connection preface or a prefix of it.
   static bool starts_with_preface(std::string_view first_bytes);
+  // Fewer than 3 bytes, all a prefix of the preface: too short to tell.
+  static bool could_become_preface(std::string_view first_bytes);
 
  private:
   enum class State { kPreface, kFrameHeader, kPayload, kSkip };

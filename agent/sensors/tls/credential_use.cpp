@@ -1,11 +1,11 @@
-// Credential-use sensor: per-stream HTTP parsing of captured plaintext, the credentials requests carry, and where each
-// stream's bytes were observed to go (TLS streams: the socket their ciphertext was written to).
+// Credential-use sensor: captured plaintext through the stream tracker to the HTTP parsers, the credentials requests
+// carry and responses issue, and where each stream's bytes were observed to go (TLS: the socket of its ciphertext).
 #include "sensors/tls/credential_use.h"
 
 #include "protocols/response_credentials.h"
+#include "protocols/stream_parser.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -32,37 +32,26 @@ uint32_t port_named_in(const std::string& host) {
 // Uses held at most this many per stream; later ones are reported at once, address unknown.
 constexpr size_t kMaxHeldPerStream = 256;
 
-// Request copies hold header values and queries in plaintext: zero them before they are freed.
-void wipe(std::vector<protocols::HttpRequest>& requests, std::vector<std::string>& raw_queries) {
-  for (auto& query : raw_queries) OPENSSL_cleanse(query.data(), query.size());
-  for (auto& request : requests) protocols::cleanse(request);
+// How the kernel captures a call's plaintext: CT_TLS_MAX_CHUNKS chunks of CT_TLS_CHUNK_LEN; the rest is a gap.
+constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_TLS_MAX_CHUNKS};
+
+streams::Chunk chunk_of(const ct_tls_data_event& e) {
+  return {e.total_len, e.offset, std::string_view(e.data, std::min<size_t>(e.len, sizeof(e.data)))};
 }
 
-// Chunks of one call arrive in order; bytes missing before a chunk (a dropped chunk) and after it (short read,
-// or the part of the call beyond what the kernel captures) are gaps, never guessed over.
-struct ChunkGaps {
-  uint64_t before = 0;
-  uint64_t after = 0;
-};
-
-ChunkGaps follow_chunk(uint64_t& next_offset, const ct_tls_data_event& e) {
-  ChunkGaps gaps;
-  const uint64_t expected_len = std::min<uint64_t>(CT_TLS_CHUNK_LEN, e.total_len > e.offset ? e.total_len - e.offset : 0);
-  if (e.offset != next_offset) gaps.before = e.offset > next_offset ? e.offset - next_offset : 1;
-  constexpr uint64_t kCaptured = static_cast<uint64_t>(CT_TLS_CHUNK_LEN) * CT_TLS_MAX_CHUNKS;
-  const bool last_captured = e.offset + expected_len >= e.total_len || e.offset + CT_TLS_CHUNK_LEN >= kCaptured;
-  next_offset = last_captured ? 0 : e.offset + expected_len;
-  const uint64_t got = std::min<uint64_t>(e.len, sizeof(e.data));
-  if (got < expected_len) gaps.after += expected_len - got;
-  const uint64_t end_of_chunk = static_cast<uint64_t>(e.offset) + e.len;
-  if (end_of_chunk < e.total_len && e.offset + sizeof(e.data) >= kCaptured) gaps.after += e.total_len - end_of_chunk;
-  return gaps;
+// The parser of a request protocol's answers, read by the same process: HTTP/1.1 responses (HTTP/2 responses need
+// the server's HPACK context and are not parsed).
+std::unique_ptr<protocols::StreamParser> answer_parser_for(std::string_view protocol) {
+  if (protocol == "http/1.1") return std::make_unique<protocols::Http1ResponseParser>();
+  return nullptr;
 }
-
-std::string_view chunk_bytes(const ct_tls_data_event& e) { return {e.data, std::min<size_t>(e.len, sizeof(e.data))}; }
 
 // Socket streams share the table with SSL* streams: the fd is tagged so the two can never collide.
 constexpr uint64_t kSocketStream = 1ull << 63;
+
+using streams::CloseReason;
+using streams::Direction;
+using streams::StreamKey;
 
 }  // namespace
 
@@ -72,36 +61,95 @@ uint64_t boot_clock_ns() {
   return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
 }
 
-CredentialUseSensor::~CredentialUseSensor() {
-  for (auto& [key, s] : streams_)
-    for (auto& held : s->held) protocols::cleanse(held.use.credential);
-  for (auto& use : released_) protocols::cleanse(use.credential);
-}
-
-CredentialUseSensor::Stream& CredentialUseSensor::stream(const Key& key) {
-  auto it = streams_.find(key);
-  if (it != streams_.end()) return *it->second;
-  if (streams_.size() >= max_streams_) {
-    erase_stream(streams_.begin());  // oldest SSL* first is as good as any: counted, never silent
-    ++stats_.streams_dropped;
+// Requests a stream's write direction yields: the credentials they carry, as uses (not yet delivered).
+class CredentialUseSensor::UseSink final : public protocols::MessageSink {
+ public:
+  UseSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls)
+      : sensor_(sensor), connection_(connection), pid_(pid), tls_(tls) {}
+  void on_request(protocols::HttpRequest& request, std::string_view raw_query) override {
+    sensor_.add_uses(connection_, request, raw_query, pid_, tls_, uses);
   }
-  ++stats_.streams;
-  return *streams_.emplace(key, std::make_unique<Stream>()).first->second;
+  std::vector<CredentialUse> uses;
+
+ private:
+  CredentialUseSensor& sensor_;
+  Tracker::Connection& connection_;
+  uint32_t pid_;
+  bool tls_;
+};
+
+// Responses a stream's read direction yields: the credentials servers issued in them.
+class CredentialUseSensor::IssuedSink final : public protocols::MessageSink {
+ public:
+  IssuedSink(CredentialUseSensor& sensor, Connection& connection, uint32_t pid)
+      : sensor_(sensor), connection_(connection), pid_(pid) {}
+  void on_response(protocols::HttpResponse& response) override {
+    sensor_.add_issued(connection_, response, pid_, issued);
+  }
+  std::vector<IssuedCredential> issued;
+
+ private:
+  CredentialUseSensor& sensor_;
+  Connection& connection_;
+  uint32_t pid_;
+};
+
+CredentialUseSensor::CredentialUseSensor(size_t max_streams)
+    : tracker_(streams::TrackerLimits{max_streams, kIdleNs, kCapture},
+               [](Direction direction, std::string_view first_bytes) {
+                 // Clients' requests; what they read is parsed once their requests say what it answers.
+                 if (direction != Direction::kWrite) return protocols::Detection{};
+                 return protocols::detect_client_protocol(first_bytes);
+               },
+               [this](const StreamKey& key, Tracker::Connection& connection, CloseReason reason) {
+                 on_close(key, connection, reason);
+               }) {}
+
+CredentialUseSensor::Connection::~Connection() {
+  for (auto& use : held) protocols::cleanse(use.use.credential);
 }
 
-// A stream that ends before its address is known releases its held uses as unknown.
-void CredentialUseSensor::erase_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it) {
-  settle_address(*it->second, Address::unknown);
-  streams_.erase(it);
+CredentialUseSensor::~CredentialUseSensor() {
+  for (auto& use : released_) protocols::cleanse(use.credential);
+  for (auto& issued : issued_at_close_) protocols::cleanse(issued.credential);
 }
 
-void CredentialUseSensor::settle_address(Stream& s, Address address) {
+CredentialUseSensor::Tracker::Connection& CredentialUseSensor::open(const StreamKey& key, uint64_t time_ns) {
+  Tracker::Connection& connection = tracker_.open(key, time_ns);
+  sync_stream_stats();
+  return connection;
+}
+
+// Every way a stream goes: one that ended is finished (a close-delimited response yields its credentials); uses
+// still waiting for the address are released as unknown.
+void CredentialUseSensor::on_close(const StreamKey& key, Tracker::Connection& connection, CloseReason reason) {
+  if (reason == CloseReason::kEvicted) ++stats_.streams_dropped;
+  if (reason == CloseReason::kClosed) {
+    const bool tls = (key.connection & kSocketStream) == 0;
+    UseSink uses(*this, connection, key.pid, tls);
+    connection.stream(Direction::kWrite).finish(uses);
+    for (auto& use : uses.uses) deliver(connection.context, std::move(use), connection.last_seen_ns);
+    IssuedSink issued(*this, connection.context, key.pid);
+    connection.stream(Direction::kRead).finish(issued);
+    for (auto& found : issued.issued) issued_at_close_.push_back(std::move(found));
+  }
+  settle_address(connection.context, Address::unknown);
+}
+
+void CredentialUseSensor::sync_stream_stats() {
+  stats_.streams = tracker_.stats().opened;
+  stats_.streams_expired = tracker_.stats().expired;
+  stats_.truncated_calls =
+      tracker_.counters(Direction::kWrite).truncated_calls + tracker_.counters(Direction::kRead).truncated_calls;
+}
+
+void CredentialUseSensor::settle_address(Connection& s, Address address) {
   if (s.address != Address::waiting) return;
   s.address = address;
   release_held(s);
 }
 
-void CredentialUseSensor::release_held(Stream& s) {
+void CredentialUseSensor::release_held(Connection& s) {
   for (auto& held : s.held) {
     fill_address(s, held.use);
     released_.push_back(std::move(held.use));
@@ -110,7 +158,7 @@ void CredentialUseSensor::release_held(Stream& s) {
 }
 
 // The observed address, or unknown: never a default that looks like an observation.
-void CredentialUseSensor::fill_address(const Stream& s, CredentialUse& use) {
+void CredentialUseSensor::fill_address(const Connection& s, CredentialUse& use) {
   if (s.address != Address::connected) {
     use.ip.clear();
     use.port = 0;
@@ -127,7 +175,7 @@ void CredentialUseSensor::fill_address(const Stream& s, CredentialUse& use) {
   }
 }
 
-void CredentialUseSensor::deliver(Stream& s, CredentialUse use, uint64_t time_ns) {
+void CredentialUseSensor::deliver(Connection& s, CredentialUse use, uint64_t time_ns) {
   if (s.address == Address::waiting && s.held.size() < kMaxHeldPerStream) {
     s.held.push_back({std::move(use), time_ns});
     return;
@@ -143,17 +191,16 @@ void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
   // The last attempt wins: a refused ::1 may be retried on the same fd number with 127.0.0.1.
   socket_endpoints_[{e.hdr.tgid, e.fd}] = Endpoint{text, e.port};
-  if (auto it = streams_.find({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream}); it != streams_.end())
-    erase_stream(it);  // the fd was reused: a new stream
+  tracker_.close({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream}, CloseReason::kReplaced);  // fd reused
 }
 
 void CredentialUseSensor::on_sni(const ct_tls_sni_event& e) {
-  Stream& s = stream({e.hdr.tgid, e.ssl});
+  Connection& s = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns).context;
   s.sni.assign(e.name, strnlen(e.name, sizeof(e.name)));
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_tls_socket(const ct_tls_socket_event& e) {
-  Stream& s = stream({e.hdr.tgid, e.ssl});
+  Connection& s = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns).context;
   auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.fd});
   if (s.address == Address::waiting) {
     if (endpoint == socket_endpoints_.end()) {
@@ -174,188 +221,161 @@ std::vector<CredentialUse> CredentialUseSensor::on_tls_socket(const ct_tls_socke
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_free(const ct_tls_free_event& e) {
-  auto it = streams_.find({e.hdr.tgid, e.ssl});
-  if (it == streams_.end()) return {};
-  std::vector<IssuedCredential> issued;
-  if (Stream& s = *it->second; s.responses) {  // a close-delimited response ends with the stream
-    std::vector<protocols::HttpResponse> responses;
-    s.responses->finish(responses);
-    issued = issued_in(s, responses, e.hdr.tgid);
-  }
-  erase_stream(it);
-  return issued;
+  tracker_.close({e.hdr.tgid, e.ssl}, CloseReason::kClosed);  // a close-delimited response ends with the stream
+  sync_stream_stats();
+  return std::exchange(issued_at_close_, {});
 }
 
 void CredentialUseSensor::on_new(const ct_tls_free_event& e) {
-  if (auto it = streams_.find({e.hdr.tgid, e.ssl}); it != streams_.end()) erase_stream(it);
+  tracker_.close({e.hdr.tgid, e.ssl}, CloseReason::kReplaced);
+  sync_stream_stats();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::forget_process(uint32_t pid) {
-  for (auto it = streams_.lower_bound({pid, 0}); it != streams_.end() && it->first.first == pid;) erase_stream(it++);
+  tracker_.close_process(pid);
   for (auto it = socket_endpoints_.lower_bound({pid, 0}); it != socket_endpoints_.end() && it->first.first == pid;)
     it = socket_endpoints_.erase(it);
+  sync_stream_stats();
   return take_released();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::expire(uint64_t now_boot_ns) {
-  for (auto& [key, s] : streams_) {
+  tracker_.for_each([&](const StreamKey&, Tracker::Connection& connection) {
+    Connection& s = connection.context;
     auto overdue = [&](const HeldUse& held) { return held.since_ns + kHoldNs <= now_boot_ns; };
-    auto first_kept = std::stable_partition(s->held.begin(), s->held.end(), overdue);
-    for (auto it = s->held.begin(); it != first_kept; ++it) {
-      fill_address(*s, it->use);  // still waiting: unknown
+    auto first_kept = std::stable_partition(s.held.begin(), s.held.end(), overdue);
+    for (auto it = s.held.begin(); it != first_kept; ++it) {
+      fill_address(s, it->use);  // still waiting: unknown
       released_.push_back(std::move(it->use));
     }
-    s->held.erase(s->held.begin(), first_kept);
-  }
+    s.held.erase(s.held.begin(), first_kept);
+  });
+  tracker_.expire_idle(now_boot_ns);
+  sync_stream_stats();
   return take_released();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event& e) {
   if (e.direction != CT_TLS_WRITE) return {};  // reads go to on_read_data
-  Stream& s = stream({e.hdr.tgid, e.ssl});
-  s.sent_data = true;
-  for (auto& use : parse(s, e, true)) deliver(s, std::move(use), e.hdr.time_boot_ns);
+  Tracker::Connection& connection = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns);
+  connection.context.sent_data = true;
+  for (auto& use : accept_write(connection, e, true)) deliver(connection.context, std::move(use), e.hdr.time_boot_ns);
   return take_released();
 }
 
 std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data_event& e, bool* stop_capture) {
-  Key key{e.hdr.tgid, e.ssl | kSocketStream};
-  Stream& s = stream(key);
+  const StreamKey key{e.hdr.tgid, e.ssl | kSocketStream};
+  Tracker::Connection& connection = open(key, e.hdr.time_boot_ns);
+  Connection& s = connection.context;
   if (!s.sent_data) {
     s.sent_data = true;
     auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.ssl});
     if (endpoint != socket_endpoints_.end()) s.connected = endpoint->second;
     s.address = endpoint != socket_endpoints_.end() ? Address::connected : Address::unknown;  // the fd is the socket
   }
-  for (auto& use : parse(s, e, false)) deliver(s, std::move(use), e.hdr.time_boot_ns);
-  *stop_capture = s.classified && !s.http1;
-  if (*stop_capture) erase_stream(streams_.find(key));
+  for (auto& use : accept_write(connection, e, false)) deliver(s, std::move(use), e.hdr.time_boot_ns);
+  const streams::Stream& writes = connection.stream(Direction::kWrite);
+  *stop_capture = writes.decided() && (!writes.parser() || writes.parser()->protocol() != "http/1.1");
+  if (*stop_capture) tracker_.close(key, CloseReason::kAbandoned);
   return take_released();
 }
 
-void CredentialUseSensor::gap(Stream& s, uint64_t missing) {
-  ++stats_.gaps;
-  if (!s.h2) return s.parser.gap(missing);
-  bool was_broken = s.h2->broken();
-  s.h2->gap(missing);  // HPACK state is lost with the bytes: the connection is given up, counted
-  if (!was_broken && s.h2->broken()) ++stats_.h2_broken;
+// One chunk of what the process wrote, through the stream tracker: the uses its requests carried.
+std::vector<CredentialUse> CredentialUseSensor::accept_write(Tracker::Connection& connection,
+                                                             const ct_tls_data_event& e, bool tls) {
+  UseSink sink(*this, connection, e.hdr.tgid, tls);
+  streams::Accepted accepted = tracker_.accept(connection, Direction::kWrite, chunk_of(e), e.hdr.time_boot_ns, sink);
+  count(accepted, connection.stream(Direction::kWrite), tls);
+  return std::move(sink.uses);
 }
 
-std::vector<CredentialUse> CredentialUseSensor::parse(Stream& s, const ct_tls_data_event& e, bool tls) {
-  std::vector<CredentialUse> uses;
-  std::string_view bytes = chunk_bytes(e);
-  const ChunkGaps gaps = follow_chunk(s.next_offset, e);
-  if (gaps.before) gap(s, gaps.before);
-  if (!s.classified) {
-    if (bytes.empty() || e.offset != 0) return uses;  // never decide a protocol from the middle of a call
-    s.classified = true;
-    s.http1 = protocols::Http1RequestParser::looks_like_http1_request(bytes);
-    if (!s.http1 && protocols::Http2RequestParser::starts_with_preface(bytes)) {
-      s.h2 = std::make_unique<protocols::Http2RequestParser>();
-      ++stats_.h2_streams;
-    }
-    if (!s.http1 && !s.h2) ++(tls ? stats_.unsupported : stats_.sockets_not_http);  // TLS records, other protocols
-  }
-  if (!s.http1 && !s.h2) return uses;
-  std::vector<protocols::HttpRequest> requests;
-  std::vector<std::string> raw_queries;
-  if (s.h2) {
-    bool was_broken = s.h2->broken();
-    s.h2->feed(bytes, requests, raw_queries);
-    if (!was_broken && s.h2->broken()) ++stats_.h2_broken;
-  } else {
-    s.parser.feed(bytes, requests, raw_queries);
-  }
-  if (gaps.after) gap(s, gaps.after);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    protocols::HttpRequest& request = requests[i];
-    ++stats_.requests;
-    if (s.http1) note_request(s, request);
-    for (auto& credential : protocols::credentials_in_request(request, raw_queries[i])) {
-      CredentialUse use;
-      use.pid = e.hdr.tgid;
-      use.protocol = s.h2 ? "h2" : "http/1.1";
-      use.tls = tls;
-      use.method = request.method;
-      use.path = request.path;
-      use.sni = s.sni;
-      if (!request.host.empty()) {
-        use.host = request.host;
-        use.host_source = s.h2 ? kHostFromAuthority : kHostFromHeader;
-        use.host_port = port_named_in(request.host);
-      } else if (!s.sni.empty()) {
-        use.host = s.sni;
-        use.host_source = kHostFromSni;
-      }  // else the address names it once known (fill_address)
-      use.credential = std::move(credential);
-      uses.push_back(std::move(use));
-    }
-  }
-  wipe(requests, raw_queries);
-  return uses;
+void CredentialUseSensor::count(const streams::Accepted& accepted, const streams::Stream& stream, bool tls) {
+  stats_.gaps += (accepted.holes.before ? 1 : 0) + (accepted.holes.after ? 1 : 0);
+  const bool h2 = stream.parser() && stream.parser()->protocol() == "h2";
+  if (accepted.decided && h2) ++stats_.h2_streams;
+  if (accepted.decided && !stream.parser()) ++(tls ? stats_.unsupported : stats_.sockets_not_http);
+  if (accepted.gave_up && h2) ++stats_.h2_broken;
+  sync_stream_stats();
 }
 
-void CredentialUseSensor::note_request(Stream& s, const protocols::HttpRequest& request) {
+void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::HttpRequest& request,
+                                   std::string_view raw_query, uint32_t pid, bool tls, std::vector<CredentialUse>& out) {
+  const Connection& s = connection.context;
+  const bool h2 = connection.stream(Direction::kWrite).parser()->protocol() == "h2";
+  ++stats_.requests;
+  if (!h2) note_request(connection, request);
+  for (auto& credential : protocols::credentials_in_request(request, raw_query)) {
+    CredentialUse use;
+    use.pid = pid;
+    use.protocol = h2 ? "h2" : "http/1.1";
+    use.tls = tls;
+    use.method = request.method;
+    use.path = request.path;
+    use.sni = s.sni;
+    if (!request.host.empty()) {
+      use.host = request.host;
+      use.host_source = h2 ? kHostFromAuthority : kHostFromHeader;
+      use.host_port = port_named_in(request.host);
+    } else if (!s.sni.empty()) {
+      use.host = s.sni;
+      use.host_source = kHostFromSni;
+    }  // else the address names it once known (fill_address)
+    use.credential = std::move(credential);
+    out.push_back(std::move(use));
+  }
+}
+
+// An HTTP/1.1 request: its response, read later on the same connection, is parsed and paired with it.
+void CredentialUseSensor::note_request(Tracker::Connection& connection, const protocols::HttpRequest& request) {
   constexpr size_t kMaxPending = 64;  // responses that never come (a killed connection) must not pile up
-  if (!s.responses) s.responses = std::make_unique<protocols::Http1ResponseParser>();
+  Connection& s = connection.context;
+  streams::Stream& reads = connection.stream(Direction::kRead);
+  if (!reads.parser()) reads.set_parser(answer_parser_for("http/1.1"));
   if (s.pending_requests.size() >= kMaxPending) s.pending_requests.pop_front();
   std::string host = request.host.empty() ? s.sni : request.host;
   s.pending_requests.push_back({request.method, std::move(host), request.path});
-  s.responses->request_sent(request.method);
+  reads.parser()->on_peer_request(request.method);
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_read_data(const ct_tls_data_event& e) {
-  auto it = streams_.find({e.hdr.tgid, e.ssl});
-  if (it == streams_.end() || !it->second->responses) {
+  Tracker::Connection* connection = tracker_.find({e.hdr.tgid, e.ssl});
+  if (!connection || !connection->stream(Direction::kRead).parser()) {
     ++stats_.reads_unparsed;  // HTTP/2 responses (server HPACK context) and other protocols are not parsed
     return {};
   }
-  Stream& s = *it->second;
-  const ChunkGaps gaps = follow_chunk(s.next_read_offset, e);
-  if (gaps.before) {
-    ++stats_.read_gaps;
-    s.responses->gap(gaps.before);
-  }
-  std::vector<protocols::HttpResponse> responses;
-  s.responses->feed(chunk_bytes(e), responses);
-  if (gaps.after) {
-    ++stats_.read_gaps;
-    s.responses->gap(gaps.after);
-  }
-  return issued_in(s, responses, e.hdr.tgid);
+  IssuedSink sink(*this, connection->context, e.hdr.tgid);
+  streams::Accepted accepted = tracker_.accept(*connection, Direction::kRead, chunk_of(e), e.hdr.time_boot_ns, sink);
+  stats_.read_gaps += (accepted.holes.before ? 1 : 0) + (accepted.holes.after ? 1 : 0);
+  sync_stream_stats();
+  return std::move(sink.issued);
 }
 
-std::vector<IssuedCredential> CredentialUseSensor::issued_in(Stream& s, std::vector<protocols::HttpResponse>& responses,
-                                                             uint32_t pid) {
-  std::vector<IssuedCredential> issued;
-  for (auto& response : responses) {
-    if (response.status < 200) continue;  // interim (1xx): the request is still pending
-    ++stats_.responses;
-    PendingRequest request;
-    if (!s.pending_requests.empty()) {
-      request = std::move(s.pending_requests.front());
-      s.pending_requests.pop_front();
-    }
-    for (auto& credential : protocols::credentials_in_response(response)) {
-      IssuedCredential found;
-      found.pid = pid;
-      found.protocol = "http/1.1";
-      found.method = request.method;
-      found.host = request.host;
-      found.path = request.path;
-      if (s.address == Address::connected) {  // by the time a response is read, its request's pairing is in
-        found.ip = s.connected.ip;
-        found.port = s.connected.port;
-        found.address_source = kAddressFromConnect;
-        if (found.host.empty()) found.host = found.ip;
-      }
-      found.tls = true;
-      found.credential = std::move(credential);
-      issued.push_back(std::move(found));
-    }
-    protocols::cleanse(response);
+void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& response, uint32_t pid,
+                                     std::vector<IssuedCredential>& out) {
+  if (response.status < 200) return;  // 101: the connection switched protocols; no request is answered by it
+  ++stats_.responses;
+  PendingRequest request;
+  if (!s.pending_requests.empty()) {
+    request = std::move(s.pending_requests.front());
+    s.pending_requests.pop_front();
   }
-  return issued;
+  for (auto& credential : protocols::credentials_in_response(response)) {
+    IssuedCredential found;
+    found.pid = pid;
+    found.protocol = "http/1.1";
+    found.method = request.method;
+    found.host = request.host;
+    found.path = request.path;
+    if (s.address == Address::connected) {  // by the time a response is read, its request's pairing is in
+      found.ip = s.connected.ip;
+      found.port = s.connected.port;
+      found.address_source = kAddressFromConnect;
+      if (found.host.empty()) found.host = found.ip;
+    }
+    found.tls = true;
+    found.credential = std::move(credential);
+    out.push_back(std::move(found));
+  }
 }
 
 }  // namespace credtrace::sensors

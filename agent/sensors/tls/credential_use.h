@@ -1,6 +1,6 @@
-// Credential-use sensor: reassembles TLS plaintext per stream (pid, SSL*), parses HTTP/1.1 and HTTP/2 requests, and
-// returns the credentials each request carried with its observed destination. Raw values stay inside; callers
-// fingerprint and forget them.
+// Credential-use sensor: follows TLS plaintext and plain socket writes as streams (streams::StreamTracker), parses
+// them (HTTP/1.1, HTTP/2 requests, HTTP/1.1 responses) and returns the credentials requests carried with their
+// observed destination, and those responses issued. Raw values stay inside; callers fingerprint and forget them.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include "protocols/credentials.h"
 #include "protocols/http1/request_parser.h"
 #include "protocols/http1/response_parser.h"
-#include "protocols/http2/request_parser.h"
+#include "streams/stream_tracker.h"
 
 namespace credtrace::sensors {
 
@@ -70,6 +70,8 @@ struct CredentialUseStats {
   uint64_t tls_socket_not_connected = 0;  // …to a socket whose connect() the agent did not see: address unknown
   uint64_t tls_pairing_conflicts = 0;    // streams paired with two sockets: the address is unknown from then on
   uint64_t destinations_unknown = 0;     // uses reported with address_source "unknown"
+  uint64_t streams_expired = 0;          // streams nothing was seen on for CredentialUseSensor::kIdleNs
+  uint64_t truncated_calls = 0;          // SSL_write/SSL_read/socket writes longer than what the kernel captures
 };
 
 // CLOCK_BOOTTIME in ns: the clock of kernel event times.
@@ -85,7 +87,10 @@ class CredentialUseSensor {
   // agent expires only after draining the ring.
   static constexpr uint64_t kHoldNs = CT_TLS_PAIR_WINDOW_NS + 1'000'000'000ull;
 
-  explicit CredentialUseSensor(size_t max_streams = 16384) : max_streams_(max_streams) {}
+  // Streams nothing was seen on for this long (event time) are let go: their held uses are released as unknown.
+  static constexpr uint64_t kIdleNs = 3600ull * 1'000'000'000ull;
+
+  explicit CredentialUseSensor(size_t max_streams = 16384);
   ~CredentialUseSensor();
   CredentialUseSensor(const CredentialUseSensor&) = delete;
   CredentialUseSensor& operator=(const CredentialUseSensor&) = delete;
@@ -109,7 +114,8 @@ class CredentialUseSensor {
   std::vector<CredentialUse> on_socket_data(const ct_tls_data_event& e, bool* stop_capture);
   // Streams of a process that exited: their held uses, as unknown.
   std::vector<CredentialUse> forget_process(uint32_t pid);
-  // Uses held since before now_boot_ns - kHoldNs, as unknown (call after draining the ring; UINT64_MAX: all).
+  // Uses held since before now_boot_ns - kHoldNs, as unknown, and those of streams idle for kIdleNs (call after
+  // draining the ring; UINT64_MAX: all).
   std::vector<CredentialUse> expire(uint64_t now_boot_ns);
   // Uses released by calls that return something else (on_free, on_new, evictions).
   std::vector<CredentialUse> take_released() { return std::exchange(released_, {}); }
@@ -125,6 +131,7 @@ class CredentialUseSensor {
   struct PendingRequest {
     std::string method, host, path;
   };
+  using Key = std::pair<uint32_t, uint64_t>;
   // Whether the stream's address is known: waiting for the ciphertext's socket (TLS), paired with it, or unknown
   // (the socket's connect() was not seen, two sockets were seen, or the stream ended first).
   enum class Address { waiting, connected, unknown };
@@ -132,38 +139,43 @@ class CredentialUseSensor {
     CredentialUse use;
     uint64_t since_ns = 0;  // time of the plaintext that carried it
   };
-  struct Stream {
+  // What the sensor keeps per connection beside its two streams (the tracker's context).
+  struct Connection {
+    Connection() = default;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();  // wipes the raw values of uses still held
     std::string sni;
     Address address = Address::waiting;
     Endpoint connected;  // valid when address is connected
     uint32_t fd = 0;     // the socket it was paired with
     std::vector<HeldUse> held;
     bool sent_data = false;
-    uint64_t next_offset = 0;  // where the next chunk of the current write call must start (0: a new call)
-    bool classified = false;
-    bool http1 = false;
-    std::unique_ptr<protocols::Http2RequestParser> h2;  // set when the stream starts with the HTTP/2 preface
-    protocols::Http1RequestParser parser;
-    uint64_t next_read_offset = 0;  // as next_offset, for SSL_read calls
-    std::unique_ptr<protocols::Http1ResponseParser> responses;  // HTTP/1.1 streams once a request was seen
-    std::deque<PendingRequest> pending_requests;
+    std::deque<PendingRequest> pending_requests;  // HTTP/1.1 requests whose responses have not been parsed yet
   };
-  using Key = std::pair<uint32_t, uint64_t>;
-  Stream& stream(const Key& key);
-  void erase_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it);
-  std::vector<CredentialUse> parse(Stream& s, const ct_tls_data_event& e, bool tls);
-  void gap(Stream& s, uint64_t missing);
-  void note_request(Stream& s, const protocols::HttpRequest& request);
-  std::vector<IssuedCredential> issued_in(Stream& s, std::vector<protocols::HttpResponse>& responses, uint32_t pid);
-  void settle_address(Stream& s, Address address);
-  void release_held(Stream& s);
-  void fill_address(const Stream& s, CredentialUse& use);
-  void deliver(Stream& s, CredentialUse use, uint64_t time_ns);
+  using Tracker = streams::StreamTracker<Connection>;
+  class UseSink;     // requests → uses
+  class IssuedSink;  // responses → issued credentials
 
-  size_t max_streams_;
-  std::map<Key, std::unique_ptr<Stream>> streams_;
-  std::map<Key, Endpoint> socket_endpoints_;  // (tgid, fd) → where it connected
-  std::vector<CredentialUse> released_;       // uses ready to be reported
+  Tracker::Connection& open(const streams::StreamKey& key, uint64_t time_ns);
+  void on_close(const streams::StreamKey& key, Tracker::Connection& connection, streams::CloseReason reason);
+  std::vector<CredentialUse> accept_write(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
+  void count(const streams::Accepted& accepted, const streams::Stream& stream, bool tls);
+  void add_uses(Tracker::Connection& connection, protocols::HttpRequest& request, std::string_view raw_query,
+                uint32_t pid, bool tls, std::vector<CredentialUse>& out);
+  void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
+  void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid,
+                  std::vector<IssuedCredential>& out);
+  void settle_address(Connection& c, Address address);
+  void release_held(Connection& c);
+  void fill_address(const Connection& c, CredentialUse& use);
+  void deliver(Connection& c, CredentialUse use, uint64_t time_ns);
+  void sync_stream_stats();
+
+  Tracker tracker_;
+  std::map<Key, Endpoint> socket_endpoints_;        // (tgid, fd) → where it connected
+  std::vector<CredentialUse> released_;             // uses ready to be reported
+  std::vector<IssuedCredential> issued_at_close_;  // credentials of responses the close of a stream delimited
   CredentialUseStats stats_;
 };
 

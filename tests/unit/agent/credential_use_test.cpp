@@ -67,6 +67,15 @@ std::unique_ptr<ct_tls_data_event> data_event(uint32_t type, uint64_t stream, co
   return e;
 }
 
+// One chunk of a call of total_len bytes, starting at offset.
+std::unique_ptr<ct_tls_data_event> chunk_event(uint64_t stream, const std::string& bytes, uint32_t total_len,
+                                               uint32_t offset, uint64_t time_ns, uint32_t direction = CT_TLS_WRITE) {
+  auto e = data_event(CT_EVENT_TLS_DATA, stream, bytes, time_ns, direction);
+  e->total_len = total_len;
+  e->offset = offset;
+  return e;
+}
+
 ct_tls_socket_event socket_event(uint32_t fd, uint64_t time_ns) {
   ct_tls_socket_event e{};
   e.hdr = header(CT_EVENT_TLS_SOCKET, time_ns);
@@ -226,6 +235,106 @@ TEST_F(CredentialUseDestination, IssuedCredentialCarriesTheObservedPortNotADefau
   EXPECT_EQ(issued[0].ip, "127.0.0.1");
   EXPECT_EQ(issued[0].address_source, kAddressFromConnect);
   EXPECT_EQ(issued[0].host, "localhost");
+}
+
+// The sensor's streams: chunk order, gaps, truncation and lifetime come from the stream tracker.
+class CredentialUseStreams : public CredentialUseDestination {
+ protected:
+  // The request split at `at` into two chunks of one call (as if CT_TLS_CHUNK_LEN were `at`).
+  std::vector<CredentialUse> write_in_two_chunks(const std::string& request, size_t at, bool drop_first = false) {
+    const auto total = static_cast<uint32_t>(request.size());
+    std::vector<CredentialUse> uses;
+    if (!drop_first) uses = sensor.on_data(*chunk_event(kSsl, request.substr(0, at), total, 0, kT0 + 1000));
+    auto rest = sensor.on_data(*chunk_event(kSsl, request.substr(at), total, static_cast<uint32_t>(at), kT0 + 1000));
+    uses.insert(uses.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+    return uses;
+  }
+  void pair() {
+    sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+    sensor.on_tls_socket(socket_event(kFd, kT0 + 500));
+  }
+};
+
+TEST_F(CredentialUseStreams, ARequestAcrossChunksOfOneCallIsParsedWhole) {
+  pair();
+  std::string padded = api_key_request("localhost", key) + std::string(CT_TLS_CHUNK_LEN, ' ');
+  padded = padded.substr(0, CT_TLS_CHUNK_LEN + 10);  // the request, then spaces: two chunks
+  auto uses = write_in_two_chunks(padded, CT_TLS_CHUNK_LEN);
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].credential.value, key);
+  EXPECT_EQ(sensor.stats().gaps, 0u);
+}
+
+TEST_F(CredentialUseStreams, ADroppedChunkIsAGapNotAGuessAndTheNextRequestIsParsed) {
+  pair();
+  const std::string request = api_key_request("localhost", key);
+  sensor.on_data(*chunk_event(kSsl, "POST /v1/messages HTTP/1.1\r\n", 8000, 0, kT0 + 1000));  // a call's start
+  auto uses = sensor.on_data(*chunk_event(kSsl, request.substr(20), 8000, 2 * CT_TLS_CHUNK_LEN, kT0 + 1000));
+  EXPECT_TRUE(uses.empty());  // the second chunk never came: the headers after it are not trusted
+  EXPECT_GE(sensor.stats().gaps, 1u);
+  ASSERT_EQ(write_request("localhost", kT0 + 2000).size(), 1u);
+}
+
+TEST_F(CredentialUseStreams, ATruncatedCallIsCounted) {
+  pair();
+  const uint32_t total = CT_TLS_CHUNK_LEN * CT_TLS_MAX_CHUNKS + 100;
+  std::string request = api_key_request("localhost", key);
+  sensor.on_data(*chunk_event(kSsl, request, total, 0, kT0 + 1000));
+  for (uint32_t i = 1; i < CT_TLS_MAX_CHUNKS; ++i)
+    sensor.on_data(*chunk_event(kSsl, std::string(CT_TLS_CHUNK_LEN, 'x'), total, i * CT_TLS_CHUNK_LEN, kT0 + 1000));
+  EXPECT_EQ(sensor.stats().truncated_calls, 1u);
+}
+
+TEST_F(CredentialUseStreams, AFirstWriteTooShortToTellIsHeldForTheNext) {
+  pair();
+  EXPECT_TRUE(sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, "PO", kT0 + 1000)).empty());
+  auto uses = sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request("localhost", key).substr(2), kT0 + 1100));
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_EQ(uses[0].method, "POST");
+  EXPECT_EQ(sensor.stats().unsupported, 0u);
+}
+
+TEST_F(CredentialUseStreams, NotHttpIsCountedOnce) {
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, "\x16\x03\x01 binary", kT0 + 1000));
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request("localhost", key), kT0 + 1100));
+  EXPECT_EQ(sensor.stats().unsupported, 1u);
+  EXPECT_EQ(sensor.stats().requests, 0u);
+}
+
+TEST_F(CredentialUseStreams, AStreamAtTheBoundEvictsTheLeastRecentlySeenAndReleasesItsUses) {
+  CredentialUseSensor small(1);
+  small.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request("localhost", key), kT0 + 1000));  // held
+  auto released = small.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl + 1, "GET / HTTP/1.1\r\n\r\n", kT0 + 2000));
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].address_source, kAddressUnknown);
+  EXPECT_EQ(small.stats().streams_dropped, 1u);
+  EXPECT_EQ(small.stats().streams, 2u);
+}
+
+TEST_F(CredentialUseStreams, IdleStreamsAreLetGo) {
+  pair();
+  write_request("localhost", kT0 + 1000);
+  EXPECT_TRUE(sensor.expire(kT0 + 1000 + CredentialUseSensor::kIdleNs - 1).empty());
+  EXPECT_EQ(sensor.stats().streams_expired, 0u);
+  sensor.expire(kT0 + 1000 + CredentialUseSensor::kIdleNs);
+  EXPECT_EQ(sensor.stats().streams_expired, 1u);
+  // The next write starts a new stream, parsed from its first byte.
+  ASSERT_EQ(write_request("localhost", kT0 + CredentialUseSensor::kIdleNs + 5000).size(), 0u);  // held: not paired
+  EXPECT_EQ(sensor.stats().requests, 2u);
+}
+
+TEST_F(CredentialUseStreams, ACloseDelimitedResponseIsIssuedWhenTheStreamIsFreed) {
+  pair();
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n"
+                                                      "Content-Length: 0\r\n\r\n", kT0 + 1000));
+  std::string body = "{\"access_token\":\"gho_" + fake::random_from(fake::kAlnum, 36) + "\"}";
+  std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + body;  // until close
+  EXPECT_TRUE(sensor.on_read_data(*data_event(CT_EVENT_TLS_DATA, kSsl, response, kT0 + 2000, CT_TLS_READ)).empty());
+  auto issued = sensor.on_free(free_event(CT_EVENT_TLS_FREE));
+  ASSERT_EQ(issued.size(), 1u);
+  EXPECT_EQ(issued[0].path, "/oauth/token");
+  EXPECT_EQ(issued[0].port, kServerPort);
+  EXPECT_EQ(sensor.stats().responses, 1u);
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+// The one interface every protocol parser of a captured byte stream implements, the messages it yields, and detection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace credtrace::protocols {
+
+struct HttpRequest;
+struct HttpResponse;
+
+// Receives the messages a StreamParser parses, one call per message. A message is the sink's for the call only: the
+// parser wipes it (header values, bodies, the raw query) when the call returns, so a sink copies what it keeps.
+// A new protocol adds one method here with an empty default (e.g. on_jsonrpc(JsonRpcMessage&) for newline-delimited
+// JSON-RPC, on_sse_event(SseEvent&) for server-sent events): sinks that do not consume it need no change.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // An HTTP request (HTTP/1.1 or HTTP/2); raw_query is its query as on the wire (without '?', "" when none).
+  virtual void on_request(HttpRequest& request, std::string_view raw_query) {
+    (void)request;
+    (void)raw_query;
+  }
+  // A final HTTP/1.1 response (interim 1xx responses are consumed, not yielded).
+  virtual void on_response(HttpResponse& response) { (void)response; }
+};
+
+// One direction of one stream, fed in order (streams::Stream puts the captured chunks in order and reports holes).
+class StreamParser {
+ public:
+  virtual ~StreamParser() = default;
+  // Short protocol name as events carry it: "http/1.1", "h2".
+  virtual std::string_view protocol() const = 0;
+  // The next bytes of the direction, any split; complete messages go to sink.
+  virtual void feed(std::string_view bytes, MessageSink& sink) = 0;
+  // missing_bytes of the direction were never seen: the parser resynchronises, or gives up (given_up()).
+  virtual void on_gap(uint64_t missing_bytes) = 0;
+  // The stream ended: a message delimited by the close is yielded, any other partial message dropped.
+  virtual void finish(MessageSink& sink) = 0;
+  // The other direction of the connection sent a request with this method (an answer parser pairs with it: HTTP/1.1
+  // responses follow requests in order). Parsers of requests ignore it.
+  virtual void on_peer_request(std::string_view method) { (void)method; }
+  // The parser will never yield again (HTTP/2 after an HPACK error or a gap).
+  virtual bool given_up() const { return false; }
+};
+
+namespace detail {
+// Hands each request with its raw query to sink, then wipes them all (also when the sink throws) and clears both.
+void yield_requests(std::vector<HttpRequest>& requests, std::vector<std::string>& raw_queries, MessageSink& sink);
+// The same for responses.
+void yield_responses(std::vector<HttpResponse>& responses, MessageSink& sink);
+}  // namespace detail
+
+// What protocol detection made of the first bytes of a direction.
+struct Detection {
+  enum class Verdict {
+    kParser,       // `parser` parses the direction from its first byte
+    kUnsupported,  // no parser for it: the direction is not parsed
+    kNeedMore,     // the bytes so far are a prefix of more than one answer: hold them and ask again with more
+  };
+  Verdict verdict = Verdict::kUnsupported;
+  std::unique_ptr<StreamParser> parser;
+};
+
+// Requests a client writes: HTTP/1.1 (a request line) or HTTP/2 (the connection preface). The place where the next
+// client protocols are recognised.
+Detection detect_client_protocol(std::string_view first_bytes);
+
+}  // namespace credtrace::protocols
