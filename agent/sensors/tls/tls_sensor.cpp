@@ -148,6 +148,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["tls_streams_evicted"] = tls.streams_dropped;
   sensors["tls_streams_expired"] = tls.streams_expired;  // idle for CredentialUseSensor::kIdleNs
   sensors["tls_truncated_calls"] = tls.truncated_calls;  // writes longer than the kernel copies
+  sensors["tls_write_retries"] = tls.write_retries;      // SSL_write repeated after WANT_READ/WRITE: not a request
   sensors["tls_streams_paired"] = tls.tls_streams_paired;
   sensors["tls_socket_not_connected"] = tls.tls_socket_not_connected;
   sensors["tls_pairing_conflicts"] = tls.tls_pairing_conflicts;

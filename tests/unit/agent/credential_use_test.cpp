@@ -337,5 +337,36 @@ TEST_F(CredentialUseStreams, ACloseDelimitedResponseIsIssuedWhenTheStreamIsFreed
   EXPECT_EQ(sensor.stats().responses, 1u);
 }
 
+// OpenSSL's retry rule: a call that could not complete (SSL_ERROR_WANT_READ/WRITE) is repeated with the same buffer,
+// and each attempt is captured; node calls SSL_write three times for its first request while the handshake ends.
+class CredentialUseRetries : public CredentialUseStreams {
+ protected:
+  size_t uses_of_write_at(uint64_t time_ns) {
+    return sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request("localhost", key), time_ns)).size();
+  }
+};
+
+TEST_F(CredentialUseRetries, AWriteRepeatedWithNothingReadInBetweenIsOneRequest) {
+  pair();
+  EXPECT_EQ(uses_of_write_at(kT0 + 1000) + uses_of_write_at(kT0 + 3000) + uses_of_write_at(kT0 + 900'000), 1u);
+  EXPECT_EQ(sensor.stats().write_retries, 2u);
+  EXPECT_EQ(sensor.stats().requests, 1u);
+}
+
+TEST_F(CredentialUseRetries, TheSameRequestAfterItsResponseIsASecondRequest) {
+  pair();
+  EXPECT_EQ(uses_of_write_at(kT0 + 1000), 1u);
+  sensor.on_read_data(*data_event(CT_EVENT_TLS_DATA, kSsl, "HTTP/1.1 204 No Content\r\n\r\n", kT0 + 2000, CT_TLS_READ));
+  EXPECT_EQ(uses_of_write_at(kT0 + 3000), 1u);
+  EXPECT_EQ(sensor.stats().write_retries, 0u);
+}
+
+TEST_F(CredentialUseRetries, TheSameRequestSecondsLaterIsASecondRequest) {
+  pair();
+  EXPECT_EQ(uses_of_write_at(kT0 + 1000), 1u);
+  EXPECT_EQ(uses_of_write_at(kT0 + 1000 + 3'000'000'000ull), 1u);
+  EXPECT_EQ(sensor.stats().write_retries, 0u);
+}
+
 }  // namespace
 }  // namespace credtrace::sensors
