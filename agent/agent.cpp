@@ -84,6 +84,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   if (!start_probes()) return 1;
   tracker_ = std::make_unique<tracking::ProcessTracker>(config_, *probes_, sink_, events_);
   route(*tracker_);
+  tracker_->add_observer(&forget_server_sources_);
   sensors::SensorContext context{config_, fingerprinter_, events_, sink_, registry_, *tracker_, *probes_, *probes_};
   // The sensors: one line each.
   add_sensor(std::make_unique<sensors::EnvSensor>(context));

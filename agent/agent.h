@@ -22,6 +22,16 @@
 
 namespace credtrace {
 
+// Drops the sources the registry kept for a server instance once the tracker forgets it (exited, or its pid reused).
+class ForgetServerSources final : public tracking::ProcessObserver {
+ public:
+  explicit ForgetServerSources(events::CredentialRegistry& registry) : registry_(registry) {}
+  void on_server_forgotten(uint32_t server_pid) override { registry_.forget_server(server_pid); }
+
+ private:
+  events::CredentialRegistry& registry_;
+};
+
 class Agent {
  public:
   // Everything that can fail before probes attach (output, fleet key, collector) fails here, with a message.
@@ -47,13 +57,14 @@ class Agent {
   events::EventFactory events_;
   exporter::FanOutSink sink_;
   events::CredentialRegistry registry_;
-  // Declared after the sink and before the sensors: probes detach before the sensors and sinks go.
+  // Destroyed in reverse: the sensors, then the tracker, then the probes (detached), then the registry and sinks.
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<tracking::ProcessTracker> tracker_;
   std::vector<std::unique_ptr<sensors::Sensor>> sensors_;
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
   std::chrono::steady_clock::time_point started_;
+  ForgetServerSources forget_server_sources_{registry_};
 };
 
 }  // namespace credtrace

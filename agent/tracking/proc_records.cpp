@@ -2,6 +2,7 @@
 #include "tracking/proc_records.h"
 
 #include <cstring>
+#include <regex>
 #include <set>
 
 #include "common/paths.h"
@@ -22,6 +23,12 @@ std::string bounded_string(const char* data, size_t max) { return std::string(da
 bool runs_another_program(const std::string& base) {
   static const std::set<std::string> wrappers = discovery::prefilter_wrappers();
   return mcp::detail::is_interpreter_kind(mcp::detail::program_kind(base)) || wrappers.count(base) > 0;
+}
+
+// A wrapper's numeric operand (timeout 30, nice -n 10, timeout 2.5m): not the program.
+bool is_wrapper_operand(const std::string& arg) {
+  static const std::regex duration(R"([0-9]+(\.[0-9]+)?[smhd]?)");
+  return std::regex_match(arg, duration);
 }
 
 }  // namespace
@@ -62,7 +69,7 @@ std::string program_name(const std::vector<std::string>& argv, const std::string
     if (arg.empty() || arg[0] == '-') continue;
     if (arg.find_first_of("=;<> \t\n\"'`$|&") != std::string::npos) break;
     std::string base = common::file_name(arg);
-    if (runs_another_program(base)) continue;
+    if (runs_another_program(base) || is_wrapper_operand(arg)) continue;
     return base;
   }
   return common::file_name(exe);

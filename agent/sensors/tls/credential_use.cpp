@@ -202,7 +202,7 @@ void CredentialUseSensor::on_sni(const ct_tls_sni_event& e) {
 
 std::vector<CredentialUse> CredentialUseSensor::on_tls_socket(const ct_tls_socket_event& e) {
   Connection& s = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns).context;
-  s.previous_write_completed = true;  // its ciphertext left: a repeat of it is a new request
+  if (s.first_write_pending) s.retries_over = true;  // the first write's ciphertext left: it completed
   auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.fd});
   if (s.address == Address::waiting) {
     if (endpoint == socket_endpoints_.end()) {
@@ -266,20 +266,27 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
   return take_released();
 }
 
-// A write call that repeats the previous one on the stream (same length and first bytes) within kRetryWindowNs, when
-// that one is not known to have completed (no ciphertext of it seen leaving, nothing read since), is the retry
-// OpenSSL requires after SSL_ERROR_WANT_READ/WRITE, not a second request: node calls SSL_write three times for its
-// first request while the handshake completes. Its chunks are skipped.
+// A call that repeats a stream's first SSL_write (same length and first bytes, within kRetryWindowNs) before that
+// write is known to have completed (no ciphertext of it seen leaving, nothing read, no other call in between) is the
+// retry OpenSSL requires after SSL_ERROR_WANT_READ/WRITE, not a second request: node calls SSL_write three times for
+// its first request while the handshake completes. Its chunks are skipped. Only a stream's first write is judged so:
+// later identical requests (polling, pipelining) are never taken for retries.
 bool CredentialUseSensor::is_retry(Connection& s, const ct_tls_data_event& e) {
   constexpr uint64_t kRetryWindowNs = 2'000'000'000ull;
   if (e.offset != 0) return s.skipping_retry;  // a later chunk of the call: as its first
+  s.skipping_retry = false;
+  if (s.retries_over) return false;
   const size_t hash = std::hash<std::string_view>{}(chunk_of(e).bytes);
-  s.skipping_retry = s.last_write_len == e.total_len && s.last_write_hash == hash && !s.previous_write_completed &&
-                     e.hdr.time_boot_ns >= s.last_write_ns && e.hdr.time_boot_ns - s.last_write_ns < kRetryWindowNs;
-  s.last_write_len = e.total_len;
-  s.last_write_hash = hash;
-  s.last_write_ns = e.hdr.time_boot_ns;
-  s.previous_write_completed = false;
+  if (!s.first_write_pending) {
+    s.first_write_pending = true;
+    s.first_write_len = e.total_len;
+    s.first_write_hash = hash;
+    s.first_write_ns = e.hdr.time_boot_ns;
+    return false;
+  }
+  s.skipping_retry = s.first_write_len == e.total_len && s.first_write_hash == hash &&
+                     e.hdr.time_boot_ns >= s.first_write_ns && e.hdr.time_boot_ns - s.first_write_ns < kRetryWindowNs;
+  if (!s.skipping_retry) s.retries_over = true;  // another call: the first one had completed
   if (s.skipping_retry) ++stats_.write_retries;
   return s.skipping_retry;
 }
@@ -360,7 +367,7 @@ void CredentialUseSensor::note_request(Tracker::Connection& connection, const pr
 
 std::vector<IssuedCredential> CredentialUseSensor::on_read_data(const ct_tls_data_event& e) {
   Tracker::Connection* connection = tracker_.find({e.hdr.tgid, e.ssl});
-  if (connection && e.len) connection->context.previous_write_completed = true;  // a repeat is a new request
+  if (connection && e.len) connection->context.retries_over = true;  // the first write completed
   if (!connection || !connection->stream(Direction::kRead).parser()) {
     ++stats_.reads_unparsed;  // HTTP/2 responses (server HPACK context) and other protocols are not parsed
     return {};

@@ -69,8 +69,8 @@ struct CredentialUseStats {
   uint64_t tls_streams_paired = 0;       // TLS streams whose ciphertext was seen going to a connected socket
   uint64_t tls_socket_not_connected = 0;  // …to a socket whose connect() the agent did not see: address unknown
   uint64_t tls_pairing_conflicts = 0;    // streams paired with two sockets: the address is unknown from then on
-  uint64_t destinations_unknown = 0;
-  uint64_t write_retries = 0;            // SSL_write calls repeating the previous one (OpenSSL's retry rule): skipped     // uses reported with address_source "unknown"
+  uint64_t destinations_unknown = 0;     // uses reported with address_source "unknown"
+  uint64_t write_retries = 0;            // a stream's first SSL_write repeated before it completed: skipped
   uint64_t streams_expired = 0;          // streams nothing was seen on for CredentialUseSensor::kIdleNs
   uint64_t truncated_calls = 0;          // SSL_write/SSL_read/socket writes longer than what the kernel captures
 };
@@ -152,15 +152,16 @@ class CredentialUseSensor {
     uint32_t fd = 0;     // the socket it was paired with
     std::vector<HeldUse> held;
     bool sent_data = false;
-    // The last SSL_write call seen (its length, a hash of its first captured bytes, when) and whether it is known to
-    // have completed since (its ciphertext was seen leaving, or the process read plaintext): OpenSSL requires a call
+    // A stream's first SSL_write call (its length, a hash of its first captured bytes, when) while it is not known
+    // to have completed (its ciphertext seen leaving, plaintext read, or another call made): OpenSSL requires a call
     // that could not complete (SSL_ERROR_WANT_READ/WRITE, e.g. during the handshake) to be repeated with the same
     // buffer, and every attempt is captured at entry.
-    uint32_t last_write_len = 0;
-    size_t last_write_hash = 0;
-    uint64_t last_write_ns = 0;
-    bool previous_write_completed = false;
-    bool skipping_retry = false;  // the chunks of the call being skipped as a retry
+    uint32_t first_write_len = 0;
+    size_t first_write_hash = 0;
+    uint64_t first_write_ns = 0;
+    bool first_write_pending = false;  // seen, and retries of it are still possible
+    bool retries_over = false;         // the first write completed or another call came: no more retries here
+    bool skipping_retry = false;       // the chunks of the call being skipped as a retry
     std::deque<PendingRequest> pending_requests;  // HTTP/1.1 requests whose responses have not been parsed yet
   };
   using Tracker = streams::StreamTracker<Connection>;

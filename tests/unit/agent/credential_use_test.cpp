@@ -368,5 +368,15 @@ TEST_F(CredentialUseRetries, TheSameRequestSecondsLaterIsASecondRequest) {
   EXPECT_EQ(sensor.stats().write_retries, 0u);
 }
 
+TEST_F(CredentialUseRetries, OnlyAStreamsFirstWriteIsJudgedSoLaterRepeatsAreRequests) {
+  pair();  // the stream's address is known, but no ciphertext of these writes is seen: nothing says they completed
+  EXPECT_EQ(uses_of_write_at(kT0 + 1000), 1u);
+  const std::string other = "GET /v1/models HTTP/1.1\r\nHost: localhost\r\nx-api-key: " + key + "\r\n\r\n";
+  EXPECT_EQ(sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, other, kT0 + 2000)).size(), 1u);
+  EXPECT_EQ(sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, other, kT0 + 3000)).size(), 1u);  // polling
+  EXPECT_EQ(uses_of_write_at(kT0 + 4000), 1u);
+  EXPECT_EQ(sensor.stats().write_retries, 0u);
+}
+
 }  // namespace
 }  // namespace credtrace::sensors

@@ -13,6 +13,7 @@
 #include "events/event_factory.h"
 #include "export/event_sink.h"
 #include "kernel/kernel_control.h"
+#include "tracking/proc_records.h"
 #include "tracking/process_tracker.h"
 
 namespace credtrace {
@@ -251,6 +252,28 @@ TEST_F(TrackerTest, ServersNoLongerReferencedAreForgottenAtReconcile) {
   EXPECT_EQ(sink_.of_type("mcp_server_exit")[0].mcp_server_exit().outcome(), "unknown");
   EXPECT_EQ(tracker_.servers_running(), 0u);
   EXPECT_EQ(notes_.seen.back(), "forgotten 600");
+}
+
+TEST(ProgramName, TheProgramAnInterpreterOrWrapperRunsNeverInlineCodeOrSecrets) {
+  struct Case {
+    std::vector<std::string> argv;
+    const char* exe;
+    const char* name;
+  };
+  const Case cases[] = {
+      {{"node", "/opt/notes/server.mjs"}, "/usr/bin/node", "server.mjs"},
+      {{"python3.11", "-u", "/srv/weather.py"}, "/usr/bin/python3.11", "weather.py"},
+      {{"nohup", "node", "x.js"}, "/usr/bin/nohup", "x.js"},
+      {{"timeout", "30", "/opt/srv"}, "/usr/bin/timeout", "srv"},
+      {{"nice", "-n", "10", "node", "x.js"}, "/usr/bin/nice", "x.js"},
+      {{"ruby", "server.rb"}, "/usr/bin/ruby", "server.rb"},
+      {{"sh", "-c", "node x.js"}, "/bin/dash", "dash"},
+      {{"env", "TOKEN=ghp_abc", "node", "x.js"}, "/usr/bin/env", "env"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.argv[0] + " " + c.argv[1]);
+    EXPECT_EQ(tracking::program_name(c.argv, c.exe), c.name);
+  }
 }
 
 }  // namespace
