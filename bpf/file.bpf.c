@@ -13,11 +13,8 @@ static __always_inline struct mount *ct_real_mount(struct vfsmount *vfsmnt) {
 /* The directory a relative path starts from: the cwd, or the file behind dirfd. */
 static __always_inline int ct_start_dir(struct task_struct *task, __u32 dirfd, struct path *dir) {
   if (dirfd == CT_AT_FDCWD) return bpf_probe_read_kernel(dir, sizeof(*dir), &BPF_CORE_READ(task, fs)->pwd);
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt || dirfd >= BPF_CORE_READ(fdt, max_fds)) return -1;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *file = NULL;
-  if (bpf_probe_read_kernel(&file, sizeof(file), &fds[dirfd]) != 0 || !file) return -1;
+  struct file *file = ct_fd_file(task, dirfd);
+  if (!file) return -1;
   return bpf_probe_read_kernel(dir, sizeof(*dir), &file->f_path);
 }
 

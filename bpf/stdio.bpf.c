@@ -1,13 +1,55 @@
-/* MCP stdio probes: the first bytes a candidate process reads from fd 0 (protocol detection). */
+/* MCP stdio probes: the first bytes a candidate process reads from fd 0 (protocol detection), and the bytes MCP
+ * servers read from their stdin and write to their stdout (JSON-RPC over stdio), for the pipes the agent listed. */
 #include "include/helpers.h"
+
+/* A watched thread's read of fd 0 or write of fd 1 on a file the agent listed as an MCP server's stdio: remembered
+ * until the syscall returns, when the bytes moved are known. */
+static __always_inline void ct_note_stdio_call(struct task_struct *task, __u32 fd, __u64 buf, __u32 direction) {
+  struct file *file = ct_fd_file(task, fd);
+  if (!file) return;
+  struct ct_stdio_call call = {.buf = buf, .inode = BPF_CORE_READ(file, f_inode, i_ino), .direction = direction};
+  if (!bpf_map_lookup_elem(&mcp_stdio_files, &call.inode)) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (bpf_map_update_elem(&pending_stdio_calls, &tid, &call, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+}
+
+/* The bytes a stdio call moved (ret > 0), in chunks keyed by the file's inode. */
+static __always_inline void ct_finish_stdio_call(__s64 ret) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_stdio_call *pending = bpf_map_lookup_elem(&pending_stdio_calls, &tid);
+  if (!pending) return;
+  struct ct_stdio_call call = *pending;
+  bpf_map_delete_elem(&pending_stdio_calls, &tid);
+  if (ret > 0) ct_emit_call_data(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
+}
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int ct_enter_read(struct trace_event_raw_sys_enter *ctx) {
   __u64 fd = ctx->args[0], buf = ctx->args[1]; /* read(fd, buf, count) */
-  if (fd != 0 || !ct_task_in_set(bpf_get_current_task_btf(), CT_SET_CANDIDATE)) return 0;
+  if (fd != 0) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  __u32 sets = ct_task_sets(task);
+  if (sets & (1u << CT_SET_WATCHED)) ct_note_stdio_call(task, 0, buf, CT_TLS_READ);
+  if (!(sets & (1u << CT_SET_CANDIDATE))) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
   bpf_map_update_elem(&pending_stdin_reads, &tid, &buf, BPF_ANY);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int ct_enter_stdout_write(struct trace_event_raw_sys_enter *ctx) {
+  __u64 fd = ctx->args[0], buf = ctx->args[1]; /* write(fd, buf, count) */
+  if (fd != 1) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (ct_task_in_set(task, CT_SET_WATCHED)) ct_note_stdio_call(task, 1, buf, CT_TLS_WRITE);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int ct_exit_stdout_write(struct trace_event_raw_sys_exit *ctx) {
+  if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0; /* every other process: one load */
+  ct_finish_stdio_call(ctx->ret);
   return 0;
 }
 
@@ -15,6 +57,7 @@ SEC("tracepoint/syscalls/sys_exit_read")
 int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
   if (!ct_task_has_storage(task)) return 0; /* every other process: one load */
+  ct_finish_stdio_call(ctx->ret);
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
   __u64 *buf = bpf_map_lookup_elem(&pending_stdin_reads, &tid);

@@ -39,6 +39,10 @@ class WatchControl {
   virtual bool add_exec_name(const std::string& name, bool wrapper) = 0;
   // The socket is not plain HTTP: stop copying its writes.
   virtual void stop_socket_capture(uint32_t tgid, uint32_t fd) = 0;
+  // An MCP server's stdin or stdout (the pipe or socket with this inode): watched processes' reads of fd 0 and
+  // writes of fd 1 on it are captured (CT_EVENT_STDIO_DATA). false when the map is full.
+  virtual bool add_stdio_file(uint64_t inode, uint32_t server_tgid) = 0;
+  virtual void remove_stdio_file(uint64_t inode) = 0;
 };
 
 // Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.

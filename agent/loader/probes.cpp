@@ -183,6 +183,15 @@ void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {
   bpf_map__delete_elem(skel_->maps.plain_sockets, &key, sizeof(key), 0);
 }
 
+bool Probes::add_stdio_file(uint64_t inode, uint32_t server_tgid) {
+  return bpf_map__update_elem(skel_->maps.mcp_stdio_files, &inode, sizeof(inode), &server_tgid, sizeof(server_tgid),
+                              BPF_ANY) == 0;
+}
+
+void Probes::remove_stdio_file(uint64_t inode) {
+  bpf_map__delete_elem(skel_->maps.mcp_stdio_files, &inode, sizeof(inode), 0);
+}
+
 bool Probes::add_exec_name(const std::string& name, bool wrapper) {
   ct_exec_name key{};
   if (name.empty() || name.size() >= sizeof(key.name)) return false;

@@ -57,6 +57,8 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   size_t uprobes_attached() const override { return uprobes_attached_; }
   // The socket is not plain HTTP: stop copying its writes.
   void stop_socket_capture(uint32_t tgid, uint32_t fd) override;
+  bool add_stdio_file(uint64_t inode, uint32_t server_tgid) override;
+  void remove_stdio_file(uint64_t inode) override;
 
  private:
   Probes() = default;

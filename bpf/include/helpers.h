@@ -105,6 +105,16 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
+/* The file behind a process's fd, or NULL. */
+static __always_inline struct file *ct_fd_file(struct task_struct *task, __u32 fd) {
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = NULL;
+  if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) != 0) return NULL;
+  return file;
+}
+
 /* Syscall tracepoint contexts are vmlinux's trace_event_raw_sys_enter (id, args[6]) and trace_event_raw_sys_exit
  * (id, ret); each probe names the arguments it reads. */
 #define CT_EINPROGRESS 115

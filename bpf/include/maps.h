@@ -75,6 +75,29 @@ struct {
   __type(value, __u64);
 } pending_stdin_reads SEC(".maps") __weak;
 
+/* Inodes of the pipes (or sockets) an MCP server's stdin and stdout are: the agent adds them when it finds the
+ * server; reads of fd 0 and writes of fd 1 on these files by watched processes are captured (MCP over stdio). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);   /* inode number (pipefs and sockfs share one inode counter) */
+  __type(value, __u32); /* the server's tgid, for the agent's bookkeeping */
+} mcp_stdio_files SEC(".maps") __weak;
+
+/* A stdio read or write of a watched thread in flight (entry → exit): where the bytes are and whose file it is. */
+struct ct_stdio_call {
+  __u64 buf;
+  __u64 inode;
+  __u32 direction; /* enum ct_tls_direction: READ for fd 0, WRITE for fd 1 */
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32); /* thread id */
+  __type(value, struct ct_stdio_call);
+} pending_stdio_calls SEC(".maps") __weak;
+
 /* Set membership (watched / candidate / client) of a process, stored on its thread-group leader. Task storage
  * lives with the task (no stale entries after pid reuse, no pid limit) in kmalloc'd memory; an unwatched
  * process has none, so its lookup touches only its own task_struct. The agent updates it through pidfds. */

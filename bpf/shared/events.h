@@ -41,7 +41,8 @@ enum ct_event_type {
   CT_EVENT_TLS_NEW = 11,   /* a watched process created an SSL (SSL_new returned): a new stream at that address */
   CT_EVENT_TLS_SOCKET = 12, /* the connected socket a watched thread wrote an SSL's ciphertext to after SSL_write */
   CT_EVENT_EXEC_ENV = 13,  /* a chunk of the environment block of a watched exec, sent just before its exec event */
-  CT_EVENT_TYPE_MAX = 14,
+  CT_EVENT_STDIO_DATA = 14, /* bytes an MCP server read from its stdin or wrote to its stdout: a tls_data layout */
+  CT_EVENT_TYPE_MAX = 15,
 };
 
 enum ct_drop_reason {
@@ -188,7 +189,8 @@ enum ct_tls_direction {
   CT_TLS_READ = 1,
 };
 
-/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd. A record holds the fixed fields and a
+/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd, and of CT_EVENT_STDIO_DATA, where ssl holds
+ * the inode of the pipe (or socket) behind the server's fd 0 (CT_TLS_READ) or fd 1 (CT_TLS_WRITE). A record holds the fixed fields and a
  * data room of CT_TLS_SMALL_CHUNK_LEN or CT_TLS_CHUNK_LEN bytes (len of them valid): never assume the full struct. */
 struct ct_tls_data_event {
   struct ct_event_header hdr;

@@ -1,5 +1,8 @@
-// BPF driver tests of the stdio probe: the first message a candidate process reads from stdin.
+// BPF driver tests of the stdio probes: the first message a candidate reads from stdin, and an MCP server's
+// stdin reads and stdout writes on the pipes the agent listed (JSON-RPC over stdio).
 #include "probe_fixture.h"
+
+#include <sys/stat.h>
 
 namespace credtrace::loader {
 namespace {
@@ -31,6 +34,82 @@ TEST_F(ProbesTest, ChildOfClientReportsItsFirstStdinMessage) {
   probes_->remove_from_set(CT_SET_CLIENT, getpid());
 }
 
+
+uint64_t inode_of(int fd) {
+  struct stat st{};
+  return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+// A watched process whose stdin and stdout are listed pipes: what it reads and writes there is captured, in order,
+// keyed by each pipe's inode; an unlisted pipe (its stderr) is not.
+TEST_F(ProbesTest, ListedStdioPipesOfAWatchedServerAreCapturedBothWays) {
+  int in[2], out[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  ASSERT_TRUE(probes_->add_stdio_file(inode_of(in[0]), 1));
+  ASSERT_TRUE(probes_->add_stdio_file(inode_of(out[1]), 1));
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  const std::string answer = R"({"jsonrpc":"2.0","id":1,"result":{}})" "\n";
+  if (child == 0) {  // the server: reads one message from stdin, answers on stdout
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    raise(SIGSTOP);  // the parent watches it first
+    char buf[512];
+    ssize_t n = read(0, buf, sizeof(buf));
+    bool ok = n > 0 && write(1, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  kill(child, SIGCONT);
+  const std::string request = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}})" "\n";
+  ASSERT_EQ(write(in[1], request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  auto stdio_of = [&](uint32_t direction) {
+    return wait_for([&](const Captured& c) {
+      return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
+             c.as<ct_tls_data_event>().direction == direction;
+    });
+  };
+  const Captured* got = stdio_of(CT_TLS_READ);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->as<ct_tls_data_event>().ssl, inode_of(in[0]));
+  EXPECT_EQ(std::string(got->as<ct_tls_data_event>().data, got->as<ct_tls_data_event>().len), request);
+  const Captured* written = stdio_of(CT_TLS_WRITE);
+  ASSERT_TRUE(written);
+  EXPECT_EQ(written->as<ct_tls_data_event>().ssl, inode_of(out[1]));
+  EXPECT_EQ(std::string(written->as<ct_tls_data_event>().data, written->as<ct_tls_data_event>().len), answer);
+  waitpid(child, &status, 0);
+  probes_->remove_stdio_file(inode_of(in[0]));
+  probes_->remove_stdio_file(inode_of(out[1]));
+  for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+}
+
+// The same process reading a pipe that is not listed: nothing is captured (every other process pays one fd check).
+TEST_F(ProbesTest, UnlistedStdinOfAWatchedProcessIsNotCaptured) {
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    dup2(in[0], 0);
+    raise(SIGSTOP);
+    char buf[64];
+    _exit(read(0, buf, sizeof(buf)) > 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  kill(child, SIGCONT);
+  ASSERT_EQ(write(in[1], "{}\n", 3), 3);
+  waitpid(child, &status, 0);
+  probes_->poll(100);
+  EXPECT_FALSE(any([&](const Captured& c) {
+    return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child);
+  }));
+  for (int fd : in) close(fd);
+}
 
 }  // namespace
 }  // namespace credtrace::loader

@@ -36,6 +36,8 @@ struct RecordingKernel final : kernel::WatchControl {
     return true;
   }
   void stop_socket_capture(uint32_t, uint32_t) override {}
+  bool add_stdio_file(uint64_t, uint32_t) override { return true; }
+  void remove_stdio_file(uint64_t) override {}
   bool watched(uint32_t pid) const { return sets.count({CT_SET_WATCHED, pid}) > 0; }
 };
 

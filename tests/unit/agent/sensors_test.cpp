@@ -25,6 +25,8 @@ struct NoKernel final : kernel::WatchControl, kernel::UprobeAttacher {
   void remove_from_set(ct_pid_set, uint32_t) override {}
   bool add_exec_name(const std::string&, bool) override { return true; }
   void stop_socket_capture(uint32_t, uint32_t) override {}
+  bool add_stdio_file(uint64_t, uint32_t) override { return true; }
+  void remove_stdio_file(uint64_t) override {}
   std::string attach_uprobe(kernel::TlsProbe, const std::string&, uint64_t) override { return "no kernel here"; }
   size_t uprobes_attached() const override { return 0; }
 };
