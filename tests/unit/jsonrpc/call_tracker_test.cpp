@@ -247,10 +247,10 @@ TEST(CallTracker, InitializeDescribesTheSession) {
 const std::string kToolsA =
     R"([{"name":"echo","description":"Echoes","inputSchema":{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}},)"
     R"({"name":"add","description":"Adds","inputSchema":{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}}}}])";
-// The same definitions: other key order, spacing, extra members outside the hashed ones.
+// The same definitions: other key order, spacing, string escapes, members outside the hashed ones.
 const std::string kToolsB =
     R"([ { "inputSchema" : {"required":["message"],"properties":{"message":{"type":"string"}},"type":"object"}, "description":"Echoes", "name":"echo", "annotations":{"x":1} },)"
-    R"({"inputSchema":{"properties":{"b":{"type":"number"},"a":{"type":"number"}},"type":"object"},"name":"add","description":"Adds"}])";
+    R"({"inputSchema":{"properties":{"b":{"type":"number"},"a":{"type":"number"}},"type":"object"},"name":"add","description":"A\u0064ds"}])";
 
 TEST(ToolHashes, StableAcrossKeyOrderAndSpacing) {
   auto a = hash_tool_definitions(kToolsA);
