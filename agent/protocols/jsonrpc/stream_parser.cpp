@@ -8,6 +8,18 @@ namespace {
 
 constexpr size_t kReleaseCapacity = 256 * 1024;  // buffers above this give their storage back once empty
 
+constexpr std::string_view kJsonRpcMembers[] = {"jsonrpc", "id", "method", "params", "result", "error"};
+
+bool is_jsonrpc_member(std::string_view name) {
+  for (std::string_view member : kJsonRpcMembers) {
+    if (member == name) return true;
+  }
+  return false;
+}
+
+// A first member name still open after this many bytes is none of kJsonRpcMembers.
+bool close_too_far(size_t open_bytes) { return open_bytes > 9; }
+
 bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 // Wipes and empties a buffer, giving back large storage.
@@ -121,12 +133,28 @@ void JsonRpcStreamParser::consume_line(std::string_view line, MessageSink& sink)
   }
 }
 
-bool JsonRpcStreamParser::looks_like_jsonrpc(std::string_view first_bytes) {
-  const size_t start = first_bytes.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos || (first_bytes[start] != '{' && first_bytes[start] != '[')) return false;
-  const size_t nl = first_bytes.find('\n', start);
-  if (nl == std::string_view::npos) return true;
-  return first_bytes.substr(start, nl - start).find("\"jsonrpc\"") != std::string_view::npos;
+Detection detect_jsonrpc_stream(std::string_view first_bytes) {
+  Detection detection;
+  detection.verdict = Detection::Verdict::kNeedMore;
+  constexpr std::string_view kSpace = " \t\r\n";
+  size_t pos = first_bytes.find_first_not_of(kSpace);
+  if (pos != std::string_view::npos && first_bytes[pos] == '[') pos = first_bytes.find_first_not_of(kSpace, pos + 1);
+  if (pos == std::string_view::npos) return detection;
+  if (first_bytes[pos] != '{') return Detection{};
+  if (first_bytes.find("\"jsonrpc\"") == std::string_view::npos) {
+    pos = first_bytes.find_first_not_of(kSpace, pos + 1);
+    if (pos == std::string_view::npos) return detection;
+    if (first_bytes[pos] != '"') return Detection{};
+    const size_t close = first_bytes.find('"', pos + 1);
+    if (close == std::string_view::npos) {
+      if (close_too_far(first_bytes.size() - pos)) return Detection{};
+      return detection;
+    }
+    if (!is_jsonrpc_member(first_bytes.substr(pos + 1, close - pos - 1))) return Detection{};
+  }
+  detection.verdict = Detection::Verdict::kParser;
+  detection.parser = std::make_unique<JsonRpcStreamParser>();
+  return detection;
 }
 
 }  // namespace credtrace::protocols

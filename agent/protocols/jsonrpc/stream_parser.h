@@ -55,9 +55,6 @@ class JsonRpcStreamParser final : public StreamParser {
   // Bytes of a partial line held until its '\n' (wiped when released).
   size_t buffered() const { return line_.size(); }
 
-  // The first bytes of a stream look like NDJSON JSON-RPC: optional whitespace, '{' or '[', and (once present in
-  // the first line) a "jsonrpc" member name.
-  static bool looks_like_jsonrpc(std::string_view first_bytes);
 
  private:
   void consume_line(std::string_view line, MessageSink& sink);
@@ -70,5 +67,12 @@ class JsonRpcStreamParser final : public StreamParser {
   bool skipping_ = false;  // discarding up to the next '\n' (after a gap or an oversize line)
   JsonRpcParserStats stats_;
 };
+
+// Detection for a stream that may carry NDJSON JSON-RPC (a stdio pipe of an MCP server): kParser when the first bytes
+// are an object, or a batch's first object, whose first member is a JSON-RPC one (jsonrpc, id, method, params,
+// result, error; SDKs write "jsonrpc" first or after params) or that holds a "jsonrpc" member name; kNeedMore while
+// too short to tell (whitespace, "{", "[{\"me"); kUnsupported otherwise. Decides within the first member name, well
+// inside streams::Stream::kMaxDetectBytes. A false positive costs only counted non-messages: every line is checked.
+Detection detect_jsonrpc_stream(std::string_view first_bytes);
 
 }  // namespace credtrace::protocols

@@ -440,14 +440,38 @@ TEST(JsonRpcParser, ATokenNeverAppearsOutsideValues) {
   EXPECT_EQ(offered, 8u);
 }
 
-TEST(JsonRpcParser, DetectsNdjsonJsonRpc) {
-  EXPECT_TRUE(JsonRpcStreamParser::looks_like_jsonrpc(kToolsCall + "\n"));
-  EXPECT_TRUE(JsonRpcStreamParser::looks_like_jsonrpc("  [" + kNotification + "]\n"));
-  EXPECT_TRUE(JsonRpcStreamParser::looks_like_jsonrpc("{\"json"));  // too short to tell
-  EXPECT_FALSE(JsonRpcStreamParser::looks_like_jsonrpc("{\"a\":1}\n"));
-  EXPECT_FALSE(JsonRpcStreamParser::looks_like_jsonrpc("GET / HTTP/1.1\r\n"));
-  EXPECT_FALSE(JsonRpcStreamParser::looks_like_jsonrpc(""));
+struct DetectCase {
+  std::string first_bytes;
+  Detection::Verdict verdict;
+};
+
+class DetectTest : public ::testing::TestWithParam<DetectCase> {};
+
+TEST_P(DetectTest, DecidesFromTheFirstMember) {
+  Detection detection = detect_jsonrpc_stream(GetParam().first_bytes);
+  EXPECT_EQ(detection.verdict, GetParam().verdict) << GetParam().first_bytes;
+  EXPECT_EQ(detection.parser != nullptr, GetParam().verdict == Detection::Verdict::kParser);
+  if (detection.parser) {
+    EXPECT_EQ(detection.parser->protocol(), "jsonrpc");
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DetectTest,
+    ::testing::Values(DetectCase{kToolsCall + "\n", Detection::Verdict::kParser},
+                      DetectCase{R"({"method":"initialize","params":{"protocolVersion":"2025-06-18")",
+                                 Detection::Verdict::kParser},
+                      DetectCase{"  [ {\"id\":1", Detection::Verdict::kParser},
+                      DetectCase{"{\"a\":{\"jsonrpc\"", Detection::Verdict::kParser},
+                      DetectCase{"", Detection::Verdict::kNeedMore}, DetectCase{" \n", Detection::Verdict::kNeedMore},
+                      DetectCase{"{", Detection::Verdict::kNeedMore}, DetectCase{"[", Detection::Verdict::kNeedMore},
+                      DetectCase{"{\"me", Detection::Verdict::kNeedMore},
+                      DetectCase{"{\"a\":1}\n", Detection::Verdict::kUnsupported},
+                      DetectCase{"{\"averyverylongname", Detection::Verdict::kUnsupported},
+                      DetectCase{"{}", Detection::Verdict::kUnsupported},
+                      DetectCase{"GET / HTTP/1.1\r\n", Detection::Verdict::kUnsupported},
+                      DetectCase{"Content-Length: 10\r\n", Detection::Verdict::kUnsupported},
+                      DetectCase{"\x16\x03\x01", Detection::Verdict::kUnsupported}));
 
 }  // namespace
 }  // namespace credtrace::protocols
