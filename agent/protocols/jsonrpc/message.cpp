@@ -90,8 +90,8 @@ ValueOrigin origin_of(Region region) {
 
 // Decoded, valid UTF-8, at most JsonRpcMessage::kMaxField bytes (cut at a character boundary).
 std::string field_text(std::string_view raw, bool escaped) {
-  std::string decoded;
-  if (escaped) jsonrpc::unescape(raw.substr(0, JsonRpcMessage::kMaxField * 6), decoded);
+  std::string decoded;  // the whole raw string: cutting it first could split an escape
+  if (escaped) jsonrpc::unescape(raw, decoded);
   std::string out;
   jsonrpc::append_valid_utf8(escaped ? std::string_view(decoded) : raw.substr(0, JsonRpcMessage::kMaxField), out);
   if (out.size() > JsonRpcMessage::kMaxField) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collecting_sink.h"
+#include "protocols/jsonrpc/json_scanner.h"
 #include "fake_secrets.h"
 
 namespace credtrace::protocols {
@@ -153,6 +154,19 @@ TEST(JsonRpcParser, InitializeRequestAndAnswer) {
   EXPECT_EQ(answer.protocol_version, "2025-06-18");
   EXPECT_EQ(answer.capabilities, (std::vector<std::string>{"logging", "tools"}));
   EXPECT_TRUE(answer.client_name.empty());
+}
+
+TEST(JsonRpcParser, LongEscapedFieldsAreCappedAtACharacterBoundary) {
+  for (size_t pad = JsonRpcMessage::kMaxField - 3; pad < JsonRpcMessage::kMaxField * 6 + 3; ++pad) {
+    const std::string method = std::string(pad, 'm') + "\\u00e9\\ud83d\\ude00";
+    auto seen = parse(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":{"name":"n"}})" "\n");
+    ASSERT_EQ(seen.size(), 1u);
+    const std::string& m = seen[0].message.method;
+    ASSERT_LE(m.size(), JsonRpcMessage::kMaxField);
+    std::string valid;
+    jsonrpc::append_valid_utf8(m, valid);
+    ASSERT_EQ(valid, m) << pad;  // never a character cut in two
+  }
 }
 
 TEST(JsonRpcParser, ClientInfoOnlyForInitialize) {
