@@ -37,7 +37,7 @@ void check_message(const JsonRpcMessage& m) {
     check(field->size() <= JsonRpcMessage::kMaxField, "metadata field over its cap");
     check(valid_utf8(*field), "metadata field not UTF-8");
   }
-  check(valid_utf8(m.id) && valid_utf8(m.arguments_shape), "id or shape not UTF-8");
+  check(valid_utf8(m.id) && valid_utf8(m.request_id) && valid_utf8(m.arguments_shape), "id or shape not UTF-8");
   NullHandler ignore;
   check(m.arguments_shape.empty() || jsonrpc::scan_json(m.arguments_shape, ignore).error == jsonrpc::ScanError::kNone,
         "shape is not JSON");

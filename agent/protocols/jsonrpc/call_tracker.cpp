@@ -27,6 +27,7 @@ std::string_view no_answer_name(NoAnswerReason reason) {
     case NoAnswerReason::kSessionEnd: return "session_end";
     case NoAnswerReason::kEvicted: return "evicted";
     case NoAnswerReason::kReplaced: return "replaced";
+    case NoAnswerReason::kCancelled: return "cancelled";
   }
   return "";
 }
@@ -34,7 +35,7 @@ std::string_view no_answer_name(NoAnswerReason reason) {
 void CallTracker::on_message(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
   switch (message.kind) {
     case JsonRpcKind::kRequest: on_request(from, message, now_ns); break;
-    case JsonRpcKind::kNotification: ++stats_.notifications; break;
+    case JsonRpcKind::kNotification: on_notification(from, message, now_ns); break;
     case JsonRpcKind::kResponse:
     case JsonRpcKind::kErrorResponse: on_answer(from, message, now_ns); break;
     case JsonRpcKind::kInvalid: ++stats_.invalid_messages; break;
@@ -68,6 +69,15 @@ void CallTracker::on_request(Side from, const JsonRpcMessage& message, uint64_t 
   call.started_ns = now_ns;
   order_.push_back(Pending{key, std::move(call)});
   index_.emplace(std::move(key), std::prev(order_.end()));
+}
+
+void CallTracker::on_notification(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
+  ++stats_.notifications;
+  if (message.request_id.empty()) return;  // only notifications/cancelled carries one
+  auto found = index_.find(Key{from, message.request_id});
+  if (found == index_.end()) return;
+  ++stats_.cancelled;
+  give_up(found->second, NoAnswerReason::kCancelled, now_ns);
 }
 
 void CallTracker::on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns) {

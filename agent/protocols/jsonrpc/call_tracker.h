@@ -34,10 +34,12 @@ enum class NoAnswerReason {
   kSessionEnd,  // the session ended first (end_session(): the server exited, the stream closed)
   kEvicted,     // the oldest pending call when CallTrackerLimits::max_pending was reached
   kReplaced,    // another request of the same side reused its id
+  kCancelled,   // its requester sent notifications/cancelled for it (the answer is then optional)
 };
 
 std::string_view outcome_name(CallOutcome outcome);       // "ok", "tool_error", "jsonrpc_error", "no_answer"
-std::string_view no_answer_name(NoAnswerReason reason);   // "", "timeout", "session_end", "evicted", "replaced"
+// "", "timeout", "session_end", "evicted", "replaced", "cancelled"
+std::string_view no_answer_name(NoAnswerReason reason);
 
 // What initialize told about the session.
 struct SessionInfo {
@@ -84,6 +86,7 @@ struct CallTrackerStats {
   uint64_t evicted = 0;               // pending calls reported at the max_pending bound
   uint64_t timed_out = 0;
   uint64_t unanswered_at_end = 0;     // pending calls reported by end_session()
+  uint64_t cancelled = 0;             // pending calls their requester cancelled (notifications/cancelled)
 };
 
 // One session (one server process's stdio, or one Streamable HTTP session). Requests are paired by id with the
@@ -120,6 +123,7 @@ class CallTracker {
   };
 
   void on_request(Side from, const JsonRpcMessage& message, uint64_t now_ns);
+  void on_notification(Side from, const JsonRpcMessage& message, uint64_t now_ns);
   void on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns);
   void learn_from_answer(ToolCall& call, const JsonRpcMessage& answer);
   void give_up(std::list<Pending>::iterator it, NoAnswerReason reason, uint64_t now_ns);

@@ -20,7 +20,7 @@ constexpr size_t kMaxCapabilities = 64;
 // What a value is to the message, from its parent and its member name.
 enum class Role {
   kBatch, kMessage, kParams, kResult, kError, kArguments, kClientInfo, kServerInfo, kCapabilities, kTools,
-  kJsonrpc, kId, kMethod, kName, kProtocolVersion, kIsError, kInfoName, kInfoVersion, kErrorCode, kOther,
+  kJsonrpc, kId, kMethod, kName, kProtocolVersion, kIsError, kInfoName, kInfoVersion, kErrorCode, kRequestId, kOther,
 };
 
 enum class Region { kNone, kParams, kArguments, kResult, kError };
@@ -35,6 +35,7 @@ struct Member {
 constexpr Member kMessageMembers[] = {{"jsonrpc", Role::kJsonrpc}, {"id", Role::kId},         {"method", Role::kMethod},
                                       {"params", Role::kParams},   {"result", Role::kResult}, {"error", Role::kError}};
 constexpr Member kParamsMembers[] = {{"name", Role::kName},
+                                     {"requestId", Role::kRequestId},
                                      {"arguments", Role::kArguments},
                                      {"clientInfo", Role::kClientInfo},
                                      {"protocolVersion", Role::kProtocolVersion},
@@ -102,6 +103,19 @@ std::string field_text(std::string_view raw, bool escaped) {
   return out;
 }
 
+// The canonical text of an id: a number as written, a string as JSON (decoded, re-encoded), "null"; nullopt for any
+// other type or an id over kMaxIdBytes.
+std::optional<std::string> canonical_id(JsonType type, std::string_view raw, bool escaped) {
+  if (type == JsonType::kNull) return std::string("null");
+  if ((type != JsonType::kString && type != JsonType::kNumber) || raw.size() > kMaxIdBytes) return std::nullopt;
+  if (type == JsonType::kNumber) return std::string(raw);
+  std::string decoded;
+  if (escaped) jsonrpc::unescape(raw, decoded);
+  std::string id;
+  jsonrpc::append_json_string(escaped ? std::string_view(decoded) : raw, id);
+  return id;
+}
+
 // The message being built from the events of one JSON object (or a batch element of another type).
 struct MessageState {
   JsonRpcMessage message;
@@ -146,6 +160,9 @@ void keep_meaningful(JsonRpcMessage& message) {
     message.tools_json = {};
   }
   if (message.kind != JsonRpcKind::kErrorResponse) message.error_code.reset();
+  if (!(message.kind == JsonRpcKind::kNotification && message.method == "notifications/cancelled")) {
+    message.request_id.clear();
+  }
   std::sort(message.capabilities.begin(), message.capabilities.end());
 }
 
@@ -294,29 +311,17 @@ class LineBuilder final : public jsonrpc::JsonHandler {
       case Role::kInfoName:
       case Role::kInfoVersion: set_info(role, is_string, raw, escaped); break;
       case Role::kErrorCode: set_error_code(type, raw); break;
+      case Role::kRequestId:
+        if (type != JsonType::kNull) m.request_id = canonical_id(type, raw, escaped).value_or("");
+        break;
       default: break;
     }
   }
 
   void set_id(JsonType type, std::string_view raw, bool escaped) {
-    if (type == JsonType::kNull) {
-      state_.id = IdState::kNull;
-      state_.message.id = "null";
-      return;
-    }
-    if ((type != JsonType::kString && type != JsonType::kNumber) || raw.size() > kMaxIdBytes) {
-      state_.id = IdState::kInvalid;
-      return;
-    }
-    state_.id = IdState::kValid;
-    if (type == JsonType::kNumber) {
-      state_.message.id.assign(raw);
-      return;
-    }
-    std::string decoded;
-    if (escaped) jsonrpc::unescape(raw, decoded);
-    state_.message.id.clear();
-    jsonrpc::append_json_string(escaped ? std::string_view(decoded) : raw, state_.message.id);
+    std::optional<std::string> id = canonical_id(type, raw, escaped);
+    state_.id = !id ? IdState::kInvalid : type == JsonType::kNull ? IdState::kNull : IdState::kValid;
+    state_.message.id = id.value_or("");
   }
 
   void set_info(Role role, bool is_string, std::string_view raw, bool escaped) {

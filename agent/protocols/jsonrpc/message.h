@@ -43,6 +43,7 @@ struct JsonRpcMessage {
   std::string id;      // canonical JSON text: 7, "abc" (quoted, as JSON); "null" for an error response to no id
   std::string method;  // requests and notifications
   std::string name;    // params.name of tools/call (the tool) and prompts/get (the prompt)
+  std::string request_id;  // notifications/cancelled: params.requestId, canonical like id
   // The shape of params.arguments: key names (sorted) and JSON types, nested up to kShapeDepth, never a value:
   // {"options":{"recursive":"boolean"},"path":"string"}; arrays list their distinct element shapes: ["string"].
   // "" when the message has no params.arguments. A key that looks like a credential is written "<redacted>".

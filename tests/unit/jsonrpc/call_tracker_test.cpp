@@ -211,6 +211,21 @@ TEST(CallTracker, NotificationsAreCountedNotPaired) {
   EXPECT_TRUE(session.calls.empty());
 }
 
+TEST(CallTracker, CancelledCallsAreReportedAsSuch) {
+  Session session;
+  session.client(call(R"("c1")", "slow"), 1);
+  session.client(call("2", "other"), 1);
+  session.server(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c1"}})", 2);  // wrong side
+  EXPECT_TRUE(session.calls.empty());
+  session.client(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c1","reason":"x"}})", 3);
+  ASSERT_EQ(session.calls.size(), 1u);
+  EXPECT_EQ(session.calls[0].name, "slow");
+  EXPECT_EQ(session.calls[0].no_answer, NoAnswerReason::kCancelled);
+  EXPECT_EQ(no_answer_name(session.calls[0].no_answer), "cancelled");
+  EXPECT_EQ(session.tracker().stats().cancelled, 1u);
+  EXPECT_EQ(session.tracker().pending(), 1u);
+}
+
 TEST(CallTracker, ServerRequestsPairWithClientAnswers) {
   Session session;
   session.server(R"({"jsonrpc":"2.0","id":0,"method":"sampling/createMessage","params":{"messages":[]}})", 1);

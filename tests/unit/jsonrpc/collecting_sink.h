@@ -32,7 +32,7 @@ class CollectingSink final : public MessageSink {
 
 // Every metadata text a message carries (everything but its values), for "no value leaks" checks.
 inline std::vector<std::string> metadata_texts(const JsonRpcMessage& m) {
-  std::vector<std::string> texts = {m.id,          m.method,         m.name,        m.arguments_shape,
+  std::vector<std::string> texts = {m.id,          m.method,         m.name,        m.request_id, m.arguments_shape,
                                     m.protocol_version, m.client_name, m.client_version, m.server_name,
                                     m.server_version};
   texts.insert(texts.end(), m.capabilities.begin(), m.capabilities.end());
