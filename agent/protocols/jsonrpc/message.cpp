@@ -203,7 +203,11 @@ class LineBuilder final : public jsonrpc::JsonHandler {
     Frame& frame = frames_.back();
     frame.key = raw;
     frame.key_escaped = escaped;
-    if (frame.region == Region::kArguments) shape_.key(decoded_key(frame));
+    if (frame.region == Region::kArguments) {
+      std::string name = decoded_key(frame);
+      shape_.key(name);
+      detail::wipe(name);  // a key name could be a value in disguise
+    }
     if (frame.role == Role::kCapabilities && state_.message.capabilities.size() < kMaxCapabilities) {
       state_.message.capabilities.push_back(field_text(raw, escaped));
     }

@@ -46,7 +46,7 @@ struct JsonRpcMessage {
   std::string request_id;  // notifications/cancelled: params.requestId, canonical like id
   // The shape of params.arguments: key names (sorted) and JSON types, nested up to kShapeDepth, never a value:
   // {"options":{"recursive":"boolean"},"path":"string"}; arrays list their distinct element shapes: ["string"].
-  // "" when the message has no params.arguments. A key that looks like a credential is written "<redacted>".
+  // "" when the message has no params.arguments. A key that is or holds a credential is written "<redacted>".
   std::string arguments_shape;
   bool arguments_shape_truncated = false;  // more keys, element shapes or depth than the bounds
 

@@ -25,7 +25,7 @@ void cut_utf8(std::string& text, size_t limit) {
 }  // namespace
 
 std::string ShapeBuilder::display_key(std::string_view decoded) {
-  if (secrets::classify_value(decoded)) return "<redacted>";
+  if (secrets::classify_value(decoded) || !secrets::scan_text(decoded).empty()) return "<redacted>";
   std::string key;
   append_valid_utf8(decoded.substr(0, kMaxKey * 2), key);
   cut_utf8(key, kMaxKey);

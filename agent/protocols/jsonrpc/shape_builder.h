@@ -31,7 +31,7 @@ class ShapeBuilder {
   bool truncated() const { return truncated_; }
   std::string take() { return std::move(result_); }
 
-  // The key as a shape shows it: valid UTF-8, capped, "<redacted>" when it is a credential.
+  // The key as a shape shows it: valid UTF-8, capped, "<redacted>" when it is or holds a typed credential.
   static std::string display_key(std::string_view decoded);
 
  private:

@@ -1,5 +1,4 @@
-// Canonical hashing of tool definitions (name, description, inputSchema): a small tree from the strict scanner,
-// serialized with sorted keys, every copy wiped afterwards.
+// Canonical hashing of tool definitions (name, description, inputSchema): sorted-key trees, every copy wiped.
 #include "protocols/jsonrpc/tool_hash.h"
 
 #include <algorithm>

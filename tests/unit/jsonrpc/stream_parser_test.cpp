@@ -380,7 +380,7 @@ TEST(JsonRpcParser, FinishYieldsACompleteLastLineAndDropsAPartialOne) {
 TEST(JsonRpcParser, ShapeSortsKeysBoundsDepthAndRedactsCredentialKeys) {
   const std::string key = testing::github_pat();
   auto seen = parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"z":null,)"
-                    R"("a":[1,"x",{"k":1},{"k":2}],")" + key + R"(":1,"deep":{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}}}})"
+                    R"("a":[1,"x",{"k":1},{"k":2}],")" + key + R"(":1,"Bearer )" + key + R"(":2,"deep":{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}}}})"
                     "\n");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].message.arguments_shape,
