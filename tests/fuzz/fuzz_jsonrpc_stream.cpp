@@ -1,5 +1,4 @@
-// Fuzz target for credtrace_protocols: the NDJSON JSON-RPC parser (split-invariance, gaps, field invariants) into
-// the call tracker, and tool definition hashing.
+// Fuzz target for credtrace_protocols: the NDJSON JSON-RPC parser, call tracker and tool hashes (split-invariance).
 #include <cstddef>
 #include <cstdint>
 #include <string>
