@@ -454,6 +454,28 @@ TEST(JsonRpcParser, ATokenNeverAppearsOutsideValues) {
   EXPECT_EQ(offered, 8u);
 }
 
+// White-box: a value's bytes (in the reassembled line, or decoded into the scratch buffer) are zeroed when the sink
+// call returns; both buffers stay allocated (small), so the old views still point into live memory.
+TEST(JsonRpcParser, BuffersAreWipedWhenTheSinkReturns) {
+  class PointerSink final : public MessageSink {
+   public:
+    void on_jsonrpc(JsonRpcMessage& message) override {
+      for (const JsonRpcValue& value : message.values) spans.push_back(value.text);
+    }
+    std::vector<std::string_view> spans;
+  } sink;
+  const std::string token = testing::github_pat();
+  const std::string line = R"({"jsonrpc":"2.0","id":1,"result":{"plain":")" + token + R"(","escaped":"\n)" + token +
+                           R"("}})" "\n";
+  JsonRpcStreamParser parser;
+  parser.feed(std::string_view(line).substr(0, 20), sink);  // the line is reassembled in the parser's buffer
+  parser.feed(std::string_view(line).substr(20), sink);
+  ASSERT_EQ(sink.spans.size(), 2u);
+  for (std::string_view span : sink.spans) {
+    EXPECT_EQ(std::string(span.data(), span.size()), std::string(span.size(), '\0'));
+  }
+}
+
 struct DetectCase {
   std::string first_bytes;
   Detection::Verdict verdict;
