@@ -74,6 +74,7 @@ JsonRpcParserOptions options_for(uint8_t mode) {
   options.line.shape_depth = 1 + (mode >> 2) % 8;
   options.line.shape_entries = 1 + (mode >> 3) % 32;
   options.line.max_values = 1 + mode % 16;
+  options.line.max_batch = 1 + mode % 4;
   return options;
 }
 

@@ -269,7 +269,11 @@ class LineBuilder final : public jsonrpc::JsonHandler {
     state_.message.kind = classify(state_);
     state_.message.bytes = end - state_.start;
     keep_meaningful(state_.message);
-    out_.messages.push_back(std::move(state_.message));
+    if (out_.messages.size() < std::max<size_t>(1, limits_.max_batch)) {
+      out_.messages.push_back(std::move(state_.message));
+    } else {
+      ++out_.batch_dropped;
+    }
     state_ = MessageState{};
   }
 

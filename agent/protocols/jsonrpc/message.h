@@ -83,6 +83,7 @@ struct ParsedLine {
   bool batch = false;
   bool invalid_utf8 = false;
   std::vector<JsonRpcMessage> messages;  // kInvalid ones included
+  size_t batch_dropped = 0;              // batch elements past LineLimits::max_batch
 };
 
 struct LineLimits {
@@ -90,6 +91,7 @@ struct LineLimits {
   size_t max_values = 65536;   // string values offered per line
   size_t shape_depth = 6;      // levels of params.arguments described (deeper containers: "object" / "array")
   size_t shape_entries = 256;  // keys and element shapes described in one arguments shape
+  size_t max_batch = 1024;     // messages yielded from one batch; further elements are counted, not yielded
 };
 
 // Parses one line (without its '\n'; a trailing '\r' is ignored). Values point into `line` or, when they held

@@ -125,6 +125,7 @@ void JsonRpcStreamParser::consume_line(std::string_view line, MessageSink& sink)
     case LineVerdict::kMessages: break;
   }
   if (parsed.batch) ++stats_.batches;
+  stats_.batch_dropped += parsed.batch_dropped;
   for (JsonRpcMessage& message : parsed.messages) {
     ++stats_.messages;
     if (message.kind == JsonRpcKind::kInvalid) ++stats_.invalid_messages;

@@ -32,6 +32,7 @@ struct JsonRpcParserStats {
   uint64_t bytes_missing = 0;     // bytes reported missing by on_gap()
   uint64_t partial_lines_dropped = 0;  // partial lines a gap or finish() cut short
   uint64_t values_truncated = 0;  // messages with more string values than LineLimits::max_values per line
+  uint64_t batch_dropped = 0;     // batch elements past LineLimits::max_batch (not yielded)
 };
 
 // Newline-delimited JSON-RPC 2.0 (MCP stdio, and later the bodies of Streamable HTTP): every '\n'-terminated line

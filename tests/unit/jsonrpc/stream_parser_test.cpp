@@ -238,6 +238,15 @@ TEST(JsonRpcParser, BatchYieldsEachElement) {
   EXPECT_EQ(parser.stats().invalid_messages, 1u);
 }
 
+TEST(JsonRpcParser, BatchesAreBounded) {
+  std::string batch = "[";
+  for (int i = 0; i < 200000; ++i) batch += i ? ",{}" : "{}";
+  JsonRpcStreamParser parser;
+  auto seen = parse(batch + "]\n", parser);
+  EXPECT_EQ(seen.size(), LineLimits{}.max_batch);
+  EXPECT_EQ(parser.stats().batch_dropped, 200000 - LineLimits{}.max_batch);
+}
+
 TEST(JsonRpcParser, NonMessagesAreCounted) {
   JsonRpcStreamParser parser;
   auto seen = parse("[]\n\"text\"\n12\n\n   \n" + kNotification + "\n", parser);
