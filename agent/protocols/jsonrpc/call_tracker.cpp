@@ -8,6 +8,8 @@ namespace {
 
 Side other(Side side) { return side == Side::kClient ? Side::kServer : Side::kClient; }
 
+CallRef ref_of(const ToolCall& call) { return CallRef{call.requester, call.method, call.name, call.id}; }
+
 }  // namespace
 
 std::string_view outcome_name(CallOutcome outcome) {
@@ -32,17 +34,18 @@ std::string_view no_answer_name(NoAnswerReason reason) {
   return "";
 }
 
-void CallTracker::on_message(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
+std::optional<CallRef> CallTracker::on_message(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
   switch (message.kind) {
-    case JsonRpcKind::kRequest: on_request(from, message, now_ns); break;
+    case JsonRpcKind::kRequest: return on_request(from, message, now_ns);
     case JsonRpcKind::kNotification: on_notification(from, message, now_ns); break;
     case JsonRpcKind::kResponse:
-    case JsonRpcKind::kErrorResponse: on_answer(from, message, now_ns); break;
+    case JsonRpcKind::kErrorResponse: return on_answer(from, message, now_ns);
     case JsonRpcKind::kInvalid: ++stats_.invalid_messages; break;
   }
+  return std::nullopt;
 }
 
-void CallTracker::on_request(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
+CallRef CallTracker::on_request(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
   ++stats_.requests;
   Key key{from, message.id};
   if (auto it = index_.find(key); it != index_.end()) {
@@ -67,8 +70,10 @@ void CallTracker::on_request(Side from, const JsonRpcMessage& message, uint64_t 
   call.arguments_shape_truncated = message.arguments_shape_truncated;
   call.request_bytes = message.bytes;
   call.started_ns = now_ns;
+  CallRef ref = ref_of(call);
   order_.push_back(Pending{key, std::move(call)});
   index_.emplace(std::move(key), std::prev(order_.end()));
+  return ref;
 }
 
 void CallTracker::on_notification(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
@@ -80,12 +85,12 @@ void CallTracker::on_notification(Side from, const JsonRpcMessage& message, uint
   give_up(found->second, NoAnswerReason::kCancelled, now_ns);
 }
 
-void CallTracker::on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
+std::optional<CallRef> CallTracker::on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns) {
   ++stats_.responses;
   auto found = index_.find(Key{other(from), message.id});
   if (found == index_.end()) {
     ++stats_.unmatched_responses;
-    return;
+    return std::nullopt;
   }
   auto it = found->second;
   index_.erase(found);
@@ -101,6 +106,7 @@ void CallTracker::on_answer(Side from, const JsonRpcMessage& message, uint64_t n
     learn_from_answer(call, message);
   }
   report(call);
+  return ref_of(call);
 }
 
 void CallTracker::learn_from_answer(ToolCall& call, const JsonRpcMessage& answer) {

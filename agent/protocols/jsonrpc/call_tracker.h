@@ -69,6 +69,15 @@ struct ToolCall {
   std::vector<ToolDefinitionHash> tools;  // tools/list answers: each tool's definition hash
 };
 
+// The call a message belongs to (the request it makes, or the one it answers), for whoever inspects the message's
+// values next (e.g. a credential in a tool's result names the tool).
+struct CallRef {
+  Side requester = Side::kClient;
+  std::string method;
+  std::string name;
+  std::string id;
+};
+
 struct CallTrackerLimits {
   size_t max_pending = 1024;                       // requests awaiting an answer (both sides together)
   uint64_t timeout_ns = 300ull * 1'000'000'000ull; // a request unanswered this long is reported as kNoAnswer
@@ -101,8 +110,9 @@ class CallTracker {
   CallTracker(const CallTracker&) = delete;
   CallTracker& operator=(const CallTracker&) = delete;
 
-  // A message `from` one side, seen at now_ns (any clock, the same for every call).
-  void on_message(Side from, const JsonRpcMessage& message, uint64_t now_ns);
+  // A message `from` one side, seen at now_ns (any clock, the same for every call). Returns the call it belongs to:
+  // the request's own, or the one an answer completes; nullopt for notifications, invalid and unmatched messages.
+  std::optional<CallRef> on_message(Side from, const JsonRpcMessage& message, uint64_t now_ns);
   // Reports pending requests older than timeout_ns as kNoAnswer (kTimeout).
   void expire(uint64_t now_ns);
   // The session ended: every pending request is reported as kNoAnswer (kSessionEnd).
@@ -122,9 +132,9 @@ class CallTracker {
     ToolCall call;
   };
 
-  void on_request(Side from, const JsonRpcMessage& message, uint64_t now_ns);
+  CallRef on_request(Side from, const JsonRpcMessage& message, uint64_t now_ns);
   void on_notification(Side from, const JsonRpcMessage& message, uint64_t now_ns);
-  void on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns);
+  std::optional<CallRef> on_answer(Side from, const JsonRpcMessage& message, uint64_t now_ns);
   void learn_from_answer(ToolCall& call, const JsonRpcMessage& answer);
   void give_up(std::list<Pending>::iterator it, NoAnswerReason reason, uint64_t now_ns);
   void report(ToolCall& call);

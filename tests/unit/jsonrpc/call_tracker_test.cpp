@@ -103,6 +103,32 @@ INSTANTIATE_TEST_SUITE_P(Table, OutcomeTest,
                                                        std::nullopt},
                                            OutcomeCase{error("5", -32602), CallOutcome::kJsonRpcError, -32602}));
 
+TEST(CallTracker, MessagesNameTheCallTheyBelongTo) {
+  CallTracker tracker({}, nullptr);
+  JsonRpcMessage request;
+  request.kind = JsonRpcKind::kRequest;
+  request.method = "tools/call";
+  request.name = "fetch";
+  request.id = "4";
+  std::optional<CallRef> made = tracker.on_message(Side::kClient, request, 1);
+  ASSERT_TRUE(made.has_value());
+  EXPECT_EQ(made->name, "fetch");
+  JsonRpcMessage answer;
+  answer.kind = JsonRpcKind::kResponse;
+  answer.id = "4";
+  EXPECT_FALSE(tracker.on_message(Side::kClient, answer, 2).has_value());  // not from the server
+  std::optional<CallRef> answered = tracker.on_message(Side::kServer, answer, 3);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->requester, Side::kClient);
+  EXPECT_EQ(answered->method, "tools/call");
+  EXPECT_EQ(answered->name, "fetch");
+  EXPECT_EQ(answered->id, "4");
+  EXPECT_FALSE(tracker.on_message(Side::kServer, answer, 4).has_value());  // answered already
+  JsonRpcMessage notification;
+  notification.kind = JsonRpcKind::kNotification;
+  EXPECT_FALSE(tracker.on_message(Side::kServer, notification, 5).has_value());
+}
+
 TEST(CallTracker, NumberAndStringIdsAreDistinct) {
   Session session;
   session.client(call("1", "a"), 1);
