@@ -27,7 +27,8 @@ struct JsonRpcParserStats {
   uint64_t not_messages = 0;      // JSON lines neither an object nor a non-empty array
   uint64_t invalid_utf8 = 0;      // parsed lines whose strings held bytes that are not UTF-8 (tolerated)
   uint64_t oversize_lines = 0;    // lines over max_line (skipped)
-  uint64_t bytes_skipped = 0;     // bytes discarded: oversize lines, partial lines at a gap or at finish()
+  uint64_t bytes_skipped = 0;     // bytes discarded: oversize lines, a partial line at a gap or at finish(), and
+                                  // the rest of the line after a gap (up to and with its '\n')
   uint64_t gaps = 0;              // on_gap() calls with missing bytes
   uint64_t bytes_missing = 0;     // bytes reported missing by on_gap()
   uint64_t partial_lines_dropped = 0;  // partial lines a gap or finish() cut short
@@ -55,7 +56,6 @@ class JsonRpcStreamParser final : public StreamParser {
   const JsonRpcParserStats& stats() const { return stats_; }
   // Bytes of a partial line held until its '\n' (wiped when released).
   size_t buffered() const { return line_.size(); }
-
 
  private:
   void consume_line(std::string_view line, MessageSink& sink);
