@@ -18,17 +18,25 @@ using jsonrpc::JsonType;
 struct Node {
   JsonType type = JsonType::kNull;
   std::string text;
-  std::vector<std::pair<std::string, Node>> members;  // objects: decoded keys, in input order
-  std::vector<Node> elements;                         // arrays
+  std::vector<std::string> keys;  // objects: decoded member names, in input order (parallel to children)
+  std::vector<Node> children;     // object members or array elements
 };
 
 void wipe_tree(Node& node) {
   detail::wipe(node.text);
-  for (auto& [key, member] : node.members) {
-    detail::wipe(key);
-    wipe_tree(member);
+  for (std::string& key : node.keys) detail::wipe(key);
+  for (Node& child : node.children) wipe_tree(child);
+}
+
+// An object's members as (name, value) pointers, to sort or filter without copying.
+using Members = std::vector<std::pair<const std::string*, const Node*>>;
+
+Members members_of(const Node& object) {
+  Members members;
+  for (size_t i = 0; i < object.children.size() && i < object.keys.size(); ++i) {
+    members.emplace_back(&object.keys[i], &object.children[i]);
   }
-  for (Node& element : node.elements) wipe_tree(element);
+  return members;
 }
 
 // Builds the tree of one scanned text (depth bounded by the scan).
@@ -74,12 +82,13 @@ class TreeBuilder final : public jsonrpc::JsonHandler {
   void attach(Node node) {
     if (stack_.empty()) {
       root = std::move(node);
-    } else if (stack_.back().type == JsonType::kObject) {
-      stack_.back().members.emplace_back(std::move(keys_.back()), std::move(node));
-      keys_.pop_back();
-    } else {
-      stack_.back().elements.push_back(std::move(node));
+      return;
     }
+    if (stack_.back().type == JsonType::kObject) {
+      stack_.back().keys.push_back(std::move(keys_.back()));
+      keys_.pop_back();
+    }
+    stack_.back().children.push_back(std::move(node));
   }
 
   std::vector<Node> stack_;
@@ -88,14 +97,14 @@ class TreeBuilder final : public jsonrpc::JsonHandler {
 
 void serialize(const Node& node, std::string& out);
 
-void serialize_members(std::vector<const std::pair<std::string, Node>*> members, std::string& out) {
-  std::stable_sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+void serialize_members(Members members, std::string& out) {
+  std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
   out += '{';
   for (size_t i = 0; i < members.size(); ++i) {
     if (i > 0) out += ',';
-    jsonrpc::append_json_string(members[i]->first, out);
+    jsonrpc::append_json_string(*members[i].first, out);
     out += ':';
-    serialize(members[i]->second, out);
+    serialize(*members[i].second, out);
   }
   out += '}';
 }
@@ -103,14 +112,12 @@ void serialize_members(std::vector<const std::pair<std::string, Node>*> members,
 // Compact, object keys sorted (byte order), arrays in order.
 void serialize(const Node& node, std::string& out) {
   if (node.type == JsonType::kObject) {
-    std::vector<const std::pair<std::string, Node>*> members;
-    for (const auto& member : node.members) members.push_back(&member);
-    serialize_members(std::move(members), out);
+    serialize_members(members_of(node), out);
   } else if (node.type == JsonType::kArray) {
     out += '[';
-    for (size_t i = 0; i < node.elements.size(); ++i) {
+    for (size_t i = 0; i < node.children.size(); ++i) {
       if (i > 0) out += ',';
-      serialize(node.elements[i], out);
+      serialize(node.children[i], out);
     }
     out += ']';
   } else {
@@ -120,10 +127,10 @@ void serialize(const Node& node, std::string& out) {
 
 // The tool's name (decoded, valid UTF-8, capped) when it has a string "name"; "" otherwise.
 std::string tool_name(const Node& tool) {
-  for (const auto& [key, member] : tool.members) {
-    if (key != "name" || member.type != JsonType::kString) continue;
+  for (const auto& [key, member] : members_of(tool)) {
+    if (*key != "name" || member->type != JsonType::kString) continue;
     std::string name;
-    jsonrpc::unescape(std::string_view(member.text).substr(1, member.text.size() - 2), name);
+    jsonrpc::unescape(std::string_view(member->text).substr(1, member->text.size() - 2), name);
     if (name.size() > JsonRpcMessage::kMaxField) name.resize(JsonRpcMessage::kMaxField);
     std::string valid;
     jsonrpc::append_valid_utf8(name, valid);
@@ -133,10 +140,10 @@ std::string tool_name(const Node& tool) {
 }
 
 std::string definition_hash(const Node& tool) {
-  std::vector<const std::pair<std::string, Node>*> kept;
-  for (const auto& member : tool.members) {
-    if (member.first == "name" || member.first == "description" || member.first == "inputSchema") {
-      kept.push_back(&member);
+  Members kept;
+  for (const auto& member : members_of(tool)) {
+    if (*member.first == "name" || *member.first == "description" || *member.first == "inputSchema") {
+      kept.push_back(member);
     }
   }
   std::string canonical;
@@ -153,7 +160,7 @@ std::vector<ToolDefinitionHash> hash_tool_definitions(std::string_view tools_jso
   TreeBuilder builder;
   if (jsonrpc::scan_json(tools_json, builder).error != jsonrpc::ScanError::kNone) return out;
   if (builder.root.type == JsonType::kArray) {
-    for (const Node& tool : builder.root.elements) {
+    for (const Node& tool : builder.root.children) {
       if (tool.type != JsonType::kObject) continue;
       std::string name = tool_name(tool);
       if (!name.empty()) out.push_back({std::move(name), definition_hash(tool)});
