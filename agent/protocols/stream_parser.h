@@ -11,11 +11,12 @@ namespace credtrace::protocols {
 
 struct HttpRequest;
 struct HttpResponse;
+struct JsonRpcMessage;
 
 // Receives the messages a StreamParser parses, one call per message. A message is the sink's for the call only: the
 // parser wipes it (header values, bodies, the raw query) when the call returns, so a sink copies what it keeps.
-// A new protocol adds one method here with an empty default (e.g. on_jsonrpc(JsonRpcMessage&) for newline-delimited
-// JSON-RPC, on_sse_event(SseEvent&) for server-sent events): sinks that do not consume it need no change.
+// A new protocol adds one method here with an empty default (on_jsonrpc for newline-delimited JSON-RPC, next
+// on_sse_event(SseEvent&) for server-sent events): sinks that do not consume it need no change.
 class MessageSink {
  public:
   virtual ~MessageSink() = default;
@@ -26,6 +27,9 @@ class MessageSink {
   }
   // A final HTTP/1.1 response (interim 1xx responses are consumed, not yielded).
   virtual void on_response(HttpResponse& response) { (void)response; }
+  // A JSON-RPC 2.0 message (protocols/jsonrpc/message.h): one line of newline-delimited JSON-RPC, or one element of
+  // a batch. Its `values` and `tools_json` point into buffers wiped when the call returns.
+  virtual void on_jsonrpc(JsonRpcMessage& message) { (void)message; }
 };
 
 // One direction of one stream, fed in order (streams::Stream puts the captured chunks in order and reports holes).
