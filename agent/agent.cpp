@@ -13,6 +13,7 @@
 #include "sensors/configs/config_sensor.h"
 #include "sensors/env/env_sensor.h"
 #include "sensors/files/file_sensor.h"
+#include "sensors/mcp/mcp_sensor.h"
 #include "sensors/tls/tls_sensor.h"
 
 namespace credtrace {
@@ -91,6 +92,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   add_sensor(std::make_unique<sensors::TlsSensor>(context));
   if (config_.secrets.read_files) add_sensor(std::make_unique<sensors::FileSensor>(context));
   if (config_.secrets.scan_mcp_configs) add_sensor(std::make_unique<sensors::ConfigSensor>(context));
+  add_sensor(std::make_unique<sensors::McpSensor>(context));
 
   for (auto& sensor : sensors_) sensor->start();
   tracker_->start();

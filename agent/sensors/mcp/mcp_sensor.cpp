@@ -1,0 +1,154 @@
+// MCP over stdio: a server's fd 0 and fd 1 pipes listed in the kernel when it starts; their bytes through the
+// stream tracker and the JSON-RPC parser into one call tracker per server; each call an mcp_tool_call event.
+#include "sensors/mcp/mcp_sensor.h"
+
+#include <sys/stat.h>
+
+#include "protocols/jsonrpc/stream_parser.h"
+#include "sensors/tls/credential_use.h"
+
+namespace credtrace::sensors {
+
+namespace {
+
+constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_TLS_MAX_CHUNKS};
+
+// The inode of what a process's fd is, when it is a pipe or a socket (what MCP clients connect stdio with).
+uint64_t stdio_inode(uint32_t pid, int fd, const std::string& proc_root) {
+  struct stat st{};
+  const std::string path = proc_root + "/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  if (::stat(path.c_str(), &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return 0;
+  return st.st_ino;
+}
+
+double seconds_between(uint64_t start_ns, uint64_t end_ns) {
+  return end_ns > start_ns ? static_cast<double>(end_ns - start_ns) / 1e9 : 0.0;
+}
+
+}  // namespace
+
+// Messages of one session's streams go to its call tracker: stdin (read) is the client's side, stdout the server's.
+class McpSensor::CallSink final : public protocols::MessageSink {
+ public:
+  CallSink(protocols::CallTracker& calls, protocols::Side side, uint64_t now_ns)
+      : calls_(calls), side_(side), now_ns_(now_ns) {}
+  void on_jsonrpc(protocols::JsonRpcMessage& message) override { calls_.on_message(side_, message, now_ns_); }
+
+ private:
+  protocols::CallTracker& calls_;
+  protocols::Side side_;
+  uint64_t now_ns_;
+};
+
+McpSensor::McpSensor(SensorContext context)
+    : context_(context),
+      streams_({16384, 3600ull * 1'000'000'000ull, kCapture},
+               [](streams::Direction, std::string_view first) { return protocols::detect_jsonrpc_stream(first); },
+               [](const streams::StreamKey&, Tracker::Connection&, streams::CloseReason) {}) {}
+
+McpSensor::~McpSensor() = default;
+
+void McpSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) {
+  if (record.pid != server.pid || sessions_.count(server.pid)) return;  // the server itself, once
+  Session& session = sessions_[server.pid];
+  session.server_pid = server.pid;
+  session.workload = server.workload;
+  session.process = server.process;
+  session.calls = std::make_unique<protocols::CallTracker>(
+      protocols::CallTrackerLimits{}, [this, pid = server.pid](const protocols::ToolCall& call) {
+        if (auto it = sessions_.find(pid); it != sessions_.end()) emit(it->second, call);
+      });
+  list_stdio(server.pid, session);
+}
+
+void McpSensor::list_stdio(uint32_t pid, Session& session) {
+  session.stdin_inode = stdio_inode(pid, 0, context_.config.proc_root);
+  session.stdout_inode = stdio_inode(pid, 1, context_.config.proc_root);
+  for (uint64_t inode : {session.stdin_inode, session.stdout_inode}) {
+    if (inode && context_.kernel.add_stdio_file(inode, pid)) {
+      inode_servers_[inode] = pid;
+      ++pipes_listed_;
+    } else {
+      ++pipes_not_listed_;
+    }
+  }
+}
+
+void McpSensor::on_record(const void* data, size_t /*size: checked by kernel::check_record*/) {
+  const auto& e = *static_cast<const ct_tls_data_event*>(data);
+  auto owner = inode_servers_.find(e.ssl);
+  auto session = owner == inode_servers_.end() ? sessions_.end() : sessions_.find(owner->second);
+  if (session == sessions_.end()) return void(++records_unattributed_);
+  Session& s = session->second;
+  const bool from_client = e.ssl == s.stdin_inode && e.direction == CT_TLS_READ;
+  const auto direction = from_client ? streams::Direction::kRead : streams::Direction::kWrite;
+  Tracker::Connection& connection = streams_.open({s.server_pid, s.stdin_inode}, e.hdr.time_boot_ns);
+  CallSink sink(*s.calls, from_client ? protocols::Side::kClient : protocols::Side::kServer, e.hdr.time_boot_ns);
+  streams::Chunk chunk{e.total_len, e.offset, std::string_view(e.data, std::min<size_t>(e.len, sizeof(e.data)))};
+  streams_.accept(connection, direction, chunk, e.hdr.time_boot_ns, sink);
+}
+
+void McpSensor::emit(const Session& session, const protocols::ToolCall& call) {
+  auto event = context_.events.about("mcp_tool_call", session.process, session.workload);
+  auto* detail = event.mutable_mcp_tool_call();
+  detail->set_transport("stdio");
+  detail->set_method(call.method);
+  detail->set_tool(call.name);
+  detail->set_jsonrpc_id(call.id);
+  detail->set_requester(call.requester == protocols::Side::kClient ? "client" : "server");
+  detail->set_arguments_shape(call.arguments_shape);
+  detail->set_arguments_shape_truncated(call.arguments_shape_truncated);
+  detail->set_outcome(std::string(protocols::outcome_name(call.outcome)));
+  if (call.error_code) detail->set_error_code(*call.error_code);
+  detail->set_no_answer(std::string(protocols::no_answer_name(call.no_answer)));
+  detail->set_duration_seconds(seconds_between(call.started_ns, call.ended_ns));
+  detail->set_request_bytes(call.request_bytes);
+  detail->set_response_bytes(call.response_bytes);
+  detail->set_client_name(call.session.client_name);
+  detail->set_client_version(call.session.client_version);
+  detail->set_server_name(call.session.server_name);
+  detail->set_server_version(call.session.server_version);
+  detail->set_protocol_version(call.session.protocol_version);
+  ++calls_reported_;
+  context_.sink.write(event);
+}
+
+void McpSensor::end(Session& session, uint64_t now_ns) {
+  streams_.close({session.server_pid, session.stdin_inode}, streams::CloseReason::kProcessExit);
+  if (session.calls) session.calls->end_session(now_ns);
+  for (uint64_t inode : {session.stdin_inode, session.stdout_inode}) {
+    if (!inode) continue;
+    context_.kernel.remove_stdio_file(inode);
+    inode_servers_.erase(inode);
+  }
+}
+
+void McpSensor::on_server_forgotten(uint32_t server_pid) {
+  auto it = sessions_.find(server_pid);
+  if (it == sessions_.end()) return;
+  end(it->second, boot_clock_ns());
+  sessions_.erase(it);
+}
+
+void McpSensor::poll(Clock::time_point now) {
+  if (now - last_expiry_ < std::chrono::seconds(1)) return;
+  const uint64_t now_ns = boot_clock_ns();
+  for (auto& [_, session] : sessions_) session.calls->expire(now_ns);
+  last_expiry_ = now;
+}
+
+void McpSensor::stop() {
+  const uint64_t now_ns = boot_clock_ns();
+  for (auto& [_, session] : sessions_) end(session, now_ns);
+}
+
+void McpSensor::report(credtrace::v1::AgentHealth& health) const {
+  auto& sensors = *health.mutable_sensors();
+  sensors["mcp_stdio_pipes_listed"] = pipes_listed_;
+  sensors["mcp_stdio_pipes_not_listed"] = pipes_not_listed_;
+  sensors["mcp_stdio_records_unattributed"] = records_unattributed_;
+  sensors["mcp_tool_calls_reported"] = calls_reported_;
+  sensors["mcp_stdio_sessions"] = sessions_.size();
+}
+
+}  // namespace credtrace::sensors
