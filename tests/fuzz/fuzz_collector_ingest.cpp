@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "batch_rows.h"
+#include "ingest/batch_rows.h"
 #include "credtrace/v1/ingest.pb.h"
-#include "inflate.h"
+#include "ingest/inflate.h"
 
 namespace {
 

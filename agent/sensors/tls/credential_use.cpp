@@ -252,7 +252,8 @@ std::vector<CredentialUse> CredentialUseSensor::expire(uint64_t now_boot_ns) {
     }
     s.held.erase(s.held.begin(), first_kept);
   });
-  tracker_.expire_idle(now_boot_ns);
+  // UINT64_MAX is the agent stopping, not time passing: the streams still open are not idle.
+  if (now_boot_ns != UINT64_MAX) tracker_.expire_idle(now_boot_ns);
   sync_stream_stats();
   return take_released();
 }

@@ -116,7 +116,7 @@ class CredentialUseSensor {
   // Streams of a process that exited: their held uses, as unknown.
   std::vector<CredentialUse> forget_process(uint32_t pid);
   // Uses held since before now_boot_ns - kHoldNs, as unknown, and those of streams idle for kIdleNs (call after
-  // draining the ring; UINT64_MAX: all).
+  // draining the ring; UINT64_MAX: all, at stop, without counting open streams as idle).
   std::vector<CredentialUse> expire(uint64_t now_boot_ns);
   // Uses released by calls that return something else (on_free, on_new, evictions).
   std::vector<CredentialUse> take_released() { return std::exchange(released_, {}); }

@@ -158,6 +158,14 @@ TEST_F(CredentialUseDestination, NeverPairedIsUnknownNeverPort443) {
   EXPECT_EQ(sensor.stats().destinations_unknown, 1u);
 }
 
+TEST_F(CredentialUseDestination, ReleasingEverythingAtStopDoesNotCallOpenStreamsIdle) {
+  write_request("localhost");
+  auto released = sensor.expire(UINT64_MAX);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].address_source, kAddressUnknown);
+  EXPECT_EQ(sensor.stats().streams_expired, 0u);
+}
+
 TEST_F(CredentialUseDestination, StreamEndOrProcessExitReleasesHeldUsesAsUnknown) {
   write_request("localhost");
   EXPECT_TRUE(sensor.on_free(free_event(CT_EVENT_TLS_FREE)).empty());
