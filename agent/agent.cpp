@@ -14,6 +14,7 @@
 #include "sensors/env/env_sensor.h"
 #include "sensors/files/file_sensor.h"
 #include "sensors/mcp/mcp_sensor.h"
+#include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_sensor.h"
 
 namespace credtrace {
@@ -86,7 +87,10 @@ int Agent::run(const std::atomic<bool>& stop) {
   tracker_ = std::make_unique<tracking::ProcessTracker>(config_, *probes_, sink_, events_);
   route(*tracker_);
   tracker_->add_observer(&forget_server_sources_);
-  sensors::SensorContext context{config_, fingerprinter_, events_, sink_, registry_, *tracker_, *probes_, *probes_};
+  mcp_calls_ = std::make_unique<sensors::McpCalls>(
+      sensors::McpCallsDeps{fingerprinter_, events_, sink_, registry_}, protocols::CallTrackerLimits{});
+  sensors::SensorContext context{config_,   fingerprinter_, events_,  sink_,       registry_,
+                                 *tracker_, *probes_,      *probes_, *mcp_calls_};
   // The sensors: one line each.
   add_sensor(std::make_unique<sensors::EnvSensor>(context));
   add_sensor(std::make_unique<sensors::TlsSensor>(context));
@@ -100,6 +104,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   loop(stop);
   probes_->poll(0);
   for (auto& sensor : sensors_) sensor->stop();
+  mcp_calls_->stop(sensors::boot_clock_ns());
   emit_health();
   routes_ = {};
   sensors_.clear();
@@ -177,6 +182,7 @@ void Agent::emit_health() {
   for (const auto& [kind, n] : errors_) (*health->mutable_agent_errors())[kind] = n;
   tracker_->report(*health);
   for (const auto& sensor : sensors_) sensor->report(*health);
+  if (mcp_calls_) mcp_calls_->report(*health);
   sink_.report(*health);  // output_write, collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   sink_.write(event);

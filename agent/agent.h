@@ -60,6 +60,7 @@ class Agent {
   // Destroyed in reverse: the sensors, then the tracker, then the probes (detached), then the registry and sinks.
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<tracking::ProcessTracker> tracker_;
+  std::unique_ptr<sensors::McpCalls> mcp_calls_;
   std::vector<std::unique_ptr<sensors::Sensor>> sensors_;
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;

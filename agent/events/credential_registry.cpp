@@ -1,6 +1,8 @@
 // The registry of credential sources: deduplicated, bounded per credential, dropped with their server.
 #include "events/credential_registry.h"
 
+#include <set>
+
 #include <algorithm>
 
 namespace credtrace::events {
@@ -38,6 +40,18 @@ void CredentialRegistry::add_sources_to(uint32_t server_pid, const std::string& 
   }
   if (auto it = host_wide_.find(fingerprint); it != host_wide_.end())
     for (const auto& source : it->second) *event.add_sources() = source;
+}
+
+void CredentialRegistry::add_any_sources_to(const std::string& fingerprint, credtrace::v1::Event& event) const {
+  std::set<std::string> seen;  // the same source seen by several servers is listed once
+  auto add = [&](const credtrace::v1::Source& source) {
+    if (seen.insert(source.SerializeAsString()).second) *event.add_sources() = source;
+  };
+  for (const auto& [_, sources] : by_server_)
+    if (auto it = sources.find(fingerprint); it != sources.end())
+      for (const auto& source : it->second) add(source);
+  if (auto it = host_wide_.find(fingerprint); it != host_wide_.end())
+    for (const auto& source : it->second) add(source);
 }
 
 }  // namespace credtrace::events

@@ -22,6 +22,8 @@ class CredentialRegistry {
   bool add_host_source(const std::string& fingerprint, const credtrace::v1::Source& source);
   // Appends the server's sources of the credential, then the host-wide ones, to event.sources.
   void add_sources_to(uint32_t server_pid, const std::string& fingerprint, credtrace::v1::Event& event) const;
+  // Appends every source of the credential the agent knows, whichever server saw it, then the host-wide ones.
+  void add_any_sources_to(const std::string& fingerprint, credtrace::v1::Event& event) const;
   // The server instance is gone and nothing refers to it any more.
   void forget_server(uint32_t server_pid) { by_server_.erase(server_pid); }
 

@@ -13,6 +13,7 @@
 #include "export/event_sink.h"
 #include "kernel/kernel_control.h"
 #include "secrets/fingerprint.h"
+#include "sensors/mcp/mcp_calls.h"
 #include "tracking/process_observer.h"
 #include "tracking/process_tracker.h"
 
@@ -29,6 +30,7 @@ struct SensorContext {
   tracking::ProcessTracker& tracker;
   kernel::WatchControl& kernel;
   kernel::UprobeAttacher& uprobes;
+  McpCalls& mcp_calls;  // every sensor that sees MCP messages or downstream requests reports them here
 };
 
 class Sensor : public kernel::RecordHandler, public tracking::ProcessObserver {

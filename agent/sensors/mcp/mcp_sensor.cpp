@@ -21,21 +21,18 @@ uint64_t stdio_inode(uint32_t pid, int fd, const std::string& proc_root) {
   return st.st_ino;
 }
 
-double seconds_between(uint64_t start_ns, uint64_t end_ns) {
-  return end_ns > start_ns ? static_cast<double>(end_ns - start_ns) / 1e9 : 0.0;
-}
-
 }  // namespace
 
-// Messages of one session's streams go to its call tracker: stdin (read) is the client's side, stdout the server's.
+// Messages of one session's streams go to the call book: stdin (read) is the client's side, stdout the server's.
 class McpSensor::CallSink final : public protocols::MessageSink {
  public:
-  CallSink(protocols::CallTracker& calls, protocols::Side side, uint64_t now_ns)
-      : calls_(calls), side_(side), now_ns_(now_ns) {}
-  void on_jsonrpc(protocols::JsonRpcMessage& message) override { calls_.on_message(side_, message, now_ns_); }
+  CallSink(McpCalls& calls, const McpSessionKey& key, protocols::Side side, uint64_t now_ns)
+      : calls_(calls), key_(key), side_(side), now_ns_(now_ns) {}
+  void on_jsonrpc(protocols::JsonRpcMessage& message) override { calls_.on_message(key_, side_, message, now_ns_); }
 
  private:
-  protocols::CallTracker& calls_;
+  McpCalls& calls_;
+  const McpSessionKey& key_;
   protocols::Side side_;
   uint64_t now_ns_;
 };
@@ -52,13 +49,15 @@ void McpSensor::on_attributed(const process::ProcessRecord& record, const tracki
   if (record.pid != server.pid || sessions_.count(server.pid)) return;  // the server itself, once
   Session& session = sessions_[server.pid];
   session.server_pid = server.pid;
-  session.workload = server.workload;
-  session.process = server.process;
-  session.calls = std::make_unique<protocols::CallTracker>(
-      protocols::CallTrackerLimits{}, [this, pid = server.pid](const protocols::ToolCall& call) {
-        if (auto it = sessions_.find(pid); it != sessions_.end()) emit(it->second, call);
-      });
   list_stdio(server.pid, session);
+  session.key = "stdio:" + std::to_string(server.pid) + ":" + std::to_string(session.stdin_inode);
+  McpSessionOrigin origin;
+  origin.transport = "stdio";
+  origin.side = "server";
+  origin.server_pid = server.pid;
+  origin.process = server.process;
+  origin.workload = server.workload;
+  context_.mcp_calls.open_session(session.key, std::move(origin));
 }
 
 void McpSensor::list_stdio(uint32_t pid, Session& session) {
@@ -83,39 +82,14 @@ void McpSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
   const bool from_client = e.ssl == s.stdin_inode && e.direction == CT_TLS_READ;
   const auto direction = from_client ? streams::Direction::kRead : streams::Direction::kWrite;
   Tracker::Connection& connection = streams_.open({s.server_pid, s.stdin_inode}, e.hdr.time_boot_ns);
-  CallSink sink(*s.calls, from_client ? protocols::Side::kClient : protocols::Side::kServer, e.hdr.time_boot_ns);
+  CallSink sink(context_.mcp_calls, s.key, from_client ? protocols::Side::kClient : protocols::Side::kServer, e.hdr.time_boot_ns);
   streams::Chunk chunk{e.total_len, e.offset, std::string_view(e.data, std::min<size_t>(e.len, sizeof(e.data)))};
   streams_.accept(connection, direction, chunk, e.hdr.time_boot_ns, sink);
 }
 
-void McpSensor::emit(const Session& session, const protocols::ToolCall& call) {
-  auto event = context_.events.about("mcp_tool_call", session.process, session.workload);
-  auto* detail = event.mutable_mcp_tool_call();
-  detail->set_transport("stdio");
-  detail->set_method(call.method);
-  detail->set_tool(call.name);
-  detail->set_jsonrpc_id(call.id);
-  detail->set_requester(call.requester == protocols::Side::kClient ? "client" : "server");
-  detail->set_arguments_shape(call.arguments_shape);
-  detail->set_arguments_shape_truncated(call.arguments_shape_truncated);
-  detail->set_outcome(std::string(protocols::outcome_name(call.outcome)));
-  if (call.error_code) detail->set_error_code(*call.error_code);
-  detail->set_no_answer(std::string(protocols::no_answer_name(call.no_answer)));
-  detail->set_duration_seconds(seconds_between(call.started_ns, call.ended_ns));
-  detail->set_request_bytes(call.request_bytes);
-  detail->set_response_bytes(call.response_bytes);
-  detail->set_client_name(call.session.client_name);
-  detail->set_client_version(call.session.client_version);
-  detail->set_server_name(call.session.server_name);
-  detail->set_server_version(call.session.server_version);
-  detail->set_protocol_version(call.session.protocol_version);
-  ++calls_reported_;
-  context_.sink.write(event);
-}
-
 void McpSensor::end(Session& session, uint64_t now_ns) {
   streams_.close({session.server_pid, session.stdin_inode}, streams::CloseReason::kProcessExit);
-  if (session.calls) session.calls->end_session(now_ns);
+  context_.mcp_calls.end_session(session.key, now_ns);
   for (uint64_t inode : {session.stdin_inode, session.stdout_inode}) {
     if (!inode) continue;
     context_.kernel.remove_stdio_file(inode);
@@ -133,7 +107,7 @@ void McpSensor::on_server_forgotten(uint32_t server_pid) {
 void McpSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
   const uint64_t now_ns = boot_clock_ns();
-  for (auto& [_, session] : sessions_) session.calls->expire(now_ns);
+  context_.mcp_calls.expire(now_ns);
   last_expiry_ = now;
 }
 
@@ -147,7 +121,6 @@ void McpSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["mcp_stdio_pipes_listed"] = pipes_listed_;
   sensors["mcp_stdio_pipes_not_listed"] = pipes_not_listed_;
   sensors["mcp_stdio_records_unattributed"] = records_unattributed_;
-  sensors["mcp_tool_calls_reported"] = calls_reported_;
   sensors["mcp_stdio_sessions"] = sessions_.size();
 }
 

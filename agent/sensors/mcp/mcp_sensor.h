@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "protocols/jsonrpc/call_tracker.h"
 #include "sensors/sensor.h"
 #include "streams/stream_tracker.h"
 
@@ -34,16 +33,13 @@ class McpSensor final : public Sensor {
     uint32_t server_pid = 0;
     uint64_t stdin_inode = 0;
     uint64_t stdout_inode = 0;
-    credtrace::v1::Workload workload;
-    credtrace::v1::Process process;
-    std::unique_ptr<protocols::CallTracker> calls;
+    McpSessionKey key;  // its session in the call book
   };
   struct Context {};  // per stream: nothing beyond the session
   using Tracker = streams::StreamTracker<Context>;
   class CallSink;
 
   void list_stdio(uint32_t pid, Session& session);
-  void emit(const Session& session, const protocols::ToolCall& call);
   void end(Session& session, uint64_t now_ns);
 
   SensorContext context_;
@@ -54,7 +50,6 @@ class McpSensor final : public Sensor {
   uint64_t pipes_listed_ = 0;
   uint64_t pipes_not_listed_ = 0;  // fd 0/1 not a pipe or socket (a terminal, a file), or the kernel map full
   uint64_t records_unattributed_ = 0;
-  uint64_t calls_reported_ = 0;
 };
 
 }  // namespace credtrace::sensors

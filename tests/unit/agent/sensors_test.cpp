@@ -92,7 +92,8 @@ TEST(Sensors, EnvironmentSecretIsTheSourceOfItsTlsUseAndNeverLeavesRaw) {
   events::EventFactory events("host-a", "agt_test");
   events::CredentialRegistry registry;
   tracking::ProcessTracker tracker(config, kernel, sink, events);
-  sensors::SensorContext context{config, *fingerprinter, events, sink, registry, tracker, kernel, kernel};
+  sensors::McpCalls mcp_calls({*fingerprinter, events, sink, registry}, protocols::CallTrackerLimits{});
+  sensors::SensorContext context{config, *fingerprinter, events, sink, registry, tracker, kernel, kernel, mcp_calls};
   sensors::EnvSensor env(context);
   sensors::TlsSensor tls(context);
   tracker.add_observer(&env);

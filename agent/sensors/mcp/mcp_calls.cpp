@@ -1,0 +1,320 @@
+// The MCP call book: sessions by key, their call trackers, the calls in flight, and the events they yield.
+#include "sensors/mcp/mcp_calls.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <chrono>
+
+#include "common/digest.h"
+#include "events/credential_facts.h"
+#include "protocols/jsonrpc/message.h"
+#include "secrets/detectors.h"
+
+namespace credtrace::sensors {
+namespace {
+
+double seconds_between(uint64_t start_ns, uint64_t end_ns) {
+  return end_ns > start_ns ? static_cast<double>(end_ns - start_ns) / 1e9 : 0.0;
+}
+
+int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view side_name(protocols::Side side) { return side == protocols::Side::kClient ? "client" : "server"; }
+
+std::string_view origin_name(protocols::ValueOrigin origin) {
+  switch (origin) {
+    case protocols::ValueOrigin::kArguments: return "arguments";
+    case protocols::ValueOrigin::kParams: return "params";
+    case protocols::ValueOrigin::kResult: return "result";
+    case protocols::ValueOrigin::kError: return "error";
+  }
+  return "params";
+}
+
+}  // namespace
+
+struct McpCalls::Session {
+  McpSessionKey key;
+  McpSessionOrigin origin;
+  std::string session_id;  // the transport's, else the book's
+  std::unique_ptr<protocols::CallTracker> calls;
+  std::map<std::pair<protocols::Side, std::string>, InFlight> in_flight;  // (requester, jsonrpc id) → call
+  std::string requested_protocol_version;
+  std::vector<std::string> client_capabilities;
+  bool session_reported = false;
+};
+
+McpCalls::McpCalls(McpCallsDeps deps, protocols::CallTrackerLimits limits) : deps_(deps), limits_(limits) {}
+
+McpCalls::~McpCalls() = default;
+
+McpCalls::Session* McpCalls::find(const McpSessionKey& key) {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void McpCalls::open_session(const McpSessionKey& key, McpSessionOrigin origin) {
+  if (Session* open = find(key)) {
+    if (open->origin.session_id.empty() && !origin.session_id.empty()) {
+      open->origin.session_id = origin.session_id;
+      open->session_id = origin.session_id;
+    }
+    return;
+  }
+  auto session = std::make_unique<Session>();
+  session->key = key;
+  session->session_id = !origin.session_id.empty()
+                            ? origin.session_id
+                            : "ses_" + common::sha256_hex(deps_.events.agent_id() + "\x1f" + key + "\x1f" +
+                                                          std::to_string(unix_now_ns()) + "\x1f" +
+                                                          std::to_string(next_session_++))
+                                           .substr(0, 20);
+  session->origin = std::move(origin);
+  Session* raw = session.get();
+  session->calls = std::make_unique<protocols::CallTracker>(
+      limits_, [this, raw](const protocols::ToolCall& call) { on_call(*raw, call); });
+  sessions_.emplace(key, std::move(session));
+}
+
+std::string McpCalls::call_id_for(const Session& session, protocols::Side requester,
+                                  const std::string& jsonrpc_id) const {
+  return "call_" + common::sha256_hex(session.session_id + "\x1f" + std::string(side_name(requester)) + "\x1f" +
+                                      jsonrpc_id + "\x1f" + std::to_string(unix_now_ns()))
+                       .substr(0, 24);
+}
+
+void McpCalls::on_message(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message,
+                          uint64_t now_ns) {
+  Session* session = find(key);
+  if (!session) return void(++messages_unattributed_);
+  if (message.kind == protocols::JsonRpcKind::kRequest && message.method == "initialize" &&
+      from == protocols::Side::kClient) {
+    session->requested_protocol_version = message.protocol_version;
+    session->client_capabilities = message.capabilities;
+  }
+  std::optional<protocols::CallRef> call = session->calls->on_message(from, message, now_ns);
+  after_message(*session, from, message, call, now_ns);
+}
+
+void McpCalls::after_message(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
+                             const std::optional<protocols::CallRef>& call, uint64_t /*now_ns*/) {
+  if (!call) return;
+  inspect_values(session, from, message, *call);
+  if (message.kind == protocols::JsonRpcKind::kRequest) {
+    InFlight flight;
+    flight.call_id = call_id_for(session, from, call->id);
+    flight.ref.set_call_id(flight.call_id);
+    flight.ref.set_jsonrpc_id(call->id);
+    flight.ref.set_method(call->method);
+    flight.ref.set_tool(call->name);
+    flight.ref.set_server_name(server_name_of(session));
+    session.in_flight[{from, call->id}] = std::move(flight);
+    return;
+  }
+  if (call->method == "initialize" && !session.session_reported) emit_session(session);
+  if (call->method == "tools/list" && message.kind == protocols::JsonRpcKind::kResponse) emit_tools(session);
+}
+
+void McpCalls::inspect_values(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
+                              const protocols::CallRef& call) {
+  if (message.values_truncated) ++values_truncated_;
+  std::set<std::string> reported;  // fingerprint + direction: one finding per credential and direction per message
+  for (const auto& value : message.values) {
+    for (const auto& found : secrets::scan_text(value.text)) {
+      const std::string_view raw = value.text.substr(found.offset, found.length);
+      credtrace::v1::Credential credential =
+          events::describe_credential(deps_.fingerprinter, raw, found.type, found.prefix_len);
+      const std::string direction(origin_name(value.origin));
+      if (!reported.insert(credential.fingerprint() + "\x1f" + direction).second) continue;
+      emit_secret_in_tool_io(session, from, call, direction, std::move(credential));
+    }
+  }
+}
+
+void McpCalls::emit_secret_in_tool_io(Session& session, protocols::Side from, const protocols::CallRef& call,
+                                      const std::string& direction, credtrace::v1::Credential credential) {
+  auto event = deps_.events.about("secret_in_tool_io", session.origin.process, session.origin.workload);
+  const std::string fingerprint = credential.fingerprint();
+  *event.mutable_credential() = std::move(credential);
+  deps_.registry.add_any_sources_to(fingerprint, event);
+  auto* detail = event.mutable_secret_in_tool_io();
+  detail->set_direction(direction);
+  detail->set_sender(std::string(side_name(from)));
+  detail->set_transport(session.origin.transport);
+  detail->set_session_id(session.session_id);
+  auto* ref = detail->mutable_call();
+  ref->set_jsonrpc_id(call.id);
+  ref->set_method(call.method);
+  ref->set_tool(call.name);
+  ref->set_server_name(server_name_of(session));
+  if (auto flight = session.in_flight.find({call.requester, call.id}); flight != session.in_flight.end())
+    ref->set_call_id(flight->second.call_id);
+  ++secrets_in_tool_io_;
+  deps_.sink.write(event);
+}
+
+std::string McpCalls::server_name_of(const Session& session) const {
+  const std::string& named = session.calls->session().server_name;
+  return !named.empty() ? named : session.origin.workload.mcp().server_name();
+}
+
+void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
+  auto event = deps_.events.about("mcp_tool_call", session.origin.process, session.origin.workload);
+  auto* detail = event.mutable_mcp_tool_call();
+  auto flight = session.in_flight.find({call.requester, call.id});
+  if (flight != session.in_flight.end()) {
+    detail->set_call_id(flight->second.call_id);
+    for (auto& downstream : flight->second.downstream) *detail->add_downstream() = std::move(downstream);
+    session.in_flight.erase(flight);
+  }
+  detail->set_transport(session.origin.transport);
+  detail->set_side(session.origin.side);
+  detail->set_session_id(session.session_id);
+  detail->set_method(call.method);
+  detail->set_tool(call.name);
+  detail->set_jsonrpc_id(call.id);
+  detail->set_requester(std::string(side_name(call.requester)));
+  detail->set_arguments_shape(call.arguments_shape);
+  detail->set_arguments_shape_truncated(call.arguments_shape_truncated);
+  detail->set_outcome(std::string(protocols::outcome_name(call.outcome)));
+  if (call.error_code) detail->set_error_code(*call.error_code);
+  detail->set_no_answer(std::string(protocols::no_answer_name(call.no_answer)));
+  detail->set_duration_seconds(seconds_between(call.started_ns, call.ended_ns));
+  detail->set_request_bytes(call.request_bytes);
+  detail->set_response_bytes(call.response_bytes);
+  detail->set_client_name(call.session.client_name);
+  detail->set_client_version(call.session.client_version);
+  detail->set_server_name(call.session.server_name);
+  detail->set_server_version(call.session.server_version);
+  detail->set_protocol_version(call.session.protocol_version);
+  ++calls_reported_;
+  deps_.sink.write(event);
+}
+
+void McpCalls::emit_session(Session& session) {
+  const protocols::SessionInfo& info = session.calls->session();
+  auto event = deps_.events.about("mcp_session", session.origin.process, session.origin.workload);
+  auto* detail = event.mutable_mcp_session();
+  detail->set_transport(session.origin.transport);
+  detail->set_side(session.origin.side);
+  detail->set_session_id(session.session_id);
+  detail->set_protocol_version(info.protocol_version);
+  detail->set_requested_protocol_version(session.requested_protocol_version);
+  detail->set_client_name(info.client_name);
+  detail->set_client_version(info.client_version);
+  detail->set_server_name(info.server_name);
+  detail->set_server_version(info.server_version);
+  for (const auto& capability : session.client_capabilities) detail->add_client_capabilities(capability);
+  for (const auto& capability : info.server_capabilities) detail->add_server_capabilities(capability);
+  session.session_reported = true;
+  ++sessions_reported_;
+  deps_.sink.write(event);
+}
+
+void McpCalls::emit_tools(Session& session) {
+  const auto& hashes = session.calls->tool_hashes();
+  if (hashes.empty()) return;
+  const std::string owner = session.origin.workload.id() + "\x1f" + session.calls->session().server_name;
+  auto& known = known_tools_[owner];
+  const int64_t now = unix_now_ns();
+  bool differs = known.empty();
+  for (const auto& [tool, sha256] : hashes) {
+    auto it = known.find(tool);
+    if (it == known.end()) {
+      differs = true;
+    } else if (it->second.sha256 != sha256) {
+      differs = true;
+      if (it->second.session_id != session.session_id) {
+        auto event = deps_.events.about("mcp_tool_changed", session.origin.process, session.origin.workload);
+        auto* changed = event.mutable_mcp_tool_changed();
+        changed->set_tool(tool);
+        changed->set_previous_sha256(it->second.sha256);
+        changed->set_sha256(sha256);
+        changed->set_previous_session_id(it->second.session_id);
+        changed->set_session_id(session.session_id);
+        *changed->mutable_previous_seen() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+            it->second.seen_unix_ns);
+        ++tool_changes_;
+        deps_.sink.write(event);
+      }
+    }
+    known[tool] = KnownTool{sha256, session.session_id, now};
+  }
+  if (!differs) return;
+  auto event = deps_.events.about("mcp_tools", session.origin.process, session.origin.workload);
+  auto* tools = event.mutable_mcp_tools();
+  tools->set_session_id(session.session_id);
+  for (const auto& [tool, sha256] : hashes) {
+    auto* definition = tools->add_tools();
+    definition->set_name(tool);
+    definition->set_sha256(sha256);
+  }
+  deps_.sink.write(event);
+}
+
+void McpCalls::end_session(const McpSessionKey& key, uint64_t now_ns) {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return;
+  it->second->calls->end_session(now_ns);
+  sessions_.erase(it);
+}
+
+void McpCalls::end_server(uint32_t server_pid, uint64_t now_ns) {
+  std::vector<McpSessionKey> ending;
+  for (const auto& [key, session] : sessions_)
+    if (session->origin.server_pid == server_pid) ending.push_back(key);
+  for (const auto& key : ending) end_session(key, now_ns);
+}
+
+void McpCalls::expire(uint64_t now_ns) {
+  for (auto& [_, session] : sessions_) session->calls->expire(now_ns);
+}
+
+void McpCalls::stop(uint64_t now_ns) {
+  while (!sessions_.empty()) end_session(sessions_.begin()->first, now_ns);
+}
+
+credtrace::v1::ToolCallLink McpCalls::link_downstream(uint32_t server_pid, const credtrace::v1::Downstream& use,
+                                                      uint64_t /*now_ns*/) {
+  credtrace::v1::ToolCallLink link;
+  std::vector<InFlight*> flights;
+  for (auto& [_, session] : sessions_) {
+    if (session->origin.server_pid != server_pid || session->origin.side != "server") continue;
+    for (auto& [key, flight] : session->in_flight)
+      if (key.first == protocols::Side::kClient) flights.push_back(&flight);
+  }
+  if (flights.empty()) return link;
+  const bool ambiguous = flights.size() > 1;
+  for (InFlight* flight : flights) {
+    credtrace::v1::Downstream copy = use;
+    copy.set_ambiguous(ambiguous);
+    if (flight->downstream.size() < 64) flight->downstream.push_back(std::move(copy));
+    if (ambiguous) *link.add_candidates() = flight->ref;
+  }
+  if (ambiguous) {
+    link.set_ambiguous(true);
+    ++downstream_ambiguous_;
+  } else {
+    *link.mutable_call() = flights.front()->ref;
+  }
+  ++downstream_linked_;
+  return link;
+}
+
+void McpCalls::report(credtrace::v1::AgentHealth& health) const {
+  auto& sensors = *health.mutable_sensors();
+  sensors["mcp_sessions_open"] = sessions_.size();
+  sensors["mcp_sessions_reported"] = sessions_reported_;
+  sensors["mcp_tool_calls_reported"] = calls_reported_;
+  sensors["mcp_messages_unattributed"] = messages_unattributed_;
+  sensors["mcp_tool_definitions_changed"] = tool_changes_;
+  sensors["mcp_downstream_linked"] = downstream_linked_;
+  sensors["mcp_downstream_ambiguous"] = downstream_ambiguous_;
+  sensors["mcp_secrets_in_tool_io"] = secrets_in_tool_io_;
+  sensors["mcp_messages_values_truncated"] = values_truncated_;
+}
+
+}  // namespace credtrace::sensors

@@ -1,0 +1,116 @@
+// The MCP call book: every MCP session a sensor sees (stdio pipes, Streamable HTTP, HTTP+SSE), its calls paired and
+// reported (mcp_tool_call, mcp_session, mcp_tools, mcp_tool_changed), what crossed them, and the calls in flight
+// that downstream credential uses are linked to. Sensors feed it messages; it never reads the kernel.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/agent_config.h"
+#include "credtrace/v1/events.pb.h"
+#include "events/credential_registry.h"
+#include "events/event_factory.h"
+#include "export/event_sink.h"
+#include "protocols/jsonrpc/call_tracker.h"
+#include "secrets/fingerprint.h"
+
+namespace credtrace::sensors {
+
+// Who a session is between, as its sensor knows it when the session opens.
+struct McpSessionOrigin {
+  std::string transport;     // stdio, http, sse
+  std::string side;          // server: seen in the server process; client: seen in the client process
+  uint32_t server_pid = 0;   // the server's root process when the server is on this host (0 when not)
+  std::string session_id;    // Mcp-Session-Id; "" for stdio (the book makes one)
+  credtrace::v1::Process process;    // the process the messages were seen in
+  credtrace::v1::Workload workload;  // its workload
+};
+
+// A caller-chosen key naming one session for as long as it lasts: "stdio:<pid>:<inode>", "http:<pid>:<session>".
+using McpSessionKey = std::string;
+
+struct McpCallsDeps {
+  const secrets::Fingerprinter& fingerprinter;
+  const events::EventFactory& events;
+  exporter::EventSink& sink;
+  events::CredentialRegistry& registry;
+};
+
+class McpCalls {
+ public:
+  McpCalls(McpCallsDeps deps, protocols::CallTrackerLimits limits);
+  ~McpCalls();
+  McpCalls(const McpCalls&) = delete;
+  McpCalls& operator=(const McpCalls&) = delete;
+
+  // Opens the session if it is not open (a second call for an open key updates nothing but an empty session id).
+  void open_session(const McpSessionKey& key, McpSessionOrigin origin);
+  bool has_session(const McpSessionKey& key) const { return sessions_.count(key) != 0; }
+  // A message from one side of an open session (ignored, counted, for a key not open). Its values are inspected for
+  // credentials; they are wiped by the parser after the call, never kept.
+  void on_message(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message, uint64_t now_ns);
+  // The session ended (stream closed, server exited): calls still in flight are reported as no_answer.
+  void end_session(const McpSessionKey& key, uint64_t now_ns);
+  // Every session whose server is this pid ended.
+  void end_server(uint32_t server_pid, uint64_t now_ns);
+  // Reports calls in flight longer than the timeout.
+  void expire(uint64_t now_ns);
+  // At shutdown: every session ends.
+  void stop(uint64_t now_ns);
+
+  // A request (with a credential, or a bare connection when credential is empty) made by a process of the server
+  // `server_pid` at now_ns: the calls of that server in flight get it as downstream, and the link names them (an
+  // empty link when none was in flight).
+  credtrace::v1::ToolCallLink link_downstream(uint32_t server_pid, const credtrace::v1::Downstream& use,
+                                              uint64_t now_ns);
+
+  void report(credtrace::v1::AgentHealth& health) const;
+
+ private:
+  struct Session;
+  struct InFlight {
+    std::string call_id;
+    credtrace::v1::ToolCallRef ref;
+    std::vector<credtrace::v1::Downstream> downstream;
+  };
+
+  Session* find(const McpSessionKey& key);
+  void on_call(Session& session, const protocols::ToolCall& call);
+  void after_message(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
+                     const std::optional<protocols::CallRef>& call, uint64_t now_ns);
+  void inspect_values(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
+                      const protocols::CallRef& call);
+  void emit_secret_in_tool_io(Session& session, protocols::Side from, const protocols::CallRef& call,
+                              const std::string& direction, credtrace::v1::Credential credential);
+  std::string server_name_of(const Session& session) const;
+  void emit_session(Session& session);
+  void emit_tools(Session& session);
+  std::string call_id_for(const Session& session, protocols::Side requester, const std::string& jsonrpc_id) const;
+
+  McpCallsDeps deps_;
+  protocols::CallTrackerLimits limits_;
+  std::map<McpSessionKey, std::unique_ptr<Session>> sessions_;
+  uint64_t next_session_ = 1;
+  // Tool definitions last reported per workload id: tool name → (sha256, session id, seen ns).
+  struct KnownTool {
+    std::string sha256;
+    std::string session_id;
+    int64_t seen_unix_ns = 0;
+  };
+  std::map<std::string, std::map<std::string, KnownTool>> known_tools_;
+  uint64_t messages_unattributed_ = 0;
+  uint64_t calls_reported_ = 0;
+  uint64_t sessions_reported_ = 0;
+  uint64_t tool_changes_ = 0;
+  uint64_t downstream_linked_ = 0;
+  uint64_t downstream_ambiguous_ = 0;
+  uint64_t secrets_in_tool_io_ = 0;
+  uint64_t values_truncated_ = 0;
+};
+
+}  // namespace credtrace::sensors
