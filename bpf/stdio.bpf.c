@@ -20,7 +20,7 @@ static __always_inline void ct_finish_stdio_call(__s64 ret) {
   if (!pending) return;
   struct ct_stdio_call call = *pending;
   bpf_map_delete_elem(&pending_stdio_calls, &tid);
-  if (ret > 0) ct_emit_call_data(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
+  if (ret > 0) ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")

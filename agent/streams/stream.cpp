@@ -22,15 +22,20 @@ Holes ChunkSequence::place(const Chunk& chunk, const CaptureGeometry& geometry) 
   const uint64_t expected = std::min(geometry.chunk_len, left_in_call);
   if (chunk.offset != next_offset_) holes.before = chunk.offset > next_offset_ ? chunk.offset - next_offset_ : 1;
   const uint64_t captured = geometry.chunk_len * geometry.max_chunks;
+  const bool tail_kept = geometry.keeps_tail && geometry.max_chunks >= 2 && chunk.call_len > captured;
+  // Where the captured head of the call ends; beyond it only the tail (tail_kept) or nothing is captured.
+  const uint64_t head_end = tail_kept ? captured - geometry.chunk_len : captured;
   const bool last_of_call = chunk.offset + expected >= chunk.call_len;
-  const bool last_captured = chunk.offset + geometry.chunk_len >= captured;
-  next_offset_ = last_of_call || last_captured ? 0 : chunk.offset + expected;
+  const bool last_of_head = !last_of_call && chunk.offset + geometry.chunk_len >= head_end;
   const uint64_t got = std::min<uint64_t>(chunk.bytes.size(), expected);
-  if (!last_of_call && last_captured) {
-    holes.after = chunk.call_len - (chunk.offset + got);  // the rest of the call is never captured
+  if (last_of_head) {
+    const uint64_t resume = tail_kept ? chunk.call_len - geometry.chunk_len : chunk.call_len;
+    holes.after = resume - (chunk.offset + got);  // the middle (tail kept) or the rest of the call is never captured
     holes.truncated = true;
-  } else if (got < expected) {
-    holes.after = expected - got;
+    next_offset_ = tail_kept ? resume : 0;
+  } else {
+    next_offset_ = last_of_call ? 0 : chunk.offset + expected;
+    if (got < expected) holes.after = expected - got;
   }
   return holes;
 }

@@ -22,6 +22,9 @@ constexpr size_t index_of(Direction direction) { return static_cast<size_t>(dire
 struct CaptureGeometry {
   uint64_t chunk_len = 0;
   uint64_t max_chunks = 0;
+  // A call longer than chunk_len * max_chunks is captured as its first max_chunks - 1 chunks and its last chunk_len
+  // bytes (the kernel's ct_emit_call_data_with_tail): the hole is in the middle, and the parser sees how it ends.
+  bool keeps_tail = false;
 };
 
 // One captured chunk of a write or read call.

@@ -166,4 +166,20 @@ static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64
   if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(type);
 }
 
+/* The same for newline-delimited streams (MCP stdio): a call longer than the capture keeps its first
+ * CT_TLS_MAX_CHUNKS - 1 chunks and its last CT_TLS_CHUNK_LEN bytes, so the parser sees where its last line ends and
+ * the next message is not lost with it (streams::CaptureGeometry::keeps_tail). */
+static __always_inline void ct_emit_call_data_with_tail(__u32 type, __u32 direction, __u64 stream, __u64 buf,
+                                                        __u64 count) {
+  __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
+  if (total <= CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) {
+    ct_emit_call_data(type, direction, stream, buf, total);
+    return;
+  }
+  for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS - 1; i++)
+    ct_emit_data_chunk(type, direction, stream, buf, total, i * CT_TLS_CHUNK_LEN);
+  ct_emit_data_chunk(type, direction, stream, buf, total, total - CT_TLS_CHUNK_LEN);
+  ct_count_truncation(type);
+}
+
 #endif

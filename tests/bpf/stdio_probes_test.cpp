@@ -2,6 +2,7 @@
 // stdin reads and stdout writes on the pipes the agent listed (JSON-RPC over stdio).
 #include "probe_fixture.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace credtrace::loader {
@@ -109,6 +110,52 @@ TEST_F(ProbesTest, UnlistedStdinOfAWatchedProcessIsNotCaptured) {
     return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child);
   }));
   for (int fd : in) close(fd);
+}
+
+// A write longer than the capture keeps its head and its last chunk: the parser sees where the line ends, so the
+// message after it is not lost with it.
+TEST_F(ProbesTest, LongStdoutWriteKeepsItsHeadAndItsTail) {
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(fcntl(out[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+  ASSERT_TRUE(probes_->add_stdio_file(inode_of(out[1]), 1));
+  const size_t total = 40000;
+  std::string line(total - 2, 'y');
+  line += "}\n";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    dup2(out[1], 1);
+    raise(SIGSTOP);
+    _exit(write(1, line.data(), line.size()) == static_cast<ssize_t>(line.size()) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  kill(child, SIGCONT);
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const Captured* tail = wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
+           c.as<ct_tls_data_event>().offset == total - CT_TLS_CHUNK_LEN;
+  });
+  ASSERT_TRUE(tail);
+  const auto& e = tail->as<ct_tls_data_event>();
+  EXPECT_EQ(e.total_len, total);
+  ASSERT_EQ(e.len, CT_TLS_CHUNK_LEN);
+  EXPECT_EQ(std::string(e.data + e.len - 2, 2), "}\n");
+  for (uint32_t head = 0; head + 1 < CT_TLS_MAX_CHUNKS; ++head) {
+    EXPECT_TRUE(any([&](const Captured& c) {
+      return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
+             c.as<ct_tls_data_event>().offset == head * CT_TLS_CHUNK_LEN;
+    })) << "head chunk " << head;
+  }
+  EXPECT_FALSE(any([&](const Captured& c) {  // the chunk the tail replaces is not sent
+    return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
+           c.as<ct_tls_data_event>().offset == (CT_TLS_MAX_CHUNKS - 1) * CT_TLS_CHUNK_LEN;
+  }));
+  probes_->remove_stdio_file(inode_of(out[1]));
+  for (int fd : out) close(fd);
 }
 
 }  // namespace

@@ -51,7 +51,17 @@ JsonRpcStreamParser::~JsonRpcStreamParser() {
   release(scratch_);
 }
 
+void JsonRpcStreamParser::align_start(std::string_view bytes) {
+  const size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return;  // judged on the first byte that is not whitespace
+  aligned_ = true;
+  if (bytes[first] == '{' || bytes[first] == '[') return;
+  ++stats_.unaligned_starts;
+  skipping_ = true;
+}
+
 void JsonRpcStreamParser::feed(std::string_view bytes, MessageSink& sink) {
+  if (options_.start_mid_stream && !aligned_) align_start(bytes);
   while (!bytes.empty()) {
     const size_t nl = bytes.find('\n');
     const std::string_view part = bytes.substr(0, nl);

@@ -13,6 +13,10 @@ namespace credtrace::protocols {
 
 struct JsonRpcParserOptions {
   size_t max_line = 4 * 1024 * 1024;  // longer lines are skipped up to their '\n' and counted (oversize_lines)
+  // The capture may begin inside a line (a pipe listed after its process already read part of it): unless the first
+  // byte that is not whitespace opens a JSON value ('{' or '['), everything up to the first '\n' is skipped and
+  // counted (unaligned_starts).
+  bool start_mid_stream = false;
   LineLimits line;
 };
 
@@ -34,6 +38,7 @@ struct JsonRpcParserStats {
   uint64_t partial_lines_dropped = 0;  // partial lines a gap or finish() cut short
   uint64_t values_truncated = 0;  // messages with more string values than LineLimits::max_values per line
   uint64_t batch_dropped = 0;     // batch elements past LineLimits::max_batch (not yielded)
+  uint64_t unaligned_starts = 0;  // streams whose capture began inside a line (start_mid_stream)
 };
 
 // Newline-delimited JSON-RPC 2.0 (MCP stdio, and later the bodies of Streamable HTTP): every '\n'-terminated line
@@ -61,11 +66,13 @@ class JsonRpcStreamParser final : public StreamParser {
   void consume_line(std::string_view line, MessageSink& sink);
   void append_partial(std::string_view part);
   void drop_partial();
+  void align_start(std::string_view bytes);
 
   JsonRpcParserOptions options_;
   std::string line_;     // the partial line so far (no '\n')
   std::string scratch_;  // decoded values of the line being yielded
   bool skipping_ = false;  // discarding up to the next '\n' (after a gap or an oversize line)
+  bool aligned_ = false;   // the start of the stream was judged (start_mid_stream)
   JsonRpcParserStats stats_;
 };
 

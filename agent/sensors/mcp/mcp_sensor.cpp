@@ -11,7 +11,7 @@ namespace credtrace::sensors {
 
 namespace {
 
-constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_TLS_MAX_CHUNKS};
+constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_TLS_MAX_CHUNKS, /*keeps_tail=*/true};
 
 // The inode of what a process's fd is, when it is a pipe or a socket (what MCP clients connect stdio with).
 uint64_t stdio_inode(uint32_t pid, int fd, const std::string& proc_root) {
@@ -40,8 +40,43 @@ class McpSensor::CallSink final : public protocols::MessageSink {
 McpSensor::McpSensor(SensorContext context)
     : context_(context),
       streams_({16384, 3600ull * 1'000'000'000ull, kCapture},
-               [](streams::Direction, std::string_view first) { return protocols::detect_jsonrpc_stream(first); },
-               [](const streams::StreamKey&, Tracker::Connection&, streams::CloseReason) {}) {}
+               // Both pipes carried JSON-RPC (initialize and its answer): parsed from the first captured byte, which
+               // may fall inside a line when the server read or wrote before its pipes were listed.
+               [](streams::Direction, std::string_view) {
+                 protocols::Detection detection;
+                 detection.verdict = protocols::Detection::Verdict::kParser;
+                 protocols::JsonRpcParserOptions options;
+                 options.start_mid_stream = true;
+                 detection.parser = std::make_unique<protocols::JsonRpcStreamParser>(options);
+                 return detection;
+               },
+               [this](const streams::StreamKey&, Tracker::Connection& connection, streams::CloseReason) {
+                 add_parser_stats(connection, closed_parsers_);
+               }) {}
+
+void McpSensor::add_parser_stats(const Tracker::Connection& connection, protocols::JsonRpcParserStats& total) {
+  for (const auto& stream : connection.streams) {
+    const auto* parser = dynamic_cast<const protocols::JsonRpcStreamParser*>(stream.parser());
+    if (!parser) continue;
+    const auto& s = parser->stats();
+    total.lines += s.lines;
+    total.messages += s.messages;
+    total.invalid_messages += s.invalid_messages;
+    total.batches += s.batches;
+    total.not_json += s.not_json;
+    total.too_deep += s.too_deep;
+    total.not_messages += s.not_messages;
+    total.invalid_utf8 += s.invalid_utf8;
+    total.oversize_lines += s.oversize_lines;
+    total.bytes_skipped += s.bytes_skipped;
+    total.gaps += s.gaps;
+    total.bytes_missing += s.bytes_missing;
+    total.partial_lines_dropped += s.partial_lines_dropped;
+    total.values_truncated += s.values_truncated;
+    total.batch_dropped += s.batch_dropped;
+    total.unaligned_starts += s.unaligned_starts;
+  }
+}
 
 McpSensor::~McpSensor() = default;
 
@@ -122,6 +157,31 @@ void McpSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["mcp_stdio_pipes_not_listed"] = pipes_not_listed_;
   sensors["mcp_stdio_records_unattributed"] = records_unattributed_;
   sensors["mcp_stdio_sessions"] = sessions_.size();
+  protocols::JsonRpcParserStats parsers = closed_parsers_;
+  streams_.for_each([&](const streams::StreamKey&, Tracker::Connection& connection) {
+    add_parser_stats(connection, parsers);
+  });
+  sensors["mcp_stdio_lines"] = parsers.lines;
+  sensors["mcp_stdio_messages"] = parsers.messages;
+  sensors["mcp_stdio_invalid_messages"] = parsers.invalid_messages;
+  sensors["mcp_stdio_batches"] = parsers.batches;
+  sensors["mcp_stdio_not_json"] = parsers.not_json;
+  sensors["mcp_stdio_too_deep"] = parsers.too_deep;
+  sensors["mcp_stdio_not_messages"] = parsers.not_messages;
+  sensors["mcp_stdio_invalid_utf8"] = parsers.invalid_utf8;
+  sensors["mcp_stdio_oversize_lines"] = parsers.oversize_lines;
+  sensors["mcp_stdio_bytes_skipped"] = parsers.bytes_skipped;
+  sensors["mcp_stdio_partial_lines_dropped"] = parsers.partial_lines_dropped;
+  sensors["mcp_stdio_batch_dropped"] = parsers.batch_dropped;
+  sensors["mcp_stdio_unaligned_starts"] = parsers.unaligned_starts;
+  for (auto direction : {streams::Direction::kRead, streams::Direction::kWrite}) {
+    const auto& counters = streams_.counters(direction);
+    const std::string prefix = direction == streams::Direction::kRead ? "mcp_stdio_in_" : "mcp_stdio_out_";
+    sensors[prefix + "bytes"] = counters.bytes;
+    sensors[prefix + "gaps"] = counters.gaps;
+    sensors[prefix + "bytes_missing"] = counters.bytes_missing;
+    sensors[prefix + "truncated_calls"] = counters.truncated_calls;
+  }
 }
 
 }  // namespace credtrace::sensors

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/jsonrpc/stream_parser.h"
 #include "sensors/sensor.h"
 #include "streams/stream_tracker.h"
 
@@ -40,12 +41,14 @@ class McpSensor final : public Sensor {
   class CallSink;
 
   void list_stdio(uint32_t pid, Session& session);
+  static void add_parser_stats(const Tracker::Connection& connection, protocols::JsonRpcParserStats& total);
   void end(Session& session, uint64_t now_ns);
 
   SensorContext context_;
   std::map<uint32_t, Session> sessions_;        // server pid → its session
   std::map<uint64_t, uint32_t> inode_servers_;  // listed inode → server pid
-  Tracker streams_;
+  mutable Tracker streams_;  // mutable: report() reads the live parsers' counters through for_each
+  protocols::JsonRpcParserStats closed_parsers_;  // counters of the parsers of closed streams
   Clock::time_point last_expiry_{};
   uint64_t pipes_listed_ = 0;
   uint64_t pipes_not_listed_ = 0;  // fd 0/1 not a pipe or socket (a terminal, a file), or the kernel map full

@@ -518,5 +518,27 @@ INSTANTIATE_TEST_SUITE_P(
                       DetectCase{"Content-Length: 10\r\n", Detection::Verdict::kUnsupported},
                       DetectCase{"\x16\x03\x01", Detection::Verdict::kUnsupported}));
 
+TEST(JsonRpcParser, MidStreamStartSkipsThePartialFirstLine) {
+  JsonRpcParserOptions options;
+  options.start_mid_stream = true;
+  JsonRpcStreamParser parser(options);
+  // The capture began inside a line ("yyy…" of a long message): nothing before the first '\n' is parsed.
+  auto seen = parse("yyyyyy\"}}\n" + kToolsCall + "\n", parser);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].message.method, "tools/call");
+  EXPECT_EQ(parser.stats().unaligned_starts, 1u);
+  EXPECT_EQ(parser.stats().not_json, 0u);
+}
+
+TEST(JsonRpcParser, MidStreamStartAtALineBoundaryParsesTheFirstLine) {
+  JsonRpcParserOptions options;
+  options.start_mid_stream = true;
+  JsonRpcStreamParser parser(options);
+  EXPECT_TRUE(parse("  ", parser).empty());  // whitespace alone decides nothing
+  auto seen = parse(kNotification + "\n" + kToolsCall + "\n", parser);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(parser.stats().unaligned_starts, 0u);
+}
+
 }  // namespace
 }  // namespace credtrace::protocols

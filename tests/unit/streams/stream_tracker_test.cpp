@@ -47,7 +47,7 @@ struct Closed {
 class StreamTrackerTest : public ::testing::Test {
  protected:
   // Detection: "ok…" gets a recording parser, "o" needs more, anything else is not parsed.
-  Tracker make(size_t max_connections = 8, uint64_t idle_ns = 60 * kSecond) {
+  Tracker make(size_t max_connections = 8, uint64_t idle_ns = 60 * kSecond, CaptureGeometry geometry = kGeometry) {
     auto detect = [this](Direction, std::string_view first) {
       protocols::Detection detection;
       if (first.starts_with("ok")) {
@@ -61,7 +61,7 @@ class StreamTrackerTest : public ::testing::Test {
     auto on_close = [this](const StreamKey& key, Tracker::Connection&, CloseReason reason) {
       closed.push_back({key, reason});
     };
-    return Tracker(TrackerLimits{max_connections, idle_ns, kGeometry}, detect, on_close);
+    return Tracker(TrackerLimits{max_connections, idle_ns, geometry}, detect, on_close);
   }
 
   // A whole call as the kernel captures it: chunks of 4 bytes, at most 3 of them.
@@ -131,6 +131,25 @@ TEST_F(StreamTrackerTest, TruncatedCallReportsItsUncapturedTailAsAGap) {
   EXPECT_EQ(tracker.counters(Direction::kWrite).bytes_missing, 8u);
   accept_all(tracker, connection, call("more"));  // the next call starts cleanly
   EXPECT_EQ(log.back(), "feed:more");
+}
+
+TEST_F(StreamTrackerTest, TruncatedCallWithItsTailKeptHasTheHoleInTheMiddle) {
+  Tracker tracker = make(8, 60 * kSecond, CaptureGeometry{.chunk_len = 4, .max_chunks = 3, .keeps_tail = true});
+  auto& connection = tracker.open(key, kSecond);
+  // A 20-byte call: its first two chunks and its last 4 bytes are captured (as the kernel's tail capture sends them).
+  tracker.accept(connection, Direction::kWrite, {20, 0, "ok: "}, kSecond, sink);
+  tracker.accept(connection, Direction::kWrite, {20, 4, "1234"}, kSecond, sink);
+  auto tail = tracker.accept(connection, Direction::kWrite, {20, 16, "end\n"}, kSecond, sink);
+  EXPECT_EQ(log, (Log{"feed:ok: ", "feed:1234", "gap:8", "feed:end\n"}));
+  EXPECT_EQ(tracker.counters(Direction::kWrite).truncated_calls, 1u);
+  EXPECT_EQ(tracker.counters(Direction::kWrite).bytes_missing, 8u);
+  EXPECT_EQ(tail.holes.before, 0u);
+  accept_all(tracker, connection, call("next"));  // the next call starts cleanly
+  EXPECT_EQ(log.back(), "feed:next");
+  // A call that fits is captured whole, tail or not.
+  accept_all(tracker, connection, call("twelve bytes"));
+  EXPECT_EQ(log.back(), "feed:ytes");
+  EXPECT_EQ(tracker.counters(Direction::kWrite).truncated_calls, 1u);
 }
 
 TEST_F(StreamTrackerTest, ShortCopyOfAChunkIsAGapAfterIt) {
