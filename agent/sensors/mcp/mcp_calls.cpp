@@ -45,6 +45,8 @@ struct McpCalls::Session {
   std::string requested_protocol_version;
   std::vector<std::string> client_capabilities;
   bool session_reported = false;
+  // The call the last answer completed (reported, so no longer in flight): (requester, jsonrpc id) → call id.
+  std::pair<std::pair<protocols::Side, std::string>, std::string> just_reported;
 };
 
 McpCalls::McpCalls(McpCallsDeps deps, protocols::CallTrackerLimits limits) : deps_(deps), limits_(limits) {}
@@ -100,20 +102,21 @@ void McpCalls::on_message(const McpSessionKey& key, protocols::Side from, protoc
 }
 
 void McpCalls::after_message(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
-                             const std::optional<protocols::CallRef>& call, uint64_t /*now_ns*/) {
+                             const std::optional<protocols::CallRef>& call, uint64_t now_ns) {
   if (!call) return;
-  inspect_values(session, from, message, *call);
   if (message.kind == protocols::JsonRpcKind::kRequest) {
     InFlight flight;
     flight.call_id = call_id_for(session, from, call->id);
+    flight.started_ns = now_ns;
     flight.ref.set_call_id(flight.call_id);
     flight.ref.set_jsonrpc_id(call->id);
     flight.ref.set_method(call->method);
     flight.ref.set_tool(call->name);
     flight.ref.set_server_name(server_name_of(session));
     session.in_flight[{from, call->id}] = std::move(flight);
-    return;
   }
+  inspect_values(session, from, message, *call);
+  if (message.kind == protocols::JsonRpcKind::kRequest) return;
   if (call->method == "initialize" && !session.session_reported) emit_session(session);
   if (call->method == "tools/list" && message.kind == protocols::JsonRpcKind::kResponse) emit_tools(session);
 }
@@ -134,9 +137,31 @@ void McpCalls::inspect_values(Session& session, protocols::Side from, const prot
   }
 }
 
+credtrace::v1::ToolCallRef McpCalls::ref_of(const Session& session, const protocols::CallRef& call) const {
+  credtrace::v1::ToolCallRef ref;
+  ref.set_jsonrpc_id(call.id);
+  ref.set_method(call.method);
+  ref.set_tool(call.name);
+  ref.set_server_name(server_name_of(session));
+  if (auto flight = session.in_flight.find({call.requester, call.id}); flight != session.in_flight.end())
+    ref.set_call_id(flight->second.call_id);
+  else if (session.just_reported.first == std::make_pair(call.requester, call.id))
+    ref.set_call_id(session.just_reported.second);  // an answer: its call was reported just before
+  return ref;
+}
+
 void McpCalls::emit_secret_in_tool_io(Session& session, protocols::Side from, const protocols::CallRef& call,
                                       const std::string& direction, credtrace::v1::Credential credential) {
   auto event = deps_.events.about("secret_in_tool_io", session.origin.process, session.origin.workload);
+  const credtrace::v1::ToolCallRef ref = ref_of(session, call);
+  if (from == protocols::Side::kServer) {
+    remember_carried(session, ref, credential.fingerprint(), direction);
+  } else if (direction == "arguments") {
+    credtrace::v1::ToolCallLink link;
+    *link.mutable_call() = ref;
+    check_relay(credential, session.origin.server_pid, session.origin.process, session.origin.workload,
+                "tool_arguments", link, nullptr);
+  }
   const std::string fingerprint = credential.fingerprint();
   *event.mutable_credential() = std::move(credential);
   deps_.registry.add_any_sources_to(fingerprint, event);
@@ -145,15 +170,60 @@ void McpCalls::emit_secret_in_tool_io(Session& session, protocols::Side from, co
   detail->set_sender(std::string(side_name(from)));
   detail->set_transport(session.origin.transport);
   detail->set_session_id(session.session_id);
-  auto* ref = detail->mutable_call();
-  ref->set_jsonrpc_id(call.id);
-  ref->set_method(call.method);
-  ref->set_tool(call.name);
-  ref->set_server_name(server_name_of(session));
-  if (auto flight = session.in_flight.find({call.requester, call.id}); flight != session.in_flight.end())
-    ref->set_call_id(flight->second.call_id);
+  *detail->mutable_call() = ref;
   ++secrets_in_tool_io_;
   deps_.sink.write(event);
+}
+
+void McpCalls::remember_carried(const Session& session, const credtrace::v1::ToolCallRef& call,
+                                const std::string& fingerprint, const std::string& direction) {
+  auto [it, inserted] = carried_.insert_or_assign(
+      fingerprint, Carried{call, session.origin.workload.id(), server_name_of(session), session.origin.server_pid,
+                           direction, unix_now_ns()});
+  (void)it;
+  if (!inserted) return;
+  carried_order_.push_back(fingerprint);
+  if (carried_order_.size() > kMaxCarried) {
+    carried_.erase(carried_order_.front());
+    carried_order_.erase(carried_order_.begin());
+  }
+}
+
+void McpCalls::check_relay(const credtrace::v1::Credential& credential, uint32_t user_server_pid,
+                           const credtrace::v1::Process& process, const credtrace::v1::Workload& workload,
+                           const std::string& relay, const credtrace::v1::ToolCallLink& link,
+                           const credtrace::v1::Downstream* use) {
+  auto carried = carried_.find(credential.fingerprint());
+  if (credential.fingerprint().empty() || carried == carried_.end()) return;
+  const Carried& from = carried->second;
+  // The server that returned it, using it or getting it back, relays nothing.
+  if ((user_server_pid && from.server_pid == user_server_pid) || from.workload_id == workload.id()) return;
+  const std::string key = credential.fingerprint() + "\x1f" + from.call.call_id() + "\x1f" + workload.id() +
+                          "\x1f" + relay;
+  if (!relays_reported_.insert(key).second) return;
+  auto event = deps_.events.about("credential_relayed", process, workload);
+  *event.mutable_credential() = credential;
+  deps_.registry.add_any_sources_to(credential.fingerprint(), event);
+  if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = link;
+  if (use) {
+    *event.mutable_destination() = use->destination();
+    *event.mutable_request() = use->request();
+  }
+  auto* detail = event.mutable_credential_relayed();
+  *detail->mutable_carried_by() = from.call;
+  detail->set_carried_by_workload_id(from.workload_id);
+  detail->set_carried_by_server(from.server_name);
+  *detail->mutable_carried_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(from.seen_unix_ns);
+  detail->set_relay(relay);
+  detail->set_carried_direction(from.direction);
+  ++relays_;
+  deps_.sink.write(event);
+}
+
+McpCalls::Session* McpCalls::session_of_server(uint32_t server_pid) {
+  for (auto& [_, session] : sessions_)
+    if (session->origin.server_pid == server_pid && session->origin.side == "server") return session.get();
+  return nullptr;
 }
 
 std::string McpCalls::server_name_of(const Session& session) const {
@@ -167,6 +237,7 @@ void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
   auto flight = session.in_flight.find({call.requester, call.id});
   if (flight != session.in_flight.end()) {
     detail->set_call_id(flight->second.call_id);
+    session.just_reported = {{call.requester, call.id}, flight->second.call_id};
     for (auto& downstream : flight->second.downstream) *detail->add_downstream() = std::move(downstream);
     session.in_flight.erase(flight);
   }
@@ -277,21 +348,46 @@ void McpCalls::stop(uint64_t now_ns) {
   while (!sessions_.empty()) end_session(sessions_.begin()->first, now_ns);
 }
 
+// A call lists each distinct downstream once (same credential, destination and carrier), up to kMaxDownstream.
+void McpCalls::record_downstream(InFlight& flight, const credtrace::v1::Downstream& use, bool ambiguous) {
+  const std::string key = use.credential().fingerprint() + "\x1f" + use.destination().host() + "\x1f" +
+                          use.destination().ip() + "\x1f" + std::to_string(use.destination().port()) + "\x1f" +
+                          use.request().carrier();
+  if (!flight.downstream_keys.insert(key).second) return;
+  if (flight.downstream.size() >= kMaxDownstream) return void(++downstream_dropped_);
+  credtrace::v1::Downstream copy = use;
+  copy.set_ambiguous(ambiguous);
+  flight.downstream.push_back(std::move(copy));
+}
+
 credtrace::v1::ToolCallLink McpCalls::link_downstream(uint32_t server_pid, const credtrace::v1::Downstream& use,
-                                                      uint64_t /*now_ns*/) {
+                                                      uint64_t now_ns, const credtrace::v1::Process* process,
+                                                      const credtrace::v1::Workload* workload) {
+  credtrace::v1::ToolCallLink link = link_in_flight(server_pid, use, now_ns);
+  if (use.has_credential()) {
+    const Session* session = session_of_server(server_pid);
+    const credtrace::v1::Process no_process;
+    const credtrace::v1::Workload no_workload;
+    const auto& who = process ? *process : session ? session->origin.process : no_process;
+    const auto& what = workload ? *workload : session ? session->origin.workload : no_workload;
+    check_relay(use.credential(), server_pid, who, what, "credential_use", link, &use);
+  }
+  return link;
+}
+
+credtrace::v1::ToolCallLink McpCalls::link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
+                                                     uint64_t now_ns) {
   credtrace::v1::ToolCallLink link;
   std::vector<InFlight*> flights;
   for (auto& [_, session] : sessions_) {
     if (session->origin.server_pid != server_pid || session->origin.side != "server") continue;
     for (auto& [key, flight] : session->in_flight)
-      if (key.first == protocols::Side::kClient) flights.push_back(&flight);
+      if (key.first == protocols::Side::kClient && flight.started_ns <= now_ns) flights.push_back(&flight);
   }
   if (flights.empty()) return link;
   const bool ambiguous = flights.size() > 1;
   for (InFlight* flight : flights) {
-    credtrace::v1::Downstream copy = use;
-    copy.set_ambiguous(ambiguous);
-    if (flight->downstream.size() < 64) flight->downstream.push_back(std::move(copy));
+    record_downstream(*flight, use, ambiguous);
     if (ambiguous) *link.add_candidates() = flight->ref;
   }
   if (ambiguous) {
@@ -313,7 +409,9 @@ void McpCalls::report(credtrace::v1::AgentHealth& health) const {
   sensors["mcp_tool_definitions_changed"] = tool_changes_;
   sensors["mcp_downstream_linked"] = downstream_linked_;
   sensors["mcp_downstream_ambiguous"] = downstream_ambiguous_;
+  sensors["mcp_downstream_not_listed"] = downstream_dropped_;  // past kMaxDownstream distinct ones in one call
   sensors["mcp_secrets_in_tool_io"] = secrets_in_tool_io_;
+  sensors["mcp_credentials_relayed"] = relays_;
   sensors["mcp_messages_values_truncated"] = values_truncated_;
 }
 

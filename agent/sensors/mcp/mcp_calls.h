@@ -66,18 +66,47 @@ class McpCalls {
   // A request (with a credential, or a bare connection when credential is empty) made by a process of the server
   // `server_pid` at now_ns: the calls of that server in flight get it as downstream, and the link names them (an
   // empty link when none was in flight).
+  // process/workload: who made it (default: the server's session's); a credential that an earlier call's result
+  // carried from another server is reported as credential_relayed.
   credtrace::v1::ToolCallLink link_downstream(uint32_t server_pid, const credtrace::v1::Downstream& use,
-                                              uint64_t now_ns);
+                                              uint64_t now_ns, const credtrace::v1::Process* process = nullptr,
+                                              const credtrace::v1::Workload* workload = nullptr);
 
   void report(credtrace::v1::AgentHealth& health) const;
 
  private:
   struct Session;
+  static constexpr size_t kMaxDownstream = 64;
   struct InFlight {
     std::string call_id;
+    uint64_t started_ns = 0;
     credtrace::v1::ToolCallRef ref;
     std::vector<credtrace::v1::Downstream> downstream;
+    std::set<std::string> downstream_keys;
   };
+  credtrace::v1::ToolCallLink link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
+                                             uint64_t now_ns);
+  void record_downstream(InFlight& flight, const credtrace::v1::Downstream& use, bool ambiguous);
+
+  // A credential a call's result carried into the model's context: where from, for credential_relayed.
+  struct Carried {
+    credtrace::v1::ToolCallRef call;
+    std::string workload_id;
+    std::string server_name;
+    uint32_t server_pid = 0;
+    std::string direction;
+    int64_t seen_unix_ns = 0;
+  };
+  static constexpr size_t kMaxCarried = 4096;
+  void remember_carried(const Session& session, const credtrace::v1::ToolCallRef& call, const std::string& fingerprint,
+                        const std::string& direction);
+  // The credential, carried by a result of another server, is used (relay "credential_use") or sent into a call
+  // (relay "tool_arguments") by `workload`.
+  void check_relay(const credtrace::v1::Credential& credential, uint32_t user_server_pid,
+                   const credtrace::v1::Process& process, const credtrace::v1::Workload& workload,
+                   const std::string& relay, const credtrace::v1::ToolCallLink& link,
+                   const credtrace::v1::Downstream* use);
+  Session* session_of_server(uint32_t server_pid);
 
   Session* find(const McpSessionKey& key);
   void on_call(Session& session, const protocols::ToolCall& call);
@@ -87,6 +116,7 @@ class McpCalls {
                       const protocols::CallRef& call);
   void emit_secret_in_tool_io(Session& session, protocols::Side from, const protocols::CallRef& call,
                               const std::string& direction, credtrace::v1::Credential credential);
+  credtrace::v1::ToolCallRef ref_of(const Session& session, const protocols::CallRef& call) const;
   std::string server_name_of(const Session& session) const;
   void emit_session(Session& session);
   void emit_tools(Session& session);
@@ -109,6 +139,11 @@ class McpCalls {
   uint64_t tool_changes_ = 0;
   uint64_t downstream_linked_ = 0;
   uint64_t downstream_ambiguous_ = 0;
+  uint64_t downstream_dropped_ = 0;
+  uint64_t relays_ = 0;
+  std::map<std::string, Carried> carried_;         // fingerprint → the latest result that carried it
+  std::vector<std::string> carried_order_;         // fingerprints, oldest first (bounded by kMaxCarried)
+  std::set<std::string> relays_reported_;          // fingerprint, carrying call, user workload, relay
   uint64_t secrets_in_tool_io_ = 0;
   uint64_t values_truncated_ = 0;
 };

@@ -2,6 +2,8 @@
 // moment the parser hands it over, and wiped; only its description goes on to the event.
 #include "sensors/tls/tls_sensor.h"
 
+#include <arpa/inet.h>
+
 #include "common/timestamp.h"
 #include "common/wipe_guard.h"
 #include "events/credential_facts.h"
@@ -24,7 +26,9 @@ void TlsSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
     case CT_EVENT_TLS_DATA: return on_tls_data(*static_cast<const ct_tls_data_event*>(data));
     case CT_EVENT_SOCK_DATA: return on_socket_data(*static_cast<const ct_tls_data_event*>(data));
     case CT_EVENT_TLS_SNI: return uses_.on_sni(*static_cast<const ct_tls_sni_event*>(data));
-    case CT_EVENT_CONNECT: return uses_.on_connect(*static_cast<const ct_connect_event*>(data));
+    case CT_EVENT_CONNECT:
+      uses_.on_connect(*static_cast<const ct_connect_event*>(data));
+      return link_connection(*static_cast<const ct_connect_event*>(data));
     case CT_EVENT_TLS_FREE: return on_tls_free(*static_cast<const ct_tls_free_event*>(data));
     case CT_EVENT_TLS_NEW:
       uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
@@ -85,11 +89,14 @@ void TlsSensor::emit_use(CredentialUse& use) {
   tracking::Attribution who = context_.tracker.attribute(use.pid);
   if (!who.record) return count_error("credential_use_unknown_process");
   if (!who.server) return count_error("credential_use_unknown_workload");
+  const credtrace::v1::Process process = context_.tracker.process_view(*who.record);
+  credtrace::v1::ToolCallLink link = link_use(use, credential, who.server->pid, process, who.server->workload);
   if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
-                               UseAggregator::Clock::now()))
+                               UseAggregator::call_key_of(link), UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
-  auto event = context_.events.about("credential_use", context_.tracker.process_view(*who.record), who.server->workload);
+  auto event = context_.events.about("credential_use", process, who.server->workload);
   *event.mutable_credential() = credential;
+  if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = std::move(link);
   context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
   auto* destination = event.mutable_destination();
   destination->set_host(use.host);
@@ -107,6 +114,50 @@ void TlsSensor::emit_use(CredentialUse& use) {
   request->set_carrier(use.credential.carrier);
   request->set_scheme(use.credential.scheme);
   emit_aggregated(aggregator_.add(std::move(event), UseAggregator::Clock::now()));
+}
+
+// The MCP calls of the use's server in flight now list it, and the use names them.
+credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
+                                                uint32_t server_pid, const credtrace::v1::Process& process,
+                                                const credtrace::v1::Workload& workload) {
+  credtrace::v1::Downstream downstream;
+  *downstream.mutable_credential() = credential;
+  auto* destination = downstream.mutable_destination();
+  destination->set_host(use.host);
+  destination->set_sni(use.sni);
+  destination->set_ip(use.ip);
+  destination->set_port(use.port);
+  destination->set_tls(use.tls);
+  destination->set_address_source(use.address_source);
+  destination->set_host_port(use.host_port);
+  destination->set_host_source(use.host_source);
+  auto* request = downstream.mutable_request();
+  request->set_protocol(use.protocol);
+  request->set_method(use.method);
+  request->set_path(use.path);
+  request->set_carrier(use.credential.carrier);
+  request->set_scheme(use.credential.scheme);
+  downstream.set_pid(use.pid);
+  *downstream.mutable_time() = common::now_timestamp();
+  return context_.mcp_calls.link_downstream(server_pid, downstream, boot_clock_ns(), &process, &workload);
+}
+
+// A connection a server (or a descendant) opened while one of its MCP calls was in flight: the call lists it.
+void TlsSensor::link_connection(const ct_connect_event& e) {
+  tracking::Attribution who = context_.tracker.attribute(e.hdr.tgid);
+  if (!who.server) return;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (!inet_ntop(e.family == AF_INET6 ? AF_INET6 : AF_INET, e.addr, text, sizeof(text))) return;
+  credtrace::v1::Downstream downstream;
+  auto* destination = downstream.mutable_destination();
+  destination->set_ip(text);
+  destination->set_port(e.port);
+  destination->set_host(text);
+  destination->set_host_source(kHostFromIp);
+  destination->set_address_source(kAddressFromConnect);
+  downstream.set_pid(e.hdr.tgid);
+  *downstream.mutable_time() = common::now_timestamp();
+  context_.mcp_calls.link_downstream(who.server->pid, downstream, e.hdr.time_boot_ns);
 }
 
 // A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's

@@ -34,6 +34,10 @@ class TlsSensor final : public Sensor {
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
+  credtrace::v1::ToolCallLink link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
+                                       uint32_t server_pid, const credtrace::v1::Process& process,
+                                       const credtrace::v1::Workload& workload);
+  void link_connection(const ct_connect_event& e);
   void emit_issued(IssuedCredential& issued);
   void emit_aggregated(std::vector<credtrace::v1::Event> events);
   void count_error(const std::string& kind) { ++errors_[kind]; }

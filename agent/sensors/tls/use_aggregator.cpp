@@ -23,13 +23,22 @@ void stamp(credtrace::v1::Event& event, uint64_t count, UseAggregator::Clock::ti
 
 }  // namespace
 
+std::string UseAggregator::call_key_of(const credtrace::v1::ToolCallLink& link) {
+  if (link.has_call()) return link.call().call_id();
+  std::string key;
+  for (const auto& candidate : link.candidates()) key += candidate.call_id() + ",";
+  return key;
+}
+
 UseAggregator::Key UseAggregator::key_of(const credtrace::v1::Event& e) {
-  return {e.workload().id(), e.credential().fingerprint(), e.destination().host(), e.request().carrier()};
+  return {e.workload().id(), e.credential().fingerprint(), e.destination().host(), e.request().carrier(),
+          call_key_of(e.tool_call())};
 }
 
 bool UseAggregator::count_repeat(const std::string& workload_id, const std::string& fingerprint,
-                                 const std::string& host, const std::string& carrier, Clock::time_point now) {
-  auto it = windows_.find(Key{workload_id, fingerprint, host, carrier});
+                                 const std::string& host, const std::string& carrier, const std::string& call_key,
+                                 Clock::time_point now) {
+  auto it = windows_.find(Key{workload_id, fingerprint, host, carrier, call_key});
   if (it == windows_.end() || now - it->second.opened >= window_) return false;
   Window& w = it->second;
   if (w.repeats++ == 0) w.first_repeat = now;

@@ -1,4 +1,4 @@
-// Aggregation of repeated credential uses: the first use of a (workload, credential, destination, carrier) is
+// Aggregation of repeated credential uses: the first use of a (workload, credential, destination, carrier, MCP call) is
 // emitted at once; repeats within the window are counted and emitted as one event when it closes. Nothing is dropped.
 #pragma once
 
@@ -25,7 +25,9 @@ class UseAggregator {
   // A repeat inside an open window is only counted: true, and the caller need not build the event at all.
   // The event that closes the window then carries the first use's process and request.
   bool count_repeat(const std::string& workload_id, const std::string& fingerprint, const std::string& host,
-                    const std::string& carrier, Clock::time_point now);
+                    const std::string& carrier, const std::string& call_key, Clock::time_point now);
+  // Uses made for different MCP calls are never one event: the call (or the ambiguous candidates) is in the key.
+  static std::string call_key_of(const credtrace::v1::ToolCallLink& link);
   // Windows that closed by now: their repeats as one event each.
   std::vector<credtrace::v1::Event> expire(Clock::time_point now);
   // Every open window's repeats (at shutdown).
@@ -35,7 +37,7 @@ class UseAggregator {
   size_t open_windows() const { return windows_.size(); }
 
  private:
-  using Key = std::tuple<std::string, std::string, std::string, std::string>;
+  using Key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   struct Window {
     Clock::time_point opened;
     credtrace::v1::Event last;  // the latest repeat (its process, request, time)

@@ -175,12 +175,14 @@ TEST(UseAggregator, RepeatsCanBeCountedWithoutBuildingTheEvent) {
   using namespace std::chrono_literals;
   sensors::UseAggregator agg(60s, 100);
   auto t0 = sensors::UseAggregator::Clock::time_point(1000s);
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", t0));  // no window yet
+  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0));  // no window yet
   ASSERT_EQ(agg.add(use_event("api.github.com", 1), t0).size(), 1u);
-  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", t0 + 2s));
-  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", t0 + 3s));
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "other", "header:authorization", t0 + 3s));
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", t0 + 61s));  // closed
+  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 2s));
+  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 3s));
+  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "other", "header:authorization", "", t0 + 3s));
+  // The same use made for an MCP call is not a repeat of one made outside any call.
+  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "call_1", t0 + 3s));
+  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 61s));  // closed
   auto out = agg.expire(t0 + 61s);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].credential_use().count(), 2u);
