@@ -87,8 +87,8 @@ int Agent::run(const std::atomic<bool>& stop) {
   tracker_ = std::make_unique<tracking::ProcessTracker>(config_, *probes_, sink_, events_);
   route(*tracker_);
   tracker_->add_observer(&forget_server_sources_);
-  mcp_calls_ = std::make_unique<sensors::McpCalls>(
-      sensors::McpCallsDeps{fingerprinter_, events_, sink_, registry_}, protocols::CallTrackerLimits{});
+  mcp_calls_ = std::make_unique<sensors::McpCalls>(sensors::McpCallsDeps{fingerprinter_, events_, sink_, registry_},
+                                                   sensors::mcp_calls_options(config_.mcp.tool_calls));
   sensors::SensorContext context{config_,   fingerprinter_, events_,  sink_,       registry_,
                                  *tracker_, *probes_,      *probes_, *mcp_calls_};
   // The sensors: one line each.
@@ -96,7 +96,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   add_sensor(std::make_unique<sensors::TlsSensor>(context));
   if (config_.secrets.read_files) add_sensor(std::make_unique<sensors::FileSensor>(context));
   if (config_.secrets.scan_mcp_configs) add_sensor(std::make_unique<sensors::ConfigSensor>(context));
-  add_sensor(std::make_unique<sensors::McpSensor>(context));
+  if (config_.mcp.tool_calls.enabled) add_sensor(std::make_unique<sensors::McpSensor>(context));
 
   for (auto& sensor : sensors_) sensor->start();
   tracker_->start();

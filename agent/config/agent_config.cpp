@@ -93,8 +93,25 @@ void apply_probes(const YAML::Node& node, ProbeConfig& probes) {
   });
 }
 
+void apply_tool_calls(const YAML::Node& node, McpToolCallsConfig& calls) {
+  apply_mapping(node, "mcp.tool_calls", {
+      {"enabled", [&](const YAML::Node& n) { calls.enabled = read_bool(n, "mcp.tool_calls.enabled"); }},
+      {"max_message_bytes", [&](const YAML::Node& n) {
+         calls.max_message_bytes = read_u32(n, "mcp.tool_calls.max_message_bytes", 4096, 64u << 20);
+       }},
+      {"timeout_seconds", [&](const YAML::Node& n) {
+         calls.timeout_seconds = read_u32(n, "mcp.tool_calls.timeout_seconds", 1, 86400);
+       }},
+      {"max_pending", [&](const YAML::Node& n) { calls.max_pending = read_u32(n, "mcp.tool_calls.max_pending", 1, 65536); }},
+      {"arguments_shape", [&](const YAML::Node& n) {
+         calls.arguments_shape = read_bool(n, "mcp.tool_calls.arguments_shape");
+       }},
+  });
+}
+
 void apply_mcp(const YAML::Node& node, McpConfig& mcp) {
   apply_mapping(node, "mcp", {
+      {"tool_calls", [&](const YAML::Node& n) { apply_tool_calls(n, mcp.tool_calls); }},
       {"server_patterns", [&](const YAML::Node& n) { mcp.server_patterns = read_string_list(n, "mcp.server_patterns"); }},
       {"extra_server_patterns", [&](const YAML::Node& n) {
          for (auto& p : read_string_list(n, "mcp.extra_server_patterns")) mcp.server_patterns.push_back(p);

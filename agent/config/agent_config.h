@@ -26,6 +26,15 @@ struct FingerprintConfig {
   std::string key;  // inline key material; overrides key_file (prefer key_file)
 };
 
+// MCP tool-call capture (stdio pipes and HTTP transports of watched servers and clients).
+struct McpToolCallsConfig {
+  bool enabled = true;                          // off: no session is followed, no call reported
+  uint32_t max_message_bytes = 4u << 20;        // a longer JSON-RPC message (line or body) is skipped and counted
+  uint32_t timeout_seconds = 300;               // a call unanswered this long is reported as no_answer (timeout)
+  uint32_t max_pending = 1024;                  // calls in flight per session; beyond, the oldest is reported evicted
+  bool arguments_shape = true;                  // report the arguments' key names and types (never values)
+};
+
 struct McpConfig {
   std::vector<std::string> server_patterns;  // argv/exe globs that make a process an MCP server
   std::vector<std::string> client_patterns;  // MCP client processes whose children are checked by protocol
@@ -34,6 +43,7 @@ struct McpConfig {
   std::string passwd_file = "/etc/passwd";
   bool protocol_detection = true;            // classify children of clients by their first stdin message
   std::vector<std::string> extra_executables; // file names added to the kernel's exec prefilter
+  McpToolCallsConfig tool_calls;
 };
 
 struct SecretsConfig {

@@ -36,6 +36,15 @@ std::string_view origin_name(protocols::ValueOrigin origin) {
 
 }  // namespace
 
+McpCallsOptions mcp_calls_options(const config::McpToolCallsConfig& config) {
+  McpCallsOptions options;
+  options.enabled = config.enabled;
+  options.arguments_shape = config.arguments_shape;
+  options.limits.max_pending = config.max_pending;
+  options.limits.timeout_ns = static_cast<uint64_t>(config.timeout_seconds) * 1'000'000'000ull;
+  return options;
+}
+
 struct McpCalls::Session {
   McpSessionKey key;
   McpSessionOrigin origin;
@@ -49,7 +58,7 @@ struct McpCalls::Session {
   std::pair<std::pair<protocols::Side, std::string>, std::string> just_reported;
 };
 
-McpCalls::McpCalls(McpCallsDeps deps, protocols::CallTrackerLimits limits) : deps_(deps), limits_(limits) {}
+McpCalls::McpCalls(McpCallsDeps deps, McpCallsOptions options) : deps_(deps), options_(options) {}
 
 McpCalls::~McpCalls() = default;
 
@@ -59,6 +68,7 @@ McpCalls::Session* McpCalls::find(const McpSessionKey& key) {
 }
 
 void McpCalls::open_session(const McpSessionKey& key, McpSessionOrigin origin) {
+  if (!options_.enabled) return void(++sessions_not_followed_);
   if (Session* open = find(key)) {
     if (open->origin.session_id.empty() && !origin.session_id.empty()) {
       open->origin.session_id = origin.session_id;
@@ -77,7 +87,7 @@ void McpCalls::open_session(const McpSessionKey& key, McpSessionOrigin origin) {
   session->origin = std::move(origin);
   Session* raw = session.get();
   session->calls = std::make_unique<protocols::CallTracker>(
-      limits_, [this, raw](const protocols::ToolCall& call) { on_call(*raw, call); });
+      options_.limits, [this, raw](const protocols::ToolCall& call) { on_call(*raw, call); });
   sessions_.emplace(key, std::move(session));
 }
 
@@ -248,8 +258,10 @@ void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
   detail->set_tool(call.name);
   detail->set_jsonrpc_id(call.id);
   detail->set_requester(std::string(side_name(call.requester)));
-  detail->set_arguments_shape(call.arguments_shape);
-  detail->set_arguments_shape_truncated(call.arguments_shape_truncated);
+  if (options_.arguments_shape) {
+    detail->set_arguments_shape(call.arguments_shape);
+    detail->set_arguments_shape_truncated(call.arguments_shape_truncated);
+  }
   detail->set_outcome(std::string(protocols::outcome_name(call.outcome)));
   if (call.error_code) detail->set_error_code(*call.error_code);
   detail->set_no_answer(std::string(protocols::no_answer_name(call.no_answer)));
@@ -403,6 +415,7 @@ credtrace::v1::ToolCallLink McpCalls::link_in_flight(uint32_t server_pid, const 
 void McpCalls::report(credtrace::v1::AgentHealth& health) const {
   auto& sensors = *health.mutable_sensors();
   sensors["mcp_sessions_open"] = sessions_.size();
+  sensors["mcp_sessions_not_followed"] = sessions_not_followed_;  // mcp.tool_calls.enabled: false
   sensors["mcp_sessions_reported"] = sessions_reported_;
   sensors["mcp_tool_calls_reported"] = calls_reported_;
   sensors["mcp_messages_unattributed"] = messages_unattributed_;

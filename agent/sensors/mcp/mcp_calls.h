@@ -34,6 +34,14 @@ struct McpSessionOrigin {
 // A caller-chosen key naming one session for as long as it lasts: "stdio:<pid>:<inode>", "http:<pid>:<session>".
 using McpSessionKey = std::string;
 
+struct McpCallsOptions {
+  bool enabled = true;          // off: open_session() opens nothing (counted), so no call is ever reported
+  bool arguments_shape = true;  // off: calls carry no arguments shape
+  protocols::CallTrackerLimits limits;
+};
+
+McpCallsOptions mcp_calls_options(const config::McpToolCallsConfig& config);
+
 struct McpCallsDeps {
   const secrets::Fingerprinter& fingerprinter;
   const events::EventFactory& events;
@@ -43,7 +51,7 @@ struct McpCallsDeps {
 
 class McpCalls {
  public:
-  McpCalls(McpCallsDeps deps, protocols::CallTrackerLimits limits);
+  McpCalls(McpCallsDeps deps, McpCallsOptions options);
   ~McpCalls();
   McpCalls(const McpCalls&) = delete;
   McpCalls& operator=(const McpCalls&) = delete;
@@ -123,7 +131,8 @@ class McpCalls {
   std::string call_id_for(const Session& session, protocols::Side requester, const std::string& jsonrpc_id) const;
 
   McpCallsDeps deps_;
-  protocols::CallTrackerLimits limits_;
+  McpCallsOptions options_;
+  uint64_t sessions_not_followed_ = 0;  // opened while disabled
   std::map<McpSessionKey, std::unique_ptr<Session>> sessions_;
   uint64_t next_session_ = 1;
   // Tool definitions last reported per workload id: tool name → (sha256, session id, seen ns).

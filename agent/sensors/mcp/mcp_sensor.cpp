@@ -42,11 +42,12 @@ McpSensor::McpSensor(SensorContext context)
       streams_({16384, 3600ull * 1'000'000'000ull, kCapture},
                // Both pipes carried JSON-RPC (initialize and its answer): parsed from the first captured byte, which
                // may fall inside a line when the server read or wrote before its pipes were listed.
-               [](streams::Direction, std::string_view) {
+               [max_line = context.config.mcp.tool_calls.max_message_bytes](streams::Direction, std::string_view) {
                  protocols::Detection detection;
                  detection.verdict = protocols::Detection::Verdict::kParser;
                  protocols::JsonRpcParserOptions options;
                  options.start_mid_stream = true;
+                 options.max_line = max_line;
                  detection.parser = std::make_unique<protocols::JsonRpcStreamParser>(options);
                  return detection;
                },

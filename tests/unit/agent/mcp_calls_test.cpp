@@ -32,7 +32,7 @@ class McpCallsTest : public ::testing::Test {
  protected:
   McpCallsTest()
       : fingerprinter_(*secrets::Fingerprinter::from_key("unit-test-fleet-key-0123456789abcdef", nullptr)),
-        calls_({fingerprinter_, events_, sink_, registry_}, protocols::CallTrackerLimits{}) {}
+        calls_({fingerprinter_, events_, sink_, registry_}, McpCallsOptions{}) {}
 
   void open(const std::string& key, uint32_t server_pid, const std::string& workload_id = "wl_server") {
     McpSessionOrigin origin;
@@ -256,6 +256,35 @@ TEST_F(McpCallsTest, ToolDefinitionChangedBetweenSessionsOfTheSameServer) {
   EXPECT_EQ(changed[0].mcp_tool_changed().tool(), "search");
   EXPECT_NE(changed[0].mcp_tool_changed().sha256(), changed[0].mcp_tool_changed().previous_sha256());
   EXPECT_EQ(sink_.of("mcp_tools").size(), 2u);
+}
+
+TEST(McpCallsOptionsTest, DisabledFollowsNoSessionAndShapeCanBeOff) {
+  auto fingerprinter = *secrets::Fingerprinter::from_key("unit-test-fleet-key-0123456789abcdef", nullptr);
+  events::EventFactory events("host-a", "agt_test");
+  RecordingSink sink;
+  events::CredentialRegistry registry;
+  McpCallsOptions off;
+  off.enabled = false;
+  McpCalls disabled({fingerprinter, events, sink, registry}, off);
+  McpSessionOrigin origin;
+  origin.transport = "stdio";
+  disabled.open_session("s", origin);
+  EXPECT_FALSE(disabled.has_session("s"));
+  McpCallsOptions no_shape;
+  no_shape.arguments_shape = false;
+  McpCalls calls({fingerprinter, events, sink, registry}, no_shape);
+  calls.open_session("s", origin);
+  std::string scratch;
+  auto parsed = protocols::parse_jsonrpc_line(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"path":"/etc"}}})", scratch);
+  calls.on_message("s", protocols::Side::kClient, parsed.messages[0], 1);
+  calls.end_session("s", 2);
+  auto reported = sink.of("mcp_tool_call");
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].mcp_tool_call().arguments_shape(), "");
+  credtrace::v1::AgentHealth health;
+  disabled.report(health);
+  EXPECT_EQ(health.sensors().at("mcp_sessions_not_followed"), 1u);
 }
 
 TEST_F(McpCallsTest, UnansweredCallsAreReportedWhenTheServerEnds) {

@@ -159,6 +159,33 @@ TEST(AgentConfig, SecretFileAndConfigScanSettings) {
   EXPECT_NE(bad.error.find("b.yaml:2:19: secrets.max_file_bytes"), std::string::npos) << bad.error;
 }
 
+TEST(AgentConfig, ToolCallsSection) {
+  EXPECT_TRUE(default_config().mcp.tool_calls.enabled);
+  EXPECT_TRUE(default_config().mcp.tool_calls.arguments_shape);
+  EXPECT_EQ(default_config().mcp.tool_calls.timeout_seconds, 300u);
+  LoadResult r = load_config_text(R"(mcp:
+  tool_calls:
+    enabled: false
+    max_message_bytes: 65536
+    timeout_seconds: 30
+    max_pending: 64
+    arguments_shape: false
+)", "calls.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  const McpToolCallsConfig& calls = r.config->mcp.tool_calls;
+  EXPECT_FALSE(calls.enabled);
+  EXPECT_EQ(calls.max_message_bytes, 65536u);
+  EXPECT_EQ(calls.timeout_seconds, 30u);
+  EXPECT_EQ(calls.max_pending, 64u);
+  EXPECT_FALSE(calls.arguments_shape);
+  for (const char* bad : {"mcp:\n  tool_calls:\n    timeout_seconds: 0\n", "mcp:\n  tool_calls:\n    max_message_bytes: 12\n",
+                          "mcp:\n  tool_calls:\n    enabled: maybe\n", "mcp:\n  tool_calls:\n    limit: 3\n"}) {
+    LoadResult bad_result = load_config_text(bad, "bad.yaml");
+    EXPECT_FALSE(bad_result.config) << bad;
+    EXPECT_NE(bad_result.error.find("mcp.tool_calls."), std::string::npos) << bad_result.error;
+  }
+}
+
 TEST(AgentConfig, ExtraExecutablesMustBeShortFileNames) {
   auto r = load_config_text("mcp:\n  extra_executables: [ok-name, /usr/bin/x]\n", "x.yaml");
   ASSERT_FALSE(r.config);
