@@ -226,7 +226,9 @@ class ToolCallScenarios:
         events = {e["id"]: e for e in all_pages(c, "/v1/events", "events", 1000)[0]}
         self.assertEqual([events[i]["mcp_tools"]["session_id"] for i in a["evidence_events"]], ["s-2", "s-3"])
         a = by_tool["search"]
-        self.assertEqual((a["hits"], len(a["evidence_events"])), (2, 2))  # the collector's and the agent's report
+        self.assertEqual(a["hits"], 2)  # the collector's and the agent's report of one change
+        self.assertEqual([events[i]["type"] for i in a["evidence_events"]],
+                         ["mcp_tools", "mcp_tools", "mcp_tool_changed"])  # the old definition's, then the reports
         self.assertEqual(a["subject"], f"{GITHUB['id']} search {SHA['d']}")
         self.assertEqual(len(c.query("/v1/alerts?workload=github&kind=tool_definition_changed").json()["alerts"]), 2)
         self.assertEqual(c.query("/v1/alerts?workload=slack&kind=tool_definition_changed").json()["alerts"], [])
