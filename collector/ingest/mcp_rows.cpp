@@ -166,6 +166,18 @@ void McpRowsBuilder::add_definitions(const v1::Event& event, size_t index, int64
 
 namespace {
 
+// The event types the MCP alert rules read (alert_rules.cpp).
+bool has_mcp_finding(const v1::Event& event) {
+  switch (event.detail_case()) {
+    case v1::Event::kSecretInToolIo:
+    case v1::Event::kCredentialRelayed:
+    case v1::Event::kTokenPassthrough:
+    case v1::Event::kAudienceMismatch:
+    case v1::Event::kMcpToolChanged: return true;
+    default: return false;
+  }
+}
+
 void note_call(McpFacts& f, const v1::ToolCallRef& call) {
   if (call.call_id().empty()) return;
   f.call_id = mcp_column(call.call_id()), f.call_tool = mcp_column(call.tool());
@@ -176,6 +188,7 @@ void note_call(McpFacts& f, const v1::ToolCallRef& call) {
 
 McpFacts mcp_facts_of(const v1::Event& event) {
   McpFacts f;
+  if (!has_mcp_finding(event)) return f;  // most events: nothing to copy on the ingest path
   f.server_name = mcp_column(workload_server(event.workload()));
   if (event.has_tool_call()) note_call(f, event.tool_call().call());
   if (event.has_secret_in_tool_io()) {

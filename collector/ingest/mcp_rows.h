@@ -79,6 +79,7 @@ struct McpFacts {
   std::string tool, previous_sha256, sha256, previous_session_id, session_id;  // mcp_tool_changed
 };
 
+// Empty for events without an MCP finding or tool change (the rules read nothing else).
 McpFacts mcp_facts_of(const v1::Event& event);
 
 // Collects the rows of one event (index `index` in the batch, time `time_ns`) into an McpRowsBuilder.

@@ -186,6 +186,17 @@ std::string values_sql(size_t rows, size_t columns) {
   return sql;
 }
 
+// "$N, $N+1, ..." for `values`, appended to the query's parameters.
+template <typename T>
+std::string placeholders(SqlQuery& q, const std::vector<T>& values) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i) {
+    q.params.push_back(values[i]);
+    text += (i ? ", $" : "$") + std::to_string(q.params.size());
+  }
+  return text;
+}
+
 // Appends "AND <column> <op> $N" and its parameter.
 void where(SqlQuery& q, const std::string& column, const char* op, SqlParam value) {
   q.params.push_back(std::move(value));
@@ -209,12 +220,7 @@ void limit(SqlQuery& q, int limit) {
 
 // Appends "AND <column> IN ($N, ...)" and its parameters; SQL with more than one is built per call (not cached).
 void where_in(SqlQuery& q, const std::string& column, const WorkloadIds& values) {
-  q.sql += " AND " + column + " IN (";
-  for (size_t i = 0; i < values.size(); ++i) {
-    q.params.push_back(values[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  q.sql += ")";
+  q.sql += " AND " + column + " IN (" + placeholders(q, values) + ")";
   q.cacheable = q.cacheable && values.size() <= 1;
 }
 
@@ -228,26 +234,10 @@ void where_linked(SqlQuery& q, const char* fingerprint_column, const char* kind,
 
 // The alert is about one of the workloads (alerts.workload_id), or its credential was seen in one.
 void where_alert_workload(SqlQuery& q, const WorkloadIds& workloads) {
-  q.sql += " AND (a.workload_id IN (";
-  for (size_t i = 0; i < workloads.size(); ++i) {
-    q.params.push_back(workloads[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  q.sql += ") OR a.fingerprint <> ''";
+  q.sql += " AND (a.workload_id IN (" + placeholders(q, workloads) + ") OR a.fingerprint <> ''";
   where_linked(q, "a.fingerprint", kLinkWorkload, workloads);
   q.sql += ")";
   q.cacheable = q.cacheable && workloads.size() <= 1;
-}
-
-// "$N, $N+1, ..." for `values`, appended to the query's parameters.
-template <typename T>
-std::string placeholders(SqlQuery& q, const std::vector<T>& values) {
-  std::string text;
-  for (size_t i = 0; i < values.size(); ++i) {
-    q.params.push_back(values[i]);
-    text += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  return text;
 }
 
 // The event filters, and the cursor. `fingerprint_index`: spell the fingerprint condition out for the index.
@@ -313,10 +303,7 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
              "COUNT(*) OVER (PARTITION BY l.fingerprint, l.kind) AS total "
              "FROM credential_links l WHERE l.fingerprint IN (",
              {}};
-  for (size_t i = 0; i < fingerprints.size(); ++i) {
-    q.params.push_back(fingerprints[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
+  q.sql += placeholders(q, fingerprints);
   q.params.push_back(static_cast<int64_t>(per_kind));
   q.sql += ")) ranked WHERE link_rank <= $" + std::to_string(q.params.size()) + " ORDER BY fingerprint, kind, link_rank";
   q.cacheable = fingerprints.size() == 1;
@@ -401,11 +388,7 @@ SqlQuery credential_calls_query(const std::string& fingerprint, int max_rows) {
 
 SqlQuery evidence_query(const std::vector<int64_t>& alert_ids) {
   SqlQuery q{"SELECT alert_id, event_id FROM alert_evidence WHERE alert_id IN (", {}, false};
-  for (size_t i = 0; i < alert_ids.size(); ++i) {
-    q.params.push_back(alert_ids[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  q.sql += ") ORDER BY alert_id, event_id";
+  q.sql += placeholders(q, alert_ids) + ") ORDER BY alert_id, event_id";
   return q;
 }
 

@@ -55,21 +55,8 @@ class PostgresAlertTest(AlertScenarios, unittest.TestCase):
 
 
 class PostgresToolCallTest(ToolCallScenarios, unittest.TestCase):
-    def setUp(self):
-        self.collectors = []
-
-    def tearDown(self):
-        for c in self.collectors:
-            c.cleanup()
-
-    def new_collector(self):
-        c = Collector(postgres=server.create_database())
-        self.collectors.append(c)
-        return c.start()
-
-    def restart(self, collector):
-        collector.stop()
-        return collector.start()
+    def make_collector(self):
+        return Collector(postgres=server.create_database())
 
 
 class PostgresRestartTest(unittest.TestCase):

@@ -6,21 +6,8 @@ from tool_call_scenarios import ToolCallScenarios
 
 
 class SqliteToolCallTest(ToolCallScenarios, unittest.TestCase):
-    def setUp(self):
-        self.collectors = []
-
-    def tearDown(self):
-        for c in self.collectors:
-            c.cleanup()
-
-    def new_collector(self):
-        c = Collector()
-        self.collectors.append(c)
-        return c.start()
-
-    def restart(self, collector):
-        collector.stop()
-        return collector.start()
+    def make_collector(self):
+        return Collector()
 
 
 if __name__ == "__main__":

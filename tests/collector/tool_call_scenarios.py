@@ -48,8 +48,23 @@ def tools(workload, seconds, session, definitions):
 
 
 class ToolCallScenarios:
-    """Mixin: needs self.new_collector() returning a started Collector (cleaned up by the test) and
-    self.restart(collector) returning it started again on the same database."""
+    """Mixin: needs self.make_collector() returning a new (not started) Collector on its own database."""
+
+    def setUp(self):
+        self.collectors = []
+
+    def tearDown(self):
+        for c in self.collectors:
+            c.cleanup()
+
+    def new_collector(self):
+        c = self.make_collector()
+        self.collectors.append(c)
+        return c.start()
+
+    def restart(self, collector):
+        collector.stop()
+        return collector.start()
 
     def ingest_all(self, c, batches, first_sequence=1):
         for seq, events in enumerate(batches, start=first_sequence):
