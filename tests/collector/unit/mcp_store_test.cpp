@@ -237,3 +237,20 @@ TEST(McpStore, RetentionDeletesOldCallsAndDefinitions) {
   EXPECT_EQ(result.tool_definitions, 1u);
   EXPECT_TRUE(calls_of(*store).calls.empty());
 }
+
+TEST(McpStore, UpgradeFromVersion5KeepsAlertsAndAddsTheMcpTables) {
+  std::string path = temp_db("mcp-upgrade");
+  old_database(path, 5, [](SqlSession& session) {
+    ASSERT_TRUE(session.run("INSERT INTO alerts (kind, fingerprint, subject, credential_type, detail, first_ns, "
+                            "last_ns, hits, evidence) VALUES ('plain_http', $1, 'h:80', 'openai', '{}', 5, 5, 1, 0)",
+                            {kKey}).ok());
+  });
+  auto store = open_sqlite(path);  // version 6 over the stored rows
+  auto alerts = alerts_of(*store, "plain_http");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].workload_id, "");
+  IngestBatch b;
+  add_call(b, "c1", 10);
+  ingest(*store, b, 1);
+  EXPECT_EQ(calls_of(*store).calls.size(), 1u);
+}
