@@ -125,19 +125,27 @@ void McpRowsBuilder::add_link(const v1::ToolCallRef& call, const v1::Credential&
 }
 
 // Event.tool_call of a credential event (the call, or each candidate when ambiguous), the call of a secret found in
-// tool input or output, and the call whose result carried a relayed credential.
+// tool input or output, the call whose result carried a relayed credential, and the credentials a token request
+// made during a call presented and was issued.
 void McpRowsBuilder::add_links_of(const v1::Event& event, size_t index, int64_t time_ns) {
   const v1::Credential& credential = event.credential();
-  if (credential.fingerprint().empty()) return;
-  const std::string& via = event.type();
-  if (event.has_tool_call()) {
-    const v1::ToolCallLink& link = event.tool_call();
-    add_link(link.call(), credential, via, false, time_ns, index);
-    for (const auto& candidate : link.candidates()) add_link(candidate, credential, via, true, time_ns, index);
-  }
-  if (event.has_secret_in_tool_io()) add_link(event.secret_in_tool_io().call(), credential, via, false, time_ns, index);
+  link_to_calls(event, credential, event.type(), index, time_ns);
+  if (event.has_secret_in_tool_io())
+    add_link(event.secret_in_tool_io().call(), credential, event.type(), false, time_ns, index);
   if (event.has_credential_relayed())
     add_link(event.credential_relayed().carried_by(), credential, kViaCarried, false, time_ns, index);
+  for (const auto& presented : event.token_exchange().presented())
+    link_to_calls(event, presented.credential(), kViaTokenPresented, index, time_ns);
+  for (const auto& issued : event.token_exchange().issued())
+    link_to_calls(event, issued.credential(), kViaTokenIssued, index, time_ns);
+}
+
+void McpRowsBuilder::link_to_calls(const v1::Event& event, const v1::Credential& credential, const std::string& via,
+                                   size_t index, int64_t time_ns) {
+  if (!event.has_tool_call() || credential.fingerprint().empty()) return;
+  const v1::ToolCallLink& link = event.tool_call();
+  add_link(link.call(), credential, via, false, time_ns, index);
+  for (const auto& candidate : link.candidates()) add_link(candidate, credential, via, true, time_ns, index);
 }
 
 void McpRowsBuilder::add_session(const v1::Event& event, size_t index, int64_t time_ns) {

@@ -33,6 +33,8 @@ struct ToolCallRow {
 // How a credential is tied to a call (tool_call_credentials.via).
 inline constexpr const char* kViaDownstream = "downstream";          // a Downstream entry of the call
 inline constexpr const char* kViaCarried = "carried";                // credential_relayed: the call that carried it
+inline constexpr const char* kViaTokenPresented = "token_presented";  // token_exchange during the call: sent
+inline constexpr const char* kViaTokenIssued = "token_issued";        // token_exchange during the call: obtained
 // Other values: the type of the event whose tool_call (or SecretInToolIo.call) names the call: credential_use,
 // secret_in_tool_io, token_passthrough, audience_mismatch, credential_relayed.
 
@@ -94,6 +96,9 @@ class McpRowsBuilder {
   void add_link(const v1::ToolCallRef& call, const v1::Credential& credential, const std::string& via, bool ambiguous,
                 int64_t time_ns, size_t index);
   void add_links_of(const v1::Event& event, size_t index, int64_t time_ns);
+  // Ties `credential` to the call Event.tool_call names, or to each candidate (ambiguous).
+  void link_to_calls(const v1::Event& event, const v1::Credential& credential, const std::string& via, size_t index,
+                     int64_t time_ns);
   void add_session(const v1::Event& event, size_t index, int64_t time_ns);
   void add_definitions(const v1::Event& event, size_t index, int64_t time_ns);
 

@@ -110,6 +110,22 @@ TEST(McpRows, CallsLinksSessionsAndDefinitions) {
   ASSERT_EQ(r.mcp.tool_definitions.size(), 1u);
 }
 
+TEST(McpRows, TokensPresentedAndIssuedDuringACallAreTiedToIt) {
+  IngestBatch b;
+  Event* e = mcp_event(b, "token_exchange", 5);
+  e->mutable_tool_call()->mutable_call()->set_call_id("c4");
+  auto* x = e->mutable_token_exchange();
+  x->set_grant_type("client_credentials");
+  set_credential(x->add_presented()->mutable_credential(), kKey);
+  set_credential(x->add_issued()->mutable_credential(), kPat);
+  x->add_issued();  // no credential: nothing to tie
+  BatchRows r = rows(b, 1);
+  ASSERT_EQ(r.mcp.call_credentials.size(), 2u);
+  EXPECT_EQ(r.mcp.call_credentials[0].fingerprint, kPat);
+  EXPECT_EQ(r.mcp.call_credentials[0].via, kViaTokenIssued);
+  EXPECT_EQ(r.mcp.call_credentials[1].via, kViaTokenPresented);
+}
+
 TEST(McpRows, UnknownOutcomesAndHugeFieldsAreBoundedNotRefused) {
   IngestBatch b;
   add_call(b, std::string(10000, 'x'), 1, std::string(70000, 'y') + "\xc3\xa9", "exploded");
