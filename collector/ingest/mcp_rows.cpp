@@ -93,6 +93,8 @@ void McpRowsBuilder::add_call(const v1::Event& event, size_t index, int64_t time
   row.tool = mcp_column(c.tool()), row.method = mcp_column(c.method()), row.transport = mcp_column(c.transport());
   row.session_id = mcp_column(c.session_id()), row.side = mcp_column(c.side()), row.requester = mcp_column(c.requester());
   row.outcome = known_outcome(c.outcome()), row.no_answer = mcp_column(c.no_answer());
+  rows_.calls_without_id += c.call_id().empty() ? 1 : 0;
+  rows_.unknown_outcomes += row.outcome == kOutcomeUnknown ? 1 : 0;
   row.has_error_code = c.has_error_code(), row.error_code = c.error_code();
   row.duration_ns = duration_ns(c.duration_seconds());
   row.request_bytes = clamp_u64(c.request_bytes()), row.response_bytes = clamp_u64(c.response_bytes());

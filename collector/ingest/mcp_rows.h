@@ -66,6 +66,8 @@ struct McpRows {
   std::vector<CallCredentialRow> call_credentials; // sorted by (call_id, fingerprint, via)
   std::vector<SessionRow> sessions;
   std::vector<ToolDefinitionRow> tool_definitions; // in event order
+  size_t calls_without_id = 0;  // stored under their event id
+  size_t unknown_outcomes = 0;  // stored as kOutcomeUnknown
 };
 
 // What the MCP alert rules need of one event (alerts/alert_rules.cpp), taken while the event is decoded.

@@ -29,6 +29,7 @@ struct AggregateState {
     int64_t time_ns = 0, previous_event = 0;
   };
   std::vector<ToolChange> tool_changes;
+  uint64_t tool_calls_stored = 0;  // the batch's calls whose (agent_id, call_id) was new
 };
 
 // A human name of a workload (workload_names in ingest/batch_rows.h).

@@ -51,6 +51,7 @@ Status write_batch(SqlSession& session, IngestDialect& dialect, const BatchRows&
   if (Status s = write_mcp(session, batch, ids, aggregates); !s.ok()) return s;
   if (Status s = write_alerts(session, batch, ids, aggregates, alerts); !s.ok()) return s;
   out.accepted = batch.events.size();
+  out.tool_calls = aggregates.tool_calls_stored;
   return {};
 }
 

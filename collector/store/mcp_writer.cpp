@@ -14,7 +14,7 @@ std::string key_or_event(const std::string& key, int64_t event_id) {
   return key.empty() ? "event-" + std::to_string(event_id) : key;
 }
 
-Status write_calls(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids) {
+Status write_calls(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids, uint64_t& stored) {
   const auto& calls = batch.mcp.calls;
   std::vector<std::string> keys;  // RowValues keeps views: the keys must outlive run_rows
   keys.reserve(calls.size());
@@ -25,7 +25,7 @@ Status write_calls(SqlSession& session, const BatchRows& batch, const std::vecto
     v.add(c.tool), v.add(c.method), v.add(c.transport), v.add(c.session_id), v.add(c.side), v.add(c.requester);
     v.add(c.outcome), v.add(c.error_code), v.add(int64_t{c.has_error_code}), v.add(c.no_answer), v.add(c.duration_ns);
     v.add(c.request_bytes), v.add(c.response_bytes), v.add(c.time_ns), v.add(ids[c.event]);
-  });
+  }, [&](const SqlRow&) { ++stored; });
 }
 
 Status write_call_credentials(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& ids) {
@@ -99,7 +99,7 @@ Status write_definitions(SqlSession& session, const BatchRows& batch, const std:
 
 Status write_mcp(SqlSession& session, const BatchRows& batch, const std::vector<int64_t>& event_ids,
                  AggregateState& out) {
-  if (Status s = write_calls(session, batch, event_ids); !s.ok()) return s;
+  if (Status s = write_calls(session, batch, event_ids, out.tool_calls_stored); !s.ok()) return s;
   if (Status s = write_call_credentials(session, batch, event_ids); !s.ok()) return s;
   if (Status s = write_sessions(session, batch, event_ids); !s.ok()) return s;
   return write_definitions(session, batch, event_ids, out);

@@ -17,6 +17,7 @@ namespace credtrace::collector {
 struct IngestOutcome {
   bool duplicate = false;  // (agent_id, sequence) was already stored: nothing added
   uint64_t accepted = 0;   // events of the batch held in storage
+  uint64_t tool_calls = 0; // tool calls of the batch stored (a call id already stored keeps its first report)
 };
 
 // `workload` in a filter: a workload id (wl_…) or one of its human names (workload_names in ingest/batch_rows.h); a

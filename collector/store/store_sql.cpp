@@ -93,7 +93,7 @@ const BulkStatement kInsertToolCalls{
     "response_bytes, time_ns, event_id) ",
     {"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bigint",
      "text", "bigint", "bigint", "bigint", "bigint", "bigint"},
-    " ON CONFLICT (agent_id, call_id) DO NOTHING"};
+    " ON CONFLICT (agent_id, call_id) DO NOTHING RETURNING event_id"};
 
 #define CT_CALL_CREDENTIAL_CONFLICT                                                                              \
   " ON CONFLICT (agent_id, call_id, fingerprint, via) DO UPDATE SET "                                            \

@@ -71,7 +71,7 @@ extern const char* const kWorkloadsNamed;
 extern const char* const kSelectFirstLinkEvents;
 // Tool calls: agent_id call_id workload_id server_name client_name tool method transport session_id side requester
 // outcome error_code has_error_code no_answer duration_ns request_bytes response_bytes time_ns event_id (a stored
-// (agent_id, call_id) keeps its first report).
+// (agent_id, call_id) keeps its first report) → event_id of each row stored.
 extern const BulkStatement kInsertToolCalls;
 // Credentials of calls: agent_id call_id fingerprint via ambiguous type preview tool server_name first_ns last_ns
 // events first_event.

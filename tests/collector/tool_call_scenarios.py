@@ -285,5 +285,14 @@ class ToolCallScenarios:
         self.assertEqual({x["outcome"] for x in calls}, {"unknown"})
         self.assertEqual(c.query("/v1/alerts").json()["alerts"], [])
         self.assertEqual(c.request("GET", "/healthz").status, 200)
+        r = c.ingest(batch_body(AGENT, 4, [call("c-dup", now), call("c-dup", now + 1, tool="other")]))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual([x["tool"] for x in c.query("/v1/tool-calls?cursor=999999").json()["tool_calls"]
+                          if x["call_id"] == "c-dup"], ["create_issue"])  # the first report is kept
+        m = c.metrics()
+        self.assertEqual((m["credtrace_collector_tool_calls_total"], m["credtrace_collector_tool_calls_repeated_total"],
+                          m["credtrace_collector_tool_calls_without_id_total"],
+                          m["credtrace_collector_tool_calls_unknown_outcome_total"]), (3, 1, 1, 2))
+        self.assertEqual(m['credtrace_collector_ingest_rejects_total{reason="invalid_batch"}'], 2)
         c.stop()
         self.assertNotIn(raw.encode(), c.db_bytes())
