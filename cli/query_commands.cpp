@@ -154,14 +154,20 @@ std::string duration_text(const json& call) {
   return text;
 }
 
-// The credentials tied to a call by preview (and how: downstream, credential_use, ...); "?" marks an ambiguous tie.
+// The credentials tied to a call: "preview (via, via?)" each ("?": an ambiguous tie); the collector sorts the ties
+// by fingerprint, so those of one credential are neighbours.
 std::string call_credentials_text(const json& call) {
-  std::string text;
+  std::string text, last;
   if (!call.contains("credentials") || !call["credentials"].is_array()) return text;
   for (const json& c : call["credentials"]) {
+    std::string via = field(c, {"via"}) + (field(c, {"ambiguous"}) == "true" ? "?" : "");
+    if (field(c, {"fingerprint"}) == last) {
+      text.insert(text.size() - 1, ", " + via);
+      continue;
+    }
+    last = field(c, {"fingerprint"});
     std::string name = field(c, {"preview"});
-    if (name.empty()) name = field(c, {"fingerprint"}).substr(0, 12);
-    text += (text.empty() ? "" : ", ") + name + " " + field(c, {"via"}) + (field(c, {"ambiguous"}) == "true" ? "?" : "");
+    text += (text.empty() ? "" : ", ") + (name.empty() ? last.substr(0, 12) : name) + " (" + via + ")";
   }
   return text;
 }

@@ -255,7 +255,8 @@ class CliCallsTest(CliRunner, unittest.TestCase):
         use = use_event(cls.pat, "github_pat", t.GITHUB["id"], seconds=now)
         use["workload"] = t.GITHUB
         use["toolCall"] = {"call": t.ref("c0001")}
-        cls.start_collector([use, t.call("c0001", now + 1),
+        downstream = [{"credential": t.credential(cls.pat, "github_pat"), "ambiguous": True}]
+        cls.start_collector([use, t.call("c0001", now + 1, downstream=downstream),
                              t.call("c0002", now + 2, tool="search", outcome="jsonrpc_error", error_code="-32602"),
                              t.call("c0003", now + 3, tool="slow", outcome="no_answer", no_answer="timeout",
                                     workload=t.SLACK, server_name="")])
@@ -273,7 +274,7 @@ class CliCallsTest(CliRunner, unittest.TestCase):
         self.assertIn("no_answer (timeout)", table)
         self.assertIn("jsonrpc_error -32602", table)
         self.assertIn("42.0 ms", table)
-        self.assertIn(preview(self.pat) + " credential_use", table)
+        self.assertIn(preview(self.pat) + " (credential_use, downstream?)", table)  # one credential, two ties
 
     def test_calls_filters_and_paging(self):
         self.assertEqual(self.calls(), ["c0003", "c0002", "c0001"])
@@ -302,10 +303,11 @@ class CliCallsTest(CliRunner, unittest.TestCase):
 
     def test_credential_detail_lists_its_calls(self):
         out = self.ok("credentials", fingerprint(self.pat))[0]
-        self.assertIn("tool calls (1):", out)
+        self.assertIn("tool calls (2):", out)
+        self.assertIn("downstream (ambiguous)", out)
         self.assertIn("c0001", out)
         detail = json.loads(self.ok("credentials", fingerprint(self.pat), "--json")[0])
-        self.assertEqual([c["call_id"] for c in detail["tool_calls"]], ["c0001"])
+        self.assertEqual([c["call_id"] for c in detail["tool_calls"]], ["c0001", "c0001"])
 
     def test_zz_no_raw_secret_in_any_output(self):
         self.ok("calls", "--all", "--json")
