@@ -138,7 +138,7 @@ void tool_changed_rule(const EventRow& row, size_t index, std::vector<AlertHit>&
   const McpFacts& m = row.facts.mcp;
   if (row.type != "mcp_tool_changed" || m.tool.empty() || m.sha256.empty()) return;
   out.push_back(tool_changed_hit(ToolChangeFacts{row.workload_id, m.server_name, m.tool, m.previous_sha256, m.sha256,
-                                                 m.previous_session_id, m.session_id, "agent", 0},
+                                                 m.previous_session_id, m.session_id, "agent", m.previous_seen_ns},
                                  index, row.time_ns));
 }
 

@@ -218,6 +218,7 @@ McpFacts mcp_facts_of(const v1::Event& event) {
   const auto& c = event.mcp_tool_changed();
   f.tool = mcp_column(c.tool()), f.previous_sha256 = mcp_column(c.previous_sha256()), f.sha256 = mcp_column(c.sha256());
   f.previous_session_id = mcp_column(c.previous_session_id()), f.session_id = mcp_column(c.session_id());
+  if (c.has_previous_seen()) f.previous_seen_ns = timestamp_to_ns(c.previous_seen());
   return f;
 }
 

@@ -81,6 +81,7 @@ struct McpFacts {
   std::string received_path;                              // token_passthrough
   uint32_t received_port = 0;
   std::string tool, previous_sha256, sha256, previous_session_id, session_id;  // mcp_tool_changed
+  int64_t previous_seen_ns = 0;
 };
 
 // Empty for events without an MCP finding or tool change (the rules read nothing else).

@@ -245,6 +245,7 @@ class ToolCallScenarios:
         self.assertEqual([events[i]["type"] for i in a["evidence_events"]],
                          ["mcp_tools", "mcp_tools", "mcp_tool_changed"])  # the old definition's, then the reports
         self.assertEqual(a["subject"], f"{GITHUB['id']} search {SHA['d']}")
+        self.assertEqual((a["detail"]["previous_sha256"], a["detail"]["previous_seen"]), (SHA["b"], at(now)))
         self.assertEqual(len(c.query("/v1/alerts?workload=github&kind=tool_definition_changed").json()["alerts"]), 2)
         self.assertEqual(c.query("/v1/alerts?workload=slack&kind=tool_definition_changed").json()["alerts"], [])
         # Back to the old definition is a change too; the same definition again is not.
