@@ -72,12 +72,27 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
   add_query_options(*alerts, q);
   alerts->add_option("--kind", q.kind,
                      "Only this kind: shared_key, long_lived, long_lived_jwt, hard_coded, plain_http, "
-                     "destination_not_allowed");
+                     "destination_not_allowed, secret_in_tool_io, credential_relayed, token_passthrough, "
+                     "audience_mismatch, tool_definition_changed");
   alerts->add_option("--fingerprint", q.fingerprint, "Only alerts about this credential");
   alerts->add_option("--type", q.type, "Only this credential type");
   alerts->add_option("--workload", q.workload, "Only alerts involving this workload: its id or a name (as for credentials --workload)");
   alerts->add_option("--since", q.since, "Last seen from this time (RFC 3339 or Unix seconds)");
   alerts->callback([&kind] { kind = QueryKind::alerts; });
+
+  CLI::App* calls = app.add_subcommand(
+      "calls", "MCP tool calls the agents saw (method, tool, outcome, duration, the credentials each used), newest first");
+  add_query_options(*calls, q);
+  calls->add_option("--server", q.server, "Only calls to this MCP server (its serverInfo name, else its config name)");
+  calls->add_option("--tool", q.tool, "Only calls of this tool (e.g. create_issue)");
+  calls->add_option("--client", q.client, "Only calls from this client (clientInfo name, e.g. claude-code)");
+  calls->add_option("--workload", q.workload, "Only calls to this workload: its id or a name (as for credentials --workload)");
+  calls->add_option("--fingerprint", q.fingerprint, "Only calls that used or carried this credential (64 hex digits)");
+  calls->add_option("--outcome", q.outcome, "Only this outcome: ok, tool_error, jsonrpc_error, no_answer, unknown")
+      ->check(CLI::IsMember({"ok", "tool_error", "jsonrpc_error", "no_answer", "unknown"}));
+  calls->add_option("--since", q.since, "From this time (RFC 3339 or Unix seconds)");
+  calls->add_option("--until", q.until, "Up to this time (RFC 3339 or Unix seconds)");
+  calls->callback([&kind] { kind = QueryKind::calls; });
 }
 
 OutputFormat output_format(const std::string& name) {

@@ -2,6 +2,7 @@
 #include "query_commands.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,7 @@ Listing listing_for(QueryKind kind) {
     case QueryKind::credentials: return {"/v1/credentials", "credentials"};
     case QueryKind::uses: return {"/v1/events", "events"};
     case QueryKind::alerts: return {"/v1/alerts", "alerts"};
+    case QueryKind::calls: return {"/v1/tool-calls", "tool_calls"};
   }
   return {"/v1/credentials", "credentials"};
 }
@@ -86,6 +88,10 @@ QueryParams params_for(QueryKind kind, const QueryOptions& o) {
     case QueryKind::alerts:
       return {{"kind", o.kind}, {"fingerprint", o.fingerprint}, {"type", o.type}, {"workload", o.workload},
               {"since", o.since}, {"limit", limit}};
+    case QueryKind::calls:
+      return {{"server", o.server}, {"tool", o.tool}, {"client", o.client}, {"workload", o.workload},
+              {"fingerprint", o.fingerprint}, {"outcome", o.outcome}, {"since", o.since}, {"until", o.until},
+              {"limit", limit}};
   }
   return {};
 }
@@ -125,6 +131,70 @@ void alerts_table(const json& items, std::ostream& out) {
   table.write(out);
 }
 
+// "tools/call echo" style: the tool when there is one, else the method.
+std::string call_name(const json& call) {
+  std::string tool = field(call, {"tool"});
+  return tool.empty() ? field(call, {"method"}) : tool;
+}
+
+// "ok", "jsonrpc_error -32601", "no_answer (timeout)".
+std::string outcome_text(const json& call) {
+  std::string text = field(call, {"outcome"});
+  if (std::string code = field(call, {"error_code"}); !code.empty()) text += " " + code;
+  if (std::string why = field(call, {"no_answer"}); !why.empty()) text += " (" + why + ")";
+  return text;
+}
+
+// Milliseconds, as a call's duration reads best.
+std::string duration_text(const json& call) {
+  const json* seconds = call.contains("duration_seconds") ? &call["duration_seconds"] : nullptr;
+  if (!seconds || !seconds->is_number()) return {};
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", seconds->get<double>() * 1000.0);
+  return text;
+}
+
+// The credentials tied to a call: "preview (via, via?)" each ("?": an ambiguous tie); the collector sorts the ties
+// by fingerprint, so those of one credential are neighbours.
+std::string call_credentials_text(const json& call) {
+  std::string text, last;
+  if (!call.contains("credentials") || !call["credentials"].is_array()) return text;
+  for (const json& c : call["credentials"]) {
+    std::string via = field(c, {"via"}) + (field(c, {"ambiguous"}) == "true" ? "?" : "");
+    if (field(c, {"fingerprint"}) == last) {
+      text.insert(text.size() - 1, ", " + via);
+      continue;
+    }
+    last = field(c, {"fingerprint"});
+    std::string name = field(c, {"preview"});
+    text += (text.empty() ? "" : ", ") + (name.empty() ? last.substr(0, 12) : name) + " (" + via + ")";
+  }
+  return text;
+}
+
+void calls_table(const json& items, std::ostream& out) {
+  Table table({"TIME", "SERVER", "CLIENT", "TOOL", "OUTCOME", "DURATION", "CREDENTIALS", "WORKLOAD", "CALL ID"});
+  for (const json& c : items)
+    table.add_row({field(c, {"time"}), field(c, {"server"}), field(c, {"client"}), call_name(c), outcome_text(c),
+                   duration_text(c), call_credentials_text(c), field(c, {"workload_id"}), field(c, {"call_id"})});
+  table.write(out);
+}
+
+// The calls a credential is tied to (credential detail).
+void credential_calls_table(const json& credential, std::ostream& out) {
+  const json* items = credential.contains("tool_calls") ? &credential["tool_calls"] : nullptr;
+  if (!items || !items->is_array() || items->empty()) return;
+  out << "\ntool calls (" << field(credential, {"tool_calls_total"}) << "):\n";
+  Table table({"TIME", "SERVER", "TOOL", "VIA", "OUTCOME", "WORKLOAD", "CALL ID"});
+  for (const json& c : *items) {
+    std::string time = field(c, {"time"});
+    table.add_row({time.empty() ? field(c, {"last_seen"}) : time, field(c, {"server"}), call_name(c),
+                   field(c, {"via"}) + (field(c, {"ambiguous"}) == "true" ? " (ambiguous)" : ""), outcome_text(c),
+                   field(c, {"workload_id"}), field(c, {"call_id"})});
+  }
+  table.write(out);
+}
+
 void link_table(const json& credential, const char* kind, std::ostream& out) {
   const json* items = credential.contains(kind) ? &credential[kind] : nullptr;
   if (!items || !items->is_array() || items->empty()) return;
@@ -160,6 +230,7 @@ void credential_detail(const json& c, std::ostream& out) {
   table.add_row({"events", field(c, {"counts", "events"})});
   table.write(out);
   for (const char* kind : {"sources", "workloads", "destinations", "hosts"}) link_table(c, kind, out);
+  credential_calls_table(c, out);
 }
 
 void write_json(const json& value, std::ostream& out) {
@@ -223,6 +294,7 @@ int query(QueryKind kind, const QueryOptions& options, std::ostream& out) {
       case QueryKind::credentials: credentials_table(items, out); break;
       case QueryKind::uses: uses_table(items, out); break;
       case QueryKind::alerts: alerts_table(items, out); break;
+      case QueryKind::calls: calls_table(items, out); break;
     }
     if (next_cursor.is_string())
       log::info("more results: --cursor " + printable(next_cursor.get<std::string>()) + " (or --all)");

@@ -1,4 +1,4 @@
-// `credtrace credentials|uses|alerts`: query a collector, print a table or JSON; returns the process exit code.
+// `credtrace credentials|uses|alerts|calls`: query a collector, print a table or JSON; returns the process exit code.
 #pragma once
 
 #include <ostream>
@@ -6,7 +6,7 @@
 
 namespace credtrace::cli {
 
-enum class QueryKind { credentials, uses, alerts };
+enum class QueryKind { credentials, uses, alerts, calls };
 
 struct QueryOptions {
   std::string collector;   // --collector URL, else $CREDTRACE_COLLECTOR
@@ -19,6 +19,7 @@ struct QueryOptions {
   std::string cursor;
   std::string fingerprint;  // credentials: one credential's detail; uses/alerts: a filter
   std::string type, workload, host, kind, since, until;
+  std::string server, tool, client, outcome;  // calls
 };
 
 // Writes the table or JSON to `out`, problems and the next-page hint to the log. Exit 0 on success (also when

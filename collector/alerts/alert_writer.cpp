@@ -1,4 +1,4 @@
-// Ingest-transaction alert updates: per-event rule hits plus shared_key and long_lived from stored aggregates.
+// Ingest-transaction alert updates: per-event rule hits, shared_key, long_lived and tool changes from the store.
 #include "alerts/alert_writer.h"
 
 #include <algorithm>
@@ -15,7 +15,7 @@ using AlertKey = std::tuple<std::string, std::string, std::string>;  // kind, fi
 
 // Everything one batch adds to one alert.
 struct AlertUpdate {
-  std::string credential_type, detail;
+  std::string credential_type, detail, workload_id;
   int64_t first_ns = 0, last_ns = 0, hits = 0;
   std::vector<int64_t> evidence;  // event ids, at most kMaxAlertEvidence
   std::vector<int64_t> initial;   // evidence only for a new alert (earlier events an existing one already names)
@@ -40,10 +40,23 @@ void add(Updates& updates, const AlertKey& key, const std::string& type, const s
   append_evidence(u.initial, initial);
 }
 
+void add_hit(Updates& updates, const AlertHit& h, const std::vector<int64_t>& ids,
+             const std::vector<int64_t>& initial = {}) {
+  AlertKey key{h.kind, h.fingerprint, h.subject};
+  add(updates, key, h.credential_type, h.detail, h.time_ns, {ids[h.event]}, 1, initial);
+  if (!h.workload_id.empty()) updates[key].workload_id = h.workload_id;
+}
+
 void add_event_hits(Updates& updates, const BatchRows& batch, const std::vector<int64_t>& ids, const AlertConfig& config) {
   for (size_t i = 0; i < batch.events.size(); ++i)
-    for (const AlertHit& h : event_alerts(batch.events[i], i, config))
-      add(updates, {h.kind, h.fingerprint, h.subject}, h.credential_type, h.detail, h.time_ns, {ids[h.event]}, 1);
+    for (const AlertHit& h : event_alerts(batch.events[i], i, config)) add_hit(updates, h, ids);
+}
+
+// Definitions the store compared (store/mcp_writer.h); evidence: the event with the new definition, and for a new
+// alert the last event that showed the one before.
+void add_tool_changes(Updates& updates, const std::vector<int64_t>& ids, const AggregateState& aggregates) {
+  for (const auto& change : aggregates.tool_changes)
+    add_hit(updates, tool_changed_hit(change.facts, change.event, change.time_ns), ids, {change.previous_event});
 }
 
 void add_long_lived(Updates& updates, const BatchRows& batch, const std::vector<int64_t>& ids,
@@ -101,7 +114,8 @@ Status store_update(SqlSession& session, const AlertKey& key, const AlertUpdate&
   const auto& [kind, fingerprint, subject] = key;
   int64_t alert_id = 0, stored = 0;
   Status s = session.run(sql::kUpsertAlert,
-                         {kind, fingerprint, subject, u.credential_type, u.detail, u.first_ns, u.last_ns, u.hits},
+                         {kind, fingerprint, subject, u.credential_type, u.detail, u.first_ns, u.last_ns, u.hits,
+                          u.workload_id},
                          [&](const SqlRow& row) { alert_id = row.int_at(0), stored = row.int_at(1); });
   if (!s.ok()) return s;
   if (stored >= static_cast<int64_t>(kMaxAlertEvidence)) return {};
@@ -118,6 +132,7 @@ Status write_alerts(SqlSession& session, const BatchRows& batch, const std::vect
   Updates updates;
   add_event_hits(updates, batch, event_ids, config);
   add_long_lived(updates, batch, event_ids, aggregates, config);
+  add_tool_changes(updates, event_ids, aggregates);
   if (Status s = add_shared(session, updates, batch, aggregates); !s.ok()) return s;
   for (const auto& [key, update] : updates)
     if (Status s = store_update(session, key, update); !s.ok()) return s;

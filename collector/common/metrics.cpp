@@ -1,4 +1,4 @@
-// Collector counters (ingest, rejects by reason, duplicates, queries, store errors) and their Prometheus text form.
+// Collector counters (ingest, rejects by reason, duplicates, tool calls, queries, store errors) in Prometheus text.
 #include "common/metrics.h"
 
 namespace credtrace::collector {
@@ -33,6 +33,13 @@ void Metrics::ingest_seconds(double seconds) {
   ingest_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::tool_calls(uint64_t reported, uint64_t stored, uint64_t without_id, uint64_t unknown_outcome) {
+  tool_calls_.fetch_add(stored, std::memory_order_relaxed);
+  tool_calls_repeated_.fetch_add(reported > stored ? reported - stored : 0, std::memory_order_relaxed);
+  tool_calls_without_id_.fetch_add(without_id, std::memory_order_relaxed);
+  tool_calls_unknown_.fetch_add(unknown_outcome, std::memory_order_relaxed);
+}
+
 std::string Metrics::prometheus_text() const {
   std::string out;
   counter(out, "credtrace_collector_ingest_batches_total", "Batches stored.", load(batches_));
@@ -48,6 +55,14 @@ std::string Metrics::prometheus_text() const {
          "# TYPE credtrace_collector_ingest_seconds summary\n";
   out += "credtrace_collector_ingest_seconds_sum " + std::to_string(static_cast<double>(load(ingest_micros_)) / 1e6) + "\n";
   out += "credtrace_collector_ingest_seconds_count " + std::to_string(load(ingest_count_)) + "\n";
+  counter(out, "credtrace_collector_tool_calls_total", "MCP tool calls stored.", load(tool_calls_));
+  counter(out, "credtrace_collector_tool_calls_repeated_total",
+          "MCP tool calls whose call id was already stored (the first report is kept; the event is stored).",
+          load(tool_calls_repeated_));
+  counter(out, "credtrace_collector_tool_calls_without_id_total",
+          "MCP tool calls without a call_id, stored under event-<event id>.", load(tool_calls_without_id_));
+  counter(out, "credtrace_collector_tool_calls_unknown_outcome_total",
+          "MCP tool calls with an outcome this collector does not know, stored as unknown.", load(tool_calls_unknown_));
   counter(out, "credtrace_collector_queries_total", "Query API requests answered.", load(queries_));
   counter(out, "credtrace_collector_query_errors_total", "Query API requests that failed in the store.",
           load(query_errors_));

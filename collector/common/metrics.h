@@ -1,4 +1,4 @@
-// Collector counters (ingest, rejects by reason, duplicates, queries, store errors) and their Prometheus text form.
+// Collector counters (ingest, rejects by reason, duplicates, tool calls, queries, store errors) in Prometheus text.
 #pragma once
 
 #include <array>
@@ -34,6 +34,8 @@ class Metrics {
   void reader_unauthorized() { reader_unauthorized_.fetch_add(1, std::memory_order_relaxed); }
   void ingest_seconds(double seconds);
   void retention_deleted(uint64_t events) { retention_deleted_.fetch_add(events, std::memory_order_relaxed); }
+  // MCP tool calls of an accepted batch: `reported` in it, `stored` new, `without_id` and `unknown_outcome` among them.
+  void tool_calls(uint64_t reported, uint64_t stored, uint64_t without_id, uint64_t unknown_outcome);
 
   std::string prometheus_text() const;
 
@@ -43,6 +45,7 @@ class Metrics {
   std::atomic<uint64_t> queries_{0}, query_errors_{0}, reader_unauthorized_{0};
   std::atomic<uint64_t> ingest_micros_{0}, ingest_count_{0};
   std::atomic<uint64_t> retention_deleted_{0};
+  std::atomic<uint64_t> tool_calls_{0}, tool_calls_repeated_{0}, tool_calls_without_id_{0}, tool_calls_unknown_{0};
 };
 
 }  // namespace credtrace::collector

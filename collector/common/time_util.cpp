@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -14,7 +15,9 @@ int64_t now_ns() {
 }
 
 int64_t timestamp_to_ns(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1'000'000'000LL + ts.nanos();
+  constexpr int64_t kMaxSeconds = 9'000'000'000LL;  // year 2255: seconds * 1e9 + nanos stays within int64
+  int64_t seconds = std::clamp<int64_t>(ts.seconds(), -kMaxSeconds, kMaxSeconds);
+  return seconds * 1'000'000'000LL + ts.nanos();
 }
 
 std::string ns_to_rfc3339(int64_t ns) {

@@ -44,16 +44,6 @@ struct Aggregates {
 
 bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-// Lowercases A-F in place (`changed` says whether it did); false when not 64 hex digits.
-bool is_hex_fingerprint(std::string& fingerprint, bool& changed) {
-  if (fingerprint.size() != 64) return false;
-  for (char& c : fingerprint) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a'), changed = true;
-    if (!is_hex_digit(c)) return false;
-  }
-  return true;
-}
-
 Status event_error(int index, const std::string& message) {
   return Status::error("event " + std::to_string(index) + ": " + message);
 }
@@ -63,9 +53,10 @@ Status validate_event(v1::Event& event, int index, const std::string& agent_id, 
   if (event.type().empty() || event.type().size() > kMaxType) return event_error(index, "type must be 1-64 bytes");
   if (event.agent_id().empty()) event.set_agent_id(agent_id), changed = true;
   if (event.agent_id() != agent_id) return event_error(index, "agent_id differs from the batch's agent_id");
+  if (Status s = validate_nested_credentials(event, changed); !s.ok()) return event_error(index, s.message());
   if (!event.has_credential()) return {};
   auto* credential = event.mutable_credential();
-  if (!credential->fingerprint().empty() && !is_hex_fingerprint(*credential->mutable_fingerprint(), changed))
+  if (!credential->fingerprint().empty() && !normalize_fingerprint(*credential->mutable_fingerprint(), changed))
     return event_error(index, "credential.fingerprint must be 64 hex digits (HMAC-SHA256), never a raw value");
   if (credential->preview().size() > kMaxPreview)
     return event_error(index, "credential.preview longer than 64 bytes (previews are redacted)");
@@ -200,6 +191,7 @@ EventFacts facts_of(const v1::Event& event) {
   if (event.has_source()) note_source(facts, event.source());
   for (const auto& source : event.sources()) note_source(facts, source);
   facts.workload_names = workload_names(event.workload());
+  facts.mcp = mcp_facts_of(event);
   return facts;
 }
 
@@ -247,6 +239,15 @@ void encode_payload(const v1::Event& event, const std::vector<std::string_view>*
 
 }  // namespace
 
+bool normalize_fingerprint(std::string& fingerprint, bool& changed) {
+  if (fingerprint.size() != 64) return false;
+  for (char& c : fingerprint) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a'), changed = true;
+    if (!is_hex_digit(c)) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> workload_names(const v1::Workload& w) {
   std::vector<std::string> names;
   auto add = [&](const std::string& name) {
@@ -271,9 +272,10 @@ Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const Batch
     return Status::error("batch holds " + std::to_string(batch.events_size()) + " events, more than " +
                          std::to_string(limits.max_events));
   if (wire_events != nullptr && wire_events->size() != static_cast<size_t>(batch.events_size())) wire_events = nullptr;
-  out = BatchRows{batch.agent_id(), batch.sequence(), received_ns, {}, {}, {}, {}};
+  out = BatchRows{batch.agent_id(), batch.sequence(), received_ns, {}, {}, {}, {}, {}};
   out.events.reserve(batch.events_size());
   Aggregates agg;
+  McpRowsBuilder mcp;
   for (int i = 0; i < batch.events_size(); ++i) {
     v1::Event& event = *batch.mutable_events(i);
     bool changed = false;
@@ -285,10 +287,12 @@ Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const Batch
     encode_payload(event, wire_events, i, changed, row.payload);
     if (!event.credential().fingerprint().empty()) add_credential(agg, event, time_ns, static_cast<size_t>(i));
     if (!event.workload().id().empty()) add_workload(agg, event, time_ns);
+    mcp.add_event(event, static_cast<size_t>(i), time_ns);
   }
   out.credentials = values_of(agg.credentials);
   out.links = values_of(agg.links);
   out.workloads = workloads_of(agg);
+  out.mcp = mcp.finish();
   return {};
 }
 

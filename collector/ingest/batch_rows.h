@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "credtrace/v1/ingest.pb.h"
+#include "ingest/mcp_rows.h"
 
 namespace credtrace::collector {
 
@@ -23,6 +24,7 @@ struct EventFacts {
   std::string config_path;   // path of a source of kind "config" (hard-coded in a config), else empty
   bool config_source = false;
   std::vector<std::string> workload_names;  // for allow-lists that name the workload so (workload_names below)
+  McpFacts mcp;                             // MCP calls, findings and tool changes
 };
 
 struct EventRow {
@@ -73,11 +75,15 @@ struct BatchRows {
   std::vector<CredentialDelta> credentials;
   std::vector<LinkDelta> links;
   std::vector<WorkloadDelta> workloads;
+  McpRows mcp;  // tool calls, their credentials, sessions, tool definitions
 };
 
 // A workload's human names, by which allow-lists, query filters and the CLI may name it: MCP server name, systemd
 // unit and user unit, container id, Kubernetes pod as "namespace/pod" and pod alone (empty ones left out).
 std::vector<std::string> workload_names(const v1::Workload& workload);
+
+// Lowercases A-F in place (`changed` says whether it did); false when not 64 hex digits.
+bool normalize_fingerprint(std::string& fingerprint, bool& changed);
 
 struct BatchLimits {
   size_t max_events = 100000;

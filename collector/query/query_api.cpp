@@ -1,8 +1,9 @@
-// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads, /v1/alerts.
+// Query API (JSON): GET /v1/events, /v1/credentials[/{fingerprint}], /v1/workloads, /v1/alerts, /v1/tool-calls.
 #include "query/query_api.h"
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cctype>
 #include <charconv>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,13 @@ constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 constexpr int kListLinksPerKind = 100;
 constexpr int kDetailLinksPerKind = 1000;
+
+bool is_fingerprint(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (char c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
 
 // Parsed query parameters, or the 400 that explains what is wrong with them.
 struct Params {
@@ -66,6 +74,21 @@ struct Params {
     }
     return value;
   }
+  // A fingerprint filter: empty, or 64 hex digits (lowercased).
+  std::string fingerprint() {
+    std::string text = get("fingerprint");
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!text.empty() && !is_fingerprint(text) && !error)
+      error = error_reply(400, "fingerprint must be 64 hex digits (an HMAC-SHA256 fingerprint)");
+    return text;
+  }
+  // A tool-call outcome filter: empty, or one of the stored outcomes.
+  std::string outcome() {
+    std::string text = get("outcome");
+    if (text.empty() || text == kOutcomeUnknown || known_outcome(text) == text) return text;
+    if (!error) error = error_reply(400, "outcome must be one of ok, tool_error, jsonrpc_error, no_answer, unknown");
+    return {};
+  }
 };
 
 HttpReply json_reply(const json& body) {
@@ -84,13 +107,6 @@ json proto_json(const google::protobuf::Message& message) {
 }
 
 json cursor_json(const std::string& cursor) { return cursor.empty() ? json(nullptr) : json(cursor); }
-
-bool is_fingerprint(const std::string& text) {
-  if (text.size() != 64) return false;
-  for (char c : text)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 // A link's value as JSON: workload {"id"}, host {"host"}, destination/source: the stored object.
 json link_value(const std::string& kind, const std::string& value) {
@@ -135,6 +151,58 @@ json credential_json(const CredentialSummary& c) {
   return out;
 }
 
+double seconds_of(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+// A call a credential is tied to (credential detail); the call's own fields when its mcp_tool_call is stored.
+json credential_call_json(const CredentialCall& c) {
+  json out = {{"agent_id", c.agent_id},   {"call_id", c.call_id},
+              {"via", c.via},             {"ambiguous", c.ambiguous},
+              {"tool", c.tool},           {"server", c.server_name},
+              {"events", c.events},       {"first_seen", ns_to_rfc3339(c.first_ns)},
+              {"last_seen", ns_to_rfc3339(c.last_ns)}};
+  if (!c.stored) return out;
+  out["event_id"] = c.event_id, out["time"] = ns_to_rfc3339(c.time_ns), out["outcome"] = c.outcome;
+  out["method"] = c.method, out["workload_id"] = c.workload_id;
+  return out;
+}
+
+json credential_detail_json(const CredentialSummary& c) {
+  json out = credential_json(c);
+  json calls = json::array();
+  for (const auto& call : c.calls) calls.push_back(credential_call_json(call));
+  out["tool_calls"] = std::move(calls);
+  out["tool_calls_total"] = c.calls_total;
+  return out;
+}
+
+json tool_call_json(const ToolCallSummary& c) {
+  json credentials = json::array();
+  for (const auto& l : c.credentials)
+    credentials.push_back({{"fingerprint", l.fingerprint}, {"via", l.via}, {"type", l.type}, {"preview", l.preview},
+                           {"ambiguous", l.ambiguous}, {"events", l.events}});
+  json out = {{"event_id", c.event_id},
+              {"agent_id", c.agent_id},
+              {"call_id", c.call_id},
+              {"time", ns_to_rfc3339(c.time_ns)},
+              {"workload_id", c.workload_id},
+              {"server", c.server_name},
+              {"client", c.client_name},
+              {"tool", c.tool},
+              {"method", c.method},
+              {"transport", c.transport},
+              {"session_id", c.session_id},
+              {"side", c.side},
+              {"requester", c.requester},
+              {"outcome", c.outcome},
+              {"duration_seconds", seconds_of(c.duration_ns)},
+              {"request_bytes", c.request_bytes},
+              {"response_bytes", c.response_bytes},
+              {"credentials", std::move(credentials)}};
+  if (c.has_error_code) out["error_code"] = c.error_code;
+  if (!c.no_answer.empty()) out["no_answer"] = c.no_answer;
+  return out;
+}
+
 json workload_json(const WorkloadSummary& w) {
   v1::Workload workload;
   json detail = workload.ParseFromString(w.payload) ? proto_json(workload) : json::object();
@@ -163,6 +231,7 @@ json alert_json(const AlertSummary& a) {
               {"evidence_events", a.evidence},
               {"evidence_total", a.evidence_total}};
   if (a.kind == kAlertSharedKey) out["detail"]["workloads"] = a.workloads, out["detail"]["hosts"] = a.hosts;
+  if (!a.workload_id.empty()) out["workload"] = a.workload_id;
   return out;
 }
 
@@ -185,11 +254,13 @@ json items_json(const EventPage& page) {
 json items_json(const CredentialPage& page) { return array_of(page.credentials, credential_json); }
 json items_json(const WorkloadPage& page) { return array_of(page.workloads, workload_json); }
 json items_json(const AlertPage& page) { return array_of(page.alerts, alert_json); }
+json items_json(const ToolCallPage& page) { return array_of(page.calls, tool_call_json); }
 std::string id_cursor(int64_t before_id) { return before_id ? std::to_string(before_id) : ""; }
 std::string next_cursor(const EventPage& page) { return id_cursor(page.next_before_id); }
 std::string next_cursor(const CredentialPage& page) { return page.next_after; }
 std::string next_cursor(const WorkloadPage& page) { return page.next_after; }
 std::string next_cursor(const AlertPage& page) { return id_cursor(page.next_before_id); }
+std::string next_cursor(const ToolCallPage& page) { return id_cursor(page.next_before_id); }
 
 }  // namespace
 
@@ -200,6 +271,7 @@ std::optional<HttpReply> QueryApi::handle(const HttpRequest& request) {
   if (path == "/v1/credentials") return credentials(request);
   if (path == "/v1/workloads") return workloads(request);
   if (path == "/v1/alerts") return alerts(request);
+  if (path == "/v1/tool-calls") return tool_calls(request);
   if (path.starts_with(kCredentialPrefix)) return credential(path.substr(kCredentialPrefix.size()));
   return std::nullopt;
 }
@@ -242,7 +314,7 @@ HttpReply QueryApi::credential(const std::string& fingerprint) {
   if (Status s = store_.credential(fingerprint, kDetailLinksPerKind, found); !s.ok()) return store_failed(s);
   metrics_.query(true);
   if (!found) return error_reply(404, "no credential with fingerprint " + fingerprint);
-  return json_reply(credential_json(*found));
+  return json_reply(credential_detail_json(*found));
 }
 
 HttpReply QueryApi::workloads(const HttpRequest& request) {
@@ -260,6 +332,15 @@ HttpReply QueryApi::alerts(const HttpRequest& request) {
                      p.id_cursor(), p.limit()};
   if (p.error) return *p.error;
   return listing<AlertPage>("alerts", [&](AlertPage& page) { return store_.alerts(filter, page); });
+}
+
+HttpReply QueryApi::tool_calls(const HttpRequest& request) {
+  Params p{request, std::nullopt};
+  p.only({"server", "tool", "client", "workload", "fingerprint", "outcome", "since", "until", "limit", "cursor"});
+  ToolCallFilter filter{p.get("server"), p.get("tool"),   p.get("client"),  p.get("workload"), p.fingerprint(),
+                        p.outcome(),     p.time("since"), p.time("until"), p.id_cursor(),     p.limit()};
+  if (p.error) return *p.error;
+  return listing<ToolCallPage>("tool_calls", [&](ToolCallPage& page) { return store_.tool_calls(filter, page); });
 }
 
 }  // namespace credtrace::collector

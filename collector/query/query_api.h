@@ -1,4 +1,4 @@
-// Query API (JSON): GET /v1/events, /v1/credentials, /v1/credentials/{fingerprint}, /v1/workloads, /v1/alerts.
+// Query API (JSON): GET /v1/events, /v1/credentials[/{fingerprint}], /v1/workloads, /v1/alerts, /v1/tool-calls.
 #pragma once
 
 #include "common/metrics.h"
@@ -19,6 +19,7 @@ class QueryApi {
   HttpReply credential(const std::string& fingerprint);
   HttpReply workloads(const HttpRequest& request);
   HttpReply alerts(const HttpRequest& request);
+  HttpReply tool_calls(const HttpRequest& request);
   HttpReply store_failed(const Status& status);
   // Fills a Page with `read` (Status(Page&)) and replies {key: its items, next_cursor}.
   template <typename Page, typename Read>

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "alerts/alert_rules.h"
 #include "ingest/batch_rows.h"
 #include "store/sql_session.h"
 
@@ -20,6 +21,15 @@ struct AggregateState {
   std::map<std::string, CredentialState> credentials;           // by fingerprint
   // (fingerprint, workload|host) → first event ids of the links of that kind this batch added
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> new_links;
+  // Tool definitions of this batch that differ from the one last seen for their workload, server and tool
+  // (store/mcp_writer.h), with the event (index in BatchRows::events) and the stored event of the one before.
+  struct ToolChange {
+    ToolChangeFacts facts;
+    size_t event = 0;
+    int64_t time_ns = 0, previous_event = 0;
+  };
+  std::vector<ToolChange> tool_changes;
+  uint64_t tool_calls_stored = 0;  // the batch's calls whose (agent_id, call_id) was new
 };
 
 // A human name of a workload (workload_names in ingest/batch_rows.h).

@@ -1,8 +1,9 @@
-// One batch inside the open ingest transaction, written once for both stores: dedupe claim, events, aggregates, alerts.
+// One batch inside the open ingest transaction, written once for both stores: dedupe claim, events, aggregates, MCP, alerts.
 #include "store/batch_writer.h"
 
 #include "alerts/alert_writer.h"
 #include "store/aggregate_writer.h"
+#include "store/mcp_writer.h"
 #include "store/store_sql.h"
 
 namespace credtrace::collector {
@@ -47,8 +48,10 @@ Status write_batch(SqlSession& session, IngestDialect& dialect, const BatchRows&
   AggregateState aggregates;
   if (Status s = insert_events(session, dialect, batch_id, batch, ids); !s.ok()) return s;
   if (Status s = write_aggregates(session, batch, ids, aggregates); !s.ok()) return s;
+  if (Status s = write_mcp(session, batch, ids, aggregates); !s.ok()) return s;
   if (Status s = write_alerts(session, batch, ids, aggregates, alerts); !s.ok()) return s;
   out.accepted = batch.events.size();
+  out.tool_calls = aggregates.tool_calls_stored;
   return {};
 }
 

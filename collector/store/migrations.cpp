@@ -6,7 +6,8 @@
 // workloads. Version 2 adds alerts (one row per (kind, fingerprint, subject)) with their evidence event ids, and the
 // id of the first event of each credential and link (evidence for shared_key and long_lived). Version 3 trims the
 // indexes that cost ingest more than they served, version 4 replaces SQLite's per-event filter indexes (below),
-// version 5 keeps the workloads' human names.
+// version 5 keeps the workloads' human names, version 6 the MCP tool calls, the credentials tied to each call,
+// sessions and tool definitions, and the workload an alert is about.
 // Times are int64 Unix nanoseconds. A new version is appended; an applied one is never edited.
 #include "store/migrations.h"
 
@@ -116,6 +117,40 @@ std::vector<std::string> workload_names_schema() {
           "PRIMARY KEY (name, workload_id))"};
 }
 
+// Version 6: MCP tool calls (one row per (agent_id, call_id)), the credential fingerprints tied to each call (by
+// call id: a credential_use may arrive before the mcp_tool_call that ends its call), sessions, every tool definition
+// hash seen per (workload, server, tool) with its first and last sighting, and alerts.workload_id (alerts about a
+// workload rather than a credential: tool_definition_changed has no fingerprint).
+std::vector<std::string> mcp_schema() {
+  return {
+      "CREATE TABLE tool_calls (agent_id TEXT NOT NULL, call_id TEXT NOT NULL, workload_id TEXT NOT NULL, "
+      "server_name TEXT NOT NULL, client_name TEXT NOT NULL, tool TEXT NOT NULL, method TEXT NOT NULL, "
+      "transport TEXT NOT NULL, session_id TEXT NOT NULL, side TEXT NOT NULL, requester TEXT NOT NULL, "
+      "outcome TEXT NOT NULL, error_code BIGINT NOT NULL, has_error_code BIGINT NOT NULL, no_answer TEXT NOT NULL, "
+      "duration_ns BIGINT NOT NULL, request_bytes BIGINT NOT NULL, response_bytes BIGINT NOT NULL, "
+      "time_ns BIGINT NOT NULL, event_id BIGINT NOT NULL, PRIMARY KEY (agent_id, call_id))",
+      "CREATE INDEX tool_calls_event ON tool_calls (event_id)",
+      "CREATE INDEX tool_calls_server ON tool_calls (server_name, event_id)",
+      "CREATE INDEX tool_calls_tool ON tool_calls (tool, event_id)",
+      "CREATE INDEX tool_calls_workload ON tool_calls (workload_id, event_id)",
+      "CREATE INDEX tool_calls_time ON tool_calls (time_ns)",
+      "CREATE TABLE tool_call_credentials (agent_id TEXT NOT NULL, call_id TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+      "via TEXT NOT NULL, ambiguous BIGINT NOT NULL, type TEXT NOT NULL, preview TEXT NOT NULL, tool TEXT NOT NULL, "
+      "server_name TEXT NOT NULL, first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL, events BIGINT NOT NULL, "
+      "first_event BIGINT NOT NULL, PRIMARY KEY (agent_id, call_id, fingerprint, via))",
+      "CREATE INDEX tool_call_credentials_fingerprint ON tool_call_credentials (fingerprint, last_ns)",
+      "CREATE TABLE mcp_sessions (agent_id TEXT NOT NULL, workload_id TEXT NOT NULL, session_id TEXT NOT NULL, "
+      "transport TEXT NOT NULL, side TEXT NOT NULL, protocol_version TEXT NOT NULL, client_name TEXT NOT NULL, "
+      "client_version TEXT NOT NULL, server_name TEXT NOT NULL, server_version TEXT NOT NULL, time_ns BIGINT NOT NULL, "
+      "event_id BIGINT NOT NULL, PRIMARY KEY (agent_id, workload_id, session_id))",
+      "CREATE TABLE tool_definitions (workload_id TEXT NOT NULL, server_name TEXT NOT NULL, tool TEXT NOT NULL, "
+      "sha256 TEXT NOT NULL, session_id TEXT NOT NULL, first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL, "
+      "first_event BIGINT NOT NULL, last_event BIGINT NOT NULL, PRIMARY KEY (workload_id, server_name, tool, sha256))",
+      "ALTER TABLE alerts ADD COLUMN workload_id TEXT NOT NULL DEFAULT ''",
+      "CREATE INDEX alerts_workload ON alerts (workload_id, id)",
+  };
+}
+
 Status backfill_workload_names(SqlSession& session) {
   std::vector<WorkloadName> names;
   Status s = session.run(SqlQuery{"SELECT id, workload FROM workloads", {}, false}, [&](const SqlRow& row) {
@@ -147,6 +182,7 @@ const std::vector<Migration>& sqlite_migrations() {
       {3, "lean indexes", lean_indexes_schema()},
       {4, "event keys", sqlite_event_keys_schema()},
       {5, "workload names", workload_names_schema(), backfill_workload_names},
+      {6, "mcp tool calls", mcp_schema()},
   };
   return migrations;
 }
@@ -158,6 +194,7 @@ const std::vector<Migration>& postgres_migrations() {
       {3, "lean indexes", lean_indexes_schema()},
       {4, "event keys (SQLite only)", {}},
       {5, "workload names", workload_names_schema(), backfill_workload_names},
+      {6, "mcp tool calls", mcp_schema()},
   };
   return migrations;
 }

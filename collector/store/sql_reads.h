@@ -1,4 +1,4 @@
-// Store queries over any SqlSession (SQLite or PostgreSQL): events, credentials with links, workloads, alerts.
+// Store queries over any SqlSession (SQLite or PostgreSQL): events, credentials with links, workloads, alerts, calls.
 #pragma once
 
 #include <optional>
@@ -28,5 +28,7 @@ Status read_credential(SqlSession& session, const std::string& fingerprint, int 
                        std::optional<CredentialSummary>& out);
 Status read_workloads(SqlSession& session, const WorkloadFilter& filter, WorkloadPage& out);
 Status read_alerts(SqlSession& session, const AlertFilter& filter, AlertPage& out);
+// Tool calls with the credentials tied to each.
+Status read_tool_calls(SqlSession& session, const ToolCallFilter& filter, ToolCallPage& out);
 
 }  // namespace credtrace::collector

@@ -28,6 +28,10 @@ Status SqlStore::alerts(const AlertFilter& filter, AlertPage& out) {
   return with_reader([&](SqlSession& s) { return read_alerts(s, filter, out); });
 }
 
+Status SqlStore::tool_calls(const ToolCallFilter& filter, ToolCallPage& out) {
+  return with_reader([&](SqlSession& s) { return read_tool_calls(s, filter, out); });
+}
+
 Status SqlStore::ping() {
   return with_reader([](SqlSession& s) { return s.run("SELECT 1", {}); });
 }
@@ -49,7 +53,11 @@ Status SqlStore::prune(int64_t cutoff_ns, PruneResult& out) {
                                                      {sql::kPruneLinks, &out.links},
                                                      {sql::kPruneCredentials, &out.credentials},
                                                      {sql::kPruneWorkloads, &out.workloads},
-                                                     {sql::kPruneAlerts, &out.alerts}};
+                                                     {sql::kPruneAlerts, &out.alerts},
+                                                     {sql::kPruneToolCalls, &out.tool_calls},
+                                                     {sql::kPruneCallCredentials, &out.call_credentials},
+                                                     {sql::kPruneSessions, &out.sessions},
+                                                     {sql::kPruneToolDefinitions, &out.tool_definitions}};
   for (const auto& [sql, deleted] : steps)
     if (Status s = delete_rows(sql, {cutoff_ns}, *deleted); !s.ok()) return s;
   uint64_t cleaned = 0;

@@ -20,6 +20,7 @@ class SqlStore : public Store {
                     std::optional<CredentialSummary>& out) override;
   Status workloads(const WorkloadFilter& filter, WorkloadPage& out) override;
   Status alerts(const AlertFilter& filter, AlertPage& out) override;
+  Status tool_calls(const ToolCallFilter& filter, ToolCallPage& out) override;
   Status prune(int64_t cutoff_ns, PruneResult& out) override;
   Status ping() override;
 

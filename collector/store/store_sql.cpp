@@ -66,9 +66,9 @@ const char* const kSelectFirstLinkEvents =
     "SELECT first_event FROM credential_links WHERE fingerprint = $1 AND kind = $2 ORDER BY first_ns, value LIMIT $3";
 
 const char* const kUpsertAlert =
-    "INSERT INTO alerts (kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) ON CONFLICT (kind, fingerprint, subject) DO UPDATE SET "
-    CT_NONEMPTY("alerts", "credential_type") ", "
+    "INSERT INTO alerts (kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence, "
+    "workload_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) ON CONFLICT (kind, fingerprint, subject) DO UPDATE SET "
+    CT_NONEMPTY("alerts", "credential_type") ", " CT_NONEMPTY("alerts", "workload_id") ", "
     "detail = CASE WHEN excluded.last_ns >= alerts.last_ns THEN excluded.detail ELSE alerts.detail END, "
     CT_EARLIER("alerts", "first_ns") ", " CT_LATER("alerts", "last_ns") ", " CT_SUM("alerts", "hits")
     " RETURNING id, evidence";
@@ -86,6 +86,49 @@ const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $
 
 const BulkStatement kUpsertWorkloads{
     CT_WORKLOAD_COLUMNS, {"text", "text", "text", "bytea", "bigint", "bigint", "bigint"}, CT_WORKLOAD_CONFLICT};
+
+const BulkStatement kInsertToolCalls{
+    "INSERT INTO tool_calls (agent_id, call_id, workload_id, server_name, client_name, tool, method, transport, "
+    "session_id, side, requester, outcome, error_code, has_error_code, no_answer, duration_ns, request_bytes, "
+    "response_bytes, time_ns, event_id) ",
+    {"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bigint",
+     "text", "bigint", "bigint", "bigint", "bigint", "bigint"},
+    " ON CONFLICT (agent_id, call_id) DO NOTHING RETURNING event_id"};
+
+#define CT_CALL_CREDENTIAL_CONFLICT                                                                              \
+  " ON CONFLICT (agent_id, call_id, fingerprint, via) DO UPDATE SET "                                            \
+  "ambiguous = CASE WHEN excluded.ambiguous < tool_call_credentials.ambiguous THEN excluded.ambiguous "          \
+  "ELSE tool_call_credentials.ambiguous END, " CT_NONEMPTY("tool_call_credentials", "type") ", "               \
+  CT_NONEMPTY("tool_call_credentials", "preview") ", " CT_NONEMPTY("tool_call_credentials", "tool") ", "       \
+  CT_NONEMPTY("tool_call_credentials", "server_name") ", " CT_FIRST_EVENT("tool_call_credentials") ", "        \
+  CT_EARLIER("tool_call_credentials", "first_ns") ", " CT_LATER("tool_call_credentials", "last_ns") ", "       \
+  CT_SUM("tool_call_credentials", "events")
+
+const BulkStatement kUpsertCallCredentials{
+    "INSERT INTO tool_call_credentials (agent_id, call_id, fingerprint, via, ambiguous, type, preview, tool, "
+    "server_name, first_ns, last_ns, events, first_event) ",
+    {"text", "text", "text", "text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint"},
+    CT_CALL_CREDENTIAL_CONFLICT};
+
+const BulkStatement kInsertSessions{
+    "INSERT INTO mcp_sessions (agent_id, workload_id, session_id, transport, side, protocol_version, client_name, "
+    "client_version, server_name, server_version, time_ns, event_id) ",
+    {"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bigint"},
+    " ON CONFLICT (agent_id, workload_id, session_id) DO NOTHING"};
+
+const char* const kLatestToolDefinition =
+    "SELECT sha256, session_id, last_ns, last_event FROM tool_definitions WHERE workload_id = $1 AND "
+    "server_name = $2 AND tool = $3 ORDER BY last_ns DESC, last_event DESC LIMIT 1";
+
+#define CT_IF_LATER(t, c) c " = CASE WHEN excluded.last_ns >= " t ".last_ns THEN excluded." c " ELSE " t "." c " END"
+const char* const kUpsertToolDefinition =
+    "INSERT INTO tool_definitions (workload_id, server_name, tool, sha256, session_id, first_ns, last_ns, first_event, "
+    "last_event) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $7) ON CONFLICT (workload_id, server_name, tool, sha256) "
+    "DO UPDATE SET " CT_IF_LATER("tool_definitions", "session_id") ", " CT_IF_LATER("tool_definitions", "last_event")
+    ", " CT_FIRST_EVENT("tool_definitions") ", " CT_EARLIER("tool_definitions", "first_ns") ", "
+    CT_LATER("tool_definitions", "last_ns");
+#undef CT_IF_LATER
+#undef CT_CALL_CREDENTIAL_CONFLICT
 
 #undef CT_EARLIER
 #undef CT_LATER
@@ -120,6 +163,10 @@ const char* const kPruneCredentials = "DELETE FROM credentials WHERE last_ns < $
 const char* const kPruneWorkloads = "DELETE FROM workloads WHERE last_ns < $1";
 const char* const kPruneAlerts = "DELETE FROM alerts WHERE last_ns < $1";
 const char* const kPruneEvidence = "DELETE FROM alert_evidence WHERE alert_id NOT IN (SELECT id FROM alerts)";
+const char* const kPruneToolCalls = "DELETE FROM tool_calls WHERE time_ns < $1";
+const char* const kPruneCallCredentials = "DELETE FROM tool_call_credentials WHERE last_ns < $1";
+const char* const kPruneSessions = "DELETE FROM mcp_sessions WHERE time_ns < $1";
+const char* const kPruneToolDefinitions = "DELETE FROM tool_definitions WHERE last_ns < $1";
 const char* const kPruneWorkloadNames =
     "DELETE FROM workload_names WHERE workload_id NOT IN (SELECT id FROM workloads)";
 
@@ -137,6 +184,17 @@ std::string values_sql(size_t rows, size_t columns) {
     sql += ")";
   }
   return sql;
+}
+
+// "$N, $N+1, ..." for `values`, appended to the query's parameters.
+template <typename T>
+std::string placeholders(SqlQuery& q, const std::vector<T>& values) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i) {
+    q.params.push_back(values[i]);
+    text += (i ? ", $" : "$") + std::to_string(q.params.size());
+  }
+  return text;
 }
 
 // Appends "AND <column> <op> $N" and its parameter.
@@ -162,12 +220,7 @@ void limit(SqlQuery& q, int limit) {
 
 // Appends "AND <column> IN ($N, ...)" and its parameters; SQL with more than one is built per call (not cached).
 void where_in(SqlQuery& q, const std::string& column, const WorkloadIds& values) {
-  q.sql += " AND " + column + " IN (";
-  for (size_t i = 0; i < values.size(); ++i) {
-    q.params.push_back(values[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  q.sql += ")";
+  q.sql += " AND " + column + " IN (" + placeholders(q, values) + ")";
   q.cacheable = q.cacheable && values.size() <= 1;
 }
 
@@ -177,6 +230,14 @@ void where_linked(SqlQuery& q, const char* fingerprint_column, const char* kind,
            " AND l.kind = '" + kind + "'";
   where_in(q, "l.value", values);
   q.sql += ")";
+}
+
+// The alert is about one of the workloads (alerts.workload_id), or its credential was seen in one.
+void where_alert_workload(SqlQuery& q, const WorkloadIds& workloads) {
+  q.sql += " AND (a.workload_id IN (" + placeholders(q, workloads) + ") OR a.fingerprint <> ''";
+  where_linked(q, "a.fingerprint", kLinkWorkload, workloads);
+  q.sql += ")";
+  q.cacheable = q.cacheable && workloads.size() <= 1;
 }
 
 // The event filters, and the cursor. `fingerprint_index`: spell the fingerprint condition out for the index.
@@ -242,10 +303,7 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
              "COUNT(*) OVER (PARTITION BY l.fingerprint, l.kind) AS total "
              "FROM credential_links l WHERE l.fingerprint IN (",
              {}};
-  for (size_t i = 0; i < fingerprints.size(); ++i) {
-    q.params.push_back(fingerprints[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
+  q.sql += placeholders(q, fingerprints);
   q.params.push_back(static_cast<int64_t>(per_kind));
   q.sql += ")) ranked WHERE link_rank <= $" + std::to_string(q.params.size()) + " ORDER BY fingerprint, kind, link_rank";
   q.cacheable = fingerprints.size() == 1;
@@ -269,27 +327,68 @@ SqlQuery alerts_query(const AlertFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT a.id, a.kind, a.fingerprint, a.subject, a.credential_type, a.detail, a.first_ns, a.last_ns, "
              "a.hits, a.evidence, COALESCE(c.preview, ''), "
              "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'workload'), "
-             "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'host') "
-             "FROM alerts a LEFT JOIN credentials c ON c.fingerprint = a.fingerprint WHERE 1 = 1",
+             "(SELECT COUNT(*) FROM credential_links l WHERE l.fingerprint = a.fingerprint AND l.kind = 'host'), "
+             "a.workload_id FROM alerts a LEFT JOIN credentials c ON c.fingerprint = a.fingerprint WHERE 1 = 1",
              {}};
   if (!f.kind.empty()) where(q, "a.kind", "=", f.kind);
   if (!f.fingerprint.empty()) where(q, "a.fingerprint", "=", f.fingerprint);
   if (!f.type.empty()) where(q, "a.credential_type", "=", f.type);
   if (f.since_ns) where(q, "a.last_ns", ">=", *f.since_ns);
-  if (!workloads.empty()) where_linked(q, "a.fingerprint", kLinkWorkload, workloads);
+  if (!workloads.empty()) where_alert_workload(q, workloads);
   if (f.before_id > 0) where(q, "a.id", "<", f.before_id);
   q.sql += " ORDER BY a.id DESC";
   limit(q, f.limit);
   return q;
 }
 
+SqlQuery tool_calls_query(const ToolCallFilter& f, const WorkloadIds& workloads) {
+  SqlQuery q{"SELECT c.event_id, c.agent_id, c.call_id, c.workload_id, c.server_name, c.client_name, c.tool, c.method, "
+             "c.transport, c.session_id, c.side, c.requester, c.outcome, c.no_answer, c.has_error_code, c.error_code, "
+             "c.duration_ns, c.request_bytes, c.response_bytes, c.time_ns FROM tool_calls c WHERE 1 = 1",
+             {}};
+  if (!f.server.empty()) where(q, "c.server_name", "=", f.server);
+  if (!f.tool.empty()) where(q, "c.tool", "=", f.tool);
+  if (!f.client.empty()) where(q, "c.client_name", "=", f.client);
+  if (!workloads.empty()) where_in(q, "c.workload_id", workloads);
+  if (!f.outcome.empty()) where(q, "c.outcome", "=", f.outcome);
+  if (!f.fingerprint.empty()) {
+    q.sql += " AND EXISTS (SELECT 1 FROM tool_call_credentials l WHERE l.agent_id = c.agent_id AND "
+             "l.call_id = c.call_id";
+    where(q, "l.fingerprint", "=", f.fingerprint);
+    q.sql += ")";
+  }
+  if (f.since_ns) where(q, "c.time_ns", ">=", *f.since_ns);
+  if (f.until_ns) where(q, "c.time_ns", "<", *f.until_ns);
+  if (f.before_id > 0) where(q, "c.event_id", "<", f.before_id);
+  q.sql += " ORDER BY c.event_id DESC";
+  limit(q, f.limit);
+  return q;
+}
+
+SqlQuery call_credentials_query(const std::vector<int64_t>& call_event_ids) {
+  SqlQuery q{"SELECT c.event_id, l.fingerprint, l.via, CASE WHEN l.type <> '' THEN l.type ELSE COALESCE(cr.type, '') "
+             "END, CASE WHEN l.preview <> '' THEN l.preview ELSE COALESCE(cr.preview, '') END, l.ambiguous, l.events "
+             "FROM tool_calls c JOIN tool_call_credentials l ON l.agent_id = c.agent_id AND l.call_id = c.call_id "
+             "LEFT JOIN credentials cr ON cr.fingerprint = l.fingerprint WHERE c.event_id IN (",
+             {}, false};
+  q.sql += placeholders(q, call_event_ids) + ") ORDER BY c.event_id, l.fingerprint, l.via";
+  return q;
+}
+
+SqlQuery credential_calls_query(const std::string& fingerprint, int max_rows) {
+  return SqlQuery{
+      "SELECT l.agent_id, l.call_id, l.via, CASE WHEN l.tool <> '' THEN l.tool ELSE COALESCE(c.tool, '') END, "
+      "CASE WHEN l.server_name <> '' THEN l.server_name ELSE COALESCE(c.server_name, '') END, l.ambiguous, "
+      "l.first_ns, l.last_ns, l.events, CASE WHEN c.call_id IS NULL THEN 0 ELSE 1 END, COALESCE(c.outcome, ''), "
+      "COALESCE(c.method, ''), COALESCE(c.workload_id, ''), COALESCE(c.event_id, 0), COALESCE(c.time_ns, 0), "
+      "COUNT(*) OVER () FROM tool_call_credentials l LEFT JOIN tool_calls c ON c.agent_id = l.agent_id AND "
+      "c.call_id = l.call_id WHERE l.fingerprint = $1 ORDER BY l.last_ns DESC, l.call_id, l.via LIMIT $2",
+      {fingerprint, static_cast<int64_t>(max_rows)}};
+}
+
 SqlQuery evidence_query(const std::vector<int64_t>& alert_ids) {
   SqlQuery q{"SELECT alert_id, event_id FROM alert_evidence WHERE alert_id IN (", {}, false};
-  for (size_t i = 0; i < alert_ids.size(); ++i) {
-    q.params.push_back(alert_ids[i]);
-    q.sql += (i ? ", $" : "$") + std::to_string(q.params.size());
-  }
-  q.sql += ") ORDER BY alert_id, event_id";
+  q.sql += placeholders(q, alert_ids) + ") ORDER BY alert_id, event_id";
   return q;
 }
 

@@ -69,7 +69,22 @@ extern const BulkStatement kInsertWorkloadNames;
 extern const char* const kWorkloadsNamed;
 // $1 fingerprint $2 kind $3 limit → first_event of the earliest links of that kind
 extern const char* const kSelectFirstLinkEvents;
-// $1 kind $2 fingerprint $3 subject $4 credential_type $5 detail $6 first_ns $7 last_ns $8 hits → id, evidence
+// Tool calls: agent_id call_id workload_id server_name client_name tool method transport session_id side requester
+// outcome error_code has_error_code no_answer duration_ns request_bytes response_bytes time_ns event_id (a stored
+// (agent_id, call_id) keeps its first report) → event_id of each row stored.
+extern const BulkStatement kInsertToolCalls;
+// Credentials of calls: agent_id call_id fingerprint via ambiguous type preview tool server_name first_ns last_ns
+// events first_event.
+extern const BulkStatement kUpsertCallCredentials;
+// Sessions: agent_id workload_id session_id transport side protocol_version client_name client_version server_name
+// server_version time_ns event_id (a stored session keeps its first report).
+extern const BulkStatement kInsertSessions;
+// $1 workload_id $2 server_name $3 tool → sha256, session_id, last_ns, last_event of the definition last seen
+extern const char* const kLatestToolDefinition;
+// $1 workload_id $2 server_name $3 tool $4 sha256 $5 session_id $6 time_ns $7 event id
+extern const char* const kUpsertToolDefinition;
+// $1 kind $2 fingerprint $3 subject $4 credential_type $5 detail $6 first_ns $7 last_ns $8 hits $9 workload_id
+// → id, evidence
 extern const char* const kUpsertAlert;
 // $1 alert_id $2 event_id → event_id when added (none when already there)
 extern const char* const kInsertEvidence;
@@ -89,6 +104,10 @@ extern const char* const kPruneLinks;
 extern const char* const kPruneCredentials;
 extern const char* const kPruneWorkloads;
 extern const char* const kPruneAlerts;
+extern const char* const kPruneToolCalls;
+extern const char* const kPruneCallCredentials;
+extern const char* const kPruneSessions;
+extern const char* const kPruneToolDefinitions;
 extern const char* const kPruneEvidence;       // evidence of deleted alerts (no parameter)
 extern const char* const kPruneWorkloadNames;  // names of deleted workloads (no parameter)
 }  // namespace sql
@@ -122,8 +141,17 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
 // → id, host, name, workload, first_ns, last_ns, events, credentials; limit+1 rows.
 SqlQuery workloads_query(const WorkloadFilter& filter, const WorkloadIds& workloads);
 // → id, kind, fingerprint, subject, credential_type, detail, first_ns, last_ns, hits, evidence, preview,
-//   workloads, hosts; limit+1 rows.
+//   workloads, hosts, workload_id; limit+1 rows.
 SqlQuery alerts_query(const AlertFilter& filter, const WorkloadIds& workloads);
+// → event_id, agent_id, call_id, workload_id, server_name, client_name, tool, method, transport, session_id, side,
+//   requester, outcome, no_answer, has_error_code, error_code, duration_ns, request_bytes, response_bytes, time_ns;
+//   newest (largest event id) first, limit+1 rows.
+SqlQuery tool_calls_query(const ToolCallFilter& filter, const WorkloadIds& workloads);
+// → call event_id, fingerprint, via, type, preview, ambiguous, events of the calls with those event ids.
+SqlQuery call_credentials_query(const std::vector<int64_t>& call_event_ids);
+// → agent_id, call_id, via, tool, server_name, ambiguous, first_ns, last_ns, events, stored, outcome, method,
+//   workload_id, event_id, time_ns, total: the calls a credential is tied to, most recent first, at most max_rows.
+SqlQuery credential_calls_query(const std::string& fingerprint, int max_rows);
 // → alert_id, event_id of the given alerts.
 SqlQuery evidence_query(const std::vector<int64_t>& alert_ids);
 

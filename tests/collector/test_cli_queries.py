@@ -1,4 +1,4 @@
-"""End-to-end tests of `credtrace credentials|uses|alerts`: the real CLI against a real collector on loopback."""
+"""End-to-end tests of `credtrace credentials|uses|alerts|calls`: the real CLI against a real collector on loopback."""
 import json
 import os
 import shutil
@@ -241,6 +241,79 @@ class CliWorkloadNameTest(CliRunner, unittest.TestCase):
         alerts = json.loads(self.ok("alerts", "--workload", "payments", "--kind", "shared_key", "--json")[0])["alerts"]
         self.assertEqual([a["fingerprint"] for a in alerts], [fingerprint(self.pat)])
         self.assertEqual(json.loads(self.ok("alerts", "--workload", "api-0", "--kind", "shared_key", "--json")[0])["alerts"], [])
+
+
+class CliCallsTest(CliRunner, unittest.TestCase):
+    """`credtrace calls`: MCP tool calls with the credentials tied to each, filtered like GET /v1/tool-calls."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tool_call_scenarios as t
+        cls.pat = fake_github_pat()
+        cls.secrets = [cls.pat, READER_TOKEN]
+        now = 1767322800
+        use = use_event(cls.pat, "github_pat", t.GITHUB["id"], seconds=now)
+        use["workload"] = t.GITHUB
+        use["toolCall"] = {"call": t.ref("c0001")}
+        downstream = [{"credential": t.credential(cls.pat, "github_pat"), "ambiguous": True}]
+        cls.start_collector([use, t.call("c0001", now + 1, downstream=downstream),
+                             t.call("c0002", now + 2, tool="search", outcome="jsonrpc_error", error_code="-32602"),
+                             t.call("c0003", now + 3, tool="slow", outcome="no_answer", no_answer="timeout",
+                                    workload=t.SLACK, server_name="")])
+
+    def calls(self, *args):
+        return [c["call_id"] for c in json.loads(self.ok("calls", "--json", *args)[0])["tool_calls"]]
+
+    def test_calls_table(self):
+        table = self.ok("calls")[0]
+        lines = table.splitlines()
+        self.assertTrue(lines[0].startswith("TIME"))
+        for column in ("SERVER", "CLIENT", "TOOL", "OUTCOME", "DURATION", "CREDENTIALS", "CALL ID"):
+            self.assertIn(column, lines[0])
+        self.assertIn("c0003", lines[1])  # newest first
+        self.assertIn("no_answer (timeout)", table)
+        self.assertIn("jsonrpc_error -32602", table)
+        self.assertIn("42.0 ms", table)
+        self.assertIn(preview(self.pat) + " (credential_use, downstream?)", table)  # one credential, two ties
+
+    def test_calls_filters_and_paging(self):
+        self.assertEqual(self.calls(), ["c0003", "c0002", "c0001"])
+        self.assertEqual(self.calls("--tool", "search"), ["c0002"])
+        self.assertEqual(self.calls("--server", "slack"), ["c0003"])
+        self.assertEqual(self.calls("--workload", "github", "--client", "claude-code"), ["c0002", "c0001"])
+        self.assertEqual(self.calls("--fingerprint", fingerprint(self.pat).upper()), ["c0001"])
+        self.assertEqual(self.calls("--outcome", "no_answer"), ["c0003"])
+        self.assertEqual(self.calls("--since", "1767322802", "--until", "2026-01-02T03:00:03Z"), ["c0002"])
+        self.assertEqual(self.calls("--limit", "1", "--all"), ["c0003", "c0002", "c0001"])
+        out, err = self.ok("calls", "--limit", "1")
+        self.assertIn("--cursor", err)
+
+    def test_calls_bad_filters_exit_2(self):
+        for args in (("--outcome", "bogus"), ("--fingerprint", "abc"), ("--since", "yesterday"), ("--limit", "0")):
+            rc, _, err = self.run_cli("calls", *args)
+            self.assertEqual(rc, 2, args)
+            self.assertTrue(err, args)
+
+    def test_calls_help_names_every_filter(self):
+        rc, out, _ = self.run_cli("calls", "--help", flags=False)
+        self.assertEqual(rc, 0)
+        for flag in ("--server", "--tool", "--client", "--workload", "--fingerprint", "--outcome", "--since", "--until",
+                     "--collector", "--token-file", "--json", "--all"):
+            self.assertIn(flag, out)
+
+    def test_credential_detail_lists_its_calls(self):
+        out = self.ok("credentials", fingerprint(self.pat))[0]
+        self.assertIn("tool calls (2):", out)
+        self.assertIn("downstream (ambiguous)", out)
+        self.assertIn("c0001", out)
+        detail = json.loads(self.ok("credentials", fingerprint(self.pat), "--json")[0])
+        self.assertEqual([c["call_id"] for c in detail["tool_calls"]], ["c0001", "c0001"])
+
+    def test_zz_no_raw_secret_in_any_output(self):
+        self.ok("calls", "--all", "--json")
+        for text in self.outputs:
+            for secret in self.secrets:
+                self.assertNotIn(secret, text)
 
 
 if __name__ == "__main__":
