@@ -45,6 +45,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         self.server.seen.append((self.command, self.path, dict(self.headers), body))
         if self.path == "/oauth2/token":
+            if "json" in self.headers.get("Content-Type", ""):
+                fields = json.loads(body)
+                return self._token({k: v if isinstance(v, list) else [v] for k, v in fields.items()})
             return self._token(urllib.parse.parse_qs(body))
         self._json(404, {"error": "not_found"})
 

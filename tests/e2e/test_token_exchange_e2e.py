@@ -136,6 +136,28 @@ class TokenExchange(unittest.TestCase):
         self.assertEqual(health["agent_health"]["sensors"].get("audience_mismatches", "0"), "0")
         self.assertFalse([e for e in self.agent.events() if e["type"] == "audience_mismatch"])
 
+    def test_node_token_exchange_with_a_json_body(self):
+        subject = self.secret(fake_jwt(aud=("mcp-node",)))
+        issued = self.secret(fake_opaque_access_token())
+        with OAuthServer(subject_token=subject, exchanged_token=issued) as server:
+            result = subprocess.run(["node", os.path.join(CLIENTS, "mcp-server-oauth-probe.mjs"), str(server.port),
+                                     server.ca], env=dict(base_env(), SUBJECT_TOKEN=subject), capture_output=True,
+                                    text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(server.seen[-1][2]["authorization"], f"Bearer {issued}")
+        detail = self.exchange("token_exchange")["token_exchange"]
+        self.assertEqual(detail["status"], 200)
+        self.assertEqual(detail["client_id"], "mcp-node-probe")
+        self.assertEqual(detail["audience"], ["mock-api", "mock-api-2"])
+        self.assertEqual(self.by_role(detail["presented"])["subject_token"]["credential"]["fingerprint"],
+                         fingerprint(subject))
+        access = self.by_role(detail["issued"])["access_token"]
+        self.assertEqual(access["credential"]["fingerprint"], fingerprint(issued))
+        self.assertEqual(access["expires_in"], "900")
+        use = self.use_of(issued)
+        self.assertIn({"kind": "token_exchange", "name": "", "path": f"localhost:{server.port}/oauth2/token",
+                       "key": "token_exchange"}, use["sources"])
+
     def test_client_credentials_with_basic_auth(self):
         client_secret = self.secret(fake_client_secret())
         issued = self.secret(fake_opaque_access_token())
