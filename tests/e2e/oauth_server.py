@@ -44,6 +44,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         self.server.seen.append((self.command, self.path, dict(self.headers), body))
+        if self.path == "/oauth2/drop":  # a token endpoint that closes the connection without answering
+            self.close_connection = True
+            return
         if self.path == "/oauth2/token":
             if "json" in self.headers.get("Content-Type", ""):
                 fields = json.loads(body)
@@ -60,7 +63,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class OAuthServer:
-    """Token endpoint POST /oauth2/token and API GET /api/… on https://localhost:<port>; .ca is the CA to trust.
+    """Token endpoint POST /oauth2/token (POST /oauth2/drop closes the connection unanswered) and API GET /api/… on https://localhost:<port>; .ca is the CA to trust.
     subject_token: the one token exchange accepts, for exchanged_token; basic_credentials "id:secret": the one
     client_credentials accepts, for client_token."""
 

@@ -182,6 +182,22 @@ class TokenExchange(unittest.TestCase):
         secret_use = self.use_of(client_secret)
         self.assertIn({"kind": "env", "name": "CLIENT_SECRET", "path": "", "key": ""}, secret_use["sources"])
 
+    def test_a_request_never_answered_is_reported_without_an_answer(self):
+        refresh = self.secret("rt_" + _random(ALNUM, 44))
+        with OAuthServer() as server:
+            self.run_probe("unanswered", server, {"REFRESH_TOKEN": refresh})
+            self.assertEqual(server.seen[-1][1], "/oauth2/drop")
+        event = self.exchange("refresh_token")
+        detail = event["token_exchange"]
+        self.assertEqual(detail["status"], 0)
+        self.assertEqual(detail["issued"], [])
+        self.assertEqual(self.by_role(detail["presented"])["refresh_token"]["credential"]["fingerprint"],
+                         fingerprint(refresh))
+        self.assertEqual(event["request"]["path"], "/oauth2/drop")
+        self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                            and e["agent_health"]["sensors"].get("token_requests_unanswered") == "1",
+                            what="token_requests_unanswered in agent_health")
+
     def test_jwt_sent_where_its_audience_does_not_point(self):
         jwt = self.secret(fake_jwt(aud=("https://other.example",)))
         with OAuthServer() as server:
