@@ -182,11 +182,6 @@ class CredentialUseSensor {
   void add_uses(Tracker::Connection& connection, protocols::HttpRequest& request, std::string_view raw_query,
                 uint32_t pid, bool tls, std::vector<CredentialUse>& out);
   void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
-  void note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request, uint32_t pid,
-                          bool tls, bool h2);
-  void complete_exchange(const Connection& c, ObservedTokenExchange exchange);
-  void answer_token_request(const Connection& c, PendingRequest& request, const protocols::HttpResponse& response);
-  void give_up_token_requests(Connection& c, uint64_t sent_before_ns);
   void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid,
                   std::vector<IssuedCredential>& out);
   void settle_address(Connection& c, Address address);
@@ -194,14 +189,20 @@ class CredentialUseSensor {
   void fill_address(const Connection& c, CredentialUse& use);
   void deliver(Connection& c, CredentialUse use, uint64_t time_ns);
   void sync_stream_stats();
+  // OAuth token requests (sensors/tls/token_exchange.h).
+  void note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request, uint32_t pid,
+                          bool tls, bool h2);
+  void complete_exchange(const Connection& c, ObservedTokenExchange exchange);
+  void answer_token_request(const Connection& c, PendingRequest& request, const protocols::HttpResponse& response);
+  void give_up_token_requests(Connection& c, uint64_t sent_before_ns);
 
   Tracker tracker_;
   std::map<Key, Endpoint> socket_endpoints_;        // (tgid, fd) → where it connected
   std::vector<CredentialUse> released_;             // uses ready to be reported
   std::vector<IssuedCredential> issued_at_close_;  // credentials of responses the close of a stream delimited
   std::vector<ObservedTokenExchange> exchanges_;    // token exchanges ready to be reported
-  CredentialUseStats stats_;
   TokenExchangeStats token_stats_;
+  CredentialUseStats stats_;
 };
 
 }  // namespace credtrace::sensors
