@@ -311,6 +311,10 @@ void add_issued(const Fields& fields, TokenResponse& out) {
 
 }  // namespace
 
+bool declares_form_body(const HttpRequest& request) {
+  return icontains(content_type_of(request), "x-www-form-urlencoded");
+}
+
 std::string short_grant_type(std::string_view grant_type) {
   for (const GrantName& grant : kGrants) {
     if (grant.sent == grant_type) return std::string(grant.short_name);

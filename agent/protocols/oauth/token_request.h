@@ -75,6 +75,9 @@ struct TokenResponse {
 // form answer's top level, and its error. Never throws.
 TokenResponse parse_token_response(const HttpResponse& response);
 
+// The request declares an application/x-www-form-urlencoded body (what token requests send).
+bool declares_form_body(const HttpRequest& request);
+
 // The short name of a grant_type value ("urn:ietf:params:oauth:grant-type:token-exchange" → "token_exchange");
 // another value is returned as sent.
 std::string short_grant_type(std::string_view grant_type);

@@ -416,11 +416,11 @@ void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& res
 }
 
 // An OAuth token request (sensors/tls/token_exchange.h): it waits for its answer on HTTP/1.1 over TLS; elsewhere no
-// answer is parsed (HTTP/2 responses need the server's HPACK context, plain sockets' reads are not captured), so it
-// is reported at once, unanswered.
+// answer is parsed (plain sockets' reads are not captured; HTTP/2 responses need the server's HPACK context — and
+// HTTP/2 request bodies are not kept today, so none is recognised there), so it is reported at once, unanswered.
 void CredentialUseSensor::note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
                                              uint32_t pid, bool tls, bool h2) {
-  TokenRequestPtr parsed = token_request_in(request, token_stats_);
+  TokenRequestPtr parsed = token_request_in(request, h2, token_stats_);
   if (!parsed) return;
   Connection& s = connection.context;
   auto exchange = std::make_unique<ObservedTokenExchange>();

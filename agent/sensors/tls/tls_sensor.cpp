@@ -214,6 +214,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["token_requests_unanswered"] = tokens.unanswered;
   sensors["token_requests_unparsed"] = tokens.requests_unparsed;
   sensors["token_answers_unparsed"] = tokens.answers_unparsed;
+  sensors["token_requests_h2_unread"] = tokens.h2_form_bodies_unread;
   const auto& audience = audience_.stats();
   sensors["audience_checked"] = audience.checked;
   sensors["audience_matched"] = audience.matched;

@@ -51,8 +51,9 @@ void TokenResponseWiper::operator()(protocols::oauth::TokenResponse* response) c
   delete response;
 }
 
-TokenRequestPtr token_request_in(const protocols::HttpRequest& request, TokenExchangeStats& stats) {
+TokenRequestPtr token_request_in(const protocols::HttpRequest& request, bool h2, TokenExchangeStats& stats) {
   using Verdict = protocols::oauth::TokenRequestParse::Verdict;
+  if (h2 && request.body_prefix.empty() && protocols::oauth::declares_form_body(request)) ++stats.h2_form_bodies_unread;
   protocols::oauth::TokenRequestParse parse = protocols::oauth::parse_token_request(request);
   if (parse.verdict == Verdict::kUnparsed) ++stats.requests_unparsed;
   if (parse.verdict != Verdict::kToken) {

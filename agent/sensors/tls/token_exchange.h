@@ -50,13 +50,16 @@ struct TokenExchangeStats {
   uint64_t unanswered = 0;          // …reported without one (stream ended, timeout, HTTP/2, plain socket, evicted)
   uint64_t requests_unparsed = 0;   // bodies that mention grant_type but could not be read (cut JSON, …)
   uint64_t answers_unparsed = 0;    // answers whose body could not be read (encoded, cut, not JSON or form)
+  uint64_t h2_form_bodies_unread = 0;  // HTTP/2 requests declaring a form body: the HTTP/2 parser keeps no bodies, so
+                                       // a token request among them is not seen
 };
 
 // A token request is reported without its answer when none came within this long (event time).
 inline constexpr uint64_t kTokenAnswerTimeoutNs = 30ull * 1'000'000'000ull;
 
-// The token request `request` carries, or null (counted in stats when it mentions grant_type but is unreadable).
-TokenRequestPtr token_request_in(const protocols::HttpRequest& request, TokenExchangeStats& stats);
+// The token request `request` carries, or null (counted in stats when it mentions grant_type but is unreadable, or
+// is an HTTP/2 request declaring a form body, whose body the HTTP/2 parser does not keep).
+TokenRequestPtr token_request_in(const protocols::HttpRequest& request, bool h2, TokenExchangeStats& stats);
 
 // Fills event's destination, request and token_exchange detail: every presented and issued value described
 // (fingerprint, type, preview, JWT facts) and wiped. Returns the issued credentials' descriptions.

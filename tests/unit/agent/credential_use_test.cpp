@@ -500,6 +500,23 @@ TEST_F(CredentialUseTokenExchange, PlainSocketRequestsAreReportedAtOnce) {
   EXPECT_FALSE(exchanges[0].response);
 }
 
+TEST(TokenRequestIn, Http2FormRequestsWhoseBodiesAreNotKeptAreCounted) {
+  TokenExchangeStats stats;
+  protocols::HttpRequest request;
+  request.method = "POST";
+  request.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  EXPECT_FALSE(token_request_in(request, true, stats));
+  EXPECT_EQ(stats.h2_form_bodies_unread, 1u);
+  EXPECT_FALSE(token_request_in(request, false, stats));  // HTTP/1.1 with an empty body: nothing unread
+  request.headers = {{"content-type", "application/json"}};
+  EXPECT_FALSE(token_request_in(request, true, stats));
+  EXPECT_EQ(stats.h2_form_bodies_unread, 1u);
+  request.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  request.body_prefix = "grant_type=client_credentials";
+  EXPECT_TRUE(token_request_in(request, false, stats));
+  EXPECT_EQ(stats.requests, 1u);
+}
+
 TEST_F(CredentialUseTokenExchange, AnUnreadableBodyIsCounted) {
   pair();
   std::string body = R"({"grant_type":"client_credentials","client_secret":")" + secret;  // cut JSON
