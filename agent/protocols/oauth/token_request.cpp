@@ -79,10 +79,16 @@ void wipe_json(Json& document) {
   }
 }
 
-// A top-level member: strings as they are, integers in decimal, arrays of strings as one field per element.
+// A top-level member: strings as they are, numbers as decimal integers (3600.0 → "3600"), arrays of strings as one
+// field per element.
 void add_json_member(Fields& fields, const std::string& name, const Json& value) {
   if (value.is_string()) return fields.add(name, value.get_ref<const std::string&>());
   if (value.is_number_integer()) return fields.add(name, std::to_string(value.get<int64_t>()));
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    if (number > -9.0e18 && number < 9.0e18) fields.add(name, std::to_string(static_cast<int64_t>(number)));
+    return;
+  }
   if (!value.is_array()) return;
   for (const Json& element : value) {
     if (element.is_string()) fields.add(name, element.get_ref<const std::string&>());

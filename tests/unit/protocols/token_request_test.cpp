@@ -270,6 +270,10 @@ TEST(TokenResponse, TokenExchangeAnswerPrefersIssuedTokenType) {
   expect_role(response.issued, "access_token", access, "oauth_access_token",
               "urn:ietf:params:oauth:token-type:access_token");
   EXPECT_EQ(role(response.issued, "access_token")->expires_in, 60);
+  TokenResponse floating = parse_token_response(answer(200, R"({"access_token":"abcdefghijklmnopqrstu","expires_in":3599.0})"));
+  EXPECT_EQ(floating.issued.at(0).expires_in, 3599);
+  TokenResponse huge = parse_token_response(answer(200, R"({"access_token":"abcdefghijklmnopqrstu","expires_in":1e300})"));
+  EXPECT_FALSE(huge.issued.at(0).expires_in.has_value());
 }
 
 TEST(TokenResponse, FormAnswer) {
