@@ -134,6 +134,7 @@ void CredentialUseSensor::on_close(const StreamKey& key, Tracker::Connection& co
     connection.stream(Direction::kRead).finish(issued);
     for (auto& found : issued.issued) issued_at_close_.push_back(std::move(found));
   }
+  give_up_token_requests(connection.context, UINT64_MAX);  // answers that never came: reported without them
   settle_address(connection.context, Address::unknown);
 }
 
@@ -251,6 +252,7 @@ std::vector<CredentialUse> CredentialUseSensor::expire(uint64_t now_boot_ns) {
       released_.push_back(std::move(it->use));
     }
     s.held.erase(s.held.begin(), first_kept);
+    give_up_token_requests(s, now_boot_ns >= kTokenAnswerTimeoutNs ? now_boot_ns - kTokenAnswerTimeoutNs : 0);
   });
   // UINT64_MAX is the agent stopping, not time passing: the streams still open are not idle.
   if (now_boot_ns != UINT64_MAX) tracker_.expire_idle(now_boot_ns);
@@ -333,6 +335,7 @@ void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::H
   const bool h2 = connection.stream(Direction::kWrite).parser()->protocol() == "h2";
   ++stats_.requests;
   if (!h2) note_request(connection, request);
+  note_token_request(connection, request, pid, tls, h2);
   for (auto& credential : protocols::credentials_in_request(request, raw_query)) {
     CredentialUse use;
     use.pid = pid;
@@ -360,9 +363,12 @@ void CredentialUseSensor::note_request(Tracker::Connection& connection, const pr
   Connection& s = connection.context;
   streams::Stream& reads = connection.stream(Direction::kRead);
   if (!reads.parser()) reads.set_parser(answer_parser_for("http/1.1"));
-  if (s.pending_requests.size() >= kMaxPending) s.pending_requests.pop_front();
+  if (s.pending_requests.size() >= kMaxPending) {
+    if (s.pending_requests.front().token) complete_exchange(s, std::move(*s.pending_requests.front().token));
+    s.pending_requests.pop_front();
+  }
   std::string host = request.host.empty() ? s.sni : request.host;
-  s.pending_requests.push_back({request.method, std::move(host), request.path});
+  s.pending_requests.push_back({request.method, std::move(host), request.path, nullptr});
   reads.parser()->on_peer_request(request.method);
 }
 
@@ -389,6 +395,7 @@ void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& res
     request = std::move(s.pending_requests.front());
     s.pending_requests.pop_front();
   }
+  if (request.token) answer_token_request(s, request, response);
   for (auto& credential : protocols::credentials_in_response(response)) {
     IssuedCredential found;
     found.pid = pid;
@@ -405,6 +412,73 @@ void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& res
     found.tls = true;
     found.credential = std::move(credential);
     out.push_back(std::move(found));
+  }
+}
+
+// An OAuth token request (sensors/tls/token_exchange.h): it waits for its answer on HTTP/1.1 over TLS; elsewhere no
+// answer is parsed (plain sockets' reads are not captured; HTTP/2 responses need the server's HPACK context — and
+// HTTP/2 request bodies are not kept today, so none is recognised there), so it is reported at once, unanswered.
+void CredentialUseSensor::note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                             uint32_t pid, bool tls, bool h2) {
+  TokenRequestPtr parsed = token_request_in(request, h2, token_stats_);
+  if (!parsed) return;
+  Connection& s = connection.context;
+  auto exchange = std::make_unique<ObservedTokenExchange>();
+  exchange->pid = pid;
+  exchange->request = std::move(parsed);
+  exchange->sent_ns = connection.last_seen_ns;
+  TokenEndpoint& endpoint = exchange->endpoint;
+  endpoint.protocol = h2 ? "h2" : "http/1.1";
+  endpoint.tls = tls;
+  endpoint.method = request.method;
+  endpoint.path = request.path;
+  endpoint.sni = s.sni;
+  if (!request.host.empty()) {
+    endpoint.host = request.host;
+    endpoint.host_source = h2 ? kHostFromAuthority : kHostFromHeader;
+    endpoint.host_port = port_named_in(request.host);
+  } else if (!s.sni.empty()) {
+    endpoint.host = s.sni;
+    endpoint.host_source = kHostFromSni;
+  }
+  if (h2 || !tls || s.pending_requests.empty()) return complete_exchange(s, std::move(*exchange));
+  s.pending_requests.back().token = std::move(exchange);
+}
+
+// Its destination's address as observed by now (or unknown), then ready to be reported.
+void CredentialUseSensor::complete_exchange(const Connection& s, ObservedTokenExchange exchange) {
+  TokenEndpoint& endpoint = exchange.endpoint;
+  if (s.address == Address::connected) {
+    endpoint.ip = s.connected.ip;
+    endpoint.port = s.connected.port;
+    endpoint.address_source = kAddressFromConnect;
+    if (endpoint.host.empty()) {
+      endpoint.host = endpoint.ip;
+      endpoint.host_source = kHostFromIp;
+    }
+  } else {
+    endpoint.address_source = kAddressUnknown;
+  }
+  ++(exchange.response ? token_stats_.answered : token_stats_.unanswered);
+  exchanges_.push_back(std::move(exchange));
+}
+
+void CredentialUseSensor::answer_token_request(const Connection& s, PendingRequest& request,
+                                               const protocols::HttpResponse& response) {
+  TokenResponsePtr answer(new protocols::oauth::TokenResponse(protocols::oauth::parse_token_response(response)));
+  if (answer->unparsed) ++token_stats_.answers_unparsed;
+  request.token->response = std::move(answer);
+  complete_exchange(s, std::move(*request.token));
+  request.token.reset();
+}
+
+// Token requests sent at or before sent_before_ns whose answers have not come: reported without them. Their places
+// stay queued, so later answers still pair with the right requests.
+void CredentialUseSensor::give_up_token_requests(Connection& s, uint64_t sent_before_ns) {
+  for (PendingRequest& pending : s.pending_requests) {
+    if (!pending.token || pending.token->sent_ns > sent_before_ns) continue;
+    complete_exchange(s, std::move(*pending.token));
+    pending.token.reset();
   }
 }
 

@@ -15,6 +15,7 @@
 #include "protocols/credentials.h"
 #include "protocols/http1/request_parser.h"
 #include "protocols/http1/response_parser.h"
+#include "sensors/tls/token_exchange.h"
 #include "streams/stream_tracker.h"
 
 namespace credtrace::sensors {
@@ -120,7 +121,11 @@ class CredentialUseSensor {
   std::vector<CredentialUse> expire(uint64_t now_boot_ns);
   // Uses released by calls that return something else (on_free, on_new, evictions).
   std::vector<CredentialUse> take_released() { return std::exchange(released_, {}); }
+  // OAuth token requests paired with their answers, or given up on (stream ended, kTokenAnswerTimeoutNs, no answer
+  // parser): any call may complete some (sensors/tls/token_exchange.h).
+  std::vector<ObservedTokenExchange> take_token_exchanges() { return std::exchange(exchanges_, {}); }
   const CredentialUseStats& stats() const { return stats_; }
+  const TokenExchangeStats& token_stats() const { return token_stats_; }
 
  private:
   struct Endpoint {
@@ -131,6 +136,7 @@ class CredentialUseSensor {
   // A request whose response has not been parsed yet (for naming what issued a credential).
   struct PendingRequest {
     std::string method, host, path;
+    std::unique_ptr<ObservedTokenExchange> token;  // an OAuth token request waiting for its answer
   };
   using Key = std::pair<uint32_t, uint64_t>;
   // Whether the stream's address is known: waiting for the ciphertext's socket (TLS), paired with it, or unknown
@@ -183,11 +189,19 @@ class CredentialUseSensor {
   void fill_address(const Connection& c, CredentialUse& use);
   void deliver(Connection& c, CredentialUse use, uint64_t time_ns);
   void sync_stream_stats();
+  // OAuth token requests (sensors/tls/token_exchange.h).
+  void note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request, uint32_t pid,
+                          bool tls, bool h2);
+  void complete_exchange(const Connection& c, ObservedTokenExchange exchange);
+  void answer_token_request(const Connection& c, PendingRequest& request, const protocols::HttpResponse& response);
+  void give_up_token_requests(Connection& c, uint64_t sent_before_ns);
 
   Tracker tracker_;
   std::map<Key, Endpoint> socket_endpoints_;        // (tgid, fd) → where it connected
   std::vector<CredentialUse> released_;             // uses ready to be reported
   std::vector<IssuedCredential> issued_at_close_;  // credentials of responses the close of a stream delimited
+  std::vector<ObservedTokenExchange> exchanges_;    // token exchanges ready to be reported
+  TokenExchangeStats token_stats_;
   CredentialUseStats stats_;
 };
 

@@ -9,6 +9,28 @@
 #include "events/credential_facts.h"
 
 namespace credtrace::sensors {
+namespace {
+
+// Where a use went, as credential_use, audience_mismatch and the like report it.
+void fill_destination(const CredentialUse& use, credtrace::v1::Event& event) {
+  auto* destination = event.mutable_destination();
+  destination->set_host(use.host);
+  destination->set_sni(use.sni);
+  destination->set_ip(use.ip);
+  destination->set_port(use.port);
+  destination->set_tls(use.tls);
+  destination->set_address_source(use.address_source);
+  destination->set_host_port(use.host_port);
+  destination->set_host_source(use.host_source);
+  auto* request = event.mutable_request();
+  request->set_protocol(use.protocol);
+  request->set_method(use.method);
+  request->set_path(use.path);
+  request->set_carrier(use.credential.carrier);
+  request->set_scheme(use.credential.scheme);
+}
+
+}  // namespace
 
 TlsSensor::TlsSensor(SensorContext context)
     : context_(context),
@@ -45,7 +67,7 @@ void TlsSensor::on_attributed(const process::ProcessRecord& record, const tracki
 void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
   if (e.direction == CT_TLS_READ) {
     for (auto& issued : uses_.on_read_data(e)) emit_issued(issued);
-    return;
+    return emit_token_exchanges(uses_.take_token_exchanges());  // answers read
   }
   emit_uses(uses_.on_data(e));
 }
@@ -82,6 +104,7 @@ credtrace::v1::Credential TlsSensor::describe_and_wipe(protocols::CarriedCredent
 
 void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
   for (auto& use : uses) emit_use(use);
+  emit_token_exchanges(uses_.take_token_exchanges());  // whatever completed them completed these too
 }
 
 void TlsSensor::emit_use(CredentialUse& use) {
@@ -91,6 +114,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
   if (!who.server) return count_error("credential_use_unknown_workload");
   const credtrace::v1::Process process = context_.tracker.process_view(*who.record);
   credtrace::v1::ToolCallLink link = link_use(use, credential, who.server->pid, process, who.server->workload);
+  check_audience(credential, use, who, link);
   if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
                                UseAggregator::call_key_of(link), UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
@@ -98,21 +122,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
   *event.mutable_credential() = credential;
   if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = std::move(link);
   context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
-  auto* destination = event.mutable_destination();
-  destination->set_host(use.host);
-  destination->set_sni(use.sni);
-  destination->set_ip(use.ip);
-  destination->set_port(use.port);
-  destination->set_tls(use.tls);
-  destination->set_address_source(use.address_source);
-  destination->set_host_port(use.host_port);
-  destination->set_host_source(use.host_source);
-  auto* request = event.mutable_request();
-  request->set_protocol(use.protocol);
-  request->set_method(use.method);
-  request->set_path(use.path);
-  request->set_carrier(use.credential.carrier);
-  request->set_scheme(use.credential.scheme);
+  fill_destination(use, event);
   emit_aggregated(aggregator_.add(std::move(event), UseAggregator::Clock::now()));
 }
 
@@ -120,23 +130,12 @@ void TlsSensor::emit_use(CredentialUse& use) {
 credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
                                                 uint32_t server_pid, const credtrace::v1::Process& process,
                                                 const credtrace::v1::Workload& workload) {
+  credtrace::v1::Event described;  // the same destination and request a credential_use carries
+  fill_destination(use, described);
   credtrace::v1::Downstream downstream;
   *downstream.mutable_credential() = credential;
-  auto* destination = downstream.mutable_destination();
-  destination->set_host(use.host);
-  destination->set_sni(use.sni);
-  destination->set_ip(use.ip);
-  destination->set_port(use.port);
-  destination->set_tls(use.tls);
-  destination->set_address_source(use.address_source);
-  destination->set_host_port(use.host_port);
-  destination->set_host_source(use.host_source);
-  auto* request = downstream.mutable_request();
-  request->set_protocol(use.protocol);
-  request->set_method(use.method);
-  request->set_path(use.path);
-  request->set_carrier(use.credential.carrier);
-  request->set_scheme(use.credential.scheme);
+  *downstream.mutable_destination() = std::move(*described.mutable_destination());
+  *downstream.mutable_request() = std::move(*described.mutable_request());
   downstream.set_pid(use.pid);
   *downstream.mutable_time() = common::now_timestamp();
   return context_.mcp_calls.link_downstream(server_pid, downstream, boot_clock_ns(), &process, &workload);
@@ -179,6 +178,45 @@ void TlsSensor::emit_issued(IssuedCredential& issued) {
   context_.sink.write(event);
 }
 
+// A JWT presented in a header (Authorization: Bearer, an API-key header) whose aud names hosts, none of them the one
+// it was sent to (sensors/tls/audience_check.h): reported once per (fingerprint, destination host). JWTs in bodies
+// (a token request's subject_token or assertion) are handed over, not presented to that destination: not judged.
+void TlsSensor::check_audience(const credtrace::v1::Credential& credential, const CredentialUse& use,
+                               const tracking::Attribution& who, const credtrace::v1::ToolCallLink& link) {
+  if (!credential.has_jwt() || credential.jwt().aud().empty()) return;
+  if (!use.credential.carrier.starts_with("header:")) return;
+  const std::vector<std::string> aud(credential.jwt().aud().begin(), credential.jwt().aud().end());
+  std::optional<std::string> host =
+      audience_.check(aud, credential.fingerprint(), use.host, use.sni, use.host_source == kHostFromIp);
+  if (!host) return;
+  auto event = context_.events.about("audience_mismatch", context_.tracker.process_view(*who.record), who.server->workload);
+  *event.mutable_credential() = credential;
+  context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
+  fill_destination(use, event);
+  auto* mismatch = event.mutable_audience_mismatch();
+  for (const auto& value : aud) mismatch->add_aud(value);
+  mismatch->set_destination_host(*host);
+  if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = link;
+  context_.sink.write(event);
+}
+
+void TlsSensor::emit_token_exchanges(std::vector<ObservedTokenExchange> exchanges) {
+  for (auto& exchange : exchanges) emit_token_exchange(exchange);
+}
+
+// A token request and its answer: the tokens it issued become sources of their later uses by the same workload.
+void TlsSensor::emit_token_exchange(ObservedTokenExchange& exchange) {
+  tracking::Attribution who = context_.tracker.attribute(exchange.pid);
+  if (!who.record || !who.server) return count_error("token_exchange_unknown_workload");  // raw values: wiped
+  auto event = context_.events.about("token_exchange", context_.tracker.process_view(*who.record), who.server->workload);
+  const std::vector<credtrace::v1::Credential> issued = describe_exchange(exchange, context_.fingerprinter, event);
+  const credtrace::v1::Source source = token_exchange_source(event);
+  for (const auto& credential : issued) {
+    context_.registry.add_workload_source(who.server->pid, credential.fingerprint(), source);
+  }
+  context_.sink.write(event);
+}
+
 void TlsSensor::emit_aggregated(std::vector<credtrace::v1::Event> events) {
   for (auto& event : events) {
     *event.mutable_time() = common::now_timestamp();
@@ -211,6 +249,21 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["tls_attach_failures"] = libraries_.failures();
   sensors["credential_use_unaggregated"] = aggregator_.unaggregated();
   sensors["credential_use_open_windows"] = aggregator_.open_windows();
+  const auto& tokens = uses_.token_stats();
+  sensors["token_requests"] = tokens.requests;
+  sensors["token_requests_answered"] = tokens.answered;
+  sensors["token_requests_unanswered"] = tokens.unanswered;
+  sensors["token_requests_unparsed"] = tokens.requests_unparsed;
+  sensors["token_answers_unparsed"] = tokens.answers_unparsed;
+  sensors["token_requests_h2_unread"] = tokens.h2_form_bodies_unread;
+  const auto& audience = audience_.stats();
+  sensors["audience_checked"] = audience.checked;
+  sensors["audience_matched"] = audience.matched;
+  sensors["audience_mismatches"] = audience.mismatches;
+  sensors["audience_mismatch_repeats"] = audience.repeats;
+  sensors["audience_not_comparable"] = audience.not_comparable;
+  sensors["audience_no_destination"] = audience.no_destination;
+  sensors["audience_pairs_forgotten"] = audience.forgotten;
   for (const auto& [kind, n] : errors_) (*health.mutable_agent_errors())[kind] = n;
 }
 

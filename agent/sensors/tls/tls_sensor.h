@@ -1,11 +1,13 @@
 // The TLS and socket sensor: OpenSSL uprobes placed and attached per library file, plaintext reassembled per
 // stream, HTTP requests' credentials reported as credential_use (aggregated per window) with their observed
-// destination, and credentials servers issue in responses reported as secret_exposure.
+// destination, and credentials servers issue in responses reported as secret_exposure; OAuth token requests and
+// their answers as token_exchange, and JWTs sent where their aud does not point as audience_mismatch.
 #pragma once
 
 #include <memory>
 
 #include "sensors/sensor.h"
+#include "sensors/tls/audience_check.h"
 #include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_libraries.h"
 #include "sensors/tls/use_aggregator.h"
@@ -39,6 +41,10 @@ class TlsSensor final : public Sensor {
                                        const credtrace::v1::Workload& workload);
   void link_connection(const ct_connect_event& e);
   void emit_issued(IssuedCredential& issued);
+  void emit_token_exchanges(std::vector<ObservedTokenExchange> exchanges);
+  void emit_token_exchange(ObservedTokenExchange& exchange);
+  void check_audience(const credtrace::v1::Credential& credential, const CredentialUse& use,
+                      const tracking::Attribution& who, const credtrace::v1::ToolCallLink& link);
   void emit_aggregated(std::vector<credtrace::v1::Event> events);
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
@@ -46,6 +52,7 @@ class TlsSensor final : public Sensor {
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
   UseAggregator aggregator_;
+  AudienceChecker audience_;
   Clock::time_point last_expiry_{};
   std::map<std::string, uint64_t> errors_;
 };

@@ -388,3 +388,145 @@ TEST_F(CredentialUseRetries, OnlyAStreamsFirstWriteIsJudgedSoLaterRepeatsAreRequ
 
 }  // namespace
 }  // namespace credtrace::sensors
+
+namespace credtrace::sensors {
+namespace {
+
+// OAuth token requests paired with their answers (sensors/tls/token_exchange.h), or reported without one.
+class CredentialUseTokenExchange : public CredentialUseStreams {
+ protected:
+  static std::string token_request(const std::string& form) {
+    return "POST /oauth/token HTTP/1.1\r\nHost: auth.example.com:8443\r\nContent-Type: "
+           "application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form;
+  }
+  static std::string json_answer(int status, const std::string& body) {
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  void send(const std::string& form, uint64_t time_ns = kT0 + 1000) {
+    sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, token_request(form), time_ns));
+  }
+  void read(const std::string& response, uint64_t time_ns = kT0 + 3000) {
+    sensor.on_read_data(*data_event(CT_EVENT_TLS_DATA, kSsl, response, time_ns, CT_TLS_READ));
+  }
+  std::string secret = fake::generic_secret(40);
+};
+
+TEST_F(CredentialUseTokenExchange, ARequestIsPairedWithItsAnswer) {
+  pair();
+  send("grant_type=client_credentials&client_id=app&client_secret=" + secret);
+  EXPECT_TRUE(sensor.take_token_exchanges().empty());  // waiting for the answer
+  const std::string access = fake::jwt();
+  read(json_answer(200, "{\"access_token\":\"" + access + "\",\"token_type\":\"Bearer\",\"expires_in\":60}"));
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  ObservedTokenExchange& exchange = exchanges[0];
+  EXPECT_EQ(exchange.pid, kPid);
+  EXPECT_EQ(exchange.request->grant_type, "client_credentials");
+  ASSERT_EQ(exchange.request->presented.size(), 1u);
+  EXPECT_EQ(exchange.request->presented[0].value, secret);
+  ASSERT_TRUE(exchange.response);
+  EXPECT_EQ(exchange.response->status, 200);
+  ASSERT_EQ(exchange.response->issued.size(), 1u);
+  EXPECT_EQ(exchange.response->issued[0].value, access);
+  EXPECT_EQ(exchange.response->issued[0].expires_in, 60);
+  EXPECT_EQ(exchange.endpoint.host, "auth.example.com:8443");
+  EXPECT_EQ(exchange.endpoint.host_port, 8443u);
+  EXPECT_EQ(exchange.endpoint.path, "/oauth/token");
+  EXPECT_EQ(exchange.endpoint.port, kServerPort);
+  EXPECT_EQ(exchange.endpoint.address_source, kAddressFromConnect);
+  EXPECT_EQ(sensor.token_stats().requests, 1u);
+  EXPECT_EQ(sensor.token_stats().answered, 1u);
+}
+
+TEST_F(CredentialUseTokenExchange, AnErrorAnswer) {
+  pair();
+  send("grant_type=refresh_token&refresh_token=" + secret);
+  read(json_answer(400, R"({"error":"invalid_grant"})"));
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_EQ(exchanges[0].response->status, 400);
+  EXPECT_EQ(exchanges[0].response->error, "invalid_grant");
+}
+
+TEST_F(CredentialUseTokenExchange, OnlyTheTokenRequestOfAPipelineGetsTheTokenAnswer) {
+  pair();
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl, api_key_request("auth.example.com", key), kT0 + 900));
+  send("grant_type=client_credentials&client_secret=" + secret);
+  read(json_answer(200, R"({"ok":true})") + json_answer(201, R"({"access_token":"abcdefghijklmnopqrstuvwxyz0123"})"));
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_EQ(exchanges[0].response->status, 201);
+}
+
+TEST_F(CredentialUseTokenExchange, NoAnswerBeforeTheStreamEndsIsReportedWithoutOne) {
+  pair();
+  send("grant_type=client_credentials&client_secret=" + secret);
+  sensor.on_free(free_event(CT_EVENT_TLS_FREE));
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_FALSE(exchanges[0].response);
+  EXPECT_EQ(sensor.token_stats().unanswered, 1u);
+}
+
+TEST_F(CredentialUseTokenExchange, NoAnswerWithinTheTimeoutIsReportedAndALateAnswerStillPairsInOrder) {
+  pair();
+  send("grant_type=client_credentials&client_secret=" + secret, kT0 + 1000);
+  sensor.expire(kT0 + 1000 + kTokenAnswerTimeoutNs - 1);
+  EXPECT_TRUE(sensor.take_token_exchanges().empty());
+  sensor.expire(kT0 + 1000 + kTokenAnswerTimeoutNs);
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_FALSE(exchanges[0].response);
+  send("grant_type=refresh_token&refresh_token=" + secret, kT0 + kTokenAnswerTimeoutNs + 2000);
+  read(json_answer(200, "{}"), kT0 + kTokenAnswerTimeoutNs + 3000);  // the late answer of the first
+  EXPECT_TRUE(sensor.take_token_exchanges().empty());
+  read(json_answer(200, "{}"), kT0 + kTokenAnswerTimeoutNs + 4000);
+  exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_EQ(exchanges[0].request->grant_type, "refresh_token");
+}
+
+TEST_F(CredentialUseTokenExchange, PlainSocketRequestsAreReportedAtOnce) {
+  sensor.on_connect(connect_event(kFd, "127.0.0.1", kServerPort));
+  bool stop = false;
+  sensor.on_socket_data(*data_event(CT_EVENT_SOCK_DATA, kFd, token_request("grant_type=password&password=" + secret),
+                                    kT0 + 1000),
+                        &stop);
+  auto exchanges = sensor.take_token_exchanges();
+  ASSERT_EQ(exchanges.size(), 1u);
+  EXPECT_FALSE(exchanges[0].endpoint.tls);
+  EXPECT_EQ(exchanges[0].endpoint.port, kServerPort);
+  EXPECT_FALSE(exchanges[0].response);
+}
+
+TEST(TokenRequestIn, Http2FormRequestsWhoseBodiesAreNotKeptAreCounted) {
+  TokenExchangeStats stats;
+  protocols::HttpRequest request;
+  request.method = "POST";
+  request.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  EXPECT_FALSE(token_request_in(request, true, stats));
+  EXPECT_EQ(stats.h2_form_bodies_unread, 1u);
+  EXPECT_FALSE(token_request_in(request, false, stats));  // HTTP/1.1 with an empty body: nothing unread
+  request.headers = {{"content-type", "application/json"}};
+  EXPECT_FALSE(token_request_in(request, true, stats));
+  EXPECT_EQ(stats.h2_form_bodies_unread, 1u);
+  request.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  request.body_prefix = "grant_type=client_credentials";
+  EXPECT_TRUE(token_request_in(request, false, stats));
+  EXPECT_EQ(stats.requests, 1u);
+}
+
+TEST_F(CredentialUseTokenExchange, AnUnreadableBodyIsCounted) {
+  pair();
+  std::string body = R"({"grant_type":"client_credentials","client_secret":")" + secret;  // cut JSON
+  sensor.on_data(*data_event(CT_EVENT_TLS_DATA, kSsl,
+                             "POST /token HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body,
+                             kT0 + 1000));
+  EXPECT_TRUE(sensor.take_token_exchanges().empty());
+  EXPECT_EQ(sensor.token_stats().requests_unparsed, 1u);
+}
+
+}  // namespace
+}  // namespace credtrace::sensors

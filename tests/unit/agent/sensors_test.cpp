@@ -125,5 +125,138 @@ TEST(Sensors, EnvironmentSecretIsTheSourceOfItsTlsUseAndNeverLeavesRaw) {
   std::filesystem::remove_all(proc);
 }
 
+std::unique_ptr<ct_tls_data_event> tls_read(uint32_t pid, uint64_t ssl, const std::string& bytes) {
+  auto e = tls_write(pid, ssl, bytes);
+  e->direction = CT_TLS_READ;
+  e->hdr.time_boot_ns += 1000;
+  return e;
+}
+
+// The TLS sensor wired to a tracker that knows one server (no environment).
+struct TlsWired {
+  static constexpr uint32_t kServer = 7200;
+  TlsWired() {
+    config.proc_root = "/nonexistent-proc-root";
+    config.mcp.scan_user_homes = false;
+    std::string error;
+    fingerprinter = secrets::Fingerprinter::from_key("unit-test-fleet-key-0123456789abcdef", &error);
+    tracker.add_observer(&tls);
+    tracker.on_exec(server_exec(kServer));
+  }
+  void write(uint64_t ssl, const std::string& bytes) {
+    tls.on_record(tls_write(kServer, ssl, bytes).get(), sizeof(ct_tls_data_event));
+  }
+  void read(uint64_t ssl, const std::string& bytes) {
+    tls.on_record(tls_read(kServer, ssl, bytes).get(), sizeof(ct_tls_data_event));
+  }
+  std::vector<credtrace::v1::Event> all(const std::string& type) const {
+    std::vector<credtrace::v1::Event> out;
+    for (const auto& e : sink.events)
+      if (e.type() == type) out.push_back(e);
+    return out;
+  }
+  uint64_t health(const std::string& counter) const {
+    credtrace::v1::AgentHealth report;
+    tls.report(report);
+    return report.sensors().at(counter);
+  }
+
+  config::AgentConfig config = config::default_config();
+  std::optional<secrets::Fingerprinter> fingerprinter;
+  NoKernel kernel;
+  RecordingSink sink;
+  events::EventFactory events{"host-a", "agt_test"};
+  events::CredentialRegistry registry;
+  tracking::ProcessTracker tracker{config, kernel, sink, events};
+  sensors::McpCalls mcp_calls{{*fingerprinter, events, sink, registry}, protocols::CallTrackerLimits{}};
+  sensors::SensorContext context{config, *fingerprinter, events, sink, registry, tracker, kernel, kernel, mcp_calls};
+  sensors::TlsSensor tls{context};
+};
+
+std::string form_post(const std::string& host, const std::string& form) {
+  return "POST /oauth2/token HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+         "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form;
+}
+
+std::string json_ok(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST(Sensors, TokenExchangeIsReportedAndItsIssuedTokenIsTheSourceOfItsUse) {
+  TlsWired wired;
+  const std::string subject = fake::jwt();
+  const std::string secret = fake::generic_secret(40);
+  const std::string issued = fake::generic_secret(48);
+  wired.write(0x7f0021, form_post("auth.example.com",
+                                  "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=" +
+                                      subject + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+                                      "&audience=mock-api&resource=https%3A%2F%2Fapi.example.com%2F&client_id=probe"
+                                      "&client_secret=" + secret));
+  wired.read(0x7f0021, json_ok(R"({"access_token":")" + issued +
+                               R"(","issued_token_type":"urn:ietf:params:oauth:token-type:access_token",)"
+                               R"("token_type":"Bearer","expires_in":900})"));
+  const auto exchange = wired.sink.first("token_exchange");
+  ASSERT_TRUE(exchange);
+  const auto& detail = exchange->token_exchange();
+  EXPECT_EQ(detail.grant_type(), "token_exchange");
+  EXPECT_EQ(detail.client_id(), "probe");
+  ASSERT_EQ(detail.audience_size(), 1);
+  EXPECT_EQ(detail.audience(0), "mock-api");
+  EXPECT_EQ(detail.resource(0), "https://api.example.com/");
+  EXPECT_EQ(detail.status(), 200);
+  ASSERT_EQ(detail.presented_size(), 2);
+  EXPECT_EQ(detail.presented(0).role(), "client_secret");
+  EXPECT_EQ(detail.presented(0).credential().fingerprint(), wired.fingerprinter->fingerprint(secret));
+  EXPECT_EQ(detail.presented(1).role(), "subject_token");
+  EXPECT_EQ(detail.presented(1).credential().type(), "jwt");
+  EXPECT_EQ(detail.presented(1).credential().fingerprint(), wired.fingerprinter->fingerprint(subject));
+  ASSERT_EQ(detail.issued_size(), 1);
+  EXPECT_EQ(detail.issued(0).role(), "access_token");
+  EXPECT_EQ(detail.issued(0).expires_in(), 900);
+  EXPECT_EQ(detail.issued(0).token_type(), "urn:ietf:params:oauth:token-type:access_token");
+  EXPECT_EQ(detail.issued(0).credential().fingerprint(), wired.fingerprinter->fingerprint(issued));
+  EXPECT_EQ(exchange->destination().host(), "auth.example.com");
+  EXPECT_EQ(exchange->request().path(), "/oauth2/token");
+
+  wired.write(0x7f0022, "GET /v1/items HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: Bearer " + issued + "\r\n\r\n");
+  wired.tls.stop();
+  credtrace::v1::Event use;
+  for (const auto& e : wired.all("credential_use"))
+    if (e.credential().fingerprint() == wired.fingerprinter->fingerprint(issued)) use = e;
+  bool listed = false;
+  for (const auto& source : use.sources())
+    listed = listed || (source.kind() == "token_exchange" && source.path() == "auth.example.com/oauth2/token" &&
+                        source.key() == "token_exchange");
+  EXPECT_TRUE(listed) << use.DebugString();
+  EXPECT_EQ(wired.health("token_requests_answered"), 1u);
+  for (const auto& event : wired.sink.events) {
+    const std::string line = exporter::event_to_json_line(event);
+    for (const std::string& raw : {subject, secret, issued}) EXPECT_EQ(line.find(raw), std::string::npos) << event.type();
+  }
+}
+
+TEST(Sensors, AJwtSentWhereItsAudienceDoesNotPointIsReportedOnce) {
+  TlsWired wired;
+  const std::string jwt = fake::base64(R"({"alg":"RS256"})", true) + "." +
+                          fake::base64(R"({"aud":"https://other.example/","exp":1900000000})", true) + "." +
+                          fake::random_from(fake::kWordDash, 43);
+  const std::string request = "GET /v1 HTTP/1.1\r\nHost: localhost:8443\r\nAuthorization: Bearer " + jwt + "\r\n\r\n";
+  wired.write(0x7f0031, request);
+  wired.write(0x7f0032, request);  // another stream, same destination
+  wired.tls.stop();
+  const auto mismatches = wired.all("audience_mismatch");
+  ASSERT_EQ(mismatches.size(), 1u);
+  EXPECT_EQ(mismatches[0].audience_mismatch().destination_host(), "localhost");
+  EXPECT_EQ(mismatches[0].audience_mismatch().aud(0), "https://other.example/");
+  EXPECT_EQ(mismatches[0].credential().fingerprint(), wired.fingerprinter->fingerprint(jwt));
+  EXPECT_EQ(mismatches[0].destination().host(), "localhost:8443");
+  EXPECT_EQ(mismatches[0].request().carrier(), "header:authorization");
+  EXPECT_EQ(wired.health("audience_mismatches"), 1u);
+  EXPECT_EQ(wired.health("audience_mismatch_repeats"), 1u);
+  for (const auto& event : wired.sink.events)
+    EXPECT_EQ(exporter::event_to_json_line(event).find(jwt), std::string::npos) << event.type();
+}
+
 }  // namespace
 }  // namespace credtrace
