@@ -168,7 +168,7 @@ struct TlsWired {
   events::EventFactory events{"host-a", "agt_test"};
   events::CredentialRegistry registry;
   tracking::ProcessTracker tracker{config, kernel, sink, events};
-  sensors::McpCalls mcp_calls{{*fingerprinter, events, sink, registry}, protocols::CallTrackerLimits{}};
+  sensors::McpCalls mcp_calls{{*fingerprinter, events, sink, registry}, sensors::McpCallsOptions{}};
   sensors::SensorContext context{config, *fingerprinter, events, sink, registry, tracker, kernel, kernel, mcp_calls};
   sensors::TlsSensor tls{context};
 };
