@@ -2,25 +2,26 @@
  * servers read from their stdin and write to their stdout (JSON-RPC over stdio), for the pipes the agent listed. */
 #include "include/helpers.h"
 
-/* A watched thread's read of fd 0 or write of fd 1 on a file the agent listed as an MCP server's stdio: remembered
- * until the syscall returns, when the bytes moved are known. */
+/* A watched thread's read of fd 0 or write of fd 1: remembered until the syscall returns, when the bytes moved are
+ * known. Whether the file is a listed MCP server's stdio is checked at the return: a read that blocked before the
+ * agent listed the pipe (the server waiting for its next message) still counts once it returns. */
 static __always_inline void ct_note_stdio_call(struct task_struct *task, __u32 fd, __u64 buf, __u32 direction) {
   struct file *file = ct_fd_file(task, fd);
   if (!file) return;
   struct ct_stdio_call call = {.buf = buf, .inode = BPF_CORE_READ(file, f_inode, i_ino), .direction = direction};
-  if (!bpf_map_lookup_elem(&mcp_stdio_files, &call.inode)) return;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (bpf_map_update_elem(&pending_stdio_calls, &tid, &call, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
 }
 
-/* The bytes a stdio call moved (ret > 0), in chunks keyed by the file's inode. */
+/* The bytes a stdio call moved (ret > 0) on a listed file, in chunks keyed by the file's inode. */
 static __always_inline void ct_finish_stdio_call(__s64 ret) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct ct_stdio_call *pending = bpf_map_lookup_elem(&pending_stdio_calls, &tid);
   if (!pending) return;
   struct ct_stdio_call call = *pending;
   bpf_map_delete_elem(&pending_stdio_calls, &tid);
-  if (ret > 0) ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
+  if (ret <= 0 || !bpf_map_lookup_elem(&mcp_stdio_files, &call.inode)) return;
+  ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")

@@ -112,6 +112,37 @@ TEST_F(ProbesTest, UnlistedStdinOfAWatchedProcessIsNotCaptured) {
   for (int fd : in) close(fd);
 }
 
+// A server blocked in read() when the agent lists its stdin (waiting for its next message) is captured once the read
+// returns: the listing is checked when the syscall exits.
+TEST_F(ProbesTest, ReadBlockedBeforeTheListingIsCaptured) {
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    dup2(in[0], 0);
+    raise(SIGSTOP);
+    char buf[256];
+    _exit(read(0, buf, sizeof(buf)) > 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  kill(child, SIGCONT);
+  usleep(200 * 1000);  // the child is now blocked in read(0): its entry saw no listed pipe
+  ASSERT_TRUE(probes_->add_stdio_file(inode_of(in[0]), 1));
+  const std::string message = R"({"jsonrpc":"2.0","id":4,"method":"tools/call"})" "\n";
+  ASSERT_EQ(write(in[1], message.data(), message.size()), static_cast<ssize_t>(message.size()));
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const Captured* got = wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child);
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(std::string(got->as<ct_tls_data_event>().data, got->as<ct_tls_data_event>().len), message);
+  probes_->remove_stdio_file(inode_of(in[0]));
+  for (int fd : in) close(fd);
+}
+
 // A write longer than the capture keeps its head and its last chunk: the parser sees where the line ends, so the
 // message after it is not lost with it.
 TEST_F(ProbesTest, LongStdoutWriteKeepsItsHeadAndItsTail) {

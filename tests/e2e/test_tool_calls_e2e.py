@@ -178,9 +178,13 @@ class ToolCallsOverStdio(AgentTestCase):
         self.assertTrue(all(c["mcp_tool_call"]["outcome"] == "ok" for c in calls), calls)
         self.agent.wait_for(lambda e: e["type"] == "secret_in_tool_io"
                             and e["credential"]["fingerprint"] == fingerprint(token), what="token finding")
-        self.agent.wait_for(lambda e: e["type"] == "agent_health"
-                            and all(int(e["agent_health"].get("sensors", {}).get(c, 0)) > 0 for c in counters),
-                            timeout=30, what=f"health counting {counters}")
+        try:
+            self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                and all(int(e["agent_health"].get("sensors", {}).get(c, 0)) > 0 for c in counters),
+                                timeout=30, what=f"health counting {counters}")
+        except AssertionError:
+            raise AssertionError(f"counters {counters} not all counted: "
+                                 f"{ {k: v for k, v in self.health_sensors().items() if k.startswith('mcp_stdio')} }")
         self.assertIsNone(self.agent.proc.poll(), "the agent must survive hostile input")
 
     def test_hostile_bytes_on_the_servers_stdin_are_counted_and_later_calls_reported(self):
