@@ -123,6 +123,30 @@ class ToolCallsOverStdio(AgentTestCase):
         self.assertTrue(any(s["kind"] == "file" and s["path"].endswith("/project/.env") for s in finding["sources"]),
                         finding["sources"])
 
+    def test_secret_read_through_one_server_and_passed_to_another_is_relayed(self):
+        token = self.secret(fake_gitlab_pat)
+        project = os.path.join(self.dir, "notes")
+        os.makedirs(project)
+        notes = os.path.join(project, "handover.md")
+        with open(notes, "w") as f:
+            f.write(f"# Handover\nThe deploy token is {token} (rotate monthly).\n")
+        run_calls_client({"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", project],
+                          "cwd": NPM_DIR, "env": {"PATH": base_env()["PATH"]},
+                          "calls": [{"name": "read_text_file", "arguments": {"path": notes}}]})
+        self.agent.wait_for(lambda e: e["type"] == "secret_in_tool_io"
+                            and e["secret_in_tool_io"]["direction"] == "result", what="token in the file's result")
+        # The model then hands the token to another server's tool.
+        run_calls_client(dict(EVERYTHING, env={"PATH": base_env()["PATH"]},
+                              calls=[{"name": "echo", "arguments": {"message": f"deploy with {token}"}}]))
+        relayed = self.agent.wait_for(lambda e: e["type"] == "credential_relayed", what="credential_relayed")
+        detail = relayed["credential_relayed"]
+        self.assertEqual(relayed["credential"]["fingerprint"], fingerprint(token))
+        self.assertEqual(detail["relay"], "tool_arguments")
+        self.assertEqual(detail["carried_by"]["tool"], "read_text_file")
+        self.assertEqual(detail["carried_direction"], "result")
+        self.assertEqual(relayed["tool_call"]["call"]["tool"], "echo")
+        self.assertNotEqual(detail["carried_by_workload_id"], relayed["workload"]["id"])
+
     def test_gitlab_tool_call_lists_its_downstream_use_and_the_use_names_the_call(self):
         token = self.secret(fake_gitlab_pat)
         with HttpsServer() as server:
