@@ -166,19 +166,32 @@ static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64
   if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(type);
 }
 
-/* The same for newline-delimited streams (MCP stdio): a call longer than the capture keeps its first
- * CT_TLS_MAX_CHUNKS - 1 chunks and its last CT_TLS_CHUNK_LEN bytes, so the parser sees where its last line ends and
- * the next message is not lost with it (streams::CaptureGeometry::keeps_tail). */
+/* bpf_loop state of ct_emit_call_data_with_tail: one chunk per iteration. */
+struct ct_chunk_loop {
+  __u32 type, direction, total, chunks;
+  __u64 stream, buf;
+};
+
+static long ct_emit_chunk_cb(__u32 index, void *data) {
+  struct ct_chunk_loop *loop = data;
+  __u32 offset = index * CT_TLS_CHUNK_LEN;
+  if (index >= loop->chunks || offset >= loop->total) return 1;
+  ct_emit_data_chunk(loop->type, loop->direction, loop->stream, loop->buf, loop->total, offset);
+  return 0;
+}
+
+/* Newline-delimited streams (MCP stdio): up to CT_STDIO_MAX_CHUNKS chunks of a call (bpf_loop: no unrolling); a
+ * longer call keeps its first CT_STDIO_MAX_CHUNKS - 1 chunks and its last CT_TLS_CHUNK_LEN bytes, so the parser sees
+ * where its last line ends and the next message is not lost with it (streams::CaptureGeometry::keeps_tail). */
 static __always_inline void ct_emit_call_data_with_tail(__u32 type, __u32 direction, __u64 stream, __u64 buf,
                                                         __u64 count) {
-  __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
-  if (total <= CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) {
-    ct_emit_call_data(type, direction, stream, buf, total);
-    return;
-  }
-  for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS - 1; i++)
-    ct_emit_data_chunk(type, direction, stream, buf, total, i * CT_TLS_CHUNK_LEN);
-  ct_emit_data_chunk(type, direction, stream, buf, total, total - CT_TLS_CHUNK_LEN);
+  struct ct_chunk_loop loop = {.type = type, .direction = direction, .stream = stream, .buf = buf};
+  loop.total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
+  const bool truncated = loop.total > CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN;
+  loop.chunks = truncated ? CT_STDIO_MAX_CHUNKS - 1 : CT_STDIO_MAX_CHUNKS;
+  bpf_loop(loop.chunks, ct_emit_chunk_cb, &loop, 0);
+  if (!truncated) return;
+  ct_emit_data_chunk(type, direction, stream, buf, loop.total, loop.total - CT_TLS_CHUNK_LEN);
   ct_count_truncation(type);
 }
 

@@ -24,6 +24,8 @@ typedef uint64_t ct_u64;
 #define CT_TLS_CHUNK_LEN 4096 /* plaintext bytes per TLS data event */
 #define CT_TLS_SMALL_CHUNK_LEN 1024 /* data room of the short record used for chunks that fit it */
 #define CT_TLS_MAX_CHUNKS 4   /* chunks captured per SSL_write/SSL_read call; the rest is counted as truncated */
+#define CT_STDIO_MAX_CHUNKS 64 /* chunks captured per read/write of an MCP server's stdio (256 KiB: whole tool
+                                * results); a longer call keeps its first 63 chunks and its last 4 KiB */
 #define CT_IOV_MAX_CAPTURED 8 /* iovecs captured per writev/sendmsg; later ones are reported as a gap */
 #define CT_SNI_LEN 256
 

@@ -150,7 +150,7 @@ TEST_F(ProbesTest, LongStdoutWriteKeepsItsHeadAndItsTail) {
   ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
   ASSERT_EQ(fcntl(out[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
   ASSERT_TRUE(probes_->add_stdio_file(inode_of(out[1]), 1));
-  const size_t total = 40000;
+  const size_t total = CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN + 40000;
   std::string line(total - 2, 'y');
   line += "}\n";
   pid_t child = fork();
@@ -175,7 +175,7 @@ TEST_F(ProbesTest, LongStdoutWriteKeepsItsHeadAndItsTail) {
   EXPECT_EQ(e.total_len, total);
   ASSERT_EQ(e.len, CT_TLS_CHUNK_LEN);
   EXPECT_EQ(std::string(e.data + e.len - 2, 2), "}\n");
-  for (uint32_t head = 0; head + 1 < CT_TLS_MAX_CHUNKS; ++head) {
+  for (uint32_t head = 0; head + 1 < CT_STDIO_MAX_CHUNKS; ++head) {
     EXPECT_TRUE(any([&](const Captured& c) {
       return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
              c.as<ct_tls_data_event>().offset == head * CT_TLS_CHUNK_LEN;
@@ -183,7 +183,7 @@ TEST_F(ProbesTest, LongStdoutWriteKeepsItsHeadAndItsTail) {
   }
   EXPECT_FALSE(any([&](const Captured& c) {  // the chunk the tail replaces is not sent
     return c.type == CT_EVENT_STDIO_DATA && c.as<ct_tls_data_event>().hdr.tgid == static_cast<uint32_t>(child) &&
-           c.as<ct_tls_data_event>().offset == (CT_TLS_MAX_CHUNKS - 1) * CT_TLS_CHUNK_LEN;
+           c.as<ct_tls_data_event>().offset == (CT_STDIO_MAX_CHUNKS - 1) * CT_TLS_CHUNK_LEN;
   }));
   probes_->remove_stdio_file(inode_of(out[1]));
   for (int fd : out) close(fd);

@@ -123,6 +123,25 @@ class ToolCallsOverStdio(AgentTestCase):
         self.assertTrue(any(s["kind"] == "file" and s["path"].endswith("/project/.env") for s in finding["sources"]),
                         finding["sources"])
 
+    def test_a_large_tool_result_is_reassembled_whole(self):
+        token = self.secret(fake_openai_key)
+        project = os.path.join(self.dir, "logs")
+        os.makedirs(project)
+        log = os.path.join(project, "build.log")
+        filler = "".join(f"step {i}: compiled module {i} in 12 ms\n" for i in range(2500))  # ~95 KB around it
+        with open(log, "w") as f:
+            f.write(filler + f"export OPENAI_API_KEY={token}\n" + filler)
+        out = run_calls_client({"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", project],
+                                "cwd": NPM_DIR, "env": {"PATH": base_env()["PATH"]},
+                                "calls": [{"name": "read_text_file", "arguments": {"path": log}}]})
+        self.assertEqual(out["results"][0].get("isError"), False, out)
+        call = self.wait_calls(1, "read_text_file", tool="read_text_file")[0]["mcp_tool_call"]
+        self.assertEqual(call["outcome"], "ok")
+        self.assertGreater(int(call["response_bytes"]), 190000)
+        finding = self.agent.wait_for(lambda e: e["type"] == "secret_in_tool_io"
+                                      and e["credential"]["fingerprint"] == fingerprint(token), what="key mid-result")
+        self.assertEqual(finding["secret_in_tool_io"]["direction"], "result")
+
     def test_secret_read_through_one_server_and_passed_to_another_is_relayed(self):
         token = self.secret(fake_gitlab_pat)
         project = os.path.join(self.dir, "notes")

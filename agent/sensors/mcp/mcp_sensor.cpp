@@ -11,7 +11,7 @@ namespace credtrace::sensors {
 
 namespace {
 
-constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_TLS_MAX_CHUNKS, /*keeps_tail=*/true};
+constexpr streams::CaptureGeometry kCapture{CT_TLS_CHUNK_LEN, CT_STDIO_MAX_CHUNKS, /*keeps_tail=*/true};
 
 // The inode of what a process's fd is, when it is a pipe or a socket (what MCP clients connect stdio with).
 uint64_t stdio_inode(uint32_t pid, int fd, const std::string& proc_root) {
