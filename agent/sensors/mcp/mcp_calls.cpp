@@ -113,7 +113,10 @@ void McpCalls::on_message(const McpSessionKey& key, protocols::Side from, protoc
 
 void McpCalls::after_message(Session& session, protocols::Side from, const protocols::JsonRpcMessage& message,
                              const std::optional<protocols::CallRef>& call, uint64_t now_ns) {
-  if (!call) return;
+  if (!call) {  // a notification (a server's log message, progress) or an unmatched answer: its values still count
+    inspect_values(session, from, message, protocols::CallRef{from, message.method, message.name, ""});
+    return;
+  }
   if (message.kind == protocols::JsonRpcKind::kRequest) {
     InFlight flight;
     flight.call_id = call_id_for(session, from, call->id);

@@ -185,6 +185,21 @@ TEST_F(McpCallsTest, SecretInArgumentsAndResultIsAFindingWithoutTheRawValue) {
   for (const auto& event : sink_.events) EXPECT_EQ(event.DebugString().find(kToken), std::string::npos);
 }
 
+TEST_F(McpCallsTest, SecretInANotificationIsAFindingToo) {
+  open("s1", 100);
+  initialize("s1", kTools);
+  send("s1", protocols::Side::kServer,
+       std::string(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"debug","data":"auth )") +
+           kToken + R"("}})",
+       10);
+  auto findings = sink_.of("secret_in_tool_io");
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].secret_in_tool_io().direction(), "params");
+  EXPECT_EQ(findings[0].secret_in_tool_io().sender(), "server");
+  EXPECT_EQ(findings[0].secret_in_tool_io().call().method(), "notifications/message");
+  EXPECT_EQ(findings[0].secret_in_tool_io().call().call_id(), "");
+}
+
 TEST_F(McpCallsTest, ResultSecretUsedByAnotherServerIsRelayed) {
   open("files", 100, "wl_files");
   initialize("files", kTools);
