@@ -15,6 +15,7 @@
 #include "protocols/credentials.h"
 #include "protocols/http1/request_parser.h"
 #include "protocols/http1/response_parser.h"
+#include "sensors/http_exchange_observer.h"
 #include "streams/stream_tracker.h"
 
 namespace credtrace::sensors {
@@ -113,6 +114,11 @@ class CredentialUseSensor {
   // Plain bytes written to a connected socket (CT_EVENT_SOCK_DATA; e.ssl is the fd). *stop_capture is set when the
   // stream is not plain HTTP (TLS records, another protocol): the caller tells the kernel to stop copying it.
   std::vector<CredentialUse> on_socket_data(const ct_tls_data_event& e, bool* stop_capture);
+  // Plain bytes read from a connected socket (CT_EVENT_SOCK_DATA, CT_TLS_READ): the answers to its HTTP/1.1 requests.
+  std::vector<IssuedCredential> on_socket_read(const ct_tls_data_event& e);
+  // Who else follows the HTTP/1.1 exchanges of the streams (MCP over HTTP): asked once per connection, at its first
+  // request.
+  void set_http_observers(HttpObserverFactory factory) { observers_ = std::move(factory); }
   // Streams of a process that exited: their held uses, as unknown.
   std::vector<CredentialUse> forget_process(uint32_t pid);
   // Uses held since before now_boot_ns - kHoldNs, as unknown, and those of streams idle for kIdleNs (call after
@@ -163,6 +169,8 @@ class CredentialUseSensor {
     bool retries_over = false;         // the first write completed or another call came: no more retries here
     bool skipping_retry = false;       // the chunks of the call being skipped as a retry
     std::deque<PendingRequest> pending_requests;  // HTTP/1.1 requests whose responses have not been parsed yet
+    std::unique_ptr<HttpExchangeObserver> observer;  // follows the exchanges (made at the first request)
+    bool observer_asked = false;
   };
   using Tracker = streams::StreamTracker<Connection>;
   class UseSink;     // requests → uses
@@ -176,7 +184,10 @@ class CredentialUseSensor {
   void add_uses(Tracker::Connection& connection, protocols::HttpRequest& request, std::string_view raw_query,
                 uint32_t pid, bool tls, std::vector<CredentialUse>& out);
   void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
-  void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid,
+  void observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                       std::string_view raw_query, uint32_t pid, uint64_t now_ns);
+  std::vector<IssuedCredential> accept_read(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
+  void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid, bool tls,
                   std::vector<IssuedCredential>& out);
   void settle_address(Connection& c, Address address);
   void release_held(Connection& c);
@@ -189,6 +200,7 @@ class CredentialUseSensor {
   std::vector<CredentialUse> released_;             // uses ready to be reported
   std::vector<IssuedCredential> issued_at_close_;  // credentials of responses the close of a stream delimited
   CredentialUseStats stats_;
+  HttpObserverFactory observers_;
 };
 
 }  // namespace credtrace::sensors

@@ -2,17 +2,25 @@
 // moment the parser hands it over, and wiped; only its description goes on to the event.
 #include "sensors/tls/tls_sensor.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "common/timestamp.h"
 #include "common/wipe_guard.h"
 #include "events/credential_facts.h"
 
 namespace credtrace::sensors {
 
-TlsSensor::TlsSensor(SensorContext context)
+TlsSensor::TlsSensor(SensorContext context, const InboundBearers* bearers)
     : context_(context),
+      mcp_http_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       libraries_(context.uprobes),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
-                  context.config.credential_use.max_open_windows) {}
+                  context.config.credential_use.max_open_windows),
+      bearers_(bearers) {
+  uses_.set_http_observers([this](uint32_t pid, std::string_view destination) {
+    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination)});
+  });
+}
 
 std::vector<uint32_t> TlsSensor::record_kinds() const {
   return {CT_EVENT_TLS_DATA, CT_EVENT_TLS_SNI,  CT_EVENT_SOCK_DATA, CT_EVENT_CONNECT,
@@ -46,7 +54,16 @@ void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
   emit_uses(uses_.on_data(e));
 }
 
+void TlsSensor::on_exit(uint32_t pid) {
+  emit_uses(uses_.forget_process(pid));  // held uses: address unknown
+  mcp_http_.forget_process(pid, boot_clock_ns());
+}
+
 void TlsSensor::on_socket_data(const ct_tls_data_event& e) {
+  if (e.direction == CT_TLS_READ) {
+    for (auto& issued : uses_.on_socket_read(e)) emit_issued(issued);
+    return;
+  }
   bool stop_capture = false;
   std::vector<CredentialUse> uses = uses_.on_socket_data(e, &stop_capture);
   if (stop_capture) context_.kernel.stop_socket_capture(e.hdr.tgid, static_cast<uint32_t>(e.ssl));
@@ -85,6 +102,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
   tracking::Attribution who = context_.tracker.attribute(use.pid);
   if (!who.record) return count_error("credential_use_unknown_process");
   if (!who.server) return count_error("credential_use_unknown_workload");
+  check_passthrough(who, credential, use);
   if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
                                UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
@@ -107,6 +125,42 @@ void TlsSensor::emit_use(CredentialUse& use) {
   request->set_carrier(use.credential.carrier);
   request->set_scheme(use.credential.scheme);
   emit_aggregated(aggregator_.add(std::move(event), UseAggregator::Clock::now()));
+}
+
+// A bearer token an HTTP MCP server on this host received from its client, now sent by that server (or a descendant)
+// to another destination: token passthrough, reported once per (server, token, destination).
+void TlsSensor::check_passthrough(const tracking::Attribution& who, const credtrace::v1::Credential& credential,
+                                  const CredentialUse& use) {
+  if (!bearers_) return;
+  std::optional<InboundBearer> received = bearers_->inbound_bearer(who.server->pid, credential.fingerprint());
+  if (!received) return;
+  const std::string once = std::to_string(who.server->pid) + "\x1f" + credential.fingerprint() + "\x1f" + use.host;
+  if (passthroughs_reported_.size() >= 65536) passthroughs_reported_.clear();
+  if (!passthroughs_reported_.insert(once).second) return;
+  ++passthroughs_;
+  auto event =
+      context_.events.about("token_passthrough", context_.tracker.process_view(*who.record), who.server->workload);
+  *event.mutable_credential() = credential;
+  auto* destination = event.mutable_destination();
+  destination->set_host(use.host);
+  destination->set_sni(use.sni);
+  destination->set_ip(use.ip);
+  destination->set_port(use.port);
+  destination->set_tls(use.tls);
+  destination->set_address_source(use.address_source);
+  auto* request = event.mutable_request();
+  request->set_protocol(use.protocol);
+  request->set_method(use.method);
+  request->set_path(use.path);
+  request->set_carrier(use.credential.carrier);
+  request->set_scheme(use.credential.scheme);
+  auto* detail = event.mutable_token_passthrough();
+  detail->set_received_carrier(received->carrier);
+  detail->set_received_port(received->port);
+  detail->set_received_path(received->path);
+  detail->set_received_from_ip(received->from_ip);
+  *detail->mutable_received_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(received->unix_ns);
+  context_.sink.write(event);
 }
 
 // A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
@@ -156,6 +210,8 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["http1_responses"] = tls.responses;
   sensors["tls_read_gaps"] = tls.read_gaps;
   sensors["tls_reads_unparsed"] = tls.reads_unparsed;
+  mcp_http_.report(health, "mcp_http_client_");
+  sensors["token_passthroughs"] = passthroughs_;
   sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
   sensors["tls_attach_failures"] = libraries_.failures();
   sensors["credential_use_unaggregated"] = aggregator_.unaggregated();

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <memory>
+#include <set>
 
+#include "sensors/mcp/http_sessions.h"
+#include "sensors/mcp/inbound_bearers.h"
 #include "sensors/sensor.h"
 #include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_libraries.h"
@@ -14,14 +17,15 @@ namespace credtrace::sensors {
 
 class TlsSensor final : public Sensor {
  public:
-  explicit TlsSensor(SensorContext context);
+  // bearers: the tokens HTTP MCP servers received (token passthrough is reported when one is given).
+  explicit TlsSensor(SensorContext context, const InboundBearers* bearers = nullptr);
 
   std::string_view name() const override { return "tls"; }
   std::vector<uint32_t> record_kinds() const override;
   void on_record(const void* data, size_t size) override;
   void start() override { libraries_.attach_known_locations(); }
   void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
-  void on_exit(uint32_t pid) override { emit_uses(uses_.forget_process(pid)); }  // held uses: address unknown
+  void on_exit(uint32_t pid) override;
   void poll(Clock::time_point now) override;
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
@@ -34,16 +38,22 @@ class TlsSensor final : public Sensor {
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
+  void check_passthrough(const tracking::Attribution& who, const credtrace::v1::Credential& credential,
+                         const CredentialUse& use);
   void emit_issued(IssuedCredential& issued);
   void emit_aggregated(std::vector<credtrace::v1::Event> events);
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
   SensorContext context_;
+  McpHttpSessions mcp_http_;  // MCP over HTTP the watched processes send (side client), on the streams of uses_
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
   UseAggregator aggregator_;
   Clock::time_point last_expiry_{};
   std::map<std::string, uint64_t> errors_;
+  const InboundBearers* bearers_;
+  std::set<std::string> passthroughs_reported_;  // server pid, fingerprint, destination host: once each
+  uint64_t passthroughs_ = 0;
 };
 
 }  // namespace credtrace::sensors
