@@ -232,10 +232,12 @@ static __always_inline void ct_note_accept(__s64 ret) {
   e->_pad = 0;
   e->_pad2 = 0;
   __builtin_memset(e->peer_addr, 0, sizeof(e->peer_addr));
-  if (family == CT_AF_INET)
-    BPF_CORE_READ_INTO(e->peer_addr, sk, __sk_common.skc_daddr);
-  else
-    BPF_CORE_READ_INTO(e->peer_addr, sk, __sk_common.skc_v6_daddr);
+  if (family == CT_AF_INET) {
+    __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(e->peer_addr, &daddr, sizeof(daddr));
+  } else {
+    bpf_core_read(e->peer_addr, sizeof(e->peer_addr), &sk->__sk_common.skc_v6_daddr);
+  }
   ct_submit(e, false);
 }
 

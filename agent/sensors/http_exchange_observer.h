@@ -25,9 +25,10 @@ class HttpExchangeObserver {
   virtual void on_response_body(std::string_view bytes, bool end, bool cut, uint64_t now_ns) = 0;
 };
 
-// Makes the observer of a connection when its first request is seen (pid: who wrote it; destination: where it went,
-// host[:port]); nullptr when the connection is not to be observed.
-using HttpObserverFactory =
-    std::function<std::unique_ptr<HttpExchangeObserver>(uint32_t pid, std::string_view destination)>;
+// Makes the observer of a connection when its first request is seen: written by the watched process (a client:
+// destination is where it went, host[:port]) or read by it (served: the watched process is the server; destination
+// is the Host the client named). nullptr when the connection is not to be observed.
+using HttpObserverFactory = std::function<std::unique_ptr<HttpExchangeObserver>(uint32_t pid, bool served,
+                                                                                std::string_view destination)>;
 
 }  // namespace credtrace::sensors

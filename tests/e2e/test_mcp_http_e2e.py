@@ -2,18 +2,22 @@
 driven by the official TypeScript SDK client, both watched; the agent must report each call (side server and side
 client) with the transport, the Mcp-Session-Id, the tool and the outcome, count what it could not parse, and never
 export a raw value."""
+import http.server
 import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
-from harness import NPM_DIR, AgentTestCase, Agent, base_env, fake_github_pat
+from harness import NPM_DIR, AgentTestCase, Agent, base_env, fake_github_pat, fingerprint
 
 EVERYTHING_JS = os.path.join(NPM_DIR, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 HTTP_CLIENT = os.path.join(NPM_DIR, "mcp-server-http-client.mjs")
+FORWARDING_SERVER = os.path.join(NPM_DIR, "mcp-server-forwarding-probe.mjs")
 
 
 def free_port():
@@ -150,6 +154,58 @@ class McpOverHttp(AgentTestCase):
                                                          "mcp_http_server_truncated_calls"))
         self.assertGreater(counted, 0, sensors)
         self.assertIsNone(self.agent.proc.poll(), "the agent must survive bad input")
+
+
+class Downstream(http.server.BaseHTTPRequestHandler):
+    """The API a forwarding MCP server calls: answers 200, logs nothing."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+class TokenPassthrough(AgentTestCase):
+    def test_forwarding_server_passes_its_clients_token_downstream(self):
+        token = self.secret(fake_github_pat)
+        downstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Downstream)
+        threading.Thread(target=downstream.serve_forever, daemon=True).start()
+        self.agent = Agent().start()
+        port = free_port()
+        server = subprocess.Popen(["node", FORWARDING_SERVER], cwd=NPM_DIR, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL,
+                                  env=dict(base_env(), PORT=str(port),
+                                           DOWNSTREAM=f"http://127.0.0.1:{downstream.server_port}/v1/data"))
+        try:
+            self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
+                                what="forwarding server recognised")
+            wait_listening(port)
+            spec = {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"Authorization": f"Bearer {token}"},
+                    "calls": [{"name": "forward"}]}
+            result = subprocess.run(["node", HTTP_CLIENT, json.dumps(spec)], cwd=NPM_DIR, capture_output=True,
+                                    text=True, timeout=60, env=base_env())
+            self.assertEqual(result.returncode, 0, result.stderr)
+            event = self.agent.wait_for(lambda e: e["type"] == "token_passthrough", what="token_passthrough")
+            self.assertEqual(event["process"]["pid"], server.pid)
+            self.assertEqual(event["credential"]["fingerprint"], fingerprint(token))
+            self.assertEqual(event["destination"]["port"], downstream.server_port)
+            detail = event["token_passthrough"]
+            self.assertEqual(detail["received_carrier"], "header:authorization")
+            self.assertEqual(detail["received_port"], port)
+            self.assertEqual(detail["received_path"], "/mcp")
+            self.assertEqual(detail["received_from_ip"], "127.0.0.1")
+            forward = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call"
+                                          and e["mcp_tool_call"]["side"] == "server"
+                                          and e["mcp_tool_call"].get("tool") == "forward", what="forward call")
+            self.assertEqual(forward["mcp_tool_call"]["transport"], "http")
+        finally:
+            server.terminate()
+            server.wait()
+            downstream.shutdown()
 
 
 if __name__ == "__main__":

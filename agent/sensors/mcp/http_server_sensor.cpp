@@ -7,8 +7,6 @@
 
 #include <chrono>
 
-#include "events/credential_facts.h"
-#include "protocols/credentials.h"
 #include "protocols/stream_parser.h"
 #include "sensors/tls/credential_use.h"
 
@@ -29,11 +27,6 @@ std::string peer_ip_of(const ct_accept_event& e) {
   char text[INET6_ADDRSTRLEN] = {};
   const int family = e.family == AF_INET6 ? AF_INET6 : AF_INET;
   return inet_ntop(family, e.peer_addr, text, sizeof(text)) ? std::string(text) : std::string();
-}
-
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -152,22 +145,8 @@ void McpHttpServerSensor::on_request(Tracker::Connection& connection, uint32_t p
     McpHttpPeer peer{pid, true, who.server->pid, std::to_string(c.local_port)};
     c.mcp = std::make_unique<McpHttpConnection>(sessions_, std::move(peer));
   }
-  note_bearer(c, who.server->pid, request, now_ns);
+  note_inbound_bearers(bearers_, context_.fingerprinter, who.server->pid, request, c.local_port, c.peer_ip);
   c.mcp->on_request(request, raw_query, now_ns);
-}
-
-// The bearer token a client sent the server, as a fingerprint: a later use of it by the server elsewhere is passthrough.
-void McpHttpServerSensor::note_bearer(const Connection& c, uint32_t server_pid, const protocols::HttpRequest& request,
-                                      uint64_t /*now_ns*/) {
-  std::vector<protocols::CarriedCredential> found = protocols::credentials_in_request(request, {});
-  for (auto& credential : found) {
-    if (credential.carrier != "header:authorization" || credential.scheme != "Bearer") continue;
-    const auto described = events::describe_credential(context_.fingerprinter, credential.value, credential.type,
-                                                       credential.prefix_len);
-    bearers_.record(server_pid, described.fingerprint(),
-                    InboundBearer{credential.carrier, c.local_port, request.path, c.peer_ip, unix_now_ns()});
-  }
-  protocols::cleanse(found);
 }
 
 void McpHttpServerSensor::on_exit(uint32_t pid) {

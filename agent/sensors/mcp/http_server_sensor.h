@@ -1,6 +1,7 @@
 // MCP servers on this host answering over plain HTTP: the connections a watched server accepted (CT_EVENT_ACCEPT),
 // the requests it reads and the answers it writes on them (CT_EVENT_SRV_SOCK_DATA) through the stream tracker and the
-// HTTP/1.1 parsers into the call book (side server), and the bearer tokens its clients sent (token passthrough).
+// HTTP/1.1 parsers into the call book (side server), and the bearer tokens its clients sent (token passthrough). TLS
+// servers are followed by the TLS sensor (SSL_read requests, SSL_write answers) into the same call book.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,6 @@ class McpHttpServerSensor final : public Sensor {
   void on_data(const ct_tls_data_event& e);
   void on_request(Tracker::Connection& connection, uint32_t pid, protocols::HttpRequest& request,
                   std::string_view raw_query, uint64_t now_ns);
-  void note_bearer(const Connection& c, uint32_t server_pid, const protocols::HttpRequest& request, uint64_t now_ns);
 
   SensorContext context_;
   InboundBearers& bearers_;

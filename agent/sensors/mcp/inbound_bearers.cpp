@@ -1,6 +1,11 @@
 // The registry of bearer tokens HTTP MCP servers received (fingerprints), bounded, oldest evicted first.
 #include "sensors/mcp/inbound_bearers.h"
 
+#include <chrono>
+
+#include "events/credential_facts.h"
+#include "protocols/credentials.h"
+
 namespace credtrace::sensors {
 
 void InboundBearers::record(uint32_t server_pid, const std::string& fingerprint, InboundBearer where) {
@@ -30,6 +35,22 @@ void InboundBearers::forget_server(uint32_t server_pid) {
     by_age_.erase(it->second.order);
     it = entries_.erase(it);
   }
+}
+
+void note_inbound_bearers(InboundBearers& bearers, const secrets::Fingerprinter& fingerprinter, uint32_t server_pid,
+                          const protocols::HttpRequest& request, uint32_t port, const std::string& peer_ip) {
+  std::vector<protocols::CarriedCredential> found = protocols::credentials_in_request(request, {});
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (auto& credential : found) {
+    if (credential.carrier != "header:authorization" || credential.scheme != "Bearer") continue;
+    const auto described =
+        events::describe_credential(fingerprinter, credential.value, credential.type, credential.prefix_len);
+    bearers.record(server_pid, described.fingerprint(),
+                   InboundBearer{credential.carrier, port, request.path, peer_ip, now});
+  }
+  protocols::cleanse(found);
 }
 
 }  // namespace credtrace::sensors

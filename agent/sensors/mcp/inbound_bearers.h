@@ -9,6 +9,9 @@
 #include <string>
 #include <utility>
 
+#include "protocols/http1/request_parser.h"
+#include "secrets/fingerprint.h"
+
 namespace credtrace::sensors {
 
 // Where a server received a token.
@@ -42,5 +45,9 @@ class InboundBearers {
   uint64_t next_ = 0;
   uint64_t evicted_ = 0;
 };
+
+// Records the bearer tokens (Authorization: Bearer) of a request a server received, fingerprinted; raw values wiped.
+void note_inbound_bearers(InboundBearers& bearers, const secrets::Fingerprinter& fingerprinter, uint32_t server_pid,
+                          const protocols::HttpRequest& request, uint32_t port, const std::string& peer_ip);
 
 }  // namespace credtrace::sensors

@@ -71,6 +71,15 @@ class CredentialUseSensor::UseSink final : public protocols::MessageSink {
     sensor_.observe_request(connection_, request, raw_query, pid_, now_ns_);
     sensor_.add_uses(connection_, request, raw_query, pid_, tls_, uses);
   }
+  // A stream the watched process serves: the answers it writes.
+  bool on_response_head(const protocols::HttpResponse& head) override {
+    HttpExchangeObserver* observer = connection_.context.observer.get();
+    return observer && observer->on_response_head(head, now_ns_);
+  }
+  void on_response_body(std::string_view bytes, bool end, bool cut) override {
+    if (HttpExchangeObserver* observer = connection_.context.observer.get())
+      observer->on_response_body(bytes, end, cut, now_ns_);
+  }
   std::vector<CredentialUse> uses;
 
  private:
@@ -86,10 +95,14 @@ class CredentialUseSensor::UseSink final : public protocols::MessageSink {
 // follows their header blocks and bodies.
 class CredentialUseSensor::IssuedSink final : public protocols::MessageSink {
  public:
-  IssuedSink(CredentialUseSensor& sensor, Connection& connection, uint32_t pid, bool tls, uint64_t now_ns)
-      : sensor_(sensor), connection_(connection), pid_(pid), tls_(tls), now_ns_(now_ns) {}
+  IssuedSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls, uint64_t now_ns)
+      : sensor_(sensor), stream_(connection), connection_(connection.context), pid_(pid), tls_(tls), now_ns_(now_ns) {}
   void on_response(protocols::HttpResponse& response) override {
     sensor_.add_issued(connection_, response, pid_, tls_, issued);
+  }
+  // A stream the watched process serves (TLS servers): the requests it reads.
+  void on_request(protocols::HttpRequest& request, std::string_view raw_query) override {
+    sensor_.on_served_request(stream_, request, raw_query, pid_, now_ns_);
   }
   bool on_response_head(const protocols::HttpResponse& head) override {
     return connection_.observer && connection_.observer->on_response_head(head, now_ns_);
@@ -101,6 +114,7 @@ class CredentialUseSensor::IssuedSink final : public protocols::MessageSink {
 
  private:
   CredentialUseSensor& sensor_;
+  Tracker::Connection& stream_;
   Connection& connection_;
   uint32_t pid_;
   bool tls_;
@@ -110,9 +124,12 @@ class CredentialUseSensor::IssuedSink final : public protocols::MessageSink {
 CredentialUseSensor::CredentialUseSensor(size_t max_streams)
     : tracker_(streams::TrackerLimits{max_streams, kIdleNs, kCapture},
                [](Direction direction, std::string_view first_bytes) {
-                 // Clients' requests; what they read is parsed once their requests say what it answers.
-                 if (direction != Direction::kWrite) return protocols::Detection{};
-                 return protocols::detect_client_protocol(first_bytes);
+                 // Clients' requests; what they read is parsed once their requests say what it answers. A stream
+                 // read before anything was written on it is served: HTTP/1.1 requests read (TLS servers).
+                 if (direction == Direction::kWrite) return protocols::detect_client_protocol(first_bytes);
+                 protocols::Detection served = protocols::detect_client_protocol(first_bytes);
+                 if (served.parser && served.parser->protocol() != "http/1.1") return protocols::Detection{};
+                 return served;
                },
                [this](const StreamKey& key, Tracker::Connection& connection, CloseReason reason) {
                  on_close(key, connection, reason);
@@ -142,7 +159,7 @@ void CredentialUseSensor::on_close(const StreamKey& key, Tracker::Connection& co
     UseSink uses(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kWrite).finish(uses);
     for (auto& use : uses.uses) deliver(connection.context, std::move(use), connection.last_seen_ns);
-    IssuedSink issued(*this, connection.context, key.pid, tls, connection.last_seen_ns);
+    IssuedSink issued(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kRead).finish(issued);
     for (auto& found : issued.issued) issued_at_close_.push_back(std::move(found));
   }
@@ -400,11 +417,14 @@ std::vector<IssuedCredential> CredentialUseSensor::on_socket_read(const ct_tls_d
 // One chunk of what the process read, through the stream tracker: credentials issued in the responses it completes.
 std::vector<IssuedCredential> CredentialUseSensor::accept_read(Tracker::Connection& connection,
                                                                const ct_tls_data_event& e, bool tls) {
-  if (!connection.stream(Direction::kRead).parser()) {
-    ++stats_.reads_unparsed;  // HTTP/2 responses (server HPACK context) and other protocols are not parsed
+  const streams::Stream& reads = connection.stream(Direction::kRead);
+  // A stream written first whose answers are not parsed (HTTP/2: server HPACK context; other protocols), or one read
+  // first that is not HTTP/1.1 requests.
+  if (!reads.parser() && (reads.decided() || connection.context.sent_data || !tls)) {
+    ++stats_.reads_unparsed;
     return {};
   }
-  IssuedSink sink(*this, connection.context, e.hdr.tgid, tls, e.hdr.time_boot_ns);
+  IssuedSink sink(*this, connection, e.hdr.tgid, tls, e.hdr.time_boot_ns);
   streams::Accepted accepted = tracker_.accept(connection, Direction::kRead, chunk_of(e), e.hdr.time_boot_ns, sink);
   stats_.read_gaps += (accepted.holes.before ? 1 : 0) + (accepted.holes.after ? 1 : 0);
   sync_stream_stats();
@@ -414,16 +434,36 @@ std::vector<IssuedCredential> CredentialUseSensor::accept_read(Tracker::Connecti
 // An HTTP/1.1 request: the connection's observer (made at its first request) follows it and its answer.
 void CredentialUseSensor::observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
                                           std::string_view raw_query, uint32_t pid, uint64_t now_ns) {
+  if (connection.stream(Direction::kWrite).parser()->protocol() != "http/1.1") return;
+  if (HttpExchangeObserver* observer = observer_for(connection, request, pid, false))
+    observer->on_request(request, raw_query, now_ns);
+}
+
+// A request the watched process read (it serves the stream, through SSL_read): its answers, written next, are parsed.
+void CredentialUseSensor::on_served_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                            std::string_view raw_query, uint32_t pid, uint64_t now_ns) {
+  ++stats_.served_requests;
+  streams::Stream& answers = connection.stream(Direction::kWrite);
+  if (!answers.parser()) answers.set_parser(std::make_unique<protocols::Http1ResponseParser>());
+  answers.parser()->on_peer_request(request.method);
+  if (HttpExchangeObserver* observer = observer_for(connection, request, pid, true))
+    observer->on_request(request, raw_query, now_ns);
+}
+
+// The connection's observer, asked for once (at its first request).
+HttpExchangeObserver* CredentialUseSensor::observer_for(Tracker::Connection& connection,
+                                                        const protocols::HttpRequest& request, uint32_t pid,
+                                                        bool served) {
   Connection& s = connection.context;
-  if (!observers_ || connection.stream(Direction::kWrite).parser()->protocol() != "http/1.1") return;
+  if (!observers_) return nullptr;
   if (!s.observer_asked) {
     s.observer_asked = true;
     std::string destination = !request.host.empty() ? request.host : s.sni;
     if (destination.empty() && s.address == Address::connected)
       destination = s.connected.ip + ":" + std::to_string(s.connected.port);
-    s.observer = observers_(pid, destination);
+    s.observer = observers_(pid, served, destination);
   }
-  if (s.observer) s.observer->on_request(request, raw_query, now_ns);
+  return s.observer.get();
 }
 
 void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& response, uint32_t pid, bool tls,

@@ -74,6 +74,7 @@ struct CredentialUseStats {
   uint64_t write_retries = 0;            // a stream's first SSL_write repeated before it completed: skipped
   uint64_t streams_expired = 0;          // streams nothing was seen on for CredentialUseSensor::kIdleNs
   uint64_t truncated_calls = 0;          // SSL_write/SSL_read/socket writes longer than what the kernel captures
+  uint64_t served_requests = 0;          // HTTP/1.1 requests a watched process read through SSL_read (it serves)
 };
 
 // CLOCK_BOOTTIME in ns: the clock of kernel event times.
@@ -186,6 +187,10 @@ class CredentialUseSensor {
   void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
   void observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
                        std::string_view raw_query, uint32_t pid, uint64_t now_ns);
+  void on_served_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                         std::string_view raw_query, uint32_t pid, uint64_t now_ns);
+  HttpExchangeObserver* observer_for(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                     uint32_t pid, bool served);
   std::vector<IssuedCredential> accept_read(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
   void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid, bool tls,
                   std::vector<IssuedCredential>& out);

@@ -10,16 +10,62 @@
 
 namespace credtrace::sensors {
 
-TlsSensor::TlsSensor(SensorContext context, const InboundBearers* bearers)
+TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers)
     : context_(context),
       mcp_http_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
+      mcp_served_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       libraries_(context.uprobes),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
                   context.config.credential_use.max_open_windows),
       bearers_(bearers) {
-  uses_.set_http_observers([this](uint32_t pid, std::string_view destination) {
-    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination)});
+  uses_.set_http_observers([this](uint32_t pid, bool served, std::string_view destination) {
+    return observe(pid, served, destination);
   });
+}
+
+namespace {
+
+// A stream a watched process serves over TLS: the bearer tokens its clients send are kept as fingerprints (token
+// passthrough), and its MCP exchanges go to the call book.
+class ServedExchanges final : public HttpExchangeObserver {
+ public:
+  using Note = std::function<void(const protocols::HttpRequest&)>;
+  ServedExchanges(std::unique_ptr<McpHttpConnection> mcp, Note note) : mcp_(std::move(mcp)), note_(std::move(note)) {}
+  void on_request(const protocols::HttpRequest& request, std::string_view raw_query, uint64_t now_ns) override {
+    note_(request);
+    mcp_->on_request(request, raw_query, now_ns);
+  }
+  bool on_response_head(const protocols::HttpResponse& head, uint64_t now_ns) override {
+    return mcp_->on_response_head(head, now_ns);
+  }
+  void on_response_body(std::string_view bytes, bool end, bool cut, uint64_t now_ns) override {
+    mcp_->on_response_body(bytes, end, cut, now_ns);
+  }
+
+ private:
+  std::unique_ptr<McpHttpConnection> mcp_;
+  Note note_;
+};
+
+}  // namespace
+
+// Who follows a connection's HTTP/1.1 exchanges: MCP on the client side, or, on a stream the process serves, on the
+// server side (the endpoint is the Host its clients name: a TLS server's port is not observed).
+std::unique_ptr<HttpExchangeObserver> TlsSensor::observe(uint32_t pid, bool served, std::string_view destination) {
+  if (!served)
+    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination)});
+  tracking::Attribution who = context_.tracker.attribute(pid);
+  if (!who.server) return nullptr;
+  const uint32_t server_pid = who.server->pid;
+  auto mcp = std::make_unique<McpHttpConnection>(mcp_served_,
+                                                 McpHttpPeer{pid, true, server_pid, "tls:" + std::string(destination)});
+  return std::make_unique<ServedExchanges>(std::move(mcp), [this, server_pid](const protocols::HttpRequest& request) {
+    if (bearers_) note_inbound_bearers(*bearers_, context_.fingerprinter, server_pid, request, 0, "");
+  });
+}
+
+void TlsSensor::on_server_forgotten(uint32_t server_pid) {
+  if (bearers_) bearers_->forget_server(server_pid);
 }
 
 std::vector<uint32_t> TlsSensor::record_kinds() const {
@@ -211,6 +257,8 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["tls_read_gaps"] = tls.read_gaps;
   sensors["tls_reads_unparsed"] = tls.reads_unparsed;
   mcp_http_.report(health, "mcp_http_client_");
+  mcp_served_.report(health, "mcp_https_server_");
+  sensors["tls_served_requests"] = tls.served_requests;
   sensors["token_passthroughs"] = passthroughs_;
   sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
   sensors["tls_attach_failures"] = libraries_.failures();

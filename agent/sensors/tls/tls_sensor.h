@@ -18,7 +18,7 @@ namespace credtrace::sensors {
 class TlsSensor final : public Sensor {
  public:
   // bearers: the tokens HTTP MCP servers received (token passthrough is reported when one is given).
-  explicit TlsSensor(SensorContext context, const InboundBearers* bearers = nullptr);
+  explicit TlsSensor(SensorContext context, InboundBearers* bearers = nullptr);
 
   std::string_view name() const override { return "tls"; }
   std::vector<uint32_t> record_kinds() const override;
@@ -26,6 +26,7 @@ class TlsSensor final : public Sensor {
   void start() override { libraries_.attach_known_locations(); }
   void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
   void on_exit(uint32_t pid) override;
+  void on_server_forgotten(uint32_t server_pid) override;
   void poll(Clock::time_point now) override;
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
@@ -38,6 +39,7 @@ class TlsSensor final : public Sensor {
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
+  std::unique_ptr<HttpExchangeObserver> observe(uint32_t pid, bool served, std::string_view destination);
   void check_passthrough(const tracking::Attribution& who, const credtrace::v1::Credential& credential,
                          const CredentialUse& use);
   void emit_issued(IssuedCredential& issued);
@@ -45,13 +47,14 @@ class TlsSensor final : public Sensor {
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
   SensorContext context_;
-  McpHttpSessions mcp_http_;  // MCP over HTTP the watched processes send (side client), on the streams of uses_
+  McpHttpSessions mcp_http_;    // MCP over HTTP the watched processes send (side client), on the streams of uses_
+  McpHttpSessions mcp_served_;  // MCP over HTTPS the watched processes serve (side server: SSL_read requests)
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
   UseAggregator aggregator_;
   Clock::time_point last_expiry_{};
   std::map<std::string, uint64_t> errors_;
-  const InboundBearers* bearers_;
+  InboundBearers* bearers_;
   std::set<std::string> passthroughs_reported_;  // server pid, fingerprint, destination host: once each
   uint64_t passthroughs_ = 0;
 };
