@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 from harness import NPM_DIR, AgentTestCase, Agent, base_env, fake_github_pat, fingerprint
+from tls_server import make_ca_and_cert
 
 EVERYTHING_JS = os.path.join(NPM_DIR, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 HTTP_CLIENT = os.path.join(NPM_DIR, "mcp-server-http-client.mjs")
@@ -170,43 +171,95 @@ class Downstream(http.server.BaseHTTPRequestHandler):
 
 
 class TokenPassthrough(AgentTestCase):
-    def test_forwarding_server_passes_its_clients_token_downstream(self):
+    """A Node MCP server (the SDK's StreamableHTTPServerTransport) that forwards its SDK client's bearer token to a
+    local API, over plain HTTP and over HTTPS (node's OpenSSL: requests through SSL_read, answers through SSL_write)."""
+
+    def run_forwarding(self, tls):
         token = self.secret(fake_github_pat)
         downstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Downstream)
         threading.Thread(target=downstream.serve_forever, daemon=True).start()
         self.agent = Agent().start()
         port = free_port()
+        env = dict(base_env(), PORT=str(port), DOWNSTREAM=f"http://127.0.0.1:{downstream.server_port}/v1/data")
+        client_env = base_env()
+        scheme = "http"
+        if tls:
+            ca, cert, key = make_ca_and_cert(self.dir)
+            env.update(TLS_CERT=cert, TLS_KEY=key)
+            client_env.update(NODE_EXTRA_CA_CERTS=ca)
+            scheme = "https"
         server = subprocess.Popen(["node", FORWARDING_SERVER], cwd=NPM_DIR, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL,
-                                  env=dict(base_env(), PORT=str(port),
-                                           DOWNSTREAM=f"http://127.0.0.1:{downstream.server_port}/v1/data"))
+                                  stderr=subprocess.DEVNULL, env=env)
         try:
             self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
                                 what="forwarding server recognised")
             wait_listening(port)
-            spec = {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"Authorization": f"Bearer {token}"},
-                    "calls": [{"name": "forward"}]}
+            time.sleep(0.5)  # uprobes attach when the server is attributed
+            spec = {"url": f"{scheme}://localhost:{port}/mcp", "headers": {"Authorization": f"Bearer {token}"},
+                    "calls": [{"name": "forward"}, {"name": "forward"}]}
             result = subprocess.run(["node", HTTP_CLIENT, json.dumps(spec)], cwd=NPM_DIR, capture_output=True,
-                                    text=True, timeout=60, env=base_env())
+                                    text=True, timeout=60, env=client_env)
             self.assertEqual(result.returncode, 0, result.stderr)
+            session = json.loads(result.stdout.strip().splitlines()[-1])["sessionId"]
             event = self.agent.wait_for(lambda e: e["type"] == "token_passthrough", what="token_passthrough")
             self.assertEqual(event["process"]["pid"], server.pid)
             self.assertEqual(event["credential"]["fingerprint"], fingerprint(token))
             self.assertEqual(event["destination"]["port"], downstream.server_port)
             detail = event["token_passthrough"]
             self.assertEqual(detail["received_carrier"], "header:authorization")
-            self.assertEqual(detail["received_port"], port)
             self.assertEqual(detail["received_path"], "/mcp")
-            self.assertEqual(detail["received_from_ip"], "127.0.0.1")
-            forward = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call"
-                                          and e["mcp_tool_call"]["side"] == "server"
-                                          and e["mcp_tool_call"].get("tool") == "forward", what="forward call")
-            self.assertEqual(forward["mcp_tool_call"]["transport"], "http")
+            if not tls:  # a TLS server's socket is not observed (memory BIOs): no port, no peer
+                self.assertEqual(detail["received_port"], port)
+                self.assertEqual(detail["received_from_ip"], "127.0.0.1")
+            for side in ("server", "client"):
+                forward = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call"
+                                              and e["mcp_tool_call"]["side"] == side
+                                              and e["mcp_tool_call"].get("tool") == "forward", what=f"{side} call")
+                self.assertEqual(forward["mcp_tool_call"]["transport"], "http")
+                self.assertEqual(forward["mcp_tool_call"]["session_id"], session)
+                self.assertEqual(forward["mcp_tool_call"]["outcome"], "ok")
         finally:
             server.terminate()
             server.wait()
             downstream.shutdown()
+            downstream.server_close()
 
+    def test_forwarding_server_passes_its_clients_token_downstream(self):
+        self.run_forwarding(tls=False)
+
+    def test_https_server_reads_requests_through_ssl_read(self):
+        self.run_forwarding(tls=True)
+
+
+class LegacySse(AgentTestCase):
+    def test_http_plus_sse_transport_of_server_everything(self):
+        """The older HTTP+SSE transport: GET /sse names the POST endpoint in its first event; POSTs get 202 and
+        the answers arrive as `event: message` on the GET stream. Reported with transport sse and the sessionId."""
+        self.agent = Agent().start()
+        port = free_port()
+        server = subprocess.Popen(["node", EVERYTHING_JS, "sse"], cwd=NPM_DIR, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=dict(base_env(), PORT=str(port)))
+        try:
+            self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
+                                what="server-everything (sse) recognised")
+            wait_listening(port)
+            spec = {"transport": "sse", "url": f"http://127.0.0.1:{port}/sse",
+                    "calls": [{"name": "echo", "arguments": {"message": "hi"}}]}
+            result = subprocess.run(["node", HTTP_CLIENT, json.dumps(spec)], cwd=NPM_DIR, capture_output=True,
+                                    text=True, timeout=60, env=base_env())
+            self.assertEqual(result.returncode, 0, result.stderr)
+            session = json.loads(result.stdout.strip().splitlines()[-1])["sessionId"]
+            self.assertTrue(session)
+            for side in ("server", "client"):
+                echo = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call"
+                                           and e["mcp_tool_call"]["side"] == side
+                                           and e["mcp_tool_call"].get("tool") == "echo", what=f"{side} echo")
+                self.assertEqual(echo["mcp_tool_call"]["transport"], "sse")
+                self.assertEqual(echo["mcp_tool_call"]["session_id"], session)
+                self.assertEqual(echo["mcp_tool_call"]["outcome"], "ok")
+        finally:
+            server.terminate()
+            server.wait()
 
 if __name__ == "__main__":
     unittest.main()

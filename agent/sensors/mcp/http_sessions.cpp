@@ -159,8 +159,8 @@ void McpHttpSessions::report(credtrace::v1::AgentHealth& health, std::string_vie
 
 // --- one connection ----------------------------------------------------------------------------------------------
 
-// A request waiting for its answer. Its body (a raw value) is kept until the answer's header block says which session
-// it belongs to (an initialize's session id comes with its answer), and wiped then.
+// A request waiting for its answer. Its body (a raw value) is kept only while its session is unknown (an initialize:
+// the session id comes with its answer), and wiped when the answer's header block names the session.
 struct McpHttpConnection::Pending {
   bool mcp = false;
   bool event_stream = false;    // a GET for an event stream
@@ -209,8 +209,8 @@ void McpHttpConnection::on_request(const protocols::HttpRequest& request, std::s
     pending->event_stream = request.method == "GET";
     pending->session_id = session_id;
     if (session_id.empty()) pending->legacy_session = query_param(raw_query, "sessionId");
-    pending->body = request.body_prefix;
     pending->body_truncated = request.body_truncated;
+    feed_request(*pending, request.body_prefix, now_ns);
   }
   if (pending_.size() >= kMaxPending) {
     pending_.pop_front();
@@ -236,11 +236,7 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
     key = sessions_.open(peer_, session_id, legacy ? "sse" : "http");
     if (key.empty()) return false;  // a process the tracker does not know
   }
-  if (request->body_truncated) {
-    ++sessions_.stats().bodies_truncated;
-  } else if (!request->body.empty()) {
-    feed_body(key, request->body, protocols::Side::kClient, request->time_ns);
-  }
+  if (!request->body.empty()) feed_body(key, request->body, protocols::Side::kClient, request->time_ns);
   request.reset();  // its body wiped
   if (head.body_encoded) return void(++sessions_.stats().bodies_encoded), false;
   const std::string_view type = header(head.headers, "content-type");
@@ -299,6 +295,22 @@ void McpHttpConnection::on_event(protocols::SseEvent& event, uint64_t now_ns) {
   if (event.type != "message" || answer_->key.empty()) return;
   if (event.data_truncated) return void(++sessions_.stats().bodies_truncated);
   feed_body(answer_->key, event.data, protocols::Side::kServer, now_ns);
+}
+
+// A request whose session is known (it carries the Mcp-Session-Id, or the HTTP+SSE sessionId) is fed at once: its
+// answer may come first on another connection (an event stream). Otherwise (initialize) its body waits for the
+// answer's header block, which names the session.
+void McpHttpConnection::feed_request(Pending& pending, std::string_view body, uint64_t now_ns) {
+  if (pending.body_truncated) return void(++sessions_.stats().bodies_truncated);
+  if (body.empty()) return;
+  const bool legacy = !pending.legacy_session.empty();
+  if (pending.session_id.empty() && !legacy) {
+    pending.body = body;
+    return;
+  }
+  const McpSessionKey key =
+      sessions_.open(peer_, legacy ? pending.legacy_session : pending.session_id, legacy ? "sse" : "http");
+  if (!key.empty()) feed_body(key, body, protocols::Side::kClient, now_ns);
 }
 
 void McpHttpConnection::feed_body(const McpSessionKey& key, std::string_view body, protocols::Side from,

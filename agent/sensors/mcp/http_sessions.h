@@ -97,6 +97,7 @@ class McpHttpConnection final : public HttpExchangeObserver {
   struct Answer;
   class EventSink;
 
+  void feed_request(Pending& pending, std::string_view body, uint64_t now_ns);
   void feed_body(const McpSessionKey& key, std::string_view body, protocols::Side from, uint64_t now_ns);
   void on_event(protocols::SseEvent& event, uint64_t now_ns);
 

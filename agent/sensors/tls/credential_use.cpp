@@ -396,13 +396,10 @@ void CredentialUseSensor::note_request(Tracker::Connection& connection, const pr
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_read_data(const ct_tls_data_event& e) {
-  Tracker::Connection* connection = tracker_.find({e.hdr.tgid, e.ssl});
-  if (connection && e.len) connection->context.retries_over = true;  // the first write completed
-  if (!connection) {
-    ++stats_.reads_unparsed;
-    return {};
-  }
-  return accept_read(*connection, e, true);
+  // A stream read before anything was written on it may be one the process serves (TLS servers read requests first).
+  Tracker::Connection& connection = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns);
+  if (e.len) connection.context.retries_over = true;  // the first write completed
+  return accept_read(connection, e, true);
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_socket_read(const ct_tls_data_event& e) {

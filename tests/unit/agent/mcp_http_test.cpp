@@ -236,6 +236,26 @@ TEST_F(McpHttp, ClientSideOverTlsWithJsonAnswers) {
   expect_no_raw(secret);
 }
 
+TEST_F(McpHttp, TlsServerReadsRequestsThroughSslReadAndWritesAnswers) {
+  const uint64_t ssl = 0x7f00cc;
+  auto read = [&](const std::string& bytes) {
+    tls->on_record(data(CT_EVENT_TLS_DATA, kServer, ssl, CT_TLS_READ, bytes, ++now).get(), 0);
+  };
+  auto write = [&](const std::string& bytes) {
+    tls->on_record(data(CT_EVENT_TLS_DATA, kServer, ssl, CT_TLS_WRITE, bytes, ++now).get(), 0);
+  };
+  const std::string token = fake::github_pat();
+  read(post(kInitialize, "Authorization: Bearer " + token + "\r\n"));
+  write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nMcp-Session-Id: t-1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  write(chunk("event: message\ndata: " + kInitialized + "\n\n"));
+  auto calls_seen = tool_calls("server");
+  ASSERT_EQ(calls_seen.size(), 1u);
+  EXPECT_EQ(calls_seen[0].session_id(), "t-1");
+  EXPECT_EQ(calls_seen[0].transport(), "http");
+  EXPECT_TRUE(bearers.inbound_bearer(kServer, fingerprinter->fingerprint(token)));
+  expect_no_raw(token);
+}
+
 TEST_F(McpHttp, NonMcpAndGarbageOnAcceptedSocketsAreCountedNotReported) {
   accept(12);
   server_reads(12, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
