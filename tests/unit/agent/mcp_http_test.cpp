@@ -256,6 +256,35 @@ TEST_F(McpHttp, TlsServerReadsRequestsThroughSslReadAndWritesAnswers) {
   expect_no_raw(token);
 }
 
+TEST_F(McpHttp, BatchAnswersEncodedAndOversizedBodiesAndDeleteEndingTheSession) {
+  accept(14);
+  server_reads(14, post(kInitialize, ""));
+  server_writes(14, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: b-1\r\nContent-Length: " +
+                        std::to_string(kInitialized.size()) + "\r\n\r\n" + kInitialized);
+  const std::string batch = R"([{"jsonrpc":"2.0","id":2,"method":"tools/list"},)"
+                            R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow"}}])";
+  server_reads(14, post(batch, "Mcp-Session-Id: b-1\r\n"));
+  const std::string answers = R"([{"jsonrpc":"2.0","id":2,"result":{"tools":[]}}])";
+  server_writes(14, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                        std::to_string(answers.size()) + "\r\n\r\n" + answers);
+  server_reads(14, post(R"({"jsonrpc":"2.0","id":4,"method":"ping"})", "Mcp-Session-Id: b-1\r\n"));
+  server_writes(14, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                    "Content-Length: 4\r\n\r\n\x1f\x8b\x08\x00");
+  server_reads(14, "DELETE /mcp HTTP/1.1\r\nHost: x\r\nMcp-Session-Id: b-1\r\n\r\n");
+  auto calls_seen = tool_calls("server");
+  ASSERT_EQ(calls_seen.size(), 4u);  // initialize and tools/list answered; the slow call and the ping end unanswered
+  EXPECT_EQ(calls_seen[1].method(), "tools/list");
+  EXPECT_EQ(calls_seen[1].outcome(), "ok");
+  for (size_t i = 2; i < 4; ++i) {
+    EXPECT_EQ(calls_seen[i].outcome(), "no_answer");
+    EXPECT_EQ(calls_seen[i].no_answer(), "session_end");
+  }
+  credtrace::v1::AgentHealth health;
+  server->report(health);
+  EXPECT_EQ(health.sensors().at("mcp_http_server_bodies_encoded"), 1u);
+  EXPECT_EQ(health.sensors().at("mcp_http_server_sessions_ended"), 1u);
+}
+
 TEST_F(McpHttp, NonMcpAndGarbageOnAcceptedSocketsAreCountedNotReported) {
   accept(12);
   server_reads(12, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
