@@ -111,8 +111,9 @@ class McpOverHttp(AgentTestCase):
     def test_sse_answers_are_reported_as_they_arrive(self):
         # server-everything answers POSTs with text/event-stream (its default): the long-running operation sends
         # progress notifications before the result, all on the SSE answer of one POST.
-        spec = {"url": f"http://127.0.0.1:{self.port}/mcp", "calls": [
-            {"name": "trigger-long-running-operation", "arguments": {"duration": 1, "steps": 2}}]}
+        token = self.secret(fake_github_pat)
+        spec = {"url": f"http://127.0.0.1:{self.port}/mcp", "headers": {"Authorization": f"Bearer {token}"},
+                "calls": [{"name": "trigger-long-running-operation", "arguments": {"duration": 1, "steps": 2}}]}
         out = self.run_client(spec)
         calls = self.wait_calls("server", out["sessionId"], 3)
         long_ops = [c for c in calls if c.get("tool") == "trigger-long-running-operation"]
@@ -235,6 +236,7 @@ class LegacySse(AgentTestCase):
     def test_http_plus_sse_transport_of_server_everything(self):
         """The older HTTP+SSE transport: GET /sse names the POST endpoint in its first event; POSTs get 202 and
         the answers arrive as `event: message` on the GET stream. Reported with transport sse and the sessionId."""
+        secret = self.secret(fake_github_pat)
         self.agent = Agent().start()
         port = free_port()
         server = subprocess.Popen(["node", EVERYTHING_JS, "sse"], cwd=NPM_DIR, stdout=subprocess.DEVNULL,
@@ -244,7 +246,7 @@ class LegacySse(AgentTestCase):
                                 what="server-everything (sse) recognised")
             wait_listening(port)
             spec = {"transport": "sse", "url": f"http://127.0.0.1:{port}/sse",
-                    "calls": [{"name": "echo", "arguments": {"message": "hi"}}]}
+                    "calls": [{"name": "echo", "arguments": {"message": secret}}]}
             result = subprocess.run(["node", HTTP_CLIENT, json.dumps(spec)], cwd=NPM_DIR, capture_output=True,
                                     text=True, timeout=60, env=base_env())
             self.assertEqual(result.returncode, 0, result.stderr)

@@ -162,7 +162,9 @@ void McpHttpServerSensor::on_server_forgotten(uint32_t server_pid) {
 
 void McpHttpServerSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  streams_.expire_idle(boot_clock_ns());
+  const uint64_t now_ns = boot_clock_ns();
+  streams_.expire_idle(now_ns);
+  sessions_.expire(now_ns);
   last_expiry_ = now;
 }
 

@@ -100,9 +100,12 @@ McpSessionKey McpHttpSessions::key_of(const McpHttpPeer& peer, const std::string
 }
 
 McpSessionKey McpHttpSessions::open(const McpHttpPeer& peer, const std::string& session_id,
-                                    std::string_view transport) {
+                                    std::string_view transport, uint64_t now_ns) {
   McpSessionKey key = key_of(peer, session_id);
-  if (calls_.has_session(key)) return key;
+  if (calls_.has_session(key)) {
+    last_seen_[key] = now_ns;
+    return key;
+  }
   std::optional<McpSessionOrigin> origin = resolve_(peer.pid);
   if (!origin) return {};
   origin->transport = std::string(transport);
@@ -111,13 +114,40 @@ McpSessionKey McpHttpSessions::open(const McpHttpPeer& peer, const std::string& 
   origin->session_id = session_id;
   calls_.open_session(key, std::move(*origin));
   if (!peer.server_side) by_pid_[peer.pid].insert(key);
+  last_seen_[key] = now_ns;
+  if (last_seen_.size() > kMaxSessions) expire(now_ns);
   return key;
+}
+
+void McpHttpSessions::forget(const McpSessionKey& key, uint64_t now_ns) {
+  last_seen_.erase(key);
+  if (calls_.has_session(key)) calls_.end_session(key, now_ns);
+}
+
+void McpHttpSessions::expire(uint64_t now_ns) {
+  for (auto it = last_seen_.begin(); it != last_seen_.end();) {
+    if (!calls_.has_session(it->first)) {  // ended elsewhere (the server's end)
+      it = last_seen_.erase(it);
+    } else if (it->second + kIdleNs <= now_ns) {
+      ++stats_.sessions_expired;
+      calls_.end_session(it->first, now_ns);
+      it = last_seen_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (last_seen_.size() > kMaxSessions) {
+    auto oldest = std::min_element(last_seen_.begin(), last_seen_.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    ++stats_.sessions_evicted;
+    forget(oldest->first, now_ns);
+  }
 }
 
 void McpHttpSessions::end(const McpHttpPeer& peer, const std::string& session_id, uint64_t now_ns) {
   const McpSessionKey key = key_of(peer, session_id);
   if (!calls_.has_session(key)) return;
-  calls_.end_session(key, now_ns);
+  forget(key, now_ns);
   ++stats_.sessions_ended;
   auto it = by_pid_.find(peer.pid);
   if (it != by_pid_.end()) it->second.erase(key);
@@ -127,9 +157,8 @@ void McpHttpSessions::forget_process(uint32_t pid, uint64_t now_ns) {
   auto it = by_pid_.find(pid);
   if (it == by_pid_.end()) return;
   for (const auto& key : it->second) {
-    if (!calls_.has_session(key)) continue;
-    calls_.end_session(key, now_ns);
-    ++stats_.sessions_ended;
+    if (calls_.has_session(key)) ++stats_.sessions_ended;
+    forget(key, now_ns);
   }
   by_pid_.erase(it);
 }
@@ -137,6 +166,7 @@ void McpHttpSessions::forget_process(uint32_t pid, uint64_t now_ns) {
 void McpHttpSessions::feed(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message,
                            uint64_t now_ns) {
   ++stats_.messages;
+  last_seen_[key] = now_ns;
   calls_.on_message(key, from, message, now_ns);
 }
 
@@ -155,6 +185,9 @@ void McpHttpSessions::report(credtrace::v1::AgentHealth& health, std::string_vie
   sensors[p + "requests_dropped"] = stats_.requests_dropped;
   sensors[p + "sse_events_truncated"] = stats_.sse_events_truncated;
   sensors[p + "sessions_ended"] = stats_.sessions_ended;
+  sensors[p + "sessions_expired"] = stats_.sessions_expired;
+  sensors[p + "sessions_evicted"] = stats_.sessions_evicted;
+  sensors[p + "sessions_open"] = last_seen_.size();
 }
 
 // --- one connection ----------------------------------------------------------------------------------------------
@@ -233,7 +266,7 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
                              !has_mcp_header(head.headers);
   McpSessionKey key;
   if (!legacy_stream) {
-    key = sessions_.open(peer_, session_id, legacy ? "sse" : "http");
+    key = sessions_.open(peer_, session_id, legacy ? "sse" : "http", now_ns);
     if (key.empty()) return false;  // a process the tracker does not know
   }
   if (!request->body.empty()) feed_body(key, request->body, protocols::Side::kClient, request->time_ns);
@@ -250,7 +283,6 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
     return false;  // 202 Accepted, an error page
   }
   answer_->key = std::move(key);
-  (void)now_ns;
   return true;
 }
 
@@ -289,7 +321,7 @@ void McpHttpConnection::on_event(protocols::SseEvent& event, uint64_t now_ns) {
     const std::string session_id =
         query_param(query == std::string::npos ? std::string_view() : std::string_view(event.data).substr(query + 1),
                     "sessionId");
-    if (!session_id.empty()) answer_->key = sessions_.open(peer_, session_id, "sse");
+    if (!session_id.empty()) answer_->key = sessions_.open(peer_, session_id, "sse", now_ns);
     return;
   }
   if (event.type != "message" || answer_->key.empty()) return;
@@ -309,7 +341,7 @@ void McpHttpConnection::feed_request(Pending& pending, std::string_view body, ui
     return;
   }
   const McpSessionKey key =
-      sessions_.open(peer_, legacy ? pending.legacy_session : pending.session_id, legacy ? "sse" : "http");
+      sessions_.open(peer_, legacy ? pending.legacy_session : pending.session_id, legacy ? "sse" : "http", now_ns);
   if (!key.empty()) feed_body(key, body, protocols::Side::kClient, now_ns);
 }
 

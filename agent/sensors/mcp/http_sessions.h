@@ -37,6 +37,8 @@ struct McpHttpStats {
   uint64_t requests_dropped = 0;     // requests past kMaxPending waiting for answers
   uint64_t sse_events_truncated = 0; // events cut by the SSE parser's bounds, lines cut, partial events dropped
   uint64_t sessions_ended = 0;       // sessions ended by a DELETE or the end of their client process
+  uint64_t sessions_expired = 0;     // sessions nothing was seen on for McpHttpSessions::kIdleNs (clients that left)
+  uint64_t sessions_evicted = 0;     // the least recently seen sessions ended at kMaxSessions
 };
 
 // One side of connections: who saw the bytes, and the endpoint that names the session's other end.
@@ -50,17 +52,22 @@ struct McpHttpPeer {
 // Sessions across connections (a Streamable HTTP session spans many): keys, origins and counters.
 class McpHttpSessions {
  public:
+  static constexpr uint64_t kIdleNs = 3600ull * 1'000'000'000ull;  // HTTP sessions have no close: idle ones end
+  static constexpr size_t kMaxSessions = 4096;                      // sessions followed at once per side
   // The process and workload a pid belongs to (nullopt: unknown, the messages are not reported).
   using Resolve = std::function<std::optional<McpSessionOrigin>(uint32_t pid)>;
 
   McpHttpSessions(McpCalls& calls, Resolve resolve) : calls_(calls), resolve_(std::move(resolve)) {}
 
   // The session a message of this peer belongs to, opened on first use; "" when the process is unknown.
-  McpSessionKey open(const McpHttpPeer& peer, const std::string& session_id, std::string_view transport);
+  McpSessionKey open(const McpHttpPeer& peer, const std::string& session_id, std::string_view transport,
+                     uint64_t now_ns);
   void end(const McpHttpPeer& peer, const std::string& session_id, uint64_t now_ns);
   // A client process exited: its sessions end (calls in flight become no_answer).
   void forget_process(uint32_t pid, uint64_t now_ns);
   void feed(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message, uint64_t now_ns);
+  // Sessions idle for kIdleNs end (their calls in flight: no_answer); at kMaxSessions the least recently seen ends.
+  void expire(uint64_t now_ns);
 
   McpHttpStats& stats() { return stats_; }
   const McpHttpStats& stats() const { return stats_; }
@@ -70,7 +77,9 @@ class McpHttpSessions {
   static McpSessionKey key_of(const McpHttpPeer& peer, const std::string& session_id);
   McpCalls& calls_;
   Resolve resolve_;
+  void forget(const McpSessionKey& key, uint64_t now_ns);
   std::map<uint32_t, std::set<McpSessionKey>> by_pid_;  // client side: sessions a process opened
+  std::map<McpSessionKey, uint64_t> last_seen_;         // every session this side opened: its last message
   McpHttpStats stats_;
 };
 

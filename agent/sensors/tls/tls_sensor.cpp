@@ -123,7 +123,10 @@ void TlsSensor::on_tls_free(const ct_tls_free_event& e) {
 
 void TlsSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  emit_uses(uses_.expire(boot_clock_ns()));  // the ring was just drained
+  const uint64_t now_ns = boot_clock_ns();
+  emit_uses(uses_.expire(now_ns));  // the ring was just drained
+  mcp_http_.expire(now_ns);
+  mcp_served_.expire(now_ns);
   emit_aggregated(aggregator_.expire(UseAggregator::Clock::now()));
   last_expiry_ = now;
 }

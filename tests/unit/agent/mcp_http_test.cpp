@@ -285,6 +285,24 @@ TEST_F(McpHttp, BatchAnswersEncodedAndOversizedBodiesAndDeleteEndingTheSession) 
   EXPECT_EQ(health.sensors().at("mcp_http_server_sessions_ended"), 1u);
 }
 
+TEST_F(McpHttp, IdleSessionsEndAfterAnHour) {
+  if (sensors::boot_clock_ns() < sensors::McpHttpSessions::kIdleNs + 2 * now) GTEST_SKIP() << "booted under an hour ago";
+  accept(15);
+  server_reads(15, post(kInitialize, ""));
+  server_writes(15, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: i-1\r\nContent-Length: " +
+                        std::to_string(kInitialized.size()) + "\r\n\r\n" + kInitialized);
+  server_reads(15, post(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"never"}})",
+                        "Mcp-Session-Id: i-1\r\n"));
+  server->poll(sensors::Sensor::Clock::now());  // the boot clock is far past these synthetic times: idle
+  auto calls_seen = tool_calls("server");
+  ASSERT_EQ(calls_seen.size(), 2u);
+  EXPECT_EQ(calls_seen[1].no_answer(), "session_end");
+  credtrace::v1::AgentHealth health;
+  server->report(health);
+  EXPECT_EQ(health.sensors().at("mcp_http_server_sessions_expired"), 1u);
+  EXPECT_EQ(health.sensors().at("mcp_http_server_sessions_open"), 0u);
+}
+
 TEST_F(McpHttp, NonMcpAndGarbageOnAcceptedSocketsAreCountedNotReported) {
   accept(12);
   server_reads(12, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
