@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "protocols/http1/header_fields.h"
 #include "protocols/jsonrpc/message.h"
 #include "protocols/text.h"
 
@@ -254,7 +255,10 @@ void McpHttpConnection::on_request(const protocols::HttpRequest& request, std::s
 
 bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, uint64_t now_ns) {
   answer_.reset();
-  if (pending_.empty()) return void(++sessions_.stats().answers_unpaired), false;
+  if (pending_.empty()) {
+    ++sessions_.stats().answers_unpaired;
+    return false;
+  }
   std::unique_ptr<Pending> request = std::move(pending_.front());
   pending_.pop_front();
   if (!request->mcp) return false;
@@ -271,7 +275,10 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
   }
   if (!request->body.empty()) feed_body(key, request->body, protocols::Side::kClient, request->time_ns);
   request.reset();  // its body wiped
-  if (head.body_encoded) return void(++sessions_.stats().bodies_encoded), false;
+  if (head.body_encoded) {
+    ++sessions_.stats().bodies_encoded;
+    return false;
+  }
   const std::string_view type = header(head.headers, "content-type");
   if (icontains(type, "text/event-stream")) {
     answer_ = std::make_unique<Answer>();
@@ -297,7 +304,7 @@ void McpHttpConnection::on_response_body(std::string_view bytes, bool end, bool 
       answer_->too_large = true;
       wipe(answer_->json);
     } else {
-      answer_->json.append(bytes);
+      protocols::http1::append_wiping(answer_->json, bytes);  // growth leaves no copy of a value behind
     }
   }
   if (!end) return;
