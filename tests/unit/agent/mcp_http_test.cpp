@@ -285,6 +285,28 @@ TEST_F(McpHttp, BatchAnswersEncodedAndOversizedBodiesAndDeleteEndingTheSession) 
   EXPECT_EQ(health.sensors().at("mcp_http_server_sessions_ended"), 1u);
 }
 
+TEST_F(McpHttp, TheGetStreamCarriesServerRequestsAnsweredByPosts) {
+  accept(16);
+  accept(17);
+  server_reads(16, post(kInitialize, ""));
+  server_writes(16, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: g-1\r\nContent-Length: " +
+                        std::to_string(kInitialized.size()) + "\r\n\r\n" + kInitialized);
+  server_reads(17, "GET /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nMcp-Session-Id: g-1\r\n\r\n");
+  server_writes(17, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                        chunk(": keep-alive\n\nid: 1\nevent: message\ndata: "
+                              R"({"jsonrpc":"2.0","id":5,"method":"sampling/createMessage","params":{}})"
+                              "\n\n"));
+  server_reads(16, post(R"({"jsonrpc":"2.0","id":5,"result":{"role":"assistant","content":{}}})",
+                        "Mcp-Session-Id: g-1\r\n"));
+  server_writes(16, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+  auto calls_seen = tool_calls("server");
+  ASSERT_EQ(calls_seen.size(), 2u);
+  EXPECT_EQ(calls_seen[1].method(), "sampling/createMessage");
+  EXPECT_EQ(calls_seen[1].requester(), "server");
+  EXPECT_EQ(calls_seen[1].outcome(), "ok");
+  EXPECT_EQ(calls_seen[1].session_id(), "g-1");
+}
+
 TEST_F(McpHttp, IdleSessionsEndAfterAnHour) {
   if (sensors::boot_clock_ns() < sensors::McpHttpSessions::kIdleNs + 2 * now) GTEST_SKIP() << "booted under an hour ago";
   accept(15);
