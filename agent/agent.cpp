@@ -13,6 +13,7 @@
 #include "sensors/configs/config_sensor.h"
 #include "sensors/env/env_sensor.h"
 #include "sensors/files/file_sensor.h"
+#include "sensors/mcp/http_server_sensor.h"
 #include "sensors/mcp/mcp_sensor.h"
 #include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_sensor.h"
@@ -93,10 +94,11 @@ int Agent::run(const std::atomic<bool>& stop) {
                                  *tracker_, *probes_,      *probes_, *mcp_calls_};
   // The sensors: one line each.
   add_sensor(std::make_unique<sensors::EnvSensor>(context));
-  add_sensor(std::make_unique<sensors::TlsSensor>(context));
+  add_sensor(std::make_unique<sensors::TlsSensor>(context, &inbound_bearers_));
   if (config_.secrets.read_files) add_sensor(std::make_unique<sensors::FileSensor>(context));
   if (config_.secrets.scan_mcp_configs) add_sensor(std::make_unique<sensors::ConfigSensor>(context));
   if (config_.mcp.tool_calls.enabled) add_sensor(std::make_unique<sensors::McpSensor>(context));
+  add_sensor(std::make_unique<sensors::McpHttpServerSensor>(context, inbound_bearers_));
 
   for (auto& sensor : sensors_) sensor->start();
   tracker_->start();

@@ -17,6 +17,7 @@
 #include "kernel/kernel_control.h"
 #include "loader/probes.h"
 #include "secrets/fingerprint.h"
+#include "sensors/mcp/inbound_bearers.h"
 #include "sensors/sensor.h"
 #include "tracking/process_tracker.h"
 
@@ -61,6 +62,7 @@ class Agent {
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<tracking::ProcessTracker> tracker_;
   std::unique_ptr<sensors::McpCalls> mcp_calls_;
+  sensors::InboundBearers inbound_bearers_;  // bearer tokens HTTP MCP servers received (token passthrough)
   std::vector<std::unique_ptr<sensors::Sensor>> sensors_;
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;

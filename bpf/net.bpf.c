@@ -1,6 +1,7 @@
-/* Network probes: the IPv4/IPv6 endpoints watched processes connect() to (destination IP:port of their streams),
- * plain HTTP written to those sockets, and which socket carries each SSL's ciphertext. */
-#include "include/helpers.h"
+/* Network probes: the IPv4/IPv6 endpoints watched processes connect() to (destination IP:port of their streams), the
+ * TCP connections they accept, plain HTTP written to and read from those sockets, and which socket carries each SSL's
+ * ciphertext. (read() itself is hooked once, in stdio.bpf.c, which calls the socket capture of include/sockets.h.) */
+#include "include/sockets.h"
 #include <bpf/bpf_endian.h>
 
 
@@ -35,9 +36,6 @@ int ct_enter_connect(struct trace_event_raw_sys_enter *ctx) {
 }
 
 
-/* The key of a connected socket: the process (tgid, the upper half of pid_tgid) and the fd. */
-static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() >> 32 << 32) | (__u32)fd; }
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int ct_exit_connect(struct trace_event_raw_sys_exit *ctx) {
   if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0;
@@ -49,8 +47,8 @@ int ct_exit_connect(struct trace_event_raw_sys_exit *ctx) {
   /* Only a connect that started (0 or EINPROGRESS) leaves a socket worth capturing. */
   if (ctx->ret != 0 && ctx->ret != -CT_EINPROGRESS) return 0;
   __u64 key = ct_socket_key(fd);
-  __u8 one = 1;
-  if (bpf_map_update_elem(&plain_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+  __u8 one = 1, kind = CT_SOCKET_CONNECTED;
+  if (bpf_map_update_elem(&plain_sockets, &key, &kind, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   return 0;
 }
@@ -135,44 +133,15 @@ static __always_inline void ct_pair_ssl_write_iovecs(__u64 fd, __u64 iov, __u64 
   ct_pair_ssl_write(fd, (__u64)v.iov_base, v.iov_len);
 }
 
-static __always_inline bool ct_is_captured_socket(__u64 fd) {
-  __u64 key = ct_socket_key(fd);
-  return bpf_map_lookup_elem(&plain_sockets, &key) != NULL;
-}
-
 static __always_inline void ct_capture_socket_write(__u64 fd, __u64 buf, __u64 count) {
-  if (count == 0 || !ct_is_captured_socket(fd)) return;
-  ct_emit_call_data(CT_EVENT_SOCK_DATA, CT_TLS_WRITE, fd, buf, count);
+  if (count == 0) return;
+  __u32 type = ct_captured_socket_type(fd);
+  if (type) ct_emit_call_data(type, CT_TLS_WRITE, fd, buf, count);
 }
 
-/* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises. */
-static __always_inline void ct_emit_socket_gap(__u64 fd) {
-  struct ct_tls_data_event *e = ct_reserve(CT_EVENT_SOCK_DATA, __builtin_offsetof(struct ct_tls_data_event, data));
-  if (!e) return;
-  ct_fill_header(&e->hdr, CT_EVENT_SOCK_DATA, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED);
-  e->ssl = fd;
-  e->direction = CT_TLS_WRITE;
-  e->total_len = 1;
-  e->offset = 0;
-  e->len = 0;
-  ct_submit(e, false);
-  ct_count_truncation(CT_EVENT_SOCK_DATA);
-}
-
-/* Each iovec of a gathered write is captured as a call of its own (chunks in order). */
 static __always_inline void ct_capture_socket_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
-  if (!iov || iovcnt == 0 || !ct_is_captured_socket(fd)) return;
-  for (__u32 i = 0; i < CT_IOV_MAX_CAPTURED; i++) {
-    if (i >= iovcnt) return;
-    struct iovec v = {};
-    if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec))) != 0) {
-      ct_count_drop(CT_DROP_READ_FAILED);
-      ct_emit_socket_gap(fd);
-      return;
-    }
-    if (v.iov_len) ct_emit_call_data(CT_EVENT_SOCK_DATA, CT_TLS_WRITE, fd, (__u64)v.iov_base, v.iov_len);
-  }
-  if (iovcnt > CT_IOV_MAX_CAPTURED) ct_emit_socket_gap(fd);
+  __u32 type = ct_captured_socket_type(fd);
+  if (type) ct_capture_iovecs(type, CT_TLS_WRITE, fd, iov, iovcnt, ~0ull);
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
@@ -216,14 +185,15 @@ int ct_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   __u64 fd = ctx->args[0], msg_addr = ctx->args[1]; /* sendmsg(fd, msg, flags) */
   ct_pair_ssl_write_msg(fd, msg_addr);
-  if (!ct_is_captured_socket(fd)) return 0;
+  __u32 type = ct_captured_socket_type(fd);
+  if (!type) return 0;
   struct user_msghdr msg = {};
   if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) {
     ct_count_drop(CT_DROP_READ_FAILED);
-    ct_emit_socket_gap(fd);
+    ct_emit_socket_gap(type, CT_TLS_WRITE, fd);
     return 0;
   }
-  ct_capture_socket_iovecs(fd, (__u64)msg.msg_iov, msg.msg_iovlen);
+  ct_capture_iovecs(type, CT_TLS_WRITE, fd, (__u64)msg.msg_iov, msg.msg_iovlen, ~0ull);
   return 0;
 }
 
@@ -233,5 +203,102 @@ int ct_enter_close(struct trace_event_raw_sys_enter *ctx) {
   __u64 key = ct_socket_key(ctx->args[0]); /* close(fd) */
   bpf_map_delete_elem(&plain_sockets, &key);
   bpf_map_delete_elem(&connected_sockets, &key);
+  return 0;
+}
+
+/* A TCP connection a watched process accepted: its bytes are captured from now (requests it reads, answers it writes),
+ * and the agent learns the local port and the peer. */
+static __always_inline void ct_note_accept(__s64 ret) {
+  if (ret < 0) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!ct_task_in_set(task, CT_SET_WATCHED)) return;
+  struct file *file = ct_fd_file(task, (__u32)ret);
+  if (!file) return;
+  struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
+  struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+  if (!sk) return;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != CT_AF_INET && family != CT_AF_INET6) return;  /* unix sockets and others: not HTTP on TCP */
+  __u64 key = ct_socket_key((__u64)ret);
+  __u8 kind = CT_SOCKET_ACCEPTED;
+  if (bpf_map_update_elem(&plain_sockets, &key, &kind, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+  struct ct_accept_event *e = ct_reserve(CT_EVENT_ACCEPT, sizeof(*e));
+  if (!e) return;
+  ct_fill_header(&e->hdr, CT_EVENT_ACCEPT, CT_FLAG_WATCHED);
+  e->fd = (__u32)ret;
+  e->family = family;
+  e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  e->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  e->_pad = 0;
+  e->_pad2 = 0;
+  __builtin_memset(e->peer_addr, 0, sizeof(e->peer_addr));
+  if (family == CT_AF_INET) {
+    __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(e->peer_addr, &daddr, sizeof(daddr));
+  } else {
+    bpf_core_read(e->peer_addr, sizeof(e->peer_addr), &sk->__sk_common.skc_v6_daddr);
+  }
+  ct_submit(e, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int ct_exit_accept4(struct trace_event_raw_sys_exit *ctx) {
+  ct_note_accept(ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int ct_exit_accept(struct trace_event_raw_sys_exit *ctx) {
+  ct_note_accept(ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int ct_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  ct_note_socket_read(ctx->args[0], ctx->args[1], 0); /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int ct_enter_readv(struct trace_event_raw_sys_enter *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  __u64 iovcnt = ctx->args[2]; /* readv(fd, iov, iovcnt) */
+  if (iovcnt) ct_note_socket_read(ctx->args[0], ctx->args[1], iovcnt);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int ct_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
+  if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
+  __u64 fd = ctx->args[0], msg_addr = ctx->args[1]; /* recvmsg(fd, msg, flags) */
+  if (!ct_captured_socket_type(fd) || !msg_addr) return 0;
+  struct user_msghdr msg = {};
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) return (void)ct_count_drop(CT_DROP_READ_FAILED), 0;
+  if (msg.msg_iovlen) ct_note_socket_read(fd, (__u64)msg.msg_iov, msg.msg_iovlen);
+  return 0;
+}
+
+/* Exits of the socket reads above (read's exit is in stdio.bpf.c): every other process pays one load. */
+static __always_inline void ct_exit_socket_read(__s64 ret) {
+  if (!ct_task_has_storage(bpf_get_current_task_btf())) return;
+  ct_finish_socket_read(ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int ct_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) {
+  ct_exit_socket_read(ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int ct_exit_readv(struct trace_event_raw_sys_exit *ctx) {
+  ct_exit_socket_read(ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int ct_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) {
+  ct_exit_socket_read(ctx->ret);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* MCP stdio probes: the first bytes a candidate process reads from fd 0 (protocol detection), and the bytes MCP
- * servers read from their stdin and write to their stdout (JSON-RPC over stdio), for the pipes the agent listed. */
-#include "include/helpers.h"
+ * servers read from their stdin and write to their stdout (JSON-RPC over stdio), for the pipes the agent listed.
+ * read() is hooked here once for every purpose: reads of captured sockets (include/sockets.h) are noted here too. */
+#include "include/sockets.h"
 
 /* A watched thread's read of fd 0 or write of fd 1: remembered until the syscall returns, when the bytes moved are
  * known. Whether the file is a listed MCP server's stdio is checked at the return: a read that blocked before the
@@ -27,8 +28,11 @@ static __always_inline void ct_finish_stdio_call(__s64 ret) {
 SEC("tracepoint/syscalls/sys_enter_read")
 int ct_enter_read(struct trace_event_raw_sys_enter *ctx) {
   __u64 fd = ctx->args[0], buf = ctx->args[1]; /* read(fd, buf, count) */
-  if (fd != 0) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
+  if (fd != 0) {
+    if (ct_task_in_set(task, CT_SET_WATCHED)) ct_note_socket_read(fd, buf, 0);  /* every other process: one load */
+    return 0;
+  }
   __u32 sets = ct_task_sets(task);
   if (sets & (1u << CT_SET_WATCHED)) ct_note_stdio_call(task, 0, buf, CT_TLS_READ);
   if (!(sets & (1u << CT_SET_CANDIDATE))) return 0;
@@ -59,6 +63,7 @@ int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
   if (!ct_task_has_storage(task)) return 0; /* every other process: one load */
   ct_finish_stdio_call(ctx->ret);
+  ct_finish_socket_read(ctx->ret);
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
   __u64 *buf = bpf_map_lookup_elem(&pending_stdin_reads, &tid);

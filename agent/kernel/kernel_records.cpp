@@ -21,6 +21,8 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_TLS_SOCKET: return "tls_socket";
     case CT_EVENT_EXEC_ENV: return "exec_env";
     case CT_EVENT_STDIO_DATA: return "stdio_data";
+    case CT_EVENT_ACCEPT: return "accept";
+    case CT_EVENT_SRV_SOCK_DATA: return "srv_sock_data";
     default: return "unknown";
   }
 }
@@ -76,12 +78,14 @@ RecordCheck check_record(const void* data, size_t size) {
     case CT_EVENT_FILE_OPEN: return at_least(sizeof(ct_file_open_event));
     case CT_EVENT_TLS_DATA:
     case CT_EVENT_SOCK_DATA:
-    case CT_EVENT_STDIO_DATA: return holds_data(data, size) ? RecordCheck::ok : RecordCheck::too_short;
+    case CT_EVENT_STDIO_DATA:
+    case CT_EVENT_SRV_SOCK_DATA: return holds_data(data, size) ? RecordCheck::ok : RecordCheck::too_short;
     case CT_EVENT_TLS_SNI: return at_least(sizeof(ct_tls_sni_event));
     case CT_EVENT_CONNECT: return at_least(sizeof(ct_connect_event));
     case CT_EVENT_TLS_FREE:
     case CT_EVENT_TLS_NEW: return at_least(sizeof(ct_tls_free_event));
     case CT_EVENT_TLS_SOCKET: return at_least(sizeof(ct_tls_socket_event));
+    case CT_EVENT_ACCEPT: return at_least(sizeof(ct_accept_event));
     default: return RecordCheck::unknown_kind;
   }
 }

@@ -12,11 +12,12 @@ namespace credtrace::protocols {
 struct HttpRequest;
 struct HttpResponse;
 struct JsonRpcMessage;
+struct SseEvent;
 
 // Receives the messages a StreamParser parses, one call per message. A message is the sink's for the call only: the
 // parser wipes it (header values, bodies, the raw query) when the call returns, so a sink copies what it keeps.
-// A new protocol adds one method here with an empty default (on_jsonrpc for newline-delimited JSON-RPC, next
-// on_sse_event(SseEvent&) for server-sent events): sinks that do not consume it need no change.
+// A new protocol adds one method here with an empty default (on_jsonrpc for newline-delimited JSON-RPC,
+// on_sse_event for server-sent events): sinks that do not consume it need no change.
 class MessageSink {
  public:
   virtual ~MessageSink() = default;
@@ -30,6 +31,22 @@ class MessageSink {
   // A JSON-RPC 2.0 message (protocols/jsonrpc/message.h): one line of newline-delimited JSON-RPC, or one element of
   // a batch. Its `values` and `tools_json` point into buffers wiped when the call returns.
   virtual void on_jsonrpc(JsonRpcMessage& message) { (void)message; }
+  // A server-sent event (protocols/sse/sse_parser.h); its data is wiped when the call returns.
+  virtual void on_sse_event(SseEvent& event) { (void)event; }
+
+  // Streaming bodies (HTTP/1.1 responses): the header block of a final response, before its body. Returning true
+  // asks for its body as it arrives (on_response_body, de-chunked, any split; end=true once at its end or when a gap
+  // or the close cuts it: `cut`), before on_response yields the whole response; long-lived text/event-stream
+  // answers then yield their events as they come. The bytes are the sink's only during the call.
+  virtual bool on_response_head(const HttpResponse& head) {
+    (void)head;
+    return false;
+  }
+  virtual void on_response_body(std::string_view bytes, bool end, bool cut) {
+    (void)bytes;
+    (void)end;
+    (void)cut;
+  }
 };
 
 // One direction of one stream, fed in order (streams::Stream puts the captured chunks in order and reports holes).

@@ -16,8 +16,9 @@ struct {
   __uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps") __weak;
 
-/* (tgid << 32 | fd) of sockets watched processes connected: their writes are captured (plain HTTP). The agent
- * deletes an entry once the stream turns out not to be plain HTTP (TLS records, other protocols). */
+/* (tgid << 32 | fd) of sockets watched processes connected or accepted (value CT_SOCKET_CONNECTED / _ACCEPTED): their
+ * writes and reads are captured (plain HTTP). The agent deletes an entry once the stream turns out not to be plain
+ * HTTP (TLS records, other protocols). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -50,6 +51,15 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } pending_connects SEC(".maps") __weak;
+
+/* Thread id -> a read of a captured socket in flight (entry → exit, when the bytes are known; LRU: a thread that dies
+ * mid-call, or blocks in read on an idle keep-alive connection forever, cannot leak). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32);
+  __type(value, struct ct_socket_read);
+} pending_socket_reads SEC(".maps") __weak;
 
 /* Per-CPU time (boot ns) of the last wake-up forced because the ring was above the threshold. */
 struct {

@@ -44,7 +44,10 @@ enum ct_event_type {
   CT_EVENT_TLS_SOCKET = 12, /* the connected socket a watched thread wrote an SSL's ciphertext to after SSL_write */
   CT_EVENT_EXEC_ENV = 13,  /* a chunk of the environment block of a watched exec, sent just before its exec event */
   CT_EVENT_STDIO_DATA = 14, /* bytes an MCP server read from its stdin or wrote to its stdout: a tls_data layout */
-  CT_EVENT_TYPE_MAX = 15,
+  CT_EVENT_ACCEPT = 15,    /* a watched process accepted a TCP connection: the socket's fd, local port and peer */
+  CT_EVENT_SRV_SOCK_DATA = 16, /* bytes a watched process read from (requests) or wrote to (answers) a socket it
+                                * accepted: a tls_data layout, ssl holds the fd */
+  CT_EVENT_TYPE_MAX = 17,
 };
 
 enum ct_drop_reason {
@@ -191,7 +194,8 @@ enum ct_tls_direction {
   CT_TLS_READ = 1,
 };
 
-/* Also the layout of CT_EVENT_SOCK_DATA, where ssl holds the socket's fd, and of CT_EVENT_STDIO_DATA, where ssl holds
+/* Also the layout of CT_EVENT_SOCK_DATA (CT_TLS_WRITE: written to a connected socket, CT_TLS_READ: read from it) and
+ * CT_EVENT_SRV_SOCK_DATA (the same on an accepted socket), where ssl holds the socket's fd, and of CT_EVENT_STDIO_DATA, where ssl holds
  * the inode of the pipe (or socket) behind the server's fd 0 (CT_TLS_READ) or fd 1 (CT_TLS_WRITE). A record holds the fixed fields and a
  * data room of CT_TLS_SMALL_CHUNK_LEN or CT_TLS_CHUNK_LEN bytes (len of them valid): never assume the full struct. */
 struct ct_tls_data_event {
@@ -249,6 +253,31 @@ struct ct_connect_event {
   ct_u16 family;   /* AF_INET (2) or AF_INET6 (10) */
   ct_u16 port;     /* host byte order */
   ct_u8 addr[16];  /* IPv4 in the first 4 bytes */
+};
+
+/* Values of plain_sockets: how the watched process got the socket (which record kind its bytes travel as). */
+#define CT_SOCKET_CONNECTED 1 /* connect(): CT_EVENT_SOCK_DATA */
+#define CT_SOCKET_ACCEPTED 2  /* accept()/accept4(): CT_EVENT_SRV_SOCK_DATA */
+
+/* CT_EVENT_ACCEPT: a TCP connection a watched process accepted (its reads and writes on fd are captured from now). */
+struct ct_accept_event {
+  struct ct_event_header hdr;
+  ct_u32 fd;
+  ct_u16 family;     /* AF_INET (2) or AF_INET6 (10) */
+  ct_u16 local_port; /* host byte order: the port the server listens on */
+  ct_u16 peer_port;  /* host byte order */
+  ct_u16 _pad;
+  ct_u32 _pad2;
+  ct_u8 peer_addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+/* A socket read of a watched thread in flight (entry → exit): where the bytes will be and which record carries them. */
+struct ct_socket_read {
+  ct_u64 fd;
+  ct_u64 buf;    /* the buffer, or the iovec array when iovcnt > 0 */
+  ct_u64 iovcnt; /* 0: one flat buffer (read, recvfrom) */
+  ct_u32 type;   /* CT_EVENT_SOCK_DATA or CT_EVENT_SRV_SOCK_DATA */
+  ct_u32 _pad;
 };
 
 #endif

@@ -363,7 +363,7 @@ class AgentE2E(unittest.TestCase):
         ready = agent.events()[0]
         self.assertEqual(ready["type"], "agent_ready")
         probes = ready["agent_ready"]["probes"]
-        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 19)
+        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 27)  # process 5, file 3, net 15, stdio 4
         tls = [p for p in probes if p.startswith("uprobe:")]
         libssl, node = "@/usr/lib/x86_64-linux-gnu/libssl.so.3+", "@/usr/bin/node+"
         for expected in ("uprobe:SSL_write" + libssl, "uprobe:SSL_write" + node, "uprobe:SSL_read" + node,

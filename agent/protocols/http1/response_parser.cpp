@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "protocols/http1/header_fields.h"
 #include "protocols/text.h"
@@ -103,16 +104,59 @@ void Http1ResponseParser::feed(std::string_view bytes, std::vector<HttpResponse>
   compact();
 }
 
+// Lends the sink to the parser for one call (streamed bodies go to it as they are parsed); a body a gap cut while no
+// sink was lent is reported cut first.
+class Http1ResponseParser::LentSink {
+ public:
+  LentSink(Http1ResponseParser& parser, MessageSink& sink) : parser_(parser) {
+    parser_.body_sink_ = &sink;
+    if (std::exchange(parser_.cut_pending_, false)) sink.on_response_body({}, true, true);
+  }
+  ~LentSink() { parser_.body_sink_ = nullptr; }
+  LentSink(const LentSink&) = delete;
+  LentSink& operator=(const LentSink&) = delete;
+
+ private:
+  Http1ResponseParser& parser_;
+};
+
 void Http1ResponseParser::feed(std::string_view bytes, MessageSink& sink) {
   std::vector<HttpResponse> responses;
-  feed(bytes, responses);
+  {
+    LentSink lent(*this, sink);
+    feed(bytes, responses);
+  }
   detail::yield_responses(responses, sink);
 }
 
 void Http1ResponseParser::finish(MessageSink& sink) {
   std::vector<HttpResponse> responses;
-  finish(responses);
+  {
+    LentSink lent(*this, sink);
+    finish(responses);
+  }
   detail::yield_responses(responses, sink);
+}
+
+// The header block of a final response is complete: a lent sink may ask for its body (a response without one ends
+// at once).
+void Http1ResponseParser::offer_head(bool has_body) {
+  if (!body_sink_ || !body_sink_->on_response_head(current_)) return;
+  if (has_body) {
+    streaming_ = true;
+  } else {
+    body_sink_->on_response_body({}, true, false);
+  }
+}
+
+// The streamed body ended (cut: a gap, a framing error or the close cut it short).
+void Http1ResponseParser::end_stream(bool cut) {
+  if (!std::exchange(streaming_, false)) return;
+  if (body_sink_) {
+    body_sink_->on_response_body({}, true, cut);
+  } else {
+    cut_pending_ = true;  // a gap: told at the next feed or finish
+  }
 }
 
 bool Http1ResponseParser::in_body() const {
@@ -130,6 +174,7 @@ void Http1ResponseParser::gap(uint64_t missing_bytes) {
     // The gap ends inside this body: discard the rest of it by its framing, then expect the next status line.
     if (!discarding_) {
       ++stats_.responses_dropped;
+      end_stream(true);
       cleanse(current_);
       current_ = HttpResponse{};
       discarding_ = true;
@@ -271,12 +316,14 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
 
   if (status == 101 || (method == "CONNECT" && status < 300)) {
     resyncing_ = false;
+    offer_head(false);
     emit(out);
     state_ = State::kTunnel;  // the connection now carries another protocol
     return;
   }
   if (method == "HEAD" || status == 204 || status == 304) {
     resyncing_ = false;
+    offer_head(false);
     emit(out);
     return;
   }
@@ -294,7 +341,9 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
     state_ = State::kUntilClose;
   }
   resyncing_ = false;
-  if (state_ == State::kBody && remaining_ == 0) emit(out);
+  const bool empty = state_ == State::kBody && remaining_ == 0;
+  offer_head(!empty);
+  if (empty) emit(out);
 }
 
 Http1ResponseParser::Step Http1ResponseParser::step_body(std::vector<HttpResponse>& out) {
@@ -346,6 +395,7 @@ void Http1ResponseParser::append_body(std::string_view data) {
     stats_.bytes_skipped += data.size();
     return;
   }
+  if (streaming_ && body_sink_ && !data.empty()) body_sink_->on_response_body(data, false, false);
   size_t room = kMaxBodyPrefix - current_.body_prefix.size();
   append_wiping(current_.body_prefix, data.substr(0, room));
   if (data.size() > room) current_.body_truncated = true;
@@ -359,6 +409,7 @@ void Http1ResponseParser::end_message(std::vector<HttpResponse>& out) {
 }
 
 void Http1ResponseParser::emit(std::vector<HttpResponse>& out) {
+  end_stream(false);
   if (current_.body_truncated) ++stats_.bodies_truncated;
   out.push_back(std::move(current_));
   current_ = HttpResponse{};
@@ -390,6 +441,7 @@ void Http1ResponseParser::skip_bytes(size_t count) {
 }
 
 void Http1ResponseParser::drop_response() {
+  end_stream(true);
   cleanse(current_);
   current_ = HttpResponse{};
   remaining_ = 0;

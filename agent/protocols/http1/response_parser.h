@@ -53,7 +53,8 @@ class Http1ResponseParser final : public StreamParser {
   Http1ResponseParser& operator=(const Http1ResponseParser&) = delete;
   ~Http1ResponseParser() override;
 
-  // StreamParser: final responses go to sink.on_response; the other direction's requests pair with them.
+  // StreamParser: final responses go to sink.on_response; the other direction's requests pair with them. A sink may
+  // take bodies as they arrive (MessageSink::on_response_head): they are passed on before being bounded.
   std::string_view protocol() const override { return "http/1.1"; }
   void feed(std::string_view bytes, MessageSink& sink) override;
   void on_gap(uint64_t missing_bytes) override { gap(missing_bytes); }
@@ -106,7 +107,10 @@ class Http1ResponseParser final : public StreamParser {
   Step step_tunnel();
   Step step_chunked(std::vector<HttpResponse>& out);
 
+  class LentSink;
   void start_body(std::vector<HttpResponse>& out);
+  void offer_head(bool has_body);
+  void end_stream(bool cut);
   void append_body(std::string_view data);
   void end_message(std::vector<HttpResponse>& out);
   void emit(std::vector<HttpResponse>& out);
@@ -130,6 +134,9 @@ class Http1ResponseParser final : public StreamParser {
   std::deque<std::string> requests_;  // methods of requests not yet answered, oldest first
   ResponseParserStats stats_;
   std::string last_error_;
+  MessageSink* body_sink_ = nullptr;  // the sink of the feed()/finish() call in progress (streamed bodies)
+  bool streaming_ = false;            // the current response's body goes to body_sink_ as it arrives
+  bool cut_pending_ = false;          // a streamed body was cut while no sink was lent
 };
 
 // Overwrites the response's header values and body (OPENSSL_cleanse) and clears them.

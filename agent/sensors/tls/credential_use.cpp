@@ -65,10 +65,20 @@ uint64_t boot_clock_ns() {
 // Requests a stream's write direction yields: the credentials they carry, as uses (not yet delivered).
 class CredentialUseSensor::UseSink final : public protocols::MessageSink {
  public:
-  UseSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls)
-      : sensor_(sensor), connection_(connection), pid_(pid), tls_(tls) {}
+  UseSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls, uint64_t now_ns)
+      : sensor_(sensor), connection_(connection), pid_(pid), tls_(tls), now_ns_(now_ns) {}
   void on_request(protocols::HttpRequest& request, std::string_view raw_query) override {
+    sensor_.observe_request(connection_, request, raw_query, pid_, now_ns_);
     sensor_.add_uses(connection_, request, raw_query, pid_, tls_, uses);
+  }
+  // A stream the watched process serves: the answers it writes.
+  bool on_response_head(const protocols::HttpResponse& head) override {
+    HttpExchangeObserver* observer = connection_.context.observer.get();
+    return observer && observer->on_response_head(head, now_ns_);
+  }
+  void on_response_body(std::string_view bytes, bool end, bool cut) override {
+    if (HttpExchangeObserver* observer = connection_.context.observer.get())
+      observer->on_response_body(bytes, end, cut, now_ns_);
   }
   std::vector<CredentialUse> uses;
 
@@ -77,30 +87,49 @@ class CredentialUseSensor::UseSink final : public protocols::MessageSink {
   Tracker::Connection& connection_;
   uint32_t pid_;
   bool tls_;
+  uint64_t now_ns_;
 };
 
 // Responses a stream's read direction yields: the credentials servers issued in them.
+// Responses a stream's read direction yields: the credentials servers issued in them; the connection's observer
+// follows their header blocks and bodies.
 class CredentialUseSensor::IssuedSink final : public protocols::MessageSink {
  public:
-  IssuedSink(CredentialUseSensor& sensor, Connection& connection, uint32_t pid)
-      : sensor_(sensor), connection_(connection), pid_(pid) {}
+  IssuedSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls, uint64_t now_ns)
+      : sensor_(sensor), stream_(connection), connection_(connection.context), pid_(pid), tls_(tls), now_ns_(now_ns) {}
   void on_response(protocols::HttpResponse& response) override {
-    sensor_.add_issued(connection_, response, pid_, issued);
+    sensor_.add_issued(connection_, response, pid_, tls_, issued);
+  }
+  // A stream the watched process serves (TLS servers): the requests it reads.
+  void on_request(protocols::HttpRequest& request, std::string_view raw_query) override {
+    sensor_.on_served_request(stream_, request, raw_query, pid_, now_ns_);
+  }
+  bool on_response_head(const protocols::HttpResponse& head) override {
+    return connection_.observer && connection_.observer->on_response_head(head, now_ns_);
+  }
+  void on_response_body(std::string_view bytes, bool end, bool cut) override {
+    if (connection_.observer) connection_.observer->on_response_body(bytes, end, cut, now_ns_);
   }
   std::vector<IssuedCredential> issued;
 
  private:
   CredentialUseSensor& sensor_;
+  Tracker::Connection& stream_;
   Connection& connection_;
   uint32_t pid_;
+  bool tls_;
+  uint64_t now_ns_;
 };
 
 CredentialUseSensor::CredentialUseSensor(size_t max_streams)
     : tracker_(streams::TrackerLimits{max_streams, kIdleNs, kCapture},
                [](Direction direction, std::string_view first_bytes) {
-                 // Clients' requests; what they read is parsed once their requests say what it answers.
-                 if (direction != Direction::kWrite) return protocols::Detection{};
-                 return protocols::detect_client_protocol(first_bytes);
+                 // Clients' requests; what they read is parsed once their requests say what it answers. A stream
+                 // read before anything was written on it is served: HTTP/1.1 requests read (TLS servers).
+                 if (direction == Direction::kWrite) return protocols::detect_client_protocol(first_bytes);
+                 protocols::Detection served = protocols::detect_client_protocol(first_bytes);
+                 if (served.parser && served.parser->protocol() != "http/1.1") return protocols::Detection{};
+                 return served;
                },
                [this](const StreamKey& key, Tracker::Connection& connection, CloseReason reason) {
                  on_close(key, connection, reason);
@@ -127,10 +156,10 @@ void CredentialUseSensor::on_close(const StreamKey& key, Tracker::Connection& co
   if (reason == CloseReason::kEvicted) ++stats_.streams_dropped;
   if (reason == CloseReason::kClosed) {
     const bool tls = (key.connection & kSocketStream) == 0;
-    UseSink uses(*this, connection, key.pid, tls);
+    UseSink uses(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kWrite).finish(uses);
     for (auto& use : uses.uses) deliver(connection.context, std::move(use), connection.last_seen_ns);
-    IssuedSink issued(*this, connection.context, key.pid);
+    IssuedSink issued(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kRead).finish(issued);
     for (auto& found : issued.issued) issued_at_close_.push_back(std::move(found));
   }
@@ -314,7 +343,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
 // One chunk of what the process wrote, through the stream tracker: the uses its requests carried.
 std::vector<CredentialUse> CredentialUseSensor::accept_write(Tracker::Connection& connection,
                                                              const ct_tls_data_event& e, bool tls) {
-  UseSink sink(*this, connection, e.hdr.tgid, tls);
+  UseSink sink(*this, connection, e.hdr.tgid, tls, e.hdr.time_boot_ns);
   streams::Accepted accepted = tracker_.accept(connection, Direction::kWrite, chunk_of(e), e.hdr.time_boot_ns, sink);
   count(accepted, connection.stream(Direction::kWrite), tls);
   return std::move(sink.uses);
@@ -373,20 +402,74 @@ void CredentialUseSensor::note_request(Tracker::Connection& connection, const pr
 }
 
 std::vector<IssuedCredential> CredentialUseSensor::on_read_data(const ct_tls_data_event& e) {
-  Tracker::Connection* connection = tracker_.find({e.hdr.tgid, e.ssl});
-  if (connection && e.len) connection->context.retries_over = true;  // the first write completed
-  if (!connection || !connection->stream(Direction::kRead).parser()) {
-    ++stats_.reads_unparsed;  // HTTP/2 responses (server HPACK context) and other protocols are not parsed
+  // A stream read before anything was written on it may be one the process serves (TLS servers read requests first).
+  Tracker::Connection& connection = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns);
+  if (e.len) connection.context.retries_over = true;  // the first write completed
+  return accept_read(connection, e, true);
+}
+
+std::vector<IssuedCredential> CredentialUseSensor::on_socket_read(const ct_tls_data_event& e) {
+  Tracker::Connection* connection = tracker_.find({e.hdr.tgid, e.ssl | kSocketStream});
+  if (!connection) {
+    ++stats_.reads_unparsed;  // nothing written on it yet (or not HTTP): answers of nothing
     return {};
   }
-  IssuedSink sink(*this, connection->context, e.hdr.tgid);
-  streams::Accepted accepted = tracker_.accept(*connection, Direction::kRead, chunk_of(e), e.hdr.time_boot_ns, sink);
+  return accept_read(*connection, e, false);
+}
+
+// One chunk of what the process read, through the stream tracker: credentials issued in the responses it completes.
+std::vector<IssuedCredential> CredentialUseSensor::accept_read(Tracker::Connection& connection,
+                                                               const ct_tls_data_event& e, bool tls) {
+  const streams::Stream& reads = connection.stream(Direction::kRead);
+  // A stream written first whose answers are not parsed (HTTP/2: server HPACK context; other protocols), or one read
+  // first that is not HTTP/1.1 requests.
+  if (!reads.parser() && (reads.decided() || connection.context.sent_data || !tls)) {
+    ++stats_.reads_unparsed;
+    return {};
+  }
+  IssuedSink sink(*this, connection, e.hdr.tgid, tls, e.hdr.time_boot_ns);
+  streams::Accepted accepted = tracker_.accept(connection, Direction::kRead, chunk_of(e), e.hdr.time_boot_ns, sink);
   stats_.read_gaps += (accepted.holes.before ? 1 : 0) + (accepted.holes.after ? 1 : 0);
   sync_stream_stats();
   return std::move(sink.issued);
 }
 
-void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& response, uint32_t pid,
+// An HTTP/1.1 request: the connection's observer (made at its first request) follows it and its answer.
+void CredentialUseSensor::observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                          std::string_view raw_query, uint32_t pid, uint64_t now_ns) {
+  if (connection.stream(Direction::kWrite).parser()->protocol() != "http/1.1") return;
+  if (HttpExchangeObserver* observer = observer_for(connection, request, pid, false))
+    observer->on_request(request, raw_query, now_ns);
+}
+
+// A request the watched process read (it serves the stream, through SSL_read): its answers, written next, are parsed.
+void CredentialUseSensor::on_served_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                            std::string_view raw_query, uint32_t pid, uint64_t now_ns) {
+  ++stats_.served_requests;
+  streams::Stream& answers = connection.stream(Direction::kWrite);
+  if (!answers.parser()) answers.set_parser(std::make_unique<protocols::Http1ResponseParser>());
+  answers.parser()->on_peer_request(request.method);
+  if (HttpExchangeObserver* observer = observer_for(connection, request, pid, true))
+    observer->on_request(request, raw_query, now_ns);
+}
+
+// The connection's observer, asked for once (at its first request).
+HttpExchangeObserver* CredentialUseSensor::observer_for(Tracker::Connection& connection,
+                                                        const protocols::HttpRequest& request, uint32_t pid,
+                                                        bool served) {
+  Connection& s = connection.context;
+  if (!observers_) return nullptr;
+  if (!s.observer_asked) {
+    s.observer_asked = true;
+    std::string destination = !request.host.empty() ? request.host : s.sni;
+    if (destination.empty() && s.address == Address::connected)
+      destination = s.connected.ip + ":" + std::to_string(s.connected.port);
+    s.observer = observers_(pid, served, destination);
+  }
+  return s.observer.get();
+}
+
+void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& response, uint32_t pid, bool tls,
                                      std::vector<IssuedCredential>& out) {
   if (response.status < 200) return;  // 101: the connection switched protocols; no request is answered by it
   ++stats_.responses;
@@ -409,7 +492,7 @@ void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& res
       found.address_source = kAddressFromConnect;
       if (found.host.empty()) found.host = found.ip;
     }
-    found.tls = true;
+    found.tls = tls;
     found.credential = std::move(credential);
     out.push_back(std::move(found));
   }

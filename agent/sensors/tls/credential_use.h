@@ -16,6 +16,7 @@
 #include "protocols/http1/request_parser.h"
 #include "protocols/http1/response_parser.h"
 #include "sensors/tls/token_exchange.h"
+#include "sensors/http_exchange_observer.h"
 #include "streams/stream_tracker.h"
 
 namespace credtrace::sensors {
@@ -74,6 +75,7 @@ struct CredentialUseStats {
   uint64_t write_retries = 0;            // a stream's first SSL_write repeated before it completed: skipped
   uint64_t streams_expired = 0;          // streams nothing was seen on for CredentialUseSensor::kIdleNs
   uint64_t truncated_calls = 0;          // SSL_write/SSL_read/socket writes longer than what the kernel captures
+  uint64_t served_requests = 0;          // HTTP/1.1 requests a watched process read through SSL_read (it serves)
 };
 
 // CLOCK_BOOTTIME in ns: the clock of kernel event times.
@@ -114,6 +116,11 @@ class CredentialUseSensor {
   // Plain bytes written to a connected socket (CT_EVENT_SOCK_DATA; e.ssl is the fd). *stop_capture is set when the
   // stream is not plain HTTP (TLS records, another protocol): the caller tells the kernel to stop copying it.
   std::vector<CredentialUse> on_socket_data(const ct_tls_data_event& e, bool* stop_capture);
+  // Plain bytes read from a connected socket (CT_EVENT_SOCK_DATA, CT_TLS_READ): the answers to its HTTP/1.1 requests.
+  std::vector<IssuedCredential> on_socket_read(const ct_tls_data_event& e);
+  // Who else follows the HTTP/1.1 exchanges of the streams (MCP over HTTP): asked once per connection, at its first
+  // request.
+  void set_http_observers(HttpObserverFactory factory) { observers_ = std::move(factory); }
   // Streams of a process that exited: their held uses, as unknown.
   std::vector<CredentialUse> forget_process(uint32_t pid);
   // Uses held since before now_boot_ns - kHoldNs, as unknown, and those of streams idle for kIdleNs (call after
@@ -169,6 +176,8 @@ class CredentialUseSensor {
     bool retries_over = false;         // the first write completed or another call came: no more retries here
     bool skipping_retry = false;       // the chunks of the call being skipped as a retry
     std::deque<PendingRequest> pending_requests;  // HTTP/1.1 requests whose responses have not been parsed yet
+    std::unique_ptr<HttpExchangeObserver> observer;  // follows the exchanges (made at the first request)
+    bool observer_asked = false;
   };
   using Tracker = streams::StreamTracker<Connection>;
   class UseSink;     // requests → uses
@@ -182,7 +191,14 @@ class CredentialUseSensor {
   void add_uses(Tracker::Connection& connection, protocols::HttpRequest& request, std::string_view raw_query,
                 uint32_t pid, bool tls, std::vector<CredentialUse>& out);
   void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
-  void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid,
+  void observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                       std::string_view raw_query, uint32_t pid, uint64_t now_ns);
+  void on_served_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                         std::string_view raw_query, uint32_t pid, uint64_t now_ns);
+  HttpExchangeObserver* observer_for(Tracker::Connection& connection, const protocols::HttpRequest& request,
+                                     uint32_t pid, bool served);
+  std::vector<IssuedCredential> accept_read(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
+  void add_issued(Connection& connection, protocols::HttpResponse& response, uint32_t pid, bool tls,
                   std::vector<IssuedCredential>& out);
   void settle_address(Connection& c, Address address);
   void release_held(Connection& c);
@@ -203,6 +219,7 @@ class CredentialUseSensor {
   std::vector<ObservedTokenExchange> exchanges_;    // token exchanges ready to be reported
   TokenExchangeStats token_stats_;
   CredentialUseStats stats_;
+  HttpObserverFactory observers_;
 };
 
 }  // namespace credtrace::sensors

@@ -3,6 +3,7 @@
 #include "sensors/tls/tls_sensor.h"
 
 #include <arpa/inet.h>
+#include <google/protobuf/util/time_util.h>
 
 #include "common/timestamp.h"
 #include "common/wipe_guard.h"
@@ -32,11 +33,63 @@ void fill_destination(const CredentialUse& use, credtrace::v1::Event& event) {
 
 }  // namespace
 
-TlsSensor::TlsSensor(SensorContext context)
+TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers)
     : context_(context),
+      mcp_http_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
+      mcp_served_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       libraries_(context.uprobes),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
-                  context.config.credential_use.max_open_windows) {}
+                  context.config.credential_use.max_open_windows),
+      bearers_(bearers) {
+  uses_.set_http_observers([this](uint32_t pid, bool served, std::string_view destination) {
+    return observe(pid, served, destination);
+  });
+}
+
+namespace {
+
+// A stream a watched process serves over TLS: the bearer tokens its clients send are kept as fingerprints (token
+// passthrough), and its MCP exchanges go to the call book.
+class ServedExchanges final : public HttpExchangeObserver {
+ public:
+  using Note = std::function<void(const protocols::HttpRequest&)>;
+  ServedExchanges(std::unique_ptr<McpHttpConnection> mcp, Note note) : mcp_(std::move(mcp)), note_(std::move(note)) {}
+  void on_request(const protocols::HttpRequest& request, std::string_view raw_query, uint64_t now_ns) override {
+    note_(request);
+    mcp_->on_request(request, raw_query, now_ns);
+  }
+  bool on_response_head(const protocols::HttpResponse& head, uint64_t now_ns) override {
+    return mcp_->on_response_head(head, now_ns);
+  }
+  void on_response_body(std::string_view bytes, bool end, bool cut, uint64_t now_ns) override {
+    mcp_->on_response_body(bytes, end, cut, now_ns);
+  }
+
+ private:
+  std::unique_ptr<McpHttpConnection> mcp_;
+  Note note_;
+};
+
+}  // namespace
+
+// Who follows a connection's HTTP/1.1 exchanges: MCP on the client side, or, on a stream the process serves, on the
+// server side (the endpoint is the Host its clients name: a TLS server's port is not observed).
+std::unique_ptr<HttpExchangeObserver> TlsSensor::observe(uint32_t pid, bool served, std::string_view destination) {
+  if (!served)
+    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination)});
+  tracking::Attribution who = context_.tracker.attribute(pid);
+  if (!who.server) return nullptr;
+  const uint32_t server_pid = who.server->pid;
+  auto mcp = std::make_unique<McpHttpConnection>(mcp_served_,
+                                                 McpHttpPeer{pid, true, server_pid, "tls:" + std::string(destination)});
+  return std::make_unique<ServedExchanges>(std::move(mcp), [this, server_pid](const protocols::HttpRequest& request) {
+    if (bearers_) note_inbound_bearers(*bearers_, context_.fingerprinter, server_pid, request, 0, "");
+  });
+}
+
+void TlsSensor::on_server_forgotten(uint32_t server_pid) {
+  if (bearers_) bearers_->forget_server(server_pid);
+}
 
 std::vector<uint32_t> TlsSensor::record_kinds() const {
   return {CT_EVENT_TLS_DATA, CT_EVENT_TLS_SNI,  CT_EVENT_SOCK_DATA, CT_EVENT_CONNECT,
@@ -72,7 +125,16 @@ void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
   emit_uses(uses_.on_data(e));
 }
 
+void TlsSensor::on_exit(uint32_t pid) {
+  emit_uses(uses_.forget_process(pid));  // held uses: address unknown
+  mcp_http_.forget_process(pid, boot_clock_ns());
+}
+
 void TlsSensor::on_socket_data(const ct_tls_data_event& e) {
+  if (e.direction == CT_TLS_READ) {
+    for (auto& issued : uses_.on_socket_read(e)) emit_issued(issued);
+    return;
+  }
   bool stop_capture = false;
   std::vector<CredentialUse> uses = uses_.on_socket_data(e, &stop_capture);
   if (stop_capture) context_.kernel.stop_socket_capture(e.hdr.tgid, static_cast<uint32_t>(e.ssl));
@@ -86,7 +148,10 @@ void TlsSensor::on_tls_free(const ct_tls_free_event& e) {
 
 void TlsSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  emit_uses(uses_.expire(boot_clock_ns()));  // the ring was just drained
+  const uint64_t now_ns = boot_clock_ns();
+  emit_uses(uses_.expire(now_ns));  // the ring was just drained
+  mcp_http_.expire(now_ns);
+  mcp_served_.expire(now_ns);
   emit_aggregated(aggregator_.expire(UseAggregator::Clock::now()));
   last_expiry_ = now;
 }
@@ -115,6 +180,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
   const credtrace::v1::Process process = context_.tracker.process_view(*who.record);
   credtrace::v1::ToolCallLink link = link_use(use, credential, who.server->pid, process, who.server->workload);
   check_audience(credential, use, who, link);
+  check_passthrough(who, credential, use, link);
   if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
                                UseAggregator::call_key_of(link), UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
@@ -157,6 +223,31 @@ void TlsSensor::link_connection(const ct_connect_event& e) {
   downstream.set_pid(e.hdr.tgid);
   *downstream.mutable_time() = common::now_timestamp();
   context_.mcp_calls.link_downstream(who.server->pid, downstream, e.hdr.time_boot_ns);
+}
+
+// A bearer token an HTTP MCP server on this host received from its client, now sent by that server (or a descendant)
+// to another destination: token passthrough, reported once per (server, token, destination).
+void TlsSensor::check_passthrough(const tracking::Attribution& who, const credtrace::v1::Credential& credential,
+                                  const CredentialUse& use, const credtrace::v1::ToolCallLink& link) {
+  if (!bearers_) return;
+  std::optional<InboundBearer> received = bearers_->inbound_bearer(who.server->pid, credential.fingerprint());
+  if (!received) return;
+  const std::string once = std::to_string(who.server->pid) + "\x1f" + credential.fingerprint() + "\x1f" + use.host;
+  if (passthroughs_reported_.size() >= 65536) passthroughs_reported_.clear();
+  if (!passthroughs_reported_.insert(once).second) return;
+  ++passthroughs_;
+  auto event =
+      context_.events.about("token_passthrough", context_.tracker.process_view(*who.record), who.server->workload);
+  *event.mutable_credential() = credential;
+  fill_destination(use, event);
+  if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = link;
+  auto* detail = event.mutable_token_passthrough();
+  detail->set_received_carrier(received->carrier);
+  detail->set_received_port(received->port);
+  detail->set_received_path(received->path);
+  detail->set_received_from_ip(received->from_ip);
+  *detail->mutable_received_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(received->unix_ns);
+  context_.sink.write(event);
 }
 
 // A server handed the workload a credential (a token endpoint's response): it becomes one of the credential's
@@ -245,6 +336,10 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["http1_responses"] = tls.responses;
   sensors["tls_read_gaps"] = tls.read_gaps;
   sensors["tls_reads_unparsed"] = tls.reads_unparsed;
+  mcp_http_.report(health, "mcp_http_client_");
+  mcp_served_.report(health, "mcp_https_server_");
+  sensors["tls_served_requests"] = tls.served_requests;
+  sensors["token_passthroughs"] = passthroughs_;
   sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
   sensors["tls_attach_failures"] = libraries_.failures();
   sensors["credential_use_unaggregated"] = aggregator_.unaggregated();

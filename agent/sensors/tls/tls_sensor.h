@@ -5,7 +5,10 @@
 #pragma once
 
 #include <memory>
+#include <set>
 
+#include "sensors/mcp/http_sessions.h"
+#include "sensors/mcp/inbound_bearers.h"
 #include "sensors/sensor.h"
 #include "sensors/tls/audience_check.h"
 #include "sensors/tls/credential_use.h"
@@ -16,14 +19,16 @@ namespace credtrace::sensors {
 
 class TlsSensor final : public Sensor {
  public:
-  explicit TlsSensor(SensorContext context);
+  // bearers: the tokens HTTP MCP servers received (token passthrough is reported when one is given).
+  explicit TlsSensor(SensorContext context, InboundBearers* bearers = nullptr);
 
   std::string_view name() const override { return "tls"; }
   std::vector<uint32_t> record_kinds() const override;
   void on_record(const void* data, size_t size) override;
   void start() override { libraries_.attach_known_locations(); }
   void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
-  void on_exit(uint32_t pid) override { emit_uses(uses_.forget_process(pid)); }  // held uses: address unknown
+  void on_exit(uint32_t pid) override;
+  void on_server_forgotten(uint32_t server_pid) override;
   void poll(Clock::time_point now) override;
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
@@ -40,6 +45,9 @@ class TlsSensor final : public Sensor {
                                        uint32_t server_pid, const credtrace::v1::Process& process,
                                        const credtrace::v1::Workload& workload);
   void link_connection(const ct_connect_event& e);
+  std::unique_ptr<HttpExchangeObserver> observe(uint32_t pid, bool served, std::string_view destination);
+  void check_passthrough(const tracking::Attribution& who, const credtrace::v1::Credential& credential,
+                         const CredentialUse& use, const credtrace::v1::ToolCallLink& link);
   void emit_issued(IssuedCredential& issued);
   void emit_token_exchanges(std::vector<ObservedTokenExchange> exchanges);
   void emit_token_exchange(ObservedTokenExchange& exchange);
@@ -49,12 +57,17 @@ class TlsSensor final : public Sensor {
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
   SensorContext context_;
+  McpHttpSessions mcp_http_;    // MCP over HTTP the watched processes send (side client), on the streams of uses_
+  McpHttpSessions mcp_served_;  // MCP over HTTPS the watched processes serve (side server: SSL_read requests)
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
   UseAggregator aggregator_;
   AudienceChecker audience_;
   Clock::time_point last_expiry_{};
   std::map<std::string, uint64_t> errors_;
+  InboundBearers* bearers_;
+  std::set<std::string> passthroughs_reported_;  // server pid, fingerprint, destination host: once each
+  uint64_t passthroughs_ = 0;
 };
 
 }  // namespace credtrace::sensors

@@ -1,0 +1,76 @@
+/* Plain socket capture shared by the probes whose hooks see socket calls: the key of a captured socket, what its
+ * bytes travel as, gathered buffers, and reads (noted at entry, captured at exit when the byte count is known). */
+#ifndef CREDTRACE_BPF_SOCKETS_H
+#define CREDTRACE_BPF_SOCKETS_H
+
+#include "helpers.h"
+
+/* The key of a captured socket: the process (tgid, the upper half of pid_tgid) and the fd. */
+static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() >> 32 << 32) | (__u32)fd; }
+
+/* The record kind a captured socket's bytes travel as, or 0 when the socket is not captured. */
+static __always_inline __u32 ct_captured_socket_type(__u64 fd) {
+  __u64 key = ct_socket_key(fd);
+  __u8 *kind = bpf_map_lookup_elem(&plain_sockets, &key);
+  if (!kind) return 0;
+  return *kind == CT_SOCKET_ACCEPTED ? CT_EVENT_SRV_SOCK_DATA : CT_EVENT_SOCK_DATA;
+}
+
+/* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises. */
+static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u64 fd) {
+  struct ct_tls_data_event *e = ct_reserve(type, __builtin_offsetof(struct ct_tls_data_event, data));
+  if (!e) return;
+  ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED);
+  e->ssl = fd;
+  e->direction = direction;
+  e->total_len = 1;
+  e->offset = 0;
+  e->len = 0;
+  ct_submit(e, false);
+  ct_count_truncation(type);
+}
+
+/* Each iovec of a gathered call is captured as a call of its own (chunks in order), up to `limit` bytes in all (what
+ * a read returned; writes pass the maximum). */
+static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64 fd, __u64 iov, __u64 iovcnt,
+                                              __u64 limit) {
+  if (!iov || iovcnt == 0) return;
+  for (__u32 i = 0; i < CT_IOV_MAX_CAPTURED; i++) {
+    if (i >= iovcnt || limit == 0) return;
+    struct iovec v = {};
+    if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec))) != 0) {
+      ct_count_drop(CT_DROP_READ_FAILED);
+      ct_emit_socket_gap(type, direction, fd);
+      return;
+    }
+    __u64 len = v.iov_len < limit ? v.iov_len : limit;
+    if (len) ct_emit_call_data(type, direction, fd, (__u64)v.iov_base, len);
+    limit -= len;
+  }
+  if (iovcnt > CT_IOV_MAX_CAPTURED && limit) ct_emit_socket_gap(type, direction, fd);
+}
+
+/* A watched thread starts reading a captured socket: remembered until the call returns. */
+static __always_inline void ct_note_socket_read(__u64 fd, __u64 buf, __u64 iovcnt) {
+  __u32 type = ct_captured_socket_type(fd);
+  if (!type) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_socket_read read = {.fd = fd, .buf = buf, .iovcnt = iovcnt, .type = type};
+  if (bpf_map_update_elem(&pending_socket_reads, &tid, &read, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+}
+
+/* The read returned: the bytes it moved (ret > 0), as the socket's record kind in the read direction. */
+static __always_inline void ct_finish_socket_read(__s64 ret) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_socket_read *pending = bpf_map_lookup_elem(&pending_socket_reads, &tid);
+  if (!pending) return;
+  struct ct_socket_read read = *pending;
+  bpf_map_delete_elem(&pending_socket_reads, &tid);
+  if (ret <= 0) return;
+  if (read.iovcnt == 0)
+    ct_emit_call_data(read.type, CT_TLS_READ, read.fd, read.buf, (__u64)ret);
+  else
+    ct_capture_iovecs(read.type, CT_TLS_READ, read.fd, read.buf, read.iovcnt, (__u64)ret);
+}
+
+#endif
