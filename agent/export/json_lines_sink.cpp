@@ -14,7 +14,7 @@ namespace credtrace::exporter {
 
 std::string event_to_json_line(const credtrace::v1::Event& event) {
   std::string out;
-  out.reserve(1024);
+  out.reserve(4096);  // a typical event is 1-3 KiB: one allocation
   if (append_json(event, out)) return out;
   return event_to_json_line_protobuf(event);
 }
