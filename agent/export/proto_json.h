@@ -13,7 +13,9 @@ namespace credtrace::exporter {
 // tables built once and cached), so fields added to the schema are printed without code changes.
 // Returns false, leaving `out` as it was, where protobuf's printer fails (a Timestamp out of its range) or for a
 // schema this encoder does not cover (proto2 messages, well-known types other than Timestamp): callers then fall
-// back to MessageToJsonString.
+// back to MessageToJsonString. Tables are keyed by Descriptor address and live for the process: meant for
+// generated types (a DynamicMessage's pool must outlive every call). Maps are walked through reflection's repeated
+// view, which follows the map's iteration order unless the map was last modified through reflection.
 bool append_json(const google::protobuf::Message& message, std::string& out);
 
 // Whether append_json covers every message reachable from this type.
