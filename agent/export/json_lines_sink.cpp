@@ -1,5 +1,7 @@
-// JSON-lines sink: proto3 JSON mapping through protobuf's JSON printer, one write(2) per line.
+// JSON-lines sink: proto3 JSON mapping (export/proto_json, protobuf's printer as fallback), one write(2) per line.
 #include "export/json_lines_sink.h"
+
+#include "export/proto_json.h"
 
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
@@ -11,6 +13,13 @@
 namespace credtrace::exporter {
 
 std::string event_to_json_line(const credtrace::v1::Event& event) {
+  std::string out;
+  out.reserve(4096);  // a typical event is 1-3 KiB: one allocation
+  if (append_json(event, out)) return out;
+  return event_to_json_line_protobuf(event);
+}
+
+std::string event_to_json_line_protobuf(const credtrace::v1::Event& event) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;

@@ -11,7 +11,11 @@
 namespace credtrace::exporter {
 
 // The proto3 JSON form of one event on a single line (no trailing newline).
+// export/proto_json's encoder; protobuf's printer where that declines (an out-of-range Timestamp: then "").
 std::string event_to_json_line(const credtrace::v1::Event& event);
+// The same through protobuf's MessageToJsonString (the reference the fast encoder is tested and measured against);
+// "" when protobuf fails.
+std::string event_to_json_line_protobuf(const credtrace::v1::Event& event);
 
 class JsonLinesSink final : public EventSink {
  public:
