@@ -51,8 +51,8 @@ def request(rid, method, params=None):
 def run_client():
     """Returns calls/s of N pipelined tools/call after the session is set up."""
     server = subprocess.Popen([sys.executable, os.path.join(HERE, "mcp_server_bench.py")], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, bufsize=0)
-    reader = server.stdout
+                              stdout=subprocess.PIPE)
+    reader = server.stdout  # buffered, as MCP clients read: one read() returns many answers
 
     def send(raw):
         os.write(server.stdin.fileno(), raw)
