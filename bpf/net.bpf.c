@@ -162,12 +162,21 @@ int ct_enter_sendto(struct trace_event_raw_sys_enter *ctx) {
   return 0;
 }
 
+/* An MCP server's stdout written with writev (libuv gathers queued writes into one): each iovec a call of its own. */
+static __always_inline void ct_capture_stdio_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
+  if (fd != 1) return;
+  __u64 inode = ct_pipe_or_socket_inode(ct_fd_file(bpf_get_current_task_btf(), 1));
+  if (!inode || !bpf_map_lookup_elem(&mcp_stdio_files, &inode)) return;
+  ct_capture_iovecs(CT_EVENT_STDIO_DATA, CT_TLS_WRITE, inode, iov, iovcnt, ~0ull);
+}
+
 SEC("tracepoint/syscalls/sys_enter_writev")
 int ct_enter_writev(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   __u64 fd = ctx->args[0], vec = ctx->args[1], vlen = ctx->args[2]; /* writev(fd, iov, iovcnt) */
   ct_pair_ssl_write_iovecs(fd, vec, vlen);
   ct_capture_socket_iovecs(fd, vec, vlen);
+  ct_capture_stdio_iovecs(fd, vec, vlen);
   return 0;
 }
 
@@ -256,7 +265,9 @@ int ct_exit_accept(struct trace_event_raw_sys_exit *ctx) {
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int ct_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
-  ct_note_socket_read(ctx->args[0], ctx->args[1], 0); /* recvfrom(fd, buf, len, flags, addr, addrlen) */
+  /* recvfrom(fd, buf, len, flags, addr, addrlen): a peek is read again later, a MSG_TRUNC count is not in buf */
+  if (ctx->args[3] & (CT_MSG_PEEK | CT_MSG_TRUNC)) return 0;
+  ct_note_socket_read(ctx->args[0], ctx->args[1], 0);
   return 0;
 }
 
@@ -272,6 +283,7 @@ SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int ct_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
   if (!ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED)) return 0;
   __u64 fd = ctx->args[0], msg_addr = ctx->args[1]; /* recvmsg(fd, msg, flags) */
+  if (ctx->args[2] & (CT_MSG_PEEK | CT_MSG_TRUNC)) return 0; /* read again later / a count not in the buffers */
   if (!ct_captured_socket_type(fd) || !msg_addr) return 0;
   struct user_msghdr msg = {};
   if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) return (void)ct_count_drop(CT_DROP_READ_FAILED), 0;

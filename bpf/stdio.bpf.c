@@ -7,9 +7,9 @@
  * known. Whether the file is a listed MCP server's stdio is checked at the return: a read that blocked before the
  * agent listed the pipe (the server waiting for its next message) still counts once it returns. */
 static __always_inline void ct_note_stdio_call(struct task_struct *task, __u32 fd, __u64 buf, __u32 direction) {
-  struct file *file = ct_fd_file(task, fd);
-  if (!file) return;
-  struct ct_stdio_call call = {.buf = buf, .inode = BPF_CORE_READ(file, f_inode, i_ino), .direction = direction};
+  __u64 inode = ct_pipe_or_socket_inode(ct_fd_file(task, fd));
+  if (!inode) return;
+  struct ct_stdio_call call = {.buf = buf, .inode = inode, .direction = direction};
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (bpf_map_update_elem(&pending_stdio_calls, &tid, &call, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
 }

@@ -115,6 +115,21 @@ static __always_inline struct file *ct_fd_file(struct task_struct *task, __u32 f
   return file;
 }
 
+#define CT_MSG_PEEK 0x2
+#define CT_MSG_TRUNC 0x20
+#define CT_PIPEFS_MAGIC 0x50495045
+#define CT_SOCKFS_MAGIC 0x534F434B
+
+/* The inode number of a pipe or socket file (what MCP clients connect a server's stdio with), else 0: inode numbers
+ * are unique within pipefs and sockfs, so a regular file or a tty of the same number on another filesystem never
+ * matches a listed pipe. */
+static __always_inline __u64 ct_pipe_or_socket_inode(struct file *file) {
+  if (!file) return 0;
+  unsigned long magic = BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+  if (magic != CT_PIPEFS_MAGIC && magic != CT_SOCKFS_MAGIC) return 0;
+  return BPF_CORE_READ(file, f_inode, i_ino);
+}
+
 /* Syscall tracepoint contexts are vmlinux's trace_event_raw_sys_enter (id, args[6]) and trace_event_raw_sys_exit
  * (id, ret); each probe names the arguments it reads. */
 #define CT_EINPROGRESS 115

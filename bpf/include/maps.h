@@ -102,7 +102,8 @@ struct ct_stdio_call {
   __u32 _pad;
 };
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH); /* every fd 0 read / fd 1 write of a watched thread: an entry a thread left
+                                        * behind (killed in the call) ages out instead of filling the map */
   __uint(max_entries, 4096);
   __type(key, __u32); /* thread id */
   __type(value, struct ct_stdio_call);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 namespace credtrace::loader {
 namespace {
@@ -141,6 +142,39 @@ TEST_F(ProbesTest, ReadBlockedBeforeTheListingIsCaptured) {
   EXPECT_EQ(std::string(got->as<ct_tls_data_event>().data, got->as<ct_tls_data_event>().len), message);
   probes_->remove_stdio_file(inode_of(in[0]));
   for (int fd : in) close(fd);
+}
+
+// A server writing its stdout with writev (libuv gathers queued messages): each iovec is captured in order.
+TEST_F(ProbesTest, GatheredStdoutWriteIsCaptured) {
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  ASSERT_TRUE(probes_->add_stdio_file(inode_of(out[1]), 1));
+  const std::string first = R"({"jsonrpc":"2.0","id":1,"result":{}})" "\n";
+  const std::string second = R"({"jsonrpc":"2.0","id":2,"result":{}})" "\n";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    dup2(out[1], 1);
+    raise(SIGSTOP);
+    struct iovec iov[2] = {{const_cast<char*>(first.data()), first.size()},
+                           {const_cast<char*>(second.data()), second.size()}};
+    _exit(writev(1, iov, 2) == static_cast<ssize_t>(first.size() + second.size()) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  probes_->add_to_set(CT_SET_WATCHED, child);
+  kill(child, SIGCONT);
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  for (const std::string& want : {first, second}) {
+    const Captured* got = wait_for([&](const Captured& c) {
+      if (c.type != CT_EVENT_STDIO_DATA) return false;
+      const auto& e = c.as<ct_tls_data_event>();
+      return e.hdr.tgid == static_cast<uint32_t>(child) && std::string(e.data, e.len) == want;
+    });
+    EXPECT_TRUE(got) << want;
+  }
+  probes_->remove_stdio_file(inode_of(out[1]));
+  for (int fd : out) close(fd);
 }
 
 // A write longer than the capture keeps its head and its last chunk: the parser sees where the line ends, so the

@@ -119,7 +119,13 @@ void CallTracker::learn_from_answer(ToolCall& call, const JsonRpcMessage& answer
   }
   if (call.requester == Side::kClient && call.method == "tools/list" && !answer.tools_json.empty()) {
     call.tools = hash_tool_definitions(answer.tools_json);
-    for (const ToolDefinitionHash& tool : call.tools) tool_hashes_[tool.name] = tool.sha256;
+    for (const ToolDefinitionHash& tool : call.tools) {
+      if (tool_hashes_.size() >= kMaxTools && !tool_hashes_.count(tool.name)) {
+        ++stats_.tools_not_kept;  // a session listing more distinct tools than any real server: bounded
+        continue;
+      }
+      tool_hashes_[tool.name] = tool.sha256;
+    }
   }
 }
 

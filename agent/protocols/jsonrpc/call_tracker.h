@@ -96,6 +96,7 @@ struct CallTrackerStats {
   uint64_t timed_out = 0;
   uint64_t unanswered_at_end = 0;     // pending calls reported by end_session()
   uint64_t cancelled = 0;             // pending calls their requester cancelled (notifications/cancelled)
+  uint64_t tools_not_kept = 0;        // tool definitions past CallTracker::kMaxTools distinct names
 };
 
 // One session (one server process's stdio, or one Streamable HTTP session). Requests are paired by id with the
@@ -105,6 +106,7 @@ struct CallTrackerStats {
 class CallTracker {
  public:
   using OnCall = std::function<void(const ToolCall&)>;
+  static constexpr size_t kMaxTools = 4096;  // distinct tool names whose definition hash a session keeps
 
   CallTracker(CallTrackerLimits limits, OnCall on_call) : limits_(limits), on_call_(std::move(on_call)) {}
   CallTracker(const CallTracker&) = delete;

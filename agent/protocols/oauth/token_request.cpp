@@ -34,7 +34,9 @@ struct Field {
 // The fields of one body; every value is wiped when it goes.
 class Fields {
  public:
-  Fields() = default;
+  // Reserved once: a reallocation would move short values (kept inline in std::string) and free the old storage
+  // unwiped.
+  Fields() { items_.reserve(kMaxFields); }
   Fields(const Fields&) = delete;
   Fields& operator=(const Fields&) = delete;
   ~Fields() {
@@ -228,6 +230,7 @@ constexpr std::array<PresentedField, 9> kPresented = {{{"client_secret", ""},
                                                        {"device_code", ""}}};
 
 void add_presented(const Fields& fields, TokenRequest& out) {
+  out.presented.reserve(out.presented.size() + std::size(kPresented) + 1);  // + basic_auth: never reallocated
   for (const PresentedField& field : kPresented) {
     const std::string* value = fields.first(field.name);
     if (value == nullptr || value->empty()) continue;
@@ -304,6 +307,7 @@ std::optional<int64_t> integer_of(std::string_view text) {
 void add_issued(const Fields& fields, TokenResponse& out) {
   const std::string_view token_type = fields.first("issued_token_type") ? value_or_empty(fields.first("issued_token_type"))
                                                                          : value_or_empty(fields.first("token_type"));
+  out.issued.reserve(out.issued.size() + 3);  // never reallocated: short raw values would be left behind
   for (std::string_view role : {"access_token", "refresh_token", "id_token"}) {
     const std::string* value = fields.first(role);
     if (value == nullptr || value->empty()) continue;

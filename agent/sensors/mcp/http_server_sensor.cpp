@@ -142,7 +142,7 @@ void McpHttpServerSensor::on_request(Tracker::Connection& connection, uint32_t p
   tracking::Attribution who = context_.tracker.attribute(pid);
   if (!who.server) return;
   if (!c.mcp) {
-    McpHttpPeer peer{pid, true, who.server->pid, std::to_string(c.local_port)};
+    McpHttpPeer peer{pid, true, who.server->pid, std::to_string(c.local_port), ""};
     c.mcp = std::make_unique<McpHttpConnection>(sessions_, std::move(peer));
   }
   note_inbound_bearers(bearers_, context_.fingerprinter, who.server->pid, request, c.local_port, c.peer_ip);

@@ -95,9 +95,11 @@ McpHttpSessions::Resolve resolve_mcp_origin(tracking::ProcessTracker& tracker) {
 
 // --- sessions -------------------------------------------------------------------------------------------------
 
+// A session without an id (a stateless server) is the connection's own: different clients' ids must not pair.
 McpSessionKey McpHttpSessions::key_of(const McpHttpPeer& peer, const std::string& session_id) {
-  return peer.server_side ? "http:s:" + std::to_string(peer.server_pid) + ":" + peer.endpoint + ":" + session_id
-                          : "http:c:" + std::to_string(peer.pid) + ":" + peer.endpoint + ":" + session_id;
+  const std::string id = session_id.empty() ? "~conn" + peer.connection : session_id;
+  return peer.server_side ? "http:s:" + std::to_string(peer.server_pid) + ":" + peer.endpoint + ":" + id
+                          : "http:c:" + std::to_string(peer.pid) + ":" + peer.endpoint + ":" + id;
 }
 
 McpSessionKey McpHttpSessions::open(const McpHttpPeer& peer, const std::string& session_id,
@@ -122,6 +124,10 @@ McpSessionKey McpHttpSessions::open(const McpHttpPeer& peer, const std::string& 
 
 void McpHttpSessions::forget(const McpSessionKey& key, uint64_t now_ns) {
   last_seen_.erase(key);
+  for (auto it = by_pid_.begin(); it != by_pid_.end();) {  // an evicted client session leaves no key behind
+    it->second.erase(key);
+    it = it->second.empty() ? by_pid_.erase(it) : std::next(it);
+  }
   if (calls_.has_session(key)) calls_.end_session(key, now_ns);
 }
 
@@ -132,6 +138,7 @@ void McpHttpSessions::expire(uint64_t now_ns) {
     } else if (it->second + kIdleNs <= now_ns) {
       ++stats_.sessions_expired;
       calls_.end_session(it->first, now_ns);
+      for (auto& [_, keys] : by_pid_) keys.erase(it->first);
       it = last_seen_.erase(it);
     } else {
       ++it;
@@ -148,20 +155,19 @@ void McpHttpSessions::expire(uint64_t now_ns) {
 void McpHttpSessions::end(const McpHttpPeer& peer, const std::string& session_id, uint64_t now_ns) {
   const McpSessionKey key = key_of(peer, session_id);
   if (!calls_.has_session(key)) return;
-  forget(key, now_ns);
+  forget(key, now_ns);  // also drops the key from by_pid_
   ++stats_.sessions_ended;
-  auto it = by_pid_.find(peer.pid);
-  if (it != by_pid_.end()) it->second.erase(key);
 }
 
 void McpHttpSessions::forget_process(uint32_t pid, uint64_t now_ns) {
   auto it = by_pid_.find(pid);
   if (it == by_pid_.end()) return;
-  for (const auto& key : it->second) {
+  const std::set<McpSessionKey> keys = std::move(it->second);  // forget() edits by_pid_
+  by_pid_.erase(it);
+  for (const auto& key : keys) {
     if (calls_.has_session(key)) ++stats_.sessions_ended;
     forget(key, now_ns);
   }
-  by_pid_.erase(it);
 }
 
 void McpHttpSessions::feed(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message,
@@ -227,12 +233,18 @@ class McpHttpConnection::EventSink final : public protocols::MessageSink {
 };
 
 McpHttpConnection::McpHttpConnection(McpHttpSessions& sessions, McpHttpPeer peer)
-    : sessions_(sessions), peer_(std::move(peer)) {}
+    : sessions_(sessions), peer_(std::move(peer)) {
+  peer_.connection = sessions_.new_connection_id();
+}
 
-McpHttpConnection::~McpHttpConnection() = default;
+// The connection's own session (stateless server) ends with it; sessions with an id outlive their connections.
+McpHttpConnection::~McpHttpConnection() {
+  if (last_time_ns_) sessions_.end(peer_, "", last_time_ns_);
+}
 
 void McpHttpConnection::on_request(const protocols::HttpRequest& request, std::string_view raw_query,
                                    uint64_t now_ns) {
+  last_time_ns_ = std::max(last_time_ns_, now_ns);
   auto pending = std::make_unique<Pending>();
   pending->time_ns = now_ns;
   const std::string session_id = session_id_of(header(request.headers, "mcp-session-id"));
@@ -309,6 +321,8 @@ void McpHttpConnection::on_response_body(std::string_view bytes, bool end, bool 
   }
   if (!end) return;
   if (cut) ++sessions_.stats().answers_cut;
+  // An answer cut short or too large to parse: the calls it may have answered end as capture_gap, not unanswered.
+  if ((cut || answer_->too_large) && !answer_->key.empty()) sessions_.answer_lost(answer_->key);
   if (answer_->events) {
     const auto& sse = answer_->events->stats();
     sessions_.stats().sse_events_truncated += sse.events_truncated + sse.partial_events_dropped + sse.lines_cut;

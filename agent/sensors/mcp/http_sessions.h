@@ -47,6 +47,7 @@ struct McpHttpPeer {
   bool server_side = false; // the watched process answered the requests (it is the MCP server)
   uint32_t server_pid = 0;  // server side: the server's root process
   std::string endpoint;     // client side: where the requests went (host[:port]); server side: the local port
+  std::string connection;   // unique per connection: a session without an Mcp-Session-Id (stateless) is its own
 };
 
 // Sessions across connections (a Streamable HTTP session spans many): keys, origins and counters.
@@ -69,11 +70,16 @@ class McpHttpSessions {
   // Sessions idle for kIdleNs end (their calls in flight: no_answer); at kMaxSessions the least recently seen ends.
   void expire(uint64_t now_ns);
 
+  // An answer on the session was not parsed whole (cut, too large): the calls in flight may have been answered.
+  void answer_lost(const McpSessionKey& key) { calls_.capture_gap(key, protocols::Side::kServer); }
+  // A new connection's id (McpHttpPeer::connection).
+  std::string new_connection_id() { return std::to_string(++connections_); }
   McpHttpStats& stats() { return stats_; }
   const McpHttpStats& stats() const { return stats_; }
   void report(credtrace::v1::AgentHealth& health, std::string_view prefix) const;
 
  private:
+  uint64_t connections_ = 0;
   static McpSessionKey key_of(const McpHttpPeer& peer, const std::string& session_id);
   McpCalls& calls_;
   Resolve resolve_;
@@ -114,6 +120,7 @@ class McpHttpConnection final : public HttpExchangeObserver {
   McpHttpPeer peer_;
   std::deque<std::unique_ptr<Pending>> pending_;
   std::unique_ptr<Answer> answer_;  // the answer whose body is arriving
+  uint64_t last_time_ns_ = 0;       // the latest request's time (0: none): when its own session ends
 };
 
 // Who a pid is for the call book: its process and its server's workload (nullopt when it belongs to no server).

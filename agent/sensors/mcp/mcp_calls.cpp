@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "events/credential_facts.h"
 #include "protocols/jsonrpc/message.h"
+#include "secrets/argv_redact.h"
 #include "secrets/detectors.h"
 
 namespace credtrace::sensors {
@@ -21,6 +22,10 @@ int64_t unix_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Metadata the peers chose (method and tool names, ids, client and server info) is exported, so a credential
+// typed into one is redacted like any other text that leaves the agent.
+std::string exported(std::string_view text) { return secrets::redact_text(text); }
 
 std::string_view side_name(protocols::Side side) { return side == protocols::Side::kClient ? "client" : "server"; }
 
@@ -122,9 +127,9 @@ void McpCalls::after_message(Session& session, protocols::Side from, const proto
     flight.call_id = call_id_for(session, from, call->id);
     flight.started_ns = now_ns;
     flight.ref.set_call_id(flight.call_id);
-    flight.ref.set_jsonrpc_id(call->id);
-    flight.ref.set_method(call->method);
-    flight.ref.set_tool(call->name);
+    flight.ref.set_jsonrpc_id(exported(call->id));
+    flight.ref.set_method(exported(call->method));
+    flight.ref.set_tool(exported(call->name));
     flight.ref.set_server_name(server_name_of(session));
     session.in_flight[{from, call->id}] = std::move(flight);
   }
@@ -152,9 +157,9 @@ void McpCalls::inspect_values(Session& session, protocols::Side from, const prot
 
 credtrace::v1::ToolCallRef McpCalls::ref_of(const Session& session, const protocols::CallRef& call) const {
   credtrace::v1::ToolCallRef ref;
-  ref.set_jsonrpc_id(call.id);
-  ref.set_method(call.method);
-  ref.set_tool(call.name);
+  ref.set_jsonrpc_id(exported(call.id));
+  ref.set_method(exported(call.method));
+  ref.set_tool(exported(call.name));
   ref.set_server_name(server_name_of(session));
   if (auto flight = session.in_flight.find({call.requester, call.id}); flight != session.in_flight.end())
     ref.set_call_id(flight->second.call_id);
@@ -213,6 +218,7 @@ void McpCalls::check_relay(const credtrace::v1::Credential& credential, uint32_t
   if ((user_server_pid && from.server_pid == user_server_pid) || from.workload_id == workload.id()) return;
   const std::string key = credential.fingerprint() + "\x1f" + from.call.call_id() + "\x1f" + workload.id() +
                           "\x1f" + relay;
+  if (relays_reported_.size() >= kMaxRelaysRemembered) relays_reported_.clear();  // bounded: may report again
   if (!relays_reported_.insert(key).second) return;
   auto event = deps_.events.about("credential_relayed", process, workload);
   *event.mutable_credential() = credential;
@@ -241,14 +247,16 @@ McpCalls::Session* McpCalls::session_of_server(uint32_t server_pid) {
 
 std::string McpCalls::server_name_of(const Session& session) const {
   const std::string& named = session.calls->session().server_name;
-  return !named.empty() ? named : session.origin.workload.mcp().server_name();
+  return !named.empty() ? exported(named) : session.origin.workload.mcp().server_name();
 }
 
 void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
   auto event = deps_.events.about("mcp_tool_call", session.origin.process, session.origin.workload);
   auto* detail = event.mutable_mcp_tool_call();
   auto flight = session.in_flight.find({call.requester, call.id});
+  bool answer_maybe_lost = false;
   if (flight != session.in_flight.end()) {
+    answer_maybe_lost = flight->second.answer_maybe_lost;
     detail->set_call_id(flight->second.call_id);
     session.just_reported = {{call.requester, call.id}, flight->second.call_id};
     for (auto& downstream : flight->second.downstream) *detail->add_downstream() = std::move(downstream);
@@ -257,9 +265,9 @@ void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
   detail->set_transport(session.origin.transport);
   detail->set_side(session.origin.side);
   detail->set_session_id(session.session_id);
-  detail->set_method(call.method);
-  detail->set_tool(call.name);
-  detail->set_jsonrpc_id(call.id);
+  detail->set_method(exported(call.method));
+  detail->set_tool(exported(call.name));
+  detail->set_jsonrpc_id(exported(call.id));
   detail->set_requester(std::string(side_name(call.requester)));
   if (options_.arguments_shape) {
     detail->set_arguments_shape(call.arguments_shape);
@@ -268,14 +276,20 @@ void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
   detail->set_outcome(std::string(protocols::outcome_name(call.outcome)));
   if (call.error_code) detail->set_error_code(*call.error_code);
   detail->set_no_answer(std::string(protocols::no_answer_name(call.no_answer)));
+  const bool unanswered = call.no_answer == protocols::NoAnswerReason::kTimeout ||
+                          call.no_answer == protocols::NoAnswerReason::kSessionEnd;
+  if (unanswered && answer_maybe_lost) {  // its answer may be in bytes the capture missed: unknown, not "none"
+    detail->set_no_answer("capture_gap");
+    ++answers_maybe_lost_;
+  }
   detail->set_duration_seconds(seconds_between(call.started_ns, call.ended_ns));
   detail->set_request_bytes(call.request_bytes);
   detail->set_response_bytes(call.response_bytes);
-  detail->set_client_name(call.session.client_name);
-  detail->set_client_version(call.session.client_version);
-  detail->set_server_name(call.session.server_name);
-  detail->set_server_version(call.session.server_version);
-  detail->set_protocol_version(call.session.protocol_version);
+  detail->set_client_name(exported(call.session.client_name));
+  detail->set_client_version(exported(call.session.client_version));
+  detail->set_server_name(exported(call.session.server_name));
+  detail->set_server_version(exported(call.session.server_version));
+  detail->set_protocol_version(exported(call.session.protocol_version));
   ++calls_reported_;
   deps_.sink.write(event);
 }
@@ -287,14 +301,14 @@ void McpCalls::emit_session(Session& session) {
   detail->set_transport(session.origin.transport);
   detail->set_side(session.origin.side);
   detail->set_session_id(session.session_id);
-  detail->set_protocol_version(info.protocol_version);
-  detail->set_requested_protocol_version(session.requested_protocol_version);
-  detail->set_client_name(info.client_name);
-  detail->set_client_version(info.client_version);
-  detail->set_server_name(info.server_name);
-  detail->set_server_version(info.server_version);
-  for (const auto& capability : session.client_capabilities) detail->add_client_capabilities(capability);
-  for (const auto& capability : info.server_capabilities) detail->add_server_capabilities(capability);
+  detail->set_protocol_version(exported(info.protocol_version));
+  detail->set_requested_protocol_version(exported(session.requested_protocol_version));
+  detail->set_client_name(exported(info.client_name));
+  detail->set_client_version(exported(info.client_version));
+  detail->set_server_name(exported(info.server_name));
+  detail->set_server_version(exported(info.server_version));
+  for (const auto& capability : session.client_capabilities) detail->add_client_capabilities(exported(capability));
+  for (const auto& capability : info.server_capabilities) detail->add_server_capabilities(exported(capability));
   session.session_reported = true;
   ++sessions_reported_;
   deps_.sink.write(event);
@@ -304,6 +318,7 @@ void McpCalls::emit_tools(Session& session) {
   const auto& hashes = session.calls->tool_hashes();
   if (hashes.empty()) return;
   const std::string owner = session.origin.workload.id() + "\x1f" + session.calls->session().server_name;
+  if (!known_tools_.count(owner) && known_tools_.size() >= kMaxToolOwners) return void(++tool_owners_not_kept_);
   auto& known = known_tools_[owner];
   const int64_t now = unix_now_ns();
   bool differs = known.empty();
@@ -316,7 +331,7 @@ void McpCalls::emit_tools(Session& session) {
       if (it->second.session_id != session.session_id) {
         auto event = deps_.events.about("mcp_tool_changed", session.origin.process, session.origin.workload);
         auto* changed = event.mutable_mcp_tool_changed();
-        changed->set_tool(tool);
+        changed->set_tool(exported(tool));
         changed->set_previous_sha256(it->second.sha256);
         changed->set_sha256(sha256);
         changed->set_previous_session_id(it->second.session_id);
@@ -335,10 +350,17 @@ void McpCalls::emit_tools(Session& session) {
   tools->set_session_id(session.session_id);
   for (const auto& [tool, sha256] : hashes) {
     auto* definition = tools->add_tools();
-    definition->set_name(tool);
+    definition->set_name(exported(tool));
     definition->set_sha256(sha256);
   }
   deps_.sink.write(event);
+}
+
+void McpCalls::capture_gap(const McpSessionKey& key, protocols::Side from) {
+  Session* session = find(key);
+  if (!session) return;
+  for (auto& [requester_and_id, flight] : session->in_flight)
+    if (requester_and_id.first != from) flight.answer_maybe_lost = true;  // `from` answers the other side's calls
 }
 
 void McpCalls::end_session(const McpSessionKey& key, uint64_t now_ns) {
@@ -368,8 +390,9 @@ void McpCalls::record_downstream(InFlight& flight, const credtrace::v1::Downstre
   const std::string key = use.credential().fingerprint() + "\x1f" + use.destination().host() + "\x1f" +
                           use.destination().ip() + "\x1f" + std::to_string(use.destination().port()) + "\x1f" +
                           use.request().carrier();
-  if (!flight.downstream_keys.insert(key).second) return;
+  if (flight.downstream_keys.count(key)) return;
   if (flight.downstream.size() >= kMaxDownstream) return void(++downstream_dropped_);
+  flight.downstream_keys.insert(key);
   credtrace::v1::Downstream copy = use;
   copy.set_ambiguous(ambiguous);
   flight.downstream.push_back(std::move(copy));
@@ -428,6 +451,8 @@ void McpCalls::report(credtrace::v1::AgentHealth& health) const {
   sensors["mcp_downstream_not_listed"] = downstream_dropped_;  // past kMaxDownstream distinct ones in one call
   sensors["mcp_secrets_in_tool_io"] = secrets_in_tool_io_;
   sensors["mcp_credentials_relayed"] = relays_;
+  sensors["mcp_tool_owners_not_kept"] = tool_owners_not_kept_;  // past kMaxToolOwners (workload, server) pairs
+  sensors["mcp_answers_maybe_lost"] = answers_maybe_lost_;  // no answer seen, and a capture gap could hold it
   sensors["mcp_messages_values_truncated"] = values_truncated_;
 }
 

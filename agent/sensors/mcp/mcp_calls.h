@@ -62,6 +62,9 @@ class McpCalls {
   // A message from one side of an open session (ignored, counted, for a key not open). Its values are inspected for
   // credentials; they are wiped by the parser after the call, never kept.
   void on_message(const McpSessionKey& key, protocols::Side from, protocols::JsonRpcMessage& message, uint64_t now_ns);
+  // Bytes `from` sent were not captured (a gap, a cut answer): calls of the other side now in flight that end
+  // unanswered are reported with no_answer "capture_gap" (their answer may have been in them), not as unanswered.
+  void capture_gap(const McpSessionKey& key, protocols::Side from);
   // The session ended (stream closed, server exited): calls still in flight are reported as no_answer.
   void end_session(const McpSessionKey& key, uint64_t now_ns);
   // Every session whose server is this pid ended.
@@ -91,6 +94,7 @@ class McpCalls {
     credtrace::v1::ToolCallRef ref;
     std::vector<credtrace::v1::Downstream> downstream;
     std::set<std::string> downstream_keys;
+    bool answer_maybe_lost = false;  // the answering side's capture had a gap while it was in flight
   };
   credtrace::v1::ToolCallLink link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
                                              uint64_t now_ns);
@@ -106,6 +110,8 @@ class McpCalls {
     int64_t seen_unix_ns = 0;
   };
   static constexpr size_t kMaxCarried = 4096;
+  static constexpr size_t kMaxRelaysRemembered = 65536;
+  static constexpr size_t kMaxToolOwners = 4096;  // (workload, server name) pairs whose tool definitions are kept
   void remember_carried(const Session& session, const credtrace::v1::ToolCallRef& call, const std::string& fingerprint,
                         const std::string& direction);
   // The credential, carried by a result of another server, is used (relay "credential_use") or sent into a call
@@ -150,6 +156,8 @@ class McpCalls {
   uint64_t downstream_ambiguous_ = 0;
   uint64_t downstream_dropped_ = 0;
   uint64_t relays_ = 0;
+  uint64_t tool_owners_not_kept_ = 0;
+  uint64_t answers_maybe_lost_ = 0;
   std::map<std::string, Carried> carried_;         // fingerprint → the latest result that carried it
   std::vector<std::string> carried_order_;         // fingerprints, oldest first (bounded by kMaxCarried)
   std::set<std::string> relays_reported_;          // fingerprint, carrying call, user workload, relay

@@ -120,7 +120,9 @@ void McpSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
   Tracker::Connection& connection = streams_.open({s.server_pid, s.stdin_inode}, e.hdr.time_boot_ns);
   CallSink sink(context_.mcp_calls, s.key, from_client ? protocols::Side::kClient : protocols::Side::kServer, e.hdr.time_boot_ns);
   streams::Chunk chunk{e.total_len, e.offset, std::string_view(e.data, std::min<size_t>(e.len, sizeof(e.data)))};
-  streams_.accept(connection, direction, chunk, e.hdr.time_boot_ns, sink);
+  const streams::Accepted accepted = streams_.accept(connection, direction, chunk, e.hdr.time_boot_ns, sink);
+  if (accepted.holes.before || accepted.holes.after)
+    context_.mcp_calls.capture_gap(s.key, from_client ? protocols::Side::kClient : protocols::Side::kServer);
 }
 
 void McpSensor::end(Session& session, uint64_t now_ns) {

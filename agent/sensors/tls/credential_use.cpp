@@ -368,6 +368,7 @@ void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::H
   for (auto& credential : protocols::credentials_in_request(request, raw_query)) {
     CredentialUse use;
     use.pid = pid;
+    use.time_ns = connection.last_seen_ns;
     use.protocol = h2 ? "h2" : "http/1.1";
     use.tls = tls;
     use.method = request.method;

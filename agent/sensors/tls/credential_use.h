@@ -33,6 +33,7 @@ inline constexpr const char* kHostFromIp = "ip";                 // neither: the
 
 struct CredentialUse {
   uint32_t pid = 0;
+  uint64_t time_ns = 0;                     // boot-clock time of the request's bytes (a held use is emitted later)
   protocols::CarriedCredential credential;  // .value is raw: fingerprint it, then drop the use
   std::string protocol;                     // "http/1.1"
   std::string method, path, host, sni;

@@ -76,12 +76,12 @@ class ServedExchanges final : public HttpExchangeObserver {
 // server side (the endpoint is the Host its clients name: a TLS server's port is not observed).
 std::unique_ptr<HttpExchangeObserver> TlsSensor::observe(uint32_t pid, bool served, std::string_view destination) {
   if (!served)
-    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination)});
+    return std::make_unique<McpHttpConnection>(mcp_http_, McpHttpPeer{pid, false, 0, std::string(destination), ""});
   tracking::Attribution who = context_.tracker.attribute(pid);
   if (!who.server) return nullptr;
   const uint32_t server_pid = who.server->pid;
   auto mcp = std::make_unique<McpHttpConnection>(mcp_served_,
-                                                 McpHttpPeer{pid, true, server_pid, "tls:" + std::string(destination)});
+                                                 McpHttpPeer{pid, true, server_pid, "tls:" + std::string(destination), ""});
   return std::make_unique<ServedExchanges>(std::move(mcp), [this, server_pid](const protocols::HttpRequest& request) {
     if (bearers_) note_inbound_bearers(*bearers_, context_.fingerprinter, server_pid, request, 0, "");
   });
@@ -204,7 +204,9 @@ credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const 
   *downstream.mutable_request() = std::move(*described.mutable_request());
   downstream.set_pid(use.pid);
   *downstream.mutable_time() = common::now_timestamp();
-  return context_.mcp_calls.link_downstream(server_pid, downstream, boot_clock_ns(), &process, &workload);
+  // The calls in flight when the request was made, not when the use is emitted (a use held for its socket).
+  const uint64_t made_ns = use.time_ns ? use.time_ns : boot_clock_ns();
+  return context_.mcp_calls.link_downstream(server_pid, downstream, made_ns, &process, &workload);
 }
 
 // A connection a server (or a descendant) opened while one of its MCP calls was in flight: the call lists it.

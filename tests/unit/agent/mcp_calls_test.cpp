@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -300,6 +301,32 @@ TEST(McpCallsOptionsTest, DisabledFollowsNoSessionAndShapeCanBeOff) {
   credtrace::v1::AgentHealth health;
   disabled.report(health);
   EXPECT_EQ(health.sensors().at("mcp_sessions_not_followed"), 1u);
+}
+
+TEST_F(McpCallsTest, CallUnansweredAfterACaptureGapSaysSoInsteadOfNoAnswer) {
+  open("s1", 100);
+  initialize("s1", kTools);
+  call("s1", 1, "search", 10);
+  calls_.capture_gap("s1", protocols::Side::kServer);  // the server's output lost bytes: maybe the answer
+  call("s1", 2, "search", 11);                          // sent after the gap: its answer is simply missing
+  calls_.end_session("s1", 99);
+  std::map<std::string, std::string> reasons;
+  for (const auto& event : sink_.of("mcp_tool_call"))
+    reasons[event.mcp_tool_call().jsonrpc_id()] = event.mcp_tool_call().no_answer();
+  EXPECT_EQ(reasons["1"], "capture_gap");
+  EXPECT_EQ(reasons["2"], "session_end");
+}
+
+TEST_F(McpCallsTest, CredentialInMetadataIsRedactedWhereItIsExported) {
+  open("s1", 100);
+  initialize("s1", kTools);
+  send("s1", protocols::Side::kClient,
+       std::string(R"({"jsonrpc":"2.0","id":")") + kToken + R"(","method":"tools/call","params":{"name":")" + kToken +
+           R"(","arguments":{}}})",
+       10);
+  calls_.end_session("s1", 20);
+  for (const auto& event : sink_.events) EXPECT_EQ(event.DebugString().find(kToken), std::string::npos);
+  EXPECT_FALSE(sink_.of("secret_in_tool_io").empty());  // the name is a value too: a finding, fingerprint only
 }
 
 TEST_F(McpCallsTest, UnansweredCallsAreReportedWhenTheServerEnds) {
