@@ -110,7 +110,7 @@ McpSessionKey McpHttpSessions::open(const McpHttpPeer& peer, const std::string& 
     return key;
   }
   std::optional<McpSessionOrigin> origin = resolve_(peer.pid);
-  if (!origin) return {};
+  if (!origin) return ++stats_.unattributed, McpSessionKey{};
   origin->transport = std::string(transport);
   origin->side = peer.server_side ? "server" : "client";
   origin->server_pid = peer.server_side ? peer.server_pid : 0;
@@ -195,6 +195,7 @@ void McpHttpSessions::report(credtrace::v1::AgentHealth& health, std::string_vie
   sensors[p + "sessions_expired"] = stats_.sessions_expired;
   sensors[p + "sessions_evicted"] = stats_.sessions_evicted;
   sensors[p + "sessions_open"] = last_seen_.size();
+  sensors[p + "unattributed"] = stats_.unattributed;
 }
 
 // --- one connection ----------------------------------------------------------------------------------------------

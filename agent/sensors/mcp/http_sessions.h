@@ -39,6 +39,7 @@ struct McpHttpStats {
   uint64_t sessions_ended = 0;       // sessions ended by a DELETE or the end of their client process
   uint64_t sessions_expired = 0;     // sessions nothing was seen on for McpHttpSessions::kIdleNs (clients that left)
   uint64_t sessions_evicted = 0;     // the least recently seen sessions ended at kMaxSessions
+  uint64_t unattributed = 0;         // MCP exchanges of a process the tracker knows no server of: not followed
 };
 
 // One side of connections: who saw the bytes, and the endpoint that names the session's other end.
