@@ -30,6 +30,23 @@ uint32_t port_named_in(const std::string& host) {
   return port <= 65535 ? port : 0;
 }
 
+// The method, path and destination names a request gives (a credential use's, a token endpoint's): Host or
+// :authority with the port it names, else the SNI; neither leaves host empty for the connected address to fill.
+template <class Target>
+void name_request(const protocols::HttpRequest& request, const std::string& sni, bool h2, Target& target) {
+  target.method = request.method;
+  target.path = request.path;
+  target.sni = sni;
+  if (!request.host.empty()) {
+    target.host = request.host;
+    target.host_source = h2 ? kHostFromAuthority : kHostFromHeader;
+    target.host_port = port_named_in(request.host);
+  } else if (!sni.empty()) {
+    target.host = sni;
+    target.host_source = kHostFromSni;
+  }
+}
+
 // Uses held at most this many per stream; later ones are reported at once, address unknown.
 constexpr size_t kMaxHeldPerStream = 256;
 
@@ -371,17 +388,7 @@ void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::H
     use.time_ns = connection.last_seen_ns;
     use.protocol = h2 ? "h2" : "http/1.1";
     use.tls = tls;
-    use.method = request.method;
-    use.path = request.path;
-    use.sni = s.sni;
-    if (!request.host.empty()) {
-      use.host = request.host;
-      use.host_source = h2 ? kHostFromAuthority : kHostFromHeader;
-      use.host_port = port_named_in(request.host);
-    } else if (!s.sni.empty()) {
-      use.host = s.sni;
-      use.host_source = kHostFromSni;
-    }  // else the address names it once known (fill_address)
+    name_request(request, s.sni, h2, use);  // else the address names it once known (fill_address)
     use.credential = std::move(credential);
     out.push_back(std::move(use));
   }
@@ -514,17 +521,7 @@ void CredentialUseSensor::note_token_request(Tracker::Connection& connection, co
   TokenEndpoint& endpoint = exchange->endpoint;
   endpoint.protocol = h2 ? "h2" : "http/1.1";
   endpoint.tls = tls;
-  endpoint.method = request.method;
-  endpoint.path = request.path;
-  endpoint.sni = s.sni;
-  if (!request.host.empty()) {
-    endpoint.host = request.host;
-    endpoint.host_source = h2 ? kHostFromAuthority : kHostFromHeader;
-    endpoint.host_port = port_named_in(request.host);
-  } else if (!s.sni.empty()) {
-    endpoint.host = s.sni;
-    endpoint.host_source = kHostFromSni;
-  }
+  name_request(request, s.sni, h2, endpoint);
   if (h2 || !tls || s.pending_requests.empty()) return complete_exchange(s, std::move(*exchange));
   s.pending_requests.back().token = std::move(exchange);
 }
