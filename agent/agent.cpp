@@ -15,6 +15,7 @@
 #include "sensors/files/file_sensor.h"
 #include "sensors/mcp/http_server_sensor.h"
 #include "sensors/mcp/mcp_sensor.h"
+#include "sensors/preload/preload_sensor.h"
 #include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_sensor.h"
 
@@ -94,7 +95,12 @@ int Agent::run(const std::atomic<bool>& stop) {
                                  *tracker_, *probes_,      *probes_, *mcp_calls_};
   // The sensors: one line each.
   add_sensor(std::make_unique<sensors::EnvSensor>(context));
-  add_sensor(std::make_unique<sensors::TlsSensor>(context, &inbound_bearers_));
+  auto tls = std::make_unique<sensors::TlsSensor>(context, &inbound_bearers_);
+  sensors::PreloadSensorOptions preload;
+  preload.drain_kernel = [this] { probes_->poll(0); };
+  // Before the TLS sensor: what the preload still holds reaches it before it expires and flushes (poll, exit, stop).
+  add_sensor(std::make_unique<sensors::PreloadSensor>(context, *tls, std::move(preload)));
+  add_sensor(std::move(tls));
   if (config_.secrets.read_files) add_sensor(std::make_unique<sensors::FileSensor>(context));
   if (config_.secrets.scan_mcp_configs) add_sensor(std::make_unique<sensors::ConfigSensor>(context));
   if (config_.mcp.tool_calls.enabled) add_sensor(std::make_unique<sensors::McpSensor>(context));

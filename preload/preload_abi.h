@@ -34,6 +34,7 @@ struct ct_preload_hello {
   uint32_t ring_bytes;        /* data ring size (power of two) */
   uint32_t table_slots;       /* secret-name table slots (power of two) */
   uint64_t dropped_before;    /* records this process dropped while it had no agent (counted, never sent) */
+  char exe[64];               /* file name of /proc/self/exe at registration (the image registering; a claim) */
 };
 #define CT_HELLO_AFTER_FORK (1u << 0) /* a forked child registering on its own */
 #define CT_HELLO_LIBSSL (1u << 1)     /* libssl's functions were resolved: the TLS hooks are live */
@@ -75,7 +76,7 @@ struct ct_preload_header {
   uint32_t table_slots;
   CT_ATOMIC(uint32_t) agent_state; /* CT_AGENT_* */
   CT_ATOMIC(uint32_t) enabled;     /* CT_ENABLE_* */
-  CT_ATOMIC(uint64_t) name_bloom;  /* bit (hash & 63) set for every table name: most misses cost one load */
+  CT_ATOMIC(uint64_t) name_bloom;  /* bit ct_preload_name_quick() set for every table name: most misses stop here */
   CT_ATOMIC(uint64_t) heartbeat_ns; /* the agent's CLOCK_MONOTONIC at its last drain */
   CT_ATOMIC(uint64_t) dropped_records; /* ring full (or a record longer than the ring) */
   CT_ATOMIC(uint64_t) dropped_bytes;
@@ -143,6 +144,11 @@ struct ct_prec_tls_sni {
 struct ct_prec_tls_free {
   uint64_t ssl;
 };
+
+/* The bloom bit of a name of len >= 1 bytes: from its length and first and last bytes, so a miss costs no hash. */
+static inline uint32_t ct_preload_name_quick(const char* name, uint32_t len) {
+  return ((len * 7u) ^ ((uint32_t)(uint8_t)name[0] * 13u) ^ ((uint32_t)(uint8_t)name[len - 1] * 5u)) & 63u;
+}
 
 /* FNV-1a over the name: the table's hash, the same on both sides. */
 static inline uint32_t ct_preload_name_hash(const char* name, uint32_t len) {

@@ -238,6 +238,22 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
               }},
          });
        }},
+      {"preload", [&](const YAML::Node& n) {
+         apply_mapping(n, "preload", {
+             {"enabled", [&](const YAML::Node& v) { cfg.preload.enabled = read_bool(v, "preload.enabled"); }},
+             {"socket", [&](const YAML::Node& v) {
+                cfg.preload.socket = read_string(v, "preload.socket");
+                if (cfg.preload.socket.empty() || cfg.preload.socket[0] != '/' || cfg.preload.socket.size() >= 108)
+                  fail(v, "preload.socket: must be an absolute path shorter than 108 bytes");
+              }},
+             {"max_processes", [&](const YAML::Node& v) {
+                cfg.preload.max_processes = read_u32(v, "preload.max_processes", 1, 1000000);
+              }},
+             {"decide_seconds", [&](const YAML::Node& v) {
+                cfg.preload.decide_seconds = read_u32(v, "preload.decide_seconds", 1, 3600);
+              }},
+         });
+       }},
   });
 }
 

@@ -60,6 +60,14 @@ struct CredentialUseConfig {
   uint32_t max_open_windows = 65536;         // beyond this, uses are emitted one by one (counted), never dropped
 };
 
+// The LD_PRELOAD sensor's channel (libcredtrace-preload.so registers each process on this socket).
+struct PreloadConfig {
+  bool enabled = true;                                  // off: no socket; preloaded processes pass through
+  std::string socket = "/run/credtrace/preload.sock";  // created 0666 in a 0755 directory; peers are authenticated
+  uint32_t max_processes = 4096;                        // registered at once; beyond, registrations are refused (counted)
+  uint32_t decide_seconds = 2;  // a registered process no server claims this long is let go (its hooks pass through)
+};
+
 // The collector sink (agent → collector over HTTP(S), batched, spooled on disk); off while url is empty.
 struct CollectorConfig {
   std::string url;         // https://collector:8787 (plain http only to loopback)
@@ -95,6 +103,7 @@ struct AgentConfig {
   McpConfig mcp;
   SecretsConfig secrets;
   CredentialUseConfig credential_use;
+  PreloadConfig preload;
   CollectorConfig collector;
   LogConfig log;
 };

@@ -112,6 +112,8 @@ struct ct_event_header {
 /* Exec only: the kernel watched the process at once because its name or arguments mention "mcp", so what it does
  * before the agent classifies it (a short-lived server's file reads) is seen; the agent undoes it if not MCP. */
 #define CT_FLAG_PROVISIONAL (1u << 3)
+/* Set by the agent on TLS records it made from the preload's ring (never by the kernel): sensor "preload". */
+#define CT_FLAG_PRELOAD (1u << 4)
 
 struct ct_exec_event {
   struct ct_event_header hdr;

@@ -310,7 +310,8 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
   if (e.direction != CT_TLS_WRITE) return {};  // reads go to on_read_data
   Tracker::Connection& connection = open({e.hdr.tgid, e.ssl}, e.hdr.time_boot_ns);
   connection.context.sent_data = true;
-  if (is_retry(connection.context, e)) return take_released();
+  connection.context.from_preload = (e.hdr.flags & CT_FLAG_PRELOAD) != 0;
+  if (!connection.context.from_preload && is_retry(connection.context, e)) return take_released();
   for (auto& use : accept_write(connection, e, true)) deliver(connection.context, std::move(use), e.hdr.time_boot_ns);
   return take_released();
 }
@@ -388,6 +389,7 @@ void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::H
     use.time_ns = connection.last_seen_ns;
     use.protocol = h2 ? "h2" : "http/1.1";
     use.tls = tls;
+    use.sensor = s.from_preload ? "preload" : "ebpf";
     name_request(request, s.sni, h2, use);  // else the address names it once known (fill_address)
     use.credential = std::move(credential);
     out.push_back(std::move(use));

@@ -43,6 +43,7 @@ struct CredentialUse {
   std::string ip;                           // observed, else empty
   std::string address_source = kAddressUnknown;
   bool tls = true;
+  std::string sensor = "ebpf";              // what saw the plaintext: ebpf, or preload (CT_FLAG_PRELOAD records)
 };
 
 // A credential a server handed to a watched process in an HTTP response (token endpoints, key creation).
@@ -166,6 +167,7 @@ class CredentialUseSensor {
     uint32_t fd = 0;     // the socket it was paired with
     std::vector<HeldUse> held;
     bool sent_data = false;
+    bool from_preload = false;  // its plaintext comes from the preload (after each call succeeded: no retries seen)
     // A stream's first SSL_write call (its length, a hash of its first captured bytes, when) while it is not known
     // to have completed (its ciphertext seen leaving, plaintext read, or another call made): OpenSSL requires a call
     // that could not complete (SSL_ERROR_WANT_READ/WRITE, e.g. during the handshake) to be repeated with the same

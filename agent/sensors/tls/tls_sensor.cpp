@@ -186,6 +186,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
     return;  // a repeat in an open window: counted, reported when the window closes
   auto event = context_.events.about("credential_use", process, who.server->workload);
   *event.mutable_credential() = credential;
+  event.mutable_credential_use()->set_sensor(use.sensor);
   if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = std::move(link);
   context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
   fill_destination(use, event);
