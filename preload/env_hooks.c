@@ -59,7 +59,7 @@ static void note_read(const char* name, const char* value, uint32_t flags) {
     if (!slot) return;
     atomic_fetch_add_explicit(&slot->reads, 1, memory_order_relaxed);
     if (atomic_exchange_explicit(&slot->sent, 1, memory_order_relaxed) == 0)
-      ct_send_env(header, CT_PREC_ENV_READ, name, len, value, flags);
+      ct_send_env(header, CT_PREC_ENV_READ, name, len, value, flags | CT_ENV_COUNTED);
     return;
   }
   if (state == CT_AGENT_UNDECIDED) return ct_send_env(header, CT_PREC_ENV_READ, name, strlen(name), value, flags);

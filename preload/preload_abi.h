@@ -113,7 +113,8 @@ enum ct_preload_record_type {
   CT_PREC_LIBSSL = 7,     /* no body: libssl's functions were resolved (the TLS hooks are live from now on) */
 };
 
-#define CT_ENV_SECURE (1u << 0) /* secure_getenv */
+#define CT_ENV_SECURE (1u << 0)  /* secure_getenv */
+#define CT_ENV_COUNTED (1u << 1) /* the read was counted in the name's table slot (reads) too */
 #define CT_PRELOAD_VALUE_MAX 4096u
 
 struct ct_prec_env {

@@ -114,9 +114,27 @@ void PreloadSensor::add(PreloadRegistration registration, uint64_t now_mono_ns) 
   decide(pid, p);
 }
 
-void PreloadSensor::decide(uint32_t pid, Preloaded& p) {
+PreloadSensor::Member* PreloadSensor::member_of(uint32_t pid) {
   auto member = members_.find(pid);
-  if (member != members_.end()) return watch(pid, p, member->second);
+  if (member != members_.end()) return &member->second;
+  tracking::Attribution who = context_.tracker.attribute(pid);
+  if (!who.record || !who.server) return nullptr;
+  return &remember(*who.record, *who.server);
+}
+
+PreloadSensor::Member& PreloadSensor::remember(const process::ProcessRecord& record,
+                                               const tracking::TrackedServer& server) {
+  Member& member = members_[record.pid];
+  member.server_pid = server.pid;
+  member.start_boottime_ns = record.start_boottime_ns;
+  member.process = context_.tracker.process_view(record);
+  member.workload = server.workload;
+  member.comm = record.comm;
+  return member;
+}
+
+void PreloadSensor::decide(uint32_t pid, Preloaded& p) {
+  if (Member* member = member_of(pid)) return watch(pid, p, *member);
   if (mono_ns() - p.registered_mono_ns < uint64_t{context_.config.preload.decide_seconds} * 1'000'000'000ull) return;
   p.decision = Decision::unwatched;  // no server claimed it: its hooks pass through from now on
   ++unwatched_;
@@ -192,7 +210,7 @@ void PreloadSensor::on_env(uint32_t pid, Preloaded& p, PreloadRecord& record) {
     return;
   }
   ++env_reads_records_;
-  if (!p.secret_names.count(name)) ++p.reads_before_table[name];
+  if (!(fixed.flags & CT_ENV_COUNTED)) ++p.reads_not_in_table[name];
   on_env_read(pid, p, FirstRead{name, std::move(credential), (fixed.flags & CT_ENV_SECURE) != 0,
                                 p.set_by_process.count(name) > 0});
 }
@@ -251,8 +269,8 @@ void PreloadSensor::release(uint32_t pid) {
   auto member = members_.find(pid);
   if (member != members_.end() && p.decision == Decision::watched) {
     for (const auto& [name, credential] : p.reported) {
-      auto early = p.reads_before_table.find(name);
-      const uint64_t reads = p.registration.ring->reads_of(name) + (early == p.reads_before_table.end() ? 0 : early->second);
+      auto early = p.reads_not_in_table.find(name);
+      const uint64_t reads = p.registration.ring->reads_of(name) + (early == p.reads_not_in_table.end() ? 0 : early->second);
       usage_.read(member->second.server_pid, pid, name, credential, reads ? reads : 1);
     }
   }
@@ -286,12 +304,7 @@ void PreloadSensor::check_connections() {
 }
 
 void PreloadSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) {
-  Member& member = members_[record.pid];
-  member.server_pid = server.pid;
-  member.start_boottime_ns = record.start_boottime_ns;
-  member.process = context_.tracker.process_view(record);
-  member.workload = server.workload;
-  member.comm = record.comm;
+  Member& member = remember(record, server);
   if (record.pid == server.pid) {
     servers_[server.pid] = {member.process, server.workload};
     note_exposures(record, server.pid);
@@ -309,13 +322,13 @@ void PreloadSensor::note_exposures(const process::ProcessRecord& record, uint32_
 }
 
 void PreloadSensor::on_exit(uint32_t pid) {
-  auto member = members_.find(pid);
-  if (member == members_.end()) {
+  Member* member = member_of(pid);  // the tracker still knows it while its observers are told
+  if (!member) {
     release(pid);
     images_.erase(pid);
     return;
   }
-  member->second.exited = true;
+  member->exited = true;
   release(pid);
   exits_to_settle_.insert(pid);  // after the next accept: a hello sent just before the exit may still be queued
 }

@@ -68,7 +68,7 @@ class PreloadSensor final : public Sensor {
     uint64_t registered_mono_ns = 0;
     std::set<std::string> secret_names;     // in its table
     std::set<std::string> set_by_process;   // names it set itself (setenv/putenv)
-    std::map<std::string, uint64_t> reads_before_table;  // reads reported one by one before the name was in the table
+    std::map<std::string, uint64_t> reads_not_in_table;  // reads sent one by one and not counted in the table
     std::map<std::string, credtrace::v1::Credential> reported;  // first reads reported, by name
     std::vector<FirstRead> pending_reads;
     std::vector<PreloadRecord> pending_tls;  // undecided: held (bounded), forwarded if watched, wiped otherwise
@@ -79,6 +79,9 @@ class PreloadSensor final : public Sensor {
   void accept_registrations(uint64_t now_mono_ns);
   void add(PreloadRegistration registration, uint64_t now_mono_ns);
   void decide(uint32_t pid, Preloaded& p);
+  // The member record of pid: from on_attributed, else made now from the tracker (a forked child that never exec'd).
+  Member* member_of(uint32_t pid);
+  Member& remember(const process::ProcessRecord& record, const tracking::TrackedServer& server);
   void watch(uint32_t pid, Preloaded& p, const Member& member);
   void drain(uint32_t pid, Preloaded& p, uint64_t before_ns, uint64_t now_mono_ns);
   void on_record(uint32_t pid, Preloaded& p, PreloadRecord& record);
