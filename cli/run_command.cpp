@@ -219,6 +219,7 @@ int run_command(int argc, char** argv) {
     ::setenv("LD_PRELOAD", ld_preload_with(std::getenv("LD_PRELOAD"), lookup.path).c_str(), 1);
   }
   if (args.has_name) ::setenv(kServerNameEnv, args.name.c_str(), 1);
+  ::unsetenv("CREDTRACE_LAUNCHER");  // set by the launcher for credtrace-cli (`credtrace --log-level x run ...`)
   ::execvp(command, argv + args.command_index);
   int error = errno;
   bool not_found = error == ENOENT || error == ENOTDIR;
