@@ -23,6 +23,8 @@ const std::string kCredtraceCli = CREDTRACE_CLI_BINARY;
 const std::string kNoop = NOOP_PRELOAD;         // .../libcredtrace-preload.so, a library that does nothing
 const std::string kOther = OTHER_PRELOAD;       // .../libother-preload.so, another such library
 const std::vector<std::string> kClean = {"LD_PRELOAD", "CREDTRACE_PRELOAD_LIB", "CREDTRACE_SERVER_NAME"};
+// An ASan build of credtrace started with a library ahead of libasan must not abort over the link order.
+const std::string kAsanLinkOrder = "ASAN_OPTIONS=verify_asan_link_order=0";
 
 std::vector<std::string> run_args(const std::vector<std::string>& command) {
   std::vector<std::string> args = {kCredtrace, "run", "--preload", kNoop, "--"};
@@ -73,20 +75,18 @@ TEST(RunCli, SetsLdPreload) {
 }
 
 TEST(RunCli, PutsItFirstAndKeepsExistingEntries) {
-  Result r = run(run_args({"/usr/bin/env"}), {"LD_PRELOAD=" + kOther}, kClean);
+  Result r = run(run_args({"/usr/bin/env"}), {"LD_PRELOAD=" + kOther, kAsanLinkOrder}, kClean);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(parse_env(r.out)["LD_PRELOAD"], kNoop + ":" + kOther);
 }
 
 TEST(RunCli, NeverAddsItTwice) {
   std::string existing = kOther + " " + kNoop;  // ld.so takes spaces and colons
-  Result r = run(run_args({"/usr/bin/env"}), {"LD_PRELOAD=" + existing}, kClean);
+  Result r = run(run_args({"/usr/bin/env"}), {"LD_PRELOAD=" + existing, kAsanLinkOrder}, kClean);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(parse_env(r.out)["LD_PRELOAD"], existing);
   // credtrace run inside credtrace run (a wrapped server that starts a wrapped server): still once.
-  // (An ASan build of credtrace started with a library ahead of libasan must not abort over the link order.)
-  Result nested = run(run_args({kCredtrace, "run", "--preload", kNoop, "--", "/usr/bin/env"}),
-                      {"ASAN_OPTIONS=verify_asan_link_order=0"}, kClean);
+  Result nested = run(run_args({kCredtrace, "run", "--preload", kNoop, "--", "/usr/bin/env"}), {kAsanLinkOrder}, kClean);
   ASSERT_EQ(nested.exit_code, 0) << nested.err;
   EXPECT_EQ(parse_env(nested.out)["LD_PRELOAD"], kNoop);
 }
