@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cerrno>
+#include <exception>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -187,10 +188,14 @@ int status(const HostPreloadOptions& options, std::ostream& out) {
 }  // namespace
 
 int run_host_preload(const HostPreloadOptions& options, std::ostream& out) {
-  if (options.action == "enable") return enable(options, out);
-  if (options.action == "disable") return disable(options, out);
-  if (options.action == "status") return status(options, out);
-  log::error("unknown action " + options.action + " (enable, disable or status)");
+  try {
+    if (options.action == "enable") return enable(options, out);
+    if (options.action == "disable") return disable(options, out);
+    if (options.action == "status") return status(options, out);
+    log::error("unknown action " + options.action + " (enable, disable or status)");
+  } catch (const std::exception& e) {  // nothing leaves the command as an exception
+    log::error(options.file + ": " + e.what());
+  }
   return kExitError;
 }
 

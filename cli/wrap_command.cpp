@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -194,6 +195,10 @@ std::string credtrace_path(const std::string& given, std::string& error) {
 bool write_result(const std::string& path, const FileState& original, const std::string& text, std::ostream& out) {
   std::string error;
   std::string backup = path + kWrapBackupSuffix;
+  if (!unchanged_since(path, original)) {
+    log::error(path + ": changed while it was being rewritten (the client wrote it?); nothing changed, run again");
+    return false;
+  }
   struct stat st {};
   if (::lstat(backup.c_str(), &st) == 0) {
     out << "backup: " << backup << " exists, kept (it holds the config as it was before the first wrap)\n";
@@ -229,9 +234,7 @@ std::vector<Change> apply(std::vector<ServerMap>& maps, const WrapOptions& optio
   return changes;
 }
 
-}  // namespace
-
-int run_wrap(const WrapOptions& options, std::ostream& out) {
+int wrap_config(const WrapOptions& options, std::ostream& out) {
   std::string reason = unsupported_format(options.config);
   if (!reason.empty()) {
     log::error(options.config + ": " + reason);
@@ -275,6 +278,17 @@ int run_wrap(const WrapOptions& options, std::ostream& out) {
   }
   out << "\n";
   return write_result(path, *original, serialize(document, original->content), out) ? 0 : kExitError;
+}
+
+}  // namespace
+
+int run_wrap(const WrapOptions& options, std::ostream& out) {
+  try {
+    return wrap_config(options, out);
+  } catch (const std::exception& e) {  // nothing leaves the command as an exception
+    log::error(options.config + ": " + e.what());
+    return kExitError;
+  }
 }
 
 }  // namespace credtrace::cli
