@@ -193,6 +193,23 @@ TEST(WrapCli, CredtraceOptionAndSymlinkedConfig) {
   EXPECT_NE(not_executable.err.find("--credtrace"), std::string::npos) << not_executable.err;
 }
 
+// What the client will run: the wrapped entry's command and args, executed, reach the server with the preload.
+TEST(WrapCli, WrappedEntryRunsTheServerWithThePreload) {
+  TempDir dir;
+  std::string path = dir.str("mcp.json");
+  Json config = {{"mcpServers",
+                  {{"echo", {{"command", "/bin/sh"},
+                             {"args", Json::array({"-c", "echo \"$CREDTRACE_SERVER_NAME $LD_PRELOAD\"; exit 4"})}}}}}};
+  testing::write_file(path, config.dump(2) + "\n", 0600);
+  ASSERT_EQ(wrap({path}).exit_code, 0);
+  Json entry = Json::parse(read_file(path))["mcpServers"]["echo"];
+  std::vector<std::string> argv = {entry["command"].get<std::string>()};
+  for (const Json& arg : entry["args"]) argv.push_back(arg.get<std::string>());
+  Result r = run(argv, {std::string("CREDTRACE_PRELOAD_LIB=") + NOOP_PRELOAD}, {"LD_PRELOAD", "CREDTRACE_SERVER_NAME"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.out, std::string("echo ") + NOOP_PRELOAD + "\n");
+}
+
 void expect_error(const std::string& file, const std::string& message) {
   Config config(file);
   std::string before = read_file(config.path);
