@@ -1,4 +1,6 @@
-// credtrace command-line tool: CLI11 parsing for `scan` (exit 0 clean, 1 findings, 2 error) and the collector queries.
+// credtrace-cli, the full command-line tool behind the `credtrace` launcher: CLI11 parsing for `scan` (exit 0 clean,
+// 1 findings, 2 error), the collector queries, `wrap`, `preload host-wide` and `run` (after global flags).
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <string>
@@ -7,8 +9,11 @@
 
 #include "logging/cli_flags.h"
 #include "logging/log.h"
+#include "host_preload.h"
 #include "query_commands.h"
+#include "run_command.h"
 #include "scan_command.h"
+#include "wrap_command.h"
 
 namespace {
 
@@ -16,6 +21,8 @@ using credtrace::cli::OutputFormat;
 using credtrace::cli::QueryKind;
 using credtrace::cli::QueryOptions;
 using credtrace::cli::ScanOptions;
+using credtrace::cli::HostPreloadOptions;
+using credtrace::cli::WrapOptions;
 
 void add_scan_options(CLI::App& scan, ScanOptions& options, std::string& format, bool& no_default_skip,
                       std::vector<std::string>& extra_skips) {
@@ -95,6 +102,51 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
   calls->callback([&kind] { kind = QueryKind::calls; });
 }
 
+// `run` in the help. `credtrace run ...` never reaches CLI11: the launcher runs it, and here run_index() finds it
+// after the global flags (`credtrace --log-level debug run ...`).
+void add_run_command(CLI::App& app) {
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a command with libcredtrace-preload.so in LD_PRELOAD; becomes the command (execvp): "
+             "[--name NAME] [--preload PATH] -- CMD ARGS... (credtrace run --help)");
+  run->fallthrough(false);
+  run->prefix_command();
+  run->allow_extras();
+  run->set_help_flag();
+}
+
+// The argv index of `run` when only global --log-* flags come before it, else 0.
+int run_index(int argc, char** argv) {
+  int i = 1;
+  while (i < argc && std::strncmp(argv[i], "--log-", 6) == 0) i += std::strchr(argv[i], '=') != nullptr ? 1 : 2;
+  return i < argc && std::strcmp(argv[i], "run") == 0 ? i : 0;
+}
+
+CLI::App* add_wrap_command(CLI::App& app, WrapOptions& wrap) {
+  CLI::App* cmd = app.add_subcommand(
+      "wrap", "Rewrite an MCP client config (JSON) so its stdio servers start through `credtrace run` (exit 0, 2 error)");
+  cmd->add_option("config", wrap.config, "The client config: mcpServers, servers, context_servers, projects.*.mcpServers")
+      ->required();
+  cmd->add_flag("--undo", wrap.undo, "Put back the command and args of every server wrap wrapped");
+  cmd->add_flag("--dry-run", wrap.dry_run, "Print what would change; write nothing");
+  cmd->add_option("--credtrace", wrap.credtrace, "The credtrace executable to write as command. Default: this one");
+  return cmd;
+}
+
+CLI::App* add_preload_command(CLI::App& app, HostPreloadOptions& host) {
+  CLI::App* preload = app.add_subcommand("preload", "The preload sensor's host-wide mode (/etc/ld.so.preload)");
+  preload->require_subcommand(1);
+  CLI::App* host_wide = preload->add_subcommand(
+      "host-wide", "enable|disable|status: the libcredtrace-preload.so line of /etc/ld.so.preload (opt-in; "
+                   "every process on the host loads it: docs/preload.md)");
+  host_wide->add_option("action", host.action, "enable, disable or status")
+      ->required()
+      ->check(CLI::IsMember({"enable", "disable", "status"}));
+  host_wide->add_option("--file", host.file, "The preload file")->capture_default_str();
+  host_wide->add_option("--preload", host.preload,
+                        "The library (enable). Default: $CREDTRACE_PRELOAD_LIB, else the install locations");
+  return preload;
+}
+
 OutputFormat output_format(const std::string& name) {
   static const std::map<std::string, OutputFormat> kFormats = {
       {"text", OutputFormat::text}, {"json", OutputFormat::json}, {"sarif", OutputFormat::sarif}};
@@ -104,7 +156,10 @@ OutputFormat output_format(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"credtrace: find hard-coded credentials in credential files and MCP client configs", "credtrace"};
+  if (int run = run_index(argc, argv); run > 0) return credtrace::cli::run_command(argc - run, argv + run);
+  CLI::App app{"credtrace: find hard-coded credentials in credential files and MCP client configs, query a collector, "
+                "start MCP servers under the preload sensor (run, wrap, preload host-wide)",
+                "credtrace"};
   app.set_version_flag("--version", std::string(CREDTRACE_VERSION));
   app.require_subcommand(1);
   app.fallthrough();  // the --log-* flags may also follow the subcommand
@@ -120,6 +175,11 @@ int main(int argc, char** argv) {
   QueryOptions query;
   QueryKind parsed_kind = QueryKind::credentials;
   add_query_commands(app, query, parsed_kind);
+  add_run_command(app);
+  WrapOptions wrap_options;
+  CLI::App* wrap = add_wrap_command(app, wrap_options);
+  HostPreloadOptions host_options;
+  CLI::App* preload = add_preload_command(app, host_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,6 +190,8 @@ int main(int argc, char** argv) {
   log_options.component = "credtrace " + app.get_subcommands().front()->get_name();  // "credtrace scan: error: …"
   log_options.timestamps = false;  // a command's messages, read as it runs
   credtrace::log::configure(log_flags.applied_to(std::move(log_options)));
+  if (wrap->parsed()) return credtrace::cli::run_wrap(wrap_options, std::cout);
+  if (preload->parsed()) return credtrace::cli::run_host_preload(host_options, std::cout);
   if (!scan->parsed()) return credtrace::cli::run_query(parsed_kind, query, std::cout);
   options.format = output_format(format);
   if (no_default_skip) options.skip_dirs.clear();

@@ -9,3 +9,4 @@ build/bench_uprobe_floor
 build/bench_ssl_write
 python3 bench/https/https_throughput.py build/credtrace-agent 3000 7
 python3 bench/mcp/stdio_calls.py build/credtrace-agent 20000 5
+build/bench_run_startup build/credtrace build/credtrace-cli build/bench-lib/libbench_noop_preload.so 200
