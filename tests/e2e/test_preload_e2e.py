@@ -12,9 +12,10 @@ import time
 import unittest
 
 from harness import (AGENT, NPM_DIR, Agent, AgentTestCase, base_env, fake_anthropic_key, fake_github_pat,
-                     fake_openai_key, fingerprint)
+                     fake_gitlab_pat, fake_openai_key, fingerprint)
 from tls_server import HttpsServer
 
+CREDTRACE = os.path.join(os.path.dirname(AGENT), "credtrace")
 PRELOAD = os.environ.get("CREDTRACE_PRELOAD_LIB", os.path.join(os.path.dirname(AGENT), "libcredtrace-preload.so"))
 
 NODE_READER = """
@@ -246,6 +247,46 @@ class PreloadE2E(AgentTestCase):
                                      and int(e["agent_health"]["sensors"].get("preload_registrations", "0")) >= 3,
                                      what="registrations of the npm server's processes")
         self.assertEqual(health["agent_health"]["sensors"]["preload_refused_identity"], "0")
+
+    def test_wrapped_client_config_launches_a_real_npm_server_through_credtrace_run(self):
+        token, unused = self.secret(fake_gitlab_pat), self.secret(fake_openai_key)
+        self.start_agent()
+        with HttpsServer() as https:
+            config = os.path.join(self.dir, "claude_desktop_config.json")
+            entry = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-gitlab"],
+                     "env": {"GITLAB_PERSONAL_ACCESS_TOKEN": token, "OPENAI_API_KEY": unused,
+                             "NODE_EXTRA_CA_CERTS": https.ca, "GITLAB_API_URL": f"https://localhost:{https.port}/api/v4"}}
+            with open(config, "w") as f:
+                json.dump({"mcpServers": {"gitlab": entry}}, f, indent=2)
+            with open(config) as f:
+                original = f.read()
+            self.run_ok([CREDTRACE, "wrap", config], base_env())
+            with open(config) as f:
+                wrapped = json.load(f)["mcpServers"]["gitlab"]
+            self.assertEqual(wrapped["args"][:4], ["run", "--name", "gitlab", "--"])
+            # Launched exactly as the client would launch the wrapped entry.
+            spec = {"command": wrapped["command"], "args": wrapped["args"], "cwd": NPM_DIR,
+                    "env": dict(base_env(), CREDTRACE_PRELOAD_SOCKET=self.socket, **wrapped["env"]),
+                    "callTool": {"name": "search_repositories", "arguments": {"search": "credtrace"}}}
+            result = subprocess.run(["node", os.path.join(NPM_DIR, "mcp_client.mjs"), json.dumps(spec)], cwd=NPM_DIR,
+                                    capture_output=True, text=True, timeout=120, env=base_env())
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(any(path.startswith("/api/v4/projects") for _, path, _ in https.seen), https.seen)
+        read = self.agent.wait_for(lambda e: e["type"] == "secret_env_read"
+                                   and e["secret_env_read"]["name"] == "GITLAB_PERSONAL_ACCESS_TOKEN", what="token read")
+        self.assertEqual(read["credential"]["fingerprint"], fingerprint(token))
+        self.assertEqual(os.path.basename(read["process"]["exe"]), "node")
+        usage_event = self.agent.wait_for(lambda e: e["type"] == "env_secret_usage"
+                                          and e["workload"]["pid"] == read["workload"]["pid"], what="usage", timeout=30)
+        secrets = {s["name"]: s for s in usage_event["env_secret_usage"]["secrets"]}
+        self.assertEqual(secrets["GITLAB_PERSONAL_ACCESS_TOKEN"]["status"], "read")
+        # npx reads every variable to pass the environment on; `sh -c mcp-server-gitlab` names none; the server reads
+        # its token only: the key it was given for nothing is passed on, never used.
+        self.assertEqual(usage_event["env_secret_usage"]["observability"], "observed", usage_event)
+        self.assertEqual(secrets["OPENAI_API_KEY"]["status"], "passed_on", usage_event)
+        self.run_ok([CREDTRACE, "wrap", "--undo", config], base_env())
+        with open(config) as f:
+            self.assertEqual(json.load(f), json.loads(original))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "mcp/argv_unwrap.h"
+
 namespace credtrace::sensors {
 
 std::optional<std::string> env_reads_unobservable(std::string_view exe) {
@@ -31,6 +33,29 @@ std::optional<std::string> env_reads_unobservable(std::string_view exe) {
   return std::nullopt;
 }
 
+bool passes_environment_on(const std::vector<std::string>& argv) {
+  const std::vector<std::string> launch = mcp::detail::normalize_argv(argv);
+  if (launch.empty()) return argv.size() > 0 && mcp::detail::program_kind(argv[0]) == "env";
+  std::string kind = mcp::detail::program_kind(launch[0]);
+  size_t verb = 1;
+  if (mcp::detail::is_interpreter_kind(kind) && launch.size() > 1) {  // node /usr/bin/npx …
+    kind = mcp::detail::program_kind(launch[1]);
+    verb = 2;
+  }
+  const std::string_view next = launch.size() > verb ? std::string_view(launch[verb]) : std::string_view();
+  if (kind == "npx" || kind == "bunx" || kind == "uvx" || kind == "env") return true;
+  if (kind == "npm") return next == "exec" || next == "x";
+  if (kind == "pnpm" || kind == "yarn") return next == "dlx" || next == "exec";
+  if (kind == "uv") return next == "run" || next == "tool";
+  if (kind == "pipx") return next == "run";
+  return false;
+}
+
+bool shell_reads_nothing(const std::vector<std::string>& argv) {
+  if (argv.size() != 3 || argv[1] != "-c") return false;
+  return argv[2].find_first_of("$`") == std::string::npos;
+}
+
 EnvUsageBook::Secret* EnvUsageBook::secret(uint32_t server_pid, const std::string& name) {
   Server& server = servers_[server_pid];
   auto it = server.secrets.find(name);
@@ -47,11 +72,12 @@ void EnvUsageBook::expose(uint32_t server_pid, const std::string& name, const cr
 }
 
 void EnvUsageBook::read(uint32_t server_pid, uint32_t pid, const std::string& name,
-                        const credtrace::v1::Credential& credential, uint64_t reads) {
+                        const credtrace::v1::Credential& credential, uint64_t reads, bool launcher) {
   Secret* s = secret(server_pid, name);
   if (!s) return;
   if (s->credential.fingerprint().empty()) s->credential = credential;
   s->reads += reads;
+  s->used = s->used || !launcher;
   if (s->readers.size() < kMaxListed) s->readers.insert(pid);
 }
 
@@ -83,7 +109,8 @@ std::optional<credtrace::v1::EnvSecretUsage> EnvUsageBook::finish(uint32_t serve
     out->set_name(name);
     *out->mutable_credential() = std::move(s.credential);
     out->set_reads(s.reads);
-    out->set_status(s.reads ? "read" : complete ? "never_read" : "not_observed");
+    // Reads by launchers alone pass the value on: with every process observed, the program never used it.
+    out->set_status(s.used ? "read" : !complete ? "not_observed" : s.reads ? "passed_on" : "never_read");
     for (uint32_t pid : s.readers) out->add_pids(pid);
   }
   return usage;

@@ -17,6 +17,11 @@ namespace credtrace::sensors {
 
 // Why reads of this executable are not observable through getenv, or nullopt when they are.
 std::optional<std::string> env_reads_unobservable(std::string_view exe);
+// A launcher (npx, npm exec, pnpm dlx, bunx, yarn dlx, uvx, uv run, pipx run, env): it reads every variable to pass
+// the environment on to the program it starts, so its reads are not uses.
+bool passes_environment_on(const std::vector<std::string>& argv);
+// `sh -c 'COMMAND'` whose command names no variable ($, `): the shell cannot have read one, only passed them on.
+bool shell_reads_nothing(const std::vector<std::string>& argv);
 
 class EnvUsageBook {
  public:
@@ -24,8 +29,9 @@ class EnvUsageBook {
   static constexpr size_t kMaxListed = 32;  // pids per secret, not-observable processes per server
 
   void expose(uint32_t server_pid, const std::string& name, const credtrace::v1::Credential& credential);
+  // launcher: the reader only passes the environment on (passes_environment_on).
   void read(uint32_t server_pid, uint32_t pid, const std::string& name, const credtrace::v1::Credential& credential,
-            uint64_t reads);
+            uint64_t reads, bool launcher);
   void observed(uint32_t server_pid, uint32_t pid);
   void not_observable(uint32_t server_pid, uint32_t pid, const std::string& why);
   bool knows(uint32_t server_pid) const { return servers_.count(server_pid) > 0; }
@@ -38,6 +44,7 @@ class EnvUsageBook {
     credtrace::v1::Credential credential;
     bool exposed = false;
     uint64_t reads = 0;
+    bool used = false;  // read by a process that is not a launcher
     std::set<uint32_t> readers;
   };
   struct Server {

@@ -171,9 +171,10 @@ int PreloadRing::find_slot(std::string_view name) const {
 bool PreloadRing::add_name(std::string_view name, bool already_read) {
   if (name.empty() || name.size() >= CT_PRELOAD_NAME_LEN) return false;
   if (find_slot(name) >= 0) return true;
+  if (names_filled_ >= table_slots_ / 2) return false;  // at most half full: a miss ends at an empty slot soon
   const uint32_t len = static_cast<uint32_t>(name.size());
   const uint32_t hash = ct_preload_name_hash(name.data(), len);
-  for (uint32_t i = 0; i < table_slots_ / 2; ++i) {  // at most half full: a miss ends at an empty slot soon
+  for (uint32_t i = 0; i < table_slots_; ++i) {
     ct_preload_name_slot* s = slot(hash + i);
     const uint32_t index = (hash + i) & (table_slots_ - 1);
     if (!names_[index].empty()) continue;
@@ -185,6 +186,7 @@ bool PreloadRing::add_name(std::string_view name, bool already_read) {
     s->state.store(1, std::memory_order_release);
     header()->name_bloom.fetch_or(uint64_t{1} << ct_preload_name_quick(name.data(), len), std::memory_order_release);
     names_[index] = std::string(name);
+    ++names_filled_;
     return true;
   }
   return false;

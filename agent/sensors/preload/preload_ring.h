@@ -49,7 +49,7 @@ class PreloadRing {
   void close();
   void heartbeat(uint64_t now_mono_ns);
   // Adds a secret variable name to the table (already_read: its first read was reported). false when the table is
-  // full or the name too long; true when it is there already.
+  // half full (the hooks' lookups stay short) or the name too long; true when it is there already.
   bool add_name(std::string_view name, bool already_read);
   // The reads counted in the table for a name the agent added (0 when absent).
   uint64_t reads_of(std::string_view name) const;
@@ -76,6 +76,7 @@ class PreloadRing {
   uint64_t stalled_since_ns_ = 0;
   bool broken_ = false;
   std::vector<std::string> names_;  // what the agent put in the table, by slot ("" for slots it did not fill)
+  uint32_t names_filled_ = 0;
   PreloadRingStats stats_;
 };
 

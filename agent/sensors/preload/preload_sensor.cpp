@@ -268,10 +268,12 @@ void PreloadSensor::release(uint32_t pid) {
   drain(pid, p, UINT64_MAX, mono_ns());
   auto member = members_.find(pid);
   if (member != members_.end() && p.decision == Decision::watched) {
+    const auto& args = member->second.process.args();
+    const bool launcher = passes_environment_on(std::vector<std::string>(args.begin(), args.end()));
     for (const auto& [name, credential] : p.reported) {
       auto early = p.reads_not_in_table.find(name);
       const uint64_t reads = p.registration.ring->reads_of(name) + (early == p.reads_not_in_table.end() ? 0 : early->second);
-      usage_.read(member->second.server_pid, pid, name, credential, reads ? reads : 1);
+      usage_.read(member->second.server_pid, pid, name, credential, reads ? reads : 1, launcher);
     }
   }
   dropped_records_ += p.registration.ring->dropped_records();
@@ -353,8 +355,9 @@ void PreloadSensor::settle_member(uint32_t pid, Member& member) {
                                                         "through credtrace run)");
     return;
   }
+  const std::vector<std::string> args(member.process.args().begin(), member.process.args().end());
   for (size_t i = 0; i < images.size(); ++i) {
-    if (is_shell(images[i]) && i + 1 < images.size()) continue;
+    if (is_shell(images[i]) && (i + 1 < images.size() || shell_reads_nothing(args))) continue;
     if (auto why = env_reads_unobservable(images[i])) return usage_.not_observable(member.server_pid, pid, who + ": " + *why);
   }
   usage_.observed(member.server_pid, pid);
