@@ -27,12 +27,29 @@ Tokens open_shell(Tokens tokens) {
 
 Tokens process_tokens(const Tokens& argv) { return open_shell(detail::normalize_argv(argv)); }
 
+// `credtrace run [--name N] [--preload P] [--] CMD ARGS…` (the form `credtrace wrap` writes) execs CMD ARGS: the
+// process is CMD, so the entry is matched as CMD ARGS.
+Tokens without_credtrace_run(Tokens t) {
+  if (t.size() < 3 || detail::base_name(t[0]) != "credtrace" || t[1] != "run") return t;
+  size_t i = 2;
+  while (i < t.size()) {
+    if (t[i] == "--") {
+      ++i;
+      break;
+    }
+    if (t[i] == "--name" || t[i] == "--preload") i += 2;
+    else if (t[i].starts_with("--name=") || t[i].starts_with("--preload=")) ++i;
+    else break;
+  }
+  return Tokens(t.begin() + static_cast<long>(std::min(i, t.size())), t.end());
+}
+
 // The entry as an argv: command plus args; a command written with spaces and no args is split.
 Tokens entry_tokens(const ServerEntry& e) {
-  if (e.args.empty() && e.command.find(' ') != std::string::npos) return detail::shell_split(e.command);
+  if (e.args.empty() && e.command.find(' ') != std::string::npos) return without_credtrace_run(detail::shell_split(e.command));
   Tokens t{e.command};
   t.insert(t.end(), e.args.begin(), e.args.end());
-  return t;
+  return without_credtrace_run(std::move(t));
 }
 
 bool arg_equal(const std::string& wanted, const std::string& actual) {

@@ -57,6 +57,23 @@ TEST_F(MatchEntry, PlainArgv) {
             "gh-docker");
 }
 
+TEST_F(MatchEntry, EntriesWrappedByCredtraceRunMatchTheCommandTheyExec) {
+  std::vector<ServerEntry> wrapped = {
+      stdio("gitlab", "/usr/bin/credtrace", {"run", "--name", "gitlab", "--", "npx", "-y", "@modelcontextprotocol/server-gitlab"}),
+      stdio("fetch", "credtrace", {"run", "--preload=/opt/lib/libcredtrace-preload.so", "uvx", "mcp-server-fetch"}),
+      stdio("local", "credtrace", {"run", "/usr/bin/node", "/srv/mcp/build/index.js"}),
+  };
+  auto name = [&](const Argv& argv) {
+    const ServerEntry* e = match_entry(wrapped, argv, {});
+    return e ? e->name : "<none>";
+  };
+  EXPECT_EQ(name({"npx", "-y", "@modelcontextprotocol/server-gitlab"}), "gitlab");
+  EXPECT_EQ(name({"npm", "exec", "@modelcontextprotocol/server-gitlab"}), "gitlab");
+  EXPECT_EQ(name({"uvx", "mcp-server-fetch"}), "fetch");
+  EXPECT_EQ(name({"node", "/srv/mcp/build/index.js"}), "local");
+  EXPECT_EQ(name({"credtrace", "run", "--name", "x"}), "<none>");
+}
+
 TEST_F(MatchEntry, ShebangUnwrappedForms) {
   EXPECT_EQ(name_of({"/usr/bin/env", "node", "/usr/bin/npx", "-y", kEverything}), "everything");
   EXPECT_EQ(name_of({"node", "/usr/lib/node_modules/npm/bin/npx-cli.js", "-y", kEverything}), "everything");
