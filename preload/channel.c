@@ -181,16 +181,21 @@ void ct_channel_retry(void) {
   ct_channel_register(0);
 }
 
-void ct_channel_ring_full(struct ct_preload_header* header) {
+__thread uint32_t ct_live_calls __attribute__((tls_model("initial-exec")));
+
+void ct_channel_check_alive(struct ct_preload_header* header) {
   const uint64_t now = ct_mono_ns();
   if (now < atomic_load(&next_attempt_ns)) return;
   atomic_store(&next_attempt_ns, now + 1000000000ull);
   uint64_t beat = atomic_load(&header->heartbeat_ns);
   if (beat < registered_ns) beat = registered_ns;
   if (now - beat < 5000000000ull) return; /* the agent is draining, only slower than this process writes */
+  atomic_store(&header->agent_state, CT_AGENT_CLOSED); /* nobody drains it: pass through until an agent answers */
   int registered = CHANNEL_REGISTERED;
   if (atomic_compare_exchange_strong(&channel_state, &registered, CHANNEL_IDLE)) ct_channel_register(0);
 }
+
+void ct_channel_ring_full(struct ct_preload_header* header) { ct_channel_check_alive(header); }
 
 void ct_channel_note_libssl(void) {
   if (atomic_exchange(&libssl_noted, 1)) return;

@@ -50,6 +50,7 @@ static void note_read(const char* name, const char* value, uint32_t flags) {
   if (CT_UNLIKELY(!header)) return ct_channel_retry();
   const uint32_t state = atomic_load_explicit(&header->agent_state, memory_order_relaxed);
   if (CT_LIKELY(state == CT_AGENT_ACTIVE)) {
+    ct_channel_tick(header);
     const uint64_t bloom = atomic_load_explicit(&header->name_bloom, memory_order_relaxed);
     if (!bloom || !(atomic_load_explicit(&header->enabled, memory_order_relaxed) & CT_ENABLE_ENV)) return;
     const size_t len = strlen(name);

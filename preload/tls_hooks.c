@@ -70,8 +70,10 @@ static struct ct_preload_header* tls_channel(void) {
     return NULL;
   }
   const uint32_t state = atomic_load_explicit(&header->agent_state, memory_order_relaxed);
-  if (CT_LIKELY(state == CT_AGENT_ACTIVE))
+  if (CT_LIKELY(state == CT_AGENT_ACTIVE)) {
+    ct_channel_tick(header);
     return (atomic_load_explicit(&header->enabled, memory_order_relaxed) & CT_ENABLE_TLS) ? header : NULL;
+  }
   if (state == CT_AGENT_UNDECIDED) return header;
   ct_channel_retry();
   return NULL;

@@ -63,7 +63,7 @@ int main(void) {
 LOOPING_READER = """
 // Reads MY_TOKEN every 10 ms for a while: a long-lived server the agent starts after, stops and restarts beside.
 const end = Date.now() + Number(process.argv[2]);
-const timer = setInterval(() => { void process.env.MY_TOKEN; if (Date.now() > end) { clearInterval(timer); } }, 10);
+const timer = setInterval(() => { void process.env.MY_TOKEN; if (Date.now() > end) { clearInterval(timer); } }, 2);
 """
 
 HTTPS_CLIENT_PY = """
@@ -210,6 +210,27 @@ class PreloadE2E(AgentTestCase):
             self.start_agent()  # a new agent: the process registers again (its ring was closed at stop)
             again = self.agent.wait_for(lambda e: e["type"] == "secret_env_read" and e["process"]["pid"] == server.pid,
                                         timeout=25, what="a read after the agent restarted")
+            self.assertEqual(again["credential"]["fingerprint"], fingerprint(token))
+            self.assertIsNone(server.poll(), "the workload kept running")
+        finally:
+            server.kill()
+            server.wait()
+
+    def test_agent_killed_without_closing_is_noticed_and_a_new_agent_gets_the_process(self):
+        token = self.secret(fake_github_pat)
+        looper = self.script("mcp_server_looping_reader.js", LOOPING_READER)
+        self.start_agent()
+        server = subprocess.Popen(["node", looper, "40000"], env=self.preload_env(MY_TOKEN=token))
+        try:
+            self.agent.wait_for(lambda e: e["type"] == "secret_env_read" and e["process"]["pid"] == server.pid,
+                                what="a read")
+            self.agent.proc.kill()  # SIGKILL: its rings stay "active", nobody drains them
+            self.agent.proc.wait()
+            self.assertNotIn(token.encode(), self.agent.all_output())
+            self.agent.cleanup()
+            self.start_agent()
+            again = self.agent.wait_for(lambda e: e["type"] == "secret_env_read" and e["process"]["pid"] == server.pid,
+                                        timeout=30, what="a read reported by the new agent")
             self.assertEqual(again["credential"]["fingerprint"], fingerprint(token))
             self.assertIsNone(server.poll(), "the workload kept running")
         finally:

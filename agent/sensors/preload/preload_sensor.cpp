@@ -158,6 +158,8 @@ void PreloadSensor::watch(uint32_t pid, Preloaded& p, const Member& member) {
     }
     for (auto& [_, value] : *env) OPENSSL_cleanse(value.data(), value.size());
   }
+  for (const auto& name : p.set_by_process)  // secrets it set itself before the decision
+    if (p.registration.ring->add_name(name, p.reported.count(name) > 0)) p.secret_names.insert(name);
   p.registration.ring->decide(CT_ENABLE_ENV | (options_.tls ? CT_ENABLE_TLS : 0));
   if (options_.tls && options_.tls_preloaded) options_.tls_preloaded(pid);
   for (const auto& read : std::exchange(p.pending_reads, {})) {
