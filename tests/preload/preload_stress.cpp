@@ -337,9 +337,20 @@ void replacer() {
   }
 }
 
+// Bytes of TLS payload the main process may still write (--ring-laps-free): under TSan the ring must never wrap.
+// The agent maps the ring at another address than the process, so TSan cannot see the consumer's acquire/release
+// between a record and the one written over it a lap later and would report every reuse of ring memory as a race.
+// With a 64 MiB ring written once, TSan checks what it can see: the producers' reservations against each other and
+// the hooks' own state; the consumer's ordering is what the payload checks of the other two variants cover.
+std::atomic<int64_t> tls_budget{INT64_MAX};
+
 // A TLS pair's traffic: payload written by the client (SSL_write or _ex), read by the server (SSL_read or _ex).
 bool tls_round(MemoryTls& tls, int pair, uint32_t seq, int origin, uint64_t* records) {
   const std::string sent = payload(pair, seq, origin);
+  if (origin == 0 && tls_budget.fetch_sub(2 * static_cast<int64_t>(sent.size() + 64)) < 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return true;
+  }
   size_t done = 0;
   if (seq & 1) {
     if (SSL_write_ex(tls.client(), sent.data(), sent.size(), &done) != 1 || done != sent.size()) return false;
@@ -473,6 +484,7 @@ void dlopener() {
 struct Options {
   double seconds = 4;
   bool fork_children = true;
+  bool laps_free = false;  // a 64 MiB ring and TLS traffic bounded to fit it (TSan, see tls_budget)
   std::string preload;  // the real library through LD_PRELOAD, else the hooks are linked in
 };
 
@@ -483,6 +495,7 @@ Options parse(int argc, char** argv) {
     if (a == "--preload" && i + 1 < argc) o.preload = argv[++i];
     else if (a == "--seconds" && i + 1 < argc) o.seconds = std::atof(argv[++i]);
     else if (a == "--no-fork") o.fork_children = false;
+    else if (a == "--ring-laps-free") o.laps_free = true;
   }
   return o;
 }
@@ -492,7 +505,8 @@ int reexec(const Options& options, char** argv) {
   char dir_template[] = "/tmp/credtrace-preload-stress-XXXXXX";
   if (!mkdtemp(dir_template)) return std::perror("mkdtemp"), 1;
   setenv(CT_PRELOAD_SOCKET_ENV, (std::string(dir_template) + "/preload.sock").c_str(), 1);
-  setenv("CREDTRACE_PRELOAD_RING_KB", "64", 1);  // the smallest ring: the storm fills it, drops get counted
+  // The smallest ring: the storm fills it, drops get counted. Or the largest, never wrapped (TSan).
+  setenv("CREDTRACE_PRELOAD_RING_KB", options.laps_free ? "65536" : "64", 1);
   setenv("CT_STRESS_STAGE", "2", 1);
   for (size_t i = 0; i < kSecrets.size(); ++i) setenv(kSecrets[i], secret_value(i).c_str(), 1);
   for (size_t i = 0; i + 1 < kPlain.size(); ++i) setenv(kPlain[i], ("plain-" + std::to_string(i)).c_str(), 1);
@@ -619,6 +633,7 @@ int run(const Options& options) {
   main_pid = getpid();
   if (!resolve_libc()) return std::fprintf(stderr, "FAIL: the hooks are not interposed on getenv\n"), 1;
   for (size_t i = 0; i < kSecrets.size(); ++i) secret_values[i] = secret_value(i);
+  if (options.laps_free) tls_budget = 48 << 20;  // the rest of the 64 MiB for env and the other records
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
   pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
