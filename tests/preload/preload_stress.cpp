@@ -315,10 +315,11 @@ void mutator(int id) {
 }
 
 // One environment array replaced by another (every old array and changed string kept alive: a reader that loaded
-// environ before the swap keeps reading its array).
+// environ before the swap keeps reading its array; never destroyed: environ still points into them at exit, when
+// libraries' destructors call getenv).
 void replacer() {
-  static std::deque<std::vector<char*>> arrays;
-  static std::deque<std::string> strings;
+  static auto& arrays = *new std::deque<std::vector<char*>>;
+  static auto& strings = *new std::deque<std::string>;
   for (uint64_t n = 0; !stopping.load(std::memory_order_relaxed); ++n) {
     {
       EnvWrite lock(&env_lock);
@@ -412,17 +413,28 @@ void tls_thread(const TlsIdentity* identity, int pair) {
   free_pair(std::move(tls));
 }
 
+// What a forked child sends, made before the fork: a child of a threaded process must not allocate (ASan's
+// allocator, unlike glibc's malloc, may be locked by another thread at the fork, forever in the child).
+struct ChildPlan {
+  std::array<std::string, kChildRounds> payloads;
+  std::string received = std::string(16384, '\0');
+};
+
 // The forked child: getenv of every secret (libc's answer) and a few TLS rounds on the parent's pair; the exit code
-// says what failed. Runs only async-signal-safe calls apart from OpenSSL on objects this thread owned.
-[[noreturn]] void forked_child(MemoryTls& tls, uint32_t seq) {
+// says what failed. Async-signal-safe calls only, apart from OpenSSL on objects this thread owned.
+[[noreturn]] void forked_child(MemoryTls& tls, ChildPlan& plan) {
   for (size_t i = 0; i < kSecrets.size(); ++i) {
     char* v = getenv(kSecrets[i]);
-    if (v != libc_getenv(kSecrets[i]) || !v || secret_values[i] != v) _exit(3);
+    if (v != libc_getenv(kSecrets[i]) || !v || std::strcmp(secret_values[i].c_str(), v) != 0) _exit(3);
   }
   if (secure_getenv(kPlain[0]) != libc_secure_getenv(kPlain[0])) _exit(3);
-  uint64_t records = 0;
-  for (int i = 0; i < kChildRounds; ++i)
-    if (!tls_round(tls, kForkerPair, seq + static_cast<uint32_t>(i), 1, &records)) _exit(4);
+  for (const std::string& sent : plan.payloads) {
+    const int n = static_cast<int>(sent.size());
+    if (SSL_write(tls.client(), sent.data(), n) != n) _exit(4);
+    if (SSL_read(tls.server(), plan.received.data(), static_cast<int>(plan.received.size())) != n ||
+        std::memcmp(plan.received.data(), sent.data(), sent.size()) != 0)
+      _exit(4);
+  }
   _exit(0);
 }
 
@@ -432,9 +444,11 @@ void forker(const TlsIdentity* identity, bool fork_children) {
   for (uint32_t seq = 0; tls && !stopping.load(std::memory_order_relaxed); seq += 16) {
     if (!tls_round(*tls, kForkerPair, seq, 0, &records)) fail("forker TLS round failed");
     if (!fork_children) continue;
+    ChildPlan plan;
+    for (int i = 0; i < kChildRounds; ++i) plan.payloads[i] = payload(kForkerPair, seq + 1 + i, 1);
     pthread_rwlock_rdlock(&env_lock);  // no env mutation half done in the child's copy
     const pid_t pid = fork();
-    if (pid == 0) forked_child(*tls, seq + 1);
+    if (pid == 0) forked_child(*tls, plan);
     pthread_rwlock_unlock(&env_lock);
     if (pid < 0) return fail("fork failed");
     {
