@@ -33,7 +33,7 @@ using credtrace::testing::TlsIdentity;
 
 constexpr const char* kPlainName = "BENCH_PRELOAD_PLAIN_SETTING";
 constexpr const char* kSecretName = "BENCH_PRELOAD_API_TOKEN";
-constexpr int kRounds = 9, kPasses = 3;
+constexpr int kRounds = 9, kPasses = 5;
 constexpr int kGetenvCalls = 1'000'000, kWrites = 20'000;
 
 enum Case { kNone, kWatched, kUnwatched, kAbsent, kCases };
@@ -53,6 +53,22 @@ double ns_per_call(int calls, Step step) {
 // ---- one case, in its own process: prints "metric ns ns ..." lines ------------------------------------------------
 
 volatile uintptr_t sink;
+
+// The watched process again, its decision switched between ENV|TLS and 0 before each round: the capture's own cost
+// without the differences between processes (layout, neighbours). Prints "toggle watched_ns unwatched_ns" lines.
+void toggled_rounds(FakeAgent& agent, MemoryTls& tls, const std::string& request, std::vector<char>& ciphertext) {
+  for (int round = 0; round < 2 * kRounds; ++round) {
+    std::array<double, 2> r{};
+    for (int watched = 1; watched >= 0; --watched) {
+      agent.decide(watched ? (CT_ENABLE_ENV | CT_ENABLE_TLS) : 0);
+      r[static_cast<size_t>(watched)] = ns_per_call(kWrites, [&] {
+        SSL_write(tls.client(), request.data(), static_cast<int>(request.size()));
+        tls.discard_ciphertext(ciphertext.data(), static_cast<int>(ciphertext.size()));
+      });
+    }
+    std::printf("toggle %.2f %.2f\n", r[1], r[0]);
+  }
+}
 
 void measure_case(FakeAgent* agent) {
   if (agent) {  // the constructor found no socket: the hooks register on their next retry (once a second)
@@ -86,6 +102,7 @@ void measure_case(FakeAgent* agent) {
     for (double v : rounds[m]) std::printf(" %.2f", v);
     std::printf("\n");
   }
+  if (agent) toggled_rounds(*agent, tls, request, ciphertext);
 }
 
 int child(Case c) {
@@ -115,6 +132,7 @@ int child(Case c) {
 struct Results {
   std::array<std::array<std::vector<double>, kMetrics>, kCases> rounds;
   std::array<uint64_t, kCases> records{}, dropped{};
+  std::array<std::vector<double>, kCases> toggled;  // per round: watched - unwatched, in the same process
 };
 
 // The same environment for every case (the same number of entries before the names measured): getenv's own scan
@@ -161,6 +179,12 @@ bool run_case(Case c, const std::string& self, const std::string& preload, const
     std::istringstream in(line);
     std::string head;
     in >> head;
+    if (head == "toggle") {
+      double watched = 0, unwatched = 0;
+      in >> watched >> unwatched;
+      out.toggled[c].push_back(watched - unwatched);
+      continue;
+    }
     if (head == "records") {
       uint64_t records = 0, dropped = 0;
       std::string word;
@@ -200,6 +224,12 @@ void print(const Results& r) {
       std::printf(" %28s", cell);
     }
     std::printf("\n");
+  }
+  for (Case c : {kWatched, kUnwatched}) {
+    const auto& v = r.toggled[c];
+    std::printf("SSL_write 1 KiB, same process, decision switched each round (%s case's process, %zu rounds): "
+                "watched - unwatched = %+.1f ns [p10 %+.1f, p90 %+.1f]\n",
+                kCaseNames[c], v.size(), percentile(v, 0.5), percentile(v, 0.1), percentile(v, 0.9));
   }
   std::printf("targets (added): getenv non-secret <= 10 ns, secret <= 100 ns, watched SSL_write <= 100 ns, "
               "unwatched SSL_write <= 20 ns\n");

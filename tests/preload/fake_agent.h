@@ -31,6 +31,7 @@ struct FakeProcess {
   std::unique_ptr<sensors::PreloadRing> ring;
   common::UniqueFd connection;
   size_t index = 0;  // order of registration
+  uint32_t enabled = 0;  // the decision written in its header
 };
 
 class FakeAgent {
@@ -61,6 +62,11 @@ class FakeAgent {
     thread_.join();
   }
   size_t registrations() const { return registered_.load(std::memory_order_acquire); }
+  // A new decision for every process, applied by the consumer on its next round (returns once applied).
+  void decide(uint32_t enabled) {
+    enabled_.store(enabled);
+    flush();
+  }
   // Blocks until every ring has been drained once after this call (records committed before it are handed over).
   void flush() {
     const uint64_t target = rounds_.load() + 2;
@@ -87,14 +93,19 @@ class FakeAgent {
       process.connection = std::move(registration.connection);
       process.index = processes_.size();
       for (const auto& name : secrets_) process.ring->add_name(name, false);  // names first, then the decision
-      if (enabled_ != kUndecided) process.ring->decide(enabled_);
+      const uint32_t enabled = enabled_.load();
+      if (enabled != kUndecided) process.ring->decide(enabled);
+      process.enabled = enabled;
       processes_.push_back(std::move(process));
       registered_.fetch_add(1, std::memory_order_release);
     }
   }
 
   void drain_all(uint64_t now) {
+    const uint32_t enabled = enabled_.load();
     for (auto& process : processes_) {
+      if (process.enabled != enabled && enabled != kUndecided) process.ring->decide(enabled);
+      process.enabled = enabled;
       process.ring->heartbeat(now);
       process.ring->drain(UINT64_MAX, now, [&](sensors::PreloadRecord& record) { on_record_(process, record); });
     }
@@ -117,7 +128,7 @@ class FakeAgent {
 
  private:
   sensors::PreloadServer server_;
-  uint32_t enabled_;
+  std::atomic<uint32_t> enabled_;
   std::vector<std::string> secrets_;
   RecordHandler on_record_;
   std::chrono::microseconds interval_;
