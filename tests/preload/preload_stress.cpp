@@ -675,6 +675,9 @@ int run(const Options& options) {
   if (logs.size() < processes.size()) logs.resize(processes.size());
   verify_main(processes[0], logs[0]);
   verify_children(processes);
+  size_t execs = 0;  // /bin/true after vfork+exec: with the real library (LD_PRELOAD inherited) it registers itself
+  for (const auto& p : processes) execs += p.exe == "true" && !(p.flags & CT_HELLO_AFTER_FORK);
+  if (!options.preload.empty() && expected.vforks > 0 && execs == 0) fail("no exec'd program registered");
   if (expected.mismatches) fail(std::to_string(expected.mismatches.load()) + " hooked calls answered unlike libc");
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("%zu registrations (%llu forks, %llu vfork+exec), %llu signal-handler reads, %llu dlopen, %llu environ "
