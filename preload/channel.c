@@ -28,7 +28,7 @@ static char socket_path[sizeof(((struct sockaddr_un*)0)->sun_path)];
 static uint32_t ring_bytes = 1u << 20;
 static uint32_t table_slots = 256;
 static struct ct_preload_header* memory; /* this process's mapping (a forked child's parent mapping is left alone) */
-static uint64_t registered_ns;
+static _Atomic uint64_t registered_ns; /* written by the registering thread, read by any writer finding the ring full */
 /* Descriptors this library opened, with their inodes: one is closed only while it is still ours (the program may
  * have closed the number and reused it). */
 static int memory_fd = -1, socket_fd = -1;
@@ -164,7 +164,7 @@ void ct_channel_register(uint32_t hello_flags) {
   close_if_ours(&socket_fd, socket_ino);
   socket_fd = sock; /* kept open: the agent sees the process go when it closes */
   socket_ino = st.st_ino;
-  registered_ns = ct_mono_ns();
+  atomic_store(&registered_ns, ct_mono_ns());
   atomic_store_explicit(&ct_channel, memory, memory_order_release);
   atomic_store(&channel_state, CHANNEL_REGISTERED);
 }
@@ -188,7 +188,8 @@ void ct_channel_check_alive(struct ct_preload_header* header) {
   if (now < atomic_load(&next_attempt_ns)) return;
   atomic_store(&next_attempt_ns, now + 1000000000ull);
   uint64_t beat = atomic_load(&header->heartbeat_ns);
-  if (beat < registered_ns) beat = registered_ns;
+  const uint64_t since = atomic_load(&registered_ns);
+  if (beat < since) beat = since;
   if (now - beat < 5000000000ull) return; /* the agent is draining, only slower than this process writes */
   atomic_store(&header->agent_state, CT_AGENT_CLOSED); /* nobody drains it: pass through until an agent answers */
   int registered = CHANNEL_REGISTERED;

@@ -59,7 +59,8 @@ static void note_read(const char* name, const char* value, uint32_t flags) {
     struct ct_preload_name_slot* slot = find_secret(header, name, len);
     if (!slot) return;
     atomic_fetch_add_explicit(&slot->reads, 1, memory_order_relaxed);
-    if (atomic_exchange_explicit(&slot->sent, 1, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&slot->sent, memory_order_relaxed) == 0 && /* a plain load: no locked op once sent */
+        atomic_exchange_explicit(&slot->sent, 1, memory_order_relaxed) == 0)
       ct_send_env(header, CT_PREC_ENV_READ, name, len, value, flags | CT_ENV_COUNTED);
     return;
   }

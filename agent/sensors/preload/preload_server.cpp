@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace credtrace::sensors {
@@ -135,9 +134,14 @@ void PreloadServer::refuse(int connection, uint32_t status, uint64_t& counter) {
   (void)::send(connection, &welcome, sizeof(welcome), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+// Plain read(2): a process that exits between open and read fails it with ESRCH, which std::ifstream's filebuf turns
+// into an exception (std::terminate in the agent).
 uint64_t proc_start_ticks(const std::string& proc_root, uint32_t pid) {
-  std::ifstream in(proc_root + "/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  common::UniqueFd fd(::open((proc_root + "/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[1024];
+  const ssize_t n = fd ? ::read(fd.get(), buf, sizeof(buf)) : -1;
+  if (n <= 0) return 0;
+  const std::string stat(buf, static_cast<size_t>(n));
   const size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return 0;
   std::istringstream fields(stat.substr(paren + 2));
