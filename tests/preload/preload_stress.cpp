@@ -146,7 +146,7 @@ void check_env(const FakeProcess& process, ProcessLog& log, const PreloadRecord&
   if (record.body.size() < sizeof(env)) return fail("env record too short");
   std::memcpy(&env, record.body.data(), sizeof(env));
   if (sizeof(env) + env.name_len + env.value_len != record.body.size() || env.value_len > env.value_total ||
-      env.value_len > CT_PRELOAD_VALUE_MAX || (env.flags & ~CT_ENV_SECURE))
+      env.value_len > CT_PRELOAD_VALUE_MAX || (env.flags & ~(CT_ENV_SECURE | CT_ENV_COUNTED)))
     return fail("env record lengths or flags wrong");
   const std::string name = record.body.substr(sizeof(env), env.name_len);
   const std::string value = record.body.substr(sizeof(env) + env.name_len);

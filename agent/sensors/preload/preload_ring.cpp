@@ -61,7 +61,7 @@ std::unique_ptr<PreloadRing> PreloadRing::map(int fd, uint32_t ring_bytes, uint3
 
 PreloadRing::PreloadRing(uint8_t* base, size_t bytes, uint32_t ring_bytes, uint32_t table_slots)
     : base_(base), bytes_(bytes), ring_bytes_(ring_bytes), table_slots_(table_slots), names_(table_slots) {
-  tail_ = header()->tail.load(std::memory_order_acquire);  // a process registering again keeps its unread records
+  dropped_at_map_ = header()->dropped_records.load(std::memory_order_relaxed);  // a re-registration's old drops
 }
 
 PreloadRing::~PreloadRing() { ::munmap(base_, bytes_); }
@@ -76,6 +76,10 @@ uint8_t* PreloadRing::ring() const {
 
 size_t PreloadRing::drain(uint64_t before_ns, uint64_t now_mono_ns, const std::function<void(PreloadRecord&)>& fn) {
   if (broken_) return 0;
+  if (!started_) {  // read at the first drain: an earlier mapping of the same memory (the image before, an agent
+    started_ = true;  // that stopped) may have read on until then; a process registering again keeps its unread records
+    tail_ = header()->tail.load(std::memory_order_acquire);
+  }
   const uint64_t head = header()->head.load(std::memory_order_acquire);
   if (head - tail_ > ring_bytes_) {  // a writer cannot get this far ahead: the memory was scribbled on
     ++stats_.malformed;
@@ -197,7 +201,9 @@ uint64_t PreloadRing::reads_of(std::string_view name) const {
   return i < 0 ? 0 : slot(static_cast<uint32_t>(i))->reads.load(std::memory_order_relaxed);
 }
 
-uint64_t PreloadRing::dropped_records() const { return header()->dropped_records.load(std::memory_order_relaxed); }
+uint64_t PreloadRing::dropped_records() const {
+  return header()->dropped_records.load(std::memory_order_relaxed) - dropped_at_map_;
+}
 uint64_t PreloadRing::abandoned_records() const { return header()->abandoned_records.load(std::memory_order_relaxed); }
 
 }  // namespace credtrace::sensors

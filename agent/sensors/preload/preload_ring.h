@@ -54,7 +54,7 @@ class PreloadRing {
   // The reads counted in the table for a name the agent added (0 when absent).
   uint64_t reads_of(std::string_view name) const;
 
-  uint64_t dropped_records() const;
+  uint64_t dropped_records() const;  // since this mapping (a re-registration's earlier drops were counted before)
   uint64_t abandoned_records() const;
   const PreloadRingStats& stats() const { return stats_; }
 
@@ -75,6 +75,8 @@ class PreloadRing {
   uint64_t stalled_at_ = UINT64_MAX;
   uint64_t stalled_since_ns_ = 0;
   bool broken_ = false;
+  bool started_ = false;
+  uint64_t dropped_at_map_ = 0;
   std::vector<std::string> names_;  // what the agent put in the table, by slot ("" for slots it did not fill)
   uint32_t names_filled_ = 0;
   PreloadRingStats stats_;

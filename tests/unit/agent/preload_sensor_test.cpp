@@ -154,6 +154,21 @@ TEST(PreloadRing, ALyingBodyLengthIsCutToItsRecord) {
   EXPECT_LE(bodies[0].size(), 2 + 8u);  // "1:" and the record's own room
 }
 
+TEST(PreloadRing, ASecondMappingOfTheSameMemoryGoesOnWhereTheFirstStopped) {
+  FakeProcess process;
+  auto old_image = map_ring(process);
+  process.write(CT_PREC_ENV_READ, "old", 1);
+  process.header()->dropped_records.store(5);
+  auto again = map_ring(process);  // registered again (an exec, an agent back) before the old one was read
+  process.write(CT_PREC_ENV_READ, "new", 2);
+  EXPECT_EQ(drain_bodies(*old_image), (std::vector<std::string>{"1:old", "1:new"}));
+  EXPECT_TRUE(drain_bodies(*again).empty());
+  process.write(CT_PREC_ENV_READ, "later", 3);
+  EXPECT_EQ(drain_bodies(*again), (std::vector<std::string>{"1:later"}));
+  EXPECT_FALSE(again->broken());
+  EXPECT_EQ(again->dropped_records(), 0u);  // the 5 belong to the first mapping
+}
+
 TEST(PreloadRing, RefusesMemoryThatCouldShrinkOrDoesNotMatch) {
   std::string error;
   FakeProcess unsealed(/*seal=*/false);
