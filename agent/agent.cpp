@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "common/digest.h"
 #include "export/collector_sink.h"
@@ -131,6 +133,10 @@ int Agent::run(const std::atomic<bool>& stop) {
   tracker_->start();
   emit_ready();
   loop(stop);
+  // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
+  probes_->set_hold_active(false);
+  probes_->poll(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   probes_->poll(0);
   for (auto& sensor : sensors_) sensor->stop();
   mcp_calls_->stop(sensors::boot_clock_ns());

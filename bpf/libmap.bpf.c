@@ -5,7 +5,6 @@
 
 #define CT_PROT_EXEC 0x4
 #define CT_MAX_ERRNO 4095
-#define CT_SIGSTOP 19
 
 /* "libssl.so…", "node" or "nodejs": the files TLS uprobes go to (the main executable is attached at exec). */
 static __always_inline bool ct_may_hold_openssl(const char *name) {
@@ -53,7 +52,7 @@ int ct_exit_mmap(struct trace_event_raw_sys_exit *ctx) {
     __builtin_memcpy(e, pending, sizeof(*e));
     __u32 flags = CT_FLAG_WATCHED;
     /* As at exec (process.bpf.c): stopped until the agent has attached, then continued. */
-    if (hold_watched_execs && bpf_send_signal(CT_SIGSTOP) == 0) flags |= CT_FLAG_HELD;
+    if (ct_hold_current()) flags |= CT_FLAG_HELD;
     ct_fill_header(&e->hdr, CT_EVENT_LIB_MAP, flags);
     e->start = (__u64)ret;
     ct_submit(e, true); /* the process goes on to its first SSL_write: the agent must attach now */

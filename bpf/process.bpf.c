@@ -167,8 +167,6 @@ static __always_inline void ct_emit_exec_env(struct task_struct *task) {
   }
 }
 
-#define CT_SIGSTOP 19
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = task->tgid;
@@ -193,7 +191,7 @@ int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
   struct ct_exec_event *e = ct_reserve(CT_EVENT_EXEC, sizeof(*e));
   if (!e) return 0;
   /* Only with a record reserved: the agent continues every held process whose exec record it reads. */
-  if (hold_watched_execs && (flags & CT_FLAG_WATCHED) && bpf_send_signal(CT_SIGSTOP) == 0) flags |= CT_FLAG_HELD;
+  if ((flags & CT_FLAG_WATCHED) && ct_hold_current()) flags |= CT_FLAG_HELD;
   ct_fill_header(&e->hdr, CT_EVENT_EXEC, flags);
   e->ppid = ppid;
   const struct cred *cred = task->cred;

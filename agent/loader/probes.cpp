@@ -75,6 +75,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = err;
     return nullptr;
   }
+  probes->set_hold_active(options.hold_watched_execs);
   probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
   if (!probes->ring_) {
     *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
@@ -300,6 +301,11 @@ std::unique_ptr<kernel::UprobeLink> Probes::attach_uprobe(TlsProbe probe, const 
   }
   closer_->note_attach();
   return std::make_unique<BpfUprobeLink>(link, uprobes_alive_, closer_);
+}
+
+void Probes::set_hold_active(bool active) {
+  uint32_t zero = 0, value = active ? 1 : 0;
+  bpf_map__update_elem(skel_->maps.hold_active, &zero, sizeof(zero), &value, sizeof(value), BPF_ANY);
 }
 
 void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {

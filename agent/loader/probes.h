@@ -51,6 +51,9 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   bool add_exec_name(const std::string& name, bool wrapper = false) override;
 
   KernelCounters read_counters() const;
+  // Whether the kernel stops watched execs (with hold_watched_execs): on after load, off before the agent's last
+  // drain, so every held process is continued.
+  void set_hold_active(bool active);
   const std::vector<std::string>& attached() const { return attached_; }
 
   // Attaches one TLS uprobe to a file at a file offset, for pid (−1: every process; the program checks the watch).

@@ -69,6 +69,15 @@ struct {
   __type(value, __u64);
 } last_wakeup_ns SEC(".maps") __weak;
 
+/* [0] != 0 while the agent continues held processes (hold_watched_execs): cleared by the agent before its last drain
+ * at stop, so no process is stopped that it would never continue. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} hold_active SEC(".maps") __weak;
+
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -291,11 +291,17 @@ std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_k
   if (with_known_locations) {
     for (const char* path : kKnownLibssl) files.insert(path);
   }
-  std::vector<std::string> out;  // libssl first: the file a child's first request goes through
-  for (const auto& path : files)
-    if (is_libssl(path)) out.push_back(base + "/root" + path);
-  for (const auto& path : files)
-    if (!is_libssl(path)) out.push_back(base + "/root" + path);
+  // libssl first (the file a child's first request goes through), each file once (/lib and /usr/lib are often one).
+  std::vector<std::string> out;
+  std::set<FileKey> seen;
+  for (bool libssl : {true, false}) {
+    for (const auto& path : files) {
+      if (is_libssl(path) != libssl) continue;
+      struct stat st{};
+      const std::string through = base + "/root" + path;
+      if (::stat(through.c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second) out.push_back(through);
+    }
+  }
   return out;
 }
 
