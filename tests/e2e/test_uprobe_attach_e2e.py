@@ -143,7 +143,7 @@ class UprobeAttachE2E(AgentTestCase):
         return holder
 
     def test_unwatched_process_carries_no_breakpoint(self):
-        self.agent = Agent().start()
+        self.agent = Agent(extra_config="tls:\n  hold_exec_until_attached: true\n").start()
         holder = self.hold_unwatched_libssl()
         token = self.secret(fake_github_pat)
         with HttpsServer() as server:  # a watched process attached meanwhile
