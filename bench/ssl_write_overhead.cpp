@@ -220,17 +220,20 @@ int main() {
     *costs = measure(tls, request);
     return true;
   };
-  if (!measure_empty(WritePoint::chosen, &empty, &where)) {
-    std::fprintf(stderr, "cannot attach the empty probes\n");
-    return 1;
-  }
-  ProgramStats write_before, write_after, read_before, read_after;
-  int stats_fd = -1;
+  // First, while no uprobe has ever touched this process's libssl: once one has (and even after it is gone), its
+  // SSL_write stays slower for the rest of its life, which would hide what "no breakpoint here" is worth.
   {
     RunningAgent agent;  // per_process (the default): no breakpoint in this unwatched process
     if (!agent.start(dir)) return 1;
     unwatched = measure(tls, request);
   }
+  if (!measure_empty(WritePoint::chosen, &empty, &where)) {
+    std::fprintf(stderr, "cannot attach the empty probes\n");
+    return 1;
+  }
+  const Costs after_probes = measure(tls, request);  // no agent, no probe: what a probe leaves behind
+  ProgramStats write_before, write_after, read_before, read_after;
+  int stats_fd = -1;
   {
     RunningAgent agent;  // global: the breakpoint is in every process mapping libssl, watched or not
     if (!agent.start(dir, "", global)) return 1;
@@ -266,6 +269,7 @@ int main() {
   };
   row("empty probes:", empty);
   row("empty, write at callee:", empty_callee);
+  row("no probe any more:", after_probes);
   row("per_process, unwatched:", unwatched);
   row("global, unwatched:", unwatched_global);
   row("per_process, watched:", watched);
