@@ -78,18 +78,18 @@ Agent::~Agent() = default;
 
 namespace {
 
-// Per-process TLS uprobes hold one file descriptor per link: the soft RLIMIT_NOFILE is raised (up to the hard limit)
-// to leave room for tls.max_process_links, the links of exited processes waiting to be closed (up to 2048, see
-// loader/probes.cpp) and the agent's other descriptors (1024).
+// Per-process TLS uprobes hold two file descriptors per link (libbpf's perf event and BPF link): the soft
+// RLIMIT_NOFILE is raised (up to the hard limit) to leave room for tls.max_process_links, the links of exited
+// processes waiting to be closed (up to 1024, see loader/probes.cpp) and the agent's other descriptors (1024).
 void raise_fd_limit(const config::AgentConfig& config) {
   if (config.tls.uprobe_mode != config::TlsUprobeMode::per_process) return;
   struct rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  const rlim_t wanted = static_cast<rlim_t>(config.tls.max_process_links) + 2048 + 1024;
+  const rlim_t wanted = 2 * (static_cast<rlim_t>(config.tls.max_process_links) + 1024) + 1024;
   if (limit.rlim_cur >= wanted) return;
   limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
-    log::warn("RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) + " is below tls.max_process_links + 3072: " +
+    log::warn("RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) + " is below 2 x (tls.max_process_links + 1024) + 1024: " +
               "per-process TLS uprobes may fail to attach (counted in tls_attach_failures)");
 }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -165,12 +166,12 @@ void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) { update_task_sets(t
 
 bool Probes::in_set(ct_pid_set set, uint32_t tgid) const { return task_sets(tgid) & (1ull << set); }
 
-// Destroys bpf_links on a background thread: closing a uprobe's perf event unregisters it and waits for an RCU
-// grace period (~0.1 s on a VM) per link, holding the uprobe's registration lock meanwhile, so an attach to the same
-// place (a watched child just exec'd) would wait behind it. Closing therefore waits for a quiet moment (no attach
-// for kQuiet), unless kForceBatch links are waiting; the process a link served is gone (its breakpoints went with its
-// memory), so waiting costs only descriptors. Links queued together are closed by up to kParallel threads at once,
-// whose waits share grace periods. The destructor closes whatever is still queued and joins.
+// Destroys bpf_links on a background thread, one at a time: closing a uprobe's perf event unregisters it and waits
+// for an RCU grace period (~0.1 s on this VM) under the kernel's trace-event mutex, which an attach (a watched child
+// just exec'd) needs too; closes are serialised there anyway, so parallel closing gains nothing. Between two closes
+// the thread waits while attaches are happening (one within kQuiet), unless kForceBatch links are waiting: an
+// attach then waits behind one close at most. The process a link served is gone (its breakpoints went with its
+// memory): waiting costs only descriptors. The destructor closes whatever is still queued and joins.
 class LinkCloser {
  public:
   LinkCloser() : thread_([this] { run(); }) {}
@@ -192,20 +193,19 @@ class LinkCloser {
     }
     wake_.notify_one();
   }
-  // An attach happened now: closing waits for kQuiet after the last one.
+  // An attach happened now: closing pauses for kQuiet after the last one.
   void note_attach() {
     std::lock_guard<std::mutex> lock(mutex_);
     last_attach_ = std::chrono::steady_clock::now();
   }
-  static constexpr size_t kForceBatch = 2048;
 
  private:
-  static constexpr size_t kParallel = 32;
+  static constexpr size_t kForceBatch = 1024;
   static constexpr auto kQuiet = std::chrono::milliseconds(500);
 
   void run() {
     for (;;) {
-      std::vector<struct ::bpf_link*> batch;
+      struct ::bpf_link* link = nullptr;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -213,33 +213,16 @@ class LinkCloser {
                std::chrono::steady_clock::now() - last_attach_ < kQuiet)
           wake_.wait_until(lock, last_attach_ + kQuiet);
         if (queue_.empty()) return;  // stopping, nothing left
-        batch.swap(queue_);
+        link = queue_.front();
+        queue_.pop_front();
       }
-      close_all(batch);
+      bpf_link__destroy(link);
     }
-  }
-
-  // Spreads the batch over up to kParallel threads; where a thread cannot be started, its share is closed here.
-  static void close_all(const std::vector<struct ::bpf_link*>& batch) {
-    const size_t workers = std::min(kParallel, batch.size());
-    std::vector<std::thread> threads;
-    auto share = [&batch, workers](size_t worker) {
-      for (size_t i = worker; i < batch.size(); i += workers) bpf_link__destroy(batch[i]);
-    };
-    for (size_t worker = 1; worker < workers; ++worker) {
-      try {
-        threads.emplace_back(share, worker);
-      } catch (const std::system_error&) {
-        share(worker);
-      }
-    }
-    share(0);
-    for (auto& thread : threads) thread.join();
   }
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<struct ::bpf_link*> queue_;
+  std::deque<struct ::bpf_link*> queue_;
   std::chrono::steady_clock::time_point last_attach_{};
   bool stopping_ = false;
   std::thread thread_;

@@ -33,7 +33,7 @@ using PreloadCaptures = std::function<bool(uint32_t pid)>;
 
 struct TlsLibrariesOptions {
   UprobeMode mode = UprobeMode::per_process;
-  size_t max_process_links = 16384;  // per_process: links over all processes; beyond, attachments are refused
+  size_t max_process_links = 8000;  // per_process: links over all processes; beyond, attachments are refused
   std::string proc_root = "/proc";
 };
 

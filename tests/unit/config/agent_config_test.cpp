@@ -86,7 +86,7 @@ credential_use:
 TEST(AgentConfig, TlsUprobeMode) {
   AgentConfig defaults = default_config();
   EXPECT_EQ(defaults.tls.uprobe_mode, TlsUprobeMode::per_process);
-  EXPECT_EQ(defaults.tls.max_process_links, 16384u);
+  EXPECT_EQ(defaults.tls.max_process_links, 8000u);
   EXPECT_FALSE(defaults.tls.hold_exec_until_attached);
   auto r = load_config_text("tls:\n  uprobe_mode: global\n  max_process_links: 100\n  hold_exec_until_attached: true\n",
                             "t.yaml");
