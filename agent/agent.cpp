@@ -2,9 +2,16 @@
 // records routed to whoever claims their kind, periodic work, agent_ready and agent_health.
 #include "agent.h"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "common/digest.h"
 #include "export/collector_sink.h"
@@ -70,13 +77,35 @@ Agent::Agent(const config::AgentConfig& config, secrets::Fingerprinter fingerpri
 
 Agent::~Agent() = default;
 
+namespace {
+
+// Per-process TLS uprobes hold two file descriptors per link (libbpf's perf event and BPF link): the soft
+// RLIMIT_NOFILE is raised (up to the hard limit) to leave room for tls.max_process_links, the links of exited
+// processes waiting to be closed (up to 1024, see loader/probes.cpp) and the agent's other descriptors (1024).
+void raise_fd_limit(const config::AgentConfig& config) {
+  if (config.tls.uprobe_mode != config::TlsUprobeMode::per_process) return;
+  struct rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = 2 * (static_cast<rlim_t>(config.tls.max_process_links) + 1024) + 1024;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
+    log::warn("RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) + " is below 2 x (tls.max_process_links + 1024) + 1024: " +
+              "per-process TLS uprobes may fail to attach (counted in tls_attach_failures)");
+}
+
+}  // namespace
+
 bool Agent::start_probes() {
+  raise_fd_limit(config_);
   loader::ProbeOptions options;
   options.ringbuf_bytes = config_.probes.ringbuf_bytes;
   options.wakeup_threshold_bytes = config_.probes.wakeup_threshold_bytes;
   options.agent_tgid = static_cast<uint32_t>(getpid());
   options.exec_prefilter = config_.probes.exec_prefilter;
   options.capture_file_opens = config_.secrets.read_files;
+  options.hold_watched_execs =
+      config_.tls.hold_exec_until_attached && config_.tls.uprobe_mode == config::TlsUprobeMode::per_process;
   std::string error;
   probes_ = loader::Probes::start(options, [this](const void* data, size_t size) { on_kernel_record(data, size); },
                                   &error);
@@ -110,6 +139,10 @@ int Agent::run(const std::atomic<bool>& stop) {
   tracker_->start();
   emit_ready();
   loop(stop);
+  // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
+  probes_->set_hold_active(false);
+  probes_->poll(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   probes_->poll(0);
   for (auto& sensor : sensors_) sensor->stop();
   mcp_calls_->stop(sensors::boot_clock_ns());
@@ -140,8 +173,14 @@ void Agent::on_kernel_record(const void* data, size_t size) {
     case kernel::RecordCheck::unknown_kind: return count_error("unknown_event_type");
   }
   // A kind no sensor claims (its sensor is off: file opens without secrets.read_files) is dropped here.
-  if (kernel::RecordHandler* handler = routes_[static_cast<const ct_event_header*>(data)->type])
-    handler->on_record(data, size);
+  const auto* header = static_cast<const ct_event_header*>(data);
+  if (kernel::RecordHandler* handler = routes_[header->type]) handler->on_record(data, size);
+  // A watched exec or library map the kernel stopped (tls.hold_exec_until_attached): every observer, the TLS
+  // sensor's uprobe attachment included, has run; it goes on, whatever the handling concluded.
+  if ((header->type == CT_EVENT_EXEC || header->type == CT_EVENT_LIB_MAP) && (header->flags & CT_FLAG_HELD)) {
+    if (::kill(static_cast<pid_t>(header->tgid), SIGCONT) != 0 && errno != ESRCH) count_error("held_exec_continue");
+    ++execs_held_;
+  }
 }
 
 void Agent::loop(const std::atomic<bool>& stop) {
@@ -190,6 +229,7 @@ void Agent::emit_health() {
   for (const auto& [kind, n] : errors_) (*health->mutable_agent_errors())[kind] = n;
   tracker_->report(*health);
   for (const auto& sensor : sensors_) sensor->report(*health);
+  (*health->mutable_sensors())["tls_execs_held"] = execs_held_;  // stopped at exec until attached, then continued
   if (mcp_calls_) mcp_calls_->report(*health);
   sink_.report(*health);  // output_write, collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());

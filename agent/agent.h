@@ -66,6 +66,7 @@ class Agent {
   std::vector<std::unique_ptr<sensors::Sensor>> sensors_;
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
+  uint64_t execs_held_ = 0;  // watched execs the kernel stopped and the agent continued
   std::chrono::steady_clock::time_point started_;
   ForgetServerSources forget_server_sources_{registry_};
 };

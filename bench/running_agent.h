@@ -15,12 +15,13 @@
 
 class RunningAgent {
  public:
-  // extra_mcp_config: YAML lines appended under the mcp: section (indented by two spaces).
-  bool start(const std::string& dir, const std::string& extra_mcp_config = "") {
+  // extra_mcp_config: YAML lines appended under the mcp: section (indented by two spaces); extra_config: top-level
+  // YAML sections after it ("tls:\n  uprobe_mode: global\n").
+  bool start(const std::string& dir, const std::string& extra_mcp_config = "", const std::string& extra_config = "") {
     const std::string config = dir + "/bench.yaml", events = dir + "/events.jsonl", log = dir + "/agent.log";
     std::remove(events.c_str());
     std::ofstream(config) << "state_dir: " << dir << "\noutput:\n  json: " << events
-                          << "\nmcp:\n  scan_user_homes: false\n" << extra_mcp_config;
+                          << "\nmcp:\n  scan_user_homes: false\n" << extra_mcp_config << extra_config;
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

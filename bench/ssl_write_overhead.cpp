@@ -1,7 +1,8 @@
 // Benchmark: added cost per SSL_write and per SSL_read (1 KiB over an in-memory TLS connection, system libssl) with
-// no agent, with empty uprobes at the agent's attach points, with the agent running (this process unwatched: the
-// probes fire and return) and with this process watched (plaintext captured), plus the probe programs' own run time
-// from the kernel's BPF statistics. Target: at most 1 us added per SSL_write on this VM.
+// no agent, with empty uprobes at the agent's attach points, with the agent running in each tls.uprobe_mode with this
+// process unwatched (per_process: no breakpoint here; global: the probes fire and return) and watched (plaintext
+// captured), plus the probe programs' own run time from the kernel's BPF statistics. Target: at most 1 us added per
+// SSL_write on this VM.
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -209,7 +210,9 @@ int main() {
   std::string dir = mkdtemp(dir_template);
   measure(tls, request);  // warm up
   const Costs off = measure(tls, request);
-  Costs empty, empty_callee, unwatched, watched;
+  Costs empty, empty_callee, unwatched, unwatched_global, watched, watched_global;
+  const std::string global = "tls:\n  uprobe_mode: global\n";
+  const std::string watch_me = "  extra_server_patterns: [\"bench_ssl_write*\"]\n";
   std::string where, where_callee;
   auto measure_empty = [&](WritePoint point, Costs* costs, std::string* text) {
     auto skel = attach_empty_probes("/usr/lib/x86_64-linux-gnu/libssl.so.3", point, text);
@@ -217,20 +220,33 @@ int main() {
     *costs = measure(tls, request);
     return true;
   };
+  // First, while no uprobe has ever touched this process's libssl: once one has (and even after it is gone), its
+  // SSL_write stays slower for the rest of its life, which would hide what "no breakpoint here" is worth.
+  {
+    RunningAgent agent;  // per_process (the default): no breakpoint in this unwatched process
+    if (!agent.start(dir)) return 1;
+    unwatched = measure(tls, request);
+  }
   if (!measure_empty(WritePoint::chosen, &empty, &where)) {
     std::fprintf(stderr, "cannot attach the empty probes\n");
     return 1;
   }
+  const Costs after_probes = measure(tls, request);  // no agent, no probe: what a probe leaves behind
   ProgramStats write_before, write_after, read_before, read_after;
   int stats_fd = -1;
   {
-    RunningAgent agent;
-    if (!agent.start(dir)) return 1;
-    unwatched = measure(tls, request);
+    RunningAgent agent;  // global: the breakpoint is in every process mapping libssl, watched or not
+    if (!agent.start(dir, "", global)) return 1;
+    unwatched_global = measure(tls, request);
   }
   {
     RunningAgent agent;
-    if (!agent.start(dir, "  extra_server_patterns: [\"bench_ssl_write*\"]\n")) return 1;
+    if (!agent.start(dir, watch_me, global)) return 1;
+    watched_global = measure(tls, request);
+  }
+  {
+    RunningAgent agent;
+    if (!agent.start(dir, watch_me)) return 1;
     watched = measure(tls, request);
     // Kernel BPF statistics cost two clock reads per program run: enabled only for this separate pass.
     stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -245,16 +261,19 @@ int main() {
     return 1;
   }
   std::printf("1 KiB SSL_write and SSL_read, in-memory TLS, system libssl (median of 7 x 20000)\n");
-  std::printf("                       per SSL_write   added per SSL_write   added per SSL_read\n");
-  std::printf("no agent:              %10.0f ns\n", off.write_ns);
+  std::printf("                         per SSL_write   added per SSL_write   added per SSL_read\n");
+  std::printf("no agent:                %8.0f ns\n", off.write_ns);
   auto row = [&](const char* label, const Costs& c) {
-    std::printf("%-22s %10.0f ns   %+16.0f ns   %+16.0f ns\n", label, c.write_ns, c.write_ns - off.write_ns,
+    std::printf("%-24s %8.0f ns   %+16.0f ns   %+16.0f ns\n", label, c.write_ns, c.write_ns - off.write_ns,
                 c.read_ns - off.read_ns);
   };
   row("empty probes:", empty);
   row("empty, write at callee:", empty_callee);
-  row("agent, unwatched:", unwatched);
-  row("agent, watched:", watched);
+  row("no probe any more:", after_probes);
+  row("per_process, unwatched:", unwatched);
+  row("global, unwatched:", unwatched_global);
+  row("per_process, watched:", watched);
+  row("global, watched:", watched_global);
   std::printf("empty probes: uprobe at %s (or at %s); entry uprobe + return probe at ssl_read_internal\n",
               where.c_str(), where_callee.c_str());
   std::printf("watched, in the BPF programs (kernel statistics, separate pass%s):\n", stats_fd >= 0 ? "" : ", unavailable");

@@ -201,6 +201,23 @@ void apply_log(const YAML::Node& node, LogConfig& out) {
   });
 }
 
+void apply_tls(const YAML::Node& node, TlsConfig& tls) {
+  apply_mapping(node, "tls", {
+      {"uprobe_mode", [&](const YAML::Node& n) {
+         const std::string mode = read_string(n, "tls.uprobe_mode");
+         if (mode == "per_process") tls.uprobe_mode = TlsUprobeMode::per_process;
+         else if (mode == "global") tls.uprobe_mode = TlsUprobeMode::global;
+         else fail(n, "tls.uprobe_mode: expected per_process or global, got '" + mode + "'");
+       }},
+      {"max_process_links", [&](const YAML::Node& n) {
+         tls.max_process_links = read_u32(n, "tls.max_process_links", 16, 1u << 20);
+       }},
+      {"hold_exec_until_attached", [&](const YAML::Node& n) {
+         tls.hold_exec_until_attached = read_bool(n, "tls.hold_exec_until_attached");
+       }},
+  });
+}
+
 void apply_root(const YAML::Node& root, AgentConfig& cfg) {
   apply_mapping(root, "", {
       {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
@@ -227,6 +244,7 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
       {"collector", [&](const YAML::Node& n) { apply_collector(n, cfg.collector); }},
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
       {"log", [&](const YAML::Node& n) { apply_log(n, cfg.log); }},
+      {"tls", [&](const YAML::Node& n) { apply_tls(n, cfg.tls); }},
       {"credential_use", [&](const YAML::Node& n) {
          apply_mapping(n, "credential_use", {
              {"aggregation_window_seconds", [&](const YAML::Node& v) {

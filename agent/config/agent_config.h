@@ -68,6 +68,18 @@ struct PreloadConfig {
   uint32_t decide_seconds = 2;  // a registered process no server claims this long is let go (its hooks pass through)
 };
 
+// Where the TLS uprobes go (docs/configuration.md#tls).
+enum class TlsUprobeMode {
+  per_process,  // each watched process (without a working preload) gets its own links: no breakpoint elsewhere
+  global,       // once per library file, for every process mapping it (the programs check the watch)
+};
+
+struct TlsConfig {
+  TlsUprobeMode uprobe_mode = TlsUprobeMode::per_process;
+  uint32_t max_process_links = 8000;    // per_process: uprobe links over all processes; beyond, refused and counted
+  bool hold_exec_until_attached = false;  // per_process: a watched exec is stopped until its uprobes are attached
+};
+
 // The collector sink (agent → collector over HTTP(S), batched, spooled on disk); off while url is empty.
 struct CollectorConfig {
   std::string url;         // https://collector:8787 (plain http only to loopback)
@@ -104,6 +116,7 @@ struct AgentConfig {
   SecretsConfig secrets;
   CredentialUseConfig credential_use;
   PreloadConfig preload;
+  TlsConfig tls;
   CollectorConfig collector;
   LogConfig log;
 };

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,22 @@ class WatchControl {
   virtual void remove_stdio_file(uint64_t inode) = 0;
 };
 
-// Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.
+// One attached TLS uprobe; destroying it detaches the probe and closes its file descriptor.
+class UprobeLink {
+ public:
+  virtual ~UprobeLink() = default;
+};
+
+// Attaches one TLS uprobe to a file at a file offset, for one process (pid ≥ 0: the breakpoint is installed only in
+// that process's memory, and follows it across exec) or for every process that maps the file (pid −1). The programs
+// themselves still check the watch.
 class UprobeAttacher {
  public:
   virtual ~UprobeAttacher() = default;
-  // "" on success, else what failed. The link lives as long as the attacher.
-  virtual std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) = 0;
+  // The link (it lives until released), or null with *error saying what failed.
+  virtual std::unique_ptr<UprobeLink> attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset,
+                                                    int pid, std::string* error) = 0;
+  // Links alive now, and ever created.
   virtual size_t uprobes_attached() const = 0;
 };
 

@@ -23,6 +23,7 @@ const char* event_type_name(uint32_t type) {
     case CT_EVENT_STDIO_DATA: return "stdio_data";
     case CT_EVENT_ACCEPT: return "accept";
     case CT_EVENT_SRV_SOCK_DATA: return "srv_sock_data";
+    case CT_EVENT_LIB_MAP: return "lib_map";
     default: return "unknown";
   }
 }
@@ -76,6 +77,7 @@ RecordCheck check_record(const void* data, size_t size) {
     case CT_EVENT_EXIT: return at_least(sizeof(ct_exit_event));
     case CT_EVENT_STDIN: return at_least(sizeof(ct_stdin_event));
     case CT_EVENT_FILE_OPEN: return at_least(sizeof(ct_file_open_event));
+    case CT_EVENT_LIB_MAP: return at_least(sizeof(ct_lib_map_event));
     case CT_EVENT_TLS_DATA:
     case CT_EVENT_SOCK_DATA:
     case CT_EVENT_STDIO_DATA:

@@ -8,6 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +63,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
   probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
   probes->skel_->rodata->capture_file_opens = options.capture_file_opens;
+  probes->skel_->rodata->hold_watched_execs = options.hold_watched_execs;
   if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
     *error = "cannot size ring buffer: " + std::string(std::strerror(-err));
     return nullptr;
@@ -69,6 +76,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = err;
     return nullptr;
   }
+  probes->set_hold_active(options.hold_watched_execs);
   probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
   if (!probes->ring_) {
     *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
@@ -158,7 +166,95 @@ void Probes::remove_from_set(ct_pid_set set, uint32_t tgid) { update_task_sets(t
 
 bool Probes::in_set(ct_pid_set set, uint32_t tgid) const { return task_sets(tgid) & (1ull << set); }
 
-std::string Probes::attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) {
+// Destroys bpf_links on a background thread, one at a time: closing a uprobe's perf event unregisters it and waits
+// for an RCU grace period (~0.1 s on this VM) under the kernel's trace-event mutex, which an attach (a watched child
+// just exec'd) needs too; closes are serialised there anyway, so parallel closing gains nothing. Between two closes
+// the thread waits while attaches are happening (one within kQuiet), unless kForceBatch links are waiting: an
+// attach then waits behind one close at most. The process a link served is gone (its breakpoints went with its
+// memory): waiting costs only descriptors. The destructor closes whatever is still queued and joins.
+class LinkCloser {
+ public:
+  LinkCloser() : thread_([this] { run(); }) {}
+  ~LinkCloser() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  LinkCloser(const LinkCloser&) = delete;
+  LinkCloser& operator=(const LinkCloser&) = delete;
+
+  void close(struct ::bpf_link* link) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(link);
+    }
+    wake_.notify_one();
+  }
+  // An attach happened now: closing pauses for kQuiet after the last one.
+  void note_attach() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_attach_ = std::chrono::steady_clock::now();
+  }
+
+ private:
+  static constexpr size_t kForceBatch = 1024;
+  static constexpr auto kQuiet = std::chrono::milliseconds(500);
+
+  void run() {
+    for (;;) {
+      struct ::bpf_link* link = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        while (!stopping_ && queue_.size() < kForceBatch &&
+               std::chrono::steady_clock::now() - last_attach_ < kQuiet)
+          wake_.wait_until(lock, last_attach_ + kQuiet);
+        if (queue_.empty()) return;  // stopping, nothing left
+        link = queue_.front();
+        queue_.pop_front();
+      }
+      bpf_link__destroy(link);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<struct ::bpf_link*> queue_;
+  std::chrono::steady_clock::time_point last_attach_{};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+namespace {
+
+// A TLS uprobe's bpf_link: handed to the closer (detached, fd closed soon after) with this object; keeps the
+// attacher's count of live links.
+class BpfUprobeLink final : public kernel::UprobeLink {
+ public:
+  BpfUprobeLink(struct ::bpf_link* link, std::shared_ptr<size_t> alive, std::shared_ptr<LinkCloser> closer)
+      : link_(link), alive_(std::move(alive)), closer_(std::move(closer)) {
+    ++*alive_;
+  }
+  ~BpfUprobeLink() override {
+    closer_->close(link_);
+    --*alive_;
+  }
+  BpfUprobeLink(const BpfUprobeLink&) = delete;
+  BpfUprobeLink& operator=(const BpfUprobeLink&) = delete;
+
+ private:
+  struct ::bpf_link* link_;
+  std::shared_ptr<size_t> alive_;
+  std::shared_ptr<LinkCloser> closer_;
+};
+
+}  // namespace
+
+std::unique_ptr<kernel::UprobeLink> Probes::attach_uprobe(TlsProbe probe, const std::string& path,
+                                                          uint64_t file_offset, int pid, std::string* error) {
   struct bpf_program* prog = nullptr;
   switch (probe) {
     case TlsProbe::ssl_write: prog = skel_->progs.ct_ssl_write; break;
@@ -171,11 +267,28 @@ std::string Probes::attach_uprobe(TlsProbe probe, const std::string& path, uint6
     case TlsProbe::ssl_new_ret: prog = skel_->progs.ct_ssl_new_ret; break;
   }
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = is_return_probe(probe));
-  struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), file_offset, &opts);
-  if (!link) return std::string("cannot attach ") + tls_probe_name(probe) + " uprobe to " + path + ": " + std::strerror(errno);
-  links_.emplace_back(link);
-  ++uprobes_attached_;
-  return "";
+  struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid < 0 ? -1 : pid, path.c_str(), file_offset, &opts);
+  if (!link) {
+    *error = std::string("cannot attach ") + tls_probe_name(probe) + " uprobe to " + path + " (pid " +
+             std::to_string(pid) + "): " + std::strerror(errno);
+    return nullptr;
+  }
+  if (!closer_) {
+    try {
+      closer_ = std::make_shared<LinkCloser>();
+    } catch (const std::system_error& e) {
+      bpf_link__destroy(link);
+      *error = std::string("cannot start the uprobe link closer: ") + e.what();
+      return nullptr;
+    }
+  }
+  closer_->note_attach();
+  return std::make_unique<BpfUprobeLink>(link, uprobes_alive_, closer_);
+}
+
+void Probes::set_hold_active(bool active) {
+  uint32_t zero = 0, value = active ? 1 : 0;
+  bpf_map__update_elem(skel_->maps.hold_active, &zero, sizeof(zero), &value, sizeof(value), BPF_ANY);
 }
 
 void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {

@@ -12,6 +12,7 @@
 #include "kernel/kernel_control.h"
 
 struct ct_probes;  // bpftool skeleton of bpf/credtrace.bpf.c
+namespace credtrace::loader { class LinkCloser; }
 struct ring_buffer;
 struct bpf_link;
 
@@ -23,6 +24,7 @@ struct ProbeOptions {
   uint32_t agent_tgid = 0;
   bool capture_file_opens = false;  // off until the file sensor consumes them (driver tests turn it on)
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
+  bool hold_watched_execs = false;  // SIGSTOP watched processes at exec (CT_FLAG_HELD); the agent sends SIGCONT
 };
 
 using kernel::KernelCounters;
@@ -49,12 +51,16 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   bool add_exec_name(const std::string& name, bool wrapper = false) override;
 
   KernelCounters read_counters() const;
+  // Whether the kernel stops watched execs (with hold_watched_execs): on after load, off before the agent's last
+  // drain, so every held process is continued.
+  void set_hold_active(bool active);
   const std::vector<std::string>& attached() const { return attached_; }
 
-  // Attaches one TLS uprobe to a file (all processes; the program itself checks the watch) at a file offset.
-  // Returns "" on success or what failed. The link lives as long as this object.
-  std::string attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset) override;
-  size_t uprobes_attached() const override { return uprobes_attached_; }
+  // Attaches one TLS uprobe to a file at a file offset, for pid (−1: every process; the program checks the watch).
+  // The link must not outlive this object.
+  std::unique_ptr<kernel::UprobeLink> attach_uprobe(TlsProbe probe, const std::string& path, uint64_t file_offset,
+                                                    int pid, std::string* error) override;
+  size_t uprobes_attached() const override { return *uprobes_alive_; }
   // The socket is not plain HTTP: stop copying its writes.
   void stop_socket_capture(uint32_t tgid, uint32_t fd) override;
   bool add_stdio_file(uint64_t inode, uint32_t server_tgid) override;
@@ -78,7 +84,10 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   EventHandler handler_;
   std::vector<std::string> attached_;
   int handled_ = 0;
-  size_t uprobes_attached_ = 0;
+  std::shared_ptr<size_t> uprobes_alive_ = std::make_shared<size_t>(0);  // decremented by each link's destructor
+  // Closes released TLS links off the agent's thread (a uprobe's detach waits for an RCU grace period, ~0.1 s);
+  // declared last: drained and joined first, while the skeleton still exists.
+  std::shared_ptr<LinkCloser> closer_;
 };
 
 }  // namespace credtrace::loader

@@ -39,6 +39,7 @@ ProcessRecord record_from_exec(const ct_exec_event& e) {
   record.ppid = e.ppid;
   record.uid = e.uid;
   record.start_boottime_ns = e.start_boottime_ns;
+  record.exec_boot_ns = e.hdr.time_boot_ns;
   const size_t len = std::min<size_t>(e.args_len, sizeof(e.args));
   record.argv = identity::split_nul(std::string_view(e.args, len));
   record.args_truncated = e.hdr.flags & CT_FLAG_TRUNCATED;

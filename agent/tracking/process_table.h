@@ -17,6 +17,7 @@ struct ProcessRecord {
   uint32_t ppid = 0;
   uint32_t uid = 0;
   uint64_t start_boottime_ns = 0;
+  uint64_t exec_boot_ns = 0;  // boot-clock time of its last exec as the kernel saw it (0: found in /proc)
   std::vector<std::string> argv;
   bool args_truncated = false;
   std::string exe;   // path the kernel exec'd (or /proc/PID/exe for processes found at start)

@@ -116,6 +116,7 @@ bool ProcessTracker::rejoin_after_exec(const ProcessRecord& record) {
   if (!existing) return false;
   if (in_workload(existing)) {
     existing->exe = record.exe;
+    existing->exec_boot_ns = record.exec_boot_ns;
     if (existing->role == Role::descendant) existing->argv = record.argv;
     for (auto* observer : observers_) observer->on_joining(*existing);
     if (auto server = servers_.find(existing->server_pid); server != servers_.end())

@@ -105,6 +105,16 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
+/* tls.hold_exec_until_attached: stops the current process (SIGSTOP, delivered on its way back to user space) while
+ * the agent is there to continue it; true when it was stopped. Call only with the record that reports it reserved. */
+#define CT_SIGSTOP 19
+static __always_inline bool ct_hold_current(void) {
+  if (!hold_watched_execs) return false;
+  __u32 zero = 0;
+  __u32 *active = bpf_map_lookup_elem(&hold_active, &zero);
+  return active && *active && bpf_send_signal(CT_SIGSTOP) == 0;
+}
+
 /* The file behind a process's fd, or NULL. */
 static __always_inline struct file *ct_fd_file(struct task_struct *task, __u32 fd) {
   struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);

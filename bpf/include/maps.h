@@ -69,6 +69,15 @@ struct {
   __type(value, __u64);
 } last_wakeup_ns SEC(".maps") __weak;
 
+/* [0] != 0 while the agent continues held processes (hold_watched_execs): cleared by the agent before its last drain
+ * at stop, so no process is stopped that it would never continue. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} hold_active SEC(".maps") __weak;
+
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -130,6 +139,15 @@ struct {
   __type(value, struct ct_ssl_read_args);
 } ssl_reads SEC(".maps") __weak;
 
+/* Thread id -> the libssl/node file a watched thread is mapping executable (set at mmap entry, taken at its exit,
+ * which reports it with the mapping's address; the header is unused here). LRU: a thread killed mid-call. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, struct ct_lib_map_event);
+} lib_maps SEC(".maps") __weak;
+
 /* Executable file names (NUL-padded, first 31 bytes) whose exec is reported even when the process is neither
  * watched nor a child of an MCP client: interpreters, launchers, MCP clients, config commands. Set by the agent. */
 struct {
@@ -167,6 +185,9 @@ const volatile __u32 agent_tgid __weak = 0;
 const volatile bool capture_file_opens __weak = false;
 /* When false, every exec is reported (no exec-name prefilter). */
 const volatile bool exec_prefilter __weak = true;
+/* Stop (SIGSTOP) a watched process at its exec (before its first user instruction) and when it maps a libssl, until
+ * the agent has attached its TLS uprobes and continues it (tls.hold_exec_until_attached). Set before load. */
+const volatile bool hold_watched_execs __weak = false;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */
 const volatile __u64 wakeup_threshold_bytes __weak = 256 * 1024;
 

@@ -47,7 +47,8 @@ enum ct_event_type {
   CT_EVENT_ACCEPT = 15,    /* a watched process accepted a TCP connection: the socket's fd, local port and peer */
   CT_EVENT_SRV_SOCK_DATA = 16, /* bytes a watched process read from (requests) or wrote to (answers) a socket it
                                 * accepted: a tls_data layout, ssl holds the fd */
-  CT_EVENT_TYPE_MAX = 17,
+  CT_EVENT_LIB_MAP = 17,   /* a watched process mapped executable a file that may hold OpenSSL (libssl.so*, node) */
+  CT_EVENT_TYPE_MAX = 18,
 };
 
 enum ct_drop_reason {
@@ -112,8 +113,11 @@ struct ct_event_header {
 /* Exec only: the kernel watched the process at once because its name or arguments mention "mcp", so what it does
  * before the agent classifies it (a short-lived server's file reads) is seen; the agent undoes it if not MCP. */
 #define CT_FLAG_PROVISIONAL (1u << 3)
+/* Exec and lib_map only: the kernel stopped the process (SIGSTOP, hold_watched_execs) until the agent attaches its
+ * uprobes and sends SIGCONT. */
+#define CT_FLAG_HELD (1u << 4)
 /* Set by the agent on TLS records it made from the preload's ring (never by the kernel): sensor "preload". */
-#define CT_FLAG_PRELOAD (1u << 4)
+#define CT_FLAG_PRELOAD (1u << 5)
 
 struct ct_exec_event {
   struct ct_event_header hdr;
@@ -280,6 +284,19 @@ struct ct_socket_read {
   ct_u64 iovcnt; /* 0: one flat buffer (read, recvfrom) */
   ct_u32 type;   /* CT_EVENT_SOCK_DATA or CT_EVENT_SRV_SOCK_DATA */
   ct_u32 _pad;
+};
+
+/* CT_EVENT_LIB_MAP: a watched process mapped a file executable (PROT_EXEC) whose name starts "libssl.so" or is
+ * "node"/"nodejs" (a dlopen'd libssl, Python's `import ssl`): the agent attaches that process's TLS uprobes to it.
+ * Reported at the mmap syscall's exit (the mapping exists), with a wake-up. */
+#define CT_LIB_NAME_LEN 64
+struct ct_lib_map_event {
+  struct ct_event_header hdr;
+  ct_u64 inode;     /* the mapped file's inode number */
+  ct_u64 dev;       /* its superblock's s_dev (kernel encoding: major << 20 | minor) */
+  ct_u64 start;     /* the mapping's start address */
+  ct_u64 len;       /* and length */
+  char name[CT_LIB_NAME_LEN]; /* the file's name (its dentry), NUL-terminated */
 };
 
 #endif

@@ -1,4 +1,6 @@
 // BPF driver tests of the TLS uprobes: system libssl writes, reads, stream lifetime, and ciphertext paired with its socket.
+#include <sys/mman.h>
+
 #include "probe_fixture.h"
 
 namespace credtrace::loader {
@@ -49,6 +51,18 @@ struct MemoryTls {
   }
 };
 
+sensors::TlsLibrariesOptions global_mode() {
+  sensors::TlsLibrariesOptions options;
+  options.mode = sensors::UprobeMode::global;
+  return options;
+}
+
+sensors::TlsLibrariesOptions per_process_mode() {
+  sensors::TlsLibrariesOptions options;
+  options.mode = sensors::UprobeMode::per_process;
+  return options;
+}
+
 std::string joined_tls_data(const std::vector<Captured>& events, const SSL* ssl, uint32_t direction) {
   std::string out;
   for (const auto& c : events) {
@@ -62,8 +76,8 @@ std::string joined_tls_data(const std::vector<Captured>& events, const SSL* ssl,
 // The system libssl's probes: SSL_new's return, SSL_write, SSL_read and SSL_read_ex (through their common internal
 // callee, whose entry is emulated) and SSL_free, all keyed by the SSL*.
 TEST_F(ProbesTest, SystemLibsslWritesReadsAndStreamLifetimeAreSeen) {
-  sensors::TlsLibraries libraries(*probes_);
-  ASSERT_GT(libraries.attach_file("/usr/lib/x86_64-linux-gnu/libssl.so.3"), 5u);
+  sensors::TlsLibraries libraries(*probes_, global_mode());
+  ASSERT_GT(libraries.start(), 5u);
   for (const auto& where : libraries.attached()) EXPECT_NE(where.find("emulated)"), std::string::npos) << where;
   probes_->add_to_set(CT_SET_WATCHED, getpid());
   std::string request = "GET /v1/models HTTP/1.1\r\nHost: api.example.test\r\n\r\n";
@@ -99,8 +113,8 @@ TEST_F(ProbesTest, SystemLibsslWritesReadsAndStreamLifetimeAreSeen) {
 // SSL_write that produced it, also behind other records in the same write (node flushes TLS 1.3's ChangeCipherSpec
 // and Finished with the first request); bytes that are not TLS records leave the pairing pending.
 TEST_F(ProbesTest, SslWriteCiphertextFlushedToASocketIsPairedWithIt) {
-  sensors::TlsLibraries libraries(*probes_);
-  ASSERT_GT(libraries.attach_file("/usr/lib/x86_64-linux-gnu/libssl.so.3"), 5u);
+  sensors::TlsLibraries libraries(*probes_, per_process_mode());
+  ASSERT_GT(libraries.attach_for_process(static_cast<uint32_t>(getpid())), 5u);  // this process only
   probes_->add_to_set(CT_SET_WATCHED, getpid());
   LoopbackPair pair;
   ASSERT_TRUE(pair.open());  // connected while watched: the kernel knows the socket
@@ -131,6 +145,54 @@ TEST_F(ProbesTest, SslWriteCiphertextFlushedToASocketIsPairedWithIt) {
   EXPECT_GE(pairs[0].record_len, request.size());
 }
 
+
+
+// A file a process maps executable: reported (lib_map, with its inode and the mapping's address) only when the
+// process is watched and the file's name is libssl.so* (or node); other names and unwatched processes: nothing.
+TEST_F(ProbesTest, ExecutableMapOfALibsslByAWatchedProcessIsReported) {
+  const std::string dir = "/tmp/credtrace-bpf-libmap-" + std::to_string(getpid());
+  ASSERT_EQ(system(("mkdir -p " + dir + " && cp /usr/lib/x86_64-linux-gnu/libssl.so.3 " + dir +
+                    "/libssl.so.3 && cp /usr/lib/x86_64-linux-gnu/libssl.so.3 " + dir + "/libother.so").c_str()),
+            0);
+  auto map_exec = [](const std::string& path, uint64_t* inode) -> void* {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    struct stat st{};
+    fstat(fd, &st);
+    *inode = st.st_ino;
+    void* at = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    close(fd);
+    return at == MAP_FAILED ? nullptr : at;
+  };
+  auto reported = [this](uint64_t inode, void* at) {
+    return [inode, at](const Captured& c) {
+      return c.type == CT_EVENT_LIB_MAP && c.as<ct_lib_map_event>().inode == inode &&
+             c.as<ct_lib_map_event>().start == reinterpret_cast<uint64_t>(at);
+    };
+  };
+  uint64_t unwatched_inode = 0;
+  void* unwatched = map_exec(dir + "/libssl.so.3", &unwatched_inode);
+  ASSERT_NE(unwatched, nullptr);
+  probes_->add_to_set(CT_SET_WATCHED, getpid());
+  uint64_t inode = 0, other_inode = 0;
+  void* mapped = map_exec(dir + "/libssl.so.3", &inode);
+  void* other = map_exec(dir + "/libother.so", &other_inode);
+  ASSERT_NE(mapped, nullptr);
+  ASSERT_NE(other, nullptr);
+  const Captured* e = wait_for(reported(inode, mapped));
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->as<ct_lib_map_event>().name, "libssl.so.3");
+  EXPECT_EQ(e->as<ct_lib_map_event>().hdr.tgid, static_cast<uint32_t>(getpid()));
+  EXPECT_TRUE(e->as<ct_lib_map_event>().hdr.flags & CT_FLAG_WATCHED);
+  EXPECT_FALSE(e->as<ct_lib_map_event>().hdr.flags & CT_FLAG_HELD);  // hold_watched_execs is off
+  EXPECT_FALSE(any(reported(other_inode, other)));
+  EXPECT_FALSE(any(reported(unwatched_inode, unwatched)));
+  probes_->remove_from_set(CT_SET_WATCHED, getpid());
+  munmap(mapped, 4096);
+  munmap(other, 4096);
+  munmap(unwatched, 4096);
+  EXPECT_EQ(system(("rm -rf " + dir).c_str()), 0);
+}
 
 }  // namespace
 }  // namespace credtrace::loader

@@ -1,17 +1,21 @@
-// TLS library attachment: ELF symbols → emulated probe points (agent/tls) → uprobes, deduplicated by inode.
+// TLS library attachment: ELF symbols → emulated probe points (agent/tls) → a plan per (device, inode) → uprobes,
+// per process (pid filter) or per file for everyone.
 #include "sensors/tls/tls_libraries.h"
 
-#include "common/paths.h"
-
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <optional>
 #include <set>
+#include <sstream>
 
+#include "common/paths.h"
+#include "log.h"
 #include "sensors/tls/elf_symbols.h"
 #include "sensors/tls/probe_point.h"
 
@@ -31,10 +35,11 @@ constexpr ProbeSpec kProbes[] = {
     {"SSL_free", kernel::TlsProbe::ssl_free, 1},
 };
 
-bool may_hold_openssl(const std::string& mapped_path, const std::string& exe) {
-  std::string name = common::file_name(mapped_path);
-  return name.rfind("libssl.so", 0) == 0 || mapped_path == exe || name == "node" || name == "nodejs";
-}
+// The usual places of the system libssl: attached per process at exec, before ld.so maps them.
+constexpr const char* kKnownLibssl[] = {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3",
+                                        "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3"};
+constexpr const char* kKnownNode[] = {"/usr/bin/node", "/usr/local/bin/node"};
+constexpr size_t kMaxPlans = 4096;
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -42,87 +47,25 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-}  // namespace
+bool is_libssl(const std::string& path) { return common::file_name(path).rfind("libssl.so", 0) == 0; }
 
-size_t TlsLibraries::attach_file(const std::string& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-  if (!seen_.insert({st.st_dev, st.st_ino}).second) return 0;
-  std::vector<std::string> names;
-  for (const auto& spec : kProbes) names.push_back(spec.function);
-  for (const char* name : {"SSL_read", "SSL_read_ex", "SSL_new"}) names.push_back(name);
-  std::string error;
-  auto functions = tls::find_functions(path, names, &error);
-  if (!functions) return 0;  // not an ELF file we can read: nothing to attach
-  LibraryFunctions library{path, {}};
-  for (auto& f : *functions) library.by_name.emplace(f.name, f);
-  if (!library.by_name.count("SSL_write")) return 0;
-  size_t attached = 0;
-  for (const auto& spec : kProbes) {
-    auto point = library.entry_point(spec.function, spec.args_needed);
-    if (point) attached += attach(spec.probe, spec.function, path, *point);
-  }
-  attached += attach_reads(library);
-  if (auto point = library.entry_point("SSL_new", 0)) {
-    // A return probe needs the return address on top of the stack: the entry, or an emulated instruction after
-    // only state-preserving ones.
-    if (point->args != tls::ArgsAt::entry) point = library.function_entry("SSL_new");
-    if (point) attached += attach(kernel::TlsProbe::ssl_new_ret, "SSL_new", path, *point);
-  }
-  return attached;
+uint64_t boot_now_ns() {
+  struct timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// SSL_read and SSL_read_ex need an entry probe (where the plaintext goes) and a return probe (how much arrived),
-// both at the same entry so the return address is on top of the stack. Where a read function's own entry is
-// single-stepped (libssl 3: `sub $0x18,%rsp`) but both forms first call one internal function with the _ex
-// signature (ssl_read_internal) whose entry is emulated, that callee is probed instead: one place for both forms.
-size_t TlsLibraries::attach_reads(const LibraryFunctions& library) {
-  std::optional<tls::ProbePoint> internal;
-  if (auto ex = library.entry_point("SSL_read_ex", 4); ex && ex->args == tls::ArgsAt::before_first_call)
-    internal = library.callee_entry("SSL_read_ex", *ex);
-  size_t attached = 0;
-  std::set<uint64_t> done;
-  auto attach_read = [&](const char* name, kernel::TlsProbe entry_probe, const tls::ProbePoint& point) {
-    if (!done.insert(point.file_offset).second) return;
-    size_t n = attach(entry_probe, name, library.path, point);
-    if (n) attached += n + attach(kernel::TlsProbe::ssl_read_ret, name, library.path, point);
-  };
-  const std::pair<const char*, kernel::TlsProbe> forms[] = {{"SSL_read_ex", kernel::TlsProbe::ssl_read_ex},
-                                                            {"SSL_read", kernel::TlsProbe::ssl_read}};
-  for (const auto& [name, probe] : forms) {
-    auto point = library.entry_point(name, probe == kernel::TlsProbe::ssl_read ? 3 : 4);
-    if (!point) continue;
-    if (point->emulated && point->args == tls::ArgsAt::entry) {
-      attach_read(name, probe, *point);
-      continue;
-    }
-    std::optional<tls::ProbePoint> callee;
-    if (point->args == tls::ArgsAt::before_first_call) callee = library.callee_entry(name, *point);
-    if (callee && internal && callee->file_offset == internal->file_offset) {
-      attach_read("ssl_read_internal", kernel::TlsProbe::ssl_read_ex, *internal);
-    } else if (auto entry = library.function_entry(name)) {
-      attach_read(name, probe, *entry);  // single-stepped, but correct
-    }
-  }
-  return attached;
-}
+// The OpenSSL functions found in one file, and where to probe them.
+struct LibraryFunctions {
+  std::string path;
+  std::map<std::string, tls::ElfFunction> by_name;
+  std::optional<tls::ProbePoint> entry_point(const std::string& name, int args_needed) const;
+  std::optional<tls::ProbePoint> function_entry(const std::string& name) const;
+  // The emulated entry of the function `caller` calls at `call` (which must be a before_first_call point).
+  std::optional<tls::ProbePoint> callee_entry(const std::string& caller, const tls::ProbePoint& call) const;
+};
 
-size_t TlsLibraries::attach(kernel::TlsProbe probe, const std::string& function, const std::string& path,
-                            const tls::ProbePoint& point) {
-  if (std::string err = probes_.attach_uprobe(probe, path, point.file_offset); !err.empty()) {
-    ++failures_;
-    return 0;
-  }
-  // "SSL_write@…", "SSL_new return@…", and where the place differs from the probe's own function,
-  // "SSL_read_ex in ssl_read_internal@…".
-  const std::string name = kernel::tls_probe_name(probe);
-  const std::string label = name.substr(0, name.find(' ')) == function ? name : name + " in " + function;
-  attached_.push_back(label + "@" + path + "+" + hex(point.function_offset) + " (" + point.instruction +
-                      (point.emulated ? ", emulated)" : ", single-stepped)"));
-  return 1;
-}
-
-std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::entry_point(const std::string& name,
+std::optional<tls::ProbePoint> LibraryFunctions::entry_point(const std::string& name,
                                                                            int args_needed) const {
   auto it = by_name.find(name);
   if (it == by_name.end()) return std::nullopt;
@@ -131,7 +74,7 @@ std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::entry_point(const
   return tls::choose_entry_probe(it->second, *code, args_needed);
 }
 
-std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::function_entry(const std::string& name) const {
+std::optional<tls::ProbePoint> LibraryFunctions::function_entry(const std::string& name) const {
   auto it = by_name.find(name);
   if (it == by_name.end()) return std::nullopt;
   auto code = tls::read_function_bytes(path, it->second, 16);
@@ -140,7 +83,7 @@ std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::function_entry(co
   return tls::choose_entry_probe(it->second, *code, 7);
 }
 
-std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::callee_entry(const std::string& caller,
+std::optional<tls::ProbePoint> LibraryFunctions::callee_entry(const std::string& caller,
                                                                             const tls::ProbePoint& call) const {
   auto it = by_name.find(caller);
   if (it == by_name.end()) return std::nullopt;
@@ -155,16 +98,187 @@ std::optional<tls::ProbePoint> TlsLibraries::LibraryFunctions::callee_entry(cons
   return point;
 }
 
-size_t TlsLibraries::attach_for_process(uint32_t pid, const std::string& proc_root) {
-  const std::string base = proc_root + "/" + std::to_string(pid);
+
+// Collects a file's planned probes, labelled "SSL_write@…", "SSL_new return@…", and where the place differs from
+// the probe's own function, "SSL_read_ex in ssl_read_internal@…".
+class Planner {
+ public:
+  explicit Planner(const LibraryFunctions& library) : library_(library) {}
+  void add(kernel::TlsProbe probe, const std::string& function, const tls::ProbePoint& point) {
+    const std::string name = kernel::tls_probe_name(probe);
+    const std::string label = name.substr(0, name.find(' ')) == function ? name : name + " in " + function;
+    plan_.push_back({probe, point.file_offset,
+                     label + "@" + library_.path + "+" + hex(point.function_offset) + " (" + point.instruction +
+                         (point.emulated ? ", emulated)" : ", single-stepped)")});
+  }
+  void add_reads();
+  std::vector<TlsProbePlan> take() { return std::move(plan_); }
+
+ private:
+  const LibraryFunctions& library_;
+  std::vector<TlsProbePlan> plan_;
+};
+
+// SSL_read and SSL_read_ex need an entry probe (where the plaintext goes) and a return probe (how much arrived),
+// both at the same entry so the return address is on top of the stack. Where a read function's own entry is
+// single-stepped (libssl 3: `sub $0x18,%rsp`) but both forms first call one internal function with the _ex
+// signature (ssl_read_internal) whose entry is emulated, that callee is probed instead: one place for both forms.
+void Planner::add_reads() {
+  std::optional<tls::ProbePoint> internal;
+  if (auto ex = library_.entry_point("SSL_read_ex", 4); ex && ex->args == tls::ArgsAt::before_first_call)
+    internal = library_.callee_entry("SSL_read_ex", *ex);
+  std::set<uint64_t> done;
+  auto add_read = [&](const char* name, kernel::TlsProbe entry_probe, const tls::ProbePoint& point) {
+    if (!done.insert(point.file_offset).second) return;
+    add(entry_probe, name, point);
+    add(kernel::TlsProbe::ssl_read_ret, name, point);
+  };
+  const std::pair<const char*, kernel::TlsProbe> forms[] = {{"SSL_read_ex", kernel::TlsProbe::ssl_read_ex},
+                                                            {"SSL_read", kernel::TlsProbe::ssl_read}};
+  for (const auto& [name, probe] : forms) {
+    auto point = library_.entry_point(name, probe == kernel::TlsProbe::ssl_read ? 3 : 4);
+    if (!point) continue;
+    if (point->emulated && point->args == tls::ArgsAt::entry) {
+      add_read(name, probe, *point);
+      continue;
+    }
+    std::optional<tls::ProbePoint> callee;
+    if (point->args == tls::ArgsAt::before_first_call) callee = library_.callee_entry(name, *point);
+    if (callee && internal && callee->file_offset == internal->file_offset) {
+      add_read("ssl_read_internal", kernel::TlsProbe::ssl_read_ex, *internal);
+    } else if (auto entry = library_.function_entry(name)) {
+      add_read(name, probe, *entry);  // single-stepped, but correct
+    }
+  }
+}
+
+}  // namespace
+
+const char* uprobe_mode_name(UprobeMode mode) { return mode == UprobeMode::global ? "global" : "per_process"; }
+
+bool may_hold_openssl(const std::string& mapped_path, const std::string& exe) {
+  std::string name = common::file_name(mapped_path);
+  return name.rfind("libssl.so", 0) == 0 || mapped_path == exe || name == "node" || name == "nodejs";
+}
+
+std::vector<TlsProbePlan> plan_tls_probes(const std::string& path) {
+  std::vector<std::string> names;
+  for (const auto& spec : kProbes) names.push_back(spec.function);
+  for (const char* name : {"SSL_read", "SSL_read_ex", "SSL_new"}) names.push_back(name);
+  std::string error;
+  auto functions = tls::find_functions(path, names, &error);
+  if (!functions) return {};  // not an ELF file we can read: nothing to attach
+  LibraryFunctions library{path, {}};
+  for (auto& f : *functions) library.by_name.emplace(f.name, f);
+  if (!library.by_name.count("SSL_write")) return {};
+  Planner planner(library);
+  for (const auto& spec : kProbes) {
+    if (auto point = library.entry_point(spec.function, spec.args_needed)) planner.add(spec.probe, spec.function, *point);
+  }
+  planner.add_reads();
+  if (auto point = library.entry_point("SSL_new", 0)) {
+    // A return probe needs the return address on top of the stack: the entry, or an emulated instruction after
+    // only state-preserving ones.
+    if (point->args != tls::ArgsAt::entry) point = library.function_entry("SSL_new");
+    if (point) planner.add(kernel::TlsProbe::ssl_new_ret, "SSL_new", *point);
+  }
+  return planner.take();
+}
+
+TlsLibraries::TlsLibraries(kernel::UprobeAttacher& probes, TlsLibrariesOptions options,
+                           PreloadCaptures preload_captures)
+    : probes_(probes), options_(std::move(options)), preload_captures_(std::move(preload_captures)) {}
+
+std::shared_ptr<const TlsLibraries::FilePlan> TlsLibraries::plan_for(const std::string& path, const FileKey& key) {
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+  if (plans_.size() >= kMaxPlans) plans_.clear();  // links hold no reference to plans: only re-parsing costs
+  auto plan = std::make_shared<FilePlan>();
+  plan->probes = plan_tls_probes(path);
+  plan->libssl = is_libssl(path);
+  ++stats_.files_planned;
+  return plans_[key] = std::move(plan);
+}
+
+size_t TlsLibraries::start() {
+  size_t attached = 0;
+  for (const char* path : kKnownLibssl) attached += attach_file_global(path);
+  for (const char* path : kKnownNode) attached += attach_file_global(path);
+  return attached;
+}
+
+// Global mode: once per file, for every process. Per-process mode: only planned (listed in agent_ready).
+size_t TlsLibraries::attach_file_global(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  const FileKey key{st.st_dev, st.st_ino};
+  if (!global_files_.insert(key).second) return 0;
+  auto plan = plan_for(path, key);
+  size_t attached = 0;
+  for (const auto& probe : plan->probes) {
+    if (options_.mode == UprobeMode::per_process) {
+      attached_.push_back(probe.label + ", per process");
+      continue;
+    }
+    std::string error;
+    auto link = probes_.attach_uprobe(probe.probe, path, probe.file_offset, -1, &error);
+    if (!link) {
+      ++stats_.failures;
+      log::write(log::Level::warn, error);
+      continue;
+    }
+    global_links_.push_back(std::move(link));
+    attached_.push_back(probe.label);
+    ++attached;
+  }
+  return attached;
+}
+
+// One process, one file (through the process's root): the file's planned probes with the pid, once per (pid, file).
+size_t TlsLibraries::attach_file_for(uint32_t pid, const std::string& path, bool libssl_name) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  const FileKey key{st.st_dev, st.st_ino};
+  auto existing = by_process_.find(pid);
+  if (existing != by_process_.end() && existing->second.files.count(key)) return 0;
+  if (libssl_name && preload_captures_ && preload_captures_(pid)) return 0;  // interposed in-process
+  auto plan = plan_for(path, key);
+  if (plan->probes.empty()) return 0;
+  if (process_links_ + plan->probes.size() > options_.max_process_links) {
+    stats_.links_refused += plan->probes.size();
+    return 0;
+  }
+  const bool first = existing == by_process_.end();
+  ProcessLinks& process = by_process_[static_cast<uint32_t>(pid)];
+  auto& links = process.files[key];
+  for (const auto& probe : plan->probes) {
+    std::string error;
+    auto link = probes_.attach_uprobe(probe.probe, path, probe.file_offset, static_cast<int>(pid), &error);
+    if (!link) {
+      ++stats_.failures;
+      log::debug(error);
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) break;  // gone already: nothing to watch
+      continue;
+    }
+    links.push_back(std::move(link));
+  }
+  if (plan->libssl || libssl_name) process.libssl.insert(key);
+  process_links_ += links.size();
+  if (first) ++stats_.processes_attached;
+  return links.size();
+}
+
+// The files of a process that may hold OpenSSL, through its root: executable mappings (libssl*, node, the
+// executable), and, at exec, the usual libssl locations its ld.so is about to map.
+std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) const {
+  const std::string base = options_.proc_root + "/" + std::to_string(pid);
   std::string exe;
   {
     char buf[4096];
     ssize_t n = ::readlink((base + "/exe").c_str(), buf, sizeof(buf) - 1);
     if (n > 0) exe.assign(buf, static_cast<size_t>(n));
   }
-  std::ifstream maps(base + "/maps");
   std::set<std::string> files;
+  std::ifstream maps(base + "/maps");
   std::string line;
   while (std::getline(maps, line)) {
     std::istringstream fields(line);
@@ -174,17 +288,121 @@ size_t TlsLibraries::attach_for_process(uint32_t pid, const std::string& proc_ro
     if (perms.size() < 3 || perms[2] != 'x' || path.empty() || path[0] != '/') continue;
     if (may_hold_openssl(path, exe)) files.insert(path);
   }
+  if (with_known_locations) {
+    for (const char* path : kKnownLibssl) files.insert(path);
+  }
+  // libssl first (the file a child's first request goes through), each file once (/lib and /usr/lib are often one).
+  std::vector<std::string> out;
+  std::set<FileKey> seen;
+  for (bool libssl : {true, false}) {
+    for (const auto& path : files) {
+      if (is_libssl(path) != libssl) continue;
+      struct stat st{};
+      const std::string through = base + "/root" + path;
+      if (::stat(through.c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second) out.push_back(through);
+    }
+  }
+  return out;
+}
+
+size_t TlsLibraries::attach_for_process(uint32_t pid, uint64_t since_ns) {
+  if (options_.mode == UprobeMode::global) {
+    size_t attached = 0;
+    for (const auto& path : candidate_files(pid, false)) attached += attach_file_global(path);
+    return attached;
+  }
   size_t attached = 0;
-  for (const auto& path : files) attached += attach_file(base + "/root" + path);
+  for (const auto& path : candidate_files(pid, true)) attached += attach_file_for(pid, path, is_libssl(path));
+  if (attached) note_latency(since_ns);
   return attached;
 }
 
-size_t TlsLibraries::attach_known_locations() {
-  size_t attached = 0;
-  for (const char* path : {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3",
-                           "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3", "/usr/bin/node", "/usr/local/bin/node"})
-    attached += attach_file(path);
+namespace {
+
+// The path of the mapping of (dev, inode) in a process, from its maps ("" when not there).
+std::string mapped_path(const std::string& base, uint64_t dev, uint64_t inode) {
+  const unsigned major = static_cast<unsigned>(dev >> 20), minor = static_cast<unsigned>(dev & 0xfffff);
+  char want_dev[32];
+  std::snprintf(want_dev, sizeof(want_dev), "%02x:%02x", major, minor);
+  std::ifstream maps(base + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, dev_field, inode_field, path;
+    fields >> range >> perms >> offset >> dev_field >> inode_field;
+    std::getline(fields >> std::ws, path);
+    if (inode_field == std::to_string(inode) && dev_field == want_dev && !path.empty() && path[0] == '/') return path;
+  }
+  return "";
+}
+
+}  // namespace
+
+size_t TlsLibraries::attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, uint64_t start, uint64_t since_ns) {
+  ++stats_.libraries_mapped;
+  const std::string base = options_.proc_root + "/" + std::to_string(pid);
+  std::string path = mapped_path(base, dev, inode);
+  std::string through;
+  if (!path.empty()) {
+    through = base + "/root" + path;
+  } else {
+    // Not (yet or any more) in maps under that device: the mapping itself, by its start address.
+    std::ifstream maps(base + "/maps");
+    std::string line;
+    const std::string prefix = [&] {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%llx-", static_cast<unsigned long long>(start));
+      return std::string(buf);
+    }();
+    while (std::getline(maps, line)) {
+      if (line.rfind(prefix, 0) == 0) {
+        through = base + "/map_files/" + line.substr(0, line.find(' '));
+        break;
+      }
+    }
+  }
+  if (through.empty()) return 0;
+  if (options_.mode == UprobeMode::global) return attach_file_global(through);
+  const size_t attached = attach_file_for(pid, through, is_libssl(path.empty() ? through : path));
+  if (attached) note_latency(since_ns);
   return attached;
+}
+
+void TlsLibraries::release_process(uint32_t pid) {
+  auto it = by_process_.find(pid);
+  if (it == by_process_.end()) return;
+  for (const auto& [key, links] : it->second.files) process_links_ -= links.size();
+  by_process_.erase(it);  // closes the links
+  ++stats_.processes_released;
+}
+
+size_t TlsLibraries::preload_became_active(uint32_t pid) {
+  auto it = by_process_.find(pid);
+  if (it == by_process_.end()) return 0;
+  size_t closed = 0;
+  for (const auto& key : it->second.libssl) {
+    auto file = it->second.files.find(key);
+    if (file == it->second.files.end()) continue;
+    closed += file->second.size();
+    it->second.files.erase(file);  // closes them
+  }
+  it->second.libssl.clear();
+  process_links_ -= closed;
+  if (it->second.files.empty()) {
+    by_process_.erase(it);
+    ++stats_.processes_released;
+  }
+  return closed;
+}
+
+void TlsLibraries::note_latency(uint64_t since_ns) {
+  if (!since_ns) return;
+  const uint64_t now = boot_now_ns();
+  if (now < since_ns) return;
+  const uint64_t us = (now - since_ns) / 1000;
+  ++stats_.latency_samples;
+  stats_.latency_us_total += us;
+  if (us > stats_.latency_us_max) stats_.latency_us_max = us;
 }
 
 }  // namespace credtrace::sensors

@@ -1,16 +1,19 @@
-// TLS library attachment: finds OpenSSL in files (system libssl, node) and attaches the TLS uprobes once per file.
+// TLS library attachment: finds OpenSSL in files (system libssl, node, static executables), plans the TLS uprobes
+// once per file, and attaches them per watched process (per_process mode) or once per file for everyone (global).
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <map>
-#include <optional>
 
 #include "kernel/kernel_control.h"
 #include "sensors/tls/elf_symbols.h"
@@ -18,38 +21,104 @@
 
 namespace credtrace::sensors {
 
+enum class UprobeMode {
+  per_process,  // each watched process gets its own links (pid filter): no breakpoint anywhere else
+  global,       // one link per file for every process that maps it (the programs check the watch)
+};
+const char* uprobe_mode_name(UprobeMode mode);
+
+// "This process's TLS is captured by its preload": its libssl.so* is interposed in-process, so no uprobe goes there
+// (static OpenSSL in its executable or node still gets them). Empty: never.
+using PreloadCaptures = std::function<bool(uint32_t pid)>;
+
+struct TlsLibrariesOptions {
+  UprobeMode mode = UprobeMode::per_process;
+  size_t max_process_links = 8000;  // per_process: links over all processes; beyond, attachments are refused
+  std::string proc_root = "/proc";
+};
+
+// What attachment did, for agent_health.
+struct TlsAttachStats {
+  uint64_t failures = 0;              // uprobes the kernel refused
+  uint64_t links_refused = 0;         // per_process: not attached, max_process_links reached
+  uint64_t processes_attached = 0;    // per_process: processes that got links (ever)
+  uint64_t processes_released = 0;    // per_process: processes whose links were closed (exit, preload)
+  uint64_t libraries_mapped = 0;      // lib_map records handled (a library mapped after exec)
+  uint64_t files_planned = 0;         // files parsed for probe points (once per device and inode)
+  uint64_t latency_samples = 0;       // exec (or library map) → links created
+  uint64_t latency_us_total = 0;
+  uint64_t latency_us_max = 0;
+};
+
+// The probe points of one file for the TLS programs (ELF symbols + x86 decoding), labelled; empty when the file
+// does not export SSL_write. Exposed for tests.
+struct TlsProbePlan {
+  kernel::TlsProbe probe;
+  uint64_t file_offset;
+  std::string label;
+};
+std::vector<TlsProbePlan> plan_tls_probes(const std::string& path);
+
+// Whether a mapped file may hold OpenSSL: libssl.so*, the process's executable, node.
+bool may_hold_openssl(const std::string& mapped_path, const std::string& exe);
+
 class TlsLibraries {
  public:
-  explicit TlsLibraries(kernel::UprobeAttacher& probes) : probes_(probes) {}
+  explicit TlsLibraries(kernel::UprobeAttacher& probes, TlsLibrariesOptions options = {},
+                        PreloadCaptures preload_captures = {});
 
-  // Attaches to a file exporting SSL_write, once per (device, inode). Returns probes attached now.
-  size_t attach_file(const std::string& path);
-  // Every executable mapping of a process that may hold OpenSSL (libssl*, its main binary), through its root.
-  size_t attach_for_process(uint32_t pid, const std::string& proc_root);
-  // The usual system libssl locations and node binaries, so lazily loaded libraries are covered from the start.
-  size_t attach_known_locations();
+  // global: the usual system libssl locations and node binaries, attached for everyone. per_process: nothing
+  // attached; their probe points are planned (and listed by attached()).
+  size_t start();
+  // A watched process (exec'd, joining a workload): in per_process mode, its executable mappings that may hold
+  // OpenSSL plus the usual libssl locations under its root (ld.so has not mapped them yet at exec), with its pid;
+  // in global mode, its mapped files for everyone. since_ns: the boot-clock time of its exec (latency), or 0.
+  size_t attach_for_process(uint32_t pid, uint64_t since_ns = 0);
+  // A watched process mapped a library after exec (a lib_map record: device, inode, start address).
+  size_t attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, uint64_t start, uint64_t since_ns = 0);
+  // The process exited: its links are closed.
+  void release_process(uint32_t pid);
+  // The preload of pid turned out to capture its TLS after it was attached: its libssl.so* links are closed (the
+  // executable's and node's stay). Returns links closed.
+  size_t preload_became_active(uint32_t pid);
 
+  UprobeMode mode() const { return options_.mode; }
+  // Labels of the probes (global: attached; per_process: planned at start).
   const std::vector<std::string>& attached() const { return attached_; }
-  uint64_t failures() const { return failures_; }
+  uint64_t failures() const { return stats_.failures; }
+  const TlsAttachStats& stats() const { return stats_; }
+  size_t processes_with_links() const { return by_process_.size(); }
+  size_t process_links() const { return process_links_; }
 
  private:
-  // The OpenSSL functions found in one file, and where to probe them.
-  struct LibraryFunctions {
-    std::string path;
-    std::map<std::string, tls::ElfFunction> by_name;
-    std::optional<tls::ProbePoint> entry_point(const std::string& name, int args_needed) const;
-    std::optional<tls::ProbePoint> function_entry(const std::string& name) const;
-    // The emulated entry of the function `caller` calls at `call` (which must be a before_first_call point).
-    std::optional<tls::ProbePoint> callee_entry(const std::string& caller, const tls::ProbePoint& call) const;
+  using FileKey = std::pair<dev_t, ino_t>;
+  // Where a file's TLS uprobes go (empty: the file does not export SSL_write). Computed once per (dev, inode).
+  struct FilePlan {
+    std::vector<TlsProbePlan> probes;
+    bool libssl = false;  // a libssl.so* file (interposed by the preload)
   };
-  size_t attach_reads(const LibraryFunctions& library);
-  size_t attach(kernel::TlsProbe probe, const std::string& function, const std::string& path,
-                const tls::ProbePoint& point);
+  // The links one process holds, per file.
+  struct ProcessLinks {
+    std::map<FileKey, std::vector<std::unique_ptr<kernel::UprobeLink>>> files;
+    std::set<FileKey> libssl;
+  };
+
+  std::shared_ptr<const FilePlan> plan_for(const std::string& path, const FileKey& key);
+  size_t attach_file_global(const std::string& path);
+  size_t attach_file_for(uint32_t pid, const std::string& path, bool libssl_name);
+  std::vector<std::string> candidate_files(uint32_t pid, bool with_known_locations) const;
+  void note_latency(uint64_t since_ns);
 
   kernel::UprobeAttacher& probes_;
-  std::set<std::pair<dev_t, ino_t>> seen_;
+  TlsLibrariesOptions options_;
+  PreloadCaptures preload_captures_;
+  std::map<FileKey, std::shared_ptr<const FilePlan>> plans_;
+  std::set<FileKey> global_files_;
+  std::vector<std::unique_ptr<kernel::UprobeLink>> global_links_;
+  std::map<uint32_t, ProcessLinks> by_process_;
+  size_t process_links_ = 0;
   std::vector<std::string> attached_;
-  uint64_t failures_ = 0;
+  TlsAttachStats stats_;
 };
 
 }  // namespace credtrace::sensors

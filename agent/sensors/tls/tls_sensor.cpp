@@ -33,11 +33,23 @@ void fill_destination(const CredentialUse& use, credtrace::v1::Event& event) {
 
 }  // namespace
 
-TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers)
+namespace {
+
+TlsLibrariesOptions libraries_options(const config::AgentConfig& config) {
+  TlsLibrariesOptions options;
+  options.mode = config.tls.uprobe_mode == config::TlsUprobeMode::global ? UprobeMode::global : UprobeMode::per_process;
+  options.max_process_links = config.tls.max_process_links;
+  options.proc_root = config.proc_root;
+  return options;
+}
+
+}  // namespace
+
+TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers, PreloadCaptures preload_captures)
     : context_(context),
       mcp_http_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       mcp_served_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
-      libraries_(context.uprobes),
+      libraries_(context.uprobes, libraries_options(context.config), std::move(preload_captures)),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
                   context.config.credential_use.max_open_windows),
       bearers_(bearers) {
@@ -93,7 +105,7 @@ void TlsSensor::on_server_forgotten(uint32_t server_pid) {
 
 std::vector<uint32_t> TlsSensor::record_kinds() const {
   return {CT_EVENT_TLS_DATA, CT_EVENT_TLS_SNI,  CT_EVENT_SOCK_DATA, CT_EVENT_CONNECT,
-          CT_EVENT_TLS_FREE, CT_EVENT_TLS_NEW, CT_EVENT_TLS_SOCKET};
+          CT_EVENT_TLS_FREE, CT_EVENT_TLS_NEW, CT_EVENT_TLS_SOCKET, CT_EVENT_LIB_MAP};
 }
 
 void TlsSensor::on_record(const void* data, size_t /*size: checked by kernel::check_record*/) {
@@ -109,12 +121,24 @@ void TlsSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
       uses_.on_new(*static_cast<const ct_tls_free_event*>(data));
       return emit_uses(uses_.take_released());
     case CT_EVENT_TLS_SOCKET: return emit_uses(uses_.on_tls_socket(*static_cast<const ct_tls_socket_event*>(data)));
+    case CT_EVENT_LIB_MAP: return on_lib_map(*static_cast<const ct_lib_map_event*>(data));
     default: return;
   }
 }
 
+void TlsSensor::on_joining(const process::ProcessRecord& record) {
+  libraries_.attach_for_process(record.pid, record.exec_boot_ns);
+}
+
+// Libraries mapped since (ld.so's own at start are usually covered by on_joining already: once per process and file).
 void TlsSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& /*server*/) {
-  libraries_.attach_for_process(record.pid, context_.config.proc_root);
+  libraries_.attach_for_process(record.pid);
+}
+
+// A library a watched process mapped after exec (dlopen, `import ssl`): attached for it, if it is in a workload.
+void TlsSensor::on_lib_map(const ct_lib_map_event& e) {
+  if (!context_.tracker.attribute(e.hdr.tgid).server) return count_error("tls_lib_map_unknown_workload");
+  libraries_.attach_mapped(e.hdr.tgid, e.dev, e.inode, e.start, e.hdr.time_boot_ns);
 }
 
 void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
@@ -126,6 +150,7 @@ void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
 }
 
 void TlsSensor::on_exit(uint32_t pid) {
+  libraries_.release_process(pid);
   emit_uses(uses_.forget_process(pid));  // held uses: address unknown
   mcp_http_.forget_process(pid, boot_clock_ns());
 }
@@ -345,6 +370,18 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["token_passthroughs"] = passthroughs_;
   sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
   sensors["tls_attach_failures"] = libraries_.failures();
+  const TlsAttachStats& attach = libraries_.stats();
+  sensors["tls_uprobe_processes"] = libraries_.processes_with_links();  // per_process: holding links now
+  sensors["tls_uprobe_process_links"] = libraries_.process_links();
+  sensors["tls_uprobe_processes_attached"] = attach.processes_attached;
+  sensors["tls_uprobe_processes_released"] = attach.processes_released;
+  sensors["tls_uprobe_links_refused"] = attach.links_refused;  // tls.max_process_links reached
+  sensors["tls_libraries_mapped"] = attach.libraries_mapped;
+  sensors["tls_files_planned"] = attach.files_planned;
+  sensors["tls_attach_latency_samples"] = attach.latency_samples;  // exec or library map → links created
+  sensors["tls_attach_latency_us_max"] = attach.latency_us_max;
+  sensors["tls_attach_latency_us_mean"] =
+      attach.latency_samples ? attach.latency_us_total / attach.latency_samples : 0;
   sensors["credential_use_unaggregated"] = aggregator_.unaggregated();
   sensors["credential_use_open_windows"] = aggregator_.open_windows();
   const auto& tokens = uses_.token_stats();
@@ -367,6 +404,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
 
 void TlsSensor::describe(credtrace::v1::AgentReady& ready) const {
   for (const auto& probe : libraries_.attached()) ready.add_probes("uprobe:" + probe);
+  ready.set_tls_uprobe_mode(uprobe_mode_name(libraries_.mode()));
 }
 
 }  // namespace credtrace::sensors

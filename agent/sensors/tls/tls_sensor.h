@@ -1,4 +1,5 @@
-// The TLS and socket sensor: OpenSSL uprobes placed and attached per library file, plaintext reassembled per
+// The TLS and socket sensor: OpenSSL uprobes placed per library file and attached per watched process (or per file
+// for everyone in the global mode), plaintext reassembled per
 // stream, HTTP requests' credentials reported as credential_use (aggregated per window) with their observed
 // destination, and credentials servers issue in responses reported as secret_exposure; OAuth token requests and
 // their answers as token_exchange, and JWTs sent where their aud does not point as audience_mismatch.
@@ -20,12 +21,15 @@ namespace credtrace::sensors {
 class TlsSensor final : public Sensor {
  public:
   // bearers: the tokens HTTP MCP servers received (token passthrough is reported when one is given).
-  explicit TlsSensor(SensorContext context, InboundBearers* bearers = nullptr);
+  // preload_captures: whether a process's TLS is captured by its preload (its libssl gets no uprobes); empty: never.
+  explicit TlsSensor(SensorContext context, InboundBearers* bearers = nullptr, PreloadCaptures preload_captures = {});
 
   std::string_view name() const override { return "tls"; }
   std::vector<uint32_t> record_kinds() const override;
   void on_record(const void* data, size_t size) override;
-  void start() override { libraries_.attach_known_locations(); }
+  void start() override { libraries_.start(); }
+  // A watched process (exec, re-exec, server start): its TLS uprobes are attached now, before attribution completes.
+  void on_joining(const process::ProcessRecord& record) override;
   void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
   void on_exit(uint32_t pid) override;
   void on_server_forgotten(uint32_t server_pid) override;
@@ -33,11 +37,14 @@ class TlsSensor final : public Sensor {
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
   void describe(credtrace::v1::AgentReady& ready) const override;
+  // The preload of pid turned out to capture its TLS after its uprobes were attached: its libssl links go.
+  void preload_became_active(uint32_t pid) { libraries_.preload_became_active(pid); }
 
  private:
   void on_tls_data(const ct_tls_data_event& e);
   void on_socket_data(const ct_tls_data_event& e);
   void on_tls_free(const ct_tls_free_event& e);
+  void on_lib_map(const ct_lib_map_event& e);
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);

@@ -83,6 +83,28 @@ credential_use:
   EXPECT_TRUE(contains(c.secrets.env_name_patterns, "*API_KEY"));
 }
 
+TEST(AgentConfig, TlsUprobeMode) {
+  AgentConfig defaults = default_config();
+  EXPECT_EQ(defaults.tls.uprobe_mode, TlsUprobeMode::per_process);
+  EXPECT_EQ(defaults.tls.max_process_links, 8000u);
+  EXPECT_FALSE(defaults.tls.hold_exec_until_attached);
+  auto r = load_config_text("tls:\n  uprobe_mode: global\n  max_process_links: 100\n  hold_exec_until_attached: true\n",
+                            "t.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->tls.uprobe_mode, TlsUprobeMode::global);
+  EXPECT_EQ(r.config->tls.max_process_links, 100u);
+  EXPECT_TRUE(r.config->tls.hold_exec_until_attached);
+  r = load_config_text("tls:\n  uprobe_mode: per_process\n", "t.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->tls.uprobe_mode, TlsUprobeMode::per_process);
+  r = load_config_text("tls:\n  uprobe_mode: everywhere\n", "t.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("t.yaml:2:16: tls.uprobe_mode: expected per_process or global"), std::string::npos) << r.error;
+  r = load_config_text("tls:\n  max_process_links: 3\n", "t.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("out of range"), std::string::npos) << r.error;
+}
+
 TEST(AgentConfig, UnknownKeyIsLocated) {
   LoadResult r = load_config_text("probes:\n  ringbuf_bytes: 1048576\n  polling: 3\n", "cfg.yaml");
   ASSERT_FALSE(r.config);

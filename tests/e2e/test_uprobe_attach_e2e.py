@@ -1,0 +1,167 @@
+"""End-to-end tests (root) of per-process TLS uprobes (tls.uprobe_mode): a watched server's short-lived children
+have their first HTTPS request caught although their uprobes are attached after their exec; a libssl loaded later
+(one the agent learns of only when it is mapped) is attached for the process that maps it; an unwatched process
+mapping libssl carries no breakpoint in per_process mode, and does in global mode; agent_ready names the mode."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import Agent, AgentTestCase, base_env, fake_github_pat, fingerprint
+from tls_server import HttpsServer
+
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+CHILDREN = int(os.environ.get("CREDTRACE_RACE_CHILDREN", "24"))
+SYSTEM_LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
+
+# An unwatched process that maps libssl and waits: its libssl text is compared with the file.
+HOLD_LIBSSL = "import ssl, sys, time; sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(30)"
+
+
+def breakpoint_bytes(pid, library_name="libssl.so"):
+    """Bytes of the process's executable libssl mapping that differ from the file: uprobes' int3s (0 without)."""
+    differing = 0
+    with open(f"/proc/{pid}/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) < 6 or "x" not in fields[1] or library_name not in os.path.basename(fields[5]):
+                continue
+            start, end = (int(v, 16) for v in fields[0].split("-"))
+            offset = int(fields[2], 16)
+            with open(f"/proc/{pid}/mem", "rb") as mem, open(fields[5], "rb") as lib:
+                mem.seek(start)
+                lib.seek(offset)
+                live, disk = mem.read(end - start), lib.read(end - start)
+            differing += sum(1 for a, b in zip(live, disk) if a != b)
+    return differing
+
+
+class UprobeAttachE2E(AgentTestCase):
+    scratch_prefix = "credtrace-uprobes-"
+
+    def uses_of(self, raw):
+        return [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(raw)]
+
+    def health(self):
+        before = sum(1 for e in self.agent.events() if e["type"] == "agent_health")
+        return self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                   and sum(1 for x in self.agent.events() if x["type"] == "agent_health") > before,
+                                   timeout=8, what="fresh health")
+
+    def latest_health(self):
+        time.sleep(2.5)  # health_interval_seconds: 2
+        return [e for e in self.agent.events() if e["type"] == "agent_health"][-1]["agent_health"]["sensors"]
+
+    def spawn_children(self, server, tokens, libdir=""):
+        tokens_file = os.path.join(self.dir, "tokens")
+        with open(tokens_file, "w") as f:
+            f.write("\n".join(tokens) + "\n")
+        argv = [sys.executable, os.path.join(CLIENTS, "mcp_server_spawner.py"), str(server.port), server.ca, tokens_file]
+        if libdir:
+            argv.append(libdir)
+        result = subprocess.run(argv, env=base_env(), capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def caught(self, tokens, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            missed = [i for i, token in enumerate(tokens) if not self.uses_of(token)]
+            if not missed:
+                return []
+            time.sleep(0.2)
+        return missed
+
+    def test_agent_ready_names_the_per_process_mode(self):
+        self.agent = Agent().start()
+        ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+        self.assertEqual(ready["tls_uprobe_mode"], "per_process")
+        self.assertTrue(any(p.startswith("uprobe:SSL_write@") and p.endswith(", per process")
+                            for p in ready["probes"]), ready["probes"])
+
+    def race(self, label, extra_config=""):
+        """N curl and python children of a watched server, each making one request at once."""
+        tokens = [self.secret(fake_github_pat) for _ in range(CHILDREN)]
+        self.agent = Agent(extra_config=extra_config).start()
+        with HttpsServer() as server:
+            self.spawn_children(server, tokens)
+            self.assertEqual(len(server.seen), CHILDREN)
+        missed = self.caught(tokens)
+        sensors = self.latest_health()
+        print(f"\n[uprobe race, {label}] children={CHILDREN} caught={CHILDREN - len(missed)} missed={missed} "
+              f"(even: curl, odd: python) attach latency (exec → links) mean={sensors.get('tls_attach_latency_us_mean')} µs "
+              f"max={sensors.get('tls_attach_latency_us_max')} µs samples={sensors.get('tls_attach_latency_samples')} "
+              f"processes attached={sensors.get('tls_uprobe_processes_attached')} "
+              f"released={sensors.get('tls_uprobe_processes_released')} held={sensors.get('tls_execs_held')} "
+              f"links now={sensors.get('tls_uprobe_process_links')}", file=sys.stderr)
+        self.assertEqual(int(sensors.get("tls_uprobe_links_refused", 0)), 0)
+        return missed, sensors
+
+    def test_first_request_of_each_short_lived_child_held_at_exec(self):
+        """tls.hold_exec_until_attached: each watched child is stopped at exec until its uprobes are attached, so
+        every first request is caught."""
+        missed, sensors = self.race("held at exec", "tls:\n  hold_exec_until_attached: true\n")
+        self.assertEqual(missed, [], "first requests missed (child index; even: curl, odd: python)")
+        self.assertGreaterEqual(int(sensors["tls_uprobe_processes_attached"]), CHILDREN)
+        self.assertGreaterEqual(int(sensors["tls_execs_held"]), CHILDREN)
+
+    def test_first_request_of_each_short_lived_child_not_held(self):
+        """The default: attachment races the child. A uprobe registration can wait for an RCU grace period (tens of
+        ms to 0.2 s on this VM) while curl's whole life is ~15 ms: misses are measured and printed, not asserted
+        (docs/performance.md); the python children (slower start-up) are expected to be caught mostly."""
+        missed, sensors = self.race("not held")
+        self.assertEqual(int(sensors.get("tls_execs_held", 0)), 0)
+        self.assertLess(len(missed), CHILDREN, "not a single child caught")
+
+    def test_library_loaded_later_from_an_unknown_place(self):
+        """Python children load a copy of libssl (LD_LIBRARY_PATH) at `import ssl`: only the kernel's lib_map
+        record tells the agent of that file; with the hold (the process stopped at the map until attached) each
+        child's first request is caught."""
+        libdir = os.path.join(self.dir, "lib")
+        os.makedirs(libdir)
+        shutil.copy(SYSTEM_LIBSSL, os.path.join(libdir, "libssl.so.3"))
+        tokens = [self.secret(fake_github_pat) for _ in range(6)]
+        self.agent = Agent(extra_config="tls:\n  hold_exec_until_attached: true\n").start()
+        with HttpsServer() as server:
+            self.spawn_children(server, tokens, libdir)
+        missed = self.caught(tokens)
+        sensors = self.latest_health()
+        print(f"\n[uprobe lib_map] children=6 (3 python with a copied libssl) caught={6 - len(missed)} "
+              f"libraries mapped={sensors.get('tls_libraries_mapped')} "
+              f"attach latency mean={sensors.get('tls_attach_latency_us_mean')} µs "
+              f"max={sensors.get('tls_attach_latency_us_max')} µs", file=sys.stderr)
+        self.assertEqual(missed, [])
+        self.assertGreaterEqual(int(sensors.get("tls_libraries_mapped", 0)), 3)
+
+    def hold_unwatched_libssl(self):
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LIBSSL], stdout=subprocess.PIPE, env=base_env())
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        self.assertEqual(holder.stdout.readline().strip(), b"ready")
+        return holder
+
+    def test_unwatched_process_carries_no_breakpoint(self):
+        self.agent = Agent(extra_config="tls:\n  hold_exec_until_attached: true\n").start()
+        holder = self.hold_unwatched_libssl()
+        token = self.secret(fake_github_pat)
+        with HttpsServer() as server:  # a watched process attached meanwhile
+            self.spawn_children(server, [token])
+        self.assertEqual(self.caught([token]), [])
+        self.assertEqual(breakpoint_bytes(holder.pid), 0, "an unwatched process's libssl was patched")
+
+    def test_global_mode(self):
+        self.agent = Agent(extra_config="tls:\n  uprobe_mode: global\n").start()
+        ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+        self.assertEqual(ready["tls_uprobe_mode"], "global")
+        holder = self.hold_unwatched_libssl()
+        self.assertGreater(breakpoint_bytes(holder.pid), 0, "global mode: every process mapping libssl is patched")
+        tokens = [self.secret(fake_github_pat) for _ in range(4)]
+        with HttpsServer() as server:
+            self.spawn_children(server, tokens)
+        self.assertEqual(self.caught(tokens), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
