@@ -124,11 +124,20 @@ int Agent::run(const std::atomic<bool>& stop) {
                                  *tracker_, *probes_,      *probes_, *mcp_calls_};
   // The sensors: one line each.
   add_sensor(std::make_unique<sensors::EnvSensor>(context));
-  auto tls = std::make_unique<sensors::TlsSensor>(context, &inbound_bearers_);
+  // The preload captures TLS in-process only where the uprobes are per process (its libssl gets none); in global mode
+  // the uprobes see every process and the preload reports env reads only (no record twice).
+  auto tls = std::make_unique<sensors::TlsSensor>(
+      context, &inbound_bearers_, [this](uint32_t pid) { return preload_ && preload_->captures_tls(pid); });
+  sensors::TlsSensor* tls_sensor = tls.get();
   sensors::PreloadSensorOptions preload;
+  preload.tls = config_.tls.uprobe_mode == config::TlsUprobeMode::per_process;
   preload.drain_kernel = [this] { probes_->poll(0); };
+  preload.tls_preloaded = [tls_sensor](uint32_t pid) { tls_sensor->preload_became_active(pid); };
+  preload.tls_not_preloaded = [tls_sensor](uint32_t pid) { tls_sensor->attach_without_preload(pid); };
+  auto preload_sensor = std::make_unique<sensors::PreloadSensor>(context, *tls, std::move(preload));
+  preload_ = preload_sensor.get();
   // Before the TLS sensor: what the preload still holds reaches it before it expires and flushes (poll, exit, stop).
-  add_sensor(std::make_unique<sensors::PreloadSensor>(context, *tls, std::move(preload)));
+  add_sensor(std::move(preload_sensor));
   add_sensor(std::move(tls));
   if (config_.secrets.read_files) add_sensor(std::make_unique<sensors::FileSensor>(context));
   if (config_.secrets.scan_mcp_configs) add_sensor(std::make_unique<sensors::ConfigSensor>(context));
@@ -148,6 +157,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   mcp_calls_->stop(sensors::boot_clock_ns());
   emit_health();
   routes_ = {};
+  preload_ = nullptr;
   sensors_.clear();
   tracker_.reset();
   probes_.reset();  // detaches every probe

@@ -22,6 +22,9 @@
 #include "tracking/process_tracker.h"
 
 namespace credtrace {
+namespace sensors {
+class PreloadSensor;
+}
 
 // Drops the sources the registry kept for a server instance once the tracker forgets it (exited, or its pid reused).
 class ForgetServerSources final : public tracking::ProcessObserver {
@@ -64,6 +67,7 @@ class Agent {
   std::unique_ptr<sensors::McpCalls> mcp_calls_;
   sensors::InboundBearers inbound_bearers_;  // bearer tokens HTTP MCP servers received (token passthrough)
   std::vector<std::unique_ptr<sensors::Sensor>> sensors_;
+  sensors::PreloadSensor* preload_ = nullptr;  // one of sensors_: the TLS sensor asks it which processes it covers
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
   uint64_t execs_held_ = 0;  // watched execs the kernel stopped and the agent continued

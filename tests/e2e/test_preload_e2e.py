@@ -73,6 +73,14 @@ req = urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/v1/items?x=1", he
 print(urllib.request.urlopen(req, context=ctx).read().decode())
 """
 
+CURL_SPAWNER = """
+import subprocess, sys
+port, ca, token, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+for i in range(n):  # short-lived children, one after the other, each with one request at once
+    subprocess.run(["curl", "-s", "--cacert", ca, "-H", "Authorization: Bearer " + token,
+                    f"https://localhost:{port}/child/{i}"], check=True, stdout=subprocess.DEVNULL)
+"""
+
 HTTPS_CLIENT_NODE = """
 const https = require("node:https"); const fs = require("node:fs");
 const [port, ca, token] = process.argv.slice(2);
@@ -236,6 +244,63 @@ class PreloadE2E(AgentTestCase):
         finally:
             server.kill()
             server.wait()
+
+    def preload_uses(self, raw):
+        return [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(raw)]
+
+    def test_tls_through_the_preload_makes_the_same_credential_use(self):
+        token = self.secret(fake_github_pat)
+        self.start_agent()
+        with HttpsServer() as https:
+            client = self.script("mcp_server_https_client.py", HTTPS_CLIENT_PY)
+            result = self.run_ok([sys.executable, client, str(https.port), https.ca, token], self.preload_env())
+            self.assertIn('"ok":true', result.stdout)
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="the use")
+        self.assertEqual(use["credential_use"]["sensor"], "preload")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assertEqual(use["request"]["path"], "/v1/items?x=")
+        self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", https.port))
+        self.assertEqual(use["destination"]["address_source"], "connect")
+        time.sleep(1.5)
+        uses = self.preload_uses(token)
+        self.assertEqual(len(uses), 1, uses)  # captured once: no uprobe on this process's libssl
+        self.assertEqual(uses[0]["credential_use"]["count"], "1")
+
+    def test_node_static_openssl_stays_with_the_uprobes(self):
+        token = self.secret(fake_github_pat)
+        self.start_agent()
+        with HttpsServer() as https:
+            client = self.script("mcp_server_https_client.js", HTTPS_CLIENT_NODE)
+            self.run_ok(["node", client, str(https.port), https.ca, token], self.preload_env())
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token), what="node's use")
+        self.assertEqual(use["credential_use"]["sensor"], "ebpf")
+
+    def test_short_lived_curl_children_of_a_preloaded_server_are_all_caught(self):
+        token = self.secret(fake_github_pat)
+        self.start_agent("credential_use:\n  aggregation_window_seconds: 0\n")  # one event per request
+        children = 10
+        with HttpsServer() as https:
+            spawner = self.script("mcp_server_curl_spawner.py", CURL_SPAWNER)
+            self.run_ok([sys.executable, spawner, str(https.port), https.ca, token, str(children)],
+                        self.preload_env())
+            self.assertEqual(len([p for _, p, _ in https.seen if p.startswith("/child/")]), children)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            paths = {e["request"]["path"] for e in self.preload_uses(token)}
+            if len(paths) == children:
+                break
+            time.sleep(0.2)
+        uses = self.preload_uses(token)
+        health = self.agent.wait_for(lambda e: e["type"] == "agent_health", what="health")["agent_health"]
+        self.assertEqual({e["request"]["path"] for e in uses}, {f"/child/{i}" for i in range(children)},
+                         (health["agent_errors"], {k: v for k, v in health["sensors"].items()
+                                                   if (k.startswith("preload") or k.startswith("tls")) and v != "0"}))
+        for use in uses:
+            self.assertEqual(use["credential_use"]["sensor"], "preload")
+            self.assertEqual(os.path.basename(use["process"]["exe"]), "curl")
 
     def identical(self, argv, env):
         """The workload's output and exit status with the preload equal those without."""

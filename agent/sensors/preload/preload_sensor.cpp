@@ -59,20 +59,51 @@ void PreloadSensor::describe(credtrace::v1::AgentReady& ready) const {
   ready.set_preload(server_.listening() ? "listening " + server_.path() : listen_error_);
 }
 
-// The peer is the process that started at start_ticks: its /proc entry says so, or (gone before its hello was read)
-// the tracker saw it start then.
+// The peer is the process that started at start_ticks: its /proc entry says so, or (gone, or reaped, before its hello
+// was read) the kernel reported a process of a watched server starting then under that pid.
 bool PreloadSensor::identity_matches(uint32_t pid, uint64_t start_ticks) const {
   if (start_ticks == 0) return false;
   if (proc_start_ticks(context_.config.proc_root, pid) == start_ticks) return true;
   auto member = members_.find(pid);
   static const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-  return member != members_.end() && member->second.exited &&
-         member->second.start_boottime_ns / ns_per_tick == start_ticks;
+  return member != members_.end() && member->second.start_boottime_ns / ns_per_tick == start_ticks;
 }
 
-bool PreloadSensor::captures_tls(uint32_t pid) const {
-  auto it = processes_.find(pid);
-  return options_.tls && it != processes_.end() && it->second.decision != Decision::unwatched;
+bool PreloadSensor::captures_tls(uint32_t pid) {
+  if (!options_.tls || preload_failed_.count(pid)) return false;
+  if (auto it = processes_.find(pid); it != processes_.end()) return it->second.decision != Decision::unwatched;
+  if (expected_.count(pid)) return true;
+  auto env = identity::read_environ(static_cast<int32_t>(pid), context_.config.proc_root);
+  if (!env) return false;
+  bool preloaded = false, disabled = false;
+  for (auto& [name, value] : *env) {
+    if (name == "LD_PRELOAD") preloaded = value.find("libcredtrace-preload.so") != std::string::npos;
+    if (name == CT_PRELOAD_DISABLE_ENV) disabled = value == "1";
+    OPENSSL_cleanse(value.data(), value.size());
+  }
+  if (!preloaded || disabled) return false;
+  expected_[pid] = mono_ns();
+  return true;
+}
+
+// Processes expected to register that did not within preload.decide_seconds: their libssl is probed after all.
+void PreloadSensor::check_expected(uint64_t now_mono_ns) {
+  const uint64_t wait = uint64_t{context_.config.preload.decide_seconds} * 1'000'000'000ull;
+  for (auto it = expected_.begin(); it != expected_.end();) {
+    if (processes_.count(it->first)) {
+      it = expected_.erase(it);
+      continue;
+    }
+    if (now_mono_ns - it->second < wait) {
+      ++it;
+      continue;
+    }
+    const uint32_t pid = it->first;
+    it = expected_.erase(it);
+    preload_failed_.insert(pid);
+    count_error("preload_expected_not_registered");
+    if (options_.tls_not_preloaded) options_.tls_not_preloaded(pid);
+  }
 }
 
 void PreloadSensor::poll(Clock::time_point now) {
@@ -90,6 +121,7 @@ void PreloadSensor::poll(Clock::time_point now) {
     if (member != members_.end() && member->second.exited) gone.push_back(pid);
   }
   for (uint32_t pid : gone) release(pid);
+  check_expected(now_mono);
   if (now - last_liveness_ >= std::chrono::seconds(1)) {
     check_connections();
     last_liveness_ = now;
@@ -326,14 +358,18 @@ void PreloadSensor::note_exposures(const process::ProcessRecord& record, uint32_
 }
 
 void PreloadSensor::on_exit(uint32_t pid) {
+  expected_.erase(pid);
+  preload_failed_.erase(pid);
   Member* member = member_of(pid);  // the tracker still knows it while its observers are told
+  if (member) member->exited = true;
+  // A process that lived a few ms (curl) may have registered since the last turn: its hello is taken now, while the
+  // tracker still knows the process, so what it wrote is reported in its name (the TLS sensor hears of the exit next).
+  if (server_.listening()) accept_registrations(mono_ns());
+  release(pid);
   if (!member) {
-    release(pid);
     images_.erase(pid);
     return;
   }
-  member->exited = true;
-  release(pid);
   exits_to_settle_.insert(pid);  // after the next accept: a hello sent just before the exit may still be queued
 }
 

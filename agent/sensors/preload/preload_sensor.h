@@ -25,6 +25,7 @@ struct PreloadSensorOptions {
   bool tls = false;  // TLS comes from the preload (the libssl uprobes are per process and skip preloaded ones)
   std::function<void()> drain_kernel;  // consumes the kernel ring now (connects before a preload record are known)
   std::function<void(uint32_t pid)> tls_preloaded;  // a process's TLS is now the preload's (detach its libssl probes)
+  std::function<void(uint32_t pid)> tls_not_preloaded;  // an expected preload never came: probe its libssl after all
 };
 
 class PreloadSensor final : public Sensor {
@@ -42,8 +43,10 @@ class PreloadSensor final : public Sensor {
   void report(credtrace::v1::AgentHealth& health) const override;
   void describe(credtrace::v1::AgentReady& ready) const override;
 
-  // Whether pid's TLS is captured by its preload (the TLS sensor then need not probe its libssl).
-  bool captures_tls(uint32_t pid) const;
+  // Whether pid's TLS is (or will be) captured by its preload, so the TLS sensor need not probe its libssl: it
+  // registered and is not let go, or its environment's LD_PRELOAD names the library and it has not yet had the time
+  // to register (a process that never does gets its uprobes through tls_not_preloaded).
+  bool captures_tls(uint32_t pid);
 
  private:
   enum class Decision { undecided, watched, unwatched };
@@ -110,6 +113,9 @@ class PreloadSensor final : public Sensor {
   std::map<uint32_t, std::pair<credtrace::v1::Process, credtrace::v1::Workload>> servers_;  // for their summaries
   std::map<uint32_t, std::vector<std::string>> images_;  // executables the preload registered per pid, in order
   Clock::time_point last_liveness_{};
+  std::map<uint32_t, uint64_t> expected_;  // pid → when its LD_PRELOAD was seen naming the library (mono ns)
+  std::set<uint32_t> preload_failed_;      // expected, never registered: its libssl is probed
+  void check_expected(uint64_t now_mono_ns);
   std::set<uint32_t> exits_to_settle_;          // members gone: observability decided after the next accept
   EnvUsageBook usage_;
   std::map<std::string, uint64_t> errors_;

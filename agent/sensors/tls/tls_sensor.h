@@ -39,6 +39,9 @@ class TlsSensor final : public Sensor {
   void describe(credtrace::v1::AgentReady& ready) const override;
   // The preload of pid turned out to capture its TLS after its uprobes were attached: its libssl links go.
   void preload_became_active(uint32_t pid) { libraries_.preload_became_active(pid); }
+  // A process expected to carry the preload never registered (a static or setuid program, the library disabled):
+  // its libssl gets uprobes after all (the predicate now answers false for it).
+  void attach_without_preload(uint32_t pid) { libraries_.attach_for_process(pid); }
 
  private:
   void on_tls_data(const ct_tls_data_event& e);
