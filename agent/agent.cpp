@@ -130,7 +130,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       context, &inbound_bearers_, [this](uint32_t pid) { return preload_ && preload_->captures_tls(pid); });
   sensors::TlsSensor* tls_sensor = tls.get();
   sensors::PreloadSensorOptions preload;
-  preload.tls = config_.tls.uprobe_mode == config::TlsUprobeMode::per_process;
+  preload.tls = config_.tls.uprobe_mode == config::TlsUprobeMode::per_process && config_.preload.enabled;
   preload.drain_kernel = [this] { probes_->poll(0); };
   preload.tls_preloaded = [tls_sensor](uint32_t pid) { tls_sensor->preload_became_active(pid); };
   preload.tls_not_preloaded = [tls_sensor](uint32_t pid) { tls_sensor->attach_without_preload(pid); };

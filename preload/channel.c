@@ -37,9 +37,18 @@ static __thread uint32_t retry_counter __attribute__((tls_model("initial-exec"))
 
 int ct_channel_disabled(void) { return disabled; }
 
+/* A descriptor the library opened is moved above 2: in a program started with stdin or stdout closed, the lowest
+ * free number would otherwise become its stdin or stdout. */
+static int above_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return moved;
+}
+
 static int still_ours(int fd, ino_t ino) {
   struct stat st;
-  return fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == ino;
+  return fd > 2 && fstat(fd, &st) == 0 && st.st_ino == ino && (S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode));
 }
 
 static void close_if_ours(int* fd, ino_t ino) {
@@ -71,7 +80,7 @@ static size_t memory_bytes(void) {
 
 /* A new sealed memfd (the agent refuses one that could shrink under it), mapped and initialised. */
 static struct ct_preload_header* create_memory(void) {
-  const int fd = memfd_create("credtrace-preload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  const int fd = above_stdio(memfd_create("credtrace-preload", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (fd < 0) return NULL;
   if (ftruncate(fd, (off_t)memory_bytes()) != 0 ||
       fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
@@ -128,7 +137,7 @@ static int send_hello(int sock, uint32_t flags) {
 }
 
 static int connect_agent(void) {
-  const int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int sock = above_stdio(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (sock < 0) return -1;
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));

@@ -60,6 +60,8 @@ CT_HIDDEN void ct_resolve_env_functions(void);
 CT_HIDDEN char* ct_scan_environ(const char* name);
 /* dlsym(RTLD_NEXT), else the same symbol in a loaded libssl (dlopen'ed RTLD_LOCAL, as Python's _ssl does). */
 CT_HIDDEN void* ct_resolve_ssl_symbol(const char* name);
+/* The same, trying the libssl the calling object itself depends on before searching loaded objects by name. */
+CT_HIDDEN void* ct_resolve_ssl_symbol_for(const void* caller, const char* name);
 
 /* CLOCK_BOOTTIME in ns (vDSO), and this thread's id (cached per thread, reset in a forked child). */
 CT_HIDDEN uint64_t ct_boot_ns(void);

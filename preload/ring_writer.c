@@ -75,9 +75,11 @@ struct ct_preload_record* ct_ring_reserve(struct ct_preload_header* header, uint
 }
 
 void ct_ring_commit(struct ct_preload_header* header, struct ct_preload_record* record) {
-  uint32_t busy = atomic_load_explicit(&record->word, memory_order_relaxed);
-  if (!(busy & CT_REC_BUSY)) return;
-  if (!atomic_compare_exchange_strong_explicit(&record->word, &busy, busy & ~CT_REC_BUSY, memory_order_release,
+  /* Exactly the word reserve wrote: if the agent discarded the record (its writer stalled for seconds) and the
+   * place was reused, the word there is another record's and must not be touched. */
+  const uint32_t total = (uint32_t)((sizeof(struct ct_preload_record) + (uint64_t)record->body_len + 7) & ~7ull);
+  uint32_t busy = CT_REC_BUSY | total;
+  if (!atomic_compare_exchange_strong_explicit(&record->word, &busy, total, memory_order_release,
                                                memory_order_relaxed))
     atomic_fetch_add_explicit(&header->abandoned_records, 1, memory_order_relaxed);
 }

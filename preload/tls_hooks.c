@@ -38,8 +38,24 @@ static void pin_object(void* fn) {
   if (dladdr(fn, &info) && info.dli_fname) dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
 }
 
-void* ct_resolve_ssl_symbol(const char* name) {
+/* The symbol as the object at `caller` sees it: its own dependencies (a libssl it loaded RTLD_LOCAL under any
+ * file name), which never include this library. */
+static void* symbol_of_caller(const void* caller, const char* name) {
+  Dl_info info;
+  if (!caller || !dladdr(caller, &info) || !info.dli_fname) return NULL;
+  void* handle = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+  if (!handle) return NULL;
+  void* fn = dlsym(handle, name);
+  Dl_info found, self;
+  /* The main program's handle searches the global scope, where this library comes first: never our own hook. */
+  if (fn && dladdr(fn, &found) && dladdr((void*)&symbol_of_caller, &self) && found.dli_fbase == self.dli_fbase)
+    fn = NULL;
+  return fn;
+}
+
+void* ct_resolve_ssl_symbol_for(const void* caller, const char* name) {
   void* fn = dlsym(RTLD_NEXT, name);
+  if (!fn) fn = symbol_of_caller(caller, name);
   if (!fn && dl_iterate_phdr(find_libssl, NULL)) {
     void* handle = dlopen(libssl_path, RTLD_NOLOAD | RTLD_LAZY); /* a libssl loaded RTLD_LOCAL (Python's _ssl) */
     if (handle) fn = dlsym(handle, name);
@@ -51,11 +67,13 @@ void* ct_resolve_ssl_symbol(const char* name) {
   return fn;
 }
 
+void* ct_resolve_ssl_symbol(const char* name) { return ct_resolve_ssl_symbol_for(NULL, name); }
+
 #define REAL(type, var, name)                                                      \
   static _Atomic(type) var;                                                        \
   type fn_##var = atomic_load_explicit(&var, memory_order_acquire);                \
   if (CT_UNLIKELY(!fn_##var)) {                                                    \
-    fn_##var = (type)ct_resolve_ssl_symbol(name);                                  \
+    fn_##var = (type)ct_resolve_ssl_symbol_for(__builtin_return_address(0), name); \
     atomic_store_explicit(&var, fn_##var, memory_order_release);                   \
   }
 
@@ -93,12 +111,13 @@ static void capture(void* ssl, const void* data, size_t bytes, uint32_t directio
   struct ct_preload_header* header = tls_channel();
   if (!header || !bytes) return;
   const uint32_t len = bytes > CT_PRELOAD_TLS_MAX ? CT_PRELOAD_TLS_MAX : (uint32_t)bytes;
+  const int fd = socket_of(ssl); /* before the reservation: its first call resolves SSL_get_fd (the loader's lock) */
   struct ct_preload_record* record =
       ct_ring_reserve(header, CT_PREC_TLS_DATA, (uint32_t)sizeof(struct ct_prec_tls_data) + len);
   if (!record) return;
   struct ct_prec_tls_data* tls = (struct ct_prec_tls_data*)ct_record_body(record);
   tls->ssl = (uint64_t)(uintptr_t)ssl;
-  tls->fd = socket_of(ssl);
+  tls->fd = fd;
   tls->direction = direction;
   tls->total_len = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
   tls->len = len;

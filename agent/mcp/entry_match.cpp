@@ -41,7 +41,8 @@ Tokens without_credtrace_run(Tokens t) {
     else if (t[i].starts_with("--name=") || t[i].starts_with("--preload=")) ++i;
     else break;
   }
-  return Tokens(t.begin() + static_cast<long>(std::min(i, t.size())), t.end());
+  if (i >= t.size()) return t;  // nothing after the options: not a launch we can unwrap (never an empty entry)
+  return Tokens(t.begin() + static_cast<long>(i), t.end());
 }
 
 // The entry as an argv: command plus args; a command written with spaces and no args is split.

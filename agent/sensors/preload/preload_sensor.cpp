@@ -20,7 +20,9 @@ namespace credtrace::sensors {
 namespace {
 
 constexpr size_t kMaxPendingReads = 256;
-constexpr size_t kMaxPendingTlsBytes = 4u << 20;
+constexpr size_t kMaxPendingTlsBytes = 4u << 20;       // per undecided process
+constexpr size_t kMaxPendingTlsBytesTotal = 64u << 20; // over all of them
+constexpr size_t kMaxNamesPerProcess = 1024;           // env names a process's records can make the agent keep
 
 uint64_t mono_ns() {
   timespec ts{};
@@ -70,7 +72,7 @@ bool PreloadSensor::identity_matches(uint32_t pid, uint64_t start_ticks) const {
 }
 
 bool PreloadSensor::captures_tls(uint32_t pid) {
-  if (!options_.tls || preload_failed_.count(pid)) return false;
+  if (!options_.tls || !server_.listening() || preload_failed_.count(pid)) return false;
   if (auto it = processes_.find(pid); it != processes_.end()) return it->second.decision != Decision::unwatched;
   if (expected_.count(pid)) return true;
   auto env = identity::read_environ(static_cast<int32_t>(pid), context_.config.proc_root);
@@ -174,6 +176,7 @@ void PreloadSensor::decide(uint32_t pid, Preloaded& p) {
   p.pending_reads.clear();
   for (auto& record : p.pending_tls) OPENSSL_cleanse(record.body.data(), record.body.size());
   p.pending_tls.clear();
+  pending_tls_total_ -= p.pending_tls_bytes;
   p.pending_tls_bytes = 0;
 }
 
@@ -202,6 +205,7 @@ void PreloadSensor::watch(uint32_t pid, Preloaded& p, const Member& member) {
     if (options_.tls) on_tls(pid, p, record);
     OPENSSL_cleanse(record.body.data(), record.body.size());
   }
+  pending_tls_total_ -= p.pending_tls_bytes;
   p.pending_tls_bytes = 0;
 }
 
@@ -235,6 +239,9 @@ void PreloadSensor::on_env(uint32_t pid, Preloaded& p, PreloadRecord& record) {
   if (record.type == CT_PREC_ENV_UNSET) return;
   std::optional<secrets::EnvFinding> finding = secrets::inspect_env_var(name, value, names_);
   if (!finding) return;
+  if (!p.reported.count(name) && !p.set_by_process.count(name) &&
+      p.reported.size() + p.set_by_process.size() + p.reads_not_in_table.size() >= kMaxNamesPerProcess)
+    return count_error("preload_names_over_limit");  // a process forging names cannot grow the agent without bound
   credtrace::v1::Credential credential =
       events::describe_credential(context_.fingerprinter, value, finding->type, finding->prefix_len);
   if (record.type == CT_PREC_ENV_SET) {
@@ -284,8 +291,11 @@ void PreloadSensor::on_tls(uint32_t pid, Preloaded& p, PreloadRecord& record) {
   ++tls_records_;
   if (p.decision == Decision::unwatched) return;
   if (p.decision == Decision::undecided) {
-    if (p.pending_tls_bytes + record.body.size() > kMaxPendingTlsBytes) return void(++pending_tls_dropped_);
+    if (p.pending_tls_bytes + record.body.size() > kMaxPendingTlsBytes ||
+        pending_tls_total_ + record.body.size() > kMaxPendingTlsBytesTotal)
+      return void(++pending_tls_dropped_);
     p.pending_tls_bytes += record.body.size();
+    pending_tls_total_ += record.body.size();
     p.pending_tls.push_back(std::move(record));
     record.body.clear();
     return;
@@ -312,6 +322,7 @@ void PreloadSensor::release(uint32_t pid) {
   }
   dropped_records_ += p.registration.ring->dropped_records();
   for (auto& record : p.pending_tls) OPENSSL_cleanse(record.body.data(), record.body.size());
+  pending_tls_total_ -= p.pending_tls_bytes;
   tls_.forget_process(pid);
   processes_.erase(it);
 }

@@ -125,6 +125,7 @@ class PreloadSensor final : public Sensor {
   uint64_t records_malformed_ = 0;
   uint64_t dropped_records_ = 0;   // summed from rings at release
   uint64_t pending_tls_dropped_ = 0;
+  size_t pending_tls_total_ = 0;  // bytes held for undecided processes, all together
   uint64_t unwatched_ = 0;
   uint64_t usage_reports_ = 0;
 };

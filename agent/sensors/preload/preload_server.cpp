@@ -21,12 +21,12 @@ PreloadServer::~PreloadServer() {
 bool PreloadServer::listen(std::string* error) {
   std::error_code ec;
   const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-  std::filesystem::create_directories(dir, ec);
+  const bool created = std::filesystem::create_directories(dir, ec);
   if (ec) {
     *error = "cannot create " + dir.string() + ": " + ec.message();
     return false;
   }
-  ::chmod(dir.c_str(), 0755);
+  if (created) ::chmod(dir.c_str(), 0755);  // a directory that existed keeps its mode (/tmp keeps its sticky bit)
   common::UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -36,8 +36,10 @@ bool PreloadServer::listen(std::string* error) {
   }
   std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
   ::unlink(path_.c_str());  // left by an agent that did not stop cleanly
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::chmod(path_.c_str(), 0666) != 0 ||
-      ::listen(fd.get(), 1024) != 0) {
+  const mode_t old_umask = ::umask(0111);  // the socket is made 0666 by bind itself: no chmod of a path after it
+  const int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::umask(old_umask);
+  if (bound != 0 || ::listen(fd.get(), 1024) != 0) {
     *error = "cannot listen on " + path_ + ": " + std::strerror(errno);
     return false;
   }
@@ -48,7 +50,9 @@ bool PreloadServer::listen(std::string* error) {
 std::vector<PreloadRegistration> PreloadServer::accept(size_t room, uint64_t now_mono_ns) {
   std::vector<PreloadRegistration> out;
   if (!listener_) return out;
-  for (;;) {
+  // At most kMaxWaiting connections wait for their hello: connecting without sending one cannot exhaust the
+  // agent's descriptors (the rest stay in the listen backlog).
+  while (waiting_.size() < kMaxWaiting) {
     const int conn = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0) break;
     waiting_.push_back({common::UniqueFd(conn), now_mono_ns});

@@ -39,6 +39,7 @@ struct PreloadServerStats {
 class PreloadServer {
  public:
   static constexpr uint64_t kHelloWaitNs = 2'000'000'000ull;
+  static constexpr size_t kMaxWaiting = 256;
   // Whether pid (the peer) is the process that started at start_ticks (clock ticks since boot, /proc/PID/stat).
   using IdentityCheck = std::function<bool(uint32_t pid, uint64_t start_ticks)>;
 

@@ -72,6 +72,9 @@ TEST_F(MatchEntry, EntriesWrappedByCredtraceRunMatchTheCommandTheyExec) {
   EXPECT_EQ(name({"uvx", "mcp-server-fetch"}), "fetch");
   EXPECT_EQ(name({"node", "/srv/mcp/build/index.js"}), "local");
   EXPECT_EQ(name({"credtrace", "run", "--name", "x"}), "<none>");
+  std::vector<ServerEntry> truncated = {stdio("a", "credtrace", {"run", "--"}), stdio("b", "credtrace", {"run", "--name"}),
+                                        stdio("c", "credtrace", {"run", "--name", "x"})};
+  EXPECT_EQ(match_entry(truncated, {"node", "x.js"}, {}), nullptr);  // nothing to unwrap: no crash, no match
 }
 
 TEST_F(MatchEntry, ShebangUnwrappedForms) {
