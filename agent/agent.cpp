@@ -129,6 +129,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   auto tls = std::make_unique<sensors::TlsSensor>(
       context, &inbound_bearers_, [this](uint32_t pid) { return preload_ && preload_->captures_tls(pid); });
   sensors::TlsSensor* tls_sensor = tls.get();
+  tls_sensor->set_libssl_maps_held(probes_->holding());
   sensors::PreloadSensorOptions preload;
   preload.tls = config_.tls.uprobe_mode == config::TlsUprobeMode::per_process && config_.preload.enabled;
   preload.drain_kernel = [this] { probes_->poll(0); };
@@ -188,6 +189,7 @@ void Agent::on_kernel_record(const void* data, size_t size) {
   // A watched exec or library map the kernel stopped (tls.hold_exec_until_attached): every observer, the TLS
   // sensor's uprobe attachment included, has run; it goes on, whatever the handling concluded.
   if ((header->type == CT_EVENT_EXEC || header->type == CT_EVENT_LIB_MAP) && (header->flags & CT_FLAG_HELD)) {
+    probes_->forget_held(header->tgid);  // first: a stop after this SIGCONT lists the process anew
     if (::kill(static_cast<pid_t>(header->tgid), SIGCONT) != 0 && errno != ESRCH) count_error("held_exec_continue");
     ++execs_held_;
   }
@@ -214,6 +216,7 @@ void Agent::emit_ready() {
   auto* detail = ready.mutable_agent_ready();
   detail->set_version(CREDTRACE_VERSION);
   for (const auto& probe : probes_->attached()) detail->add_probes(probe);
+  detail->set_tls_hold(probes_->hold_status());
   for (const auto& sensor : sensors_) sensor->describe(*detail);
   const auto& configs = tracker_->config_index();
   detail->set_mcp_servers_running(static_cast<uint32_t>(tracker_->servers_running()));

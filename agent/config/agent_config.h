@@ -77,7 +77,7 @@ enum class TlsUprobeMode {
 struct TlsConfig {
   TlsUprobeMode uprobe_mode = TlsUprobeMode::per_process;
   uint32_t max_process_links = 8000;    // per_process: uprobe links over all processes; beyond, refused and counted
-  bool hold_exec_until_attached = false;  // per_process: a watched exec is stopped until its uprobes are attached
+  bool hold_exec_until_attached = true;   // per_process: a watched exec is stopped until its uprobes are attached
 };
 
 // The collector sink (agent → collector over HTTP(S), batched, spooled on disk); off while url is empty.

@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 
 #include "ct_probes.skel.h"
 #include "loader/filesystems.h"
+#include "loader/held_processes.h"
 #include "log.h"
 
 namespace credtrace::loader {
@@ -63,7 +65,8 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
   probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
   probes->skel_->rodata->capture_file_opens = options.capture_file_opens;
-  probes->skel_->rodata->hold_watched_execs = options.hold_watched_execs;
+  const bool hold = probes->prepare_hold(options);
+  probes->skel_->rodata->hold_watched_execs = hold;
   if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
     *error = "cannot size ring buffer: " + std::string(std::strerror(-err));
     return nullptr;
@@ -76,7 +79,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = err;
     return nullptr;
   }
-  probes->set_hold_active(options.hold_watched_execs);
+  probes->set_hold_active(hold && probes->pin_ledger());
   probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
   if (!probes->ring_) {
     *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
@@ -98,6 +101,54 @@ std::string Probes::attach_all() {
     attached_.push_back(bpf_program__section_name(prog));
   }
   return "";
+}
+
+// The hold needs its ledger in bpffs; what an agent before this one left stopped is continued now.
+bool Probes::prepare_hold(const ProbeOptions& options) {
+  if (!options.hold_watched_execs) return false;
+  const std::string& path = options.held_ledger_path;
+  const std::string dir = path.substr(0, path.rfind('/'));
+  const std::string mount_point = dir.substr(0, dir.rfind('/'));
+  if (std::string err = ensure_bpffs(mount_point); !err.empty()) {
+    hold_status_ = "off: " + err;
+    log::warn("tls.hold_exec_until_attached is off: " + err);
+    return false;
+  }
+  std::string error;
+  const size_t continued = continue_pinned_ledger(path, &error);
+  if (!error.empty()) log::warn(error);
+  if (continued)
+    log::warn("continued " + std::to_string(continued) + " process(es) an earlier agent held and never continued");
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    hold_status_ = "off: cannot create " + dir + ": " + std::strerror(errno);
+    log::warn("tls.hold_exec_until_attached is " + hold_status_);
+    return false;
+  }
+  ledger_path_ = path;
+  hold_status_ = "on (ledger " + path + (continued ? ", continued " + std::to_string(continued) + " left held" : "") + ")";
+  return true;
+}
+
+bool Probes::pin_ledger() {
+  if (int err = bpf_map__pin(skel_->maps.held_processes, ledger_path_.c_str()); err) {
+    hold_status_ = "off: cannot pin the held-process ledger at " + ledger_path_ + ": " + std::strerror(-err);
+    log::warn("tls.hold_exec_until_attached is " + hold_status_);
+    ledger_path_.clear();
+    return false;
+  }
+  return true;
+}
+
+Probes::~Probes() {
+  if (!skel_ || ledger_path_.empty()) return;
+  set_hold_active(false);
+  const size_t continued = continue_held(bpf_map__fd(skel_->maps.held_processes));
+  if (continued) log::info("continued " + std::to_string(continued) + " held process(es) at stop");
+  bpf_map__unpin(skel_->maps.held_processes, ledger_path_.c_str());
+}
+
+void Probes::forget_held(uint32_t tgid) {
+  bpf_map__delete_elem(skel_->maps.held_processes, &tgid, sizeof(tgid), 0);
 }
 
 void Probes::SkeletonDeleter::operator()(struct ::ct_probes* skel) const { ct_probes__destroy(skel); }

@@ -25,6 +25,8 @@ struct ProbeOptions {
   bool capture_file_opens = false;  // off until the file sensor consumes them (driver tests turn it on)
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
   bool hold_watched_execs = false;  // SIGSTOP watched processes at exec (CT_FLAG_HELD); the agent sends SIGCONT
+  // Where the held-process ledger is pinned (hold_watched_execs; without a pin there is no hold).
+  std::string held_ledger_path = "/sys/fs/bpf/credtrace/held_processes";
 };
 
 using kernel::KernelCounters;
@@ -36,7 +38,7 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
 
   // Opens, configures, loads and attaches every probe; nullptr and a message on any failure (nothing stays attached).
   static std::unique_ptr<Probes> start(const ProbeOptions& options, EventHandler handler, std::string* error);
-  ~Probes() = default;
+  ~Probes();  // continues every process still held and removes the ledger's pin
   Probes(const Probes&) = delete;
   Probes& operator=(const Probes&) = delete;
 
@@ -54,6 +56,11 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   // Whether the kernel stops watched execs (with hold_watched_execs): on after load, off before the agent's last
   // drain, so every held process is continued.
   void set_hold_active(bool active);
+  // The agent continued a held process (or is about to): its ledger entry is removed first.
+  void forget_held(uint32_t tgid);
+  // "on (ledger PATH)", "off", or why it is off ("off: cannot mount bpffs …"); plus what an earlier agent left held.
+  const std::string& hold_status() const { return hold_status_; }
+  bool holding() const { return !ledger_path_.empty(); }
   const std::vector<std::string>& attached() const { return attached_; }
 
   // Attaches one TLS uprobe to a file at a file offset, for pid (−1: every process; the program checks the watch).
@@ -69,6 +76,8 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
  private:
   Probes() = default;
   std::string attach_all();
+  bool prepare_hold(const ProbeOptions& options);
+  bool pin_ledger();
   uint64_t task_sets(uint32_t tgid) const;
   bool update_task_sets(uint32_t tgid, uint64_t add, uint64_t remove);
   static int on_sample(void* ctx, void* data, size_t size);
@@ -84,6 +93,8 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   EventHandler handler_;
   std::vector<std::string> attached_;
   int handled_ = 0;
+  std::string hold_status_ = "off";
+  std::string ledger_path_;  // set while the ledger is pinned
   std::shared_ptr<size_t> uprobes_alive_ = std::make_shared<size_t>(0);  // decremented by each link's destructor
   // Closes released TLS links off the agent's thread (a uprobe's detach waits for an RCU grace period, ~0.1 s);
   // declared last: drained and joined first, while the skeleton still exists.

@@ -106,13 +106,25 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
 /* tls.hold_exec_until_attached: stops the current process (SIGSTOP, delivered on its way back to user space) while
- * the agent is there to continue it; true when it was stopped. Call only with the record that reports it reserved. */
+ * the agent is there to continue it; true when it was stopped. It is listed in held_processes first (no room: not
+ * stopped, counted), so an agent that dies before continuing it leaves a trace its successor acts on. Call only with
+ * the record that reports it reserved. */
 #define CT_SIGSTOP 19
 static __always_inline bool ct_hold_current(void) {
   if (!hold_watched_execs) return false;
   __u32 zero = 0;
   __u32 *active = bpf_map_lookup_elem(&hold_active, &zero);
-  return active && *active && bpf_send_signal(CT_SIGSTOP) == 0;
+  if (!active || !*active) return false;
+  struct task_struct *task = bpf_get_current_task_btf();
+  __u32 tgid = task->tgid;
+  __u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+  if (bpf_map_update_elem(&held_processes, &tgid, &start, BPF_ANY) != 0) {
+    ct_count_drop(CT_DROP_MAP_FULL);
+    return false;
+  }
+  if (bpf_send_signal(CT_SIGSTOP) == 0) return true;
+  bpf_map_delete_elem(&held_processes, &tgid);
+  return false;
 }
 
 /* The file behind a process's fd, or NULL. */

@@ -78,6 +78,17 @@ struct {
   __type(value, __u32);
 } hold_active SEC(".maps") __weak;
 
+/* The processes the kernel stopped for the agent (tgid → start time since boot, ns), pinned in bpffs by the agent:
+ * one it never continued (it died between the stop and the SIGCONT) is continued by the next agent at its start. A
+ * process is stopped only once it is listed here. */
+#define CT_MAX_HELD 4096
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, CT_MAX_HELD);
+  __type(key, __u32);
+  __type(value, __u64);
+} held_processes SEC(".maps") __weak;
+
 /* Per-CPU event, drop and truncation counters (struct ct_counters). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -363,14 +363,14 @@ class AgentE2E(unittest.TestCase):
         ready = agent.events()[0]
         self.assertEqual(ready["type"], "agent_ready")
         probes = ready["agent_ready"]["probes"]
-        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 27)  # process 5, file 3, net 15, stdio 4
+        self.assertEqual(len([p for p in probes if not p.startswith("uprobe:")]), 29)  # process 5, file 3, net 15, stdio 4, lib_map 2
         tls = [p for p in probes if p.startswith("uprobe:")]
         libssl, node = "@/usr/lib/x86_64-linux-gnu/libssl.so.3+", "@/usr/bin/node+"
         for expected in ("uprobe:SSL_write" + libssl, "uprobe:SSL_write" + node, "uprobe:SSL_read" + node,
                          "uprobe:SSL_read_ex in ssl_read_internal" + libssl,  # both read forms' common callee
                          "uprobe:SSL_read return in ssl_read_internal" + libssl, "uprobe:SSL_new return" + libssl):
             self.assertTrue(any(p.startswith(expected) for p in tls), (expected, tls))
-        self.assertTrue(all(p.endswith("emulated)") for p in tls), tls)  # no single-stepped probe on this host
+        self.assertTrue(all("emulated)" in p for p in tls), tls)  # no single-stepped probe on this host
         self.assertTrue(loaded_probe_names() >= {"ct_exec", "ct_enter_openat", "ct_ssl_write"})
         self.assertEqual(agent.stop(), 0)
         self.assertEqual(agent.events()[-1]["type"], "agent_health")

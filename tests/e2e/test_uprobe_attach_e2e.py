@@ -4,6 +4,7 @@ have their first HTTPS request caught although their uprobes are attached after 
 mapping libssl carries no breakpoint in per_process mode, and does in global mode; agent_ready names the mode."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,30 @@ def breakpoint_bytes(pid, library_name="libssl.so"):
                 live, disk = mem.read(end - start), lib.read(end - start)
             differing += sum(1 for a, b in zip(live, disk) if a != b)
     return differing
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def process_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def process_name(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 class UprobeAttachE2E(AgentTestCase):
@@ -100,20 +125,62 @@ class UprobeAttachE2E(AgentTestCase):
         return missed, sensors
 
     def test_first_request_of_each_short_lived_child_held_at_exec(self):
-        """tls.hold_exec_until_attached: each watched child is stopped at exec until its uprobes are attached, so
-        every first request is caught."""
-        missed, sensors = self.race("held at exec", "tls:\n  hold_exec_until_attached: true\n")
+        """tls.hold_exec_until_attached (on by default): each watched child is stopped at exec and when it maps a libssl
+        until its uprobes are attached, so every first request is caught."""
+        missed, sensors = self.race("held at exec and libssl map (the default)")
+        ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+        self.assertEqual(ready["tls_hold"], "on (ledger /sys/fs/bpf/credtrace/held_processes)")
         self.assertEqual(missed, [], "first requests missed (child index; even: curl, odd: python)")
         self.assertGreaterEqual(int(sensors["tls_uprobe_processes_attached"]), CHILDREN)
         self.assertGreaterEqual(int(sensors["tls_execs_held"]), CHILDREN)
 
     def test_first_request_of_each_short_lived_child_not_held(self):
-        """The default: attachment races the child. A uprobe registration can wait for an RCU grace period (tens of
+        """tls.hold_exec_until_attached: false: attachment races the child. A uprobe registration can wait for an RCU grace period (tens of
         ms to 0.2 s on this VM) while curl's whole life is ~15 ms: misses are measured and printed, not asserted
         (docs/performance.md); the python children (slower start-up) are expected to be caught mostly."""
-        missed, sensors = self.race("not held")
+        missed, sensors = self.race("not held", "tls:\n  hold_exec_until_attached: false\n")
         self.assertEqual(int(sensors.get("tls_execs_held", 0)), 0)
         self.assertLess(len(missed), CHILDREN, "not a single child caught")
+
+    def test_a_process_left_held_by_a_killed_agent_is_continued_by_the_next(self):
+        """The agent is paused, then killed (SIGKILL), while a watched child is stopped at its exec: the child stays
+        stopped, listed in the pinned ledger, until the next agent starts and continues it; a clean stop removes the
+        ledger."""
+        ledger = "/sys/fs/bpf/credtrace/held_processes"
+        token = self.secret(fake_github_pat)
+        out = os.path.join(self.dir, "out")
+        script = os.path.join(self.dir, "mcp-server-heldchild")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\nsleep 1.5\ncat /etc/hostname > {out}\n")
+        os.chmod(script, 0o755)
+        first = Agent().start()
+        self.addCleanup(first.cleanup)
+        server = subprocess.Popen([script], env=dict(base_env(), GITHUB_TOKEN=token))
+        self.addCleanup(server.kill)
+        first.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
+                       what="the server's start")
+        self.assertTrue(os.path.exists(ledger))
+        first.proc.send_signal(signal.SIGSTOP)  # the agent cannot continue what the kernel stops from now on
+        child = None
+        deadline = time.time() + 10
+        while time.time() < deadline and child is None:
+            for pid in children_of(server.pid):
+                if process_state(pid) == "T" and process_name(pid) == "cat":
+                    child = pid
+            time.sleep(0.1)
+        self.assertIsNotNone(child, "the server's cat was not held at its exec")
+        first.proc.kill()
+        first.proc.wait()
+        time.sleep(0.5)
+        self.assertEqual(process_state(child), "T", "the held child went on with no agent")
+        self.assertTrue(os.path.exists(ledger), "the ledger went away with the killed agent")
+        self.agent = Agent().start()
+        ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+        self.assertEqual(ready["tls_hold"], f"on (ledger {ledger}, continued 1 left held)")
+        self.assertEqual(server.wait(timeout=10), 0)
+        self.assertTrue(os.path.exists(out))
+        self.assertEqual(self.agent.stop(), 0)
+        self.assertFalse(os.path.exists(ledger), "a clean stop leaves no ledger")
 
     def test_library_loaded_later_from_an_unknown_place(self):
         """Python children load a copy of libssl (LD_LIBRARY_PATH) at `import ssl`: only the kernel's lib_map

@@ -312,7 +312,7 @@ size_t TlsLibraries::attach_for_process(uint32_t pid, uint64_t since_ns) {
     return attached;
   }
   size_t attached = 0;
-  for (const auto& path : candidate_files(pid, true)) attached += attach_file_for(pid, path, is_libssl(path));
+  for (const auto& path : candidate_files(pid, !libssl_maps_held_)) attached += attach_file_for(pid, path, is_libssl(path));
   if (attached) note_latency(since_ns);
   return attached;
 }

@@ -74,6 +74,9 @@ class TlsLibraries {
   // OpenSSL plus the usual libssl locations under its root (ld.so has not mapped them yet at exec), with its pid;
   // in global mode, its mapped files for everyone. since_ns: the boot-clock time of its exec (latency), or 0.
   size_t attach_for_process(uint32_t pid, uint64_t since_ns = 0);
+  // The kernel stops a watched process when it maps a libssl until attach_mapped ran (tls.hold_exec_until_attached):
+  // the usual libssl locations are then not attached at exec (a program that never maps libssl gets no links).
+  void set_libssl_maps_held(bool held) { libssl_maps_held_ = held; }
   // A watched process mapped a library after exec (a lib_map record: device, inode, start address).
   size_t attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, uint64_t start, uint64_t since_ns = 0);
   // The process exited: its links are closed.
@@ -83,6 +86,7 @@ class TlsLibraries {
   size_t preload_became_active(uint32_t pid);
 
   UprobeMode mode() const { return options_.mode; }
+  bool libssl_maps_held() const { return libssl_maps_held_; }
   // Labels of the probes (global: attached; per_process: planned at start).
   const std::vector<std::string>& attached() const { return attached_; }
   uint64_t failures() const { return stats_.failures; }
@@ -116,6 +120,7 @@ class TlsLibraries {
   std::set<FileKey> global_files_;
   std::vector<std::unique_ptr<kernel::UprobeLink>> global_links_;
   std::map<uint32_t, ProcessLinks> by_process_;
+  bool libssl_maps_held_ = false;
   size_t process_links_ = 0;
   std::vector<std::string> attached_;
   TlsAttachStats stats_;

@@ -42,6 +42,8 @@ class TlsSensor final : public Sensor {
   // A process expected to carry the preload never registered (a static or setuid program, the library disabled):
   // its libssl gets uprobes after all (the predicate now answers false for it).
   void attach_without_preload(uint32_t pid) { libraries_.attach_for_process(pid); }
+  // The kernel holds a watched process at its libssl map until it is attached (see TlsLibraries).
+  void set_libssl_maps_held(bool held) { libraries_.set_libssl_maps_held(held); }
 
  private:
   void on_tls_data(const ct_tls_data_event& e);

@@ -87,13 +87,13 @@ TEST(AgentConfig, TlsUprobeMode) {
   AgentConfig defaults = default_config();
   EXPECT_EQ(defaults.tls.uprobe_mode, TlsUprobeMode::per_process);
   EXPECT_EQ(defaults.tls.max_process_links, 8000u);
-  EXPECT_FALSE(defaults.tls.hold_exec_until_attached);
-  auto r = load_config_text("tls:\n  uprobe_mode: global\n  max_process_links: 100\n  hold_exec_until_attached: true\n",
+  EXPECT_TRUE(defaults.tls.hold_exec_until_attached);
+  auto r = load_config_text("tls:\n  uprobe_mode: global\n  max_process_links: 100\n  hold_exec_until_attached: false\n",
                             "t.yaml");
   ASSERT_TRUE(r.config) << r.error;
   EXPECT_EQ(r.config->tls.uprobe_mode, TlsUprobeMode::global);
   EXPECT_EQ(r.config->tls.max_process_links, 100u);
-  EXPECT_TRUE(r.config->tls.hold_exec_until_attached);
+  EXPECT_FALSE(r.config->tls.hold_exec_until_attached);
   r = load_config_text("tls:\n  uprobe_mode: per_process\n", "t.yaml");
   ASSERT_TRUE(r.config) << r.error;
   EXPECT_EQ(r.config->tls.uprobe_mode, TlsUprobeMode::per_process);

@@ -264,7 +264,7 @@ TEST(ProtoJson, EmptyMessagesMatch) {
 
 // Thousands of randomized events (each type of detail), fixed seed.
 TEST(ProtoJson, RandomEventsMatchProtobuf) {
-  Filler filler(20261203, false);
+  Filler filler(20261204, false);
   // Each of these must show up in some outputs, or the generator misses a case.
   std::vector<std::pair<std::string, int>> seen = {
       {"\"exit_code\":", 0}, {"\"error_code\":\"", 0}, {"\"expires_in\":\"", 0}, {"\"events\":{\"", 0},
