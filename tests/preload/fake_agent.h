@@ -78,9 +78,10 @@ class FakeAgent {
  private:
   // The peer's start time, unless it is gone already (a forked child that wrote and exited before its hello was
   // read): the pid itself comes from SO_PEERCRED, which is what these tests check.
-  static bool identity(uint32_t pid, uint64_t start_ticks) {
+  static sensors::PreloadServer::Identity identity(uint32_t pid, uint64_t start_ticks) {
     const uint64_t ticks = sensors::proc_start_ticks("/proc", pid);
-    return ticks == 0 || ticks == start_ticks;
+    return ticks == 0 || ticks == start_ticks ? sensors::PreloadServer::Identity::confirmed
+                                              : sensors::PreloadServer::Identity::refused;
   }
 
   void accept_new(uint64_t now) {

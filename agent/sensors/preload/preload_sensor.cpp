@@ -62,13 +62,17 @@ void PreloadSensor::describe(credtrace::v1::AgentReady& ready) const {
 }
 
 // The peer is the process that started at start_ticks: its /proc entry says so, or (gone, or reaped, before its hello
-// was read) the kernel reported a process of a watched server starting then under that pid.
-bool PreloadSensor::identity_matches(uint32_t pid, uint64_t start_ticks) const {
-  if (start_ticks == 0) return false;
-  if (proc_start_ticks(context_.config.proc_root, pid) == start_ticks) return true;
+// was read) the kernel reported a process of a watched server starting then under that pid. Gone and not reported
+// yet (its exec record is still in the ring, behind the exit that made the agent read hellos): unknown, asked again.
+PreloadServer::Identity PreloadSensor::identity_matches(uint32_t pid, uint64_t start_ticks) const {
+  using Identity = PreloadServer::Identity;
+  if (start_ticks == 0) return Identity::refused;
+  if (const uint64_t in_proc = proc_start_ticks(context_.config.proc_root, pid))
+    return in_proc == start_ticks ? Identity::confirmed : Identity::refused;
   auto member = members_.find(pid);
+  if (member == members_.end()) return Identity::unknown;
   static const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-  return member != members_.end() && member->second.start_boottime_ns / ns_per_tick == start_ticks;
+  return member->second.start_boottime_ns / ns_per_tick == start_ticks ? Identity::confirmed : Identity::refused;
 }
 
 bool PreloadSensor::captures_tls(uint32_t pid) {

@@ -98,7 +98,7 @@ class PreloadSensor final : public Sensor {
   void settle_member(uint32_t pid, Member& member);
   void note_exposures(const process::ProcessRecord& record, uint32_t server_pid);
   void emit_usage(uint32_t server_pid);
-  bool identity_matches(uint32_t pid, uint64_t start_ticks) const;
+  PreloadServer::Identity identity_matches(uint32_t pid, uint64_t start_ticks) const;
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
   SensorContext context_;

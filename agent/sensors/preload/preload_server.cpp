@@ -55,7 +55,10 @@ std::vector<PreloadRegistration> PreloadServer::accept(size_t room, uint64_t now
   while (waiting_.size() < kMaxWaiting) {
     const int conn = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0) break;
-    waiting_.push_back({common::UniqueFd(conn), now_mono_ns});
+    Waiting waiting;
+    waiting.connection.reset(conn);
+    waiting.since_ns = now_mono_ns;
+    waiting_.push_back(std::move(waiting));
   }
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     const Hello hello = read_hello(*it, room > out.size() ? room - out.size() : 0, out);
@@ -63,7 +66,8 @@ std::vector<PreloadRegistration> PreloadServer::accept(size_t room, uint64_t now
       ++it;
       continue;
     }
-    if (hello == Hello::waiting) ++stats_.hello_timeouts;
+    if (hello == Hello::waiting && it->hello) refuse(it->connection.get(), CT_REFUSED_IDENTITY, stats_.refused_identity);
+    else if (hello == Hello::waiting) ++stats_.hello_timeouts;
     it = waiting_.erase(it);
   }
   return out;
@@ -89,7 +93,8 @@ common::UniqueFd take_fds(msghdr& msg) {
 
 }  // namespace
 
-PreloadServer::Hello PreloadServer::read_hello(Waiting& waiting, size_t room, std::vector<PreloadRegistration>& out) {
+// The hello, its memfd and the peer's credentials, once: kept in waiting for read_hello's checks.
+PreloadServer::Hello PreloadServer::receive_hello(Waiting& waiting) {
   ct_preload_hello hello{};
   char control[CMSG_SPACE(sizeof(int) * 4)] = {};
   iovec iov{&hello, sizeof(hello)};
@@ -107,11 +112,27 @@ PreloadServer::Hello PreloadServer::read_hello(Waiting& waiting, size_t room, st
     return Hello::refused;
   }
   if (hello.version != CT_PRELOAD_VERSION) return refuse(conn, CT_REFUSED_VERSION, stats_.refused_version), Hello::refused;
-  ucred peer{};
-  socklen_t len = sizeof(peer);
-  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.pid <= 0 ||
-      !identity_(static_cast<uint32_t>(peer.pid), hello.start_time_ticks))
+  socklen_t len = sizeof(waiting.peer);
+  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &waiting.peer, &len) != 0 || waiting.peer.pid <= 0)
     return refuse(conn, CT_REFUSED_IDENTITY, stats_.refused_identity), Hello::refused;
+  waiting.hello = hello;
+  waiting.memfd = std::move(memfd);
+  return Hello::done;
+}
+
+PreloadServer::Hello PreloadServer::read_hello(Waiting& waiting, size_t room, std::vector<PreloadRegistration>& out) {
+  if (!waiting.hello) {
+    if (Hello received = receive_hello(waiting); received != Hello::done) return received;
+  }
+  const ct_preload_hello& hello = *waiting.hello;
+  const ucred peer = waiting.peer;
+  const int conn = waiting.connection.get();
+  switch (identity_(static_cast<uint32_t>(peer.pid), hello.start_time_ticks)) {
+    case Identity::confirmed: break;
+    case Identity::unknown: return Hello::waiting;
+    case Identity::refused: return refuse(conn, CT_REFUSED_IDENTITY, stats_.refused_identity), Hello::refused;
+  }
+  common::UniqueFd memfd = std::move(waiting.memfd);
   if (room == 0) return refuse(conn, CT_REFUSED_FULL, stats_.refused_full), Hello::refused;
   std::string error;
   std::unique_ptr<PreloadRing> ring =

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <sys/socket.h>
 #include <string>
 #include <vector>
 
@@ -28,7 +30,7 @@ struct PreloadRegistration {
 
 struct PreloadServerStats {
   uint64_t accepted = 0;
-  uint64_t refused_identity = 0;  // pid or start time did not match the peer
+  uint64_t refused_identity = 0;  // pid or start time did not match the peer (or stayed unconfirmed kHelloWaitNs)
   uint64_t refused_memory = 0;    // memfd missing, unsealed, wrong size or header
   uint64_t refused_full = 0;      // preload.max_processes registered already
   uint64_t refused_version = 0;
@@ -40,8 +42,10 @@ class PreloadServer {
  public:
   static constexpr uint64_t kHelloWaitNs = 2'000'000'000ull;
   static constexpr size_t kMaxWaiting = 256;
-  // Whether pid (the peer) is the process that started at start_ticks (clock ticks since boot, /proc/PID/stat).
-  using IdentityCheck = std::function<bool(uint32_t pid, uint64_t start_ticks)>;
+  // Whether pid (the peer) is the process that started at start_ticks (clock ticks since boot, /proc/PID/stat):
+  // unknown while nothing can tell yet (gone from /proc before the kernel's record of it was read): asked again.
+  enum class Identity { confirmed, refused, unknown };
+  using IdentityCheck = std::function<Identity(uint32_t pid, uint64_t start_ticks)>;
 
   PreloadServer(std::string path, IdentityCheck identity) : path_(std::move(path)), identity_(std::move(identity)) {}
   ~PreloadServer();
@@ -61,9 +65,14 @@ class PreloadServer {
   struct Waiting {
     common::UniqueFd connection;
     uint64_t since_ns = 0;
+    // A hello read whose identity was unknown: kept (with its memfd and the peer) to be checked again.
+    std::optional<ct_preload_hello> hello;
+    common::UniqueFd memfd;
+    ucred peer{};
   };
   enum class Hello { waiting, done, refused };
   Hello read_hello(Waiting& waiting, size_t room, std::vector<PreloadRegistration>& out);
+  Hello receive_hello(Waiting& waiting);
   void refuse(int connection, uint32_t status, uint64_t& counter);
 
   std::string path_;

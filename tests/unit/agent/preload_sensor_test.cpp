@@ -1,8 +1,11 @@
 // Unit tests of the agent's preload end: the ring consumer against hand-written records (ordering, time cut,
-// padding, stalled and malformed records, wiping), the mapping checks (seals, size, header), the secret-name table
+// padding, stalled and malformed records, wiping), the mapping checks (seals, size, header), the registration's
+// identity check (confirmed, refused, unknown until the kernel's records tell), the secret-name table
 // the hooks read, and the per-server env secret usage (observability, statuses, launchers, shells).
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +17,7 @@
 #include "common/unique_fd.h"
 #include "sensors/preload/env_usage.h"
 #include "sensors/preload/preload_ring.h"
+#include "sensors/preload/preload_server.h"
 
 namespace credtrace::sensors {
 namespace {
@@ -285,6 +289,94 @@ TEST(EnvUsage, AnUnobservableProcessMakesUnreadNamesNotObserved) {
   EnvUsageBook empty;
   empty.observed(6, 6);
   EXPECT_FALSE(empty.finish(6));  // nothing exposed, nothing read: no summary
+}
+
+
+// A hello as the library sends it, with this process's memory, on a fresh connection to the server's socket.
+common::UniqueFd send_hello(const std::string& socket_path, FakeProcess& process, uint64_t start_ticks) {
+  common::UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  EXPECT_EQ(::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ct_preload_hello hello{};
+  hello.magic = CT_PRELOAD_MAGIC;
+  hello.version = CT_PRELOAD_VERSION;
+  hello.pid = static_cast<uint32_t>(::getpid());
+  hello.start_time_ticks = start_ticks;
+  hello.ring_bytes = kRing;
+  hello.table_slots = kSlots;
+  iovec iov{&hello, sizeof(hello)};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  const int fd = process.fd();
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+  EXPECT_EQ(::sendmsg(sock.get(), &msg, 0), static_cast<ssize_t>(sizeof(hello)));
+  return sock;
+}
+
+std::string scratch_socket() {
+  char dir[] = "/tmp/credtrace-preload-server-XXXXXX";
+  EXPECT_NE(::mkdtemp(dir), nullptr);
+  return std::string(dir) + "/preload.sock";
+}
+
+// A process gone before its hello is read, whose exec record the agent has not read yet: the hello waits (its memory
+// kept) until the kernel's record confirms it, then registers.
+TEST(PreloadServer, AnUnknownIdentityWaitsForTheKernelsRecord) {
+  using Identity = PreloadServer::Identity;
+  Identity answer = Identity::unknown;
+  std::vector<uint64_t> asked;
+  PreloadServer server(scratch_socket(), [&](uint32_t pid, uint64_t ticks) {
+    EXPECT_EQ(pid, static_cast<uint32_t>(::getpid()));
+    asked.push_back(ticks);
+    return answer;
+  });
+  std::string error;
+  ASSERT_TRUE(server.listen(&error)) << error;
+  FakeProcess process;
+  auto connection = send_hello(server.path(), process, 4242);
+  EXPECT_TRUE(server.accept(8, 1'000).empty());
+  EXPECT_TRUE(server.accept(8, 2'000).empty());
+  answer = Identity::confirmed;
+  auto registrations = server.accept(8, 3'000);
+  ASSERT_EQ(registrations.size(), 1u);
+  EXPECT_EQ(registrations[0].start_ticks, 4242u);
+  EXPECT_TRUE(registrations[0].ring);
+  EXPECT_EQ(asked, (std::vector<uint64_t>{4242, 4242, 4242}));
+  EXPECT_EQ(server.stats().accepted, 1u);
+  EXPECT_EQ(server.stats().refused_identity, 0u);
+}
+
+// Unknown for longer than the hello wait, or refused outright: refused and counted, never registered.
+TEST(PreloadServer, AnIdentityNeverConfirmedOrRefusedIsCounted) {
+  using Identity = PreloadServer::Identity;
+  Identity answer = Identity::unknown;
+  PreloadServer server(scratch_socket(), [&](uint32_t, uint64_t) { return answer; });
+  std::string error;
+  ASSERT_TRUE(server.listen(&error)) << error;
+  FakeProcess process;
+  auto first = send_hello(server.path(), process, 1);
+  EXPECT_TRUE(server.accept(8, 1'000).empty());
+  EXPECT_TRUE(server.accept(8, 1'000 + PreloadServer::kHelloWaitNs).empty());
+  EXPECT_EQ(server.stats().refused_identity, 1u);
+  EXPECT_EQ(server.stats().hello_timeouts, 0u);
+  ct_preload_welcome welcome{};
+  ASSERT_EQ(::recv(first.get(), &welcome, sizeof(welcome), MSG_DONTWAIT), static_cast<ssize_t>(sizeof(welcome)));
+  EXPECT_EQ(welcome.status, CT_REFUSED_IDENTITY);
+  answer = Identity::refused;
+  auto second = send_hello(server.path(), process, 2);
+  EXPECT_TRUE(server.accept(8, 5'000'000'000).empty());
+  EXPECT_EQ(server.stats().refused_identity, 2u);
+  EXPECT_EQ(server.stats().accepted, 0u);
 }
 
 }  // namespace
