@@ -104,6 +104,7 @@ bool Agent::start_probes() {
   options.agent_tgid = static_cast<uint32_t>(getpid());
   options.exec_prefilter = config_.probes.exec_prefilter;
   options.capture_file_opens = config_.secrets.read_files;
+  options.list_stdio_at_detection = config_.mcp.tool_calls.enabled;
   options.hold_watched_execs =
       config_.tls.hold_exec_until_attached && config_.tls.uprobe_mode == config::TlsUprobeMode::per_process;
   std::string error;

@@ -25,6 +25,17 @@ static __always_inline void ct_finish_stdio_call(__s64 ret) {
   ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
 }
 
+#define CT_E2BIG 7 /* a full hash map refuses an update so */
+
+/* A would-be server's pipes, listed before the agent's verdict (its first calls follow the initialize at once). */
+static __always_inline void ct_list_stdio_now(__u64 stdin_inode, __u64 stdout_inode) {
+  __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  if (stdin_inode && bpf_map_update_elem(&mcp_stdio_files, &stdin_inode, &tgid, BPF_NOEXIST) == -CT_E2BIG)
+    ct_count_drop(CT_DROP_MAP_FULL);
+  if (stdout_inode && bpf_map_update_elem(&mcp_stdio_files, &stdout_inode, &tgid, BPF_NOEXIST) == -CT_E2BIG)
+    ct_count_drop(CT_DROP_MAP_FULL);
+}
+
 SEC("tracepoint/syscalls/sys_enter_read")
 int ct_enter_read(struct trace_event_raw_sys_enter *ctx) {
   __u64 fd = ctx->args[0], buf = ctx->args[1]; /* read(fd, buf, count) */
@@ -78,11 +89,17 @@ int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   ct_task_remove_sets(task, 1u << CT_SET_CANDIDATE);
   char first = 0;
   bpf_probe_read_user(&first, 1, (void *)user_buf);
-  if (first == '{' || first == 'C') ct_task_add_sets(task, 1u << CT_SET_WATCHED);
+  const bool json_rpc = first == '{' || first == 'C';
+  if (json_rpc) ct_task_add_sets(task, 1u << CT_SET_WATCHED);
+  __u64 stdin_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 0));
+  __u64 stdout_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 1));
+  if (json_rpc && list_stdio_at_detection) ct_list_stdio_now(stdin_inode, stdout_inode);
 
   struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_STDIN, CT_FLAG_CANDIDATE);
+  e->stdin_inode = stdin_inode;
+  e->stdout_inode = stdout_inode;
   __u64 len = ctx->ret;
   if (len > CT_STDIN_CAPTURE_LEN) {
     len = CT_STDIN_CAPTURE_LEN;

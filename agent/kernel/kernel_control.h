@@ -44,6 +44,8 @@ class WatchControl {
   // writes of fd 1 on it are captured (CT_EVENT_STDIO_DATA). false when the map is full.
   virtual bool add_stdio_file(uint64_t inode, uint32_t server_tgid) = 0;
   virtual void remove_stdio_file(uint64_t inode) = 0;
+  // Removes inode only while it is listed for that tgid (what the kernel listed at a candidate's first message).
+  virtual void remove_stdio_file_listed_for(uint64_t inode, uint32_t tgid) = 0;
 };
 
 // One attached TLS uprobe; destroying it detaches the probe and closes its file descriptor.

@@ -65,6 +65,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
   probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
   probes->skel_->rodata->capture_file_opens = options.capture_file_opens;
+  probes->skel_->rodata->list_stdio_at_detection = options.list_stdio_at_detection;
   const bool hold = probes->prepare_hold(options);
   probes->skel_->rodata->hold_watched_execs = hold;
   if (int err = bpf_map__set_max_entries(probes->skel_->maps.events, options.ringbuf_bytes); err) {
@@ -354,6 +355,13 @@ bool Probes::add_stdio_file(uint64_t inode, uint32_t server_tgid) {
 
 void Probes::remove_stdio_file(uint64_t inode) {
   bpf_map__delete_elem(skel_->maps.mcp_stdio_files, &inode, sizeof(inode), 0);
+}
+
+void Probes::remove_stdio_file_listed_for(uint64_t inode, uint32_t tgid) {
+  uint32_t listed_for = 0;
+  if (bpf_map__lookup_elem(skel_->maps.mcp_stdio_files, &inode, sizeof(inode), &listed_for, sizeof(listed_for), 0) == 0 &&
+      listed_for == tgid)
+    remove_stdio_file(inode);
 }
 
 bool Probes::add_exec_name(const std::string& name, bool wrapper) {

@@ -23,6 +23,7 @@ struct ProbeOptions {
   uint32_t wakeup_threshold_bytes = 1u << 20;
   uint32_t agent_tgid = 0;
   bool capture_file_opens = false;  // off until the file sensor consumes them (driver tests turn it on)
+  bool list_stdio_at_detection = false;  // mcp.tool_calls.enabled: see bpf/stdio.bpf.c
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
   bool hold_watched_execs = false;  // SIGSTOP watched processes at exec (CT_FLAG_HELD); the agent sends SIGCONT
   // Where the held-process ledger is pinned (hold_watched_execs; without a pin there is no hold).
@@ -72,6 +73,7 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   void stop_socket_capture(uint32_t tgid, uint32_t fd) override;
   bool add_stdio_file(uint64_t inode, uint32_t server_tgid) override;
   void remove_stdio_file(uint64_t inode) override;
+  void remove_stdio_file_listed_for(uint64_t inode, uint32_t tgid) override;
 
  private:
   Probes() = default;

@@ -25,6 +25,10 @@ struct ProcessRecord {
   Role role = Role::none;
   uint32_t server_pid = 0;  // the MCP server this process belongs to (itself for a server)
   uint32_t client_pid = 0;  // the MCP client that launched the server, when known
+  // Its fd 0 and fd 1 inodes as the kernel saw them at its first stdin message (0: not seen): what the stdio sensor
+  // lists when /proc no longer tells (a server gone before the agent read its first message).
+  uint64_t stdin_inode = 0;
+  uint64_t stdout_inode = 0;
 };
 
 class ProcessTable {

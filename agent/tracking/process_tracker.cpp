@@ -200,12 +200,16 @@ void ProcessTracker::on_stdin(const ct_stdin_event& e) {
   auto request = config_.mcp.protocol_detection ? mcp::parse_initialize(std::string_view(e.data, len))
                                                 : std::nullopt;
   ProcessRecord* reader = table_.find(e.hdr.tgid);
-  if (!request) {
-    // The kernel watched it provisionally (JSON-looking first message): not MCP, so undo unless it is watched anyway.
-    if (!in_workload(reader)) kernel_.remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
+  if (!request || !reader || reader->role != Role::candidate) {
+    // The kernel watched it provisionally (JSON-looking first message) and listed its pipes: not an MCP server, so
+    // undo unless it is watched anyway.
+    if (!in_workload(reader)) {
+      kernel_.remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
+      for (uint64_t inode : {e.stdin_inode, e.stdout_inode})
+        if (inode) kernel_.remove_stdio_file_listed_for(inode, e.hdr.tgid);
+    }
     return;
   }
-  if (!reader || (reader->role != Role::candidate)) return;
   // The server is the client's direct child that this reader descends from.
   ProcessRecord* root = reader;
   for (size_t steps = 0; steps < table_.size(); ++steps) {
@@ -213,6 +217,8 @@ void ProcessTracker::on_stdin(const ct_stdin_event& e) {
     if (!parent || parent->role != Role::candidate) break;
     root = parent;
   }
+  root->stdin_inode = e.stdin_inode;  // the reader's pipes: the server's (a wrapper's child reads what it was given)
+  root->stdout_inode = e.stdout_inode;
   discovery::McpIdentity identity;
   identity.server_name = program_name(root->argv, root->exe);
   identity.package = identity.server_name;

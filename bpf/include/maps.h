@@ -194,6 +194,9 @@ struct {
 const volatile __u32 agent_tgid __weak = 0;
 /* Whether opens by watched processes are sent to the agent (off until its file sensor consumes them). */
 const volatile bool capture_file_opens __weak = false;
+/* mcp.tool_calls.enabled: a candidate's first stdin message that looks like JSON-RPC lists its stdio pipes at once,
+ * so a server's first calls are captured before the agent has classified it (it removes them when not MCP). */
+const volatile bool list_stdio_at_detection __weak = false;
 /* When false, every exec is reported (no exec-name prefilter). */
 const volatile bool exec_prefilter __weak = true;
 /* Stop (SIGSTOP) a watched process at its exec (before its first user instruction) and when it maps a libssl, until

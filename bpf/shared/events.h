@@ -164,6 +164,10 @@ struct ct_stdin_event {
   struct ct_event_header hdr;
   ct_u32 len;       /* bytes valid in data */
   ct_u32 read_ret;  /* what read() returned (may exceed len) */
+  /* The reader's fd 0 and fd 1 (pipe or socket inode, else 0). With list_stdio_at_detection and a message that looks
+   * like JSON-RPC, the kernel listed them in mcp_stdio_files already: the agent keeps them (MCP) or removes them. */
+  ct_u64 stdin_inode;
+  ct_u64 stdout_inode;
   char data[CT_STDIN_CAPTURE_LEN];
 };
 

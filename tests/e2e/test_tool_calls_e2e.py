@@ -3,8 +3,10 @@ client; the agent must report every call (method, tool, shape, outcome, session)
 and downstream credential uses linked to the call in flight — never a raw value."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 from harness import NPM_DIR, AgentTestCase, Agent, base_env, fake_github_pat, fake_gitlab_pat, fake_openai_key, \
@@ -193,6 +195,28 @@ class ToolCallsOverStdio(AgentTestCase):
         out = run_calls_client(spec)
         self.assertIn("error", out["results"][0])
         call = self.wait_calls(1, "unanswered call", tool="slow")[0]["mcp_tool_call"]
+        self.assertEqual(call["outcome"], "no_answer")
+        self.assertEqual(call["no_answer"], "session_end")
+
+    def test_a_call_to_a_server_gone_before_the_agent_read_its_first_message_is_reported(self):
+        """The agent is paused from just before a server reads its first message until after it answered initialize,
+        took a call and exited: /proc no longer tells its pipes when the agent catches up, but the kernel listed them
+        at that first message (a JSON-RPC line on the stdin of a client's child), so the call is captured and
+        reported."""
+        go_file = os.path.join(self.dir, "go")
+        server = [sys.executable, os.path.join(CLIENTS, "mcp_stdio_rude_server.py"), "exit-on-call"]
+        client = subprocess.Popen([sys.executable, os.path.join(CLIENTS, "mcp_client_gated.py")] + server,
+                                  stdout=subprocess.PIPE, text=True, env=dict(base_env(), GO_FILE=go_file))
+        time.sleep(1.5)  # the agent reads the client's and the server's execs (the server is a candidate)
+        self.agent.proc.send_signal(signal.SIGSTOP)
+        try:
+            open(go_file, "w").close()
+            out, _ = client.communicate(timeout=60)
+        finally:
+            self.agent.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(client.returncode, 0)
+        self.assertIn("answer: none", out)
+        call = self.wait_calls(1, "the call of the gone server", tool="slow")[0]["mcp_tool_call"]
         self.assertEqual(call["outcome"], "no_answer")
         self.assertEqual(call["no_answer"], "session_end")
 

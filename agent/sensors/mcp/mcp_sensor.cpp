@@ -85,7 +85,7 @@ void McpSensor::on_attributed(const process::ProcessRecord& record, const tracki
   if (record.pid != server.pid || sessions_.count(server.pid)) return;  // the server itself, once
   Session& session = sessions_[server.pid];
   session.server_pid = server.pid;
-  list_stdio(server.pid, session);
+  list_stdio(record, session);
   session.key = "stdio:" + std::to_string(server.pid) + ":" + std::to_string(session.stdin_inode);
   McpSessionOrigin origin;
   origin.transport = "stdio";
@@ -96,9 +96,13 @@ void McpSensor::on_attributed(const process::ProcessRecord& record, const tracki
   context_.mcp_calls.open_session(session.key, std::move(origin));
 }
 
-void McpSensor::list_stdio(uint32_t pid, Session& session) {
+// From /proc, or (the server gone already) as the kernel saw them at its first stdin message.
+void McpSensor::list_stdio(const process::ProcessRecord& record, Session& session) {
+  const uint32_t pid = record.pid;
   session.stdin_inode = stdio_inode(pid, 0, context_.config.proc_root);
   session.stdout_inode = stdio_inode(pid, 1, context_.config.proc_root);
+  if (!session.stdin_inode) session.stdin_inode = record.stdin_inode;
+  if (!session.stdout_inode) session.stdout_inode = record.stdout_inode;
   for (uint64_t inode : {session.stdin_inode, session.stdout_inode}) {
     if (inode && context_.kernel.add_stdio_file(inode, pid)) {
       inode_servers_[inode] = pid;

@@ -40,7 +40,7 @@ class McpSensor final : public Sensor {
   using Tracker = streams::StreamTracker<Context>;
   class CallSink;
 
-  void list_stdio(uint32_t pid, Session& session);
+  void list_stdio(const process::ProcessRecord& record, Session& session);
   static void add_parser_stats(const Tracker::Connection& connection, protocols::JsonRpcParserStats& total);
   void end(Session& session, uint64_t now_ns);
 

@@ -38,6 +38,8 @@ struct RecordingKernel final : kernel::WatchControl {
   void stop_socket_capture(uint32_t, uint32_t) override {}
   bool add_stdio_file(uint64_t, uint32_t) override { return true; }
   void remove_stdio_file(uint64_t) override {}
+  std::vector<std::pair<uint64_t, uint32_t>> stdio_unlisted;
+  void remove_stdio_file_listed_for(uint64_t inode, uint32_t tgid) override { stdio_unlisted.emplace_back(inode, tgid); }
   bool watched(uint32_t pid) const { return sets.count({CT_SET_WATCHED, pid}) > 0; }
 };
 
@@ -207,6 +209,7 @@ TEST_F(TrackerTest, ChildOfAClientIsAServerByItsInitializeMessage) {
   EXPECT_EQ(starts[0].workload().mcp().discovered_by(), "protocol");
   EXPECT_EQ(starts[0].workload().mcp().client(), "claude");
   EXPECT_TRUE(kernel_.watched(401));
+  EXPECT_TRUE(kernel_.stdio_unlisted.empty());  // the pipes the kernel listed stay
 }
 
 TEST_F(TrackerTest, NonMcpStdinUndoesTheProvisionalWatch) {
@@ -216,12 +219,16 @@ TEST_F(TrackerTest, NonMcpStdinUndoesTheProvisionalWatch) {
   ct_stdin_event in{};
   in.hdr.type = CT_EVENT_STDIN;
   in.hdr.tgid = 501;
+  in.stdin_inode = 9001;  // the kernel listed its pipes at that message
+  in.stdout_inode = 9002;
   const std::string message = R"({"hello":"world"})";
   std::memcpy(in.data, message.data(), message.size());
   in.len = static_cast<uint32_t>(message.size());
   tracker_.on_stdin(in);
   EXPECT_FALSE(kernel_.watched(501));
   EXPECT_TRUE(sink_.of_type("mcp_server_start").empty());
+  EXPECT_EQ(kernel_.stdio_unlisted,
+            (std::vector<std::pair<uint64_t, uint32_t>>{{9001, 501}, {9002, 501}}));  // only while listed for 501
 }
 
 // Provisional watches need the process's start time from /proc: this test's own process stands in.

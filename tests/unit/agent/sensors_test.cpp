@@ -27,6 +27,7 @@ struct NoKernel final : kernel::WatchControl, kernel::UprobeAttacher {
   void stop_socket_capture(uint32_t, uint32_t) override {}
   bool add_stdio_file(uint64_t, uint32_t) override { return true; }
   void remove_stdio_file(uint64_t) override {}
+  void remove_stdio_file_listed_for(uint64_t, uint32_t) override {}
   std::unique_ptr<kernel::UprobeLink> attach_uprobe(kernel::TlsProbe, const std::string&, uint64_t, int,
                                                     std::string* error) override {
     *error = "no kernel here";
