@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -323,11 +324,17 @@ common::UniqueFd send_hello(const std::string& socket_path, FakeProcess& process
   return sock;
 }
 
-std::string scratch_socket() {
-  char dir[] = "/tmp/credtrace-preload-server-XXXXXX";
-  EXPECT_NE(::mkdtemp(dir), nullptr);
-  return std::string(dir) + "/preload.sock";
-}
+// A fresh directory for the server's socket, removed with everything in it at the end of the test.
+struct ScratchSocket {
+  std::string dir;
+  ScratchSocket() {
+    char name[] = "/tmp/credtrace-preload-server-XXXXXX";
+    EXPECT_NE(::mkdtemp(name), nullptr);
+    dir = name;
+  }
+  ~ScratchSocket() { std::filesystem::remove_all(dir); }
+  std::string path() const { return dir + "/preload.sock"; }
+};
 
 // A process gone before its hello is read, whose exec record the agent has not read yet: the hello waits (its memory
 // kept) until the kernel's record confirms it, then registers.
@@ -335,7 +342,8 @@ TEST(PreloadServer, AnUnknownIdentityWaitsForTheKernelsRecord) {
   using Identity = PreloadServer::Identity;
   Identity answer = Identity::unknown;
   std::vector<uint64_t> asked;
-  PreloadServer server(scratch_socket(), [&](uint32_t pid, uint64_t ticks) {
+  ScratchSocket scratch;
+  PreloadServer server(scratch.path(), [&](uint32_t pid, uint64_t ticks) {
     EXPECT_EQ(pid, static_cast<uint32_t>(::getpid()));
     asked.push_back(ticks);
     return answer;
@@ -360,7 +368,8 @@ TEST(PreloadServer, AnUnknownIdentityWaitsForTheKernelsRecord) {
 TEST(PreloadServer, AnIdentityNeverConfirmedOrRefusedIsCounted) {
   using Identity = PreloadServer::Identity;
   Identity answer = Identity::unknown;
-  PreloadServer server(scratch_socket(), [&](uint32_t, uint64_t) { return answer; });
+  ScratchSocket scratch;
+  PreloadServer server(scratch.path(), [&](uint32_t, uint64_t) { return answer; });
   std::string error;
   ASSERT_TRUE(server.listen(&error)) << error;
   FakeProcess process;
