@@ -149,6 +149,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   for (auto& sensor : sensors_) sensor->start();
   tracker_->start();
   emit_ready();
+  probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
   loop(stop);
   // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
   probes_->set_hold_active(false);

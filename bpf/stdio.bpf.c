@@ -93,10 +93,11 @@ int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   if (json_rpc) ct_task_add_sets(task, 1u << CT_SET_WATCHED);
   __u64 stdin_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 0));
   __u64 stdout_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 1));
-  if (json_rpc && list_stdio_at_detection) ct_list_stdio_now(stdin_inode, stdout_inode);
 
   struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
   if (!e) return 0;
+  /* Only with the record reserved: the agent removes what it lists when the message is no MCP initialize. */
+  if (json_rpc && list_stdio_at_detection) ct_list_stdio_now(stdin_inode, stdout_inode);
   ct_fill_header(&e->hdr, CT_EVENT_STDIN, CT_FLAG_CANDIDATE);
   e->stdin_inode = stdin_inode;
   e->stdout_inode = stdout_inode;

@@ -26,10 +26,12 @@ bool is_bpffs(const std::string& dir) {
 
 }  // namespace
 
-std::string ensure_bpffs(const std::string& dir) {
+std::string ensure_bpffs(const std::string& dir, bool* mounted) {
+  *mounted = false;
   if (is_bpffs(dir)) return "";
   if (::mount("bpf", dir.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
     return "cannot mount bpffs at " + dir + ": " + std::strerror(errno);
+  *mounted = true;
   return is_bpffs(dir) ? "" : "mounted bpffs at " + dir + " but it is not a BPF filesystem";
 }
 

@@ -10,7 +10,8 @@ namespace credtrace::loader {
 // Returns "" on success or a message saying what failed.
 std::string ensure_tracefs();
 
-// Makes sure a BPF filesystem is mounted at dir (/sys/fs/bpf); mounts one when absent. "" or what failed.
-std::string ensure_bpffs(const std::string& dir = "/sys/fs/bpf");
+// Makes sure a BPF filesystem is mounted at dir (/sys/fs/bpf); mounts one when absent (*mounted: true then).
+// "" or what failed.
+std::string ensure_bpffs(const std::string& dir, bool* mounted);
 
 }  // namespace credtrace::loader

@@ -51,12 +51,17 @@ size_t continue_pinned_ledger(const std::string& path, std::string* error, const
   if (::access(path.c_str(), F_OK) != 0) return 0;
   const int fd = bpf_obj_get(path.c_str());
   size_t continued = 0;
+  bpf_map_info info{};
+  uint32_t info_len = sizeof(info);
   if (fd < 0) {
     *error = "cannot open the held-process ledger " + path + ": " + std::strerror(errno);
+  } else if (bpf_obj_get_info_by_fd(fd, &info, &info_len) != 0 || info.type != BPF_MAP_TYPE_HASH ||
+             info.key_size != sizeof(uint32_t) || info.value_size != sizeof(uint64_t)) {
+    *error = "the held-process ledger " + path + " is not this agent's kind of map: removed, nothing continued";
   } else {
     continued = continue_held(fd, proc_root);
-    ::close(fd);
   }
+  if (fd >= 0) ::close(fd);
   ::unlink(path.c_str());
   return continued;
 }

@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,7 +81,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = err;
     return nullptr;
   }
-  probes->set_hold_active(hold && probes->pin_ledger());
+  if (hold) probes->pin_ledger();  // the hold itself starts with the agent's loop (set_hold_active)
   probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
   if (!probes->ring_) {
     *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
@@ -104,39 +105,66 @@ std::string Probes::attach_all() {
   return "";
 }
 
-// The hold needs its ledger in bpffs; what an agent before this one left stopped is continued now.
+namespace {
+
+// The agent continues held processes of every user: kill(SIGCONT) to another user's process needs CAP_KILL.
+bool has_cap_kill() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_KILL / 32].effective & (1u << (CAP_KILL % 32))) != 0;
+}
+
+bool in_init_mount_namespace() {
+  struct stat self{}, init{};
+  return ::stat("/proc/self/ns/mnt", &self) == 0 && ::stat("/proc/1/ns/mnt", &init) == 0 && self.st_ino == init.st_ino &&
+         self.st_dev == init.st_dev;
+}
+
+}  // namespace
+
+// What an agent before this one left stopped is continued now, whatever this agent's settings. The hold then needs
+// CAP_KILL and its ledger in bpffs.
 bool Probes::prepare_hold(const ProbeOptions& options) {
-  if (!options.hold_watched_execs) return false;
   const std::string& path = options.held_ledger_path;
   const std::string dir = path.substr(0, path.rfind('/'));
   const std::string mount_point = dir.substr(0, dir.rfind('/'));
-  if (std::string err = ensure_bpffs(mount_point); !err.empty()) {
-    hold_status_ = "off: " + err;
-    log::warn("tls.hold_exec_until_attached is off: " + err);
-    return false;
-  }
   std::string error;
   const size_t continued = continue_pinned_ledger(path, &error);
   if (!error.empty()) log::warn(error);
+  const std::string left = continued ? ", continued " + std::to_string(continued) + " left held" : "";
   if (continued)
     log::warn("continued " + std::to_string(continued) + " process(es) an earlier agent held and never continued");
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    hold_status_ = "off: cannot create " + dir + ": " + std::strerror(errno);
+  auto off = [&](const std::string& why) {
+    hold_status_ = "off: " + why + left;
     log::warn("tls.hold_exec_until_attached is " + hold_status_);
     return false;
+  };
+  if (!options.hold_watched_execs) {
+    hold_status_ = continued ? "off (" + left.substr(2) + ")" : "off";
+    return false;
   }
-  ledger_path_ = path;
-  hold_status_ = "on (ledger " + path + (continued ? ", continued " + std::to_string(continued) + " left held" : "") + ")";
+  if (!has_cap_kill()) return off("no CAP_KILL (a held process of another user could not be continued)");
+  bool mounted = false;
+  if (std::string err = ensure_bpffs(mount_point, &mounted); !err.empty()) return off(err);
+  if (mounted && !in_init_mount_namespace())
+    log::warn("bpffs mounted at " + mount_point + " in the agent's own mount namespace: the held-process ledger " +
+              "ends with it, so a process a killed agent left held is continued only by an agent that shares it " +
+              "(mount the host's bpffs there)");
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return off("cannot create " + dir + ": " + std::strerror(errno));
+  pending_ledger_path_ = path;
+  hold_status_ = "on (ledger " + path + left + ")";
   return true;
 }
 
 bool Probes::pin_ledger() {
-  if (int err = bpf_map__pin(skel_->maps.held_processes, ledger_path_.c_str()); err) {
-    hold_status_ = "off: cannot pin the held-process ledger at " + ledger_path_ + ": " + std::strerror(-err);
+  if (int err = bpf_map__pin(skel_->maps.held_processes, pending_ledger_path_.c_str()); err) {
+    hold_status_ = "off: cannot pin the held-process ledger at " + pending_ledger_path_ + ": " + std::strerror(-err);
     log::warn("tls.hold_exec_until_attached is " + hold_status_);
-    ledger_path_.clear();
     return false;
   }
+  ledger_path_ = pending_ledger_path_;
   return true;
 }
 

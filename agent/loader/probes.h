@@ -54,8 +54,8 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   bool add_exec_name(const std::string& name, bool wrapper = false) override;
 
   KernelCounters read_counters() const;
-  // Whether the kernel stops watched execs (with hold_watched_execs): on after load, off before the agent's last
-  // drain, so every held process is continued.
+  // Whether the kernel stops watched execs (with hold_watched_execs and the ledger pinned: holding()): switched on
+  // by the agent when its loop starts, off before its last drain, so every held process is continued.
   void set_hold_active(bool active);
   // The agent continued a held process (or is about to): its ledger entry is removed first.
   void forget_held(uint32_t tgid);
@@ -96,7 +96,8 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   std::vector<std::string> attached_;
   int handled_ = 0;
   std::string hold_status_ = "off";
-  std::string ledger_path_;  // set while the ledger is pinned
+  std::string pending_ledger_path_;  // where the ledger goes (the hold prepared)
+  std::string ledger_path_;          // set while the ledger is pinned
   std::shared_ptr<size_t> uprobes_alive_ = std::make_shared<size_t>(0);  // decremented by each link's destructor
   // Closes released TLS links off the agent's thread (a uprobe's detach waits for an RCU grace period, ~0.1 s);
   // declared last: drained and joined first, while the skeleton still exists.

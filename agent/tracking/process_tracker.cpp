@@ -195,6 +195,12 @@ void ProcessTracker::on_exit(const ct_exit_event& e) {
   table_.erase(e.hdr.tgid);
 }
 
+// The pipes the kernel listed at a candidate's first message (bpf/stdio.bpf.c), while still listed for it.
+void ProcessTracker::unlist_stdio(const ct_stdin_event& e) {
+  for (uint64_t inode : {e.stdin_inode, e.stdout_inode})
+    if (inode) kernel_.remove_stdio_file_listed_for(inode, e.hdr.tgid);
+}
+
 void ProcessTracker::on_stdin(const ct_stdin_event& e) {
   size_t len = std::min<size_t>(e.len, sizeof(e.data));
   auto request = config_.mcp.protocol_detection ? mcp::parse_initialize(std::string_view(e.data, len))
@@ -203,11 +209,9 @@ void ProcessTracker::on_stdin(const ct_stdin_event& e) {
   if (!request || !reader || reader->role != Role::candidate) {
     // The kernel watched it provisionally (JSON-looking first message) and listed its pipes: not an MCP server, so
     // undo unless it is watched anyway.
-    if (!in_workload(reader)) {
-      kernel_.remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
-      for (uint64_t inode : {e.stdin_inode, e.stdout_inode})
-        if (inode) kernel_.remove_stdio_file_listed_for(inode, e.hdr.tgid);
-    }
+    if (!in_workload(reader)) kernel_.remove_from_set(CT_SET_WATCHED, e.hdr.tgid);
+    // A server's own pipes are listed under its pid by the stdio sensor: those stay.
+    if (!in_workload(reader) || reader->server_pid != reader->pid) unlist_stdio(e);
     return;
   }
   // The server is the client's direct child that this reader descends from.
@@ -219,6 +223,8 @@ void ProcessTracker::on_stdin(const ct_stdin_event& e) {
   }
   root->stdin_inode = e.stdin_inode;  // the reader's pipes: the server's (a wrapper's child reads what it was given)
   root->stdout_inode = e.stdout_inode;
+  // Listed under the reader's pid: the stdio sensor lists the server's own (the same pipes, as a rule) under its pid.
+  if (root != reader) unlist_stdio(e);
   discovery::McpIdentity identity;
   identity.server_name = program_name(root->argv, root->exe);
   identity.package = identity.server_name;

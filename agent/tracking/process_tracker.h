@@ -54,6 +54,7 @@ class ProcessTracker final : public kernel::RecordHandler {
   void on_fork(const ct_fork_event& e);
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);
+  void unlist_stdio(const ct_stdin_event& e);
   const process::ProcessTable& table() const { return table_; }
 
  private:

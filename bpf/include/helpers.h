@@ -106,7 +106,7 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
 /* tls.hold_exec_until_attached: stops the current process (SIGSTOP, delivered on its way back to user space) while
- * the agent is there to continue it; true when it was stopped. It is listed in held_processes first (no room: not
+ * the agent is there to continue it, unless it has a controlling terminal; true when it was stopped. It is listed in held_processes first (no room: not
  * stopped, counted), so an agent that dies before continuing it leaves a trace its successor acts on. Call only with
  * the record that reports it reserved. */
 #define CT_SIGSTOP 19
@@ -116,6 +116,9 @@ static __always_inline bool ct_hold_current(void) {
   __u32 *active = bpf_map_lookup_elem(&hold_active, &zero);
   if (!active || !*active) return false;
   struct task_struct *task = bpf_get_current_task_btf();
+  /* A process with a controlling terminal may be a job-control shell's child: that shell would see the stop as its
+   * job's (a "Stopped" job, the terminal taken back). Such a process races its uprobes instead. */
+  if (BPF_CORE_READ(task, signal, tty)) return false;
   __u32 tgid = task->tgid;
   __u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
   if (bpf_map_update_elem(&held_processes, &tgid, &start, BPF_ANY) != 0) {

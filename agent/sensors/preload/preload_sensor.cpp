@@ -69,9 +69,14 @@ PreloadServer::Identity PreloadSensor::identity_matches(uint32_t pid, uint64_t s
   if (start_ticks == 0) return Identity::refused;
   if (const uint64_t in_proc = proc_start_ticks(context_.config.proc_root, pid))
     return in_proc == start_ticks ? Identity::confirmed : Identity::refused;
-  auto member = members_.find(pid);
-  if (member == members_.end()) return Identity::unknown;
   static const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
+  auto member = members_.find(pid);
+  if (member == members_.end()) {
+    // Its exec record can only still be on its way if it started moments ago.
+    constexpr uint64_t kRecentNs = 10'000'000'000ull;
+    const uint64_t started_ns = start_ticks * ns_per_tick;
+    return started_ns + kRecentNs >= boot_clock_ns() ? Identity::unknown : Identity::refused;
+  }
   return member->second.start_boottime_ns / ns_per_tick == start_ticks ? Identity::confirmed : Identity::refused;
 }
 

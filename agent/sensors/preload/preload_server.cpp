@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -52,9 +53,13 @@ std::vector<PreloadRegistration> PreloadServer::accept(size_t room, uint64_t now
   if (!listener_) return out;
   // At most kMaxWaiting connections wait for their hello: connecting without sending one cannot exhaust the
   // agent's descriptors (the rest stay in the listen backlog).
-  while (waiting_.size() < kMaxWaiting) {
+  // Hellos read whose identity is not confirmed yet (at most kMaxUnconfirmed) do not count: they hold no backlog.
+  size_t without_hello = static_cast<size_t>(
+      std::count_if(waiting_.begin(), waiting_.end(), [](const Waiting& w) { return !w.hello; }));
+  while (without_hello < kMaxWaiting) {
     const int conn = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0) break;
+    ++without_hello;
     Waiting waiting;
     waiting.connection.reset(conn);
     waiting.since_ns = now_mono_ns;
@@ -68,6 +73,7 @@ std::vector<PreloadRegistration> PreloadServer::accept(size_t room, uint64_t now
     }
     if (hello == Hello::waiting && it->hello) refuse(it->connection.get(), CT_REFUSED_IDENTITY, stats_.refused_identity);
     else if (hello == Hello::waiting) ++stats_.hello_timeouts;
+    if (it->unconfirmed) --unconfirmed_;
     it = waiting_.erase(it);
   }
   return out;
@@ -129,7 +135,12 @@ PreloadServer::Hello PreloadServer::read_hello(Waiting& waiting, size_t room, st
   const int conn = waiting.connection.get();
   switch (identity_(static_cast<uint32_t>(peer.pid), hello.start_time_ticks)) {
     case Identity::confirmed: break;
-    case Identity::unknown: return Hello::waiting;
+    case Identity::unknown:
+      if (waiting.unconfirmed) return Hello::waiting;
+      if (unconfirmed_ >= kMaxUnconfirmed) return refuse(conn, CT_REFUSED_IDENTITY, stats_.refused_identity), Hello::refused;
+      waiting.unconfirmed = true;
+      ++unconfirmed_;
+      return Hello::waiting;
     case Identity::refused: return refuse(conn, CT_REFUSED_IDENTITY, stats_.refused_identity), Hello::refused;
   }
   common::UniqueFd memfd = std::move(waiting.memfd);

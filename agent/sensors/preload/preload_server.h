@@ -42,6 +42,7 @@ class PreloadServer {
  public:
   static constexpr uint64_t kHelloWaitNs = 2'000'000'000ull;
   static constexpr size_t kMaxWaiting = 256;
+  static constexpr size_t kMaxUnconfirmed = 64;  // hellos waiting for the kernel's record of their process
   // Whether pid (the peer) is the process that started at start_ticks (clock ticks since boot, /proc/PID/stat):
   // unknown while nothing can tell yet (gone from /proc before the kernel's record of it was read): asked again.
   enum class Identity { confirmed, refused, unknown };
@@ -69,6 +70,7 @@ class PreloadServer {
     std::optional<ct_preload_hello> hello;
     common::UniqueFd memfd;
     ucred peer{};
+    bool unconfirmed = false;  // counted in unconfirmed_
   };
   enum class Hello { waiting, done, refused };
   Hello read_hello(Waiting& waiting, size_t room, std::vector<PreloadRegistration>& out);
@@ -79,6 +81,7 @@ class PreloadServer {
   IdentityCheck identity_;
   common::UniqueFd listener_;
   std::vector<Waiting> waiting_;
+  size_t unconfirmed_ = 0;
   PreloadServerStats stats_;
 };
 

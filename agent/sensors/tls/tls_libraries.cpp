@@ -268,7 +268,7 @@ size_t TlsLibraries::attach_file_for(uint32_t pid, const std::string& path, bool
 }
 
 // The files of a process that may hold OpenSSL, through its root: executable mappings (libssl*, node, the
-// executable), and, at exec, the usual libssl locations its ld.so is about to map.
+// executable), and, with_known_locations (no hold at libssl maps), the usual libssl locations ld.so may map next.
 std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) const {
   const std::string base = options_.proc_root + "/" + std::to_string(pid);
   std::string exe;

@@ -388,5 +388,23 @@ TEST(PreloadServer, AnIdentityNeverConfirmedOrRefusedIsCounted) {
   EXPECT_EQ(server.stats().accepted, 0u);
 }
 
+// At most kMaxUnconfirmed hellos wait for their process's record; they do not hold back new connections.
+TEST(PreloadServer, UnconfirmedHellosAreBoundedAndLeaveRoomForOthers) {
+  using Identity = PreloadServer::Identity;
+  ScratchSocket scratch;
+  PreloadServer server(scratch.path(), [&](uint32_t, uint64_t ticks) {
+    return ticks == 7 ? Identity::confirmed : Identity::unknown;
+  });
+  std::string error;
+  ASSERT_TRUE(server.listen(&error)) << error;
+  FakeProcess process;
+  std::vector<common::UniqueFd> connections;
+  for (size_t i = 0; i <= PreloadServer::kMaxUnconfirmed; ++i) connections.push_back(send_hello(server.path(), process, 1));
+  EXPECT_TRUE(server.accept(8, 1'000).empty());
+  EXPECT_EQ(server.stats().refused_identity, 1u);  // the one beyond the bound
+  connections.push_back(send_hello(server.path(), process, 7));
+  EXPECT_EQ(server.accept(8, 2'000).size(), 1u);
+}
+
 }  // namespace
 }  // namespace credtrace::sensors
