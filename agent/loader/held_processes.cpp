@@ -10,22 +10,9 @@
 #include <vector>
 
 #include "identity/procfs.h"
-#include "log.h"
+#include "tracking/proc_records.h"
 
 namespace credtrace::loader {
-namespace {
-
-// The start time the kernel recorded (ns since boot) against /proc's (clock ticks): equal to the tick.
-bool same_process(uint32_t tgid, uint64_t start_boottime_ns, const std::string& proc_root) {
-  const auto proc_start = identity::read_start_time_ns(static_cast<int32_t>(tgid), proc_root);
-  if (!proc_start) return false;
-  const long hz = ::sysconf(_SC_CLK_TCK);
-  if (hz <= 0) return false;
-  const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(hz);
-  return start_boottime_ns / ns_per_tick * ns_per_tick == *proc_start;
-}
-
-}  // namespace
 
 size_t continue_held(int ledger_fd, const std::string& proc_root) {
   std::vector<uint32_t> tgids;
@@ -41,7 +28,8 @@ size_t continue_held(int ledger_fd, const std::string& proc_root) {
     uint64_t start = 0;
     if (bpf_map_lookup_elem(ledger_fd, &tgid, &start) != 0) continue;
     bpf_map_delete_elem(ledger_fd, &tgid);  // before the SIGCONT: a later stop of the same process lists it anew
-    if (!same_process(tgid, start, proc_root)) continue;
+    const auto proc_start = identity::read_start_time_ns(static_cast<int32_t>(tgid), proc_root);
+    if (!proc_start || !tracking::same_start(*proc_start, start)) continue;  // gone, or the pid reused
     if (::kill(static_cast<pid_t>(tgid), SIGCONT) == 0) ++continued;
   }
   return continued;

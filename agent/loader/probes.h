@@ -10,6 +10,7 @@
 
 #include "events.h"
 #include "kernel/kernel_control.h"
+#include "loader/held_processes.h"
 
 struct ct_probes;  // bpftool skeleton of bpf/credtrace.bpf.c
 namespace credtrace::loader { class LinkCloser; }
@@ -27,7 +28,7 @@ struct ProbeOptions {
   bool exec_prefilter = true;  // report execs of unwatched processes only for names in the exec-name set or containing "mcp"
   bool hold_watched_execs = false;  // SIGSTOP watched processes at exec (CT_FLAG_HELD); the agent sends SIGCONT
   // Where the held-process ledger is pinned (hold_watched_execs; without a pin there is no hold).
-  std::string held_ledger_path = "/sys/fs/bpf/credtrace/held_processes";
+  std::string held_ledger_path = kHeldLedgerPath;
 };
 
 using kernel::KernelCounters;

@@ -54,11 +54,11 @@ class ProcessTracker final : public kernel::RecordHandler {
   void on_fork(const ct_fork_event& e);
   void on_exit(const ct_exit_event& e);
   void on_stdin(const ct_stdin_event& e);
-  void unlist_stdio(const ct_stdin_event& e);
   const process::ProcessTable& table() const { return table_; }
 
  private:
   void attribute_exec(const ct_exec_event& e);
+  void unlist_stdio(const ct_stdin_event& e);
   bool rejoin_after_exec(const process::ProcessRecord& record);
   void classify_exec(process::ProcessRecord record, uint32_t flags);
   bool unwatch(uint32_t pid, uint64_t start_boottime_ns);

@@ -106,9 +106,9 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
 /* tls.hold_exec_until_attached: stops the current process (SIGSTOP, delivered on its way back to user space) while
- * the agent is there to continue it, unless it has a controlling terminal; true when it was stopped. It is listed in held_processes first (no room: not
- * stopped, counted), so an agent that dies before continuing it leaves a trace its successor acts on. Call only with
- * the record that reports it reserved. */
+ * the agent is there to continue it, unless it has a controlling terminal; true when it was stopped. It is listed in
+ * held_processes first (no room: not stopped, counted), so an agent that dies before continuing it leaves a trace its
+ * successor acts on. Call only with the record that reports it reserved. */
 #define CT_SIGSTOP 19
 static __always_inline bool ct_hold_current(void) {
   if (!hold_watched_execs) return false;

@@ -173,6 +173,7 @@ class UprobeAttachE2E(AgentTestCase):
         self.assertIsNotNone(child, "the server's cat was not held at its exec")
         first.proc.kill()
         first.proc.wait()
+        self.assertNotIn(token.encode(), first.all_output(), "a raw secret reached the killed agent's output or log")
         time.sleep(0.5)
         self.assertEqual(process_state(child), "T", "the held child went on with no agent")
         self.assertTrue(os.path.exists(ledger), "the ledger went away with the killed agent")
