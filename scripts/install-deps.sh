@@ -9,6 +9,7 @@ packages+=(libgnutls28-dev)  # collector: GnuTLS (libmicrohttpd's TLS) verifies 
 packages+=(libpq-dev postgresql)  # collector: PostgreSQL store (libpq); server binaries for its tests and benchmark
 packages+=(libcurl4-openssl-dev)  # agent collector sink: HTTPS POST to the collector
 packages+=(libspdlog-dev)  # logging/: the one logger of the agent, collector and CLI (spdlog 1.10 on fmt 9)
+packages+=(lintian adduser)  # tests/packaging: the .deb packages are checked with lintian, installed and purged
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The .deb packages as users get them: cpack builds them from a build tree, lintian finds no error, dpkg installs
+# them on this machine, the installed agent, launcher, CLI, preload library and collector run from their installed
+# paths, and purge removes them with their state and the collector's user. Ends with "N passed, N failed".
+# Usage: packages_test.sh BUILD_DIR   (root; nothing of credtrace may be installed already)
+set -uo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d /tmp/credtrace-packages-XXXXXX)
+passed=0 failed=0
+check() {  # check "what" command...
+  local what=$1; shift
+  if "$@" >"$work/out" 2>&1; then passed=$((passed + 1)); echo "ok: $what"
+  else failed=$((failed + 1)); echo "FAIL: $what"; sed 's/^/  | /' "$work/out" | tail -20; fi
+}
+purge() {
+  dpkg --purge credtrace-agent credtrace-collector >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap purge EXIT
+if dpkg-query -W -f='${Status}' credtrace-agent 2>/dev/null | grep -q installed; then
+  echo "credtrace-agent is installed on this machine already: not touching it"; echo "0 passed, 1 failed"; exit 1
+fi
+
+(cd "$build" && rm -f credtrace-agent_*.deb credtrace-collector_*.deb && cpack -G DEB -B "$work/debs") >"$work/cpack.log" 2>&1 ||
+  { cat "$work/cpack.log"; echo "0 passed, 1 failed"; exit 1; }
+agent_deb=$(ls "$work"/debs/credtrace-agent_*.deb)
+collector_deb=$(ls "$work"/debs/credtrace-collector_*.deb)
+
+check "agent package depends on the libraries it links (shlibdeps)" \
+  sh -c "dpkg-deb -f '$agent_deb' Depends | grep -q 'libbpf1' && dpkg-deb -f '$agent_deb' Depends | grep -q 'libprotobuf'"
+check "the default config is a conffile" sh -c "dpkg-deb -e '$agent_deb' '$work/ctl' && grep -qx /etc/credtrace/credtrace.yaml '$work/ctl/conffiles'"
+check "lintian reports no error" lintian --fail-on error --no-tag-display-limit "$agent_deb" "$collector_deb"
+check "dpkg installs both packages" dpkg -i "$agent_deb" "$collector_deb"
+check "installed agent runs (--version)" /usr/bin/credtrace-agent --version
+check "installed agent accepts the installed config" /usr/bin/credtrace-agent --config /etc/credtrace/credtrace.yaml --check-config
+check "installed launcher finds the CLI in /usr/lib/credtrace" sh -c '/usr/bin/credtrace --help | grep -q scan'
+check "installed CLI scans a file" sh -c "printf 'GITHUB_TOKEN=ghp_%s\n' 0123456789abcdefghijABCDEFGHIJ012345 > '$work/x.env' && /usr/bin/credtrace scan '$work/x.env' | grep -q github"
+check "credtrace run preloads the installed library" \
+  sh -c '/usr/bin/credtrace run -- sh -c "echo \$LD_PRELOAD" | grep -qx /usr/lib/credtrace/libcredtrace-preload.so'
+check "installed collector runs (--version)" /usr/bin/credtrace-collector --version
+check "state directory is private" sh -c '[ "$(stat -c %a /var/lib/credtrace)" = 700 ]'
+check "collector has its own system user and state" sh -c 'id credtrace-collector && [ "$(stat -c %U:%a /var/lib/credtrace-collector)" = credtrace-collector:700 ]'
+check "the unit is installed" test -f /lib/systemd/system/credtrace-agent.service
+cat >"$work/agent.yaml" <<CFG
+state_dir: $work/state
+output:
+  json: $work/events.jsonl
+mcp:
+  scan_user_homes: false
+CFG
+check "installed agent starts its probes and stops cleanly" sh -c "
+  /usr/bin/credtrace-agent --config '$work/agent.yaml' >'$work/agent.log' 2>&1 & pid=\$!
+  for i in \$(seq 100); do grep -q agent_ready '$work/events.jsonl' 2>/dev/null && break; sleep 0.2; done
+  kill -TERM \$pid; wait \$pid && grep -q agent_ready '$work/events.jsonl'"
+check "purge removes the packages, their state and the collector's user" sh -c '
+  dpkg --purge credtrace-agent credtrace-collector >/dev/null &&
+  [ ! -e /usr/bin/credtrace-agent ] && [ ! -e /etc/credtrace/credtrace.yaml ] && [ ! -e /var/lib/credtrace ] &&
+  [ ! -e /var/lib/credtrace-collector ] && ! id credtrace-collector 2>/dev/null'
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
