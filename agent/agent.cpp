@@ -150,7 +150,9 @@ int Agent::run(const std::atomic<bool>& stop) {
   tracker_->start();
   emit_ready();
   probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
+  systemd_.ready(status_line());
   loop(stop);
+  systemd_.stopping();
   // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
   probes_->set_hold_active(false);
   probes_->poll(0);
@@ -203,11 +205,13 @@ void Agent::loop(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     if (probes_->poll(static_cast<int>(config_.probes.poll_interval_ms)) < 0) count_error("ringbuf_poll");
     const auto now = std::chrono::steady_clock::now();
+    systemd_.watchdog_if_due(now);
     for (auto& sensor : sensors_) sensor->poll(now);
     if (now - last_health >= health_every) {
       tracker_->reconcile_with_proc();
       tracker_->scan_running_processes();  // servers and clients whose exec the prefilter (or a drop) hid
       emit_health();
+      systemd_.status(status_line());
       last_health = std::chrono::steady_clock::now();
     }
   }
@@ -229,6 +233,13 @@ void Agent::emit_ready() {
             std::to_string(tracker_->servers_running()) + " MCP servers running, " +
             std::to_string(configs.entries().size()) + " servers in " + std::to_string(configs.files_loaded()) +
             " client configs");
+}
+
+// systemd's STATUS= line: what `systemctl status` shows.
+std::string Agent::status_line() const {
+  return std::to_string(tracker_->servers_running()) + " MCP servers watched, " +
+         std::to_string(probes_->attached().size()) + " probes, " + std::to_string(probes_->uprobes_attached()) +
+         " TLS uprobes";
 }
 
 void Agent::emit_health() {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "systemd_notify.h"
 #include "config/agent_config.h"
 #include "events/credential_registry.h"
 #include "events/event_factory.h"
@@ -54,6 +55,7 @@ class Agent {
   void loop(const std::atomic<bool>& stop);
   void emit_ready();
   void emit_health();
+  std::string status_line() const;
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
   config::AgentConfig config_;
@@ -71,6 +73,7 @@ class Agent {
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
   uint64_t execs_held_ = 0;  // watched execs the kernel stopped and the agent continued
+  SystemdNotifier systemd_;  // Type=notify: ready after agent_ready, watchdog from the loop, status at each health
   std::chrono::steady_clock::time_point started_;
   ForgetServerSources forget_server_sources_{registry_};
 };

@@ -377,6 +377,36 @@ class AgentE2E(unittest.TestCase):
         self.assertEqual(loaded_probe_names(), set())
 
 
+class SystemdNotify(unittest.TestCase):
+    def test_ready_watchdog_status_and_stopping_reach_the_notify_socket(self):
+        """As a Type=notify unit: READY=1 (with STATUS) once agent_ready is out, WATCHDOG=1 at half WATCHDOG_USEC from
+        the main loop, STATUS at each health, STOPPING=1 at SIGTERM."""
+        import socket
+        directory = tempfile.mkdtemp(prefix="credtrace-notify-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        path = os.path.join(directory, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.settimeout(20)
+        agent = Agent()
+        self.addCleanup(agent.cleanup)
+        agent.start(env=dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000"))
+        messages = []
+        deadline = time.time() + 20
+        while time.time() < deadline and sum(m == "WATCHDOG=1" for m in messages) < 3:
+            messages.append(sock.recv(4096).decode())
+        self.assertTrue(messages[0].startswith("READY=1\nSTATUS="), messages[0])
+        self.assertRegex(messages[0], r"STATUS=\d+ MCP servers watched, \d+ probes, \d+ TLS uprobes")
+        self.assertGreaterEqual(sum(m == "WATCHDOG=1" for m in messages), 3)
+        while not any(m.startswith("STATUS=") for m in messages[1:]):  # health_interval_seconds: 2
+            messages.append(sock.recv(4096).decode())
+        self.assertEqual(agent.stop(), 0)
+        rest = []
+        while "STOPPING=1" not in rest:
+            rest.append(sock.recv(4096).decode())
+
+
 class CommandLine(unittest.TestCase):
     def run_agent(self, *args):
         return subprocess.run([AGENT, *args], capture_output=True, text=True, timeout=30)
