@@ -40,7 +40,7 @@ check "credtrace run preloads the installed library" \
 check "installed collector runs (--version)" /usr/bin/credtrace-collector --version
 check "state directory is private" sh -c '[ "$(stat -c %a /var/lib/credtrace)" = 700 ]'
 check "collector has its own system user and state" sh -c 'id credtrace-collector && [ "$(stat -c %U:%a /var/lib/credtrace-collector)" = credtrace-collector:700 ]'
-check "the unit is installed" test -f /lib/systemd/system/credtrace-agent.service
+check "the installed unit verifies (systemd-analyze verify)" systemd-analyze verify /lib/systemd/system/credtrace-agent.service
 cat >"$work/agent.yaml" <<CFG
 state_dir: $work/state
 output:
