@@ -25,6 +25,7 @@ install(FILES README.md docs/agent.md docs/configuration.md docs/events.md docs/
 if(CREDTRACE_COLLECTOR)
   install(TARGETS credtrace-collector RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT collector)
   install(FILES docs/collector.md DESTINATION share/doc/credtrace-collector COMPONENT collector)
+  install(FILES packaging/systemd/credtrace-collector.service DESTINATION lib/systemd/system COMPONENT collector)
 endif()
 
 set(CPACK_GENERATOR "DEB")

@@ -48,6 +48,20 @@ output:
 mcp:
   scan_user_homes: false
 CFG
+check "the collector's unit verifies and its exposure is low" sh -c '
+  systemd-analyze verify /lib/systemd/system/credtrace-collector.service &&
+  systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/credtrace-collector.service'
+check "the agents' token file is the collector group's only" sh -c '
+  [ "$(stat -c %U:%G:%a /etc/credtrace/collector/agent-tokens)" = root:credtrace-collector:640 ] &&
+  [ "$(grep -cv "^#" /etc/credtrace/collector/agent-tokens)" = 1 ]'
+check "installed collector serves as its own user with no capabilities" sh -c "
+  setpriv --reuid credtrace-collector --regid credtrace-collector --clear-groups \
+    --inh-caps=-all --bounding-set=-all /usr/bin/credtrace-collector --listen 127.0.0.1:18787 \
+    --db sqlite:/var/lib/credtrace-collector/collector.db --agent-tokens /etc/credtrace/collector/agent-tokens \
+    >'$work/collector.log' 2>&1 & pid=\$!
+  for i in \$(seq 50); do curl -fsS http://127.0.0.1:18787/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fsS http://127.0.0.1:18787/healthz; rc=\$?; kill \$pid; wait \$pid; cat '$work/collector.log'; [ \$rc -eq 0 ] &&
+  [ -f /var/lib/credtrace-collector/collector.db ]"
 check "installed agent starts its probes and stops cleanly" sh -c "
   /usr/bin/credtrace-agent --config '$work/agent.yaml' >'$work/agent.log' 2>&1 & pid=\$!
   for i in \$(seq 100); do grep -q agent_ready '$work/events.jsonl' 2>/dev/null && break; sleep 0.2; done
@@ -55,6 +69,6 @@ check "installed agent starts its probes and stops cleanly" sh -c "
 check "purge removes the packages, their state and the collector's user" sh -c '
   dpkg --purge credtrace-agent credtrace-collector >/dev/null &&
   [ ! -e /usr/bin/credtrace-agent ] && [ ! -e /etc/credtrace/credtrace.yaml ] && [ ! -e /var/lib/credtrace ] &&
-  [ ! -e /var/lib/credtrace-collector ] && ! id credtrace-collector 2>/dev/null'
+  [ ! -e /var/lib/credtrace-collector ] && [ ! -e /etc/credtrace/collector ] && ! id credtrace-collector 2>/dev/null'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
