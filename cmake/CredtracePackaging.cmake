@@ -12,6 +12,7 @@ install(TARGETS credtrace-cli RUNTIME DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPO
 install(TARGETS credtrace-preload LIBRARY DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPONENT agent)
 install(FILES packaging/config/credtrace.yaml DESTINATION /etc/credtrace COMPONENT agent)
 install(FILES packaging/systemd/credtrace-agent.service DESTINATION lib/systemd/system COMPONENT agent)
+install(PROGRAMS packaging/systemd/credtrace-agent-prepare DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPONENT agent)
 # Debian wants each package's changelog (gzip -9n: reproducible) and copyright in its own doc directory.
 set(CREDTRACE_CHANGELOG_GZ "${CMAKE_BINARY_DIR}/packaging/changelog.gz")
 file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/packaging")
@@ -53,6 +54,7 @@ credtrace collector. Includes the credtrace CLI.")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${CMAKE_SOURCE_DIR}/packaging/deb/agent/conffiles;${CMAKE_SOURCE_DIR}/packaging/deb/agent/postinst;${CMAKE_SOURCE_DIR}/packaging/deb/agent/prerm;${CMAKE_SOURCE_DIR}/packaging/deb/agent/postrm")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_NAME "credtrace-collector")
 set(CPACK_DEBIAN_COLLECTOR_DESCRIPTION "credtrace collector: stores and queries the agents' events
 Receives credtrace agents' events over HTTPS (tokens or mTLS), keeps them

@@ -101,11 +101,11 @@ mcp:
         self.proc = None
         self.returncode = None
 
-    def start(self, timeout=30, env=None):
-        """env: the agent's environment (default: this process's)."""
+    def start(self, timeout=30, env=None, prefix=()):
+        """env: the agent's environment (default: this process's); prefix: a command the agent runs under (setpriv)."""
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([AGENT, "--config", self.config_path], stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=env)
+        self.proc = subprocess.Popen([*prefix, AGENT, "--config", self.config_path], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
         self.wait_for(lambda e: e["type"] == "agent_ready", timeout=timeout, what="agent_ready")
         return self
 

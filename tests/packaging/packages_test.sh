@@ -38,7 +38,9 @@ check "installed CLI scans a file" sh -c "printf 'GITHUB_TOKEN=ghp_%s\n' 0123456
 check "credtrace run preloads the installed library" \
   sh -c '/usr/bin/credtrace run -- sh -c "echo \$LD_PRELOAD" | grep -qx /usr/lib/credtrace/libcredtrace-preload.so'
 check "installed collector runs (--version)" /usr/bin/credtrace-collector --version
-check "state directory is private" sh -c '[ "$(stat -c %a /var/lib/credtrace)" = 700 ]'
+check "the agent's user owns its private state directory" sh -c '[ "$(stat -c %U:%a /var/lib/credtrace)" = credtrace:700 ]'
+check "the agent's unit exposure is at most 4.0 (systemd-analyze security)" \
+  systemd-analyze security --offline=true --threshold=40 /lib/systemd/system/credtrace-agent.service
 check "collector has its own system user and state" sh -c 'id credtrace-collector && [ "$(stat -c %U:%a /var/lib/credtrace-collector)" = credtrace-collector:700 ]'
 check "the installed unit verifies (systemd-analyze verify)" systemd-analyze verify /lib/systemd/system/credtrace-agent.service
 cat >"$work/agent.yaml" <<CFG
@@ -66,9 +68,9 @@ check "installed agent starts its probes and stops cleanly" sh -c "
   /usr/bin/credtrace-agent --config '$work/agent.yaml' >'$work/agent.log' 2>&1 & pid=\$!
   for i in \$(seq 100); do grep -q agent_ready '$work/events.jsonl' 2>/dev/null && break; sleep 0.2; done
   kill -TERM \$pid; wait \$pid && grep -q agent_ready '$work/events.jsonl'"
-check "purge removes the packages, their state and the collector's user" sh -c '
+check "purge removes the packages, their state and their users" sh -c '
   dpkg --purge credtrace-agent credtrace-collector >/dev/null &&
   [ ! -e /usr/bin/credtrace-agent ] && [ ! -e /etc/credtrace/credtrace.yaml ] && [ ! -e /var/lib/credtrace ] &&
-  [ ! -e /var/lib/credtrace-collector ] && [ ! -e /etc/credtrace/collector ] && ! id credtrace-collector 2>/dev/null'
+  [ ! -e /var/lib/credtrace-collector ] && [ ! -e /etc/credtrace/collector ] && ! id credtrace-collector 2>/dev/null && ! id credtrace 2>/dev/null'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
