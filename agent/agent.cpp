@@ -114,7 +114,7 @@ bool Agent::start_probes() {
   return probes_ != nullptr;
 }
 
-int Agent::run(const std::atomic<bool>& stop) {
+int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::function<void()> on_reload) {
   if (!start_probes()) return 1;
   tracker_ = std::make_unique<tracking::ProcessTracker>(config_, *probes_, sink_, events_);
   route(*tracker_);
@@ -151,7 +151,7 @@ int Agent::run(const std::atomic<bool>& stop) {
   emit_ready();
   probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
   systemd_.ready(status_line());
-  loop(stop);
+  loop(stop, reload, on_reload);
   systemd_.stopping();
   // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
   probes_->set_hold_active(false);
@@ -199,10 +199,15 @@ void Agent::on_kernel_record(const void* data, size_t size) {
   }
 }
 
-void Agent::loop(const std::atomic<bool>& stop) {
+void Agent::loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::function<void()>& on_reload) {
   auto last_health = std::chrono::steady_clock::now();
-  const auto health_every = std::chrono::seconds(config_.health_interval_seconds);
   while (!stop.load()) {
+    if (reload && reload->exchange(false) && on_reload) {
+      systemd_.reloading();
+      on_reload();
+      systemd_.ready(status_line());
+    }
+    const auto health_every = std::chrono::seconds(config_.health_interval_seconds);
     if (probes_->poll(static_cast<int>(config_.probes.poll_interval_ms)) < 0) count_error("ringbuf_poll");
     const auto now = std::chrono::steady_clock::now();
     systemd_.watchdog_if_due(now);
@@ -233,6 +238,12 @@ void Agent::emit_ready() {
             std::to_string(tracker_->servers_running()) + " MCP servers running, " +
             std::to_string(configs.entries().size()) + " servers in " + std::to_string(configs.files_loaded()) +
             " client configs");
+}
+
+void Agent::apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    if (key == "health_interval_seconds") config_.health_interval_seconds = next.health_interval_seconds;
+  }
 }
 
 // systemd's STATUS= line: what `systemctl status` shows.

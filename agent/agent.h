@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,8 +42,11 @@ class Agent {
  public:
   // Everything that can fail before probes attach (output, fleet key, collector) fails here, with a message.
   static std::unique_ptr<Agent> create(const config::AgentConfig& config, std::string* error);
-  // Attaches probes, finds running servers, emits agent_ready, then handles events until stop is set.
-  int run(const std::atomic<bool>& stop);
+  // Attaches probes, finds running servers, emits agent_ready, then handles events until stop is set. Each time
+  // *reload is set (SIGHUP) the loop clears it and calls on_reload, which plans the reload and calls apply_reload.
+  int run(const std::atomic<bool>& stop, std::atomic<bool>* reload = nullptr, std::function<void()> on_reload = {});
+  // Applies the reloadable keys of a validated config (config::reloadable_keys) that changed.
+  void apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys);
   ~Agent();
 
  private:
@@ -52,7 +56,7 @@ class Agent {
   void add_sensor(std::unique_ptr<sensors::Sensor> sensor);
   void route(kernel::RecordHandler& handler);
   void on_kernel_record(const void* data, size_t size);
-  void loop(const std::atomic<bool>& stop);
+  void loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::function<void()>& on_reload);
   void emit_ready();
   void emit_health();
   std::string status_line() const;

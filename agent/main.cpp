@@ -2,20 +2,26 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
 #include "agent.h"
 #include "config/agent_config.h"
+#include "config/config_reload.h"
 #include "log.h"
 #include "logging/cli_flags.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void on_signal(int) { g_stop.store(true); }
+void on_hangup(int) { g_reload.store(true); }
 
 // The logger from the config's log section, with the --log-* flags (or $CREDTRACE_LOG_*) over it.
 void configure_log(const credtrace::config::LogConfig& config, const credtrace::log::Flags& flags) {
@@ -27,6 +33,14 @@ void configure_log(const credtrace::config::LogConfig& config, const credtrace::
   credtrace::log::configure(flags.applied_to(std::move(options)));
 }
 
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -34,6 +48,8 @@ void install_signal_handlers() {
   sa.sa_flags = 0;  // no SA_RESTART: a blocked poll returns EINTR and the loop sees the flag
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_hangup;  // reload (systemctl reload): the loop re-reads the config file
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -95,5 +111,22 @@ int main(int argc, char** argv) {
     return 1;
   }
   install_signal_handlers();
-  return agent->run(g_stop);
+  std::string running_text = config_path.empty() ? "" : read_text(config_path).value_or("");
+  auto reload = [&] {
+    if (config_path.empty()) return credtrace::log::warn("reload: no --config file; nothing to re-read");
+    const std::optional<std::string> text = read_text(config_path);
+    if (!text) return credtrace::log::error("reload refused, the running config is kept: cannot read " + config_path);
+    credtrace::config::ReloadPlan plan = credtrace::config::plan_reload(running_text, *text, config_path);
+    if (!plan.config) return credtrace::log::error("reload refused, the running config is kept: " + plan.error);
+    for (const auto& key : plan.needs_restart)
+      credtrace::log::warn("reload: " + key + " changed in " + config_path +
+                           ": it needs a restart; the running value is kept");
+    for (const auto& key : plan.applied) {
+      if (key == "log.level") configure_log(plan.config->log, log_flags);  // a --log-level flag still wins
+      credtrace::log::info("reload: " + key + " applied");
+    }
+    agent->apply_reload(*plan.config, plan.applied);
+    running_text = *text;  // keys that need a restart are compared with this file from now on: said once
+  };
+  return agent->run(g_stop, &g_reload, reload);
 }

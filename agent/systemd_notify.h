@@ -19,6 +19,7 @@ class SystemdNotifier {
   void ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }
   void status(const std::string& status) { send("STATUS=" + status); }
   void stopping() { send("STOPPING=1"); }
+  void reloading() { send("RELOADING=1"); }
   // WATCHDOG=1 at half the interval systemd asked for (the main loop calls this every turn).
   void watchdog_if_due(std::chrono::steady_clock::time_point now);
 

@@ -407,6 +407,43 @@ class SystemdNotify(unittest.TestCase):
             rest.append(sock.recv(4096).decode())
 
 
+class Reload(unittest.TestCase):
+    def test_sighup_applies_what_it_can_names_what_needs_a_restart_and_refuses_a_bad_file(self):
+        agent = Agent()
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        with open(agent.config_path) as f:
+            text = f.read()
+        self.assertIn("health_interval_seconds: 2\n", text)
+
+        def healths():
+            return [e for e in agent.events() if e["type"] == "agent_health"]
+
+        with open(agent.config_path, "w") as f:
+            f.write(text.replace("health_interval_seconds: 2\n", "health_interval_seconds: 1\n")
+                    + "probes:\n  ringbuf_bytes: 16777216\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and "reload: health_interval_seconds applied" not in agent.read_log():
+            time.sleep(0.1)
+        log = agent.read_log()
+        self.assertIn("reload: health_interval_seconds applied", log)
+        self.assertIn("reload: probes.ringbuf_bytes changed in " + agent.config_path
+                      + ": it needs a restart; the running value is kept", log)
+        before = len(healths())
+        time.sleep(3.5)
+        self.assertGreaterEqual(len(healths()) - before, 3, "health every second after the reload")
+        with open(agent.config_path, "w") as f:
+            f.write(text + "log:\n  level: loud\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and "reload refused" not in agent.read_log():
+            time.sleep(0.1)
+        self.assertRegex(agent.read_log(), r"reload refused, the running config is kept: .*credtrace\.yaml:\d+:\d+")
+        self.assertIsNone(agent.proc.poll())
+        self.assertEqual(agent.stop(), 0)
+
+
 class CommandLine(unittest.TestCase):
     def run_agent(self, *args):
         return subprocess.run([AGENT, *args], capture_output=True, text=True, timeout=30)
