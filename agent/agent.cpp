@@ -2,6 +2,8 @@
 // records routed to whoever claims their kind, periodic work, agent_ready and agent_health.
 #include "agent.h"
 
+#include "metrics/prometheus_text.h"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -148,6 +150,10 @@ int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::fu
 
   for (auto& sensor : sensors_) sensor->start();
   tracker_->start();
+  if (config_.metrics.enabled) {
+    if (std::string err = metrics_.listen(config_.metrics.listen); !err.empty()) log::warn(err);
+    else log::info("metrics: http://" + config_.metrics.listen + "/metrics");
+  }
   emit_ready();
   probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
   systemd_.ready(status_line());
@@ -211,6 +217,11 @@ void Agent::loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const
     if (probes_->poll(static_cast<int>(config_.probes.poll_interval_ms)) < 0) count_error("ringbuf_poll");
     const auto now = std::chrono::steady_clock::now();
     systemd_.watchdog_if_due(now);
+    metrics_.serve([this] {
+      credtrace::v1::AgentHealth health;
+      fill_health(health);
+      return metrics::render_prometheus(health);
+    });
     for (auto& sensor : sensors_) sensor->poll(now);
     if (now - last_health >= health_every) {
       tracker_->reconcile_with_proc();
@@ -255,7 +266,12 @@ std::string Agent::status_line() const {
 
 void Agent::emit_health() {
   auto event = events_.make("agent_health");
-  auto* health = event.mutable_agent_health();
+  fill_health(*event.mutable_agent_health());
+  sink_.write(event);
+}
+
+void Agent::fill_health(credtrace::v1::AgentHealth& out) {
+  auto* health = &out;
   kernel::KernelCounters counters = probes_->read_counters();
   for (uint32_t t = 1; t < CT_EVENT_TYPE_MAX; ++t) {
     (*health->mutable_events())[kernel::event_type_name(t)] = counters.events[t];
@@ -270,7 +286,6 @@ void Agent::emit_health() {
   if (mcp_calls_) mcp_calls_->report(*health);
   sink_.report(*health);  // output_write, collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
-  sink_.write(event);
 }
 
 }  // namespace credtrace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metrics_server.h"
 #include "systemd_notify.h"
 #include "config/agent_config.h"
 #include "events/credential_registry.h"
@@ -59,6 +60,7 @@ class Agent {
   void loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::function<void()>& on_reload);
   void emit_ready();
   void emit_health();
+  void fill_health(credtrace::v1::AgentHealth& health);
   std::string status_line() const;
   void count_error(const std::string& kind) { ++errors_[kind]; }
 
@@ -77,7 +79,8 @@ class Agent {
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
   uint64_t execs_held_ = 0;  // watched execs the kernel stopped and the agent continued
-  SystemdNotifier systemd_;  // Type=notify: ready after agent_ready, watchdog from the loop, status at each health
+  SystemdNotifier systemd_;
+  metrics::MetricsServer metrics_;  // metrics.enabled: GET /metrics from the loop  // Type=notify: ready after agent_ready, watchdog from the loop, status at each health
   std::chrono::steady_clock::time_point started_;
   ForgetServerSources forget_server_sources_{registry_};
 };

@@ -218,12 +218,25 @@ void apply_tls(const YAML::Node& node, TlsConfig& tls) {
   });
 }
 
+void apply_metrics(const YAML::Node& node, MetricsConfig& metrics) {
+  apply_mapping(node, "metrics", {
+      {"enabled", [&](const YAML::Node& n) { metrics.enabled = read_bool(n, "metrics.enabled"); }},
+      {"listen", [&](const YAML::Node& n) {
+         metrics.listen = read_string(n, "metrics.listen");
+         const size_t colon = metrics.listen.rfind(':');
+         if (colon == std::string::npos || colon == 0 || colon + 1 == metrics.listen.size())
+           fail(n, "metrics.listen: expected HOST:PORT, got '" + metrics.listen + "'");
+       }},
+  });
+}
+
 void apply_root(const YAML::Node& root, AgentConfig& cfg) {
   apply_mapping(root, "", {
       {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
       {"agent_id", [&](const YAML::Node& n) { cfg.agent_id = read_string(n, "agent_id"); }},
       {"state_dir", [&](const YAML::Node& n) { cfg.state_dir = read_string(n, "state_dir"); }},
       {"proc_root", [&](const YAML::Node& n) { cfg.proc_root = read_string(n, "proc_root"); }},
+      {"metrics", [&](const YAML::Node& n) { apply_metrics(n, cfg.metrics); }},
       {"health_interval_seconds", [&](const YAML::Node& n) {
          cfg.health_interval_seconds = read_u32(n, "health_interval_seconds", 1, 86400);
        }},

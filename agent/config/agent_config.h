@@ -103,6 +103,12 @@ struct LogConfig {
   log::SyslogPrefix syslog_prefix = log::SyslogPrefix::automatic;  // "<N>" for journald; auto: when stderr is it
 };
 
+// The agent's Prometheus endpoint (off by default; loopback by default).
+struct MetricsConfig {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:9464";
+};
+
 struct AgentConfig {
   std::string host_name;   // default: gethostname()
   std::string agent_id;    // default: derived from /etc/machine-id and host name
@@ -117,6 +123,7 @@ struct AgentConfig {
   CredentialUseConfig credential_use;
   PreloadConfig preload;
   TlsConfig tls;
+  MetricsConfig metrics;
   CollectorConfig collector;
   LogConfig log;
 };

@@ -444,6 +444,38 @@ class Reload(unittest.TestCase):
         self.assertEqual(agent.stop(), 0)
 
 
+class Metrics(unittest.TestCase):
+    def test_prometheus_endpoint_on_loopback_when_enabled(self):
+        import socket
+        import urllib.error
+        import urllib.request
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        off = Agent()
+        self.addCleanup(off.cleanup)
+        off.start()
+        with self.assertRaises(urllib.error.URLError):  # off by default
+            urllib.request.urlopen(f"http://127.0.0.1:9464/metrics", timeout=2)
+        off.stop()
+        agent = Agent(extra_config=f"metrics:\n  enabled: true\n  listen: 127.0.0.1:{port}\n")
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            self.assertEqual(response.status, 200)
+            self.assertIn("text/plain; version=0.0.4", response.headers["Content-Type"])
+            body = response.read().decode()
+        for family in ("credtrace_agent_kernel_events_total", "credtrace_agent_kernel_drops_total",
+                       "credtrace_agent_errors_total", "credtrace_agent_sensor", "credtrace_agent_watched_processes",
+                       "credtrace_agent_uptime_seconds"):
+            self.assertIn(f"# TYPE {family} ", body)
+        self.assertRegex(body, r'credtrace_agent_kernel_events_total\{type="exec"\} \d+')
+        self.assertRegex(body, r'credtrace_agent_sensor\{counter="tls_uprobe_links_refused"\} \d+')
+        with self.assertRaises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
+        self.assertEqual(missing.exception.code, 404)
+
+
 class CommandLine(unittest.TestCase):
     def run_agent(self, *args):
         return subprocess.run([AGENT, *args], capture_output=True, text=True, timeout=30)

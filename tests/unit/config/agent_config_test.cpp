@@ -244,3 +244,22 @@ TEST(AgentConfig, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace credtrace::config
+
+namespace credtrace::config {
+namespace {
+
+TEST(AgentConfig, MetricsOffByDefaultOnLoopback) {
+  AgentConfig defaults = default_config();
+  EXPECT_FALSE(defaults.metrics.enabled);
+  EXPECT_EQ(defaults.metrics.listen, "127.0.0.1:9464");
+  auto r = load_config_text("metrics:\n  enabled: true\n  listen: 127.0.0.1:9100\n", "t.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_TRUE(r.config->metrics.enabled);
+  EXPECT_EQ(r.config->metrics.listen, "127.0.0.1:9100");
+  auto bad = load_config_text("metrics:\n  listen: loopback\n", "t.yaml");
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("t.yaml:2:"), std::string::npos) << bad.error;
+}
+
+}  // namespace
+}  // namespace credtrace::config
