@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   }
   install_signal_handlers();
   std::string running_text = config_path.empty() ? "" : read_text(config_path).value_or("");
+  credtrace::config::LogConfig running_log = config.log;
   auto reload = [&] {
     if (config_path.empty()) return credtrace::log::warn("reload: no --config file; nothing to re-read");
     const std::optional<std::string> text = read_text(config_path);
@@ -122,7 +123,10 @@ int main(int argc, char** argv) {
       credtrace::log::warn("reload: " + key + " changed in " + config_path +
                            ": it needs a restart; the running value is kept");
     for (const auto& key : plan.applied) {
-      if (key == "log.level") configure_log(plan.config->log, log_flags);  // a --log-level flag still wins
+      if (key == "log.level") {  // only the level: format and prefix need a restart; a --log-level flag still wins
+        running_log.level = plan.config->log.level;
+        configure_log(running_log, log_flags);
+      }
       credtrace::log::info("reload: " + key + " applied");
     }
     agent->apply_reload(*plan.config, plan.applied);

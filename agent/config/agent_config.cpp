@@ -1,6 +1,8 @@
 // Agent configuration: parses the YAML schema strictly (unknown keys and bad values are errors) onto defaults.
 #include "config/agent_config.h"
 
+#include <arpa/inet.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -224,8 +226,14 @@ void apply_metrics(const YAML::Node& node, MetricsConfig& metrics) {
       {"listen", [&](const YAML::Node& n) {
          metrics.listen = read_string(n, "metrics.listen");
          const size_t colon = metrics.listen.rfind(':');
-         if (colon == std::string::npos || colon == 0 || colon + 1 == metrics.listen.size())
-           fail(n, "metrics.listen: expected HOST:PORT, got '" + metrics.listen + "'");
+         in_addr address{};
+         const std::string port = colon == std::string::npos ? "" : metrics.listen.substr(colon + 1);
+         const bool port_ok = !port.empty() && port.size() <= 5 &&
+                              port.find_first_not_of("0123456789") == std::string::npos && std::stoul(port) >= 1 &&
+                              std::stoul(port) <= 65535;
+         if (colon == std::string::npos || inet_pton(AF_INET, metrics.listen.substr(0, colon).c_str(), &address) != 1 ||
+             !port_ok)
+           fail(n, "metrics.listen: expected IPV4-ADDRESS:PORT (port 1-65535), got '" + metrics.listen + "'");
        }},
   });
 }

@@ -28,8 +28,9 @@ void family(std::ostringstream& out, const std::string& name, const std::string&
   for (const auto& [key, value] : sorted) out << name << '{' << label << "=\"" << escaped(key) << "\"} " << value << '\n';
 }
 
+template <typename Number>
 void single(std::ostringstream& out, const std::string& name, const std::string& type, const std::string& help,
-            double value) {
+            Number value) {
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
 }
 
@@ -52,7 +53,7 @@ std::string render_prometheus(const credtrace::v1::AgentHealth& health) {
          health.watched_processes());
   single(out, "credtrace_agent_mcp_servers", "gauge", "MCP servers running.", health.mcp_servers());
   single(out, "credtrace_agent_execs_filtered_total", "counter", "Execs the kernel prefilter skipped.",
-         static_cast<double>(health.execs_filtered()));
+         health.execs_filtered());
   single(out, "credtrace_agent_uptime_seconds", "gauge", "Seconds since the agent started.", health.uptime_seconds());
   return out.str();
 }

@@ -16,10 +16,12 @@ purge() {
   dpkg --purge credtrace-agent credtrace-collector >/dev/null 2>&1 || true
   rm -rf "$work"
 }
+for package in credtrace-agent credtrace-collector; do  # any trace of an installation (config-files too): hands off
+  if dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -qv 'not-installed'; then
+    echo "$package is on this machine already: not touching it"; rm -rf "$work"; echo "0 passed, 1 failed"; exit 1
+  fi
+done
 trap purge EXIT
-if dpkg-query -W -f='${Status}' credtrace-agent 2>/dev/null | grep -q installed; then
-  echo "credtrace-agent is installed on this machine already: not touching it"; echo "0 passed, 1 failed"; exit 1
-fi
 
 (cd "$build" && rm -f credtrace-agent_*.deb credtrace-collector_*.deb && cpack -G DEB -B "$work/debs") >"$work/cpack.log" 2>&1 ||
   { cat "$work/cpack.log"; echo "0 passed, 1 failed"; exit 1; }

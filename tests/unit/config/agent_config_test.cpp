@@ -256,9 +256,11 @@ TEST(AgentConfig, MetricsOffByDefaultOnLoopback) {
   ASSERT_TRUE(r.config) << r.error;
   EXPECT_TRUE(r.config->metrics.enabled);
   EXPECT_EQ(r.config->metrics.listen, "127.0.0.1:9100");
-  auto bad = load_config_text("metrics:\n  listen: loopback\n", "t.yaml");
-  EXPECT_FALSE(bad.config);
-  EXPECT_NE(bad.error.find("t.yaml:2:"), std::string::npos) << bad.error;
+  for (const char* listen : {"loopback", "localhost:9464", "1.2.3.4:abc", "127.0.0.1:0", "127.0.0.1:70000"}) {
+    auto bad = load_config_text(std::string("metrics:\n  listen: ") + listen + "\n", "t.yaml");
+    EXPECT_FALSE(bad.config) << listen;
+    EXPECT_NE(bad.error.find("t.yaml:2:"), std::string::npos) << bad.error;
+  }
 }
 
 }  // namespace
