@@ -9,13 +9,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 #include <cerrno>
+#include <cstdlib>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
 
 #include "common/digest.h"
+#include "config/config_reload.h"
 #include "export/collector_sink.h"
 #include "export/json_lines_sink.h"
 #include "log.h"
@@ -31,8 +35,11 @@
 namespace credtrace {
 namespace {
 
+// host_name, else $CREDTRACE_HOST_NAME (a DaemonSet sets it to the node's name: a pod's own host name is its pod's),
+// else the kernel's.
 std::string host_name(const config::AgentConfig& config) {
   if (!config.host_name.empty()) return config.host_name;
+  if (const char* from_env = std::getenv("CREDTRACE_HOST_NAME"); from_env && *from_env) return from_env;
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
   return buf;
@@ -47,6 +54,23 @@ std::string derive_agent_id(const config::AgentConfig& config, const std::string
   return "agt_" + common::sha256_hex("credtrace-agent\x1f" + machine_id + "\x1f" + host).substr(0, 20);
 }
 
+// The JSON-lines sink of output.json ("" disables: no sink, no error).
+bool open_json_sink(const config::AgentConfig& config, std::unique_ptr<exporter::EventSink>& out, std::string* error) {
+  if (config.output.json_path.empty()) return true;
+  out = exporter::JsonLinesSink::open(config.output.json_path, error);
+  return out != nullptr;
+}
+
+// The collector sink of the collector section (url "" disables: no sink, no error).
+bool start_collector_sink(const config::AgentConfig& config, const std::string& agent_id,
+                          std::unique_ptr<exporter::EventSink>& out, std::string* error) {
+  if (config.collector.url.empty()) return true;
+  auto options = exporter::collector_sink_options(config, agent_id, error);
+  if (!options) return false;
+  out = exporter::CollectorSink::start(std::move(*options), error);  // final send at shutdown
+  return out != nullptr;
+}
+
 }  // namespace
 
 std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::string* error) {
@@ -56,18 +80,10 @@ std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::str
   if (!fingerprinter) return nullptr;
   const std::string agent_id = derive_agent_id(config, host_name(config));
   std::unique_ptr<Agent> agent(new Agent(config, std::move(*fingerprinter), agent_id));
-  if (!config.output.json_path.empty()) {
-    auto lines = exporter::JsonLinesSink::open(config.output.json_path, error);
-    if (!lines) return nullptr;
-    agent->sink_.add(std::move(lines));
-  }
-  if (!config.collector.url.empty()) {
-    auto options = exporter::collector_sink_options(config, agent_id, error);
-    if (!options) return nullptr;
-    auto collector = exporter::CollectorSink::start(std::move(*options), error);  // final send at shutdown
-    if (!collector) return nullptr;
-    agent->sink_.add(std::move(collector));
-  }
+  std::unique_ptr<exporter::EventSink> lines, collector;
+  if (!open_json_sink(config, lines, error) || !start_collector_sink(config, agent_id, collector, error)) return nullptr;
+  if (lines) agent->sink_.add(std::move(lines), "json");
+  if (collector) agent->sink_.add(std::move(collector), "collector");
   return agent;
 }
 
@@ -152,12 +168,14 @@ int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::fu
   tracker_->start();
   if (config_.metrics.enabled) {
     if (std::string err = metrics_.listen(config_.metrics.listen); !err.empty()) log::warn(err);
-    else log::info("metrics: http://" + config_.metrics.listen + "/metrics");
+    else log::info("metrics: http://" + config_.metrics.listen + "/metrics, readiness: /healthz");
   }
   emit_ready();
   probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
   systemd_.ready(status_line());
+  ready_ = true;
   loop(stop, reload, on_reload);
+  ready_ = false;
   systemd_.stopping();
   // No process is stopped any more; those held meanwhile (a program past its check) are continued by the drains.
   probes_->set_hold_active(false);
@@ -217,11 +235,12 @@ void Agent::loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const
     if (probes_->poll(static_cast<int>(config_.probes.poll_interval_ms)) < 0) count_error("ringbuf_poll");
     const auto now = std::chrono::steady_clock::now();
     systemd_.watchdog_if_due(now);
-    metrics_.serve([this] {
-      credtrace::v1::AgentHealth health;
-      fill_health(health);
-      return metrics::render_prometheus(health);
-    });
+    metrics_.serve({[this] {
+                      credtrace::v1::AgentHealth health;
+                      fill_health(health);
+                      return metrics::render_prometheus(health);
+                    },
+                    [this, &stop] { return ready_ && !stop.load(); }});
     for (auto& sensor : sensors_) sensor->poll(now);
     if (now - last_health >= health_every) {
       tracker_->reconcile_with_proc();
@@ -252,9 +271,53 @@ void Agent::emit_ready() {
 }
 
 void Agent::apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys) {
-  for (const auto& key : keys) {
-    if (key == "health_interval_seconds") config_.health_interval_seconds = next.health_interval_seconds;
+  const config::AgentConfig before = config_;
+  std::set<std::string> changed;
+  for (const auto& key : keys)
+    if (config::copy_reloadable_key(key, next, config_)) changed.insert(key);
+  if (changed.empty()) return;
+  const auto touched = [&changed](std::string_view prefix) {
+    return std::any_of(changed.begin(), changed.end(), [prefix](const std::string& key) { return key.rfind(prefix, 0) == 0; });
+  };
+  if (config_.output.json_path != before.output.json_path) reopen_json_output(before);
+  if (touched("collector.")) restart_collector(before);
+  if (config_.mcp.server_patterns != before.mcp.server_patterns || config_.mcp.client_patterns != before.mcp.client_patterns ||
+      config_.mcp.extra_executables != before.mcp.extra_executables)
+    tracker_->reload_patterns();
+  for (auto& sensor : sensors_) sensor->reload(changed);
+}
+
+// output.json changed: events from now on go to the new file (or stdout, or nowhere); one that cannot be opened is
+// refused and the old output kept.
+void Agent::reopen_json_output(const config::AgentConfig& before) {
+  std::unique_ptr<exporter::EventSink> lines;
+  std::string error;
+  if (!open_json_sink(config_, lines, &error)) {
+    log::error("reload: output.json refused, the running output is kept: " + error);
+    config_.output.json_path = before.output.json_path;
+    return;
   }
+  sink_.replace("json", std::move(lines));
+}
+
+// collector.* changed: the running sink stops (what it holds goes to the spool), and one with the new settings takes
+// over the spool. Settings that do not validate (a missing token file) are refused and the running sink kept.
+void Agent::restart_collector(const config::AgentConfig& before) {
+  std::string error;
+  if (!config_.collector.url.empty() && !exporter::collector_sink_options(config_, events_.agent_id(), &error)) {
+    log::error("reload: collector settings refused, the running collector sink is kept: " + error);
+    config_.collector = before.collector;
+    return;
+  }
+  sink_.replace("collector", nullptr);
+  std::unique_ptr<exporter::EventSink> collector;
+  if (!start_collector_sink(config_, events_.agent_id(), collector, &error)) {
+    log::error("reload: the collector sink did not start (" + error + "); restarting it with the running settings");
+    config_.collector = before.collector;
+    start_collector_sink(config_, events_.agent_id(), collector, &error);
+  }
+  if (collector) sink_.replace("collector", std::move(collector));
+  log::info(config_.collector.url.empty() ? "reload: collector sink off" : "reload: collector sink restarted for " + config_.collector.url);
 }
 
 // systemd's STATUS= line: what `systemctl status` shows.

@@ -58,6 +58,8 @@ class Agent {
   void route(kernel::RecordHandler& handler);
   void on_kernel_record(const void* data, size_t size);
   void loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::function<void()>& on_reload);
+  void reopen_json_output(const config::AgentConfig& before);
+  void restart_collector(const config::AgentConfig& before);
   void emit_ready();
   void emit_health();
   void fill_health(credtrace::v1::AgentHealth& health);
@@ -79,8 +81,9 @@ class Agent {
   std::array<kernel::RecordHandler*, CT_EVENT_TYPE_MAX> routes_{};
   std::map<std::string, uint64_t> errors_;
   uint64_t execs_held_ = 0;  // watched execs the kernel stopped and the agent continued
-  SystemdNotifier systemd_;
-  metrics::MetricsServer metrics_;  // metrics.enabled: GET /metrics from the loop  // Type=notify: ready after agent_ready, watchdog from the loop, status at each health
+  SystemdNotifier systemd_;  // Type=notify: ready after agent_ready, watchdog from the loop, status at each health
+  metrics::MetricsServer metrics_;  // metrics.enabled: GET /metrics and /healthz from the loop
+  bool ready_ = false;              // agent_ready emitted and the loop running (/healthz)
   std::chrono::steady_clock::time_point started_;
   ForgetServerSources forget_server_sources_{registry_};
 };

@@ -41,6 +41,22 @@ std::optional<std::string> read_text(const std::string& path) {
   return text.str();
 }
 
+// Command-line values win over the file's, at start and at every reload.
+struct FlagOverrides {
+  std::string json_out;
+  credtrace::config::CollectorConfig collector;
+
+  void apply_to(credtrace::config::AgentConfig& config) const {
+    if (!json_out.empty()) config.output.json_path = json_out;
+    for (auto [flag, field] : {std::pair{&collector.url, &config.collector.url},
+                               {&collector.token_file, &config.collector.token_file},
+                               {&collector.ca_file, &config.collector.ca_file},
+                               {&collector.cert_file, &config.collector.cert_file},
+                               {&collector.key_file, &config.collector.key_file}})
+      if (!flag->empty()) *field = *flag;
+  }
+};
+
 void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -56,14 +72,16 @@ void install_signal_handlers() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: a SIGHUP or SIGTERM that arrives while the agent starts is handled by the loop, not fatal.
+  install_signal_handlers();
   CLI::App app{"credtrace-agent: which workload used which credential, where it came from and where it went"};
   std::string config_path;
-  std::string json_out;
+  FlagOverrides overrides;
   bool check_config = false;
   bool show_version = false;
   app.add_option("--config", config_path, "YAML config file (default: built-in defaults)")->check(CLI::ExistingFile);
-  app.add_option("--json-out", json_out, "write JSON lines to PATH, or - for stdout (overrides output.json)");
-  credtrace::config::CollectorConfig collector_flags;
+  app.add_option("--json-out", overrides.json_out, "write JSON lines to PATH, or - for stdout (overrides output.json)");
+  credtrace::config::CollectorConfig& collector_flags = overrides.collector;
   app.add_option("--collector", collector_flags.url, "send events to this collector URL (overrides collector.url)");
   app.add_option("--collector-token-file", collector_flags.token_file, "file holding the collector bearer token")
       ->check(CLI::ExistingFile);
@@ -84,22 +102,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   configure_log(credtrace::config::LogConfig{}, log_flags);
+  // The text is read once: what is parsed now is what a reload compares with.
+  std::string running_text;
+  if (!config_path.empty()) {
+    std::optional<std::string> text = read_text(config_path);
+    if (!text) {
+      credtrace::log::error("cannot read " + config_path);
+      return 2;
+    }
+    running_text = std::move(*text);
+  }
   credtrace::config::LoadResult loaded = config_path.empty()
                                              ? credtrace::config::LoadResult{credtrace::config::default_config(), ""}
-                                             : credtrace::config::load_config_file(config_path);
+                                             : credtrace::config::load_config_text(running_text, config_path);
   if (!loaded.config) {
     credtrace::log::error(loaded.error);
     return 2;
   }
   credtrace::config::AgentConfig config = *loaded.config;
   configure_log(config.log, log_flags);
-  if (!json_out.empty()) config.output.json_path = json_out;
-  for (auto [flag, field] : {std::pair{&collector_flags.url, &config.collector.url},
-                             {&collector_flags.token_file, &config.collector.token_file},
-                             {&collector_flags.ca_file, &config.collector.ca_file},
-                             {&collector_flags.cert_file, &config.collector.cert_file},
-                             {&collector_flags.key_file, &config.collector.key_file}})
-    if (!flag->empty()) *field = *flag;
+  overrides.apply_to(config);
   if (check_config) {
     std::printf("%s: ok\n", config_path.empty() ? "built-in defaults" : config_path.c_str());
     return 0;
@@ -110,8 +132,6 @@ int main(int argc, char** argv) {
     credtrace::log::error(error);
     return 1;
   }
-  install_signal_handlers();
-  std::string running_text = config_path.empty() ? "" : read_text(config_path).value_or("");
   credtrace::config::LogConfig running_log = config.log;
   auto reload = [&] {
     if (config_path.empty()) return credtrace::log::warn("reload: no --config file; nothing to re-read");
@@ -119,6 +139,7 @@ int main(int argc, char** argv) {
     if (!text) return credtrace::log::error("reload refused, the running config is kept: cannot read " + config_path);
     credtrace::config::ReloadPlan plan = credtrace::config::plan_reload(running_text, *text, config_path);
     if (!plan.config) return credtrace::log::error("reload refused, the running config is kept: " + plan.error);
+    overrides.apply_to(*plan.config);
     for (const auto& key : plan.needs_restart)
       credtrace::log::warn("reload: " + key + " changed in " + config_path +
                            ": it needs a restart; the running value is kept");

@@ -14,6 +14,10 @@ namespace credtrace::config {
 // Keys a running agent applies at a reload without detaching a probe or losing an event.
 const std::set<std::string>& reloadable_keys();
 
+// Copies the value(s) behind one reloadable key from next into running (an extra_* list and its full list are one
+// value: the loader merges them). false, and nothing copied, for a key that is not reloadable.
+bool copy_reloadable_key(const std::string& key, const AgentConfig& next, AgentConfig& running);
+
 struct ReloadPlan {
   std::optional<AgentConfig> config;  // the new config, validated (empty: refused whole, error says why)
   std::string error;

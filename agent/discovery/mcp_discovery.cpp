@@ -65,6 +65,11 @@ size_t ConfigIndex::add_project_dir(const std::string& dir) {
 Discovery::Discovery(const config::McpConfig& config, const ConfigIndex& index)
     : index_(index), servers_(config.server_patterns), clients_(config.client_patterns) {}
 
+void Discovery::set_patterns(const config::McpConfig& config) {
+  servers_ = mcp::LaunchMatcher(config.server_patterns);
+  clients_ = mcp::ClientMatcher(config.client_patterns);
+}
+
 Classification Discovery::classify(const std::vector<std::string>& argv, const std::string& exe,
                                    const std::vector<std::string>& env_names) const {
   if (const mcp::ServerEntry* entry = mcp::match_entry(index_.entries(), argv, env_names)) {

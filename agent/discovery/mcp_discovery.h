@@ -57,6 +57,8 @@ class Discovery {
   // A process by its launch: an entry of a client config (a), a server-name pattern (b), or an MCP client.
   Classification classify(const std::vector<std::string>& argv, const std::string& exe,
                           const std::vector<std::string>& env_names) const;
+  // A reload: the server and client patterns of config from now on.
+  void set_patterns(const config::McpConfig& config);
 
  private:
   const ConfigIndex& index_;

@@ -1,7 +1,9 @@
 // Where exported events go: the sink interface every destination implements, and the fan-out the agent writes to.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "credtrace/v1/events.pb.h"
@@ -17,10 +19,30 @@ class EventSink {
   virtual void report(credtrace::v1::AgentHealth& health) const = 0;
 };
 
-// Every event to every sink, in the order they were added.
+// Every event to every sink, in the order they were added. Each sink has a role ("json", "collector") by which a
+// reload replaces it.
 class FanOutSink final : public EventSink {
  public:
-  void add(std::unique_ptr<EventSink> sink) { sinks_.push_back(std::move(sink)); }
+  void add(std::unique_ptr<EventSink> sink, std::string role = "") {
+    sinks_.push_back(std::move(sink));
+    roles_.push_back(std::move(role));
+  }
+  // Destroys the sink of this role (it delivers or spools what it holds), then puts next in its place (or at the end;
+  // nullptr: none).
+  void replace(const std::string& role, std::unique_ptr<EventSink> next) {
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      if (roles_[i] != role) continue;
+      sinks_[i].reset();
+      if (next) {
+        sinks_[i] = std::move(next);
+      } else {
+        sinks_.erase(sinks_.begin() + static_cast<std::ptrdiff_t>(i));
+        roles_.erase(roles_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      return;
+    }
+    if (next) add(std::move(next), role);
+  }
   size_t size() const { return sinks_.size(); }
   void write(const credtrace::v1::Event& event) override {
     for (auto& sink : sinks_) sink->write(event);
@@ -31,6 +53,7 @@ class FanOutSink final : public EventSink {
 
  private:
   std::vector<std::unique_ptr<EventSink>> sinks_;
+  std::vector<std::string> roles_;
 };
 
 }  // namespace credtrace::exporter

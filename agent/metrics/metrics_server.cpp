@@ -1,4 +1,5 @@
-// A minimal HTTP/1.0 responder for /metrics: non-blocking sockets polled by the agent's loop, bounded connections.
+// A minimal HTTP/1.0 responder for /metrics and /healthz: non-blocking sockets advanced by the agent's loop, bounded
+// connections, a per-connection output buffer and a deadline so a slow reader never stalls the loop.
 #include "metrics/metrics_server.h"
 
 #include <arpa/inet.h>
@@ -12,19 +13,35 @@
 namespace credtrace::metrics {
 namespace {
 
-void respond(int fd, const std::string& status, const std::string& type, const std::string& body) {
-  const std::string response = "HTTP/1.0 " + status + "\r\nContent-Type: " + type +
-                               "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  size_t sent = 0;
-  for (int tries = 0; sent < response.size() && tries < 100; ++tries) {
-    const ssize_t n = ::send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) sent += static_cast<size_t>(n);
-    else if (n < 0 && errno != EAGAIN && errno != EINTR) return;
-    else ::usleep(1000);
-  }
+std::string response(const std::string& status, const std::string& type, const std::string& body) {
+  return "HTTP/1.0 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+bool starts_with_path(const std::string& request, const std::string& method_and_path) {
+  if (request.rfind(method_and_path, 0) != 0) return false;
+  const char next = request.size() > method_and_path.size() ? request[method_and_path.size()] : '\0';
+  return next == ' ' || next == '?';
+}
+
+bool request_complete(const std::string& request) {
+  return request.find("\r\n\r\n") != std::string::npos || request.find("\n\n") != std::string::npos;
 }
 
 }  // namespace
+
+std::string answer(const std::string& request, const MetricsHandlers& handlers, std::string& rendered) {
+  if (starts_with_path(request, "GET /metrics")) {
+    if (rendered.empty() && handlers.render_metrics) rendered = handlers.render_metrics();
+    return response("200 OK", "text/plain; version=0.0.4; charset=utf-8", rendered);
+  }
+  if (starts_with_path(request, "GET /healthz")) {
+    const bool ready = handlers.ready && handlers.ready();
+    return ready ? response("200 OK", "text/plain", "ready\n") : response("503 Service Unavailable", "text/plain", "starting\n");
+  }
+  if (request.rfind("GET ", 0) != 0) return response("405 Method Not Allowed", "text/plain", "GET only\n");
+  return response("404 Not Found", "text/plain", "/metrics or /healthz\n");
+}
 
 std::string MetricsServer::listen(const std::string& host_port) {
   const size_t colon = host_port.rfind(':');
@@ -45,32 +62,43 @@ std::string MetricsServer::listen(const std::string& host_port) {
   return "";
 }
 
-void MetricsServer::serve(const std::function<std::string()>& render) {
-  if (!listening()) return;
-  const auto now = std::chrono::steady_clock::now();
+void MetricsServer::accept_new(std::chrono::steady_clock::time_point now) {
   while (connections_.size() < kMaxConnections) {
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) break;
-    connections_.push_back({common::UniqueFd(fd), "", now});
+    if (fd < 0) return;
+    connections_.push_back({common::UniqueFd(fd), "", "", 0, now});
   }
-  for (auto it = connections_.begin(); it != connections_.end();) {
+}
+
+bool MetricsServer::advance(Connection& c, const MetricsHandlers& handlers, std::string& rendered,
+                            std::chrono::steady_clock::time_point now) {
+  if (now - c.since > kDeadline) return false;
+  if (c.response.empty()) {
     char buf[2048];
-    ssize_t n;
-    while ((n = ::recv(it->fd.get(), buf, sizeof(buf), MSG_DONTWAIT)) > 0 && it->request.size() < kMaxRequestBytes)
-      it->request.append(buf, static_cast<size_t>(n));
-    const bool complete = it->request.find("\r\n\r\n") != std::string::npos || it->request.find("\n\n") != std::string::npos;
-    const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-    if (!complete && !closed && it->request.size() < kMaxRequestBytes && now - it->since < std::chrono::seconds(2)) {
-      ++it;
-      continue;
-    }
-    if (complete) {
-      const bool metrics = it->request.rfind("GET /metrics ", 0) == 0 || it->request.rfind("GET /metrics?", 0) == 0;
-      if (metrics) respond(it->fd.get(), "200 OK", "text/plain; version=0.0.4; charset=utf-8", render());
-      else respond(it->fd.get(), "404 Not Found", "text/plain", "only /metrics\n");
-    }
-    it = connections_.erase(it);
+    ssize_t n = 0;
+    while (c.request.size() < kMaxRequestBytes && (n = ::recv(c.fd.get(), buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+      c.request.append(buf, static_cast<size_t>(n));
+    if (request_complete(c.request)) c.response = answer(c.request, handlers, rendered);
+    else if (c.request.size() >= kMaxRequestBytes) c.response = response("431 Request Header Fields Too Large", "text/plain", "");
+    else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
+    else return true;  // waits for the rest of the request
   }
+  while (c.sent < c.response.size()) {
+    const ssize_t n = ::send(c.fd.get(), c.response.data() + c.sent, c.response.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) c.sent += static_cast<size_t>(n);
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;  // the rest next turn
+    else return false;
+  }
+  return false;
+}
+
+void MetricsServer::serve(const MetricsHandlers& handlers) {
+  if (!listening()) return;
+  const auto now = std::chrono::steady_clock::now();
+  accept_new(now);
+  std::string rendered;  // one render per turn, whatever the number of scrapes
+  for (auto it = connections_.begin(); it != connections_.end();)
+    it = advance(*it, handlers, rendered, now) ? it + 1 : connections_.erase(it);
 }
 
 }  // namespace credtrace::metrics

@@ -1,5 +1,5 @@
-// The agent's Prometheus endpoint (metrics.enabled): GET /metrics on a loopback port by default, served from the
-// agent's main loop without a thread (a scrape waits at most one loop turn).
+// The agent's Prometheus endpoint (metrics.enabled): GET /metrics and GET /healthz on a loopback port by default,
+// served from the agent's main loop without a thread and without ever blocking it (a slow client is dropped).
 #pragma once
 
 #include <chrono>
@@ -11,25 +11,43 @@
 
 namespace credtrace::metrics {
 
+struct MetricsHandlers {
+  std::function<std::string()> render_metrics;  // Prometheus text, rendered at most once per serve() call
+  std::function<bool()> ready;                   // /healthz: 200 once the agent is ready, 503 before and at stop
+};
+
 class MetricsServer {
  public:
   // listen: "HOST:PORT" (an IPv4 address). "" on success, else what failed.
   std::string listen(const std::string& host_port);
   bool listening() const { return listener_.valid(); }
-  // Accepts waiting scrapes and answers those whose request arrived: GET /metrics with render(), else 404.
-  void serve(const std::function<std::string()>& render);
+  // Accepts waiting clients, reads what requests arrived, answers complete ones and writes what each socket takes
+  // now; never waits. A connection unfinished after kDeadline (request or response) is closed.
+  void serve(const MetricsHandlers& handlers);
+  size_t open_connections() const { return connections_.size(); }
 
  private:
   struct Connection {
     common::UniqueFd fd;
     std::string request;
+    std::string response;  // non-empty once answered; sent from `sent` on
+    size_t sent = 0;
     std::chrono::steady_clock::time_point since;
   };
   static constexpr size_t kMaxConnections = 16;
   static constexpr size_t kMaxRequestBytes = 8192;
+  static constexpr std::chrono::seconds kDeadline{5};
+
+  void accept_new(std::chrono::steady_clock::time_point now);
+  // false when the connection is finished (answered in full, closed by the peer, failed or past its deadline).
+  bool advance(Connection& connection, const MetricsHandlers& handlers, std::string& rendered,
+               std::chrono::steady_clock::time_point now);
 
   common::UniqueFd listener_;
   std::vector<Connection> connections_;
 };
+
+// The response to one request line (exposed for tests): /metrics, /healthz, 404 or 405.
+std::string answer(const std::string& request, const MetricsHandlers& handlers, std::string& rendered);
 
 }  // namespace credtrace::metrics

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,12 @@ struct SensorContext {
   McpCalls& mcp_calls;  // every sensor that sees MCP messages or downstream requests reports them here
 };
 
+// Whether a reload changed the env-name patterns or excludes (the sensors that read environments rebuild theirs).
+inline bool env_names_changed(const std::set<std::string>& keys) {
+  return keys.count("secrets.env_name_patterns") || keys.count("secrets.extra_env_name_patterns") ||
+         keys.count("secrets.env_name_excludes");
+}
+
 class Sensor : public kernel::RecordHandler, public tracking::ProcessObserver {
  public:
   using Clock = std::chrono::steady_clock;
@@ -46,6 +53,9 @@ class Sensor : public kernel::RecordHandler, public tracking::ProcessObserver {
   virtual void stop() {}
   // Its counters into agent_health (sensors map; failures as agent_errors).
   virtual void report(credtrace::v1::AgentHealth& health) const = 0;
+  // A config reload (SIGHUP) changed these keys (config::reloadable_keys) in the config it reads: it applies those
+  // it uses, keeping what it holds (streams, windows, watches).
+  virtual void reload(const std::set<std::string>& /*changed_keys*/) {}
   // What it attached, for agent_ready.probes.
   virtual void describe(credtrace::v1::AgentReady& /*ready*/) const {}
 };

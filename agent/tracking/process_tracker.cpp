@@ -313,6 +313,12 @@ void ProcessTracker::add_client_project(const std::string& dir) {
   for (auto* observer : observers_) observer->on_client_project(dir);
 }
 
+void ProcessTracker::reload_patterns() {
+  discovery_.set_patterns(config_.mcp);
+  update_exec_prefilter();
+  scan_running_processes();
+}
+
 void ProcessTracker::update_exec_prefilter() {
   const std::set<std::string> reported = discovery::prefilter_executables(config_.mcp, config_index_);
   for (const auto& name : reported) add_exec_prefilter_name(name, false);

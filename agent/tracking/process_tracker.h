@@ -36,6 +36,10 @@ class ProcessTracker final : public kernel::RecordHandler {
   void start();
   // Servers and clients already running (at start, and each health interval: those the prefilter or a drop hid).
   void scan_running_processes();
+  // A reload changed mcp patterns or extra executables (in the config this tracker reads): new patterns classify from
+  // now on, new names join the kernel prefilter (a removed name stays in it until a restart: more execs reported,
+  // none missed), and running processes are matched against the new patterns at once.
+  void reload_patterns();
   // Exits the ring buffer could not deliver (drops) must not leave ghosts: every record is checked against /proc.
   void reconcile_with_proc();
 

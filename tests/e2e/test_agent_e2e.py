@@ -444,6 +444,55 @@ class Reload(unittest.TestCase):
         self.assertEqual(agent.stop(), 0)
 
 
+    def test_sighup_applies_patterns_env_names_prefilter_and_output_without_a_restart(self):
+        """A server pattern, an executable name for the kernel prefilter, an env-name pattern and the output file
+        changed at a reload take effect for what starts next, with the same process (no restart, probes kept)."""
+        agent = Agent()
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        pid_before = agent.proc.pid
+        with open(agent.config_path) as f:
+            text = f.read()
+        second = os.path.join(agent.dir, "events-after-reload.jsonl")
+        reloaded = (text.replace(f"  json: {agent.events_path}\n", f"  json: {second}\n")
+                    .replace("  client_patterns:", '  extra_server_patterns: ["acme-tool*"]\n'
+                             '  extra_executables: ["acme-tool"]\n  client_patterns:')
+                    + 'secrets:\n  extra_env_name_patterns: ["ACME_SIGNING_*"]\n')
+        self.assertNotEqual(reloaded, text)
+        with open(agent.config_path, "w") as f:
+            f.write(reloaded)
+        agent.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and "reload: secrets.extra_env_name_patterns applied" not in agent.read_log():
+            time.sleep(0.1)
+        log = agent.read_log()
+        for key in ("output.json", "mcp.extra_server_patterns", "mcp.extra_executables",
+                    "secrets.extra_env_name_patterns"):
+            self.assertIn(f"reload: {key} applied", log)
+        self.assertNotIn("needs a restart", log)
+        first_file = agent.events_path
+        agent.events_path = second
+        material = "".join(__import__("random").choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(40))
+        tool = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), "acme-tool")
+        shutil.copy("/bin/sleep", tool)
+        proc = subprocess.Popen([tool, "3"], env=dict(base_env(), ACME_SIGNING_MATERIAL=material))
+        # Named by the new exec prefilter name: reported at its exec, before any /proc rescan (every 2 s here).
+        start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                               timeout=1.5, what="acme-tool found by the reloaded pattern at its exec")
+        self.assertEqual(start["workload"]["mcp"]["discovered_by"], "pattern")
+        exposure = agent.wait_for(lambda e: e["type"] == "secret_exposure"
+                                  and e["workload"]["id"] == start["workload"]["id"], what="exposure by new env name")
+        self.assertEqual(exposure["credential"]["fingerprint"], fingerprint(material))
+        self.assertIn("ACME_SIGNING_MATERIAL", json.dumps(exposure["source"]))
+        proc.wait()
+        with open(first_file) as f:
+            self.assertNotIn(f'"pid": {proc.pid}', f.read().replace('"pid":', '"pid": ').replace("  ", " "))
+        self.assertEqual(agent.proc.pid, pid_before)
+        self.assertIsNone(agent.proc.poll())
+        self.assertEqual(agent.stop(), 0)
+        self.assertNotIn(material.encode(), agent.all_output())
+
+
 class Metrics(unittest.TestCase):
     def test_prometheus_endpoint_on_loopback_when_enabled(self):
         import socket
@@ -474,6 +523,38 @@ class Metrics(unittest.TestCase):
         with self.assertRaises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
         self.assertEqual(missing.exception.code, 404)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            self.assertEqual((response.status, response.read()), (200, b"ready\n"))
+
+    def test_slow_clients_do_not_stall_the_agent(self):
+        # Clients that send half a request, or ask and never read, must not hold the main loop: the agent still
+        # reports a new server at once, answers other scrapes, and drops the idle ones after its deadline.
+        import socket
+        import urllib.request
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        agent = Agent(extra_config=f"metrics:\n  enabled: true\n  listen: 127.0.0.1:{port}\n")
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        stalled = []
+        for i in range(20):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            c.sendall(b"GET /metrics HTTP/1.0\r\n" if i % 2 else b"GET /metrics HTTP/1.0\r\n\r\n")
+            stalled.append(c)
+        self.addCleanup(lambda: [c.close() for c in stalled])
+        started = time.time()
+        tool = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), "acme-mcp")
+        shutil.copy("/bin/sleep", tool)
+        srv = subprocess.Popen([tool, "30"], env=base_env())
+        agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == srv.pid, timeout=10)
+        self.assertLess(time.time() - started, 5)
+        time.sleep(6)  # past the deadline: the stalled connections are dropped, the slots free again
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            self.assertEqual(response.status, 200)
+        srv.terminate()
+        srv.wait()
 
 
 class CommandLine(unittest.TestCase):

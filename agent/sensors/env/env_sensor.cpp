@@ -22,6 +22,11 @@ EnvSensor::EnvSensor(SensorContext context)
       names_(context.config.secrets.env_name_patterns, context.config.secrets.env_name_excludes),
       inspector_(names_, context.fingerprinter) {}
 
+void EnvSensor::reload(const std::set<std::string>& changed_keys) {
+  if (env_names_changed(changed_keys))  // in place: the inspector refers to it
+    names_ = secrets::NamePatterns(context_.config.secrets.env_name_patterns, context_.config.secrets.env_name_excludes);
+}
+
 void EnvSensor::on_record(const void* data, size_t /*size*/) {
   exec_envs_.on_chunk(*static_cast<const ct_exec_env_event*>(data));
 }

@@ -28,6 +28,7 @@ class EnvSensor final : public Sensor {
   void on_exit(uint32_t pid) override;
   void on_server_forgotten(uint32_t server_pid) override { reported_.erase(server_pid); }
   void report(credtrace::v1::AgentHealth& health) const override;
+  void reload(const std::set<std::string>& changed_keys) override;
 
  private:
   std::optional<std::vector<EnvSecret>> collect(const process::ProcessRecord& record);

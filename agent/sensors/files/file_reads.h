@@ -38,6 +38,9 @@ struct FileRead {
 class FileReadSensor {
  public:
   FileReadSensor(std::vector<credfiles::PathPattern> patterns, std::string proc_root, size_t max_bytes);
+  // A reload: opens from now on are matched and capped by these (what was reported stays reported).
+  void set_patterns(std::vector<credfiles::PathPattern> patterns) { patterns_ = std::move(patterns); }
+  void set_max_bytes(size_t max_bytes) { max_bytes_ = max_bytes; }
 
   // The read of the file `e` opened when its path matches a pattern and the workload has not seen this version of
   // it; nullopt otherwise.

@@ -25,6 +25,11 @@ FileSensor::FileSensor(SensorContext context)
     : context_(context),
       reads_(credential_path_patterns(context.config), context.config.proc_root, context.config.secrets.max_file_bytes) {}
 
+void FileSensor::reload(const std::set<std::string>& changed_keys) {
+  if (changed_keys.count("secrets.extra_file_patterns")) reads_.set_patterns(credential_path_patterns(context_.config));
+  if (changed_keys.count("secrets.max_file_bytes")) reads_.set_max_bytes(context_.config.secrets.max_file_bytes);
+}
+
 void FileSensor::on_record(const void* data, size_t /*size*/) {
   const auto& e = *static_cast<const ct_file_open_event*>(data);
   tracking::Attribution who = context_.tracker.attribute(e.hdr.tgid);

@@ -20,6 +20,7 @@ class FileSensor final : public Sensor {
   void on_exit(uint32_t pid) override { reads_.on_exit(pid); }
   void poll(Clock::time_point now) override;
   void report(credtrace::v1::AgentHealth& health) const override;
+  void reload(const std::set<std::string>& changed_keys) override;
 
  private:
   void emit(FileRead& read, const process::ProcessRecord& record, const tracking::TrackedServer& server);

@@ -49,6 +49,11 @@ PreloadSensor::PreloadSensor(SensorContext context, kernel::RecordHandler& tls, 
 
 PreloadSensor::~PreloadSensor() = default;
 
+void PreloadSensor::reload(const std::set<std::string>& changed_keys) {
+  if (env_names_changed(changed_keys))  // in place: the inspector refers to it
+    names_ = secrets::NamePatterns(context_.config.secrets.env_name_patterns, context_.config.secrets.env_name_excludes);
+}
+
 void PreloadSensor::start() {
   if (!context_.config.preload.enabled) {
     listen_error_ = "off";

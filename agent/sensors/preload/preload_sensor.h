@@ -41,6 +41,7 @@ class PreloadSensor final : public Sensor {
   void on_exit(uint32_t pid) override;
   void on_server_forgotten(uint32_t server_pid) override;
   void report(credtrace::v1::AgentHealth& health) const override;
+  void reload(const std::set<std::string>& changed_keys) override;
   void describe(credtrace::v1::AgentReady& ready) const override;
 
   // Whether pid's TLS is (or will be) captured by its preload, so the TLS sensor need not probe its libssl: it

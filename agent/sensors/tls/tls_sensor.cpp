@@ -343,6 +343,11 @@ void TlsSensor::emit_aggregated(std::vector<credtrace::v1::Event> events) {
   }
 }
 
+void TlsSensor::reload(const std::set<std::string>& changed_keys) {
+  if (changed_keys.count("credential_use.aggregation_window_seconds"))
+    aggregator_.set_window(std::chrono::seconds(context_.config.credential_use.aggregation_window_seconds));
+}
+
 void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   auto& sensors = *health.mutable_sensors();
   const auto& tls = uses_.stats();

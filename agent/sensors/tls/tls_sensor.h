@@ -36,6 +36,7 @@ class TlsSensor final : public Sensor {
   void poll(Clock::time_point now) override;
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
+  void reload(const std::set<std::string>& changed_keys) override;
   void describe(credtrace::v1::AgentReady& ready) const override;
   // The preload of pid turned out to capture its TLS after its uprobes were attached: its libssl links go.
   void preload_became_active(uint32_t pid) { libraries_.preload_became_active(pid); }

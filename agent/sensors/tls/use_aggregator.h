@@ -33,6 +33,8 @@ class UseAggregator {
   // Every open window's repeats (at shutdown).
   std::vector<credtrace::v1::Event> flush();
 
+  // A reload: windows opened from now on, and those open, close after this long.
+  void set_window(std::chrono::seconds window) { window_ = window; }
   uint64_t unaggregated() const { return unaggregated_; }
   size_t open_windows() const { return windows_.size(); }
 
