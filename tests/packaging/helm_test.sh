@@ -105,9 +105,9 @@ fleet_key=$(openssl rand -hex 32) agent_token="ctat_$(openssl rand -hex 20)"
 postgres_uri="postgresql://credtrace:Pw$(openssl rand -hex 8)@postgres.example:5432/credtrace"
 make_secrets() {
   local n=credtrace
-  kubectl -n $n create secret generic credtrace-fleet-key --from-literal=fleet.key="$fleet_key" --dry-run=client -o yaml
+  kubectl -n $n create secret generic credtrace-fleet-key --from-file=fleet.key=<(printf "%s\n" "$fleet_key") --dry-run=client -o yaml
   echo ---
-  kubectl -n $n create secret generic credtrace-agent-token --from-literal=token="$agent_token" --dry-run=client -o yaml
+  kubectl -n $n create secret generic credtrace-agent-token --from-file=token=<(printf "%s\n" "$agent_token") --dry-run=client -o yaml
   echo ---
   kubectl -n $n create secret generic credtrace-collector-tls --type=kubernetes.io/tls --from-file=tls.crt="$work/tls.crt" \
     --from-file=tls.key="$work/tls.key" --from-file=ca.crt="$work/ca.crt" --dry-run=client -o yaml

@@ -15,6 +15,8 @@ function fact(what, ok, detail = "") {
 }
 const same = (a, b) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 
+const agentConfigMap = find("ConfigMap", "-agent")[0];
+const agentConfig = parseAllDocuments(agentConfigMap.data["credtrace.yaml"])[0].toJS();
 const [ds] = find("DaemonSet", "-agent");
 fact("one agent DaemonSet", find("DaemonSet").length === 1 && !!ds);
 const pod = ds.spec.template.spec;
@@ -63,6 +65,9 @@ const configMount = mount("/etc/credtrace/credtrace.yaml");
 fact("probe config from the agent ConfigMap", !!configMount && !!volumes[configMount.name]?.configMap);
 const fleet = Object.values(volumes).find((v) => v.secret && v.secret.items?.some((i) => i.path === "fleet.key"));
 fact("fleet key from a Secret with mode 0400", !!fleet && fleet.secret.defaultMode === 0o400);
+const fleetMount = agent.volumeMounts.find((m) => volumes[m.name] === fleet);
+fact("fleet key mounted as the file itself (subPath: the agent opens it O_NOFOLLOW, Secret files are symlinks)",
+  !!fleetMount && fleetMount.subPath === "fleet.key" && fleetMount.mountPath === agentConfig.fingerprint?.key_file);
 const hostWritable = agent.volumeMounts.filter((m) => volumes[m.name]?.hostPath && !m.readOnly).map((m) => m.mountPath);
 fact("only tracefs, bpffs, state and preload socket host paths are writable",
   hostWritable.every((p) => ["/sys/kernel/tracing", "/sys/fs/bpf", "/var/lib/credtrace", "/run/credtrace"].includes(p)), hostWritable.join(" "));
@@ -70,8 +75,6 @@ const caVolume = Object.values(volumes).find((v) => v.secret?.items?.some((i) =>
 fact("agent gets only ca.crt of the collector's TLS Secret, never tls.key",
   !!caVolume && caVolume.secret.items.every((i) => i.key === "ca.crt"));
 
-const agentConfigMap = find("ConfigMap", "-agent")[0];
-const agentConfig = parseAllDocuments(agentConfigMap.data["credtrace.yaml"])[0].toJS();
 fact("config proc_root /host/proc", agentConfig.proc_root === "/host/proc");
 fact("config metrics on 0.0.0.0:9464", agentConfig.metrics?.enabled === true && agentConfig.metrics?.listen === "0.0.0.0:9464");
 fact("config kubernetes.api_watch auto", agentConfig.kubernetes?.api_watch === "auto");
