@@ -77,10 +77,15 @@ fi
 mkdir "$work/context"
 for target in agent collector; do
   image=localhost/credtrace-$target:$version
+  previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   podman build --quiet --isolation chroot --pull=never --network host -f "$containerfile" --target "$target" \
     --build-arg "BASE=$base_image" --build-arg "VERSION=$version" --build-context "debs=$work/debs" \
     -t "$image" "$work/context" >"$work/build-$target.log" 2>&1 ||
     { tail -30 "$work/build-$target.log" >&2; die "podman build of the $target image failed"; }
+  # The image this tag named before is dropped, so that rebuilds leave no untagged images behind.
+  if [[ -n $previous && $previous != "$(podman image inspect --format '{{.Id}}' "$image")" ]]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+  fi
   echo "built $image ($(podman image inspect --format '{{.Id}}' "$image" | cut -c1-12),"  \
     "$(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1 / 1e6}')) from" \
     "$(basename "$work"/debs/credtrace-"$target"_*.deb) on $base_image"
