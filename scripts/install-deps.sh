@@ -10,6 +10,7 @@ packages+=(libpq-dev postgresql)  # collector: PostgreSQL store (libpq); server 
 packages+=(libcurl4-openssl-dev)  # agent collector sink: HTTPS POST to the collector
 packages+=(libspdlog-dev)  # logging/: the one logger of the agent, collector and CLI (spdlog 1.10 on fmt 9)
 packages+=(lintian adduser)  # tests/packaging: the .deb packages are checked with lintian, installed and purged
+packages+=(podman buildah mmdebstrap)  # scripts/build-images.sh: container images offline (base from apt)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
