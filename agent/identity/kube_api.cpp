@@ -172,8 +172,11 @@ bool PodWatcher::read_token(std::string& token) {
 void PodWatcher::count_failure(long http_status, const std::string& what) {
   ++errors_;
   if (http_status == 401 || http_status == 403) ++unauthorized_;
-  log::warn("kubernetes pod watch: " + what + (http_status ? " (HTTP " + std::to_string(http_status) + ")" : "") +
-            "; retrying with backoff");
+  // Said once per kind of failure in a row (a down API server would otherwise log at every retry); all are counted.
+  std::string message = what + (http_status ? " (HTTP " + std::to_string(http_status) + ")" : "");
+  if (message == last_failure_) return;
+  last_failure_ = message;
+  log::warn("kubernetes pod watch: " + message + "; retrying with backoff (repeats are counted, not logged)");
 }
 
 void PodWatcher::run() {
@@ -206,8 +209,12 @@ void PodWatcher::run() {
       continue;
     }
     bool quick_and_empty = Clock::now() - began < std::chrono::seconds(1) && events_ + bookmarks_ == events_before;
-    if (end == WatchEnd::failed || quick_and_empty) backoff();
-    else failures = 0;
+    if (end == WatchEnd::failed || quick_and_empty) {
+      backoff();
+    } else {
+      failures = 0;
+      last_failure_.clear();  // a watch ran its course: the next failure is news again
+    }
   }
   state_ = PodWatchState::off;
 }
@@ -250,6 +257,8 @@ bool PodWatcher::list() {
   resource_version_ = resource_version_of(reply);
   if (resource_version_.empty()) resource_version_ = "0";
   if (lists_++ > 0) ++relists_;
+  if (!last_failure_.empty()) log::info("kubernetes pod watch: listing works again");
+  last_failure_.clear();
   {
     std::lock_guard lock(wake_mutex_);
     if (!listed_) log::info("kubernetes pod watch: " + std::to_string(count) + " pods on node " + options_.node_name);

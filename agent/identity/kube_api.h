@@ -70,6 +70,7 @@ class PodWatcher {
   std::condition_variable wake_;
   bool listed_ = false;  // under wake_mutex_
   std::string resource_version_;  // watch thread only
+  std::string last_failure_;      // watch thread only: the failure last logged, "" after a successful LIST
 
   std::atomic<uint64_t> lists_{0}, relists_{0}, watches_{0}, events_{0}, bookmarks_{0}, gone_{0}, errors_{0},
       unauthorized_{0}, labels_dropped_{0};

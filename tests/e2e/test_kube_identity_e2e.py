@@ -111,8 +111,8 @@ class KubeIdentityE2E(AgentTestCase):
         self.control_port = int(control_port)
         return int(api_port), ca
 
-    def start_agent(self, api_port, ca):
-        config = f"""kubernetes:
+    def start_agent(self, api_port, ca, extra=""):
+        config = extra + f"""kubernetes:
   api_watch: on
   node_name: {NODE}
   api_server: https://127.0.0.1:{api_port}
@@ -147,7 +147,10 @@ class KubeIdentityE2E(AgentTestCase):
         labels = {"app.kubernetes.io/name": "mcp-everything", "pod-template-hash": "5f7c9d",
                   "ci-token": label_secret}
         api_port, ca = self.start_standin([pod_json(cgroup, "mcp-everything-5f7c9d-q8x2z", labels, env_secret)])
-        agent = self.start_agent(api_port, ca)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            metrics_port = s.getsockname()[1]
+        agent = self.start_agent(api_port, ca, f"metrics:\n  enabled: true\n  listen: 127.0.0.1:{metrics_port}\n")
         server = self.start_server_in(cgroup, {})
         w = self.server_start(server)["workload"]
         self.assertIn(cgroup.container_id, w["cgroup"])
@@ -171,6 +174,11 @@ class KubeIdentityE2E(AgentTestCase):
         self.assertGreaterEqual(int(health["sensors"]["kube_api_lists"]), 1)
         self.assertGreaterEqual(int(health["sensors"]["kube_api_watches"]), 1)
         self.assertEqual(int(health["sensors"]["kube_api_errors"]), 0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
+            metrics = reply.read().decode()
+        self.assertIn('credtrace_agent_kube_api_state{state="watching"} 1', metrics)
+        self.assertIn('credtrace_agent_kube_api_state{state="backoff"} 0', metrics)
+        self.assertIn('credtrace_agent_sensor{counter="kube_api_pods_cached"} 1', metrics)
         with urllib.request.urlopen(f"http://127.0.0.1:{self.control_port}/requests") as reply:
             requests = json.load(reply)
         self.assertEqual([r["kind"] for r in requests[:2]], ["list", "watch"])
