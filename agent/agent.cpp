@@ -31,6 +31,7 @@
 #include "sensors/preload/preload_sensor.h"
 #include "sensors/tls/credential_use.h"
 #include "sensors/tls/tls_sensor.h"
+#include "workload/pod_watch_plan.h"
 
 namespace credtrace {
 namespace {
@@ -132,9 +133,26 @@ bool Agent::start_probes() {
   return probes_ != nullptr;
 }
 
+// The API server watch of this node's pods, when kubernetes.api_watch (or auto in a pod) says so; the first LIST is
+// awaited briefly so the servers found at start get their pod's names.
+void Agent::start_pod_watch() {
+  workload::PodWatchPlan plan = workload::plan_pod_watch(config_.kubernetes);
+  if (!plan.options) {
+    log::info("kubernetes pod watch off: " + plan.reason);
+    return;
+  }
+  log::info("kubernetes pod watch: " + plan.options->api_server + ", node " + plan.options->node_name);
+  pod_watch_ = std::make_unique<identity::PodWatcher>(std::move(*plan.options), pod_cache_);
+  pod_watch_->start();
+  if (!pod_watch_->wait_for_first_list(std::chrono::seconds(5)))
+    log::warn("kubernetes pod watch: no pod list yet; pod identity falls back to kubelet log dirs and cgroup meanwhile");
+}
+
 int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::function<void()> on_reload) {
   if (!start_probes()) return 1;
   tracker_ = std::make_unique<tracking::ProcessTracker>(config_, *probes_, sink_, events_);
+  start_pod_watch();
+  if (pod_watch_) tracker_->set_pod_cache(&pod_cache_);
   route(*tracker_);
   tracker_->add_observer(&forget_server_sources_);
   mcp_calls_ = std::make_unique<sensors::McpCalls>(sensors::McpCallsDeps{fingerprinter_, events_, sink_, registry_},
@@ -190,6 +208,7 @@ int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::fu
   sensors_.clear();
   tracker_.reset();
   probes_.reset();  // detaches every probe
+  if (pod_watch_) pod_watch_->stop();
   log::info("credtrace-agent stopped; probes detached");
   return 0;
 }
@@ -348,6 +367,9 @@ void Agent::fill_health(credtrace::v1::AgentHealth& out) {
   (*health->mutable_sensors())["tls_execs_held"] = execs_held_;  // stopped at exec until attached, then continued
   if (mcp_calls_) mcp_calls_->report(*health);
   sink_.report(*health);  // output_write, collector_batches_sent, _dropped, _send_failures, _spool_bytes, …
+  health->set_kube_api_state(pod_watch_ ? identity::state_name(pod_watch_->state()) : "off");
+  if (pod_watch_)
+    for (const auto& [name, value] : pod_watch_->counters()) (*health->mutable_sensors())[name] = value;
   health->set_uptime_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
 }
 

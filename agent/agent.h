@@ -17,6 +17,7 @@
 #include "events/credential_registry.h"
 #include "events/event_factory.h"
 #include "export/event_sink.h"
+#include "identity/kube_api.h"
 #include "kernel/kernel_control.h"
 #include "loader/probes.h"
 #include "secrets/fingerprint.h"
@@ -54,6 +55,7 @@ class Agent {
   Agent(const config::AgentConfig& config, secrets::Fingerprinter fingerprinter, std::string agent_id);
 
   bool start_probes();
+  void start_pod_watch();
   void add_sensor(std::unique_ptr<sensors::Sensor> sensor);
   void route(kernel::RecordHandler& handler);
   void on_kernel_record(const void* data, size_t size);
@@ -71,6 +73,9 @@ class Agent {
   events::EventFactory events_;
   exporter::FanOutSink sink_;
   events::CredentialRegistry registry_;
+  // Kubernetes pod identity from the API server (kubernetes.api_watch); outlives the tracker that reads the cache.
+  identity::PodCache pod_cache_;
+  std::unique_ptr<identity::PodWatcher> pod_watch_;
   // Destroyed in reverse: the sensors, then the tracker, then the probes (detached), then the registry and sinks.
   std::unique_ptr<loader::Probes> probes_;
   std::unique_ptr<tracking::ProcessTracker> tracker_;

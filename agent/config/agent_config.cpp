@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -238,6 +239,38 @@ void apply_metrics(const YAML::Node& node, MetricsConfig& metrics) {
   });
 }
 
+// kubernetes: api_watch on needs a node name (here or $NODE_NAME) and an https API server (or the in-cluster env).
+void apply_kubernetes(const YAML::Node& node, KubernetesConfig& k) {
+  YAML::Mark watch_mark = node.Mark();
+  apply_mapping(node, "kubernetes", {
+      {"api_watch", [&](const YAML::Node& n) {
+         watch_mark = n.Mark();
+         const std::string mode = read_string(n, "kubernetes.api_watch");
+         if (mode == "auto") k.api_watch = KubeApiWatch::automatic;
+         else if (mode == "on") k.api_watch = KubeApiWatch::on;
+         else if (mode == "off") k.api_watch = KubeApiWatch::off;
+         else fail(n, "kubernetes.api_watch: expected auto, on or off, got '" + mode + "'");
+       }},
+      {"node_name", [&](const YAML::Node& n) { k.node_name = read_string(n, "kubernetes.node_name"); }},
+      {"api_server", [&](const YAML::Node& n) {
+         k.api_server = read_string(n, "kubernetes.api_server");
+         if (!k.api_server.empty() && k.api_server.rfind("https://", 0) != 0)
+           fail(n, "kubernetes.api_server: must start with https:// (the service-account token is sent to it)");
+       }},
+      {"token_file", [&](const YAML::Node& n) { k.token_file = read_string(n, "kubernetes.token_file"); }},
+      {"ca_file", [&](const YAML::Node& n) { k.ca_file = read_string(n, "kubernetes.ca_file"); }},
+      {"log_root", [&](const YAML::Node& n) { k.log_root = read_string(n, "kubernetes.log_root"); }},
+  });
+  if (k.api_watch != KubeApiWatch::on) return;
+  const char* env_node = std::getenv("NODE_NAME");
+  if (k.node_name.empty() && (!env_node || !*env_node))
+    throw ConfigError{watch_mark, "kubernetes.api_watch: on needs kubernetes.node_name or $NODE_NAME (the watch is limited to "
+                     "this node's pods)"};
+  const char* env_host = std::getenv("KUBERNETES_SERVICE_HOST");
+  if (k.api_server.empty() && (!env_host || !*env_host))
+    throw ConfigError{watch_mark, "kubernetes.api_watch: on needs kubernetes.api_server or $KUBERNETES_SERVICE_HOST"};
+}
+
 void apply_root(const YAML::Node& root, AgentConfig& cfg) {
   apply_mapping(root, "", {
       {"host_name", [&](const YAML::Node& n) { cfg.host_name = read_string(n, "host_name"); }},
@@ -266,6 +299,7 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
       {"log", [&](const YAML::Node& n) { apply_log(n, cfg.log); }},
       {"tls", [&](const YAML::Node& n) { apply_tls(n, cfg.tls); }},
+      {"kubernetes", [&](const YAML::Node& n) { apply_kubernetes(n, cfg.kubernetes); }},
       {"credential_use", [&](const YAML::Node& n) {
          apply_mapping(n, "credential_use", {
              {"aggregation_window_seconds", [&](const YAML::Node& v) {

@@ -109,6 +109,19 @@ struct MetricsConfig {
   std::string listen = "127.0.0.1:9464";
 };
 
+// Kubernetes pod identity (docs/configuration.md#kubernetes): the API server watch of the node's pods, and the
+// kubelet's log directories as the fallback.
+enum class KubeApiWatch { automatic, on, off };  // auto: on when KUBERNETES_SERVICE_HOST is set and the token exists
+
+struct KubernetesConfig {
+  KubeApiWatch api_watch = KubeApiWatch::automatic;
+  std::string node_name;   // default: $NODE_NAME
+  std::string api_server;  // default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string log_root = "/var/log";  // kubelet's containers/ and pods/ log directories
+};
+
 struct AgentConfig {
   std::string host_name;   // default: gethostname()
   std::string agent_id;    // default: derived from /etc/machine-id and host name
@@ -126,6 +139,7 @@ struct AgentConfig {
   MetricsConfig metrics;
   CollectorConfig collector;
   LogConfig log;
+  KubernetesConfig kubernetes;
 };
 
 // The fleet key file: fingerprint.key_file, or <state_dir>/fleet.key when it is not set.

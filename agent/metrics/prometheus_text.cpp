@@ -54,6 +54,11 @@ std::string render_prometheus(const credtrace::v1::AgentHealth& health) {
   single(out, "credtrace_agent_mcp_servers", "gauge", "MCP servers running.", health.mcp_servers());
   single(out, "credtrace_agent_execs_filtered_total", "counter", "Execs the kernel prefilter skipped.",
          health.execs_filtered());
+  out << "# HELP credtrace_agent_kube_api_state The Kubernetes pod watch's state (1 for the current one).\n"
+      << "# TYPE credtrace_agent_kube_api_state gauge\n";
+  for (const char* state : {"off", "listing", "watching", "backoff"})
+    out << "credtrace_agent_kube_api_state{state=\"" << state << "\"} "
+        << ((health.kube_api_state().empty() ? std::string("off") : health.kube_api_state()) == state ? 1 : 0) << '\n';
   single(out, "credtrace_agent_uptime_seconds", "gauge", "Seconds since the agent started.", health.uptime_seconds());
   return out.str();
 }

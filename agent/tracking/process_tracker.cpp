@@ -48,7 +48,7 @@ ProcessTracker::ProcessTracker(const config::AgentConfig& config, kernel::WatchC
       events_(events),
       config_index_(config.mcp),
       discovery_(config.mcp, config_index_),
-      workloads_(events.host(), config.proc_root) {}
+      workloads_(events.host(), config.proc_root, config.kubernetes.log_root) {}
 
 std::vector<uint32_t> ProcessTracker::record_kinds() const {
   return {CT_EVENT_EXEC, CT_EVENT_FORK, CT_EVENT_EXIT, CT_EVENT_STDIN};

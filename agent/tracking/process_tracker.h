@@ -27,6 +27,8 @@ class ProcessTracker final : public kernel::RecordHandler {
                  const events::EventFactory& events);
 
   void add_observer(ProcessObserver* observer) { observers_.push_back(observer); }
+  // Pod names, labels and owners from the API server watch (null: kubelet log dirs and cgroup only).
+  void set_pod_cache(const identity::PodCache* cache) { workloads_.set_pod_cache(cache); }
 
   // exec, fork, exit and the first stdin message of candidates.
   std::vector<uint32_t> record_kinds() const override;

@@ -2,6 +2,8 @@
 #include "workload/workload_builder.h"
 
 
+#include <optional>
+
 #include "common/digest.h"
 #include "identity/cgroup.h"
 #include "identity/kube.h"
@@ -49,22 +51,45 @@ void WorkloadBuilder::fill_cgroup(credtrace::v1::Workload& w, uint32_t pid) cons
     w.mutable_container()->set_runtime(cg.runtime);
     w.mutable_container()->set_id(cg.container_id);
   }
-  if (!cg.pod_uid.empty()) {
-    auto* k8s = w.mutable_kubernetes();
-    k8s->set_pod_uid(cg.pod_uid);
-    k8s->set_qos_class(cg.qos_class);
-    k8s->set_source("cgroup");
-    if (auto pod = identity::lookup_pod(cg.pod_uid, cg.container_id, log_root_)) {
-      k8s->set_namespace_(pod->namespace_name);
-      k8s->set_pod(pod->pod_name);
-      k8s->set_container(pod->container_name);
-      k8s->set_source(pod->source);
-    }
-  }
+  fill_kubernetes(w, cg.pod_uid, cg.container_id, cg.qos_class);
   if (!cg.systemd_unit.empty() || !cg.systemd_slice.empty() || !cg.systemd_user_unit.empty()) {
     w.mutable_systemd()->set_unit(cg.systemd_unit);
     w.mutable_systemd()->set_slice(cg.systemd_slice);
     w.mutable_systemd()->set_user_unit(cg.systemd_user_unit);
+  }
+}
+
+// Pod identity, best source first: the API server's pod (through the watch cache), the kubelet's log directories,
+// the cgroup path alone (pod uid and QoS class). What no source said stays empty.
+void WorkloadBuilder::fill_kubernetes(credtrace::v1::Workload& w, const std::string& pod_uid,
+                                      const std::string& container_id, const std::string& qos_class) const {
+  std::optional<identity::PodIdentity> api;
+  if (pod_cache_ && (!pod_uid.empty() || !container_id.empty())) api = pod_cache_->lookup(pod_uid, container_id);
+  if (pod_uid.empty() && !api) return;
+  auto* k8s = w.mutable_kubernetes();
+  k8s->set_pod_uid(pod_uid);
+  k8s->set_qos_class(qos_class);
+  k8s->set_source("cgroup");
+  if (api) {
+    const identity::CachedPod& pod = api->pod;
+    k8s->set_pod_uid(pod.uid);
+    if (qos_class.empty()) k8s->set_qos_class(pod.qos_class);
+    k8s->set_namespace_(pod.namespace_name);
+    k8s->set_pod(pod.name);
+    k8s->set_container(api->container_name);
+    k8s->set_service_account(pod.service_account);
+    k8s->set_owner_kind(pod.owner_kind);
+    k8s->set_owner_name(pod.owner_name);
+    for (const auto& [key, value] : pod.labels) (*k8s->mutable_labels())[key] = value;  // values masked at the cache
+    k8s->set_labels_truncated(pod.labels_truncated);
+    k8s->set_source("api_server");
+    return;
+  }
+  if (auto pod = identity::lookup_pod(pod_uid, container_id, log_root_)) {
+    k8s->set_namespace_(pod->namespace_name);
+    k8s->set_pod(pod->pod_name);
+    k8s->set_container(pod->container_name);
+    k8s->set_source(pod->source);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <algorithm>
@@ -261,6 +262,56 @@ TEST(AgentConfig, MetricsOffByDefaultOnLoopback) {
     EXPECT_FALSE(bad.config) << listen;
     EXPECT_NE(bad.error.find("t.yaml:2:"), std::string::npos) << bad.error;
   }
+}
+
+}  // namespace
+}  // namespace credtrace::config
+
+namespace credtrace::config {
+namespace {
+
+TEST(AgentConfig, KubernetesSection) {
+  AgentConfig defaults = default_config();
+  EXPECT_EQ(defaults.kubernetes.api_watch, KubeApiWatch::automatic);
+  EXPECT_EQ(defaults.kubernetes.token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  EXPECT_EQ(defaults.kubernetes.ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  EXPECT_EQ(defaults.kubernetes.log_root, "/var/log");
+  auto r = load_config_text("kubernetes:\n  api_watch: on\n  node_name: node-a\n  api_server: https://10.0.0.1:6443\n"
+                            "  token_file: /t\n  ca_file: /c\n  log_root: /logs\n", "k.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->kubernetes.api_watch, KubeApiWatch::on);
+  EXPECT_EQ(r.config->kubernetes.node_name, "node-a");
+  EXPECT_EQ(r.config->kubernetes.api_server, "https://10.0.0.1:6443");
+  EXPECT_EQ(r.config->kubernetes.token_file, "/t");
+  EXPECT_EQ(r.config->kubernetes.ca_file, "/c");
+  EXPECT_EQ(r.config->kubernetes.log_root, "/logs");
+  r = load_config_text("kubernetes:\n  api_watch: off\n", "k.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->kubernetes.api_watch, KubeApiWatch::off);
+
+  r = load_config_text("kubernetes:\n  api_watch: sometimes\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("k.yaml:2:14: kubernetes.api_watch: expected auto, on or off", 0), 0u) << r.error;
+  r = load_config_text("kubernetes:\n  api_server: http://10.0.0.1:8080\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("k.yaml:2:15: kubernetes.api_server: must start with https://", 0), 0u) << r.error;
+  r = load_config_text("kubernetes:\n  nodename: x\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("k.yaml:2:3: unknown key 'kubernetes.nodename'", 0), 0u) << r.error;
+
+  ::unsetenv("NODE_NAME");
+  r = load_config_text("kubernetes:\n  api_server: https://10.0.0.1\n  api_watch: on\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.error.rfind("k.yaml:3:14: kubernetes.api_watch: on needs kubernetes.node_name or $NODE_NAME", 0), 0u)
+      << r.error;
+  ::setenv("NODE_NAME", "node-from-env", 1);
+  r = load_config_text("kubernetes:\n  api_server: https://10.0.0.1\n  api_watch: on\n", "k.yaml");
+  EXPECT_TRUE(r.config) << r.error;
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  r = load_config_text("kubernetes:\n  api_watch: on\n", "k.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("on needs kubernetes.api_server or $KUBERNETES_SERVICE_HOST"), std::string::npos) << r.error;
+  ::unsetenv("NODE_NAME");
 }
 
 }  // namespace
