@@ -1,12 +1,16 @@
 // credtrace-collector entry point: flags, store, HTTP(S) server, retention, and a clean stop on SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdio>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "common/metrics.h"
+#include "config/collector_config.h"
 #include "http/auth.h"
 #include "http/http_server.h"
 #include "http/listen_address.h"
@@ -22,23 +26,7 @@ namespace cc = credtrace::collector;
 
 namespace {
 
-struct Flags {
-  std::string listen = "127.0.0.1:8787";
-  std::string tls_cert, tls_key;
-  std::string client_ca;
-  std::string agent_tokens, reader_tokens;
-  std::string db = "sqlite:/var/lib/credtrace-collector/collector.db";
-  int retention_days = 30;
-  size_t max_body_bytes = 8u << 20;
-  size_t max_decompressed_bytes = 64u << 20;
-  size_t max_batch_events = 100000;
-  unsigned threads = 4;
-  std::string sqlite_synchronous = "full";
-  int alert_max_age_days = 90;
-  int64_t alert_max_jwt_ttl_seconds = 86400;
-  std::string alert_allowlist;
-  credtrace::log::Flags log;
-};
+using Flags = cc::CollectorSettings;
 
 void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--listen", f.listen, "HOST:PORT; plain HTTP only on loopback unless --tls-cert/--tls-key")
@@ -186,16 +174,61 @@ int run(const Flags& f) {
   return 0;
 }
 
+
+// A value given on the command line wins over the config file's: each flag the user gave is copied over it.
+void copy_given_flags(const CLI::App& app, const Flags& given, Flags& out) {
+  const std::map<std::string, std::function<void()>> copies = {
+      {"--listen", [&] { out.listen = given.listen; }},
+      {"--tls-cert", [&] { out.tls_cert = given.tls_cert; }},
+      {"--tls-key", [&] { out.tls_key = given.tls_key; }},
+      {"--client-ca", [&] { out.client_ca = given.client_ca; }},
+      {"--agent-tokens", [&] { out.agent_tokens = given.agent_tokens; }},
+      {"--reader-tokens", [&] { out.reader_tokens = given.reader_tokens; }},
+      {"--db", [&] { out.db = given.db; }},
+      {"--retention-days", [&] { out.retention_days = given.retention_days; }},
+      {"--max-body-bytes", [&] { out.max_body_bytes = given.max_body_bytes; }},
+      {"--max-decompressed-bytes", [&] { out.max_decompressed_bytes = given.max_decompressed_bytes; }},
+      {"--max-batch-events", [&] { out.max_batch_events = given.max_batch_events; }},
+      {"--threads", [&] { out.threads = given.threads; }},
+      {"--sqlite-synchronous", [&] { out.sqlite_synchronous = given.sqlite_synchronous; }},
+      {"--alert-max-age-days", [&] { out.alert_max_age_days = given.alert_max_age_days; }},
+      {"--alert-max-jwt-ttl-seconds", [&] { out.alert_max_jwt_ttl_seconds = given.alert_max_jwt_ttl_seconds; }},
+      {"--alert-allowlist", [&] { out.alert_allowlist = given.alert_allowlist; }},
+  };
+  for (const auto& [name, copy] : copies)
+    if (app.count(name) > 0) copy();
+  out.log = given.log;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"credtrace-collector: receives agent event batches, stores them, answers queries"};
   Flags flags;
+  std::string config_path;
+  bool check_config = false;
   add_flags(app, flags);
+  app.add_option("--config", config_path, "YAML config file (flags given on the command line win over it)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--check-config", check_config, "validate the config file and flags, then exit (0 valid, 2 invalid)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return run(flags);
+  Flags settings;
+  if (!config_path.empty()) {
+    if (cc::Status s = cc::apply_config_file(config_path, settings); !s.ok()) {
+      credtrace::log::error(s.message());
+      return 2;
+    }
+  }
+  copy_given_flags(app, flags, settings);
+  if (check_config) {
+    cc::HttpServerOptions http;
+    if (cc::Status s = server_options(settings, http); !s.ok()) return fail(s);
+    std::printf("%s: ok\n", config_path.empty() ? "flags" : config_path.c_str());
+    return 0;
+  }
+  return run(settings);
 }

@@ -1,0 +1,156 @@
+// The collector's YAML config file: strict keys, typed values and ranges, errors located as NAME:LINE:COLUMN.
+#include "config/collector_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace credtrace::collector {
+namespace {
+
+// Thrown only inside this file, caught in apply_config_text.
+struct ConfigError {
+  YAML::Mark mark;
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& message) { throw ConfigError{node.Mark(), message}; }
+
+std::string read_string(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar() || node.Scalar().empty()) fail(node, key + ": expected a non-empty string");
+  return node.Scalar();
+}
+
+int64_t read_int(const YAML::Node& node, const std::string& key, int64_t min, int64_t max) {
+  if (!node.IsScalar()) fail(node, key + ": expected a number");
+  const std::string& text = node.Scalar();
+  size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used, 10);
+  } catch (...) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) fail(node, key + ": expected an integer, got '" + text + "'");
+  if (value < min || value > max)
+    fail(node, key + ": " + text + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  return value;
+}
+
+std::string read_file_content(const YAML::Node& node, const std::string& key) {
+  const std::string path = read_string(node, key);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(node, key + ": cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string content = text.str();
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r' || content.back() == ' ')) content.pop_back();
+  if (content.empty()) fail(node, key + ": " + path + " is empty");  // its content is never shown
+  return content;
+}
+
+using Setters = std::map<std::string, std::function<void(const YAML::Node&)>>;
+
+void apply_mapping(const YAML::Node& node, const std::string& section, const Setters& setters) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) fail(node, (section.empty() ? "config" : section) + ": expected a mapping");
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    const std::string full = section.empty() ? key : section + "." + key;
+    auto it = setters.find(key);
+    if (it == setters.end()) {
+      std::string allowed;
+      for (const auto& [name, _] : setters) allowed += (allowed.empty() ? "" : ", ") + name;
+      fail(entry.first, "unknown key '" + full + "' (allowed: " + allowed + ")");
+    }
+    it->second(entry.second);
+  }
+}
+
+void apply_root(const YAML::Node& root, CollectorSettings& s) {
+  bool db_given = false, db_file_given = false;
+  apply_mapping(root, "", {
+      {"listen", [&](const YAML::Node& n) { s.listen = read_string(n, "listen"); }},
+      {"db", [&](const YAML::Node& n) {
+         if (db_file_given) fail(n, "db: give db or db_file, not both");
+         s.db = read_string(n, "db");
+         db_given = true;
+         if (!s.db.starts_with("sqlite:") && !s.db.starts_with("postgres://") && !s.db.starts_with("postgresql://"))
+           fail(n, "db: expected sqlite:PATH or postgres://...");
+       }},
+      {"db_file", [&](const YAML::Node& n) {
+         if (db_given) fail(n, "db_file: give db or db_file, not both");
+         s.db = read_file_content(n, "db_file");
+         db_file_given = true;
+       }},
+      {"tls", [&](const YAML::Node& n) {
+         apply_mapping(n, "tls", {
+             {"cert", [&](const YAML::Node& v) { s.tls_cert = read_string(v, "tls.cert"); }},
+             {"key", [&](const YAML::Node& v) { s.tls_key = read_string(v, "tls.key"); }},
+             {"client_ca", [&](const YAML::Node& v) { s.client_ca = read_string(v, "tls.client_ca"); }},
+         });
+       }},
+      {"agent_tokens_file", [&](const YAML::Node& n) { s.agent_tokens = read_string(n, "agent_tokens_file"); }},
+      {"reader_tokens_file", [&](const YAML::Node& n) { s.reader_tokens = read_string(n, "reader_tokens_file"); }},
+      {"retention_days", [&](const YAML::Node& n) { s.retention_days = static_cast<int>(read_int(n, "retention_days", 0, 36500)); }},
+      {"threads", [&](const YAML::Node& n) { s.threads = static_cast<unsigned>(read_int(n, "threads", 1, 256)); }},
+      {"sqlite_synchronous", [&](const YAML::Node& n) {
+         s.sqlite_synchronous = read_string(n, "sqlite_synchronous");
+         if (s.sqlite_synchronous != "full" && s.sqlite_synchronous != "normal")
+           fail(n, "sqlite_synchronous: expected full or normal");
+       }},
+      {"limits", [&](const YAML::Node& n) {
+         apply_mapping(n, "limits", {
+             {"max_body_bytes", [&](const YAML::Node& v) {
+                s.max_body_bytes = static_cast<size_t>(read_int(v, "limits.max_body_bytes", 1024, 1ll << 30));
+              }},
+             {"max_decompressed_bytes", [&](const YAML::Node& v) {
+                s.max_decompressed_bytes = static_cast<size_t>(read_int(v, "limits.max_decompressed_bytes", 1024, 1ll << 32));
+              }},
+             {"max_batch_events", [&](const YAML::Node& v) {
+                s.max_batch_events = static_cast<size_t>(read_int(v, "limits.max_batch_events", 1, 10000000));
+              }},
+         });
+       }},
+      {"alerts", [&](const YAML::Node& n) {
+         apply_mapping(n, "alerts", {
+             {"max_age_days", [&](const YAML::Node& v) { s.alert_max_age_days = static_cast<int>(read_int(v, "alerts.max_age_days", 0, 36500)); }},
+             {"max_jwt_ttl_seconds", [&](const YAML::Node& v) {
+                s.alert_max_jwt_ttl_seconds = read_int(v, "alerts.max_jwt_ttl_seconds", 0, 100ll * 365 * 86400);
+              }},
+             {"allowlist_file", [&](const YAML::Node& v) { s.alert_allowlist = read_string(v, "alerts.allowlist_file"); }},
+         });
+       }},
+  });
+}
+
+}  // namespace
+
+Status apply_config_text(const std::string& text, const std::string& name_for_errors, CollectorSettings& settings) {
+  CollectorSettings next = settings;
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsNull()) apply_root(root, next);
+  } catch (const ConfigError& e) {
+    return Status::error(name_for_errors + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                         ": " + e.message);
+  } catch (const YAML::Exception& e) {
+    return Status::error(name_for_errors + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                         ": " + e.msg);
+  }
+  settings = std::move(next);
+  return {};
+}
+
+Status apply_config_file(const std::string& path, CollectorSettings& settings) {
+  std::ifstream in(path);
+  if (!in) return Status::error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return apply_config_text(text.str(), path, settings);
+}
+
+}  // namespace credtrace::collector

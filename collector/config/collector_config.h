@@ -1,0 +1,40 @@
+// The collector's settings: built-in defaults, the YAML config file (--config, strict, FILE:LINE:COLUMN errors) and
+// the command-line flags over it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "logging/cli_flags.h"
+
+namespace credtrace::collector {
+
+struct CollectorSettings {
+  std::string listen = "127.0.0.1:8787";
+  std::string tls_cert, tls_key;
+  std::string client_ca;
+  std::string agent_tokens, reader_tokens;
+  std::string db = "sqlite:/var/lib/credtrace-collector/collector.db";
+  int retention_days = 30;
+  size_t max_body_bytes = 8u << 20;
+  size_t max_decompressed_bytes = 64u << 20;
+  size_t max_batch_events = 100000;
+  unsigned threads = 4;
+  std::string sqlite_synchronous = "full";
+  int alert_max_age_days = 90;
+  int64_t alert_max_jwt_ttl_seconds = 86400;
+  std::string alert_allowlist;
+  credtrace::log::Flags log;
+};
+
+// Applies the YAML text onto settings. Keys: listen, db, db_file (a file whose content is the database URI: a
+// PostgreSQL password stays out of argv and the environment), tls.{cert,key,client_ca}, agent_tokens_file,
+// reader_tokens_file, retention_days, threads, sqlite_synchronous, limits.{max_body_bytes,max_decompressed_bytes,
+// max_batch_events}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}. Unknown keys and bad values are errors
+// "NAME:LINE:COLUMN: message"; nothing is applied then.
+Status apply_config_text(const std::string& text, const std::string& name_for_errors, CollectorSettings& settings);
+Status apply_config_file(const std::string& path, CollectorSettings& settings);
+
+}  // namespace credtrace::collector

@@ -1,0 +1,80 @@
+// Tests of the collector's config file: every key onto the settings, db_file, and strict located errors.
+#include "config/collector_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+namespace credtrace::collector {
+namespace {
+
+TEST(CollectorConfig, EveryKeyReachesItsSetting) {
+  CollectorSettings s;
+  Status status = apply_config_text(
+      "listen: 0.0.0.0:8787\ndb: postgres://collector@db/credtrace\ntls:\n  cert: /etc/c.pem\n  key: /etc/k.pem\n"
+      "  client_ca: /etc/ca.pem\nagent_tokens_file: /etc/agents\nreader_tokens_file: /etc/readers\nretention_days: 7\n"
+      "threads: 8\nsqlite_synchronous: normal\nlimits:\n  max_body_bytes: 4096\n  max_decompressed_bytes: 65536\n"
+      "  max_batch_events: 500\nalerts:\n  max_age_days: 30\n  max_jwt_ttl_seconds: 3600\n  allowlist_file: /etc/allow\n",
+      "collector.yaml", s);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(s.listen, "0.0.0.0:8787");
+  EXPECT_EQ(s.db, "postgres://collector@db/credtrace");
+  EXPECT_EQ(s.tls_cert, "/etc/c.pem");
+  EXPECT_EQ(s.tls_key, "/etc/k.pem");
+  EXPECT_EQ(s.client_ca, "/etc/ca.pem");
+  EXPECT_EQ(s.agent_tokens, "/etc/agents");
+  EXPECT_EQ(s.reader_tokens, "/etc/readers");
+  EXPECT_EQ(s.retention_days, 7);
+  EXPECT_EQ(s.threads, 8u);
+  EXPECT_EQ(s.sqlite_synchronous, "normal");
+  EXPECT_EQ(s.max_body_bytes, 4096u);
+  EXPECT_EQ(s.max_decompressed_bytes, 65536u);
+  EXPECT_EQ(s.max_batch_events, 500u);
+  EXPECT_EQ(s.alert_max_age_days, 30);
+  EXPECT_EQ(s.alert_max_jwt_ttl_seconds, 3600);
+  EXPECT_EQ(s.alert_allowlist, "/etc/allow");
+}
+
+TEST(CollectorConfig, AnEmptyFileKeepsTheDefaults) {
+  CollectorSettings s;
+  ASSERT_TRUE(apply_config_text("", "c.yaml", s).ok());
+  EXPECT_EQ(s.listen, CollectorSettings{}.listen);
+  EXPECT_EQ(s.db, CollectorSettings{}.db);
+}
+
+TEST(CollectorConfig, DbFileHoldsTheUriAndItIsNeverShown) {
+  char path[] = "/tmp/collector-db-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string uri = "postgres://collector:Vq9sXw2LmP4tRz8K@db.internal/credtrace";
+  ASSERT_EQ(write(fd, (uri + "\n").data(), uri.size() + 1), static_cast<ssize_t>(uri.size() + 1));
+  close(fd);
+  CollectorSettings s;
+  ASSERT_TRUE(apply_config_text(std::string("db_file: ") + path + "\n", "c.yaml", s).ok());
+  EXPECT_EQ(s.db, uri);
+  Status both = apply_config_text(std::string("db: sqlite:/x.db\ndb_file: ") + path + "\n", "c.yaml", s);
+  EXPECT_EQ(both.message(), "c.yaml:2:10: db_file: give db or db_file, not both");
+  std::remove(path);
+  Status missing = apply_config_text(std::string("db_file: ") + path + "\n", "c.yaml", s);
+  EXPECT_NE(missing.message().find("c.yaml:1:10: db_file: cannot read"), std::string::npos) << missing.message();
+}
+
+TEST(CollectorConfig, ErrorsAreLocatedAndNothingIsApplied) {
+  CollectorSettings s;
+  Status unknown = apply_config_text("listen: 127.0.0.1:9000\ntls:\n  certificate: /x\n", "c.yaml", s);
+  EXPECT_EQ(unknown.message().rfind("c.yaml:3:3: unknown key 'tls.certificate' (allowed: cert, client_ca, key)", 0), 0u)
+      << unknown.message();
+  EXPECT_EQ(s.listen, CollectorSettings{}.listen);  // refused whole
+  EXPECT_EQ(apply_config_text("threads: 0\n", "c.yaml", s).message(), "c.yaml:1:10: threads: 0 is out of range [1, 256]");
+  EXPECT_EQ(apply_config_text("retention_days: soon\n", "c.yaml", s).message(),
+            "c.yaml:1:17: retention_days: expected an integer, got 'soon'");
+  EXPECT_EQ(apply_config_text("db: mysql://x\n", "c.yaml", s).message(), "c.yaml:1:5: db: expected sqlite:PATH or postgres://...");
+  EXPECT_EQ(apply_config_text("sqlite_synchronous: off\n", "c.yaml", s).message(),
+            "c.yaml:1:21: sqlite_synchronous: expected full or normal");
+  EXPECT_NE(apply_config_text("listen: [\n", "c.yaml", s).message().find("c.yaml:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace credtrace::collector
