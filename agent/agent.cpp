@@ -20,6 +20,7 @@
 
 #include "common/digest.h"
 #include "config/config_reload.h"
+#include "export/collector_client.h"
 #include "export/collector_sink.h"
 #include "export/json_lines_sink.h"
 #include "log.h"
@@ -289,54 +290,92 @@ void Agent::emit_ready() {
             " client configs");
 }
 
-void Agent::apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys) {
+std::vector<std::string> Agent::apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys) {
   const config::AgentConfig before = config_;
   std::set<std::string> changed;
   for (const auto& key : keys)
     if (config::copy_reloadable_key(key, next, config_)) changed.insert(key);
-  if (changed.empty()) return;
-  const auto touched = [&changed](std::string_view prefix) {
-    return std::any_of(changed.begin(), changed.end(), [prefix](const std::string& key) { return key.rfind(prefix, 0) == 0; });
+  std::vector<std::string> refused;
+  const auto refuse = [&](std::string_view prefix) {
+    for (const auto& key : changed)
+      if (key.rfind(prefix, 0) == 0) refused.push_back(key);
   };
-  if (config_.output.json_path != before.output.json_path) reopen_json_output(before);
-  if (touched("collector.")) restart_collector(before);
+  if (config_.output.json_path != before.output.json_path && !reopen_json_output(before)) refuse("output.json");
+  if (!(config_.collector == before.collector) && !restart_collector(before)) refuse("collector.");
   if (config_.mcp.server_patterns != before.mcp.server_patterns || config_.mcp.client_patterns != before.mcp.client_patterns ||
       config_.mcp.extra_executables != before.mcp.extra_executables)
     tracker_->reload_patterns();
   for (auto& sensor : sensors_) sensor->reload(changed);
+  return refused;
 }
 
 // output.json changed: events from now on go to the new file (or stdout, or nowhere); one that cannot be opened is
 // refused and the old output kept.
-void Agent::reopen_json_output(const config::AgentConfig& before) {
+bool Agent::reopen_json_output(const config::AgentConfig& before) {
   std::unique_ptr<exporter::EventSink> lines;
   std::string error;
   if (!open_json_sink(config_, lines, &error)) {
     log::error("reload: output.json refused, the running output is kept: " + error);
     config_.output.json_path = before.output.json_path;
+    return false;
+  }
+  sink_.replace("json", std::move(lines));
+  return true;
+}
+
+void Agent::reopen_json_output_file() {
+  if (config_.output.json_path.empty() || config_.output.json_path == "-") return;
+  std::unique_ptr<exporter::EventSink> lines;
+  std::string error;
+  if (!open_json_sink(config_, lines, &error)) {
+    log::error("reload: " + error + "; events keep going to the file open before");
+    count_error("json_output_reopen");
     return;
   }
   sink_.replace("json", std::move(lines));
 }
 
-// collector.* changed: the running sink stops (what it holds goes to the spool), and one with the new settings takes
-// over the spool. Settings that do not validate (a missing token file) are refused and the running sink kept.
-void Agent::restart_collector(const config::AgentConfig& before) {
+// Whether the collector settings can start a sink: the token read, the URL accepted, the CA and client certificate
+// files readable ("" when they can, else why not).
+std::string collector_settings_problem(const config::AgentConfig& config, const std::string& agent_id) {
+  if (config.collector.url.empty()) return "";
   std::string error;
-  if (!config_.collector.url.empty() && !exporter::collector_sink_options(config_, events_.agent_id(), &error)) {
-    log::error("reload: collector settings refused, the running collector sink is kept: " + error);
+  auto options = exporter::collector_sink_options(config, agent_id, &error);
+  if (!options || !exporter::CollectorClient::create(options->endpoint, &error)) return error;
+  for (const std::string* file : {&config.collector.ca_file, &config.collector.cert_file, &config.collector.key_file})
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) return "cannot read " + *file;
+  return "";
+}
+
+// collector.* changed: the running sink stops (what it holds goes to the spool, no final send), and one with the new
+// settings takes over the spool. Settings that cannot start a sink are refused before anything
+// stops, and the running sink is kept. false when refused.
+bool Agent::restart_collector(const config::AgentConfig& before) {
+  if (std::string problem = collector_settings_problem(config_, events_.agent_id()); !problem.empty()) {
+    log::error("reload: collector settings refused, the running collector sink is kept: " + problem);
     config_.collector = before.collector;
-    return;
+    return false;
   }
+  // The running sink spools what it holds and stops without its final send: the next one sends the spool at once.
+  if (auto* running = dynamic_cast<exporter::CollectorSink*>(sink_.find("collector"))) running->shutdown_for_handover();
   sink_.replace("collector", nullptr);
   std::unique_ptr<exporter::EventSink> collector;
+  std::string error;
   if (!start_collector_sink(config_, events_.agent_id(), collector, &error)) {
     log::error("reload: the collector sink did not start (" + error + "); restarting it with the running settings");
     config_.collector = before.collector;
-    start_collector_sink(config_, events_.agent_id(), collector, &error);
+    if (!start_collector_sink(config_, events_.agent_id(), collector, &error)) {
+      log::error("reload: no collector sink is running now (" + error + "): events go to the other outputs only; "
+                 "fix the settings and reload");
+      count_error("collector_sink_restart");
+      return false;
+    }
+    sink_.replace("collector", std::move(collector));
+    return false;
   }
   if (collector) sink_.replace("collector", std::move(collector));
   log::info(config_.collector.url.empty() ? "reload: collector sink off" : "reload: collector sink restarted for " + config_.collector.url);
+  return true;
 }
 
 // systemd's STATUS= line: what `systemctl status` shows.

@@ -47,8 +47,12 @@ class Agent {
   // Attaches probes, finds running servers, emits agent_ready, then handles events until stop is set. Each time
   // *reload is set (SIGHUP) the loop clears it and calls on_reload, which plans the reload and calls apply_reload.
   int run(const std::atomic<bool>& stop, std::atomic<bool>* reload = nullptr, std::function<void()> on_reload = {});
-  // Applies the reloadable keys of a validated config (config::reloadable_keys) that changed.
-  void apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys);
+  // Applies the reloadable keys of a validated config (config::reloadable_keys) that changed. Returns those refused
+  // (an output that cannot be opened, collector settings that cannot start a sink): their running values are kept.
+  std::vector<std::string> apply_reload(const config::AgentConfig& next, const std::vector<std::string>& keys);
+  // Reopens the running output.json file by its path (SIGHUP after logrotate moved it away); stdout and no output are
+  // left as they are. A path that cannot be opened keeps the open file, with an error logged.
+  void reopen_json_output_file();
   ~Agent();
 
  private:
@@ -60,8 +64,8 @@ class Agent {
   void route(kernel::RecordHandler& handler);
   void on_kernel_record(const void* data, size_t size);
   void loop(const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::function<void()>& on_reload);
-  void reopen_json_output(const config::AgentConfig& before);
-  void restart_collector(const config::AgentConfig& before);
+  bool reopen_json_output(const config::AgentConfig& before);
+  bool restart_collector(const config::AgentConfig& before);
   void emit_ready();
   void emit_health();
   void fill_health(credtrace::v1::AgentHealth& health);

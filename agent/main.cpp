@@ -1,6 +1,7 @@
 // credtrace-agent command line: flags, config loading and validation, signal handling.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <optional>
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   }
   credtrace::config::LogConfig running_log = config.log;
   auto reload = [&] {
+    agent->reopen_json_output_file();  // after logrotate moved it away, even when the config is not re-read
     if (config_path.empty()) return credtrace::log::warn("reload: no --config file; nothing to re-read");
     const std::optional<std::string> text = read_text(config_path);
     if (!text) return credtrace::log::error("reload refused, the running config is kept: cannot read " + config_path);
@@ -143,15 +145,26 @@ int main(int argc, char** argv) {
     for (const auto& key : plan.needs_restart)
       credtrace::log::warn("reload: " + key + " changed in " + config_path +
                            ": it needs a restart; the running value is kept");
+    const std::vector<std::string> refused = agent->apply_reload(*plan.config, plan.applied);
     for (const auto& key : plan.applied) {
+      if (std::find(refused.begin(), refused.end(), key) != refused.end()) {
+        credtrace::log::warn("reload: " + key + " refused; the running value is kept (fix it and reload again)");
+        continue;
+      }
       if (key == "log.level") {  // only the level: format and prefix need a restart; a --log-level flag still wins
         running_log.level = plan.config->log.level;
         configure_log(running_log, log_flags);
+        if (!log_flags.level.empty()) {
+          credtrace::log::info("reload: log.level changed in " + config_path + ", but --log-level " + log_flags.level +
+                               " on the command line wins");
+          continue;
+        }
       }
       credtrace::log::info("reload: " + key + " applied");
     }
-    agent->apply_reload(*plan.config, plan.applied);
-    running_text = *text;  // keys that need a restart are compared with this file from now on: said once
+    // Compared with this file from now on (a key that needs a restart is said once), unless a key was refused: then
+    // the next reload tries it again.
+    if (refused.empty()) running_text = *text;
   };
   return agent->run(g_stop, &g_reload, reload);
 }

@@ -11,6 +11,7 @@ install(TARGETS credtrace RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT 
 install(TARGETS credtrace-cli RUNTIME DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPONENT agent)
 install(TARGETS credtrace-preload LIBRARY DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPONENT agent)
 install(FILES packaging/config/credtrace.yaml DESTINATION /etc/credtrace COMPONENT agent)
+install(FILES packaging/logrotate/credtrace-agent DESTINATION /etc/logrotate.d COMPONENT agent)
 install(FILES packaging/systemd/credtrace-agent.service DESTINATION lib/systemd/system COMPONENT agent)
 install(PROGRAMS packaging/systemd/credtrace-agent-prepare DESTINATION ${CREDTRACE_LIBEXEC_DIR} COMPONENT agent)
 # Debian wants each package's changelog (gzip -9n: reproducible) and copyright in its own doc directory.
@@ -26,6 +27,7 @@ install(FILES README.md docs/agent.md docs/configuration.md docs/events.md docs/
 if(CREDTRACE_COLLECTOR)
   install(TARGETS credtrace-collector RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT collector)
   install(FILES docs/collector.md DESTINATION share/doc/credtrace-collector COMPONENT collector)
+  install(FILES packaging/config/collector.yaml DESTINATION /etc/credtrace COMPONENT collector)
   install(FILES packaging/systemd/credtrace-collector.service DESTINATION lib/systemd/system COMPONENT collector)
 endif()
 
@@ -61,6 +63,6 @@ Receives credtrace agents' events over HTTPS (tokens or mTLS), keeps them
 in SQLite or PostgreSQL, raises alerts and answers queries.")
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_CONTROL_EXTRA
-    "${CMAKE_SOURCE_DIR}/packaging/deb/collector/postinst;${CMAKE_SOURCE_DIR}/packaging/deb/collector/postrm")
+    "${CMAKE_SOURCE_DIR}/packaging/deb/collector/conffiles;${CMAKE_SOURCE_DIR}/packaging/deb/collector/postinst;${CMAKE_SOURCE_DIR}/packaging/deb/collector/prerm;${CMAKE_SOURCE_DIR}/packaging/deb/collector/postrm")
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

@@ -137,6 +137,20 @@ std::string auth_summary(const Flags& f, const cc::TokenSet& agents, const cc::T
   return out + std::to_string(readers.size()) + " reader tokens";
 }
 
+// Everything that can be checked without opening the database or the port: the listen address and TLS files, agent
+// authentication and token files, the alert allowlist and the database URL's scheme. run() and --check-config use it.
+cc::Status check_settings(const Flags& f, cc::HttpServerOptions& http, cc::TokenSet& agents, cc::TokenSet& readers,
+                          cc::AlertConfig& alerts) {
+  if (cc::Status s = server_options(f, http); !s.ok()) return s;
+  if (cc::Status s = agent_auth(f, agents); !s.ok()) return s;
+  if (!f.reader_tokens.empty())
+    if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return s;
+  if (cc::Status s = alert_config(f, alerts); !s.ok()) return s;
+  if (!f.db.starts_with("sqlite:") && !f.db.starts_with("postgres://") && !f.db.starts_with("postgresql://"))
+    return cc::Status::error("--db must be sqlite:PATH or postgres://... (the value given is neither)");
+  return {};
+}
+
 int run(const Flags& f) {
   credtrace::log::Options log_options;
   log_options.component = "credtrace-collector";
@@ -145,14 +159,10 @@ int run(const Flags& f) {
   if (::geteuid() == 0)
     credtrace::log::warn("running as root: the collector needs no privileges; run it as its own user");
   cc::HttpServerOptions http;
-  if (cc::Status s = server_options(f, http); !s.ok()) return fail(s);
   cc::TokenSet agents, readers;
-  if (cc::Status s = agent_auth(f, agents); !s.ok()) return fail(s);
-  if (!f.reader_tokens.empty())
-    if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return fail(s);
   std::unique_ptr<cc::Store> store;
   cc::StoreOptions store_options{f.db, static_cast<int>(f.threads), f.sqlite_synchronous == "full", {}};
-  if (cc::Status s = alert_config(f, store_options.alerts); !s.ok()) return fail(s);
+  if (cc::Status s = check_settings(f, http, agents, readers, store_options.alerts); !s.ok()) return fail(s);
   if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
 
   cc::Metrics metrics;
@@ -226,7 +236,9 @@ int main(int argc, char** argv) {
   copy_given_flags(app, flags, settings);
   if (check_config) {
     cc::HttpServerOptions http;
-    if (cc::Status s = server_options(settings, http); !s.ok()) return fail(s);
+    cc::TokenSet agents, readers;
+    cc::AlertConfig alerts;
+    if (cc::Status s = check_settings(settings, http, agents, readers, alerts); !s.ok()) return fail(s);
     std::printf("%s: ok\n", config_path.empty() ? "flags" : config_path.c_str());
     return 0;
   }

@@ -94,6 +94,8 @@ struct CollectorConfig {
   uint64_t spool_max_bytes = 256ull << 20;  // beyond this the oldest batches are deleted (counted)
   uint32_t retry_initial_ms = 500;          // exponential backoff with full jitter between these
   uint32_t retry_max_ms = 30000;
+
+  bool operator==(const CollectorConfig&) const = default;
 };
 
 // The agent's diagnostics on stderr (never events: those go to output and collector).

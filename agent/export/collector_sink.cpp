@@ -213,7 +213,8 @@ void CollectorSink::send_loop() {
   }
   // Final attempt: the spool thread has stopped, so the spool holds everything. One pass within the deadline.
   abort_send_ = false;
-  const auto deadline = std::chrono::steady_clock::now() + options_.final_send_deadline;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        (handover_ ? std::chrono::milliseconds(0) : options_.final_send_deadline);
   while (spool_->oldest()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !send_oldest(left)) break;
@@ -241,6 +242,11 @@ void CollectorSink::shutdown() {
               std::to_string(s.spool_batches) + " left in the spool, " + std::to_string(s.batches_dropped) +
               " dropped");
   });
+}
+
+void CollectorSink::shutdown_for_handover() {
+  handover_ = true;
+  shutdown();
 }
 
 CollectorSinkStats CollectorSink::stats() const {

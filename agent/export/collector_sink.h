@@ -65,6 +65,9 @@ class CollectorSink final : public EventSink {
   // Spools everything queued, makes one last delivery attempt bounded by final_send_deadline, stops the threads.
   // What is not acknowledged stays in the spool for the next start. Idempotent.
   void shutdown();
+  // shutdown() without the final delivery attempt: for a reload, where the next sink takes the spool over at once and
+  // the agent's loop must not wait on the network.
+  void shutdown_for_handover();
 
   CollectorSinkStats stats() const;
   // Adds the counters as collector_* entries (for agent_health.sensors).
@@ -94,6 +97,7 @@ class CollectorSink final : public EventSink {
   uint64_t spooled_ = 0;   // bumped by the spool thread per new batch (pairs its notify with the sender's wait)
   bool send_stopping_ = false;
   std::atomic<bool> abort_send_{false};
+  std::atomic<bool> handover_{false};  // shutdown_for_handover: no final delivery attempt
   bool failing_ = false;   // the last attempt failed (log once per outage)
 
   std::mutex stats_mutex_;  // refresh_spool_stats

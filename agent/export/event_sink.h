@@ -43,6 +43,12 @@ class FanOutSink final : public EventSink {
     }
     if (next) add(std::move(next), role);
   }
+  // The sink of this role, or nullptr.
+  EventSink* find(const std::string& role) const {
+    for (size_t i = 0; i < sinks_.size(); ++i)
+      if (roles_[i] == role) return sinks_[i].get();
+    return nullptr;
+  }
   size_t size() const { return sinks_.size(); }
   void write(const credtrace::v1::Event& event) override {
     for (auto& sink : sinks_) sink->write(event);

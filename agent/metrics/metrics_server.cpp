@@ -62,8 +62,18 @@ std::string MetricsServer::listen(const std::string& host_port) {
   return "";
 }
 
+bool MetricsServer::evict_oldest_waiting() {
+  auto oldest = connections_.end();
+  for (auto it = connections_.begin(); it != connections_.end(); ++it)
+    if (it->response.empty() && (oldest == connections_.end() || it->since < oldest->since)) oldest = it;
+  if (oldest == connections_.end()) return false;
+  connections_.erase(oldest);
+  return true;
+}
+
 void MetricsServer::accept_new(std::chrono::steady_clock::time_point now) {
-  while (connections_.size() < kMaxConnections) {
+  for (int accepted = 0; accepted < static_cast<int>(kMaxConnections); ++accepted) {
+    if (connections_.size() >= kMaxConnections && !evict_oldest_waiting()) return;
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     connections_.push_back({common::UniqueFd(fd), "", "", 0, now});
@@ -72,7 +82,7 @@ void MetricsServer::accept_new(std::chrono::steady_clock::time_point now) {
 
 bool MetricsServer::advance(Connection& c, const MetricsHandlers& handlers, std::string& rendered,
                             std::chrono::steady_clock::time_point now) {
-  if (now - c.since > kDeadline) return false;
+  if (now - c.since > kDeadline || (c.response.empty() && now - c.since > kRequestDeadline)) return false;
   if (c.response.empty()) {
     char buf[2048];
     ssize_t n = 0;
@@ -88,6 +98,12 @@ bool MetricsServer::advance(Connection& c, const MetricsHandlers& handlers, std:
     if (n > 0) c.sent += static_cast<size_t>(n);
     else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;  // the rest next turn
     else return false;
+  }
+  // Answered in full: end our side first and discard what the client still sent, so closing does not reset the
+  // connection (a reset can destroy the response before the client reads it).
+  ::shutdown(c.fd.get(), SHUT_WR);
+  char discard[2048];
+  while (::recv(c.fd.get(), discard, sizeof(discard), MSG_DONTWAIT) > 0) {
   }
   return false;
 }

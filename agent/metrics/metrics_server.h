@@ -13,7 +13,9 @@ namespace credtrace::metrics {
 
 struct MetricsHandlers {
   std::function<std::string()> render_metrics;  // Prometheus text, rendered at most once per serve() call
-  std::function<bool()> ready;                   // /healthz: 200 once the agent is ready, 503 before and at stop
+  // /healthz: 200 while the agent's loop runs, 503 once it stops (before the loop starts nothing is served: a probe
+  // waits in the listen backlog).
+  std::function<bool()> ready;
 };
 
 class MetricsServer {
@@ -36,9 +38,13 @@ class MetricsServer {
   };
   static constexpr size_t kMaxConnections = 16;
   static constexpr size_t kMaxRequestBytes = 8192;
-  static constexpr std::chrono::seconds kDeadline{5};
+  static constexpr std::chrono::seconds kRequestDeadline{2};  // for the request to arrive
+  static constexpr std::chrono::seconds kDeadline{5};         // for the whole exchange
 
   void accept_new(std::chrono::steady_clock::time_point now);
+  // Full: the oldest connection whose request has not arrived yet is closed for a new one (idle clients cannot hold
+  // every slot). false when every slot is answering.
+  bool evict_oldest_waiting();
   // false when the connection is finished (answered in full, closed by the peer, failed or past its deadline).
   bool advance(Connection& connection, const MetricsHandlers& handlers, std::string& rendered,
                std::chrono::steady_clock::time_point now);

@@ -47,7 +47,9 @@ std::string read_file_content(const YAML::Node& node, const std::string& key) {
   std::stringstream text;
   text << in.rdbuf();
   std::string content = text.str();
-  while (!content.empty() && (content.back() == '\n' || content.back() == '\r' || content.back() == ' ')) content.pop_back();
+  const size_t first = content.find_first_not_of(" \t\r\n");
+  const size_t last = content.find_last_not_of(" \t\r\n");
+  content = first == std::string::npos ? "" : content.substr(first, last - first + 1);
   if (content.empty()) fail(node, key + ": " + path + " is empty");  // its content is never shown
   return content;
 }
@@ -85,6 +87,8 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
          if (db_given) fail(n, "db_file: give db or db_file, not both");
          s.db = read_file_content(n, "db_file");
          db_file_given = true;
+         if (!s.db.starts_with("sqlite:") && !s.db.starts_with("postgres://") && !s.db.starts_with("postgresql://"))
+           fail(n, "db_file: its content must be sqlite:PATH or postgres://... (not shown: it may hold a password)");
        }},
       {"tls", [&](const YAML::Node& n) {
          apply_mapping(n, "tls", {
@@ -105,7 +109,7 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
       {"limits", [&](const YAML::Node& n) {
          apply_mapping(n, "limits", {
              {"max_body_bytes", [&](const YAML::Node& v) {
-                s.max_body_bytes = static_cast<size_t>(read_int(v, "limits.max_body_bytes", 1024, 1ll << 30));
+                s.max_body_bytes = static_cast<size_t>(read_int(v, "limits.max_body_bytes", 1024, 1ll << 31));
               }},
              {"max_decompressed_bytes", [&](const YAML::Node& v) {
                 s.max_decompressed_bytes = static_cast<size_t>(read_int(v, "limits.max_decompressed_bytes", 1024, 1ll << 32));
@@ -119,7 +123,7 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
          apply_mapping(n, "alerts", {
              {"max_age_days", [&](const YAML::Node& v) { s.alert_max_age_days = static_cast<int>(read_int(v, "alerts.max_age_days", 0, 36500)); }},
              {"max_jwt_ttl_seconds", [&](const YAML::Node& v) {
-                s.alert_max_jwt_ttl_seconds = read_int(v, "alerts.max_jwt_ttl_seconds", 0, 100ll * 365 * 86400);
+                s.alert_max_jwt_ttl_seconds = read_int(v, "alerts.max_jwt_ttl_seconds", 0, 1ll << 40);
               }},
              {"allowlist_file", [&](const YAML::Node& v) { s.alert_allowlist = read_string(v, "alerts.allowlist_file"); }},
          });
@@ -138,6 +142,7 @@ Status apply_config_text(const std::string& text, const std::string& name_for_er
     return Status::error(name_for_errors + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                          ": " + e.message);
   } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return Status::error(name_for_errors + ": " + e.msg);
     return Status::error(name_for_errors + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                          ": " + e.msg);
   }

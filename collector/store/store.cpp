@@ -14,7 +14,8 @@ Status open_store(const StoreOptions& options, std::unique_ptr<Store>& out) {
     return open_sqlite_store(path, options, out);
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return open_postgres_store(url, options, out);
-  return Status::error("--db must be sqlite:PATH or postgres://...; got '" + url + "'");
+  // The value is not shown: it may hold a password.
+  return Status::error("--db must be sqlite:PATH or postgres://... (the value given is neither)");
 }
 
 }  // namespace credtrace::collector

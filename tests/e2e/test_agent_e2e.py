@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -443,6 +444,33 @@ class Reload(unittest.TestCase):
         self.assertIsNone(agent.proc.poll())
         self.assertEqual(agent.stop(), 0)
 
+
+    def test_sighup_reopens_the_output_file_that_logrotate_moved_away(self):
+        """logrotate renames the events file and sends SIGHUP (systemctl reload): the agent goes on writing whole
+        lines to a new file of the same name, and nothing more to the moved one. Without a config change too."""
+        agent = Agent()
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        rotated = agent.events_path + ".1"
+        os.rename(agent.events_path, rotated)
+        agent.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and not (os.path.exists(agent.events_path)
+                                              and any(e["type"] == "agent_health" for e in agent.events())):
+            time.sleep(0.1)
+        self.assertTrue(any(e["type"] == "agent_health" for e in agent.events()), agent.read_log())
+        self.assertEqual(stat.S_IMODE(os.stat(agent.events_path).st_mode), 0o600)
+        size = os.path.getsize(rotated)
+        time.sleep(2.5)  # another health interval
+        self.assertEqual(os.path.getsize(rotated), size, "the agent still writes to the moved file")
+        with open(rotated) as f:
+            for line in f:
+                json.loads(line)  # whole lines only
+        with open(agent.events_path) as f:
+            for line in f:
+                json.loads(line)
+        self.assertNotIn("refused", agent.read_log())
+        self.assertEqual(agent.stop(), 0)
 
     def test_sighup_applies_patterns_env_names_prefilter_and_output_without_a_restart(self):
         """A server pattern, an executable name for the kernel prefilter, an env-name pattern and the output file

@@ -6,6 +6,7 @@ drops the oldest batches, reports the drops in its health and delivers the rest 
 import collections
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import ssl
@@ -178,6 +179,60 @@ class CollectorSinkE2E(unittest.TestCase):
             self.assertNotIn(secret.encode(), blob, "a raw secret reached the database or the agent's output")
         with open(self.token_file) as f:
             self.assertNotIn(f.read().strip().encode(), self.agent.all_output(), "the collector token was logged")
+
+    def reload_agent(self, text, expect, timeout=10):
+        """Writes the agent's config, sends SIGHUP and waits for the log line `expect`; returns the seconds it took."""
+        with open(self.agent.config_path, "w") as f:
+            f.write(text)
+        start = time.monotonic()
+        self.agent.proc.send_signal(signal.SIGHUP)
+        deadline = start + timeout
+        while time.monotonic() < deadline and expect not in self.agent.read_log():
+            time.sleep(0.02)
+        self.assertIn(expect, self.agent.read_log())
+        return time.monotonic() - start
+
+    def test_sighup_moves_the_sink_to_another_collector_taking_its_spool_without_waiting_on_the_old_one(self):
+        """The agent starts against a collector that hangs (accepts TCP, never answers): its events wait in the spool.
+        A reload points it at a working collector: the loop does not wait on the hung one (no final send), the new
+        sink sends the spool, and every event is stored exactly once. Settings that cannot start a sink are refused
+        and the running sink keeps delivering."""
+        hung = socket.socket()
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)  # never accepted: connections complete in the backlog, requests are never answered
+        self.addCleanup(hung.close)
+        with HttpsServer(tls=False) as api:
+            self.start_agent(url=f"http://127.0.0.1:{hung.getsockname()[1]}")
+            first = self.run_watched_server(api)
+            with open(self.agent.config_path) as f:
+                text = f.read()
+            moved = text.replace(f"http://127.0.0.1:{hung.getsockname()[1]}", f"http://127.0.0.1:{self.collector.port}")
+            self.assertNotEqual(moved, text)
+            seconds = self.reload_agent(moved, "reload: collector.url applied")
+            self.assertLess(seconds, 2.0, "the reload waited on the hung collector")
+            self.assertIn("reload: collector sink restarted for http://127.0.0.1:" + str(self.collector.port),
+                          self.agent.read_log())
+            self.wait_in_collector(first)  # sent before the reload: it was in the spool the new sink took over
+            second = self.run_watched_server(api)
+            self.wait_in_collector(second)
+
+            # A token file that cannot be read: refused before anything stops; delivery goes on.
+            missing = os.path.join(self.token_dir, "missing-token")
+            self.reload_agent(moved.replace(self.token_file, missing),
+                              "reload: collector settings refused, the running collector sink is kept")
+            self.assertIn("reload: collector.token_file refused; the running value is kept", self.agent.read_log())
+            third = self.run_watched_server(api)
+            self.wait_in_collector(third)
+            self.assertIsNone(self.agent.proc.poll())
+            self.agent.stop()
+
+        emitted = collections.Counter(event_key(e) for e in self.agent.events())
+        stored = collections.Counter(event_key(e) for e in self.collector_events())
+        self.assertEqual(emitted - stored, collections.Counter(), "emitted events missing in the collector")
+        self.assertEqual(stored - emitted, collections.Counter(), "stored events the agent never emitted")
+        self.assertEqual(max(stored.values()), 1, "an event stored twice")
+        self.assertEqual([n for n in os.listdir(self.spool_dir) if n.endswith(".batch")], [], self.agent.read_log())
+        self.assert_no_raw_secret_anywhere()
 
     def mount_small_tmpfs(self, size):
         """A fresh tmpfs of `size`, detached (umount -l) at cleanup even when the test fails."""

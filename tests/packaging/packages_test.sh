@@ -58,10 +58,20 @@ check "the collector's unit verifies and its exposure is low" sh -c '
 check "the agents' token file is the collector group's only" sh -c '
   [ "$(stat -c %U:%G:%a /etc/credtrace/collector/agent-tokens)" = root:credtrace-collector:640 ] &&
   [ "$(grep -cv "^#" /etc/credtrace/collector/agent-tokens)" = 1 ]'
-check "installed collector serves as its own user with no capabilities" sh -c "
-  setpriv --reuid credtrace-collector --regid credtrace-collector --clear-groups \
-    --inh-caps=-all --bounding-set=-all /usr/bin/credtrace-collector --listen 127.0.0.1:18787 \
-    --db sqlite:/var/lib/credtrace-collector/collector.db --agent-tokens /etc/credtrace/collector/agent-tokens \
+check "the collector's settings are conffiles" sh -c "dpkg-deb -e '$collector_deb' '$work/cctl' &&
+  grep -qx /etc/credtrace/collector.yaml '$work/cctl/conffiles' && [ -x '$work/cctl/prerm' ] &&
+  grep -qx /etc/logrotate.d/credtrace-agent '$work/ctl/conffiles'"
+check "no partial token file is left beside it" sh -c '[ -z "$(ls /etc/credtrace/collector | grep -v "^agent-tokens$")" ]'
+collector_exec=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/credtrace-collector.service)
+collector_check=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/credtrace-collector.service)
+check "the collector's unit reads the installed config file" sh -c "echo '$collector_exec' | grep -q -- '--config /etc/credtrace/collector.yaml'"
+check "the installed collector config validates as the collector's user (the unit's ExecStartPre)" sh -c "
+  setpriv --reuid credtrace-collector --regid credtrace-collector --init-groups --inh-caps=-all --bounding-set=-all \
+    $collector_check"
+# The unit's own command line, as its user, with no capability; a port flag over the file's (a flag wins).
+check "installed collector serves as its own user with no capabilities, from the unit's command line" sh -c "
+  setpriv --reuid credtrace-collector --regid credtrace-collector --init-groups \
+    --inh-caps=-all --bounding-set=-all $collector_exec --listen 127.0.0.1:18787 \
     >'$work/collector.log' 2>&1 & pid=\$!
   for i in \$(seq 50); do curl -fsS http://127.0.0.1:18787/healthz >/dev/null 2>&1 && break; sleep 0.2; done
   curl -fsS http://127.0.0.1:18787/healthz; rc=\$?; kill \$pid; wait \$pid; cat '$work/collector.log'; [ \$rc -eq 0 ] &&
@@ -70,9 +80,20 @@ check "installed agent starts its probes and stops cleanly" sh -c "
   /usr/bin/credtrace-agent --config '$work/agent.yaml' >'$work/agent.log' 2>&1 & pid=\$!
   for i in \$(seq 100); do grep -q agent_ready '$work/events.jsonl' 2>/dev/null && break; sleep 0.2; done
   kill -TERM \$pid; wait \$pid && grep -q agent_ready '$work/events.jsonl'"
+token_sum=$(sha256sum /etc/credtrace/collector/agent-tokens)
+check "reinstalling (the upgrade path of the maintainer scripts) keeps the agents' token" sh -c "
+  dpkg -i '$agent_deb' '$collector_deb' >/dev/null && [ \"\$(sha256sum /etc/credtrace/collector/agent-tokens)\" = '$token_sum' ] &&
+  [ -z \"\$(ls /etc/credtrace/collector | grep -v '^agent-tokens\$')\" ]"
+check "the logrotate snippet parses" logrotate -d /etc/logrotate.d/credtrace-agent
+check "logrotate rotates the agent's events file as its user and recreates it private" sh -c "
+  printf '{\"type\":\"agent_ready\"}\n' > /var/log/credtrace/events.jsonl && chown credtrace:credtrace /var/log/credtrace/events.jsonl &&
+  logrotate -f -s '$work/logrotate.state' /etc/logrotate.d/credtrace-agent &&
+  [ -s /var/log/credtrace/events.jsonl.1 ] && [ \"\$(stat -c %U:%a /var/log/credtrace/events.jsonl)\" = credtrace:600 ] &&
+  [ \"\$(stat -c %U /var/log/credtrace/events.jsonl.1)\" = credtrace ]"
 check "purge removes the packages, their state and their users" sh -c '
   dpkg --purge credtrace-agent credtrace-collector >/dev/null &&
-  [ ! -e /usr/bin/credtrace-agent ] && [ ! -e /etc/credtrace/credtrace.yaml ] && [ ! -e /var/lib/credtrace ] &&
+  [ ! -e /usr/bin/credtrace-agent ] && [ ! -e /etc/credtrace/credtrace.yaml ] && [ ! -e /etc/credtrace/collector.yaml ] &&
+  [ ! -e /etc/logrotate.d/credtrace-agent ] && [ ! -e /var/lib/credtrace ] &&
   [ ! -e /var/lib/credtrace-collector ] && [ ! -e /etc/credtrace/collector ] && ! id credtrace-collector 2>/dev/null && ! id credtrace 2>/dev/null'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

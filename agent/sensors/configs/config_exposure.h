@@ -35,6 +35,8 @@ struct ConfigExposureStats {
 class ConfigExposureScanner {
  public:
   explicit ConfigExposureScanner(size_t max_bytes);
+  // A reload: configs read from now on are capped by this (never below credfiles::kMinMcpConfigBytes).
+  void set_max_bytes(size_t max_bytes) { max_bytes_ = max_bytes; }
 
   // Starts watching `paths` (config files, existing or not yet) and returns the scans of those that exist now.
   // reader_uid: the user whose home or project holds them; each is then read only if that user may read it

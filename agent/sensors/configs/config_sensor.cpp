@@ -58,6 +58,10 @@ void ConfigSensor::start() {
   for (const auto& [paths, reader] : config_candidates(context_.config.mcp)) watch(paths, reader);
 }
 
+void ConfigSensor::reload(const std::set<std::string>& changed_keys) {
+  if (changed_keys.count("secrets.max_file_bytes")) scanner_.set_max_bytes(context_.config.secrets.max_file_bytes);
+}
+
 void ConfigSensor::poll(Clock::time_point /*now*/) { emit(scanner_.changes()); }
 
 void ConfigSensor::on_client_project(const std::string& dir) {

@@ -20,6 +20,7 @@ class ConfigSensor final : public Sensor {
   void poll(Clock::time_point now) override;
   void on_client_project(const std::string& dir) override;
   void report(credtrace::v1::AgentHealth& health) const override;
+  void reload(const std::set<std::string>& changed_keys) override;
 
  private:
   void watch(const std::set<std::string>& paths, std::optional<uid_t> reader_uid);
