@@ -145,7 +145,8 @@ check "the plain manifests are valid against the schemas" \
 # agent DaemonSet's and the collector Deployment's container get a fake pod filesystem under $work/pods/RENDERING/
 # pod-COMPONENT (k8s/pod-files.mjs: each ConfigMap and Secret mount written as the kubelet writes it, ConfigMaps from
 # the rendering, Secrets from secrets.yaml above), and their own command line from the rendering is run with the
-# binary under test and --check-config appended. What is rewritten: every absolute path under a ConfigMap or Secret
+# binary under test and --check-config appended, in the container's environment only (env -i; its env entries, the
+# fieldRefs of a fake pod, the API server's address the kubelet adds). What is rewritten: every absolute path under a ConfigMap or Secret
 # mountPath, in the command line (--config) and in the config file's text (the agent's fingerprint.key_file and
 # collector.*_file, the collector's tls.*, *_tokens_file and db_file), to the same path under the fake root, because
 # the binaries open those files. What is not faked: the hostPath, emptyDir and PersistentVolumeClaim mounts (/host/proc,
@@ -158,7 +159,7 @@ binary_for() {  # binary_for COMPONENT: the name of the variable that holds its 
 }
 run_pod() {  # run_pod RENDERING_FILE POD_ROOT COMPONENT OUT: the container's command + --check-config; its exit code
   # (99: not run). OUT.files: what was faked and rewritten.
-  local rendering=$1 pod_root=$2 component=$3 out=$4 kind=DaemonSet var argv
+  local rendering=$1 pod_root=$2 component=$3 out=$4 kind=DaemonSet var entries environment argv i
   [ "$component" = collector ] && kind=Deployment
   var=$(binary_for "$component")
   mkdir -p "$(dirname "$out")"
@@ -166,7 +167,9 @@ run_pod() {  # run_pod RENDERING_FILE POD_ROOT COMPONENT OUT: the container's co
       >"$out.argv" 2>"$out.files"; then
     cp "$out.files" "$out"; return 99
   fi
-  mapfile -d '' argv <"$out.argv"
+  mapfile -d '' entries <"$out.argv"  # NAME=VALUE..., "", then the command line
+  for ((i = 0; i < ${#entries[@]}; i++)); do [ -z "${entries[i]}" ] && break; done
+  environment=("${entries[@]:0:i}") argv=("${entries[@]:i+1}")
   if [ "${argv[0]##*/}" != "credtrace-$component" ]; then
     echo "the $kind's container runs ${argv[0]}, not credtrace-$component" >"$out"; return 99
   fi
@@ -174,21 +177,26 @@ run_pod() {  # run_pod RENDERING_FILE POD_ROOT COMPONENT OUT: the container's co
     echo "$var is not set to an executable credtrace-$component (ctest sets it; by hand: $var=build/credtrace-$component)" >"$out"
     return 99
   fi
-  "${!var}" "${argv[@]:1}" --check-config >"$out" 2>&1
+  env -i "${environment[@]}" "${!var}" "${argv[@]:1}" --check-config >"$out" 2>&1
+}
+accepts() {  # accepts SET COMPONENT: the component's rendered command line in $work/SET.yaml passes --check-config
+  local set=$1 component=$2 pod_root=$work/pods/$1/pod-$2 out=$work/check/$1-$2 rc
+  run_pod "$work/$set.yaml" "$pod_root" "$component" "$out"; rc=$?
+  cp "$out" "$work/out"
+  if [ $rc -eq 0 ] && grep -qE "^$pod_root/[^ ]+: ok$" "$out"; then
+    pass "[$set] credtrace-$component --check-config accepts its rendered command line, config and mounted files"
+  else
+    fail "[$set] credtrace-$component --check-config accepts its rendered command line, config and mounted files (exit $rc)"
+  fi
+  [ -f "$out.files" ] && sed 's/^/  /' "$out.files"
 }
 for set in default ci; do
-  for component in agent collector; do
-    pod_root=$work/pods/$set/pod-$component out=$work/check/$set-$component
-    run_pod "$work/$set.yaml" "$pod_root" "$component" "$out"; rc=$?
-    cp "$out" "$work/out"
-    if [ $rc -eq 0 ] && grep -qE "^$pod_root/[^ ]+: ok$" "$out"; then
-      pass "[$set] credtrace-$component --check-config accepts its rendered command line, config and mounted files"
-    else
-      fail "[$set] credtrace-$component --check-config accepts its rendered command line, config and mounted files (exit $rc)"
-    fi
-    [ -f "$out.files" ] && sed 's/^/  /' "$out.files"
-  done
+  accepts $set agent
+  accepts $set collector
 done
+# kubernetes.api_watch: on is refused without a node name: the DaemonSet's NODE_NAME (fieldRef spec.nodeName) gives it.
+render "helm template --set agent.kubernetes.apiWatch=on" "$work/api-watch-on.yaml" --set agent.kubernetes.apiWatch=on
+accepts api-watch-on agent
 
 refused_at() {  # refused_at "what" RENDERING COMPONENT CONFIG_IN_POD LINE_ERE BEFORE_ERE: exit 2 and the error at
   # FILE:LINE:COLUMN, LINE the first line of the config (under the fake root) matching LINE_ERE, COLUMN just after

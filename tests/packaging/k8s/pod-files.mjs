@@ -9,9 +9,10 @@
 // symlink to it, each top-level name a symlink into ..data, modes from items[].mode or defaultMode (0644 otherwise;
 // the fsGroup chown is not emulated). A subPath mount is the resolved file itself, as the kubelet bind-mounts it.
 // Other volumes (hostPath, emptyDir, persistentVolumeClaim...) are not faked; they are listed on stderr.
-// Then the container's command + args are printed on stdout, NUL-separated, with every absolute path under a faked
-// mountPath moved under ROOT; a ConfigMap file the command line names (the config file) gets the same rewrite of its
-// text, in place under ROOT (lines are kept: a FILE:LINE:COLUMN error still points at the rendered line).
+// Then the container's environment (env, envFrom, fieldRefs of a fake pod on node-1, the API server's address) and
+// command + args ($(VAR) expanded) are printed on stdout, with every absolute path under a faked mountPath moved under
+// ROOT; a ConfigMap file the command line names (the config file) gets the same rewrite of its text, in place under
+// ROOT (lines are kept: a FILE:LINE:COLUMN error still points at the rendered line).
 // A missing ConfigMap, Secret or key that is not optional is an error (the kubelet would not start the pod). Exit 1.
 import {
   chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
@@ -159,11 +160,51 @@ const rewrite = (text, where) => text.replace(underMount, (whole) => {
   return hostPath(whole);
 });
 
-const argv = [...(container.command ?? []), ...(container.args ?? [])];
+// The container's environment as the kubelet gives it: env (value, fieldRef, configMapKeyRef, secretKeyRef), envFrom,
+// and the API server's address it always adds. Service links of other Services are not added (nothing here reads
+// them); PATH and HOSTNAME come from the image and the runtime.
+const fakePod = {
+  "metadata.name": `${workload.metadata.name}-fake`, "metadata.namespace": namespace, "metadata.uid": "00000000-0000-4000-8000-000000000001",
+  "spec.nodeName": "node-1", "spec.serviceAccountName": pod.serviceAccountName ?? "default",
+  "status.hostIP": "10.0.0.1", "status.podIP": "10.0.0.2",
+};
+function keyOf(what, ref) {
+  const object = (what === "secret" ? secrets : configMaps).get(ref.name);
+  const keys = object && (what === "secret" ? secretKeys(object) : configMapKeys(object));
+  if (keys?.has(ref.key)) return keys.get(ref.key).toString("utf8");
+  if (ref.optional) return undefined;
+  die(`env: no ${what === "secret" ? "Secret" : "ConfigMap"} key ${namespace}/${ref.name}/${ref.key}`);
+}
+const env = new Map([["PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+  ["HOSTNAME", pod.hostNetwork ? "node-1" : fakePod["metadata.name"]]]);
+for (const from of container.envFrom ?? []) {
+  const what = from.secretRef ? "secret" : "configMap";
+  const ref = from.secretRef ?? from.configMapRef;
+  const object = (what === "secret" ? secrets : configMaps).get(ref.name);
+  if (!object) { if (ref.optional) continue; die(`envFrom: no ${what} ${namespace}/${ref.name}`); }
+  for (const [k, v] of what === "secret" ? secretKeys(object) : configMapKeys(object)) env.set((from.prefix ?? "") + k, v.toString("utf8"));
+}
+const expand = (text) => text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name) =>
+  whole === "$$" ? "$" : env.has(name) ? env.get(name) : whole);
+for (const e of container.env ?? []) {
+  let value;
+  if (e.valueFrom?.fieldRef) value = fakePod[e.valueFrom.fieldRef.fieldPath] ?? die(`env ${e.name}: fieldRef ${e.valueFrom.fieldRef.fieldPath} is not faked`);
+  else if (e.valueFrom?.secretKeyRef) value = keyOf("secret", e.valueFrom.secretKeyRef);
+  else if (e.valueFrom?.configMapKeyRef) value = keyOf("configMap", e.valueFrom.configMapKeyRef);
+  else if (e.valueFrom) die(`env ${e.name}: ${Object.keys(e.valueFrom).join(",")} is not faked`);
+  else value = expand(e.value ?? "");
+  if (value !== undefined) env.set(e.name, value);
+}
+env.set("KUBERNETES_SERVICE_HOST", "10.96.0.1");
+env.set("KUBERNETES_SERVICE_PORT", "443");
+env.set("KUBERNETES_SERVICE_PORT_HTTPS", "443");
+
+const argv = [...(container.command ?? []), ...(container.args ?? [])].map(expand);
 if (argv.length === 0) die(`container ${containerName} has no command (the image's entrypoint is not known here)`);
 const configFiles = new Set();
 for (const arg of argv) for (const match of arg.matchAll(underMount)) if (mountOf(match[0])?.fromConfigMap) configFiles.add(match[0]);
 const rewritten = argv.map((arg) => rewrite(arg, "the command line"));
+for (const [name, value] of env) env.set(name, rewrite(value, `$${name}`));
 for (const file of configFiles) {
   const path = hostPath(file);
   if (!lstatSync(path, { throwIfNoEntry: false }) || !statSync(path).isFile()) continue;  // the binary says so
@@ -172,4 +213,5 @@ for (const file of configFiles) {
   writeFileSync(path, rewrite(readFileSync(path, "utf8"), file));
   chmodSync(path, mode);
 }
-process.stdout.write(rewritten.map((a) => a + "\0").join(""));
+// stdout: NAME=VALUE of each variable, an empty entry, then the command line; every entry NUL-terminated.
+process.stdout.write([...[...env].map(([k, v]) => `${k}=${v}`), "", ...rewritten].map((a) => a + "\0").join(""));
