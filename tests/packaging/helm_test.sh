@@ -146,14 +146,17 @@ check "the plain manifests are valid against the schemas" \
 # pod-COMPONENT (k8s/pod-files.mjs: each ConfigMap and Secret mount written as the kubelet writes it, ConfigMaps from
 # the rendering, Secrets from secrets.yaml above), and their own command line from the rendering is run with the
 # binary under test and --check-config appended, in the container's environment only (env -i; its env entries, the
-# fieldRefs of a fake pod, the API server's address the kubelet adds). What is rewritten: every absolute path under a ConfigMap or Secret
-# mountPath, in the command line (--config) and in the config file's text (the agent's fingerprint.key_file and
-# collector.*_file, the collector's tls.*, *_tokens_file and db_file), to the same path under the fake root, because
-# the binaries open those files. What is not faked: the hostPath, emptyDir and PersistentVolumeClaim mounts (/host/proc,
-# /sys/kernel/btf, tracefs, bpffs, the agent's state directory, the collector's SQLite volume, /tmp), which keep
-# their rendered paths: the agent's --check-config parses and validates the config without opening proc_root,
+# fieldRefs of a fake pod, the API server's address the kubelet adds).
+# What is rewritten: every absolute path under a ConfigMap or Secret mountPath, in the command line (--config) and in
+# the config file's text (the agent's fingerprint.key_file and collector.*_file, the collector's tls.*,
+# *_tokens_file and db_file), to the same path under the fake root, because the binaries open those files there.
+# What is not faked: the hostPath, emptyDir and PersistentVolumeClaim mounts (/host/proc, /sys/kernel/btf, tracefs,
+# bpffs, the agent's state directory, the collector's SQLite volume, /tmp), which keep their rendered paths: the
+# agent's --check-config parses and validates the config (and $NODE_NAME for api_watch on) without opening proc_root,
 # state_dir or BTF (the probes use them when the agent starts), and the collector's reads the files its config names
-# (TLS certificate and key, client CA, token files, db_file) without opening the database or the port.
+# (TLS certificate and key, client CA, token files, db_file) without opening the database or the port. The agent's
+# --check-config opens none of its fleet key, token, CA or client certificate files either (docs/install.md, open
+# items); they are written all the same, so this check keeps holding once it does.
 binary_for() {  # binary_for COMPONENT: the name of the variable that holds its binary
   case $1 in agent) echo CREDTRACE_AGENT ;; collector) echo CREDTRACE_COLLECTOR ;; esac
 }
@@ -220,6 +223,10 @@ refused_at "credtrace-agent --check-config refuses the rendered unknown key at F
 sed 's/^    retention_days:/    retention_dayz:/' "$work/default.yaml" >"$work/bad-collector.yaml"
 refused_at "credtrace-collector --check-config refuses an unknown key in a corrupted rendering at FILE:LINE:COLUMN" \
   "$work/bad-collector.yaml" collector /etc/credtrace-collector/collector.yaml '^retention_dayz:' '^'
+# ... the environment is the container's: without the DaemonSet's NODE_NAME, api_watch on is refused.
+sed '/- name: NODE_NAME$/,+3d' "$work/api-watch-on.yaml" >"$work/bad-env.yaml"
+refused_at "credtrace-agent --check-config refuses api_watch on when the DaemonSet gives no NODE_NAME, at FILE:LINE:COLUMN" \
+  "$work/bad-env.yaml" agent /etc/credtrace/credtrace.yaml '^ +api_watch:' '^ +api_watch: +'
 # ... and the mounted files are what it reads: a Secret item projected under another name than the config names.
 sed 's/^                path: uri$/                path: url/' "$work/ci.yaml" >"$work/bad-mount.yaml"
 refused_at "credtrace-collector --check-config refuses a db_file the pod does not mount, at FILE:LINE:COLUMN" \
@@ -232,11 +239,12 @@ tls_key_line=$(sed -n 2p "$work/tls.key")
 check "the fake pod filesystems hold the fake fleet key and agent token (so the search below can see them)" \
   sh -c "grep -rqF -- '$fleet_key' '$work/pods' && grep -rqF -- '$agent_token' '$work/pods'"
 leaks=0
+: >"$work/leaks"
 for value in "$fleet_key" "$agent_token" "$reader_token" "${postgres_uri#*:Pw}" "$tls_key_line"; do
   if grep -rlF -- "$value" "$work" "$root/packaging/kubernetes" --exclude=secrets.yaml --exclude='*.key' \
       --exclude-dir=pods --exclude-dir=tools --exclude-dir=helm >>"$work/leaks" 2>/dev/null; then leaks=1; fi
 done
-cp "$work/leaks" "$work/out" 2>/dev/null
+cp "$work/leaks" "$work/out"
 if [ $leaks -eq 0 ]; then pass "no secret value in any rendering, manifest or output (binaries' included)"
 else fail "a secret value leaked into a rendering or an output"; fi
 finish

@@ -29,7 +29,8 @@ const say = (line) => console.error(line);
 const die = (message) => { say(`pod-files: ${message}`); process.exit(1); };
 if (existsSync(root) && readdirSync(root).length > 0) die(`${root} is not empty: a fake root starts empty`);
 
-const load = (text) => parseAllDocuments(text).map((d) => {
+// YAML 1.1, as the API machinery reads manifests (0400 is octal there).
+const load = (text) => parseAllDocuments(text, { version: "1.1" }).map((d) => {
   if (d.errors.length) die(`YAML: ${d.errors[0].message}`);
   return d.toJS();
 }).filter((o) => o !== null && typeof o === "object");
@@ -62,7 +63,7 @@ function secretKeys(object) {
   return keys;
 }
 
-// The files of one configMap or secret source: [{path, bytes, mode}] (path relative to the volume).
+// The files of one configMap or secret source: [{path, bytes, mode, configMap}] (path relative to the volume).
 function sourceFiles(what, source, defaultMode) {
   const isSecret = what === "secret";
   const name = isSecret ? source.secretName ?? source.name : source.name;
@@ -73,9 +74,10 @@ function sourceFiles(what, source, defaultMode) {
   }
   const keys = isSecret ? secretKeys(object) : configMapKeys(object);
   const mode = source.defaultMode ?? defaultMode ?? 0o644;
-  if (!source.items) return [...keys].map(([key, bytes]) => ({ path: key, bytes, mode }));
+  const configMap = !isSecret;
+  if (!source.items) return [...keys].map(([key, bytes]) => ({ path: key, bytes, mode, configMap }));
   return source.items.flatMap((item) => {
-    if (keys.has(item.key)) return [{ path: item.path, bytes: keys.get(item.key), mode: item.mode ?? mode }];
+    if (keys.has(item.key)) return [{ path: item.path, bytes: keys.get(item.key), mode: item.mode ?? mode, configMap }];
     if (source.optional) return [];
     die(`${isSecret ? "Secret" : "ConfigMap"} ${namespace}/${name} has no key ${item.key}`);
   });
@@ -105,33 +107,35 @@ function writeFile(path, bytes, mode) {
 }
 
 // The kubelet's atomic writer: ..<timestamp>/ holds the files, ..data -> it, each top-level name -> ..data/name.
-function writeVolume(dir, files) {
+// Returns the files as the container sees them: [{path, configMap}].
+function writeVolume(mountPath, files) {
+  const dir = hostPath(mountPath);
   rmSync(dir, { recursive: true, force: true });  // a mount hides what was at its mount point
   mkdirSync(dir, { recursive: true });
   const payload = `..${new Date().toISOString().slice(0, 19).replace(/[-T:]/g, "_")}.${process.pid}`;  // ..2006_01_02_15_04_05.N
   for (const file of files) writeFile(join(dir, payload, file.path), file.bytes, file.mode);
   symlinkSync(payload, join(dir, "..data"));
   for (const top of new Set(files.map((f) => f.path.split("/")[0]))) symlinkSync(posix.join("..data", top), join(dir, top));
+  return files.map((f) => ({ path: posix.join(mountPath, f.path), configMap: f.configMap }));
 }
 
 // A subPath mount: the file (or the directory of files) at subPath inside the volume, bind-mounted by itself.
-function writeSubPath(path, files, subPath, volumeName) {
-  const exact = files.find((f) => f.path === subPath);
-  const inside = files.filter((f) => f.path.startsWith(subPath.replace(/\/$/, "") + "/"));
-  if (!exact && inside.length === 0) die(`subPath ${subPath} is not in volume ${volumeName}`);
-  rmSync(path, { recursive: true, force: true });
-  if (exact) {
-    writeFile(path, exact.bytes, exact.mode);
-    return 1;
-  }
-  for (const f of inside) writeFile(join(path, f.path.slice(subPath.replace(/\/$/, "").length + 1)), f.bytes, f.mode);
-  return inside.length;
+function writeSubPath(mountPath, files, subPath, volumeName) {
+  const dir = subPath.replace(/\/$/, "");
+  const exact = files.find((f) => f.path === dir);
+  const inside = exact ? [{ ...exact, path: "" }] :
+    files.filter((f) => f.path.startsWith(dir + "/")).map((f) => ({ ...f, path: f.path.slice(dir.length + 1) }));
+  if (inside.length === 0) die(`subPath ${subPath} is not in volume ${volumeName}`);
+  rmSync(hostPath(mountPath), { recursive: true, force: true });
+  for (const f of inside) writeFile(join(hostPath(mountPath), f.path), f.bytes, f.mode);
+  return inside.map((f) => ({ path: posix.join(mountPath, f.path), configMap: f.configMap }));
 }
 
 // Mounts in order of depth: a nested mount lands inside its parent's, as the runtime stacks them.
 const mounts = [...(container.volumeMounts ?? [])].sort((a, b) =>
   a.mountPath.split("/").length - b.mountPath.split("/").length);
-const faked = [];  // {mountPath, fromConfigMap}
+const faked = [];  // mount paths
+const configMapFiles = new Set();  // container paths of the files that came from a ConfigMap
 for (const mount of mounts) {
   const volume = volumes.get(mount.name) ?? die(`volumeMount ${mount.name}: no such volume`);
   const made = volumeFiles(volume);
@@ -139,22 +143,22 @@ for (const mount of mounts) {
     say(`not faked: ${mount.mountPath} (${Object.keys(volume).find((k) => k !== "name")} ${mount.name})`);
     continue;
   }
-  let count = made.files.length;
-  if (mount.subPath) count = writeSubPath(hostPath(mount.mountPath), made.files, mount.subPath, mount.name);
-  else writeVolume(hostPath(mount.mountPath), made.files);
-  say(`faked: ${mount.mountPath}${mount.subPath ? ` (subPath ${mount.subPath})` : ""} from ${made.from}: ` +
-    `${count} file${count === 1 ? "" : "s"}`);
-  faked.push({ mountPath: mount.mountPath.replace(/\/+$/, ""), fromConfigMap: !!volume.configMap });
+  const mountPath = posix.normalize(mount.mountPath).replace(/(.)\/$/, "$1");
+  for (const path of configMapFiles) if (path === mountPath || path.startsWith(mountPath + "/")) configMapFiles.delete(path);
+  const written = mount.subPath ? writeSubPath(mountPath, made.files, mount.subPath, mount.name) :
+    writeVolume(mountPath, made.files);
+  for (const file of written) if (file.configMap) configMapFiles.add(file.path);
+  say(`faked: ${mountPath}${mount.subPath ? ` (subPath ${mount.subPath})` : ""} from ${made.from}: ` +
+    `${written.length} file${written.length === 1 ? "" : "s"}`);
+  faked.push(mountPath);
 }
 if (faked.length === 0) die(`${kind} ${workload.metadata.name} container ${containerName} mounts no ConfigMap or Secret`);
 
 // An absolute path under a faked mountPath: the mount path not inside a longer path, then "/" or the path's end.
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const pathChar = "[A-Za-z0-9._~/+@-]";
-const underMount = new RegExp(`(?<!${pathChar})(${faked.map((m) => escape(m.mountPath))
+const underMount = new RegExp(`(?<!${pathChar})(${faked.map(escape)
   .sort((a, b) => b.length - a.length).join("|")})(?:/${pathChar}*)?(?!${pathChar})`, "g");
-const mountOf = (path) => faked.filter((m) => path === m.mountPath || path.startsWith(m.mountPath + "/"))
-  .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
 const rewrite = (text, where) => text.replace(underMount, (whole) => {
   say(`rewrote in ${where}: ${whole} -> ROOT${whole}`);
   return hostPath(whole);
@@ -164,7 +168,8 @@ const rewrite = (text, where) => text.replace(underMount, (whole) => {
 // and the API server's address it always adds. Service links of other Services are not added (nothing here reads
 // them); PATH and HOSTNAME come from the image and the runtime.
 const fakePod = {
-  "metadata.name": `${workload.metadata.name}-fake`, "metadata.namespace": namespace, "metadata.uid": "00000000-0000-4000-8000-000000000001",
+  "metadata.name": `${workload.metadata.name}-fake`, "metadata.namespace": namespace,
+  "metadata.uid": "00000000-0000-4000-8000-000000000001",
   "spec.nodeName": "node-1", "spec.serviceAccountName": pod.serviceAccountName ?? "default",
   "status.hostIP": "10.0.0.1", "status.podIP": "10.0.0.2",
 };
@@ -182,13 +187,15 @@ for (const from of container.envFrom ?? []) {
   const ref = from.secretRef ?? from.configMapRef;
   const object = (what === "secret" ? secrets : configMaps).get(ref.name);
   if (!object) { if (ref.optional) continue; die(`envFrom: no ${what} ${namespace}/${ref.name}`); }
-  for (const [k, v] of what === "secret" ? secretKeys(object) : configMapKeys(object)) env.set((from.prefix ?? "") + k, v.toString("utf8"));
+  const keys = what === "secret" ? secretKeys(object) : configMapKeys(object);
+  for (const [k, v] of keys) env.set((from.prefix ?? "") + k, v.toString("utf8"));
 }
 const expand = (text) => text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name) =>
   whole === "$$" ? "$" : env.has(name) ? env.get(name) : whole);
 for (const e of container.env ?? []) {
   let value;
-  if (e.valueFrom?.fieldRef) value = fakePod[e.valueFrom.fieldRef.fieldPath] ?? die(`env ${e.name}: fieldRef ${e.valueFrom.fieldRef.fieldPath} is not faked`);
+  const field = e.valueFrom?.fieldRef?.fieldPath;
+  if (field) value = fakePod[field] ?? die(`env ${e.name}: fieldRef ${field} is not faked`);
   else if (e.valueFrom?.secretKeyRef) value = keyOf("secret", e.valueFrom.secretKeyRef);
   else if (e.valueFrom?.configMapKeyRef) value = keyOf("configMap", e.valueFrom.configMapKeyRef);
   else if (e.valueFrom) die(`env ${e.name}: ${Object.keys(e.valueFrom).join(",")} is not faked`);
@@ -202,7 +209,8 @@ env.set("KUBERNETES_SERVICE_PORT_HTTPS", "443");
 const argv = [...(container.command ?? []), ...(container.args ?? [])].map(expand);
 if (argv.length === 0) die(`container ${containerName} has no command (the image's entrypoint is not known here)`);
 const configFiles = new Set();
-for (const arg of argv) for (const match of arg.matchAll(underMount)) if (mountOf(match[0])?.fromConfigMap) configFiles.add(match[0]);
+for (const arg of argv)
+  for (const [path] of arg.matchAll(underMount)) if (configMapFiles.has(posix.normalize(path))) configFiles.add(path);
 const rewritten = argv.map((arg) => rewrite(arg, "the command line"));
 for (const [name, value] of env) env.set(name, rewrite(value, `$${name}`));
 for (const file of configFiles) {
