@@ -73,7 +73,33 @@ bool start_collector_sink(const config::AgentConfig& config, const std::string& 
   return out != nullptr;
 }
 
+// Whether the collector settings can start a sink: the token read, the URL accepted, the CA and client certificate
+// files readable ("" when they can, else why not).
+std::string collector_settings_problem(const config::AgentConfig& config, const std::string& agent_id) {
+  if (config.collector.url.empty()) return "";
+  std::string error;
+  auto options = exporter::collector_sink_options(config, agent_id, &error);
+  if (!options || !exporter::CollectorClient::create(options->endpoint, &error)) return error;
+  for (const std::string* file : {&config.collector.ca_file, &config.collector.cert_file, &config.collector.key_file})
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) return "cannot read " + *file;
+  return "";
+}
+
 }  // namespace
+
+std::string config_files_problem(const config::AgentConfig& config) {
+  std::string error;
+  if (config.fingerprint.key.empty()) {
+    const std::string key_path = config::fleet_key_path(config);
+    if (::access(key_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+      log::warn("the fleet key file " + key_path + " does not exist: the agent makes a new key there at start (on a "
+                "fleet, every node needs the same key: give it the fleet's)");
+    } else if (!secrets::Fingerprinter::from_existing_key_file(key_path, &error)) {
+      return error;
+    }
+  }
+  return collector_settings_problem(config, "check-config");
+}
 
 std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::string* error) {
   std::optional<secrets::Fingerprinter> fingerprinter =
@@ -335,17 +361,6 @@ void Agent::reopen_json_output_file() {
   sink_.replace("json", std::move(lines));
 }
 
-// Whether the collector settings can start a sink: the token read, the URL accepted, the CA and client certificate
-// files readable ("" when they can, else why not).
-std::string collector_settings_problem(const config::AgentConfig& config, const std::string& agent_id) {
-  if (config.collector.url.empty()) return "";
-  std::string error;
-  auto options = exporter::collector_sink_options(config, agent_id, &error);
-  if (!options || !exporter::CollectorClient::create(options->endpoint, &error)) return error;
-  for (const std::string* file : {&config.collector.ca_file, &config.collector.cert_file, &config.collector.key_file})
-    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) return "cannot read " + *file;
-  return "";
-}
 
 // collector.* changed: the running sink stops (what it holds goes to the spool, no final send), and one with the new
 // settings takes over the spool. Settings that cannot start a sink are refused before anything

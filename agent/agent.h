@@ -40,6 +40,11 @@ class ForgetServerSources final : public tracking::ProcessObserver {
   events::CredentialRegistry& registry_;
 };
 
+// Why the files the config names cannot be used ("" when they can): the fleet key file refused (an absent one is made
+// at start: a warning), the collector's token, CA or client certificate unreadable, its URL refused. For
+// --check-config; nothing is created.
+std::string config_files_problem(const config::AgentConfig& config);
+
 class Agent {
  public:
   // Everything that can fail before probes attach (output, fleet key, collector) fails here, with a message.

@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
   configure_log(config.log, log_flags);
   overrides.apply_to(config);
   if (check_config) {
+    if (std::string problem = credtrace::config_files_problem(config); !problem.empty()) {
+      credtrace::log::error((config_path.empty() ? std::string("built-in defaults") : config_path) + ": " + problem);
+      return 2;
+    }
     std::printf("%s: ok\n", config_path.empty() ? "built-in defaults" : config_path.c_str());
     return 0;
   }

@@ -334,6 +334,15 @@ std::optional<Fingerprinter> Fingerprinter::from_key_file(const std::string& pat
   return load_key_file(path, fd.get(), error);
 }
 
+std::optional<Fingerprinter> Fingerprinter::from_existing_key_file(const std::string& path, std::string* error) {
+  FileDescriptor fd(open_key_file(path));
+  if (!fd.valid()) {
+    set_error(error, "cannot open key file " + path + ": " + errno_text());
+    return std::nullopt;
+  }
+  return load_key_file(path, fd.get(), error);
+}
+
 std::string Fingerprinter::fingerprint(std::string_view secret) const {
   std::optional<std::array<unsigned char, KeyedHmac::kDigest>> digest = hmac_->digest(secret);
   if (!digest) return {};

@@ -42,6 +42,8 @@ class Fingerprinter {
   // racing creator's key wins and is read back). Refuses a key file accessible by group/other, not a
   // regular file, not hex, or shorter than 16 bytes, with a message naming the path.
   static std::optional<Fingerprinter> from_key_file(const std::string& path, std::string* error);
+  // The same checks on a key file that must exist already (nothing is created): for --check-config.
+  static std::optional<Fingerprinter> from_existing_key_file(const std::string& path, std::string* error);
 
   // HMAC-SHA256(key, secret) as 64 lowercase hex characters ("" only if OpenSSL fails).
   std::string fingerprint(std::string_view secret) const;

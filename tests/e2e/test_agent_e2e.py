@@ -612,6 +612,53 @@ class CommandLine(unittest.TestCase):
             r = self.run_agent("--config", good, "--check-config")
             self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_check_config_opens_the_files_the_config_names_and_creates_nothing(self):
+        """A fleet key file that is refused (not a regular file, readable by others) or a collector token, CA or
+        certificate that cannot be read fails --check-config (exit 2, the path named); an absent key file, made at
+        the first start, is said in a warning; nothing is created."""
+        with tempfile.TemporaryDirectory() as d:
+            key, token = os.path.join(d, "fleet.key"), os.path.join(d, "token")
+            config = os.path.join(d, "credtrace.yaml")
+
+            def check(text):
+                with open(config, "w") as f:
+                    f.write(f"state_dir: {d}/state\n" + text)
+                return self.run_agent("--config", config, "--check-config")
+
+            r = check("")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "state")), "--check-config created the state dir")
+            r = check(f"fingerprint:\n  key_file: {key}\n")
+            self.assertEqual(r.returncode, 0, r.stderr)  # made at start: said, not refused
+            self.assertIn(f"the fleet key file {key} does not exist", r.stderr)
+            self.assertFalse(os.path.exists(key), "--check-config created the key file")
+            os.mkdir(key)
+            r = check(f"fingerprint:\n  key_file: {key}\n")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(key, r.stderr)
+            os.rmdir(key)
+            with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o644), "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+            os.chmod(key, 0o644)
+            r = check(f"fingerprint:\n  key_file: {key}\n")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(key, r.stderr)  # readable by others: refused as at start
+            os.chmod(key, 0o600)
+            r = check(f"fingerprint:\n  key_file: {key}\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            collector = f"collector:\n  url: https://127.0.0.1:8787\n  token_file: {token}\n"
+            r = check(f"fingerprint:\n  key_file: {key}\n" + collector)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(token, r.stderr)
+            with open(os.open(token, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write("ctat_" + "7" * 40 + "\n")
+            r = check(f"fingerprint:\n  key_file: {key}\n" + collector + f"  ca_file: {d}/missing-ca.pem\n")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("missing-ca.pem", r.stderr)
+            r = check(f"fingerprint:\n  key_file: {key}\n" + collector)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("7" * 40, r.stdout + r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -155,8 +155,7 @@ check "the plain manifests are valid against the schemas" \
 # agent's --check-config parses and validates the config (and $NODE_NAME for api_watch on) without opening proc_root,
 # state_dir or BTF (the probes use them when the agent starts), and the collector's reads the files its config names
 # (TLS certificate and key, client CA, token files, db_file) without opening the database or the port. The agent's
-# --check-config opens none of its fleet key, token, CA or client certificate files either (docs/install.md, open
-# items); they are written all the same, so this check keeps holding once it does.
+# --check-config opens its fleet key file (when present), collector token, CA and client certificate files.
 binary_for() {  # binary_for COMPONENT: the name of the variable that holds its binary
   case $1 in agent) echo CREDTRACE_AGENT ;; collector) echo CREDTRACE_COLLECTOR ;; esac
 }
@@ -231,6 +230,13 @@ refused_at "credtrace-agent --check-config refuses api_watch on when the DaemonS
 sed 's/^                path: uri$/                path: url/' "$work/ci.yaml" >"$work/bad-mount.yaml"
 refused_at "credtrace-collector --check-config refuses a db_file the pod does not mount, at FILE:LINE:COLUMN" \
   "$work/bad-mount.yaml" collector /etc/credtrace-collector/collector.yaml '^db_file:' '^db_file: +'
+# ... the agent's too: its collector token Secret item projected under another name than the config names.
+sed 's/^                path: token$/                path: tokn/' "$work/default.yaml" >"$work/bad-agent-mount.yaml"
+run_pod "$work/bad-agent-mount.yaml" "$work/pods/bad-agent-mount/pod-agent" agent "$work/check/bad-agent-mount"; rc=$?
+cp "$work/check/bad-agent-mount" "$work/out"
+if [ $rc -eq 2 ] && grep -qF "$work/pods/bad-agent-mount/pod-agent/etc/credtrace/collector/token/token" "$work/out"; then
+  pass "credtrace-agent --check-config refuses a collector token the pod does not mount, naming the file"
+else fail "credtrace-agent --check-config refuses a collector token the pod does not mount, naming the file (exit $rc)"; fi
 
 # No fake secret value made above appears in any rendering, manifest or output of this test, the binaries' included.
 # Left out: secrets.yaml and the keys made by openssl (the fake Secrets themselves), the fake pod filesystems under
