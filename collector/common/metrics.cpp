@@ -1,4 +1,4 @@
-// Collector counters (ingest, rejects by reason, duplicates, tool calls, queries, store errors) in Prometheus text.
+// Collector counters (ingest, rejects, duplicates, tool calls, queries, store errors), agents' last health: Prometheus.
 #include "common/metrics.h"
 
 namespace credtrace::collector {
@@ -70,6 +70,7 @@ std::string Metrics::prometheus_text() const {
           load(reader_unauthorized_));
   counter(out, "credtrace_collector_retention_deleted_events_total", "Events deleted by --retention-days.",
           load(retention_deleted_));
+  out += agent_health_.prometheus_text();
   return out;
 }
 

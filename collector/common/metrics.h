@@ -1,10 +1,12 @@
-// Collector counters (ingest, rejects by reason, duplicates, tool calls, queries, store errors) in Prometheus text.
+// Collector counters (ingest, rejects, duplicates, tool calls, queries, store errors), agents' last health: Prometheus.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "common/agent_health_table.h"
 
 namespace credtrace::collector {
 
@@ -37,6 +39,9 @@ class Metrics {
   // MCP tool calls of an accepted batch: `reported` in it, `stored` new, `without_id` and `unknown_outcome` among them.
   void tool_calls(uint64_t reported, uint64_t stored, uint64_t without_id, uint64_t unknown_outcome);
 
+  // The last agent_health of each agent (fed by ingest from stored, non-duplicate batches).
+  AgentHealthTable& agent_health() { return agent_health_; }
+
   std::string prometheus_text() const;
 
  private:
@@ -46,6 +51,7 @@ class Metrics {
   std::atomic<uint64_t> ingest_micros_{0}, ingest_count_{0};
   std::atomic<uint64_t> retention_deleted_{0};
   std::atomic<uint64_t> tool_calls_{0}, tool_calls_repeated_{0}, tool_calls_without_id_{0}, tool_calls_unknown_{0};
+  AgentHealthTable agent_health_;
 };
 
 }  // namespace credtrace::collector

@@ -272,7 +272,7 @@ Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const Batch
     return Status::error("batch holds " + std::to_string(batch.events_size()) + " events, more than " +
                          std::to_string(limits.max_events));
   if (wire_events != nullptr && wire_events->size() != static_cast<size_t>(batch.events_size())) wire_events = nullptr;
-  out = BatchRows{batch.agent_id(), batch.sequence(), received_ns, {}, {}, {}, {}, {}};
+  out = BatchRows{batch.agent_id(), batch.sequence(), received_ns, {}, {}, {}, {}, {}, {}};
   out.events.reserve(batch.events_size());
   Aggregates agg;
   McpRowsBuilder mcp;
@@ -288,6 +288,7 @@ Status build_batch_rows(v1::IngestBatch& batch, int64_t received_ns, const Batch
     if (!event.credential().fingerprint().empty()) add_credential(agg, event, time_ns, static_cast<size_t>(i));
     if (!event.workload().id().empty()) add_workload(agg, event, time_ns);
     mcp.add_event(event, static_cast<size_t>(i), time_ns);
+    if (event.has_agent_health()) out.health.push_back(health_snapshot(event, time_ns));
   }
   out.credentials = values_of(agg.credentials);
   out.links = values_of(agg.links);

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/agent_health_table.h"
 #include "common/status.h"
 #include "credtrace/v1/ingest.pb.h"
 #include "ingest/mcp_rows.h"
@@ -76,6 +77,7 @@ struct BatchRows {
   std::vector<LinkDelta> links;
   std::vector<WorkloadDelta> workloads;
   McpRows mcp;  // tool calls, their credentials, sessions, tool definitions
+  std::vector<AgentHealthSnapshot> health;  // agent_health events, for /metrics (not stored apart from the events)
 };
 
 // A workload's human names, by which allow-lists, query filters and the CLI may name it: MCP server name, systemd

@@ -102,8 +102,11 @@ HttpReply IngestService::handle(const HttpRequest& request) {
     return reject(RejectReason::kStoreError, 503, "storage failed, retry later: " + s.message());
   if (outcome.duplicate) metrics_.batch_duplicate();
   else metrics_.batch_accepted(outcome.accepted);
-  if (!outcome.duplicate)
-    metrics_.tool_calls(rows.mcp.calls.size(), outcome.tool_calls, rows.mcp.calls_without_id, rows.mcp.unknown_outcomes);
+  if (!outcome.duplicate) {
+    metrics_.tool_calls(rows.mcp.calls.size(), outcome.tool_calls, rows.mcp.calls_without_id,
+                        rows.mcp.unknown_outcomes);
+    for (auto& health : rows.health) metrics_.agent_health().update(std::move(health));
+  }
   metrics_.ingest_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   v1::IngestAck ack;
   ack.set_agent_id(rows.agent_id);

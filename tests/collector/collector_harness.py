@@ -66,6 +66,55 @@ def health_event(host="host-a"):
     return {"type": "agent_health", "host": host, "agentHealth": {"uptimeSeconds": 1.5}}
 
 
+def rfc3339(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def full_health_event(host, seconds, batches_sent, **sensors):
+    """An agent_health event as the agent exports it (proto3 JSON): kernel, error and sensor counters, gauges."""
+    return {"type": "agent_health", "time": rfc3339(seconds), "host": host, "agentHealth": {
+        "events": {"exec": "40", "tls_data": "7"}, "drops": {"ringbuf_full": "3"}, "truncations": {"tls_data": "1"},
+        "agentErrors": {"ringbuf_poll": "2"},
+        "sensors": dict({"collector_batches_sent": str(batches_sent), "collector_send_failures": "4",
+                         "collector_spool_bytes": "8192", "tls_uprobe_attach_failures": "1"}, **sensors),
+        "watchedProcesses": 5, "mcpServers": 2, "uptimeSeconds": 61.5, "execsFiltered": "12",
+        "execPrefilterNames": 9, "kubeApiState": "watching"}}
+
+
+_SERIES = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(?:,|$)')
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, value)] of a Prometheus text page; raises on a line outside the format, a bad escape,
+    or a family whose TYPE line is missing or repeated."""
+    out, types = [], {}
+    for line in text.split("\n"):
+        if not line or line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            name = line.split(" ")[2]
+            if name in types:
+                raise ValueError("TYPE twice: " + line)
+            types[name] = line.split(" ")[3]
+            continue
+        m = _SERIES.fullmatch(line)
+        if not m:
+            raise ValueError("not a series: " + repr(line))
+        name, label_text, value = m.groups()
+        if name not in types and name.rsplit("_", 1)[0] not in types:  # summaries: NAME_sum, NAME_count
+            raise ValueError("series without TYPE: " + line)
+        labels, pos = {}, 0
+        while label_text and pos < len(label_text):
+            lm = _LABEL.match(label_text, pos)
+            if not lm:
+                raise ValueError("bad labels: " + repr(line))
+            labels[lm.group(1)] = re.sub(r'\\(.)', lambda e: "\n" if e.group(1) == "n" else e.group(1), lm.group(2))
+            pos = lm.end()
+        out.append((name, labels, float(value)))
+    return out
+
+
 def encode(agent_id, sequence, events):
     """Uncompressed protobuf IngestBatch bytes."""
     lines = "".join(json.dumps(e) + "\n" for e in events).encode()
@@ -197,10 +246,14 @@ class Collector:
         headers = {"Authorization": "Bearer " + token} if token else {}
         return self.request("GET", path, None, headers, context=context)
 
+    def metrics_text(self, context=None):
+        reply = self.request("GET", "/metrics", context=context)
+        assert reply.status == 200, reply.body
+        return reply.body.decode()
+
     def metrics(self, context=None):
-        text = self.request("GET", "/metrics", context=context).body.decode()
         out = {}
-        for line in text.splitlines():
+        for line in self.metrics_text(context).splitlines():
             if line and not line.startswith("#"):
                 name, value = line.rsplit(" ", 1)
                 out[name] = float(value)

@@ -25,8 +25,8 @@ import urllib.parse
 import zlib
 
 from collector_harness import (AGENT_TOKEN, READER_TOKEN, CertAuthority, Collector, batch_body, encode,
-                               fake_github_pat, fake_openai_key, fingerprint, health_event, preview, tls_context,
-                               use_event)
+                               fake_github_pat, fake_openai_key, fingerprint, full_health_event, health_event,
+                               parse_metrics, preview, tls_context, use_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -276,6 +276,84 @@ class CollectorScenarios:
         alerts = lambda path: {(a["kind"], a["fingerprint"]) for a in c.query(path).json()["alerts"]}
         self.assertEqual(alerts("/v1/alerts?workload=payments&kind=shared_key"), {("shared_key", fingerprint(pat))})
         self.assertEqual(alerts("/v1/alerts?workload=c0ffee&kind=shared_key"), {("shared_key", fingerprint(openai))})
+
+    def agent_series(self, agent_id, text=None):
+        """{"name{label=value,...}": value} of one agent's series in /metrics (agent_id left out, host kept)."""
+        out = {}
+        for name, labels, value in parse_metrics(text if text is not None else self.collector.metrics_text()):
+            if labels.pop("agent_id", None) == agent_id:
+                out[name + "{" + ",".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"] = value
+        return out
+
+    def test_agent_health_shows_per_agent_in_metrics(self):
+        c = self.collector
+        secret = fake_github_pat()
+        base = int(time.time()) - 3600
+        sent = "credtrace_agent_sensor{counter=collector_batches_sent,host=host-m}"
+        last = "credtrace_agent_last_health_timestamp_seconds{host=host-m}"
+        use = use_event(secret, "github_pat", "wl-m", host="host-m")
+        r = c.ingest(batch_body("agent-m", 1, [use, full_health_event("host-m", base + 200, 20)]))
+        self.assertEqual(r.status, 200, r.body)
+        m = self.agent_series("agent-m")
+        self.assertEqual(m[sent], 20)
+        self.assertEqual(m[last], base + 200)
+        for series, value in {
+                "credtrace_agent_sensor{counter=collector_send_failures,host=host-m}": 4,
+                "credtrace_agent_sensor{counter=collector_spool_bytes,host=host-m}": 8192,
+                "credtrace_agent_sensor{counter=tls_uprobe_attach_failures,host=host-m}": 1,
+                "credtrace_agent_kernel_events_total{host=host-m,type=exec}": 40,
+                "credtrace_agent_kernel_drops_total{host=host-m,reason=ringbuf_full}": 3,
+                "credtrace_agent_kernel_truncations_total{host=host-m,type=tls_data}": 1,
+                "credtrace_agent_errors_total{host=host-m,kind=ringbuf_poll}": 2,
+                "credtrace_agent_watched_processes{host=host-m}": 5,
+                "credtrace_agent_mcp_servers{host=host-m}": 2,
+                "credtrace_agent_uptime_seconds{host=host-m}": 61.5,
+                "credtrace_agent_execs_filtered_total{host=host-m}": 12,
+                "credtrace_agent_exec_prefilter_names{host=host-m}": 9,
+                "credtrace_agent_kube_api_state{host=host-m,state=watching}": 1,
+                "credtrace_agent_kube_api_state{host=host-m,state=off}": 0}.items():
+            self.assertEqual(m.get(series), value, series)
+
+        # An older report (replayed from a spool), a replayed batch and a refused batch change nothing.
+        self.assertEqual(c.ingest(batch_body("agent-m", 2, [full_health_event("host-m", base + 100, 10)])).status, 200)
+        replay = c.ingest(batch_body("agent-m", 1, [use, full_health_event("host-m", base + 200, 20)]))
+        self.assertTrue(replay.json()["duplicate"])
+        refused = dict(use, credential={"type": "github_pat", "fingerprint": secret})
+        self.assertEqual(c.ingest(batch_body("agent-m", 3, [full_health_event("host-m", base + 300, 30), refused])).status,
+                         400)
+        changed_replay = c.ingest(batch_body("agent-m", 2, [full_health_event("host-m", base + 300, 30)]))
+        self.assertTrue(changed_replay.json()["duplicate"])
+        m = self.agent_series("agent-m")
+        self.assertEqual((m[sent], m[last]), (20, base + 200))
+
+        # A newer one wins; a counter name that is not one (uppercase, dash) is left out and counted.
+        newer = full_health_event("host-m", base + 300, 30, **{"Bad-Name": "5"})
+        self.assertEqual(c.ingest(batch_body("agent-m", 4, [newer])).status, 200)
+        m = self.agent_series("agent-m")
+        self.assertEqual((m[sent], m[last]), (30, base + 300))
+        self.assertEqual(m["credtrace_agent_health_entries_left_out{host=host-m,reason=name}"], 1)
+        self.assertFalse([k for k in m if "Bad-Name" in k])
+
+        # Label values from the network are escaped: quotes, backslashes and line feeds cannot break the format.
+        odd_id, odd_host = 'agent "q" \\ x', 'host "odd" \\ name\nline two} 1\ncredtrace_fake 1'
+        self.assertEqual(c.ingest(batch_body(odd_id, 1, [full_health_event(odd_host, base, 7)])).status, 200)
+        text = c.metrics_text()
+        odd = self.agent_series(odd_id, text)
+        self.assertEqual(odd["credtrace_agent_sensor{counter=collector_batches_sent,host=" + odd_host + "}"], 7)
+        self.assertFalse([name for name, _, _ in parse_metrics(text) if name == "credtrace_fake"])
+        self.assertEqual(text.count("# TYPE credtrace_agent_sensor "), 1)
+        self.assertEqual(c.metrics()["credtrace_collector_agents_tracked"], 2)
+        self.assertEqual(c.metrics()["credtrace_collector_agent_health_evictions_total"], 0)
+        for leak in (secret, secret[4:-4], preview(secret), fingerprint(secret)):
+            self.assertNotIn(leak, text)
+
+        # A restarted collector starts empty; an agent is back with its next health.
+        c.stop()
+        c.start()
+        self.assertEqual(self.agent_series("agent-m"), {})
+        self.assertEqual(c.metrics()["credtrace_collector_agents_tracked"], 0)
+        self.assertEqual(c.ingest(batch_body("agent-m", 5, [full_health_event("host-m", base + 400, 40)])).status, 200)
+        self.assertEqual(self.agent_series("agent-m")[sent], 40)
 
     def test_database_holds_no_raw_secret(self):
         c = self.collector

@@ -163,8 +163,11 @@ class CollectorSinkE2E(unittest.TestCase):
         self.assertEqual(emitted - stored, collections.Counter(), "emitted events missing in the collector")
         self.assertEqual(max(stored.values()), 1, "an event stored twice")
 
-        # Batch sequences: consecutive (a new spool starts at a time-based sequence), for this agent.
+        # The agent's last health is on the collector's /metrics under its agent_id, counter for counter.
         agent_id = self.agent.events()[0]["agent_id"]
+        self.assert_last_health_in_collector_metrics(agent_id)
+
+        # Batch sequences: consecutive (a new spool starts at a time-based sequence), for this agent.
         self.collector.stop()
         db = sqlite3.connect(f"file:{self.collector.db_path}?immutable=1", uri=True)
         sequences = [row[0] for row in db.execute("SELECT sequence FROM batches WHERE agent_id = ? ORDER BY sequence",
@@ -233,6 +236,27 @@ class CollectorSinkE2E(unittest.TestCase):
         self.assertEqual(max(stored.values()), 1, "an event stored twice")
         self.assertEqual([n for n in os.listdir(self.spool_dir) if n.endswith(".batch")], [], self.agent.read_log())
         self.assert_no_raw_secret_anywhere()
+
+    def assert_last_health_in_collector_metrics(self, agent_id):
+        last = [e for e in self.agent.events() if e["type"] == "agent_health"][-1]
+        health = last["agent_health"]
+        labels = f'agent_id="{agent_id}",host="{last["host"]}"'
+        metrics = self.collector.metrics()
+        shown = {key: value for key, value in metrics.items() if labels in key}
+        families = {"events": ("credtrace_agent_kernel_events_total", "type"),
+                    "drops": ("credtrace_agent_kernel_drops_total", "reason"),
+                    "agent_errors": ("credtrace_agent_errors_total", "kind"),
+                    "sensors": ("credtrace_agent_sensor", "counter")}
+        for field, (family, label) in families.items():
+            self.assertTrue(health.get(field), field)
+            for name, value in health[field].items():
+                self.assertEqual(shown.get(f'{family}{{{labels},{label}="{name}"}}'), float(value), f"{field}.{name}")
+        for name in ("collector_batches_sent", "collector_send_failures", "collector_spool_bytes"):
+            self.assertIn(f'credtrace_agent_sensor{{{labels},counter="{name}"}}', shown)
+        self.assertAlmostEqual(shown[f"credtrace_agent_uptime_seconds{{{labels}}}"], health["uptime_seconds"], places=3)
+        self.assertEqual(shown[f"credtrace_agent_watched_processes{{{labels}}}"], float(health.get("watched_processes", 0)))
+        self.assertNotIn(f"credtrace_agent_health_entries_left_out{{{labels},reason=\"name\"}}", shown)
+        self.assertNotIn(f"credtrace_agent_health_entries_left_out{{{labels},reason=\"limit\"}}", shown)
 
     def mount_small_tmpfs(self, size):
         """A fresh tmpfs of `size`, detached (umount -l) at cleanup even when the test fails."""
