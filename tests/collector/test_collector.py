@@ -3,9 +3,10 @@ run on PostgreSQL in test_postgres.py).
 
 Covers ingest and replay (stored once), bad input (garbage, truncated, oversized, decompression bomb, wrong or
 missing token), SIGKILL mid-stream and restart with every sequence stored exactly once, the query API with paging,
-TLS and the loopback rule, that no raw test secret reaches the database, and agent authentication by client
-certificate (mTLS, --client-ca): trusted, foreign, expired, not yet valid and wrong-purpose certificates, tokens
-alongside, certificates only, readers still needing reader tokens, configuration errors, and (as root, with
+TLS and the loopback rule, that no raw test secret reaches the database, each agent's last health on /metrics
+(newest wins over replays and refused batches, odd label values escaped, empty after a restart), and agent
+authentication by client certificate (mTLS, --client-ca): trusted, foreign, expired, not yet valid and wrong-purpose
+certificates, tokens alongside, certificates only, readers still needing reader tokens, configuration errors, and (as root, with
 CREDTRACE_AGENT set: ctest collector_mtls_agent_e2e) the real agent delivering with a certificate and no token."""
 import collections
 import hashlib

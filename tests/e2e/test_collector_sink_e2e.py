@@ -1,7 +1,8 @@
 """End-to-end test of the agent's collector sink (root): the real agent watches a real MCP-server-like process and
 delivers its events to a real credtrace-collector (plain HTTP on loopback, SQLite). Through a collector outage and an
-agent restart, every event the agent emitted is stored exactly once, batch sequences have no gap, and no raw test
-secret reaches the spool files or the database. With the spool on a full disk (a small tmpfs) the agent keeps running,
+agent restart, every event the agent emitted is stored exactly once, batch sequences have no gap, the agent's last
+health shows counter for counter on the collector's /metrics under its agent_id, and no raw test secret reaches the
+spool files or the database. With the spool on a full disk (a small tmpfs) the agent keeps running,
 drops the oldest batches, reports the drops in its health and delivers the rest exactly once."""
 import collections
 import os
