@@ -6,8 +6,9 @@ missing token), SIGKILL mid-stream and restart with every sequence stored exactl
 TLS and the loopback rule, that no raw test secret reaches the database, each agent's last health on /metrics
 (newest wins over replays and refused batches, odd label values escaped, empty after a restart), and agent
 authentication by client certificate (mTLS, --client-ca): trusted, foreign, expired, not yet valid and wrong-purpose
-certificates, tokens alongside, certificates only, readers still needing reader tokens, configuration errors, and (as root, with
-CREDTRACE_AGENT set: ctest collector_mtls_agent_e2e) the real agent delivering with a certificate and no token."""
+certificates, tokens alongside, certificates only, readers still needing reader tokens, configuration errors, and (as
+root, with CREDTRACE_AGENT set: ctest collector_mtls_agent_e2e) the real agent delivering with a certificate and no
+token."""
 import collections
 import hashlib
 import http.client
