@@ -321,8 +321,8 @@ class CollectorScenarios:
         replay = c.ingest(batch_body("agent-m", 1, [use, full_health_event("host-m", base + 200, 20)]))
         self.assertTrue(replay.json()["duplicate"])
         refused = dict(use, credential={"type": "github_pat", "fingerprint": secret})
-        self.assertEqual(c.ingest(batch_body("agent-m", 3, [full_health_event("host-m", base + 300, 30), refused])).status,
-                         400)
+        refused_batch = batch_body("agent-m", 3, [full_health_event("host-m", base + 300, 30), refused])
+        self.assertEqual(c.ingest(refused_batch).status, 400)
         changed_replay = c.ingest(batch_body("agent-m", 2, [full_health_event("host-m", base + 300, 30)]))
         self.assertTrue(changed_replay.json()["duplicate"])
         m = self.agent_series("agent-m")

@@ -255,7 +255,8 @@ class CollectorSinkE2E(unittest.TestCase):
         for name in ("collector_batches_sent", "collector_send_failures", "collector_spool_bytes"):
             self.assertIn(f'credtrace_agent_sensor{{{labels},counter="{name}"}}', shown)
         self.assertAlmostEqual(shown[f"credtrace_agent_uptime_seconds{{{labels}}}"], health["uptime_seconds"], places=3)
-        self.assertEqual(shown[f"credtrace_agent_watched_processes{{{labels}}}"], float(health.get("watched_processes", 0)))
+        self.assertEqual(shown[f"credtrace_agent_watched_processes{{{labels}}}"],
+                         float(health.get("watched_processes", 0)))
         self.assertNotIn(f"credtrace_agent_health_entries_left_out{{{labels},reason=\"name\"}}", shown)
         self.assertNotIn(f"credtrace_agent_health_entries_left_out{{{labels},reason=\"limit\"}}", shown)
 
