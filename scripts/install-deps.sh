@@ -9,6 +9,7 @@ packages+=(libgnutls28-dev)  # collector: GnuTLS (libmicrohttpd's TLS) verifies 
 packages+=(libpq-dev postgresql)  # collector: PostgreSQL store (libpq); server binaries for its tests and benchmark
 packages+=(libcurl4-openssl-dev)  # agent collector sink: HTTPS POST to the collector
 packages+=(libspdlog-dev)  # logging/: the one logger of the agent, collector and CLI (spdlog 1.10 on fmt 9)
+packages+=(libzydis-dev golang)  # Go TLS: full x86-64 decoding of Go functions (RET sites); Go test programs (tests/go)
 packages+=(lintian adduser logrotate)  # tests/packaging: .deb packages checked with lintian, installed, purged; logrotate snippet
 packages+=(podman buildah mmdebstrap)  # scripts/build-images.sh: container images offline (base from apt)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -106,19 +106,24 @@ std::span<const uint8_t> ElfFile::bytes_at_vaddr(uint64_t vaddr, size_t max) con
 }
 
 std::optional<uint64_t> ElfFile::relative_relocation_at(uint64_t vaddr) const {
-  for (size_t i = 0; i < sections_.size(); ++i) {
-    if (sections_[i].type != SHT_RELA) continue;
-    Elf_Data* data = section_data(elf_.get(), section_indexes_[i]);
-    if (!data || sections_[i].entsize == 0) continue;
-    const size_t count = data->d_size / sections_[i].entsize;
-    for (size_t k = 0; k < count; ++k) {
-      GElf_Rela rela;
-      if (!gelf_getrela(data, static_cast<int>(k), &rela)) break;
-      if (rela.r_offset == vaddr && GELF_R_TYPE(rela.r_info) == R_X86_64_RELATIVE)
-        return static_cast<uint64_t>(rela.r_addend);
+  if (!relative_relocations_) {
+    relative_relocations_.emplace();
+    for (size_t i = 0; i < sections_.size(); ++i) {
+      if (sections_[i].type != SHT_RELA) continue;
+      Elf_Data* data = section_data(elf_.get(), section_indexes_[i]);
+      if (!data || sections_[i].entsize == 0) continue;
+      const size_t count = data->d_size / sections_[i].entsize;
+      for (size_t k = 0; k < count; ++k) {
+        GElf_Rela rela;
+        if (!gelf_getrela(data, static_cast<int>(k), &rela)) break;
+        if (GELF_R_TYPE(rela.r_info) == R_X86_64_RELATIVE)
+          relative_relocations_->emplace(rela.r_offset, static_cast<uint64_t>(rela.r_addend));
+      }
     }
   }
-  return std::nullopt;
+  auto it = relative_relocations_->find(vaddr);
+  if (it == relative_relocations_->end()) return std::nullopt;
+  return it->second;
 }
 
 void ElfFile::for_each_symbol(uint32_t table_type, const std::function<bool(const ElfSymbol&)>& visit) const {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sensors/tls/file_handles.h"
@@ -65,8 +66,8 @@ class ElfFile {
   std::optional<uint64_t> vaddr_to_offset(uint64_t vaddr) const;
   // Up to `max` file bytes from `vaddr` on, within its PT_LOAD's file image (empty when unmapped).
   std::span<const uint8_t> bytes_at_vaddr(uint64_t vaddr, size_t max) const;
-  // The addend of the R_X86_64_RELATIVE relocation at `vaddr` in .rela.dyn (a PIE's pointers in data are 0 in the
-  // file and come from there at load time).
+  // The addend of the R_X86_64_RELATIVE relocation at `vaddr` (a PIE's pointers in data are 0 in the file and come
+  // from .rela.dyn at load time). The relocations are read once.
   std::optional<uint64_t> relative_relocation_at(uint64_t vaddr) const;
 
   // Every symbol of the tables of this type (SHT_DYNSYM or SHT_SYMTAB); stops when `visit` returns false.
@@ -84,6 +85,7 @@ class ElfFile {
   std::vector<ElfSection> sections_;
   std::vector<size_t> section_indexes_;  // libelf's index of each entry of sections_
   std::vector<ElfSegment> loads_;
+  mutable std::optional<std::unordered_map<uint64_t, uint64_t>> relative_relocations_;  // r_offset → addend, once
 };
 
 }  // namespace credtrace::tls

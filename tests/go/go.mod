@@ -1,0 +1,3 @@
+module credtrace.test/go
+
+go 1.19
