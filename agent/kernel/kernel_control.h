@@ -21,7 +21,10 @@ struct KernelCounters {
 };
 
 // The TLS uprobe programs; attached per library file by the TLS sensor, not at start.
-enum class TlsProbe { ssl_write, ssl_write_ex, ssl_ctrl, ssl_free, ssl_read, ssl_read_ex, ssl_read_ret, ssl_new_ret };
+enum class TlsProbe {
+  ssl_write, ssl_write_ex, ssl_ctrl, ssl_free, ssl_read, ssl_read_ex, ssl_read_ret, ssl_new_ret,  // OpenSSL
+  go_write, go_read, go_read_ret,  // Go crypto/tls: (*Conn).Write, (*Conn).Read entry and each of its RETs
+};
 
 const char* event_type_name(uint32_t type);
 const char* drop_reason_name(uint32_t reason);

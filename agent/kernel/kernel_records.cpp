@@ -49,6 +49,9 @@ const char* tls_probe_name(TlsProbe probe) {
     case TlsProbe::ssl_read_ex: return "SSL_read_ex";
     case TlsProbe::ssl_read_ret: return "SSL_read return";
     case TlsProbe::ssl_new_ret: return "SSL_new return";
+    case TlsProbe::go_write: return "crypto/tls.(*Conn).Write";
+    case TlsProbe::go_read: return "crypto/tls.(*Conn).Read";
+    case TlsProbe::go_read_ret: return "crypto/tls.(*Conn).Read RET";
   }
   return "unknown";
 }

@@ -345,6 +345,9 @@ std::unique_ptr<kernel::UprobeLink> Probes::attach_uprobe(TlsProbe probe, const 
     case TlsProbe::ssl_read_ex: prog = skel_->progs.ct_ssl_read_ex; break;
     case TlsProbe::ssl_read_ret: prog = skel_->progs.ct_ssl_read_ret; break;
     case TlsProbe::ssl_new_ret: prog = skel_->progs.ct_ssl_new_ret; break;
+    case TlsProbe::go_write: prog = skel_->progs.ct_go_tls_write; break;
+    case TlsProbe::go_read: prog = skel_->progs.ct_go_tls_read; break;
+    case TlsProbe::go_read_ret: prog = skel_->progs.ct_go_tls_read_ret; break;
   }
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = is_return_probe(probe));
   struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid < 0 ? -1 : pid, path.c_str(), file_offset, &opts);

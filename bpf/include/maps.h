@@ -150,6 +150,23 @@ struct {
   __type(value, struct ct_ssl_read_args);
 } ssl_reads SEC(".maps") __weak;
 
+/* A Go crypto/tls (*Conn).Read in flight: the process and its goroutine (g, in r14). Keyed by goroutine, not by thread:
+ * a Read that blocks parks its goroutine, which may return on another thread. */
+struct ct_go_read_key {
+  __u32 tgid;
+  __u32 pad;
+  __u64 g;
+};
+
+/* Goroutine -> the Read in flight (where its plaintext will land): set at the entry probe, taken at a RET probe (LRU:
+ * a goroutine that never returns cannot leak). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, struct ct_go_read_key);
+  __type(value, struct ct_ssl_read_args);
+} go_reads SEC(".maps") __weak;
+
 /* Thread id -> the libssl/node file a watched thread is mapping executable (set at mmap entry, taken at its exit,
  * which reports it with the mapping's address; the header is unused here). LRU: a thread killed mid-call. */
 struct {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "sensors/tls/x86_decode.h"
+
 namespace credtrace::tls {
 namespace {
 
@@ -249,6 +251,98 @@ std::optional<GoFunction> find_go_function(const ElfFile& elf, const GoTable& ta
   std::vector<GoFunction> all = find_go_functions(elf, table, name);
   if (all.empty()) return std::nullopt;
   return *std::max_element(all.begin(), all.end(), [](const GoFunction& a, const GoFunction& b) { return a.size < b.size; });
+}
+
+namespace {
+
+// Registers of Go's register ABI that hold arguments, and g.
+bool is_protected_register(ZydisRegister reg) {
+  switch (ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg)) {
+    case ZYDIS_REGISTER_RAX: case ZYDIS_REGISTER_RBX: case ZYDIS_REGISTER_RCX: case ZYDIS_REGISTER_RDI:
+    case ZYDIS_REGISTER_RSI: case ZYDIS_REGISTER_R8: case ZYDIS_REGISTER_R9: case ZYDIS_REGISTER_R10:
+    case ZYDIS_REGISTER_R11: case ZYDIS_REGISTER_R14:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool writes_protected_register(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* operands) {
+  for (uint8_t i = 0; i < insn.operand_count; ++i)
+    if (operands[i].type == ZYDIS_OPERAND_TYPE_REGISTER && (operands[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+        is_protected_register(operands[i].reg.value))
+      return true;
+  return false;
+}
+
+// cmp against g.stackguard0 (0x10(%r14)): Go's stack check.
+bool compares_stack_guard(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* operands) {
+  for (uint8_t i = 0; i < insn.operand_count; ++i)
+    if (operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY && operands[i].mem.base == ZYDIS_REGISTER_R14 &&
+        operands[i].mem.disp.value == 0x10)
+      return true;
+  return false;
+}
+
+std::optional<size_t> first_emulated_on_straight_line(const ZydisDecoder& decoder, std::span<const uint8_t> code,
+                                                      size_t at) {
+  for (int n = 0; n < 16 && at < code.size(); ++n) {
+    if (auto mine = decode_x86_64(code.subspan(at)); mine && mine->uprobe_emulated) return at;
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code.data() + at, code.size() - at, &insn, operands)))
+      return std::nullopt;
+    const auto category = insn.meta.category;
+    if (writes_protected_register(insn, operands) || category == ZYDIS_CATEGORY_COND_BR ||
+        category == ZYDIS_CATEGORY_UNCOND_BR || category == ZYDIS_CATEGORY_CALL || category == ZYDIS_CATEGORY_RET ||
+        category == ZYDIS_CATEGORY_INTERRUPT)
+      return std::nullopt;  // a branch the kernel would single-step, or the arguments are gone
+    at += insn.length;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<GoProbePoint> go_entry_probe(const ElfFile& elf, const GoFunction& fn, std::string* why_not) {
+  const std::span<const uint8_t> code = elf.bytes_at_vaddr(fn.vaddr, fn.size);
+  ZydisDecoder decoder;
+  if (code.size() != fn.size || !ZYAN_SUCCESS(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
+    if (why_not) *why_not = fn.name + ": its code is not in the file";
+    return std::nullopt;
+  }
+  size_t probe_at = 0;
+  size_t at = 0;
+  bool saw_stack_guard = false;
+  for (int n = 0; n < 8 && at < code.size(); ++n) {
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code.data() + at, code.size() - at, &insn, operands))) break;
+    if (writes_protected_register(insn, operands)) break;
+    const size_t next = at + insn.length;
+    if (insn.mnemonic == ZYDIS_MNEMONIC_CMP && compares_stack_guard(insn, operands)) saw_stack_guard = true;
+    if (saw_stack_guard && insn.meta.category == ZYDIS_CATEGORY_COND_BR &&
+        operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+      // The check's branch goes forward to the morestack call at the function's end.
+      const int64_t target = static_cast<int64_t>(next) + operands[0].imm.value.s;
+      if (target > static_cast<int64_t>(next) && static_cast<uint64_t>(target) < fn.size) probe_at = next;
+      break;
+    }
+    at = next;
+  }
+  // Go before 1.21 (sub $N,%rsp; mov %rbp,...) has no push there: the first emulated instruction on the straight
+  // line from there on (a jcc or call rel32, probed before it branches), up to which no argument register changed.
+  probe_at = first_emulated_on_straight_line(decoder, code, probe_at).value_or(probe_at);
+  GoProbePoint point;
+  point.function_offset = probe_at;
+  point.file_offset = fn.file_offset + probe_at;
+  if (auto insn = decode_x86_64(code.subspan(probe_at))) {
+    point.emulated = insn->uprobe_emulated;
+    point.instruction = insn->text;
+  } else {
+    point.instruction = "undecoded";
+  }
+  return point;
 }
 
 std::optional<std::vector<uint64_t>> go_function_returns(const ElfFile& elf, const GoFunction& fn, std::string* why_not) {

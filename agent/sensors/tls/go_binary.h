@@ -43,6 +43,18 @@ std::vector<GoFunction> find_go_functions(const ElfFile& elf, const GoTable& tab
 // when there is none.
 std::optional<GoFunction> find_go_function(const ElfFile& elf, const GoTable& table, const std::string& name);
 
+// Where an entry probe of a Go function fires once per call: the first instruction after its stack check (the
+// conditional branch to runtime.morestack, which calls the function again from its start: a probe before the
+// branch would fire twice for one call when the stack grows). The argument registers (rax, rbx, rcx, rdi, rsi,
+// r8-r11) and g (r14) are checked to be unchanged up to there. A function without a stack check gets its entry.
+struct GoProbePoint {
+  uint64_t file_offset = 0;
+  uint64_t function_offset = 0;
+  bool emulated = false;   // the kernel emulates the probed instruction (push %rbp: yes) instead of single-stepping
+  std::string instruction;  // "push %rbp", or "undecoded"
+};
+std::optional<GoProbePoint> go_entry_probe(const ElfFile& elf, const GoFunction& fn, std::string* why_not);
+
 // File offsets of every RET of the function, found by decoding each instruction from its entry to its end (Zydis);
 // nullopt with *why_not when an instruction does not decode (never a guess from a lone 0xc3 byte).
 std::optional<std::vector<uint64_t>> go_function_returns(const ElfFile& elf, const GoFunction& fn, std::string* why_not);

@@ -17,6 +17,7 @@
 #include "common/paths.h"
 #include "log.h"
 #include "sensors/tls/elf_symbols.h"
+#include "sensors/tls/go_binary.h"
 #include "sensors/tls/probe_point.h"
 
 namespace credtrace::sensors {
@@ -152,6 +153,43 @@ void Planner::add_reads() {
   }
 }
 
+constexpr const char* kGoWrite = "crypto/tls.(*Conn).Write";
+constexpr const char* kGoRead = "crypto/tls.(*Conn).Read";
+
+std::string go_label(kernel::TlsProbe probe, const std::string& path, const tls::GoTable& table, uint64_t offset,
+                     const std::string& instruction, bool emulated) {
+  return std::string(kernel::tls_probe_name(probe)) + "@" + path + "+" + hex(offset) + " (" + instruction +
+         (emulated ? ", emulated" : ", single-stepped") + "; " + (table.version.empty() ? "Go" : table.version) + ")";
+}
+
+// A Go executable's crypto/tls: (*Conn).Write after its stack check, (*Conn).Read there and at each of its RETs.
+// Empty when the file is not Go, has no crypto/tls, or a function does not decode.
+std::vector<TlsProbePlan> plan_go_tls_probes(const std::string& path) {
+  std::string why;
+  auto elf = tls::ElfFile::open(path, &why);
+  if (!elf || !tls::is_go_binary(*elf)) return {};
+  auto table = tls::read_go_table(*elf, &why);
+  if (!table) return {};
+  auto write = tls::find_go_function(*elf, *table, kGoWrite);
+  auto read = tls::find_go_function(*elf, *table, kGoRead);
+  if (!write || !read) return {};
+  auto write_point = tls::go_entry_probe(*elf, *write, &why);
+  auto read_point = tls::go_entry_probe(*elf, *read, &why);
+  auto returns = tls::go_function_returns(*elf, *read, &why);
+  if (!write_point || !read_point || !returns || returns->empty()) return {};
+  std::vector<TlsProbePlan> plan;
+  plan.push_back({kernel::TlsProbe::go_write, write_point->file_offset,
+                  go_label(kernel::TlsProbe::go_write, path, *table, write_point->function_offset,
+                           write_point->instruction, write_point->emulated)});
+  plan.push_back({kernel::TlsProbe::go_read, read_point->file_offset,
+                  go_label(kernel::TlsProbe::go_read, path, *table, read_point->function_offset,
+                           read_point->instruction, read_point->emulated)});
+  for (uint64_t at : *returns)
+    plan.push_back({kernel::TlsProbe::go_read_ret, at,
+                    go_label(kernel::TlsProbe::go_read_ret, path, *table, at - read->file_offset, "ret", false)});
+  return plan;
+}
+
 }  // namespace
 
 const char* uprobe_mode_name(UprobeMode mode) { return mode == UprobeMode::global ? "global" : "per_process"; }
@@ -170,7 +208,7 @@ std::vector<TlsProbePlan> plan_tls_probes(const std::string& path) {
   if (!functions) return {};  // not an ELF file we can read: nothing to attach
   LibraryFunctions library{path, {}};
   for (auto& f : *functions) library.by_name.emplace(f.name, f);
-  if (!library.by_name.count("SSL_write")) return {};
+  if (!library.by_name.count("SSL_write")) return plan_go_tls_probes(path);
   Planner planner(library);
   for (const auto& spec : kProbes) {
     if (auto point = library.entry_point(spec.function, spec.args_needed)) planner.add(spec.probe, spec.function, *point);

@@ -50,8 +50,9 @@ struct TlsAttachStats {
   uint64_t latency_us_max = 0;
 };
 
-// The probe points of one file for the TLS programs (ELF symbols + x86 decoding), labelled; empty when the file
-// does not export SSL_write. Exposed for tests.
+// The probe points of one file for the TLS programs, labelled: OpenSSL's by ELF symbols and x86 decoding, or, in a
+// Go executable without them, crypto/tls's through the Go function table. Empty when the file has neither. Exposed
+// for tests.
 struct TlsProbePlan {
   kernel::TlsProbe probe;
   uint64_t file_offset;
@@ -96,7 +97,7 @@ class TlsLibraries {
 
  private:
   using FileKey = std::pair<dev_t, ino_t>;
-  // Where a file's TLS uprobes go (empty: the file does not export SSL_write). Computed once per (dev, inode).
+  // Where a file's TLS uprobes go (empty: neither OpenSSL nor Go crypto/tls). Computed once per (dev, inode).
   struct FilePlan {
     std::vector<TlsProbePlan> probes;
     bool libssl = false;  // a libssl.so* file (interposed by the preload)

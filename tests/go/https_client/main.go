@@ -1,4 +1,4 @@
-// An HTTPS client for the tests: GET (or POST with -body) URL with "Authorization: Bearer $API_TOKEN", trusting the
+// An HTTPS client for the tests: after -wait, GET (or POST with -body) URL with "Authorization: Bearer $API_TOKEN", trusting the
 // PEM CA in $CA_FILE, over HTTP/1.1 or HTTP/2 (-http2), -n requests on one connection; prints status and body size.
 package main
 
@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 func main() {
 	useHTTP2 := flag.Bool("http2", false, "negotiate HTTP/2 (ALPN h2)")
 	requests := flag.Int("n", 1, "requests on the same connection")
 	body := flag.String("body", "", "POST this body instead of a GET")
+	wait := flag.Duration("wait", 0, "sleep this long before the first request (an MCP server called later)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: https_client [-http2] [-n N] [-body TEXT] URL")
@@ -31,6 +33,7 @@ func main() {
 		transport.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	client := &http.Client{Transport: transport}
+	time.Sleep(*wait)
 	for i := 0; i < *requests; i++ {
 		method, reader := "GET", io.Reader(nil)
 		if *body != "" {

@@ -1,0 +1,39 @@
+/* TLS plaintext capture shared by the OpenSSL and Go probes: the watched-process check, a write's plaintext, and the
+ * note that pairs the thread's next TLS record on a socket with the stream (net.bpf.c). */
+#ifndef CREDTRACE_BPF_TLS_CAPTURE_H
+#define CREDTRACE_BPF_TLS_CAPTURE_H
+
+#include "helpers.h"
+
+static __always_inline bool ct_current_watched(void) {
+  return ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED);
+}
+
+/* The thread's next TLS record to a connected socket is this call's ciphertext (paired in net.bpf.c). */
+static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  __u64 now = bpf_ktime_get_boot_ns();
+  /* Writes of one SSL flushed together (a memory BIO drained once): the first record is the earliest write's. */
+  struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&ssl_writes, &tid);
+  if (earlier && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) {
+    if (earlier->ssl == ssl || earlier->ssl == CT_SSL_AMBIGUOUS) return;
+    /* Another SSL's ciphertext has not left yet (asyncio under backpressure): the thread's next TLS records could be
+     * either's. Nothing is paired on this thread for a window (those destinations are reported unknown); counted. */
+    earlier->ssl = CT_SSL_AMBIGUOUS;
+    earlier->time_boot_ns = now;
+    ct_count_drop(CT_DROP_PAIRING_AMBIGUOUS);
+    return;
+  }
+  struct ct_ssl_write_pending pending = {
+      .ssl = ssl, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num};
+  if (bpf_map_update_elem(&ssl_writes, &tid, &pending, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+}
+
+static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
+  if (num <= 0 || !ct_current_watched()) return 0;
+  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num);
+  ct_note_ssl_write(ssl, (__u64)num);
+  return 0;
+}
+
+#endif

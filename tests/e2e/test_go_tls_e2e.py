@@ -1,0 +1,102 @@
+"""End-to-end Go TLS tests (root): Go programs built from source in the test build (tests/go/build.sh: with symbols,
+stripped, PIE, PIE stripped) and watched as MCP servers make HTTPS calls with an env token on loopback. The agent
+finds crypto/tls through the Go function table, probes (*Conn).Write and (*Conn).Read (entry and each RET, never a
+uretprobe) and reports each credential use with its destination and env source, over HTTP/1.1 and HTTP/2 (Go's own
+HPACK). The raw token appears in no output, and every program exits 0: probing never harms it."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import Agent, base_env, fake_github_pat, fingerprint
+from tls_server import Http2Server, HttpsServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GO_PROGRAMS = os.environ.get("CREDTRACE_GO_PROGRAMS", os.path.join(HERE, "../../build/tests/go"))
+
+
+class GoTls(unittest.TestCase):
+    def setUp(self):
+        self.agent = Agent().start()
+        self.raw_secrets = []
+        self.dir = tempfile.mkdtemp(prefix="credtrace-go-")
+
+    def tearDown(self):
+        self.agent.stop()
+        blob = self.agent.all_output()
+        for secret in self.raw_secrets:
+            self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
+        self.agent.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def server_binary(self, variant):
+        """The Go HTTPS client of this variant under a name the agent's server patterns match."""
+        source = os.path.join(GO_PROGRAMS, "https_client" + variant)
+        self.assertTrue(os.access(source, os.X_OK), f"{source} missing: build the tree (tests/go/build.sh)")
+        path = os.path.join(self.dir, "mcp-server-go" + variant)
+        shutil.copy(source, path)
+        return path
+
+    def run_go(self, variant, url, server, token, *flags):
+        binary = self.server_binary(variant)
+        # -wait: as an MCP server is called some time after its start (a process's first milliseconds race the agent's
+        # attach: the kernel holds only processes already watched, see docs/agent.md).
+        result = subprocess.run([binary, "-wait", "300ms", *flags, url], env=dict(base_env(), API_TOKEN=token, CA_FILE=server.ca),
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return binary, result.stdout
+
+    def use_of(self, token, what):
+        return self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                   and e["credential"]["fingerprint"] == fingerprint(token), what=what)
+
+    def assert_use(self, use, port, protocol, path, binary):
+        self.assertEqual(use["credential"]["type"], "github_pat")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assertEqual(use["request"]["scheme"], "Bearer")
+        self.assertEqual(use["request"]["protocol"], protocol)
+        self.assertEqual(use["request"]["path"], path)
+        destination = use["destination"]
+        self.assertEqual((destination["ip"], destination["port"]), ("127.0.0.1", port), destination)
+        self.assertEqual(destination["address_source"], "connect", destination)
+        self.assertTrue(destination["tls"])
+        self.assertIn({"kind": "env", "name": "API_TOKEN", "path": "", "key": ""}, use["sources"])
+        self.assertEqual(use["process"]["exe"], binary)
+
+    def test_http1_in_every_build_variant(self):
+        for variant in ("", "-stripped", "-pie", "-pie-stripped"):
+            with self.subTest(variant=variant):
+                token = fake_github_pat()
+                self.raw_secrets.append(token)
+                with HttpsServer() as server:
+                    binary, out = self.run_go(variant, f"https://localhost:{server.port}/api/v3/user?page=2",
+                                              server, token)
+                    self.assertEqual(out.split()[:2], ["HTTP/1.1", "200"], out)
+                    self.assertEqual(server.seen[0][2]["Authorization"], f"Bearer {token}")
+                use = self.use_of(token, f"credential_use of the Go client{variant}")
+                self.assert_use(use, server.port, "http/1.1", "/api/v3/user?page=", binary)
+                self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+
+    def test_http2_with_go_hpack_and_the_response_read_at_each_ret(self):
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        with Http2Server() as server:
+            binary, out = self.run_go("-stripped", f"https://localhost:{server.port}/v1/models?limit=5", server,
+                                      token, "-http2", "-n", "2")
+        self.assertEqual(out.split()[:2], ["HTTP/2.0", "200"], out)
+        self.assertEqual(len(out.splitlines()), 2, out)
+        use = self.use_of(token, "h2 credential_use of the Go client")
+        self.assert_use(use, server.port, "h2", "/v1/models?limit=", binary)
+        self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+        self.assertEqual(use["destination"]["host_source"], "authority")
+        # The second request's authorization header is an HPACK dynamic-table index in Go's encoder: decoded from the
+        # state of the whole stream, a repeat at flush.
+        self.agent.stop()
+        uses = [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(token)]
+        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
