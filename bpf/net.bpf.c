@@ -104,6 +104,38 @@ static __always_inline void ct_emit_tls_socket(__u64 ssl, __u64 fd, __u32 record
   ct_submit(e, false);
 }
 
+/* The peer of a TCP socket this process connected before it was watched (a server's keep-alive connection made at its
+ * start, a Go server probed after its first call): reported as a connect event flagged CT_FLAG_PEER and listed as
+ * connected, so its TLS stream gets a destination. false when fd is not a connected IPv4/IPv6 TCP socket. */
+static __always_inline bool ct_note_socket_peer(__u64 fd) {
+  struct file *file = ct_fd_file(bpf_get_current_task_btf(), (__u32)fd);
+  if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CT_SOCKFS_MAGIC) return false;
+  struct socket *sock = BPF_CORE_READ(file, private_data);
+  struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+  if (!sk || BPF_CORE_READ(sock, type) != SOCK_STREAM) return false;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  if ((family != CT_AF_INET && family != CT_AF_INET6) || port == 0) return false;
+  struct ct_connect_event *e = ct_reserve(CT_EVENT_CONNECT, sizeof(*e));
+  if (!e) return false;
+  ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED | CT_FLAG_PEER);
+  e->fd = (__u32)fd;
+  e->family = family;
+  e->port = port;
+  __builtin_memset(e->addr, 0, sizeof(e->addr));
+  if (family == CT_AF_INET) {
+    __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(e->addr, &daddr, 4);
+  } else {
+    BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+  }
+  ct_submit(e, false);
+  __u64 key = ct_socket_key(fd);
+  __u8 one = 1;
+  if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+  return true;
+}
+
 /* A socket write of a watched thread with an SSL_write not yet paired: when its first records include that write's
  * first record and the socket is one the process connected, report the pair (the destination of the SSL's stream). */
 static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
@@ -116,9 +148,10 @@ static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) 
   }
   if (pending->ssl == CT_SSL_AMBIGUOUS) return;  /* two SSLs' writes were pending: no record can be attributed */
   __u64 key = ct_socket_key(fd);
-  if (!buf || count < CT_TLS_RECORD_HEADER_LEN || !bpf_map_lookup_elem(&connected_sockets, &key)) return;
+  if (!buf || count < CT_TLS_RECORD_HEADER_LEN) return;
   __u32 record_len = ct_find_record_of(buf, count, pending->len);
   if (!record_len) return;
+  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer(fd)) return;
   __u64 ssl = pending->ssl;
   bpf_map_delete_elem(&ssl_writes, &tid);
   ct_emit_tls_socket(ssl, fd, record_len);

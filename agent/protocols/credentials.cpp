@@ -39,6 +39,14 @@ constexpr std::array<BodyField, 5> kBodyFields = {{{"client_secret", "oauth_clie
                                                    {"password", "password"},
                                                    {"api_key", "generic_api_key"}}};
 
+// A vendor's token header: "x-NAME-token" (HashiCorp's X-Vault-Token, X-Nomad-Token, X-Consul-Token, and their kind),
+// but not the CSRF/XSRF tokens web frameworks echo back (not credentials). The value still has to pass the generic
+// rule (length, entropy, not a placeholder).
+bool is_vendor_token_header(std::string_view lower_name) {
+  if (!lower_name.starts_with("x-") || !lower_name.ends_with("-token") || lower_name.size() <= 8) return false;
+  return lower_name.find("csrf") == std::string_view::npos && lower_name.find("xsrf") == std::string_view::npos;
+}
+
 template <size_t N>
 bool contains(const std::array<std::string_view, N>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -155,6 +163,9 @@ void add_header(Findings& findings, const HttpHeader& header) {
   }
   if (header.name == "x-amz-security-token") {
     return findings.add_contextual(header.value, "aws_session_token", carrier("header", header.name));
+  }
+  if (is_vendor_token_header(header.name)) {  // X-Vault-Token, X-Nomad-Token, X-Consul-Token, ...
+    return findings.add_contextual(header.value, "generic_token", carrier("header", header.name));
   }
   if (header.name == "cookie") return add_cookies(findings, header.value);
   findings.add_scanned(header.value, carrier("header", header.name));

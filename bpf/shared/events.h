@@ -118,6 +118,9 @@ struct ct_event_header {
 #define CT_FLAG_HELD (1u << 4)
 /* Set by the agent on TLS records it made from the preload's ring (never by the kernel): sensor "preload". */
 #define CT_FLAG_PRELOAD (1u << 5)
+/* Connect only: not a connect() call but the peer address of a socket connected before the process was watched, read
+ * from the kernel's socket when a TLS stream was paired with it. */
+#define CT_FLAG_PEER (1u << 6)
 
 struct ct_exec_event {
   struct ct_event_header hdr;

@@ -2,18 +2,23 @@
 stripped, PIE, PIE stripped) and watched as MCP servers make HTTPS calls with an env token on loopback. The agent
 finds crypto/tls through the Go function table, probes (*Conn).Write and (*Conn).Read (entry and each RET, never a
 uretprobe) and reports each credential use with its destination and env source, over HTTP/1.1 and HTTP/2 (Go's own
-HPACK). The raw token appears in no output, and every program exits 0: probing never harms it."""
+HPACK). The real Nomad MCP server from npm (Go 1.26, as shipped and stripped here) is called through MCP and its
+token is seen in its tool call. The raw token appears in no output, and every program exits 0: probing never harms
+it."""
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from harness import Agent, base_env, fake_github_pat, fingerprint
+import uuid
+
+from harness import NPM_DIR, Agent, base_env, fake_github_pat, fingerprint, run_mcp_client
 from tls_server import Http2Server, HttpsServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GO_PROGRAMS = os.environ.get("CREDTRACE_GO_PROGRAMS", os.path.join(HERE, "../../build/tests/go"))
+NOMAD = os.path.join(NPM_DIR, "node_modules", "@kocierik", "mcp-nomad-linux-x64", "bin", "mcp-nomad")
 
 
 class GoTls(unittest.TestCase):
@@ -96,6 +101,45 @@ class GoTls(unittest.TestCase):
         uses = [e for e in self.agent.events() if e["type"] == "credential_use"
                 and e["credential"]["fingerprint"] == fingerprint(token)]
         self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
+
+    def nomad_tool_call(self, binary):
+        """The real Nomad MCP server from npm (Go 1.26), started by an MCP client over stdio, lists jobs through the
+        Nomad HTTP API (the mock) with its NOMAD_TOKEN in X-Nomad-Token, inside a tools/call."""
+        token = str(uuid.uuid4())  # Nomad ACL tokens are UUIDs
+        self.raw_secrets.append(token)
+        with HttpsServer() as server:
+            spec = {"command": binary, "args": [], "cwd": self.dir,
+                    "env": {"NOMAD_ADDR": f"https://localhost:{server.port}", "NOMAD_TOKEN": token,
+                            "SSL_CERT_FILE": server.ca},
+                    "callTool": {"name": "list_jobs", "arguments": {}}}
+            result = run_mcp_client(spec)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(("GET", "/v1/jobs"), [seen[:2] for seen in server.seen])
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
+                                  and e["credential"]["fingerprint"] == fingerprint(token)
+                                  and e["request"]["path"] == "/v1/jobs", what="the Nomad server's credential_use")
+        self.assertEqual(use["credential"]["type"], "generic_token")
+        self.assertEqual(use["request"]["carrier"], "header:x-nomad-token")
+        self.assertEqual(use["request"]["protocol"], "http/1.1")
+        destination = use["destination"]
+        self.assertEqual((destination["ip"], destination["port"]), ("127.0.0.1", server.port), destination)
+        # Its keep-alive connection may be older than the probes (the server calls the API at its start): then the
+        # address is the socket's peer, read from the kernel.
+        self.assertIn(destination["address_source"], ("connect", "socket"), destination)
+        self.assertEqual(destination["host"], f"localhost:{server.port}")
+        self.assertIn({"kind": "env", "name": "NOMAD_TOKEN", "path": "", "key": ""}, use["sources"])
+        self.assertEqual(use["process"]["exe"], binary)
+        self.assertEqual(use["tool_call"]["call"]["tool"], "list_jobs")
+
+    def test_real_go_mcp_server_from_npm_in_a_tool_call(self):
+        self.nomad_tool_call(NOMAD)
+
+    def test_the_same_server_stripped(self):
+        stripped = os.path.join(self.dir, "mcp-nomad")
+        subprocess.run(["objcopy", "--strip-all", NOMAD, stripped], check=True)
+        symbols = subprocess.run(["nm", stripped], capture_output=True, text=True)
+        self.assertIn("no symbols", symbols.stderr)
+        self.nomad_tool_call(stripped)
 
 
 if __name__ == "__main__":

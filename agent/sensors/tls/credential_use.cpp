@@ -216,7 +216,7 @@ void CredentialUseSensor::fill_address(const Connection& s, CredentialUse& use) 
   }
   use.ip = s.connected.ip;
   use.port = s.connected.port;
-  use.address_source = kAddressFromConnect;
+  use.address_source = s.connected.from_socket ? kAddressFromSocket : kAddressFromConnect;
   if (use.host.empty()) {
     use.host = use.ip;
     use.host_source = kHostFromIp;
@@ -237,8 +237,10 @@ void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   int family = e.family == AF_INET6 ? AF_INET6 : AF_INET;
   if (!inet_ntop(family, e.addr, text, sizeof(text))) return;
   if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
+  const bool from_socket = (e.hdr.flags & CT_FLAG_PEER) != 0;
   // The last attempt wins: a refused ::1 may be retried on the same fd number with 127.0.0.1.
-  socket_endpoints_[{e.hdr.tgid, e.fd}] = Endpoint{text, e.port};
+  socket_endpoints_[{e.hdr.tgid, e.fd}] = Endpoint{text, e.port, from_socket};
+  if (from_socket) return;  // the same socket as before: nothing on it is replaced
   tracker_.close({e.hdr.tgid, static_cast<uint64_t>(e.fd) | kSocketStream}, CloseReason::kReplaced);  // fd reused
 }
 

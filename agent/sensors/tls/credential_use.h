@@ -23,6 +23,7 @@ namespace credtrace::sensors {
 
 // How a destination's ip and port were learned: only observations are reported, never a default.
 inline constexpr const char* kAddressFromConnect = "connect";  // the connect() of the socket the bytes went to
+inline constexpr const char* kAddressFromSocket = "socket";  // the peer of a socket connected before the watch began
 inline constexpr const char* kAddressUnknown = "unknown";       // not observed: ip empty, port 0
 
 // Where a destination's host name came from.
@@ -140,6 +141,7 @@ class CredentialUseSensor {
   struct Endpoint {
     std::string ip;
     uint32_t port = 0;
+    bool from_socket = false;  // read from the kernel's socket (CT_FLAG_PEER), not seen in a connect() call
     bool operator==(const Endpoint&) const = default;
   };
   // A request whose response has not been parsed yet (for naming what issued a credential).

@@ -106,6 +106,18 @@ TEST(Credentials, ApiKeyHeaders) {
   expect_one(from_header("x-api-key", anthropic), anthropic, "anthropic", "header:x-api-key");
 }
 
+TEST(Credentials, VendorTokenHeaders) {
+  for (std::string name : {"x-vault-token", "x-nomad-token", "x-consul-token"}) {
+    std::string uuid = "5f0c1a2e-7b3d-4e9a-8c61-2d4f9e0b7a13";  // HashiCorp tokens are UUID-shaped
+    expect_one(from_header(name, uuid), uuid, "generic_token", "header:" + name);
+  }
+  for (std::string name : {"x-csrf-token", "x-xsrf-token", "x-token"})
+    EXPECT_TRUE(from_header(name, fake::generic_secret(32)).empty()) << name;
+  EXPECT_TRUE(from_header("x-vault-token", "changeme").empty());  // the generic rule still applies
+  std::string session = fake::generic_secret(32);
+  expect_one(from_header("x-amz-security-token", session), session, "aws_session_token", "header:x-amz-security-token");
+}
+
 TEST(Credentials, SessionCookies) {
   std::string session = fake::generic_secret(32);
   std::string jwt = fake::jwt();
