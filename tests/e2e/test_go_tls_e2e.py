@@ -102,6 +102,30 @@ class GoTls(unittest.TestCase):
                 and e["credential"]["fingerprint"] == fingerprint(token)]
         self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
 
+    def test_go_stdio_mcp_server_built_here_calls_an_api_in_a_tool_call(self):
+        """tests/go/mcp_server, PIE and stripped, started by an MCP client: its tools/call makes the HTTPS call."""
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        binary = os.path.join(self.dir, "go-mcp-server")
+        shutil.copy(os.path.join(GO_PROGRAMS, "mcp_server-pie-stripped"), binary)
+        with HttpsServer() as server:
+            spec = {"command": binary, "args": [], "cwd": self.dir,
+                    "env": {"API_URL": f"https://localhost:{server.port}/api/v3/user", "API_TOKEN": token,
+                            "CA_FILE": server.ca},
+                    "callTool": {"name": "fetch_user", "arguments": {}}}
+            result = run_mcp_client(spec)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual([seen[:2] for seen in server.seen], [("GET", "/api/v3/user")])
+        use = self.use_of(token, "the Go MCP server's credential_use")
+        self.assert_use(use, server.port, "http/1.1", "/api/v3/user", binary)
+        self.assertEqual(use["tool_call"]["call"]["tool"], "fetch_user")
+        self.assertEqual(use["tool_call"]["call"]["server_name"], "go-test-server")
+        call = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call" and e["mcp_tool_call"].get("tool") ==
+                                   "fetch_user", what="the fetch_user call")
+        downstream = [d for d in call["mcp_tool_call"].get("downstream", [])
+                      if d.get("credential", {}).get("fingerprint") == fingerprint(token)]
+        self.assertTrue(downstream, call["mcp_tool_call"])
+
     def nomad_tool_call(self, binary):
         """The real Nomad MCP server from npm (Go 1.26), started by an MCP client over stdio, lists jobs through the
         Nomad HTTP API (the mock) with its NOMAD_TOKEN in X-Nomad-Token, inside a tools/call."""

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "$1" && cd "$1" && pwd)
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local GO111MODULE=on GOPROXY=off  # GOCACHE: the default, shared by build trees
 cd "$here"
-for program in https_client no_tls; do
+for program in https_client no_tls mcp_server https_server; do
   CGO_ENABLED=0 go build -trimpath -o "$out/$program" "./$program"
   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$out/$program-stripped" "./$program"
   CGO_ENABLED=0 go build -trimpath -buildmode=pie -o "$out/$program-pie" "./$program"

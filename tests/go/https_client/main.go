@@ -19,6 +19,7 @@ func main() {
 	requests := flag.Int("n", 1, "requests on the same connection")
 	body := flag.String("body", "", "POST this body instead of a GET")
 	wait := flag.Duration("wait", 0, "sleep this long before the first request (an MCP server called later)")
+	timed := flag.Bool("time", false, "print only the requests' seconds (after the first, which connects)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: https_client [-http2] [-n N] [-body TEXT] URL")
@@ -34,7 +35,11 @@ func main() {
 	}
 	client := &http.Client{Transport: transport}
 	time.Sleep(*wait)
+	var started time.Time
 	for i := 0; i < *requests; i++ {
+		if i == 1 {
+			started = time.Now()
+		}
 		method, reader := "GET", io.Reader(nil)
 		if *body != "" {
 			method, reader = "POST", strings.NewReader(*body)
@@ -52,6 +57,15 @@ func main() {
 		}
 		data, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		fmt.Println(resp.Proto, resp.StatusCode, len(data))
+		if resp.StatusCode != 200 {
+			fmt.Fprintln(os.Stderr, "status", resp.StatusCode)
+			os.Exit(1)
+		}
+		if !*timed {
+			fmt.Println(resp.Proto, resp.StatusCode, len(data))
+		}
+	}
+	if *timed && *requests > 1 {
+		fmt.Printf("%.6f\n", time.Since(started).Seconds())
 	}
 }
