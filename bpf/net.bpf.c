@@ -106,8 +106,13 @@ static __always_inline void ct_emit_tls_socket(__u64 ssl, __u64 fd, __u32 record
 
 /* The peer of a TCP socket this process connected before it was watched (a server's keep-alive connection made at its
  * start, a Go server probed after its first call): reported as a connect event flagged CT_FLAG_PEER and listed as
- * connected, so its TLS stream gets a destination. false when fd is not a connected IPv4/IPv6 TCP socket. */
+ * connected, so its TLS stream gets a destination. false when fd is not an IPv4/IPv6 TCP socket with a peer, or one
+ * accepted while watched. (One accepted before the watch cannot be told from a connected one: its peer, a client, is
+ * reported as the destination of what the process writes on it.) */
 static __always_inline bool ct_note_socket_peer(__u64 fd) {
+  __u64 key = ct_socket_key(fd);
+  __u8 *kind = bpf_map_lookup_elem(&plain_sockets, &key);
+  if (kind && *kind == CT_SOCKET_ACCEPTED) return false;  /* its peer is a client, not a destination */
   struct file *file = ct_fd_file(bpf_get_current_task_btf(), (__u32)fd);
   if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CT_SOCKFS_MAGIC) return false;
   struct socket *sock = BPF_CORE_READ(file, private_data);
@@ -130,7 +135,6 @@ static __always_inline bool ct_note_socket_peer(__u64 fd) {
     BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
   }
   ct_submit(e, false);
-  __u64 key = ct_socket_key(fd);
   __u8 one = 1;
   if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
   return true;

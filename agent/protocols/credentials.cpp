@@ -40,11 +40,15 @@ constexpr std::array<BodyField, 5> kBodyFields = {{{"client_secret", "oauth_clie
                                                    {"api_key", "generic_api_key"}}};
 
 // A vendor's token header: "x-NAME-token" (HashiCorp's X-Vault-Token, X-Nomad-Token, X-Consul-Token, and their kind),
-// but not the CSRF/XSRF tokens web frameworks echo back (not credentials). The value still has to pass the generic
+// but not CSRF/XSRF, paging, idempotency or request tokens (not credentials). The value still has to pass the generic
 // rule (length, entropy, not a placeholder).
 bool is_vendor_token_header(std::string_view lower_name) {
   if (!lower_name.starts_with("x-") || !lower_name.ends_with("-token") || lower_name.size() <= 8) return false;
-  return lower_name.find("csrf") == std::string_view::npos && lower_name.find("xsrf") == std::string_view::npos;
+  // Tokens that are not credentials: anti-forgery, paging, idempotency and request correlation.
+  for (std::string_view not_a_credential : {"csrf", "xsrf", "page", "continuation", "idempotency", "request",
+                                             "cursor", "sync", "nonce"})
+    if (lower_name.find(not_a_credential) != std::string_view::npos) return false;
+  return true;
 }
 
 template <size_t N>

@@ -22,7 +22,7 @@ BUILD = os.path.abspath(sys.argv[1])
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 TOKEN = "ghp_" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(36))
-PROGRAMS = ("ct_go_tls_write", "ct_go_tls_read", "ct_go_tls_read_", "empty_uprobe")  # bpftool names (15 chars)
+PROGRAMS = ("ct_go_tls_write", "ct_go_tls_read", "ct_go_tls_read_ret", "empty_uprobe")  # names as bpftool shows them (BTF)
 
 
 def program_stats():

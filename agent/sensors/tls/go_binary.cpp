@@ -21,6 +21,7 @@ constexpr uint64_t kModuleTextWord = 22;    // runtime.moduledata.text, word 22 
 constexpr std::string_view kBuildInfoMagic = "\xff Go buildinf:";
 constexpr uint64_t kMaxFunctions = 10'000'000;
 constexpr size_t kMaxName = 4096;
+constexpr size_t kMaxScannedCandidates = 64;
 
 uint64_t load_u64(std::span<const uint8_t> bytes, size_t at) {
   uint64_t v = 0;
@@ -106,6 +107,7 @@ std::vector<Located> scanned_candidates(const ElfFile& elf) {
       const uint32_t magic = load_u32(bytes, at);
       if ((magic == kMagic120 || magic == kMagic118 || magic == kMagic116) && bytes[at + 4] == 0 && bytes[at + 5] == 0)
         out.push_back({bytes.subspan(at), s.addr + at, "magic in " + s.name});
+      if (out.size() >= kMaxScannedCandidates) return out;  // a file crafted full of headers costs no more
     }
   }
   return out;
@@ -151,7 +153,7 @@ void walk_functions(const ElfFile& elf, const GoTable& table, Visit visit) {
   for (uint64_t i = 0; i < h->nfunc; ++i) {
     const uint64_t funcoff = absolute ? load_u64(tab, functab + i * 16 + 8) : load_u32(tab, functab + i * 8 + 4);
     const uint64_t func = functab + funcoff;
-    if (func + 12 > tab.size()) continue;
+    if (func + 12 > tab.size()) return;  // a corrupt entry ends the walk (and bounds a stray header's cost)
     const int32_t name_off = static_cast<int32_t>(load_u32(tab, func + (absolute ? 8 : 4)));
     if (!visit(entry_of(i), entry_of(i + 1), name_at(tab, h->funcname, name_off))) return;
   }
@@ -302,6 +304,26 @@ std::optional<size_t> first_emulated_on_straight_line(const ZydisDecoder& decode
   return std::nullopt;
 }
 
+// Where the function's relative jumps land inside it (function offsets); nullopt when an instruction does not decode.
+std::optional<std::vector<size_t>> jump_targets(const ZydisDecoder& decoder, std::span<const uint8_t> code) {
+  std::vector<size_t> targets;
+  for (size_t at = 0; at < code.size();) {
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code.data() + at, code.size() - at, &insn, operands)))
+      return std::nullopt;
+    const size_t next = at + insn.length;
+    const auto category = insn.meta.category;
+    if ((category == ZYDIS_CATEGORY_COND_BR || category == ZYDIS_CATEGORY_UNCOND_BR) && insn.operand_count > 0 &&
+        operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+      const int64_t target = static_cast<int64_t>(next) + operands[0].imm.value.s;
+      if (target >= 0 && static_cast<uint64_t>(target) < code.size()) targets.push_back(static_cast<size_t>(target));
+    }
+    at = next;
+  }
+  return targets;
+}
+
 }  // namespace
 
 std::optional<GoProbePoint> go_entry_probe(const ElfFile& elf, const GoFunction& fn, std::string* why_not) {
@@ -311,7 +333,7 @@ std::optional<GoProbePoint> go_entry_probe(const ElfFile& elf, const GoFunction&
     if (why_not) *why_not = fn.name + ": its code is not in the file";
     return std::nullopt;
   }
-  size_t probe_at = 0;
+  std::optional<size_t> check_end;
   size_t at = 0;
   bool saw_stack_guard = false;
   for (int n = 0; n < 8 && at < code.size(); ++n) {
@@ -325,14 +347,36 @@ std::optional<GoProbePoint> go_entry_probe(const ElfFile& elf, const GoFunction&
         operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
       // The check's branch goes forward to the morestack call at the function's end.
       const int64_t target = static_cast<int64_t>(next) + operands[0].imm.value.s;
-      if (target > static_cast<int64_t>(next) && static_cast<uint64_t>(target) < fn.size) probe_at = next;
+      if (target > static_cast<int64_t>(next) && static_cast<uint64_t>(target) < fn.size) check_end = next;
       break;
     }
     at = next;
   }
+  // Without it this is not register-ABI Go code (Go 1.16 passes arguments on the stack and checks the stack through
+  // %fs): a probe before the check would fire twice when the stack grows, so nothing is probed.
+  if (!check_end) {
+    if (why_not) *why_not = fn.name + ": no register-ABI stack check (cmp 0x10(%r14) and its branch to morestack)";
+    return std::nullopt;
+  }
+  const std::optional<std::vector<size_t>> targets = jump_targets(decoder, code);
+  if (!targets) {
+    if (why_not) *why_not = fn.name + ": an instruction does not decode";
+    return std::nullopt;
+  }
+  auto jumped_to_within = [&](size_t from, size_t to) {  // a jump lands in [from, to]: a loop would re-run the probe
+    return std::any_of(targets->begin(), targets->end(), [&](size_t t) { return t >= from && t <= to; });
+  };
+  if (jumped_to_within(*check_end, *check_end)) {
+    if (why_not) *why_not = fn.name + ": a jump returns to the instruction after the stack check";
+    return std::nullopt;
+  }
   // Go before 1.21 (sub $N,%rsp; mov %rbp,...) has no push there: the first emulated instruction on the straight
-  // line from there on (a jcc or call rel32, probed before it branches), up to which no argument register changed.
-  probe_at = first_emulated_on_straight_line(decoder, code, probe_at).value_or(probe_at);
+  // line from there on (a jcc or call rel32, probed before it branches), up to which no argument register changed
+  // and into which no jump leads back.
+  size_t probe_at = *check_end;
+  if (auto later = first_emulated_on_straight_line(decoder, code, *check_end);
+      later && !jumped_to_within(*check_end, *later))
+    probe_at = *later;
   GoProbePoint point;
   point.function_offset = probe_at;
   point.file_offset = fn.file_offset + probe_at;

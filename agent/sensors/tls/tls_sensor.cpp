@@ -237,6 +237,7 @@ credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const 
 
 // A connection a server (or a descendant) opened while one of its MCP calls was in flight: the call lists it.
 void TlsSensor::link_connection(const ct_connect_event& e) {
+  if (e.hdr.flags & CT_FLAG_PEER) return;  // an older socket's peer, read at pairing: not opened during the call
   tracking::Attribution who = context_.tracker.attribute(e.hdr.tgid);
   if (!who.server) return;
   char text[INET6_ADDRSTRLEN] = {};

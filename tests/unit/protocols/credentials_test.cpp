@@ -111,7 +111,8 @@ TEST(Credentials, VendorTokenHeaders) {
     std::string uuid = "5f0c1a2e-7b3d-4e9a-8c61-2d4f9e0b7a13";  // HashiCorp tokens are UUID-shaped
     expect_one(from_header(name, uuid), uuid, "generic_token", "header:" + name);
   }
-  for (std::string name : {"x-csrf-token", "x-xsrf-token", "x-token"})
+  for (std::string name : {"x-csrf-token", "x-xsrf-token", "x-token", "x-next-page-token", "x-continuation-token",
+                           "x-idempotency-token", "x-request-token"})
     EXPECT_TRUE(from_header(name, fake::generic_secret(32)).empty()) << name;
   EXPECT_TRUE(from_header("x-vault-token", "changeme").empty());  // the generic rule still applies
   std::string session = fake::generic_secret(32);

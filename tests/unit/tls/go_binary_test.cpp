@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -58,6 +60,19 @@ std::optional<Found> inspect(const std::string& path) {
     EXPECT_EQ(in.get(), 0xc3) << path << " +" << at - read->file_offset;
   }
   EXPECT_FALSE(returns->empty());
+  // The entry probes sit after the stack check (cmp 0x10(%r14) + its branch: at least 9 bytes in) on an instruction
+  // the kernel emulates (push %rbp on Go 1.21+; a jmp/jcc/nop on the straight line after it on Go 1.19).
+  for (const auto* fn : {&*write, &*read}) {
+    auto point = go_entry_probe(*elf, *fn, &why);
+    EXPECT_TRUE(point) << path << " " << fn->name << ": " << why;
+    if (!point) continue;
+    EXPECT_GE(point->function_offset, 9u) << path << " " << fn->name;
+    EXPECT_TRUE(point->emulated) << path << " " << fn->name << " +" << point->function_offset << " "
+                                 << point->instruction;
+    if (table->version >= "go1.21") {  // go1.21 .. go1.27 (two-digit minor versions compare as text)
+      EXPECT_EQ(point->instruction, "push %rbp") << path << " " << fn->name;
+    }
+  }
   return Found{*table, *write, *read, *returns};
 }
 
@@ -189,6 +204,17 @@ TEST(GoBinary, NotGoAndGoWithoutTls) {
   EXPECT_TRUE(find_go_function(*no_tls, *table, "main.main"));
 }
 
+TEST(GoBinary, AFunctionWithoutTheRegisterAbiStackCheckIsNotProbed) {
+  // A C function (ls's code): no cmp against 0x10(%r14), so no place where a probe fires once per call is known.
+  auto elf = open_or_fail("/bin/ls");
+  ASSERT_TRUE(elf);
+  const auto& text = *elf->section(".text");
+  GoFunction fake{"not-go", text.addr, text.offset, 256};
+  std::string why;
+  EXPECT_FALSE(go_entry_probe(*elf, fake, &why));
+  EXPECT_NE(why.find("no register-ABI stack check"), std::string::npos) << why;
+}
+
 TEST(GoBinary, CorruptedTablesNeverCrash) {
   const std::string source = kGoPrograms + "/https_client-stripped";
   auto elf = open_or_fail(source);
@@ -216,7 +242,10 @@ TEST(GoBinary, CorruptedTablesNeverCrash) {
     if (!damaged) continue;
     auto t = read_go_table(*damaged, &why);
     if (!t) continue;
-    for (const auto& fn : find_go_functions(*damaged, *t, kRead)) go_function_returns(*damaged, fn, &why);
+    for (const auto& fn : find_go_functions(*damaged, *t, kRead)) {
+      go_function_returns(*damaged, fn, &why);
+      go_entry_probe(*damaged, fn, &why);
+    }
   }
   unlink(name);
 }
