@@ -8,12 +8,11 @@ it."""
 import os
 import shutil
 import subprocess
-import tempfile
 import unittest
 
 import uuid
 
-from harness import NPM_DIR, Agent, base_env, fake_github_pat, fake_jwt, fingerprint, run_mcp_client
+from harness import NPM_DIR, Agent, AgentTestCase, base_env, fake_github_pat, fake_jwt, fingerprint, run_mcp_client
 from tls_server import Http2Server, HttpsServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,19 +20,12 @@ GO_PROGRAMS = os.environ.get("CREDTRACE_GO_PROGRAMS", os.path.join(HERE, "../../
 NOMAD = os.path.join(NPM_DIR, "node_modules", "@kocierik", "mcp-nomad-linux-x64", "bin", "mcp-nomad")
 
 
-class GoTls(unittest.TestCase):
-    def setUp(self):
-        self.agent = Agent().start()
-        self.raw_secrets = []
-        self.dir = tempfile.mkdtemp(prefix="credtrace-go-")
+class GoTls(AgentTestCase):
+    scratch_prefix = "credtrace-go-"
 
-    def tearDown(self):
-        self.agent.stop()
-        blob = self.agent.all_output()
-        for secret in self.raw_secrets:
-            self.assertNotIn(secret.encode(), blob, "a raw secret reached the agent's output or log")
-        self.agent.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+        self.agent = Agent().start()
 
     def server_binary(self, variant):
         """The Go HTTPS client of this variant under a name the agent's server patterns match."""
