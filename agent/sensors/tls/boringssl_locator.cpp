@@ -392,6 +392,8 @@ std::optional<BoringSslFunctions> locate_by_signature(const ElfFile& elf, std::s
   if (strings.empty()) return refuse(mismatch, "no \"ssl_lib.cc\" __FILE__ string");
   const SiteScan scan = scan_sites(elf, decoder, strings);
   if (scan.operand_sites == 0) return refuse(mismatch, "no instruction loads the ssl_lib.cc string into ecx");
+  if (scan.operand_sites >= kMaxSites)
+    return refuse(mismatch, "more than " + std::to_string(kMaxSites) + " loads of the ssl_lib.cc string (scan bound)");
   if (scan.functions.empty())
     return refuse(mismatch, "no OPENSSL_PUT_ERROR(SSL, reason) site inside a function (" +
                        std::to_string(scan.operand_sites) + " loads of the string)");
