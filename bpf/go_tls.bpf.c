@@ -30,7 +30,10 @@ int ct_go_tls_read_ret(struct pt_regs *ctx) {
   if (!ct_task_has_storage(bpf_get_current_task_btf())) return 0;
   struct ct_go_read_key key = {.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32), .g = ctx->r14};
   struct ct_ssl_read_args *args = bpf_map_lookup_elem(&go_reads, &key);
-  if (!args) return 0;
+  if (!args) {  /* evicted, or entered before the attach: plaintext that arrived is not captured */
+    if ((__s64)ctx->ax > 0 && ct_current_watched()) ct_count_drop(CT_DROP_READ_UNMATCHED);
+    return 0;
+  }
   __u64 conn = args->ssl, buf = args->buf;
   bpf_map_delete_elem(&go_reads, &key);
   __s64 n = (__s64)ctx->ax;

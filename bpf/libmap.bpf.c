@@ -1,5 +1,6 @@
 /* Library-map probes: a watched process mapping executable a file that may hold OpenSSL (libssl.so*, node), so the
- * agent attaches that process's TLS uprobes to it before its first SSL_write (dlopen after start, `import ssl`).
+ * agent attaches that process's TLS uprobes to it before its first SSL_write (dlopen after start, `import ssl`), or a
+ * TLS library the agent cannot probe (GnuTLS, NSS, wolfSSL, mbedTLS), so its coverage report names it.
  * mmap entry (fd, prot) finds the file; mmap exit reports it once the mapping exists. */
 #include "include/helpers.h"
 
@@ -15,6 +16,22 @@ static __always_inline bool ct_may_hold_openssl(const char *name) {
   return name[4] == 0 || (name[4] == 'j' && name[5] == 's' && name[6] == 0);
 }
 
+static __always_inline bool ct_name_starts(const char *name, const char *prefix, int length) {
+#pragma unroll
+  for (int i = 0; i < 14; i++) {
+    if (i >= length) return true;
+    if (name[i] != prefix[i]) return false;
+  }
+  return true;
+}
+
+/* TLS libraries reported in the coverage but never probed (no hold: nothing is attached to them). */
+static __always_inline bool ct_unprobed_tls_library(const char *name) {
+  return ct_name_starts(name, "libgnutls.so", 12) || ct_name_starts(name, "libnss3.so", 10) ||
+         ct_name_starts(name, "libssl3.so", 10) || ct_name_starts(name, "libwolfssl.so", 13) ||
+         ct_name_starts(name, "libmbedtls.so", 13);
+}
+
 /* mmap(addr, len, prot, flags, fd, off) */
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int ct_enter_mmap(struct trace_event_raw_sys_enter *ctx) {
@@ -27,8 +44,8 @@ int ct_enter_mmap(struct trace_event_raw_sys_enter *ctx) {
   if (!file) return 0;
   struct ct_lib_map_event pending = {};
   const unsigned char *dname = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-  if (bpf_probe_read_kernel_str(pending.name, sizeof(pending.name), dname) < 0 || !ct_may_hold_openssl(pending.name))
-    return 0;
+  if (bpf_probe_read_kernel_str(pending.name, sizeof(pending.name), dname) < 0) return 0;
+  if (!ct_may_hold_openssl(pending.name) && !ct_unprobed_tls_library(pending.name)) return 0;
   pending.inode = BPF_CORE_READ(file, f_inode, i_ino);
   pending.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
   pending.len = len;
@@ -52,7 +69,7 @@ int ct_exit_mmap(struct trace_event_raw_sys_exit *ctx) {
     __builtin_memcpy(e, pending, sizeof(*e));
     __u32 flags = CT_FLAG_WATCHED;
     /* As at exec (process.bpf.c): stopped until the agent has attached, then continued. */
-    if (ct_hold_current()) flags |= CT_FLAG_HELD;
+    if (ct_may_hold_openssl(pending->name) && ct_hold_current()) flags |= CT_FLAG_HELD;
     ct_fill_header(&e->hdr, CT_EVENT_LIB_MAP, flags);
     e->start = (__u64)ret;
     ct_submit(e, true); /* the process goes on to its first SSL_write: the agent must attach now */

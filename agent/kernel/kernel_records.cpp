@@ -34,6 +34,7 @@ const char* drop_reason_name(uint32_t reason) {
     case CT_DROP_READ_FAILED: return "read_failed";
     case CT_DROP_STATE_ALLOC: return "task_state_alloc";
     case CT_DROP_MAP_FULL: return "map_full";
+    case CT_DROP_READ_UNMATCHED: return "read_unmatched";
     case CT_DROP_PAIRING_AMBIGUOUS: return "tls_pairing_ambiguous";
     default: return "unknown";
   }

@@ -33,6 +33,9 @@ class ProcessObserver {
   // The process joins a server's workload (a server starting, a descendant, a re-exec inside one). Called before
   // the slower identity work, so what /proc still holds for a short-lived process is read first.
   virtual void on_joining(const process::ProcessRecord& /*record*/) {}
+  // The server is starting: details for its mcp_server_start event and its workload, added before it is written.
+  virtual void on_server_starting(const process::ProcessRecord& /*record*/, TrackedServer& /*server*/,
+                                  credtrace::v1::McpServerStart& /*start*/) {}
   // ... and is now attributed to `server`, whose start has been reported.
   virtual void on_attributed(const process::ProcessRecord& /*record*/, const TrackedServer& /*server*/) {}
   // An exec was handled (whatever the process is): state kept for that exec can go.

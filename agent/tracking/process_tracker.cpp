@@ -258,8 +258,10 @@ void ProcessTracker::start_server(ProcessRecord record, discovery::McpIdentity i
   server.identity = std::move(identity);
   server.process = process_view(stored);
   server.workload = workloads_.workload_of_server(stored, server.identity);
+  credtrace::v1::McpServerStart start;
+  for (auto* observer : observers_) observer->on_server_starting(stored, server, start);
   auto event = events_.about("mcp_server_start", server.process, server.workload);
-  event.mutable_mcp_server_start();
+  *event.mutable_mcp_server_start() = std::move(start);
   sink_.write(event);
   for (auto* observer : observers_) observer->on_attributed(stored, server);
   watch_descendants_from_proc(stored.pid);
@@ -286,6 +288,11 @@ void ProcessTracker::watch(const ProcessRecord& record) {
   }
   kernel_.add_to_set(CT_SET_WATCHED, record.pid);
   for (auto* observer : observers_) observer->on_watch_set(record.pid);
+}
+
+credtrace::v1::Workload* ProcessTracker::server_workload(uint32_t server_pid) {
+  auto it = servers_.find(server_pid);
+  return it == servers_.end() ? nullptr : &it->second.workload;
 }
 
 Attribution ProcessTracker::attribute(uint32_t pid) {

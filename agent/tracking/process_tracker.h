@@ -47,6 +47,8 @@ class ProcessTracker final : public kernel::RecordHandler {
 
   // The process and server a pid belongs to; a process whose fork event was lost is recovered through /proc.
   Attribution attribute(uint32_t pid);
+  // The workload of a running server, to update what later events carry (its TLS coverage); null when unknown.
+  credtrace::v1::Workload* server_workload(uint32_t server_pid);
   // The exported view of a process, built once per process (cwd, user and redacted argv cost syscalls).
   const credtrace::v1::Process& process_view(const process::ProcessRecord& record);
 

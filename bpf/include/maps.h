@@ -159,7 +159,7 @@ struct ct_go_read_key {
 };
 
 /* Goroutine -> the Read in flight (where its plaintext will land): set at the entry probe, taken at a RET probe (LRU:
- * a goroutine that never returns cannot leak). */
+ * a goroutine that never returns cannot leak; a Read whose entry was evicted is counted at its RET, read_unmatched). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 8192);

@@ -57,7 +57,9 @@ enum ct_drop_reason {
   CT_DROP_STATE_ALLOC = 2,  /* task storage for an inherited watch could not be allocated */
   CT_DROP_MAP_FULL = 3,     /* a bookkeeping map update failed (in-flight connect, captured socket) */
   CT_DROP_PAIRING_AMBIGUOUS = 4, /* a thread wrote to a second SSL before the first's ciphertext left: neither paired */
-  CT_DROP_REASON_MAX = 5,
+  CT_DROP_READ_UNMATCHED = 5, /* a Go Read returned with no entry noted (evicted from go_reads, or begun before the
+                               * probes attached): its plaintext is not captured */
+  CT_DROP_REASON_MAX = 6,
 };
 
 /* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */

@@ -61,6 +61,20 @@ class GoTls(AgentTestCase):
         self.assertIn({"kind": "env", "name": "API_TOKEN", "path": "", "key": ""}, use["sources"])
         self.assertEqual(use["process"]["exe"], binary)
 
+    def assert_go_covered(self, binary, version_prefix):
+        """The server's start lists Go crypto/tls as probed, with its toolchain and probe points."""
+        start = self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["exe"] == binary,
+                                    what=f"the start of {binary}")
+        detail = start["mcp_server_start"]
+        self.assertEqual(detail["tls_coverage"], "covered", detail)
+        [go] = [t for t in detail["tls"] if t["implementation"] == "go crypto/tls"]
+        self.assertTrue(go["probed"], go)
+        self.assertTrue(go["version"].startswith(version_prefix), go)
+        self.assertEqual(go["file"], binary)
+        kinds = {p.split("@")[0] for p in go["probes"]}
+        self.assertTrue({"crypto/tls.(*Conn).Write", "crypto/tls.(*Conn).Read", "crypto/tls.(*Conn).Read RET"} <= kinds,
+                        go["probes"])
+
     def test_http1_in_every_build_variant(self):
         for variant in ("", "-stripped", "-pie", "-pie-stripped"):
             with self.subTest(variant=variant):
@@ -114,6 +128,8 @@ class GoTls(AgentTestCase):
         call = self.agent.wait_for(lambda e: e["type"] == "mcp_tool_call" and e["mcp_tool_call"].get("tool") ==
                                    "fetch_user", what="the fetch_user call")
         self.assertEqual(use["tool_call"]["call"]["call_id"], call["mcp_tool_call"]["call_id"])
+        self.assert_go_covered(binary, "go1.")
+        self.assertEqual(use["workload"]["tls_coverage"], "covered")
         # Not asserted: serverInfo. A native server answers initialize within a millisecond of its exec, before the
         # agent lists its stdio pipe, so that answer can be missed (a node server takes far longer to start).
         downstream = [d for d in call["mcp_tool_call"].get("downstream", [])
@@ -163,6 +179,7 @@ class GoTls(AgentTestCase):
         self.assertIn({"kind": "env", "name": "NOMAD_TOKEN", "path": "", "key": ""}, use["sources"])
         self.assertEqual(use["process"]["exe"], binary)
         self.assertEqual(use["tool_call"]["call"]["tool"], "list_jobs")
+        self.assert_go_covered(binary, "go1.26.")
 
     def test_real_go_mcp_server_from_npm_in_a_tool_call(self):
         self.nomad_tool_call(NOMAD)

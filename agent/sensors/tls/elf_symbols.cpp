@@ -56,11 +56,15 @@ std::optional<std::vector<ElfFunction>> find_functions(const std::string& path,
                                                        std::string* error) {
   auto elf = ElfFile::open(path, error);
   if (!elf) return std::nullopt;
+  return find_functions(*elf, names);
+}
+
+std::vector<ElfFunction> find_functions(const ElfFile& elf, const std::vector<std::string>& names) {
   Wanted wanted;
   for (const auto& name : names) wanted.emplace(name, wanted.size());
   std::vector<Candidate> candidates(wanted.size());
-  scan_tables_of_type(*elf, SHT_DYNSYM, wanted, candidates);
-  scan_tables_of_type(*elf, SHT_SYMTAB, wanted, candidates);
+  scan_tables_of_type(elf, SHT_DYNSYM, wanted, candidates);
+  scan_tables_of_type(elf, SHT_SYMTAB, wanted, candidates);
 
   std::vector<ElfFunction> found;
   std::vector<bool> emitted(candidates.size());

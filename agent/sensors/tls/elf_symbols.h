@@ -25,6 +25,10 @@ std::optional<std::vector<ElfFunction>> find_functions(const std::string& path,
                                                        const std::vector<std::string>& names,
                                                        std::string* error);
 
+class ElfFile;
+// The same on a file already open.
+std::vector<ElfFunction> find_functions(const ElfFile& elf, const std::vector<std::string>& names);
+
 // Reads min(f.size, max_bytes) bytes (max_bytes when f.size is 0) from f.file_offset; the result is
 // shorter when the file ends early, and nullopt when the file cannot be opened or nothing was read.
 std::optional<std::vector<uint8_t>> read_function_bytes(const std::string& path, const ElfFunction& f,

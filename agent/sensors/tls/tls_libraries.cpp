@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <string_view>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -16,9 +19,11 @@
 
 #include "common/paths.h"
 #include "log.h"
+#include "sensors/tls/boringssl_locator.h"
 #include "sensors/tls/elf_symbols.h"
 #include "sensors/tls/go_binary.h"
 #include "sensors/tls/probe_point.h"
+#include "sensors/tls/tls_inventory.h"
 
 namespace credtrace::sensors {
 namespace {
@@ -163,21 +168,32 @@ std::string go_label(kernel::TlsProbe probe, const std::string& path, const tls:
 }
 
 // A Go executable's crypto/tls: (*Conn).Write after its stack check, (*Conn).Read there and at each of its RETs.
-// Empty when the file is not Go, has no crypto/tls, or a function does not decode.
-std::vector<TlsProbePlan> plan_go_tls_probes(const std::string& path) {
+// Nothing when the file has no crypto/tls; a finding with the reason when a function does not decode.
+void inspect_go(const tls::ElfFile& elf, const std::string& path, TlsFileReport& report) {
   std::string why;
-  auto elf = tls::ElfFile::open(path, &why);
-  if (!elf || !tls::is_go_binary(*elf)) return {};
-  auto table = tls::read_go_table(*elf, &why);
-  if (!table) return {};
-  auto write = tls::find_go_function(*elf, *table, kGoWrite);
-  auto read = tls::find_go_function(*elf, *table, kGoRead);
-  if (!write || !read) return {};
-  auto write_point = tls::go_entry_probe(*elf, *write, &why);
-  auto read_point = tls::go_entry_probe(*elf, *read, &why);
-  auto returns = tls::go_function_returns(*elf, *read, &why);
-  if (!write_point || !read_point || !returns || returns->empty()) return {};
-  std::vector<TlsProbePlan> plan;
+  auto table = tls::read_go_table(elf, &why);
+  if (!table) {
+    const auto bytes = elf.bytes();
+    constexpr std::string_view kName = kGoWrite;
+    if (std::search(bytes.begin(), bytes.end(), std::boyer_moore_horspool_searcher(kName.begin(), kName.end())) !=
+        bytes.end())
+      report.found.push_back({"go crypto/tls", tls::go_version(elf), false, "Go function table: " + why});
+    return;
+  }
+  auto write = tls::find_go_function(elf, *table, kGoWrite);
+  auto read = tls::find_go_function(elf, *table, kGoRead);
+  if (!write || !read) return;  // no crypto/tls in this program
+  TlsFinding finding{"go crypto/tls", table->version, false, ""};
+  auto write_point = tls::go_entry_probe(elf, *write, &why);
+  auto read_point = write_point ? tls::go_entry_probe(elf, *read, &why) : std::nullopt;
+  auto returns = read_point ? tls::go_function_returns(elf, *read, &why) : std::nullopt;
+  if (returns && returns->empty()) why = std::string(kGoRead) + ": no RET found";
+  if (!write_point || !read_point || !returns || returns->empty()) {
+    finding.reason = "no probe point: " + why;
+    report.found.push_back(std::move(finding));
+    return;
+  }
+  auto& plan = report.probes;
   plan.push_back({kernel::TlsProbe::go_write, write_point->file_offset,
                   go_label(kernel::TlsProbe::go_write, path, *table, write_point->function_offset,
                            write_point->instruction, write_point->emulated)});
@@ -187,28 +203,38 @@ std::vector<TlsProbePlan> plan_go_tls_probes(const std::string& path) {
   for (uint64_t at : *returns)
     plan.push_back({kernel::TlsProbe::go_read_ret, at,
                     go_label(kernel::TlsProbe::go_read_ret, path, *table, at - read->file_offset, "ret", false)});
-  return plan;
+  finding.planned = true;
+  report.found.push_back(std::move(finding));
 }
 
-}  // namespace
-
-const char* uprobe_mode_name(UprobeMode mode) { return mode == UprobeMode::global ? "global" : "per_process"; }
-
-bool may_hold_openssl(const std::string& mapped_path, const std::string& exe) {
-  std::string name = common::file_name(mapped_path);
-  return name.rfind("libssl.so", 0) == 0 || mapped_path == exe || name == "node" || name == "nodejs";
+// BoringSSL linked in without symbols (Bun): SSL_write and SSL_read found by their error-site signature, probed at
+// their entries (push %rbp: emulated); SSL_read's return by the uretprobe trampoline. Refused with the reason when
+// the signature does not match.
+void inspect_boringssl(const tls::ElfFile& elf, const std::string& path, TlsFileReport& report) {
+  std::string why;
+  auto found = tls::locate_boringssl(elf, &why);
+  if (!found) {
+    report.found.push_back({"boringssl", "", false, why});
+    return;
+  }
+  auto label = [&](kernel::TlsProbe probe, uint64_t offset) {
+    return std::string(kernel::tls_probe_name(probe)) + "@" + path + "+" + hex(offset) +
+           " (push %rbp, emulated; BoringSSL by its ssl_lib.cc error sites)";
+  };
+  report.probes.push_back({kernel::TlsProbe::ssl_write, found->ssl_write_offset,
+                           label(kernel::TlsProbe::ssl_write, found->ssl_write_offset)});
+  report.probes.push_back({kernel::TlsProbe::ssl_read, found->ssl_read_offset,
+                           label(kernel::TlsProbe::ssl_read, found->ssl_read_offset)});
+  report.probes.push_back({kernel::TlsProbe::ssl_read_ret, found->ssl_read_offset,
+                           label(kernel::TlsProbe::ssl_read_ret, found->ssl_read_offset)});
+  report.found.push_back({"boringssl", "", true, ""});
 }
 
-std::vector<TlsProbePlan> plan_tls_probes(const std::string& path) {
-  std::vector<std::string> names;
-  for (const auto& spec : kProbes) names.push_back(spec.function);
-  for (const char* name : {"SSL_read", "SSL_read_ex", "SSL_new"}) names.push_back(name);
-  std::string error;
-  auto functions = tls::find_functions(path, names, &error);
-  if (!functions) return {};  // not an ELF file we can read: nothing to attach
+// OpenSSL's entry points by symbol (SSL_write found): the write, SSL_ctrl, SSL_free, the reads, SSL_new's return.
+void inspect_openssl(const std::string& path, const std::vector<tls::ElfFunction>& functions,
+                     const char* implementation, TlsFileReport& report) {
   LibraryFunctions library{path, {}};
-  for (auto& f : *functions) library.by_name.emplace(f.name, f);
-  if (!library.by_name.count("SSL_write")) return plan_go_tls_probes(path);
+  for (const auto& f : functions) library.by_name.emplace(f.name, f);
   Planner planner(library);
   for (const auto& spec : kProbes) {
     if (auto point = library.entry_point(spec.function, spec.args_needed)) planner.add(spec.probe, spec.function, *point);
@@ -220,7 +246,59 @@ std::vector<TlsProbePlan> plan_tls_probes(const std::string& path) {
     if (point->args != tls::ArgsAt::entry) point = library.function_entry("SSL_new");
     if (point) planner.add(kernel::TlsProbe::ssl_new_ret, "SSL_new", *point);
   }
-  return planner.take();
+  report.probes = planner.take();
+  const bool writes = std::any_of(report.probes.begin(), report.probes.end(), [](const TlsProbePlan& p) {
+    return p.probe == kernel::TlsProbe::ssl_write || p.probe == kernel::TlsProbe::ssl_write_ex;
+  });
+  report.found.push_back({implementation, "", writes, writes ? "" : "no probe point for SSL_write"});
+}
+
+}  // namespace
+
+const char* uprobe_mode_name(UprobeMode mode) { return mode == UprobeMode::global ? "global" : "per_process"; }
+
+bool may_hold_tls(const std::string& mapped_path, const std::string& exe) {
+  std::string name = common::file_name(mapped_path);
+  return name.rfind("libssl.so", 0) == 0 || mapped_path == exe || name == "node" || name == "nodejs" ||
+         tls::is_unsupported_tls_library(name);
+}
+
+TlsFileReport inspect_tls_file(const std::string& path) {
+  TlsFileReport report;
+  if (auto library = tls::unsupported_library(common::file_name(path))) {
+    report.found.push_back({library->implementation, "", false, library->reason});
+    return report;
+  }
+  std::string error;
+  auto elf = tls::ElfFile::open(path, &error);
+  if (!elf) return report;  // not an ELF file we can read: nothing to attach
+  std::vector<std::string> names;
+  for (const auto& spec : kProbes) names.push_back(spec.function);
+  for (const char* name : {"SSL_read", "SSL_read_ex", "SSL_new"}) names.push_back(name);
+  auto functions = tls::find_functions(*elf, names);
+  const bool openssl_symbols = std::any_of(functions.begin(), functions.end(),
+                                           [](const tls::ElfFunction& f) { return f.name == "SSL_write"; });
+  if (openssl_symbols) {
+    inspect_openssl(path, functions, tls::has_boringssl(*elf) ? "boringssl" : "openssl", report);
+  } else if (tls::is_go_binary(*elf)) {
+    inspect_go(*elf, path, report);
+  } else if (tls::has_boringssl(*elf)) {
+    inspect_boringssl(*elf, path, report);
+  } else if (tls::has_rustls(*elf)) {
+    report.found.push_back({"rustls", "", false, "unsupported: rustls"});
+  } else if (tls::has_stripped_openssl(*elf)) {
+    report.found.push_back({"openssl", "", false, "no symbols: OpenSSL linked statically and stripped"});
+  }
+  return report;
+}
+
+std::vector<TlsProbePlan> plan_tls_probes(const std::string& path) { return inspect_tls_file(path).probes; }
+
+std::string tls_coverage_summary(const std::vector<TlsCoverageEntry>& entries) {
+  if (entries.empty()) return "none_found";
+  const auto probed = std::count_if(entries.begin(), entries.end(), [](const TlsCoverageEntry& e) { return e.probed; });
+  if (probed == static_cast<long>(entries.size())) return "covered";
+  return probed ? "partial" : "not_covered";
 }
 
 TlsLibraries::TlsLibraries(kernel::UprobeAttacher& probes, TlsLibrariesOptions options,
@@ -231,7 +309,9 @@ std::shared_ptr<const TlsLibraries::FilePlan> TlsLibraries::plan_for(const std::
   if (auto it = plans_.find(key); it != plans_.end()) return it->second;
   if (plans_.size() >= kMaxPlans) plans_.clear();  // links hold no reference to plans: only re-parsing costs
   auto plan = std::make_shared<FilePlan>();
-  plan->probes = plan_tls_probes(path);
+  TlsFileReport report = inspect_tls_file(path);
+  plan->probes = std::move(report.probes);
+  plan->found = std::move(report.found);
   plan->libssl = is_libssl(path);
   ++stats_.files_planned;
   return plans_[key] = std::move(plan);
@@ -268,21 +348,37 @@ size_t TlsLibraries::attach_file_global(const std::string& path) {
     attached_.push_back(probe.label);
     ++attached;
   }
+  global_links_by_file_[key] += attached;
   return attached;
 }
 
+TlsLibraries::FileCoverage& TlsLibraries::coverage_of(uint32_t pid, const FileKey& key,
+                                                      const CandidateFile& candidate,
+                                                      std::shared_ptr<const FilePlan> plan) {
+  FileCoverage& entry = coverage_[pid][key];
+  if (entry.file.empty() || candidate.mapped) entry.file = candidate.file;
+  entry.mapped = entry.mapped || candidate.mapped;
+  entry.plan = std::move(plan);
+  return entry;
+}
+
 // One process, one file (through the process's root): the file's planned probes with the pid, once per (pid, file).
-size_t TlsLibraries::attach_file_for(uint32_t pid, const std::string& path, bool libssl_name) {
+size_t TlsLibraries::attach_file_for(uint32_t pid, const CandidateFile& candidate, bool libssl_name) {
   struct stat st{};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  if (::stat(candidate.through.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
   const FileKey key{st.st_dev, st.st_ino};
+  auto plan = plan_for(candidate.through, key);
+  FileCoverage& coverage = coverage_of(pid, key, candidate, plan);
   auto existing = by_process_.find(pid);
   if (existing != by_process_.end() && existing->second.files.count(key)) return 0;
-  if (libssl_name && preload_captures_ && preload_captures_(pid)) return 0;  // interposed in-process
-  auto plan = plan_for(path, key);
+  if (libssl_name && preload_captures_ && preload_captures_(pid)) {  // interposed in-process
+    coverage.preload = true;
+    return 0;
+  }
   if (plan->probes.empty()) return 0;
   if (process_links_ + plan->probes.size() > options_.max_process_links) {
     stats_.links_refused += plan->probes.size();
+    coverage.limit_hit = true;
     return 0;
   }
   const bool first = existing == by_process_.end();
@@ -290,24 +386,30 @@ size_t TlsLibraries::attach_file_for(uint32_t pid, const std::string& path, bool
   auto& links = process.files[key];
   for (const auto& probe : plan->probes) {
     std::string error;
-    auto link = probes_.attach_uprobe(probe.probe, path, probe.file_offset, static_cast<int>(pid), &error);
+    auto link = probes_.attach_uprobe(probe.probe, candidate.through, probe.file_offset, static_cast<int>(pid), &error);
     if (!link) {
       ++stats_.failures;
       log::debug(error);
-      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) break;  // gone already: nothing to watch
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {  // gone already: nothing to watch
+        coverage.exited = true;
+        break;
+      }
       continue;
     }
     links.push_back(std::move(link));
   }
   if (plan->libssl || libssl_name) process.libssl.insert(key);
   process_links_ += links.size();
+  coverage.links = links.size();
+  coverage.limit_hit = false;
   if (first) ++stats_.processes_attached;
   return links.size();
 }
 
-// The files of a process that may hold OpenSSL, through its root: executable mappings (libssl*, node, the
-// executable), and, with_known_locations (no hold at libssl maps), the usual libssl locations ld.so may map next.
-std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) const {
+// The files of a process that may hold TLS code, through its root: executable mappings (libssl*, node, the
+// executable, the TLS libraries reported as unsupported), and, with_known_locations (no hold at libssl maps), the
+// usual libssl locations ld.so may map next.
+std::vector<TlsLibraries::CandidateFile> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) const {
   const std::string base = options_.proc_root + "/" + std::to_string(pid);
   std::string exe;
   {
@@ -315,7 +417,7 @@ std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_k
     ssize_t n = ::readlink((base + "/exe").c_str(), buf, sizeof(buf) - 1);
     if (n > 0) exe.assign(buf, static_cast<size_t>(n));
   }
-  std::set<std::string> files;
+  std::map<std::string, bool> files;  // path → mapped
   std::ifstream maps(base + "/maps");
   std::string line;
   while (std::getline(maps, line)) {
@@ -324,20 +426,29 @@ std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_k
     fields >> range >> perms >> offset >> dev >> inode;
     std::getline(fields >> std::ws, path);
     if (perms.size() < 3 || perms[2] != 'x' || path.empty() || path[0] != '/') continue;
-    if (may_hold_openssl(path, exe)) files.insert(path);
+    if (may_hold_tls(path, exe)) files[path] = true;
   }
+  if (!exe.empty() && exe[0] == '/' && !files.count(exe) && exe.find(" (deleted)") == std::string::npos)
+    files[exe] = true;  // at exec, before its mappings are listed
   if (with_known_locations) {
-    for (const char* path : kKnownLibssl) files.insert(path);
+    for (const char* path : kKnownLibssl) files.emplace(path, false);
   }
   // libssl first (the file a child's first request goes through), each file once (/lib and /usr/lib are often one).
-  std::vector<std::string> out;
-  std::set<FileKey> seen;
+  // A file listed under two paths is one candidate, mapped if either path is (named by the mapped one).
+  std::vector<CandidateFile> out;
+  std::map<FileKey, size_t> seen;
   for (bool libssl : {true, false}) {
-    for (const auto& path : files) {
+    for (const auto& [path, mapped] : files) {
       if (is_libssl(path) != libssl) continue;
       struct stat st{};
       const std::string through = base + "/root" + path;
-      if (::stat(through.c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second) out.push_back(through);
+      if (::stat(through.c_str(), &st) != 0) continue;
+      auto [it, inserted] = seen.try_emplace({st.st_dev, st.st_ino}, out.size());
+      if (inserted) {
+        out.push_back({through, path, mapped});
+      } else if (mapped && !out[it->second].mapped) {
+        out[it->second] = {through, path, true};
+      }
     }
   }
   return out;
@@ -346,11 +457,12 @@ std::vector<std::string> TlsLibraries::candidate_files(uint32_t pid, bool with_k
 size_t TlsLibraries::attach_for_process(uint32_t pid, uint64_t since_ns) {
   if (options_.mode == UprobeMode::global) {
     size_t attached = 0;
-    for (const auto& path : candidate_files(pid, false)) attached += attach_file_global(path);
+    for (const auto& candidate : candidate_files(pid, false)) attached += attach_global_for(pid, candidate);
     return attached;
   }
   size_t attached = 0;
-  for (const auto& path : candidate_files(pid, !libssl_maps_held_)) attached += attach_file_for(pid, path, is_libssl(path));
+  for (const auto& candidate : candidate_files(pid, !libssl_maps_held_))
+    attached += attach_file_for(pid, candidate, is_libssl(candidate.file));
   if (attached) note_latency(since_ns);
   return attached;
 }
@@ -400,13 +512,15 @@ size_t TlsLibraries::attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, u
     }
   }
   if (through.empty()) return 0;
-  if (options_.mode == UprobeMode::global) return attach_file_global(through);
-  const size_t attached = attach_file_for(pid, through, is_libssl(path.empty() ? through : path));
+  const CandidateFile candidate{through, path.empty() ? through : path, true};
+  if (options_.mode == UprobeMode::global) return attach_global_for(pid, candidate);
+  const size_t attached = attach_file_for(pid, candidate, is_libssl(candidate.file));
   if (attached) note_latency(since_ns);
   return attached;
 }
 
 void TlsLibraries::release_process(uint32_t pid) {
+  coverage_.erase(pid);
   auto it = by_process_.find(pid);
   if (it == by_process_.end()) return;
   for (const auto& [key, links] : it->second.files) process_links_ -= links.size();
@@ -423,6 +537,10 @@ size_t TlsLibraries::preload_became_active(uint32_t pid) {
     if (file == it->second.files.end()) continue;
     closed += file->second.size();
     it->second.files.erase(file);  // closes them
+    if (auto coverage = coverage_.find(pid); coverage != coverage_.end()) {
+      if (auto entry = coverage->second.find(key); entry != coverage->second.end())
+        entry->second.links = 0, entry->second.preload = true;
+    }
   }
   it->second.libssl.clear();
   process_links_ -= closed;
@@ -441,6 +559,53 @@ void TlsLibraries::note_latency(uint64_t since_ns) {
   ++stats_.latency_samples;
   stats_.latency_us_total += us;
   if (us > stats_.latency_us_max) stats_.latency_us_max = us;
+}
+
+}  // namespace credtrace::sensors
+
+namespace credtrace::sensors {
+
+// Global mode: the file attached for everyone, and noted in this process's coverage.
+size_t TlsLibraries::attach_global_for(uint32_t pid, const CandidateFile& candidate) {
+  const size_t attached = attach_file_global(candidate.through);
+  struct stat st{};
+  if (::stat(candidate.through.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return attached;
+  const FileKey key{st.st_dev, st.st_ino};
+  FileCoverage& coverage = coverage_of(pid, key, candidate, plan_for(candidate.through, key));
+  coverage.links = global_links_by_file_[key];
+  return attached;
+}
+
+std::vector<TlsCoverageEntry> TlsLibraries::coverage(uint32_t pid) const {
+  std::vector<TlsCoverageEntry> out;
+  auto it = coverage_.find(pid);
+  if (it == coverage_.end()) return out;
+  for (const auto& [key, file] : it->second) {
+    if (!file.mapped || !file.plan) continue;
+    for (const auto& found : file.plan->found) {
+      TlsCoverageEntry entry{found.implementation, file.file, found.version, false, found.reason, {}};
+      if (found.planned) {
+        const size_t planned = file.plan->probes.size();
+        if (file.preload) {
+          entry.probed = true, entry.reason = "preload";
+        } else if (file.limit_hit) {
+          entry.reason = "not attached: tls.max_process_links reached";
+        } else if (file.links == 0 && file.exited) {
+          entry.reason = "not attached: the process exited first";
+        } else if (file.links == 0) {
+          entry.reason = "not attached: the kernel refused its uprobes";
+        } else {
+          entry.probed = true;
+          if (file.links < planned)
+            entry.reason = std::to_string(planned - file.links) + " of " + std::to_string(planned) +
+                           " probe points refused by the kernel";
+          for (const auto& probe : file.plan->probes) entry.probes.push_back(probe.label);
+        }
+      }
+      out.push_back(std::move(entry));
+    }
+  }
+  return out;
 }
 
 }  // namespace credtrace::sensors

@@ -60,8 +60,36 @@ struct TlsProbePlan {
 };
 std::vector<TlsProbePlan> plan_tls_probes(const std::string& path);
 
-// Whether a mapped file may hold OpenSSL: libssl.so*, the process's executable, node.
-bool may_hold_openssl(const std::string& mapped_path, const std::string& exe);
+// One TLS implementation found in a file, and whether probe points were found for it (else why not).
+struct TlsFinding {
+  std::string implementation;  // openssl, boringssl, go crypto/tls, rustls, gnutls, nss, wolfssl, mbedtls
+  std::string version;         // the Go toolchain, when the file says
+  bool planned = false;
+  std::string reason;  // !planned: "unsupported: rustls", "signature mismatch: ...", "Go function table: ..."
+};
+
+// What a file holds: its probe points and the TLS implementations found (none: no TLS code recognised).
+struct TlsFileReport {
+  std::vector<TlsProbePlan> probes;
+  std::vector<TlsFinding> found;
+};
+TlsFileReport inspect_tls_file(const std::string& path);
+
+// Whether a mapped file may hold TLS code worth inspecting: libssl.so*, the process's executable, node, and the
+// TLS libraries the agent recognises without probing (GnuTLS, NSS, wolfSSL, mbedTLS).
+bool may_hold_tls(const std::string& mapped_path, const std::string& exe);
+
+// The TLS coverage of one process: each implementation found in the files it maps, with the probe points attached
+// for it, or why there are none. `probed` is true for uprobes attached, and for a libssl the preload interposes.
+struct TlsCoverageEntry {
+  std::string implementation, file, version;
+  bool probed = false;
+  std::string reason;
+  std::vector<std::string> probes;
+};
+
+// covered (every implementation probed), partial, not_covered (none probed), none_found (no implementation).
+std::string tls_coverage_summary(const std::vector<TlsCoverageEntry>& entries);
 
 class TlsLibraries {
  public:
@@ -85,6 +113,9 @@ class TlsLibraries {
   // The preload of pid turned out to capture its TLS after it was attached: its libssl.so* links are closed (the
   // executable's and node's stay). Returns links closed.
   size_t preload_became_active(uint32_t pid);
+  // What pid's mapped files hold and whether each implementation is probed (files attached ahead of a map, not
+  // mapped yet, are left out). Empty when nothing was found, or the process is not known.
+  std::vector<TlsCoverageEntry> coverage(uint32_t pid) const;
 
   UprobeMode mode() const { return options_.mode; }
   bool libssl_maps_held() const { return libssl_maps_held_; }
@@ -100,6 +131,7 @@ class TlsLibraries {
   // Where a file's TLS uprobes go (empty: neither OpenSSL nor Go crypto/tls). Computed once per (dev, inode).
   struct FilePlan {
     std::vector<TlsProbePlan> probes;
+    std::vector<TlsFinding> found;
     bool libssl = false;  // a libssl.so* file (interposed by the preload)
   };
   // The links one process holds, per file.
@@ -107,11 +139,29 @@ class TlsLibraries {
     std::map<FileKey, std::vector<std::unique_ptr<kernel::UprobeLink>>> files;
     std::set<FileKey> libssl;
   };
+  // What one process's files hold, for its coverage report.
+  struct FileCoverage {
+    std::string file;  // as the process sees it
+    std::shared_ptr<const FilePlan> plan;
+    bool mapped = false;      // in the process's maps (not only attached ahead of ld.so)
+    size_t links = 0;         // uprobes attached for this process (global mode: for everyone)
+    bool preload = false;     // a libssl the preload interposes: no uprobes needed
+    bool limit_hit = false;   // per_process: refused, max_process_links reached
+    bool exited = false;      // the process was gone before its uprobes were attached
+  };
+  // A candidate file of a process: the path through its root, and the path it maps.
+  struct CandidateFile {
+    std::string through, file;
+    bool mapped = false;
+  };
 
   std::shared_ptr<const FilePlan> plan_for(const std::string& path, const FileKey& key);
   size_t attach_file_global(const std::string& path);
-  size_t attach_file_for(uint32_t pid, const std::string& path, bool libssl_name);
-  std::vector<std::string> candidate_files(uint32_t pid, bool with_known_locations) const;
+  size_t attach_file_for(uint32_t pid, const CandidateFile& candidate, bool libssl_name);
+  size_t attach_global_for(uint32_t pid, const CandidateFile& candidate);
+  std::vector<CandidateFile> candidate_files(uint32_t pid, bool with_known_locations) const;
+  FileCoverage& coverage_of(uint32_t pid, const FileKey& key, const CandidateFile& candidate,
+                            std::shared_ptr<const FilePlan> plan);
   void note_latency(uint64_t since_ns);
 
   kernel::UprobeAttacher& probes_;
@@ -121,6 +171,8 @@ class TlsLibraries {
   std::set<FileKey> global_files_;
   std::vector<std::unique_ptr<kernel::UprobeLink>> global_links_;
   std::map<uint32_t, ProcessLinks> by_process_;
+  std::map<uint32_t, std::map<FileKey, FileCoverage>> coverage_;
+  std::map<FileKey, size_t> global_links_by_file_;
   bool libssl_maps_held_ = false;
   size_t process_links_ = 0;
   std::vector<std::string> attached_;

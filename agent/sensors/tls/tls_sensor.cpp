@@ -50,6 +50,7 @@ TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers, PreloadCapt
       mcp_http_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       mcp_served_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       libraries_(context.uprobes, libraries_options(context.config), std::move(preload_captures)),
+      coverage_(context_, libraries_),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
                   context.config.credential_use.max_open_windows),
       bearers_(bearers) {
@@ -100,6 +101,7 @@ std::unique_ptr<HttpExchangeObserver> TlsSensor::observe(uint32_t pid, bool serv
 }
 
 void TlsSensor::on_server_forgotten(uint32_t server_pid) {
+  coverage_.forget_server(server_pid);
   if (bearers_) bearers_->forget_server(server_pid);
 }
 
@@ -133,12 +135,19 @@ void TlsSensor::on_joining(const process::ProcessRecord& record) {
 // Libraries mapped since (ld.so's own at start are usually covered by on_joining already: once per process and file).
 void TlsSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& /*server*/) {
   libraries_.attach_for_process(record.pid);
+  coverage_.check(record.pid);
+}
+
+void TlsSensor::on_server_starting(const process::ProcessRecord& record, tracking::TrackedServer& server,
+                                   credtrace::v1::McpServerStart& start) {
+  coverage_.on_server_starting(record.pid, server, start);
 }
 
 // A library a watched process mapped after exec (dlopen, `import ssl`): attached for it, if it is in a workload.
 void TlsSensor::on_lib_map(const ct_lib_map_event& e) {
   if (!context_.tracker.attribute(e.hdr.tgid).server) return count_error("tls_lib_map_unknown_workload");
   libraries_.attach_mapped(e.hdr.tgid, e.dev, e.inode, e.start, e.hdr.time_boot_ns);
+  coverage_.check(e.hdr.tgid);
 }
 
 void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
@@ -151,6 +160,7 @@ void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
 
 void TlsSensor::on_exit(uint32_t pid) {
   libraries_.release_process(pid);
+  coverage_.forget_process(pid);
   emit_uses(uses_.forget_process(pid));  // held uses: address unknown
   mcp_http_.forget_process(pid, boot_clock_ns());
 }
@@ -353,6 +363,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   auto& sensors = *health.mutable_sensors();
   const auto& tls = uses_.stats();
   sensors["tls_streams"] = tls.streams;
+  sensors["tls_coverage_events"] = coverage_.events();
   sensors["http1_requests"] = tls.requests;  // over TLS and plain sockets
   sensors["tls_capture_gaps"] = tls.gaps;
   sensors["tls_unparsed_streams"] = tls.unsupported;

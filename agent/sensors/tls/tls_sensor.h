@@ -13,6 +13,7 @@
 #include "sensors/sensor.h"
 #include "sensors/tls/audience_check.h"
 #include "sensors/tls/credential_use.h"
+#include "sensors/tls/tls_coverage_report.h"
 #include "sensors/tls/tls_libraries.h"
 #include "sensors/tls/use_aggregator.h"
 
@@ -30,6 +31,8 @@ class TlsSensor final : public Sensor {
   void start() override { libraries_.start(); }
   // A watched process (exec, re-exec, server start): its TLS uprobes are attached now, before attribution completes.
   void on_joining(const process::ProcessRecord& record) override;
+  void on_server_starting(const process::ProcessRecord& record, tracking::TrackedServer& server,
+                          credtrace::v1::McpServerStart& start) override;
   void on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& server) override;
   void on_exit(uint32_t pid) override;
   void on_server_forgotten(uint32_t server_pid) override;
@@ -39,10 +42,16 @@ class TlsSensor final : public Sensor {
   void reload(const std::set<std::string>& changed_keys) override;
   void describe(credtrace::v1::AgentReady& ready) const override;
   // The preload of pid turned out to capture its TLS after its uprobes were attached: its libssl links go.
-  void preload_became_active(uint32_t pid) { libraries_.preload_became_active(pid); }
+  void preload_became_active(uint32_t pid) {
+    libraries_.preload_became_active(pid);
+    coverage_.check(pid);
+  }
   // A process expected to carry the preload never registered (a static or setuid program, the library disabled):
   // its libssl gets uprobes after all (the predicate now answers false for it).
-  void attach_without_preload(uint32_t pid) { libraries_.attach_for_process(pid); }
+  void attach_without_preload(uint32_t pid) {
+    libraries_.attach_for_process(pid);
+    coverage_.check(pid);
+  }
   // The kernel holds a watched process at its libssl map until it is attached (see TlsLibraries).
   void set_libssl_maps_held(bool held) { libraries_.set_libssl_maps_held(held); }
 
@@ -74,6 +83,7 @@ class TlsSensor final : public Sensor {
   McpHttpSessions mcp_served_;  // MCP over HTTPS the watched processes serve (side server: SSL_read requests)
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
+  TlsCoverageReport coverage_;
   UseAggregator aggregator_;
   AudienceChecker audience_;
   Clock::time_point last_expiry_{};

@@ -98,10 +98,10 @@ TEST(TlsLibraries, PlansTheSystemLibssl) {
   EXPECT_TRUE(probes.count(kernel::TlsProbe::ssl_write));
   EXPECT_TRUE(probes.count(kernel::TlsProbe::ssl_free));
   EXPECT_TRUE(plan_tls_probes("/bin/true").empty());  // no SSL_write: nothing
-  EXPECT_TRUE(may_hold_openssl("/opt/x/libssl.so.1.1", "/usr/bin/python3"));
-  EXPECT_TRUE(may_hold_openssl("/usr/bin/node", "/usr/bin/python3"));
-  EXPECT_TRUE(may_hold_openssl("/usr/bin/python3", "/usr/bin/python3"));
-  EXPECT_FALSE(may_hold_openssl("/usr/lib/libcrypto.so.3", "/usr/bin/python3"));
+  EXPECT_TRUE(may_hold_tls("/opt/x/libssl.so.1.1", "/usr/bin/python3"));
+  EXPECT_TRUE(may_hold_tls("/usr/bin/node", "/usr/bin/python3"));
+  EXPECT_TRUE(may_hold_tls("/usr/bin/python3", "/usr/bin/python3"));
+  EXPECT_FALSE(may_hold_tls("/usr/lib/libcrypto.so.3", "/usr/bin/python3"));
 }
 
 TEST(TlsLibraries, PerProcessAttachesEachProcessOnceWithItsPid) {
@@ -123,7 +123,9 @@ TEST(TlsLibraries, PerProcessAttachesEachProcessOnceWithItsPid) {
   // Through its root (/lib or /usr/lib: one file).
   EXPECT_EQ(attacher.attaches.front().path.rfind(proc.root() + "/100/root/", 0), 0u) << attacher.attaches.front().path;
   EXPECT_NE(attacher.attaches.front().path.find("/libssl.so.3"), std::string::npos);
-  EXPECT_EQ(libraries.stats().files_planned, planned_at_start);  // parsed once per (device, inode), not per process
+  // Parsed once per (device, inode), not per process: libssl again, and /bin/true (each executable is inspected for
+  // the coverage report) once.
+  EXPECT_EQ(libraries.stats().files_planned, planned_at_start + 1);
   EXPECT_EQ(libraries.processes_with_links(), 2u);
   EXPECT_EQ(libraries.process_links(), 2 * per_file);
   EXPECT_EQ(attacher.alive, 2 * per_file);
@@ -218,6 +220,106 @@ TEST(TlsLibraries, ALibraryMappedLaterIsAttachedByDeviceAndInode) {
   EXPECT_EQ(libraries.attach_mapped(100, kernel_dev, st.st_ino + 1, 0x7e0000000000), 0u);  // not mapped: nothing
   EXPECT_EQ(libraries.stats().libraries_mapped, 3u);
   fs::remove_all(copy.parent_path());
+}
+
+TEST(TlsInspection, NamesWhatAFileHoldsAndWhyItIsNotProbed) {
+  if (!have_libssl()) GTEST_SKIP();
+  auto libssl = inspect_tls_file(kLibssl);
+  ASSERT_EQ(libssl.found.size(), 1u);
+  EXPECT_EQ(libssl.found[0].implementation, "openssl");
+  EXPECT_TRUE(libssl.found[0].planned);
+  EXPECT_TRUE(inspect_tls_file("/bin/true").found.empty());  // no TLS code at all
+  const char* gnutls = "/usr/lib/x86_64-linux-gnu/libgnutls.so.30";
+  if (::access(gnutls, R_OK) == 0) {
+    auto report = inspect_tls_file(gnutls);
+    ASSERT_EQ(report.found.size(), 1u);
+    EXPECT_EQ(report.found[0].implementation, "gnutls");
+    EXPECT_FALSE(report.found[0].planned);
+    EXPECT_EQ(report.found[0].reason, "unsupported: gnutls");
+    EXPECT_TRUE(report.probes.empty());
+  }
+  EXPECT_TRUE(may_hold_tls("/usr/lib/x86_64-linux-gnu/libgnutls.so.30", "/usr/bin/gnutls-cli"));
+  EXPECT_TRUE(may_hold_tls("/usr/lib/x86_64-linux-gnu/libnss3.so", "/usr/bin/x"));
+  EXPECT_FALSE(may_hold_tls("/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27", "/usr/bin/x"));
+}
+
+TEST(TlsInspection, CoverageSummaries) {
+  EXPECT_EQ(tls_coverage_summary({}), "none_found");
+  TlsCoverageEntry probed{"openssl", "/lib/libssl.so.3", "", true, "", {"SSL_write@..."}};
+  TlsCoverageEntry unsupported{"rustls", "/usr/bin/x", "", false, "unsupported: rustls", {}};
+  EXPECT_EQ(tls_coverage_summary({probed}), "covered");
+  EXPECT_EQ(tls_coverage_summary({probed, unsupported}), "partial");
+  EXPECT_EQ(tls_coverage_summary({unsupported}), "not_covered");
+}
+
+// A process's coverage: only what it maps (a libssl attached ahead of ld.so is not listed until mapped), with the
+// probe points attached, or why not (link cap, preload, unsupported library).
+TEST(TlsCoverage, ListsMappedFilesWithTheirProbesOrWhyNot) {
+  if (!have_libssl()) GTEST_SKIP();
+  FakeProc proc;
+  const char* gnutls = "/usr/lib/x86_64-linux-gnu/libgnutls.so.30";
+  std::vector<std::string> maps{maps_line(kLibssl)};
+  const bool have_gnutls = ::access(gnutls, R_OK) == 0;
+  if (have_gnutls) maps.push_back(maps_line(gnutls));
+  proc.add(100, "/bin/true", maps);
+  proc.add(200, "/bin/true", {});  // at exec: nothing mapped yet
+  proc.add(300, "/bin/true", {maps_line(kLibssl)});
+  RecordingAttacher attacher;
+  std::set<uint32_t> preloaded{300};
+  TlsLibraries libraries(attacher, per_process(proc), [&](uint32_t pid) { return preloaded.count(pid) > 0; });
+  libraries.attach_for_process(100);
+  auto entries = libraries.coverage(100);
+  ASSERT_EQ(entries.size(), have_gnutls ? 2u : 1u);
+  const TlsCoverageEntry* openssl = nullptr;
+  for (const auto& e : entries) {
+    if (e.implementation == "openssl") openssl = &e;
+    if (e.implementation == "gnutls") {
+      EXPECT_FALSE(e.probed);
+      EXPECT_EQ(e.reason, "unsupported: gnutls");
+      EXPECT_EQ(e.file, gnutls);
+    }
+  }
+  ASSERT_NE(openssl, nullptr);
+  EXPECT_TRUE(openssl->probed);
+  EXPECT_EQ(openssl->file, kLibssl);
+  EXPECT_EQ(openssl->probes.size(), plan_tls_probes(kLibssl).size());
+  EXPECT_EQ(tls_coverage_summary(entries), have_gnutls ? "partial" : "covered");
+
+  libraries.attach_for_process(200);  // the known libssl locations attached ahead, nothing mapped
+  EXPECT_TRUE(libraries.coverage(200).empty());
+  EXPECT_GT(attacher.alive, 0u);
+
+  libraries.attach_for_process(300);  // its preload interposes libssl
+  auto preload = libraries.coverage(300);
+  ASSERT_EQ(preload.size(), 1u);
+  EXPECT_TRUE(preload[0].probed);
+  EXPECT_EQ(preload[0].reason, "preload");
+  EXPECT_TRUE(preload[0].probes.empty());
+
+  libraries.release_process(100);
+  EXPECT_TRUE(libraries.coverage(100).empty());
+}
+
+TEST(TlsCoverage, AttachmentsRefusedAreNotCoverage) {
+  if (!have_libssl()) GTEST_SKIP();
+  FakeProc proc;
+  proc.add(100, "/bin/true", {maps_line(kLibssl)});
+  proc.add(200, "/bin/true", {maps_line(kLibssl)});
+  RecordingAttacher attacher;
+  attacher.fail = true;
+  TlsLibraries failing(attacher, per_process(proc));
+  failing.attach_for_process(100);
+  auto refused = failing.coverage(100);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_FALSE(refused[0].probed);
+  EXPECT_EQ(refused[0].reason, "not attached: the kernel refused its uprobes");
+  RecordingAttacher capped_attacher;
+  TlsLibraries capped(capped_attacher, per_process(proc, 1));
+  capped.attach_for_process(200);
+  auto limited = capped.coverage(200);
+  ASSERT_EQ(limited.size(), 1u);
+  EXPECT_FALSE(limited[0].probed);
+  EXPECT_EQ(limited[0].reason, "not attached: tls.max_process_links reached");
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
-"""Benchmark (root): a watched Go HTTPS client (tests/go/https_client, stripped, 1 KiB POSTs with a bearer token on one
-keep-alive connection) against a Go HTTPS server on loopback that is not probed (as a remote API), in rotated rounds:
-agent off; empty uprobes at exactly the agent's Go points ((*Conn).Write, Read's entry and each RET:
-bench_go_empty_probes); the agent on with the client watched. Prints requests/s per mode, the ratio on/off, the
-microseconds each mode adds per request, and from the kernel's BPF statistics the nanoseconds per run of the agent's
-Go programs beside the empty program's. Usage: go_tls_bench.py BUILD_DIR [REQUESTS] [ROUNDS]"""
+"""Benchmark (root): a watched HTTPS client of a runtime the agent probes without OpenSSL symbols, 1 KiB POSTs with a
+bearer token on one keep-alive connection, against a Go HTTPS server on loopback that is not probed (as a remote API),
+in rotated rounds: agent off; empty uprobes at exactly the agent's points (bench_tls_empty_probes); the agent on with
+the client watched. Runtimes: go (tests/go/https_client, stripped: (*Conn).Write, Read's entry and each RET) and bun
+(Bun from npm, fetch: BoringSSL's SSL_write, SSL_read's entry and return, found by signature). Prints requests/s per
+mode, the ratio on/off, the microseconds each mode adds per request, and from the kernel's BPF statistics the
+nanoseconds per run of the agent's programs beside the empty program's.
+Usage: runtime_tls_bench.py BUILD_DIR go|bun [REQUESTS] [ROUNDS]"""
 import json
 import os
 import secrets
@@ -15,14 +17,17 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "../../tests/e2e"))
+sys.path.insert(0, os.path.join(HERE, "../tests/e2e"))
 from tls_server import make_ca_and_cert  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
-ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+RUNTIME = sys.argv[2]
+N = int(sys.argv[3]) if len(sys.argv) > 3 else 3000
+ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+BUN = os.path.join(HERE, "../tests/e2e/npm/node_modules/@oven/bun-linux-x64/bin/bun")
 TOKEN = "ghp_" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(36))
-PROGRAMS = ("ct_go_tls_write", "ct_go_tls_read", "ct_go_tls_read_ret", "empty_uprobe")  # names as bpftool shows them (BTF)
+PROGRAMS = ("ct_go_tls_write", "ct_go_tls_read", "ct_go_tls_read_ret", "ct_ssl_write", "ct_ssl_read", "ct_ssl_read_ret",
+            "empty_uprobe")  # names as bpftool shows them (BTF)
 
 
 def program_stats():
@@ -53,23 +58,48 @@ def start_agent(directory):
     raise RuntimeError("agent not ready")
 
 
+class GoClient:
+    """tests/go/https_client, stripped, under a name the agent's server patterns match (watched)."""
+
+    def __init__(self, work):
+        self.probed = os.path.join(work, "mcp-server-go-bench")
+        shutil.copy(os.path.join(BUILD, "tests/go/https_client-stripped"), self.probed)
+        version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+        self.title = f"Go HTTPS client ({version}, stripped)"
+
+    def command(self, url, ca):
+        return [self.probed, "-time", "-n", str(N + 1), "-body", "x" * 1024, url], {"CA_FILE": ca}
+
+
+class BunClient:
+    """Bun's fetch (tests/e2e/npm: @oven/bun-linux-x64) running a script whose name the server patterns match."""
+
+    def __init__(self, work):
+        self.probed = BUN
+        self.script = os.path.join(work, "mcp-server-bun-bench.mjs")
+        shutil.copy(os.path.join(HERE, "bun/fetch_loop.mjs"), self.script)
+        version = subprocess.run([BUN, "--version"], capture_output=True, text=True).stdout.strip()
+        self.title = f"Bun {version} fetch (BoringSSL linked in, no symbols)"
+
+    def command(self, url, ca):
+        return [BUN, self.script, url, str(N)], {"NODE_EXTRA_CA_CERTS": ca}
+
+
 def main():
-    work = tempfile.mkdtemp(prefix="credtrace-go-bench-")
-    client = os.path.join(work, "mcp-server-go-bench")  # a name the agent's server patterns match: watched
-    shutil.copy(os.path.join(BUILD, "tests/go/https_client-stripped"), client)
+    work = tempfile.mkdtemp(prefix="credtrace-tls-bench-")
+    runtime = {"go": GoClient, "bun": BunClient}[RUNTIME](work)
     ca, cert, key = make_ca_and_cert(work)
     server = subprocess.Popen([os.path.join(BUILD, "tests/go/https_server-stripped"), cert, key],
                               stdout=subprocess.PIPE, text=True)
     port = int(server.stdout.readline().split()[1])
-    body = "x" * 1024
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         stats_before = f.read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
         f.write("1")
 
     def run_client():
-        out = subprocess.run([client, "-time", "-n", str(N + 1), "-body", body, f"https://localhost:{port}/v1/items"],
-                             env={"PATH": os.environ["PATH"], "API_TOKEN": TOKEN, "CA_FILE": ca},
+        command, env = runtime.command(f"https://localhost:{port}/v1/items", ca)
+        out = subprocess.run(command, env={"PATH": os.environ["PATH"], "API_TOKEN": TOKEN, **env},
                              capture_output=True, text=True, check=True)
         return N / float(out.stdout.strip())
 
@@ -83,7 +113,7 @@ def main():
             for mode in order:
                 helper = agent = None
                 if mode == "empty":
-                    helper = subprocess.Popen([os.path.join(BUILD, "bench_go_empty_probes"), client],
+                    helper = subprocess.Popen([os.path.join(BUILD, "bench_tls_empty_probes"), runtime.probed],
                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                               text=True)
                     assert helper.stdout.readline().startswith("ready"), "empty probes not attached"
@@ -112,9 +142,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     median = {mode: statistics.median(values) for mode, values in results.items()}
-    print(f"Go HTTPS client (go{subprocess.run(['go', 'env', 'GOVERSION'], capture_output=True, text=True).stdout.strip()[2:]}, "
-          f"stripped), {N} POSTs of 1 KiB on one keep-alive connection, {ROUNDS} rotated rounds, unprobed Go server")
-    for mode, label in (("off", "agent off"), ("empty", "empty uprobes at the agent's Go points"),
+    print(f"{runtime.title}, {N} POSTs of 1 KiB on one keep-alive connection, {ROUNDS} rotated rounds, "
+          f"unprobed Go server")
+    for mode, label in (("off", "agent off"), ("empty", "empty uprobes at the agent's points"),
                         ("on", "agent on, client watched")):
         values = results[mode]
         print(f"  {label:40s} {median[mode]:9.0f} req/s (min {min(values):.0f}, max {max(values):.0f})"
