@@ -106,7 +106,8 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
                    "whether the plaintext of every TLS implementation in them is captured");
   add_query_options(*workloads, q);
   workloads->add_option("--host", q.host, "Only workloads on this host");
-  workloads->add_option("--workload", q.workload, "Only this workload: its id or a name (as for credentials --workload)");
+  workloads->add_option("--workload", q.workload,
+                        "Only this workload: its id or a name (as for credentials --workload)");
   workloads->add_option("--tls-coverage", q.tls_coverage,
                         "Only this TLS coverage: covered, partial, not_covered, none_found, unknown (no report)")
       ->check(CLI::IsMember({"covered", "partial", "not_covered", "none_found", "unknown"}));

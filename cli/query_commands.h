@@ -1,4 +1,5 @@
-// `credtrace credentials|uses|alerts|calls|workloads`: query a collector, print a table or JSON; returns the process exit code.
+// `credtrace credentials|uses|alerts|calls|workloads`: query a collector, print a table or JSON; returns the process
+// exit code.
 #pragma once
 
 #include <ostream>

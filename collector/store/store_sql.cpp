@@ -81,7 +81,8 @@ const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $
 #define CT_IF_NEWER(c) c " = CASE WHEN excluded.last_ns >= workloads.last_ns THEN excluded." c " ELSE workloads." c " END"
 // The TLS state: only from a strictly newer mcp_server_start / tls_coverage event (a batch without one sends
 // tls_ns 0, which never is), so an older event arriving later, or a batch of other events, keeps the stored one.
-#define CT_IF_NEWER_TLS(c) c " = CASE WHEN excluded.tls_ns > workloads.tls_ns THEN excluded." c " ELSE workloads." c " END"
+#define CT_IF_NEWER_TLS(c) \
+  c " = CASE WHEN excluded.tls_ns > workloads.tls_ns THEN excluded." c " ELSE workloads." c " END"
 #define CT_WORKLOAD_COLUMNS \
   "INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events, tls, tls_coverage, tls_ns) "
 #define CT_WORKLOAD_CONFLICT                                                                                   \

@@ -1,7 +1,7 @@
 """End-to-end tests of credtrace-collector on a real PostgreSQL server (started here from the Debian package binaries):
 the SQLite scenarios (ingest, replay, bad input, SIGKILL mid-stream + resend, queries, no raw secret stored) and the
-alert, MCP tool-call and workload TLS coverage scenarios, then two collector replicas on one database receiving interleaved and replayed batches: every
-(agent_id, sequence) is stored exactly once. Skips, saying why, only when the PostgreSQL binaries are missing."""
+alert, MCP tool-call and workload TLS coverage scenarios, then two collector replicas on one database receiving
+interleaved and replayed batches: every (agent_id, sequence) is stored exactly once. Skips, saying why, only when the PostgreSQL binaries are missing."""
 import collections
 import os
 import random

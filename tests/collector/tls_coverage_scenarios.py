@@ -1,6 +1,7 @@
 """Workload TLS coverage scenarios through the real collector (shared by the SQLite, PostgreSQL and CLI e2e tests):
-mcp_server_start and tls_coverage events set a workload's TLS state, the latest by event time; an older report arriving
-later, and the (maybe stale) Workload copies of other events, leave it alone. /v1/workloads shows it and filters by it."""
+mcp_server_start and tls_coverage events set a workload's TLS state, the latest by event time; an older report
+arriving later, and the (maybe stale) Workload copies of other events, leave it alone. /v1/workloads shows it and
+filters by it."""
 import time
 
 from collector_harness import batch_body, fake_github_pat, use_event

@@ -202,7 +202,8 @@ std::string stored_tls_coverage(Store& store, std::optional<std::string> filter 
   f.tls_coverage = std::move(filter);
   WorkloadPage page;
   EXPECT_TRUE(store.workloads(f, page).ok());
-  return page.workloads.size() == 1 ? page.workloads[0].tls_coverage : "<" + std::to_string(page.workloads.size()) + ">";
+  if (page.workloads.size() == 1) return page.workloads[0].tls_coverage;
+  return "<" + std::to_string(page.workloads.size()) + ">";
 }
 
 }  // namespace
