@@ -100,6 +100,18 @@ void add_query_commands(CLI::App& app, QueryOptions& q, QueryKind& kind) {
   calls->add_option("--since", q.since, "From this time (RFC 3339 or Unix seconds)");
   calls->add_option("--until", q.until, "Up to this time (RFC 3339 or Unix seconds)");
   calls->callback([&kind] { kind = QueryKind::calls; });
+
+  CLI::App* workloads = app.add_subcommand(
+      "workloads", "Workloads (MCP servers and other processes) a collector has seen, with their TLS coverage: "
+                   "whether the plaintext of every TLS implementation in them is captured");
+  add_query_options(*workloads, q);
+  workloads->add_option("--host", q.host, "Only workloads on this host");
+  workloads->add_option("--workload", q.workload,
+                        "Only this workload: its id or a name (as for credentials --workload)");
+  workloads->add_option("--tls-coverage", q.tls_coverage,
+                        "Only this TLS coverage: covered, partial, not_covered, none_found, unknown (no report)")
+      ->check(CLI::IsMember({"covered", "partial", "not_covered", "none_found", "unknown"}));
+  workloads->callback([&kind] { kind = QueryKind::workloads; });
 }
 
 // `run` in the help. `credtrace run ...` never reaches CLI11: the launcher runs it, and here run_index() finds it

@@ -73,6 +73,7 @@ Listing listing_for(QueryKind kind) {
     case QueryKind::uses: return {"/v1/events", "events"};
     case QueryKind::alerts: return {"/v1/alerts", "alerts"};
     case QueryKind::calls: return {"/v1/tool-calls", "tool_calls"};
+    case QueryKind::workloads: return {"/v1/workloads", "workloads"};
   }
   return {"/v1/credentials", "credentials"};
 }
@@ -92,6 +93,8 @@ QueryParams params_for(QueryKind kind, const QueryOptions& o) {
       return {{"server", o.server}, {"tool", o.tool}, {"client", o.client}, {"workload", o.workload},
               {"fingerprint", o.fingerprint}, {"outcome", o.outcome}, {"since", o.since}, {"until", o.until},
               {"limit", limit}};
+    case QueryKind::workloads:
+      return {{"host", o.host}, {"workload", o.workload}, {"tls_coverage", o.tls_coverage}, {"limit", limit}};
   }
   return {};
 }
@@ -177,6 +180,34 @@ void calls_table(const json& items, std::ostream& out) {
   for (const json& c : items)
     table.add_row({field(c, {"time"}), field(c, {"server"}), field(c, {"client"}), call_name(c), outcome_text(c),
                    duration_text(c), call_credentials_text(c), field(c, {"workload_id"}), field(c, {"call_id"})});
+  table.write(out);
+}
+
+// One TLS implementation as "go crypto/tls go1.25.1 probed (preload)", "rustls not probed (unsupported: rustls)".
+std::string tls_implementation_text(const json& implementation) {
+  std::string text = field(implementation, {"implementation"});
+  if (std::string version = field(implementation, {"version"}); !version.empty()) text += " " + version;
+  text += field(implementation, {"probed"}) == "true" ? " probed" : " not probed";
+  if (std::string reason = field(implementation, {"reason"}); !reason.empty()) text += " (" + reason + ")";
+  return text;
+}
+
+// A workload's TLS implementations, "; "-separated (empty when none were found or it was not examined).
+std::string tls_detail_text(const json& workload) {
+  std::string text;
+  if (!workload.contains("tls") || !workload["tls"].is_array()) return text;
+  for (const json& implementation : workload["tls"])
+    text += (text.empty() ? "" : "; ") + tls_implementation_text(implementation);
+  return text;
+}
+
+void workloads_table(const json& items, std::ostream& out) {
+  Table table({"NAME", "HOST", "TLS", "TLS DETAIL", "EVENTS", "CREDENTIALS", "LAST SEEN", "ID"});
+  for (const json& w : items) {
+    std::string coverage = field(w, {"tls_coverage"});
+    table.add_row({field(w, {"name"}), field(w, {"host"}), coverage.empty() ? "unknown" : coverage, tls_detail_text(w),
+                   field(w, {"events"}), field(w, {"credentials"}), field(w, {"last_seen"}), field(w, {"id"})});
+  }
   table.write(out);
 }
 
@@ -295,6 +326,7 @@ int query(QueryKind kind, const QueryOptions& options, std::ostream& out) {
       case QueryKind::uses: uses_table(items, out); break;
       case QueryKind::alerts: alerts_table(items, out); break;
       case QueryKind::calls: calls_table(items, out); break;
+      case QueryKind::workloads: workloads_table(items, out); break;
     }
     if (next_cursor.is_string())
       log::info("more results: --cursor " + printable(next_cursor.get<std::string>()) + " (or --all)");

@@ -1,4 +1,5 @@
-// `credtrace credentials|uses|alerts|calls`: query a collector, print a table or JSON; returns the process exit code.
+// `credtrace credentials|uses|alerts|calls|workloads`: query a collector, print a table or JSON; returns the process
+// exit code.
 #pragma once
 
 #include <ostream>
@@ -6,7 +7,7 @@
 
 namespace credtrace::cli {
 
-enum class QueryKind { credentials, uses, alerts, calls };
+enum class QueryKind { credentials, uses, alerts, calls, workloads };
 
 struct QueryOptions {
   std::string collector;   // --collector URL, else $CREDTRACE_COLLECTOR
@@ -20,6 +21,7 @@ struct QueryOptions {
   std::string fingerprint;  // credentials: one credential's detail; uses/alerts: a filter
   std::string type, workload, host, kind, since, until;
   std::string server, tool, client, outcome;  // calls
+  std::string tls_coverage;                   // workloads: covered, partial, not_covered, none_found, unknown
 };
 
 // Writes the table or JSON to `out`, problems and the next-page hint to the log. Exit 0 on success (also when

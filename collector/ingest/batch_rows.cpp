@@ -17,10 +17,12 @@ constexpr size_t kMaxPreview = 64;
 using LinkKey = std::tuple<std::string, std::string, std::string>;  // fingerprint, kind, value
 using LinkKeyView = std::tuple<std::string_view, std::string_view, std::string_view>;
 
-// A workload's delta and the message of its latest event (encoded once, when the batch is done).
+// A workload's delta and the message of its latest event (encoded once, when the batch is done), and of its latest
+// event that carries its TLS state (none: the batch leaves the stored state alone).
 struct WorkloadAccumulator {
   WorkloadDelta delta;
   const v1::Workload* latest = nullptr;
+  const v1::Workload* tls_source = nullptr;
 };
 
 // Orders link keys and their views alike (std::tuple's comparison of a string tuple with a string_view tuple does
@@ -207,8 +209,22 @@ void add_workload(Aggregates& agg, const v1::Event& event, int64_t time_ns) {
     delta.name = workload.mcp().server_name().empty() ? workload.exe() : workload.mcp().server_name();
     acc.latest = &workload;
   }
+  if (carries_tls_state(event) && (acc.tls_source == nullptr || time_ns >= delta.tls_ns)) {
+    delta.tls_ns = time_ns;
+    acc.tls_source = &workload;
+  }
   widen(delta.first_ns, delta.last_ns, time_ns, time_ns);
   delta.events += 1;
+}
+
+// The workload's TLS state as stored: its implementations without their probe points, and its status.
+void encode_tls_state(const v1::Workload& workload, WorkloadDelta& delta) {
+  v1::TlsCoverage state;
+  *state.mutable_tls() = workload.tls();
+  for (auto& implementation : *state.mutable_tls()) implementation.clear_probes();
+  state.set_tls_coverage(workload.tls_coverage());
+  state.SerializeToString(&delta.tls);
+  delta.tls_coverage = workload.tls_coverage();
 }
 
 template <typename Map>
@@ -225,6 +241,7 @@ std::vector<WorkloadDelta> workloads_of(Aggregates& agg) {
   for (auto& [id, acc] : agg.workloads) {
     acc.latest->SerializeToString(&acc.delta.payload);
     acc.delta.names = workload_names(*acc.latest);
+    if (acc.tls_source != nullptr) encode_tls_state(*acc.tls_source, acc.delta);
     out.push_back(std::move(acc.delta));
   }
   return out;
@@ -246,6 +263,10 @@ bool normalize_fingerprint(std::string& fingerprint, bool& changed) {
     if (!is_hex_digit(c)) return false;
   }
   return true;
+}
+
+bool carries_tls_state(const v1::Event& event) {
+  return event.type() == "mcp_server_start" || event.type() == "tls_coverage";
 }
 
 std::vector<std::string> workload_names(const v1::Workload& w) {

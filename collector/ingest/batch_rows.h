@@ -59,12 +59,27 @@ inline constexpr const char* kLinkHost = "host";
 inline constexpr const char* kLinkDestination = "destination";  // value: JSON {"host","port","tls"} (or "ip")
 inline constexpr const char* kLinkSource = "source";            // value: JSON {"kind","name","path","key"}
 
+// The TLS coverage statuses a workload is stored with (Workload.tls_coverage); kTlsUnknown: no mcp_server_start or
+// tls_coverage event reported it (or the agent did not examine it), stored as ''.
+inline constexpr const char* kTlsCovered = "covered";
+inline constexpr const char* kTlsPartial = "partial";
+inline constexpr const char* kTlsNotCovered = "not_covered";
+inline constexpr const char* kTlsNoneFound = "none_found";
+inline constexpr const char* kTlsUnknown = "unknown";
+
+// True for the events whose Workload carries the workload's current TLS state (the others may carry a stale copy).
+bool carries_tls_state(const v1::Event& event);
+
 struct WorkloadDelta {
   std::string id, host, name;  // name: MCP server name, else exe
   std::vector<std::string> names;  // its human names (workload_names) in the latest Workload of the batch
   std::string payload;         // latest Workload of the batch, protobuf-encoded
   int64_t first_ns = 0, last_ns = 0;
   int64_t events = 0;
+  // The TLS state of the batch's latest mcp_server_start / tls_coverage event (carries_tls_state): a TlsCoverage
+  // (tls without probe points, tls_coverage) protobuf-encoded, its status, and that event's time; tls_ns 0: none.
+  std::string tls, tls_coverage;
+  int64_t tls_ns = 0;
 };
 
 // Everything one batch adds to the store. Deltas are sorted by key so concurrent writers lock rows in one order.

@@ -82,6 +82,19 @@ struct Params {
       error = error_reply(400, "fingerprint must be 64 hex digits (an HMAC-SHA256 fingerprint)");
     return text;
   }
+  // A TLS coverage filter: absent (or empty), or one of the statuses ("unknown" selects the workloads stored without
+  // one: stored as '').
+  std::optional<std::string> tls_coverage() {
+    std::string text = get("tls_coverage");
+    if (text.empty()) return std::nullopt;
+    if (text == kTlsUnknown) return std::string();
+    for (const char* status : {kTlsCovered, kTlsPartial, kTlsNotCovered, kTlsNoneFound})
+      if (text == status) return text;
+    if (!error)
+      error = error_reply(400, "tls_coverage '" + text +
+                                   "' is not one of covered, partial, not_covered, none_found, unknown");
+    return std::nullopt;
+  }
   // A tool-call outcome filter: empty, or one of the stored outcomes.
   std::string outcome() {
     std::string text = get("outcome");
@@ -203,9 +216,27 @@ json tool_call_json(const ToolCallSummary& c) {
   return out;
 }
 
+// The workload's TLS implementations as stored (from its latest mcp_server_start / tls_coverage event).
+json tls_json(const v1::TlsCoverage& state) {
+  json out = json::array();
+  for (const auto& t : state.tls())
+    out.push_back({{"implementation", t.implementation()},
+                   {"file", t.file()},
+                   {"version", t.version()},
+                   {"probed", t.probed()},
+                   {"reason", t.reason()}});
+  return out;
+}
+
 json workload_json(const WorkloadSummary& w) {
   v1::Workload workload;
-  json detail = workload.ParseFromString(w.payload) ? proto_json(workload) : json::object();
+  v1::TlsCoverage tls;
+  bool parsed = workload.ParseFromString(w.payload);
+  tls.ParseFromString(w.tls);  // empty (unknown) or unreadable: no implementations
+  // The detail's own tls fields are a copy from whichever event came last, maybe older than the stored state: the
+  // stored state replaces them, so that the item never says two things.
+  *workload.mutable_tls() = tls.tls();
+  workload.set_tls_coverage(w.tls_coverage);
   return {{"id", w.id},
           {"host", w.host},
           {"name", w.name},
@@ -213,7 +244,9 @@ json workload_json(const WorkloadSummary& w) {
           {"last_seen", ns_to_rfc3339(w.last_ns)},
           {"events", w.events},
           {"credentials", w.credentials},
-          {"workload", std::move(detail)}};
+          {"tls_coverage", w.tls_coverage.empty() ? kTlsUnknown : w.tls_coverage},
+          {"tls", tls_json(tls)},
+          {"workload", parsed ? proto_json(workload) : json::object()}};
 }
 
 json alert_json(const AlertSummary& a) {
@@ -319,8 +352,8 @@ HttpReply QueryApi::credential(const std::string& fingerprint) {
 
 HttpReply QueryApi::workloads(const HttpRequest& request) {
   Params p{request, std::nullopt};
-  p.only({"host", "workload", "limit", "cursor"});
-  WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit()};
+  p.only({"host", "workload", "tls_coverage", "limit", "cursor"});
+  WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit(), p.tls_coverage()};
   if (p.error) return *p.error;
   return listing<WorkloadPage>("workloads", [&](WorkloadPage& page) { return store_.workloads(filter, page); });
 }

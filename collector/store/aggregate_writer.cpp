@@ -78,7 +78,7 @@ void link_values(const LinkDelta& l, int64_t first_event, RowValues& v) {
 
 void workload_values(const WorkloadDelta& w, RowValues& v) {
   v.add(w.id), v.add(w.host), v.add(w.name), v.add_blob(w.payload), v.add(w.first_ns), v.add(w.last_ns);
-  v.add(w.events);
+  v.add(w.events), v.add_blob(w.tls), v.add(w.tls_coverage), v.add(w.tls_ns);
 }
 
 // Runs `statement` over `rows` (each row's values from `values`, with the stored id of its first event) and hands

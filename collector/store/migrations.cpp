@@ -7,7 +7,7 @@
 // id of the first event of each credential and link (evidence for shared_key and long_lived). Version 3 trims the
 // indexes that cost ingest more than they served, version 4 replaces SQLite's per-event filter indexes (below),
 // version 5 keeps the workloads' human names, version 6 the MCP tool calls, the credentials tied to each call,
-// sessions and tool definitions, and the workload an alert is about.
+// sessions and tool definitions, and the workload an alert is about; version 7 the workloads' TLS coverage.
 // Times are int64 Unix nanoseconds. A new version is appended; an applied one is never edited.
 #include "store/migrations.h"
 
@@ -151,6 +151,18 @@ std::vector<std::string> mcp_schema() {
   };
 }
 
+// Version 7: each workload's TLS state from its latest mcp_server_start or tls_coverage event (by event time):
+// tls, a TlsCoverage (its implementations without probe points, and the status); tls_coverage, the status (covered,
+// partial, not_covered, none_found; '' unknown), for the query filter; tls_ns, that event's time (0: none yet).
+// Other events' Workload copies may predate a library load, so they never touch these columns.
+std::vector<std::string> workload_tls_schema(const std::string& blob) {
+  return {
+      "ALTER TABLE workloads ADD COLUMN tls " + blob + " NOT NULL DEFAULT ''",
+      "ALTER TABLE workloads ADD COLUMN tls_coverage TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE workloads ADD COLUMN tls_ns BIGINT NOT NULL DEFAULT 0",
+  };
+}
+
 Status backfill_workload_names(SqlSession& session) {
   std::vector<WorkloadName> names;
   Status s = session.run(SqlQuery{"SELECT id, workload FROM workloads", {}, false}, [&](const SqlRow& row) {
@@ -183,6 +195,7 @@ const std::vector<Migration>& sqlite_migrations() {
       {4, "event keys", sqlite_event_keys_schema()},
       {5, "workload names", workload_names_schema(), backfill_workload_names},
       {6, "mcp tool calls", mcp_schema()},
+      {7, "workload tls coverage", workload_tls_schema("BLOB")},
   };
   return migrations;
 }
@@ -195,6 +208,7 @@ const std::vector<Migration>& postgres_migrations() {
       {4, "event keys (SQLite only)", {}},
       {5, "workload names", workload_names_schema(), backfill_workload_names},
       {6, "mcp tool calls", mcp_schema()},
+      {7, "workload tls coverage", workload_tls_schema("BYTEA")},
   };
   return migrations;
 }

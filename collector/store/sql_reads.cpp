@@ -93,8 +93,8 @@ Status attach_evidence(SqlSession& session, std::vector<AlertSummary>& alerts) {
 StoredEvent event_from(const SqlRow& r) { return StoredEvent{r.int_at(0), r.blob_at(1)}; }
 
 WorkloadSummary workload_from(const SqlRow& r) {
-  return WorkloadSummary{r.text_at(0), r.text_at(1), r.text_at(2), r.blob_at(3),
-                         r.int_at(4),  r.int_at(5),  r.int_at(6), r.int_at(7)};
+  return WorkloadSummary{r.text_at(0), r.text_at(1), r.text_at(2), r.blob_at(3), r.int_at(4),
+                         r.int_at(5),  r.int_at(6),  r.int_at(7), r.blob_at(8), r.text_at(9)};
 }
 
 // Resolves the filter's workload, runs the page query `build` makes and reads its rows with `parse` into `items`;

@@ -83,12 +83,15 @@ struct WorkloadSummary {
   std::string id, host, name;
   std::string payload;  // protobuf-encoded credtrace.v1.Workload (latest seen)
   int64_t first_ns = 0, last_ns = 0, events = 0, credentials = 0;
+  std::string tls;           // protobuf-encoded credtrace.v1.TlsCoverage of its latest TLS report, or empty: none
+  std::string tls_coverage;  // covered, partial, not_covered, none_found, or empty: unknown
 };
 
 struct WorkloadFilter {
   std::string host, workload;
   std::string after;
   int limit = 100;
+  std::optional<std::string> tls_coverage;  // the stored status ('' for unknown), or any
 };
 
 struct WorkloadPage {

@@ -79,13 +79,21 @@ const char* const kInsertEvidence =
 const char* const kAddEvidenceCount = "UPDATE alerts SET evidence = evidence + $2 WHERE id = $1";
 
 #define CT_IF_NEWER(c) c " = CASE WHEN excluded.last_ns >= workloads.last_ns THEN excluded." c " ELSE workloads." c " END"
-#define CT_WORKLOAD_COLUMNS "INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events) "
+// The TLS state: only from a strictly newer mcp_server_start / tls_coverage event (a batch without one sends
+// tls_ns 0, which never is), so an older event arriving later, or a batch of other events, keeps the stored one.
+#define CT_IF_NEWER_TLS(c) \
+  c " = CASE WHEN excluded.tls_ns > workloads.tls_ns THEN excluded." c " ELSE workloads." c " END"
+#define CT_WORKLOAD_COLUMNS \
+  "INSERT INTO workloads (id, host, name, workload, first_ns, last_ns, events, tls, tls_coverage, tls_ns) "
 #define CT_WORKLOAD_CONFLICT                                                                                   \
   " ON CONFLICT (id) DO UPDATE SET " CT_IF_NEWER("host") ", " CT_IF_NEWER("name") ", " CT_IF_NEWER("workload") \
-  ", " CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events")
+  ", " CT_EARLIER("workloads", "first_ns") ", " CT_LATER("workloads", "last_ns") ", " CT_SUM("workloads", "events") \
+  ", " CT_IF_NEWER_TLS("tls") ", " CT_IF_NEWER_TLS("tls_coverage") ", " CT_LATER("workloads", "tls_ns")
 
 const BulkStatement kUpsertWorkloads{
-    CT_WORKLOAD_COLUMNS, {"text", "text", "text", "bytea", "bigint", "bigint", "bigint"}, CT_WORKLOAD_CONFLICT};
+    CT_WORKLOAD_COLUMNS,
+    {"text", "text", "text", "bytea", "bigint", "bigint", "bigint", "bytea", "text", "bigint"},
+    CT_WORKLOAD_CONFLICT};
 
 const BulkStatement kInsertToolCalls{
     "INSERT INTO tool_calls (agent_id, call_id, workload_id, server_name, client_name, tool, method, transport, "
@@ -135,6 +143,7 @@ const char* const kUpsertToolDefinition =
 #undef CT_NONEMPTY
 #undef CT_SUM
 #undef CT_IF_NEWER
+#undef CT_IF_NEWER_TLS
 #undef CT_FIRST_EVENT
 #undef CT_CREDENTIAL_COLUMNS
 #undef CT_CREDENTIAL_CONFLICT
@@ -312,11 +321,12 @@ SqlQuery links_query(const std::vector<std::string>& fingerprints, int per_kind)
 
 SqlQuery workloads_query(const WorkloadFilter& f, const WorkloadIds& workloads) {
   SqlQuery q{"SELECT w.id, w.host, w.name, w.workload, w.first_ns, w.last_ns, w.events, "
-             "(SELECT COUNT(*) FROM credential_links l WHERE l.kind = 'workload' AND l.value = w.id) "
-             "FROM workloads w WHERE 1 = 1",
+             "(SELECT COUNT(*) FROM credential_links l WHERE l.kind = 'workload' AND l.value = w.id), "
+             "w.tls, w.tls_coverage FROM workloads w WHERE 1 = 1",
              {}};
   if (!f.after.empty()) where(q, "w.id", ">", f.after);
   if (!f.host.empty()) where(q, "w.host", "=", f.host);
+  if (f.tls_coverage) where(q, "w.tls_coverage", "=", *f.tls_coverage);
   if (!workloads.empty()) where_in(q, "w.id", workloads);
   q.sql += " ORDER BY w.id";
   limit(q, f.limit);

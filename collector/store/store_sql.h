@@ -61,7 +61,8 @@ extern const BulkStatement kUpsertCredentials;
 extern const char* const kSetCredentialType;
 // Links: fingerprint kind value first_ns last_ns events uses first_event → fingerprint, kind, value, first_event.
 extern const BulkStatement kUpsertLinks;
-// Workloads: id host name workload first_ns last_ns events.
+// Workloads: id host name workload first_ns last_ns events tls tls_coverage tls_ns (the TLS state is kept unless
+// tls_ns is newer than the stored one).
 extern const BulkStatement kUpsertWorkloads;
 // Workload names: name workload_id (an existing pair is left alone).
 extern const BulkStatement kInsertWorkloadNames;

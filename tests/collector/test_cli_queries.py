@@ -1,4 +1,4 @@
-"""End-to-end tests of `credtrace credentials|uses|alerts|calls`: the real CLI against a real collector on loopback."""
+"""End-to-end tests of `credtrace credentials|uses|alerts|calls|workloads`: the real CLI against a real collector on loopback."""
 import json
 import os
 import shutil
@@ -311,6 +311,71 @@ class CliCallsTest(CliRunner, unittest.TestCase):
 
     def test_zz_no_raw_secret_in_any_output(self):
         self.ok("calls", "--all", "--json")
+        for text in self.outputs:
+            for secret in self.secrets:
+                self.assertNotIn(secret, text)
+
+
+class CliWorkloadsTest(CliRunner, unittest.TestCase):
+    """`credtrace workloads`: each workload's TLS coverage (tls_coverage_scenarios), filtered like GET /v1/workloads."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tls_coverage_scenarios as t
+        cls.t = t
+        cls.pat = fake_github_pat()
+        cls.secrets = [cls.pat, READER_TOKEN]
+        batches = t.batches(cls.pat)
+        cls.start_collector(batches[0])
+        for sequence, events in enumerate(batches[1:], start=2):
+            reply = cls.collector.ingest(batch_body(t.AGENT, sequence, events))
+            assert reply.status == 200, reply.body
+
+    def row(self, table, name):
+        return next(line for line in table.splitlines() if line.startswith(name + " "))
+
+    def test_workloads_table(self):
+        table = self.ok("workloads")[0]
+        header = table.splitlines()[0].split("  ")
+        self.assertEqual([h.strip() for h in header if h.strip()],
+                         ["NAME", "HOST", "TLS", "TLS DETAIL", "EVENTS", "CREDENTIALS", "LAST SEEN", "ID"])
+        github = self.row(table, "github")
+        self.assertIn(" partial ", github)
+        self.assertIn("openssl probed; rustls not probed (unsupported: rustls)", github)
+        self.assertIn(self.t.GITHUB, github)
+        self.assertIn(" unknown ", self.row(table, "plain"))  # never blank
+        self.assertIn(" none_found ", self.row(table, "filesystem"))
+        self.assertIn("go crypto/tls go1.25.1 not probed (signature mismatch: crypto/tls.(*Conn).Write)",
+                      self.row(table, "slack"))
+
+    def test_workloads_json_and_filter(self):
+        data = json.loads(self.ok("workloads", "--json")[0])
+        self.assertIsNone(data["next_cursor"])
+        by_id = {w["id"]: w for w in data["workloads"]}
+        for workload_id, (coverage, tls) in self.t.EXPECTED.items():
+            self.assertEqual((by_id[workload_id]["tls_coverage"], by_id[workload_id]["tls"]), (coverage, tls))
+        for coverage in ("covered", "partial", "not_covered", "none_found", "unknown"):
+            listed = json.loads(self.ok("workloads", "--json", "--tls-coverage", coverage)[0])["workloads"]
+            expected = {w for w, (c, _) in self.t.EXPECTED.items() if c == coverage}
+            self.assertEqual({w["id"] for w in listed}, expected, coverage)
+        only = self.ok("workloads", "--tls-coverage", "not_covered", "--host", "host-tls")[0].splitlines()
+        self.assertEqual(len(only), 2)
+        self.assertTrue(only[1].startswith("slack "))
+        self.assertEqual(len(self.ok("workloads", "--host", "elsewhere")[0].splitlines()), 1)  # the header only
+        paged = json.loads(self.ok("workloads", "--json", "--limit", "1", "--all")[0])["workloads"]
+        self.assertEqual(len(paged), len(self.t.EXPECTED))
+
+    def test_workloads_bad_filter_exits_2(self):
+        rc, _, err = self.run_cli("workloads", "--tls-coverage", "bogus")
+        self.assertEqual(rc, 2)
+        self.assertIn("bogus", err)
+        rc, out, _ = self.run_cli("workloads", "--help", flags=False)
+        self.assertEqual(rc, 0)
+        for flag in ("--host", "--workload", "--tls-coverage", "--json", "--all"):
+            self.assertIn(flag, out)
+
+    def test_zz_no_raw_secret_in_any_output(self):
+        self.ok("workloads", "--all", "--json")
         for text in self.outputs:
             for secret in self.secrets:
                 self.assertNotIn(secret, text)

@@ -234,7 +234,7 @@ class CollectorScenarios:
         rows = c.db_rows("SELECT sequence, events FROM batches WHERE agent_id = 'agent-k' ORDER BY sequence")
         self.assertEqual([tuple(r) for r in rows], [(s, per_batch) for s in range(1, total + 1)])
         self.assertEqual(c.db_rows("SELECT COUNT(*) FROM events")[0][0], total * per_batch)
-        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 6)
+        self.assertEqual(c.db_rows("SELECT MAX(version) FROM schema_migrations")[0][0], 7)
 
     def test_workload_filters_accept_human_names(self):
         c = self.collector

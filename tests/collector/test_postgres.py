@@ -1,7 +1,7 @@
 """End-to-end tests of credtrace-collector on a real PostgreSQL server (started here from the Debian package binaries):
 the SQLite scenarios (ingest, replay, bad input, SIGKILL mid-stream + resend, queries, no raw secret stored) and the
-alert and MCP tool-call scenarios, then two collector replicas on one database receiving interleaved and replayed batches: every
-(agent_id, sequence) is stored exactly once. Skips, saying why, only when the PostgreSQL binaries are missing."""
+alert, MCP tool-call and workload TLS coverage scenarios, then two collector replicas on one database receiving
+interleaved and replayed batches: every (agent_id, sequence) is stored exactly once. Skips, saying why, only when the PostgreSQL binaries are missing."""
 import collections
 import os
 import random
@@ -14,6 +14,7 @@ import postgres_harness
 from alert_scenarios import AlertScenarios
 from collector_harness import Collector, batch_body, fake_github_pat, fingerprint, use_event
 from test_collector import CollectorScenarios, all_pages
+from tls_coverage_scenarios import TlsCoverageScenarios
 from tool_call_scenarios import ToolCallScenarios
 
 server = None
@@ -55,6 +56,11 @@ class PostgresAlertTest(AlertScenarios, unittest.TestCase):
 
 
 class PostgresToolCallTest(ToolCallScenarios, unittest.TestCase):
+    def make_collector(self):
+        return Collector(postgres=server.create_database())
+
+
+class PostgresTlsCoverageTest(TlsCoverageScenarios, unittest.TestCase):
     def make_collector(self):
         return Collector(postgres=server.create_database())
 

@@ -118,3 +118,56 @@ TEST(BatchRows, UppercaseFingerprintIsNormalised) {
   ASSERT_TRUE(build_batch_rows(batch, 0, BatchLimits{}, rows).ok());
   EXPECT_EQ(rows.credentials[0].fingerprint, kFp);
 }
+
+namespace {
+
+credtrace::v1::Event* tls_event(IngestBatch& batch, const std::string& type, const std::string& coverage,
+                                int64_t seconds) {
+  auto* e = batch.add_events();
+  e->set_type(type);
+  e->mutable_time()->set_seconds(seconds);
+  e->mutable_workload()->set_id("wl-a");
+  e->mutable_workload()->set_tls_coverage(coverage);
+  auto* openssl = e->mutable_workload()->add_tls();
+  openssl->set_implementation("openssl");
+  openssl->set_file("/usr/lib/x86_64-linux-gnu/libssl.so.3");
+  openssl->set_probed(true);
+  openssl->add_probes("SSL_write");
+  return e;
+}
+
+}  // namespace
+
+TEST(BatchRows, WorkloadTlsStateComesFromTheLatestTlsReportOnly) {
+  IngestBatch batch;
+  batch.set_agent_id("agent-1");
+  tls_event(batch, "tls_coverage", "partial", 300);
+  tls_event(batch, "mcp_server_start", "covered", 200);  // older, though later in the batch
+  tls_event(batch, "credential_use", "covered", 400);    // a newer event, but its Workload may be a stale copy
+  BatchRows rows;
+  ASSERT_TRUE(build_batch_rows(batch, 0, BatchLimits{}, rows).ok());
+  ASSERT_EQ(rows.workloads.size(), 1u);
+  const WorkloadDelta& w = rows.workloads[0];
+  EXPECT_EQ(w.tls_coverage, kTlsPartial);
+  EXPECT_EQ(w.tls_ns, 300'000'000'000);
+  credtrace::v1::TlsCoverage state;
+  ASSERT_TRUE(state.ParseFromString(w.tls));
+  EXPECT_EQ(state.tls_coverage(), "partial");
+  ASSERT_EQ(state.tls_size(), 1);
+  EXPECT_EQ(state.tls(0).implementation(), "openssl");
+  EXPECT_TRUE(state.tls(0).probed());
+  EXPECT_EQ(state.tls(0).probes_size(), 0);  // probe points are not stored
+  EXPECT_EQ(w.last_ns, 400'000'000'000);
+}
+
+TEST(BatchRows, BatchWithoutTlsReportLeavesTheStateUnset) {
+  IngestBatch batch;
+  batch.set_agent_id("agent-1");
+  tls_event(batch, "credential_use", "covered", 100);
+  BatchRows rows;
+  ASSERT_TRUE(build_batch_rows(batch, 0, BatchLimits{}, rows).ok());
+  ASSERT_EQ(rows.workloads.size(), 1u);
+  EXPECT_EQ(rows.workloads[0].tls_ns, 0);
+  EXPECT_TRUE(rows.workloads[0].tls.empty());
+  EXPECT_TRUE(rows.workloads[0].tls_coverage.empty());
+}

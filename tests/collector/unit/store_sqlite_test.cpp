@@ -176,3 +176,51 @@ TEST(SqliteStore, CredentialPagingAndRetention) {
   ASSERT_TRUE(reopened->credentials(CredentialFilter{}, page).ok());
   EXPECT_EQ(page.credentials.size(), 3u);
 }
+
+namespace {
+
+// A batch of one event of `type` for workload wl-tls whose Workload says `coverage` (with one implementation).
+BatchRows tls_batch(uint64_t sequence, const std::string& type, const std::string& coverage, int64_t seconds) {
+  credtrace::v1::IngestBatch b;
+  b.set_agent_id("a1");
+  b.set_sequence(sequence);
+  auto* e = b.add_events();
+  e->set_type(type);
+  e->mutable_time()->set_seconds(seconds);
+  e->mutable_workload()->set_id("wl-tls");
+  e->mutable_workload()->set_tls_coverage(coverage);
+  auto* rustls = e->mutable_workload()->add_tls();
+  rustls->set_implementation("rustls");
+  rustls->set_reason("unsupported: rustls");
+  BatchRows rows;
+  EXPECT_TRUE(build_batch_rows(b, 1, BatchLimits{}, rows).ok());
+  return rows;
+}
+
+std::string stored_tls_coverage(Store& store, std::optional<std::string> filter = std::nullopt) {
+  WorkloadFilter f;
+  f.tls_coverage = std::move(filter);
+  WorkloadPage page;
+  EXPECT_TRUE(store.workloads(f, page).ok());
+  if (page.workloads.size() == 1) return page.workloads[0].tls_coverage;
+  return "<" + std::to_string(page.workloads.size()) + ">";
+}
+
+}  // namespace
+
+TEST(SqliteStore, WorkloadKeepsItsNewestTlsReport) {
+  std::string path = temp_db("store");
+  auto store = open_sqlite(path);
+  IngestOutcome out;
+  ASSERT_TRUE(store->ingest(tls_batch(1, "credential_use", "covered", 100), out).ok());
+  EXPECT_EQ(stored_tls_coverage(*store), "");  // only other events: unknown
+  ASSERT_TRUE(store->ingest(tls_batch(2, "tls_coverage", "not_covered", 300), out).ok());
+  ASSERT_TRUE(store->ingest(tls_batch(3, "mcp_server_start", "covered", 200), out).ok());  // older: ignored
+  ASSERT_TRUE(store->ingest(tls_batch(4, "credential_use", "covered", 400), out).ok());    // not a TLS report
+  EXPECT_EQ(stored_tls_coverage(*store), "not_covered");
+  EXPECT_EQ(stored_tls_coverage(*store, std::string("not_covered")), "not_covered");
+  EXPECT_EQ(stored_tls_coverage(*store, std::string("covered")), "<0>");
+  EXPECT_EQ(stored_tls_coverage(*store, std::string()), "<0>");  // unknown
+  ASSERT_TRUE(store->ingest(tls_batch(5, "tls_coverage", "partial", 500), out).ok());
+  EXPECT_EQ(stored_tls_coverage(*store), "partial");
+}
