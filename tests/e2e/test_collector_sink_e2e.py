@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 from collector_harness import AGENT_TOKEN, READER_TOKEN, Collector  # noqa: E402
 
 CLIENTS = os.path.join(HERE, "clients")
+CLI = os.environ.get("CREDTRACE_CLI", os.path.join(HERE, "../../build/credtrace"))
+RUST_PROGRAMS = os.environ.get("CREDTRACE_RUST_PROGRAMS", os.path.join(HERE, "../../build/tests/rust"))
 
 
 def event_key(e):
@@ -313,6 +315,44 @@ class CollectorSinkE2E(unittest.TestCase):
         self.assertEqual(sum((emitted - stored).values()), dropped, self.agent.read_log())
         for secret in self.raw_secrets:
             self.assertNotIn(secret.encode(), self.collector.db_bytes() + self.agent.all_output())
+
+    def test_a_server_whose_tls_is_not_covered_is_listed_as_such_by_the_collector_and_the_cli(self):
+        """A rustls server (nothing to probe) and a node one (OpenSSL probed) reach the collector with their TLS
+        coverage: GET /v1/workloads?tls_coverage=not_covered lists only the first, `credtrace workloads` says it."""
+        self.start_agent()
+        work = tempfile.mkdtemp(prefix="credtrace-sink-coverage-")
+        self.addCleanup(shutil.rmtree, work, True)
+        rustls = os.path.join(work, "mcp-server-rustls-api")
+        shutil.copy(os.path.join(RUST_PROGRAMS, "rustls_client"), rustls)
+        node_server = os.path.join(work, "mcp-server-node-api.mjs")
+        with open(node_server, "w") as f:
+            f.write("setTimeout(() => {}, 300);\n")
+        with HttpsServer() as api:
+            result = subprocess.run([rustls, str(api.port), "/v1/jobs"], env=dict(base_env(), CA_FILE=api.ca),
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(subprocess.run(["node", node_server], env=base_env(), timeout=30).returncode, 0)
+
+        def listed(coverage):
+            reply = self.collector.query("/v1/workloads?tls_coverage=" + coverage)
+            self.assertEqual(reply.status, 200, reply.body)
+            return reply.json()["workloads"]
+
+        deadline = time.time() + 30
+        while time.time() < deadline and not (listed("not_covered") and listed("covered")):
+            time.sleep(0.3)
+        [uncovered] = listed("not_covered")
+        self.assertEqual(uncovered["workload"]["exe"], rustls)
+        self.assertEqual(uncovered["tls"], [{"implementation": "rustls", "file": rustls, "version": "",
+                                             "probed": False, "reason": "unsupported: rustls"}])
+        self.assertIn(node_server, [w["workload"]["args"][-1] for w in listed("covered")])
+        cli = subprocess.run([CLI, "workloads", "--collector", f"http://127.0.0.1:{self.collector.port}",
+                              "--tls-coverage", "not_covered"], env=dict(base_env(), CREDTRACE_TOKEN=READER_TOKEN),
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        self.assertIn("not_covered", cli.stdout)
+        self.assertIn("rustls not probed (unsupported: rustls)", cli.stdout)
+        self.assertIn(uncovered["id"], cli.stdout)
 
     def test_https_with_a_private_ca(self):
         self.collector.cleanup()
