@@ -260,9 +260,12 @@ void Agent::on_kernel_record(const void* data, size_t size) {
   // A kind no sensor claims (its sensor is off: file opens without secrets.read_files) is dropped here.
   const auto* header = static_cast<const ct_event_header*>(data);
   if (kernel::RecordHandler* handler = routes_[header->type]) handler->on_record(data, size);
-  // A watched exec or library map the kernel stopped (tls.hold_exec_until_attached): every observer, the TLS
-  // sensor's uprobe attachment included, has run; it goes on, whatever the handling concluded.
-  if ((header->type == CT_EVENT_EXEC || header->type == CT_EVENT_LIB_MAP) && (header->flags & CT_FLAG_HELD)) {
+  // A watched exec, a library map or a candidate's first JSON-RPC message the kernel stopped
+  // (tls.hold_exec_until_attached): every observer, the TLS sensor's uprobe attachment included, has run; it goes on,
+  // whatever the handling concluded.
+  const bool holdable = header->type == CT_EVENT_EXEC || header->type == CT_EVENT_LIB_MAP ||
+                        header->type == CT_EVENT_STDIN;
+  if (holdable && (header->flags & CT_FLAG_HELD)) {
     probes_->forget_held(header->tgid);  // first: a stop after this SIGCONT lists the process anew
     if (::kill(static_cast<pid_t>(header->tgid), SIGCONT) != 0 && errno != ESRCH) count_error("held_exec_continue");
     ++execs_held_;

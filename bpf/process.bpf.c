@@ -190,8 +190,10 @@ int BPF_PROG(ct_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
   if (flags & (CT_FLAG_WATCHED | CT_FLAG_PROVISIONAL)) ct_emit_exec_env(task);
   struct ct_exec_event *e = ct_reserve(CT_EVENT_EXEC, sizeof(*e));
   if (!e) return 0;
-  /* Only with a record reserved: the agent continues every held process whose exec record it reads. */
-  if ((flags & CT_FLAG_WATCHED) && ct_hold_current()) flags |= CT_FLAG_HELD;
+  /* Only with a record reserved: the agent continues every held process whose exec record it reads. A candidate (an
+   * MCP client's child) too: the agent may know it for a server by its name at this exec, and a native server
+   * answers and calls its API within milliseconds of it. */
+  if ((flags & (CT_FLAG_WATCHED | CT_FLAG_CANDIDATE)) && ct_hold_current()) flags |= CT_FLAG_HELD;
   ct_fill_header(&e->hdr, CT_EVENT_EXEC, flags);
   e->ppid = ppid;
   const struct cred *cred = task->cred;

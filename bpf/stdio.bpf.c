@@ -99,6 +99,9 @@ int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   /* Only with the record reserved: the agent removes what it lists when the message is no MCP initialize. */
   if (json_rpc && list_stdio_at_detection) ct_list_stdio_now(stdin_inode, stdout_inode);
   ct_fill_header(&e->hdr, CT_EVENT_STDIN, CT_FLAG_CANDIDATE);
+  /* As at a watched exec: a process that may be an MCP server is stopped until the agent has classified it and
+   * attached its TLS uprobes, then continued (a native server answers and calls its API within milliseconds). */
+  if (json_rpc && ct_hold_current()) e->hdr.flags |= CT_FLAG_HELD;
   e->stdin_inode = stdin_inode;
   e->stdout_inode = stdout_inode;
   __u64 len = ctx->ret;

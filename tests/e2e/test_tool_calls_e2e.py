@@ -202,7 +202,12 @@ class ToolCallsOverStdio(AgentTestCase):
         """The agent is paused from just before a server reads its first message until after it answered initialize,
         took a call and exited: /proc no longer tells its pipes when the agent catches up, but the kernel listed them
         at that first message (a JSON-RPC line on the stdin of a client's child), so the call is captured and
-        reported."""
+        reported. With tls.hold_exec_until_attached on (the default) the kernel stops a client's child at its exec and
+        at that first message until the agent has handled them, so this happens only with the hold off (or for a
+        process with a controlling terminal, which is never held)."""
+        self.agent.stop()
+        self.agent.cleanup()
+        self.agent = Agent(extra_config="tls:\n  hold_exec_until_attached: false\n").start()
         go_file = os.path.join(self.dir, "go")
         server = [sys.executable, os.path.join(CLIENTS, "mcp_stdio_rude_server.py"), "exit-on-call"]
         client = subprocess.Popen([sys.executable, os.path.join(CLIENTS, "mcp_client_gated.py")] + server,
