@@ -153,7 +153,8 @@ class UprobeAttachE2E(AgentTestCase):
         out = os.path.join(self.dir, "out")
         script = os.path.join(self.dir, "mcp-server-heldchild")
         with open(script, "w") as f:
-            f.write(f"#!/bin/sh\nsleep 1.5\ncat /etc/hostname > {out}\n")
+            # (not the script's last command: dash would run that one in its own process, exec without a fork)
+            f.write(f"#!/bin/sh\nsleep 1.5\ncat /etc/hostname > {out}\nexit 0\n")
         os.chmod(script, 0o755)
         first = Agent().start()
         self.addCleanup(first.cleanup)
