@@ -222,9 +222,11 @@ void encode_tls_state(const v1::Workload& workload, WorkloadDelta& delta) {
   v1::TlsCoverage state;
   *state.mutable_tls() = workload.tls();
   for (auto& implementation : *state.mutable_tls()) implementation.clear_probes();
-  state.set_tls_coverage(workload.tls_coverage());
+  // "unknown" (the agent could not examine the process) is stored as no status, like a workload never reported.
+  const std::string coverage = workload.tls_coverage() == "unknown" ? std::string() : workload.tls_coverage();
+  state.set_tls_coverage(coverage);
   state.SerializeToString(&delta.tls);
-  delta.tls_coverage = workload.tls_coverage();
+  delta.tls_coverage = coverage;
 }
 
 template <typename Map>

@@ -30,13 +30,18 @@ class TlsCoverageReport {
  private:
   using Key = std::pair<std::string, std::string>;  // implementation, file
   // Adds a process's entries to its server's union and writes the union into the workload.
-  void merge_into_workload(uint32_t server_pid, const std::vector<TlsCoverageEntry>& entries,
+  void merge_into_workload(uint32_t server_pid, uint32_t pid, const std::vector<TlsCoverageEntry>& entries,
                            credtrace::v1::Workload& workload);
 
   SensorContext& context_;
   const TlsLibraries& libraries_;
   std::map<uint32_t, std::string> reported_;  // pid → what was last reported for it (a signature)
-  std::map<uint32_t, std::map<Key, credtrace::v1::TlsImplementation>> by_server_;
+  struct ServerTls {
+    std::map<Key, credtrace::v1::TlsImplementation> all;  // over the server's processes
+    bool examined = false;                                // at least one of them was
+  };
+  std::string summary_of(uint32_t pid, const std::vector<TlsCoverageEntry>& entries) const;
+  std::map<uint32_t, ServerTls> by_server_;
   uint64_t events_ = 0;
 };
 

@@ -409,7 +409,7 @@ size_t TlsLibraries::attach_file_for(uint32_t pid, const CandidateFile& candidat
 // The files of a process that may hold TLS code, through its root: executable mappings (libssl*, node, the
 // executable, the TLS libraries reported as unsupported), and, with_known_locations (no hold at libssl maps), the
 // usual libssl locations ld.so may map next.
-std::vector<TlsLibraries::CandidateFile> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) const {
+std::vector<TlsLibraries::CandidateFile> TlsLibraries::candidate_files(uint32_t pid, bool with_known_locations) {
   const std::string base = options_.proc_root + "/" + std::to_string(pid);
   std::string exe;
   {
@@ -417,6 +417,7 @@ std::vector<TlsLibraries::CandidateFile> TlsLibraries::candidate_files(uint32_t 
     ssize_t n = ::readlink((base + "/exe").c_str(), buf, sizeof(buf) - 1);
     if (n > 0) exe.assign(buf, static_cast<size_t>(n));
   }
+  if (!exe.empty()) examined_.insert(pid);
   std::map<std::string, bool> files;  // path → mapped
   std::ifstream maps(base + "/maps");
   std::string line;
@@ -512,6 +513,7 @@ size_t TlsLibraries::attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, u
     }
   }
   if (through.empty()) return 0;
+  examined_.insert(pid);
   const CandidateFile candidate{through, path.empty() ? through : path, true};
   if (options_.mode == UprobeMode::global) return attach_global_for(pid, candidate);
   const size_t attached = attach_file_for(pid, candidate, is_libssl(candidate.file));
@@ -521,6 +523,7 @@ size_t TlsLibraries::attach_mapped(uint32_t pid, uint64_t dev, uint64_t inode, u
 
 void TlsLibraries::release_process(uint32_t pid) {
   coverage_.erase(pid);
+  examined_.erase(pid);
   auto it = by_process_.find(pid);
   if (it == by_process_.end()) return;
   for (const auto& [key, links] : it->second.files) process_links_ -= links.size();

@@ -88,7 +88,8 @@ struct TlsCoverageEntry {
   std::vector<std::string> probes;
 };
 
-// covered (every implementation probed), partial, not_covered (none probed), none_found (no implementation).
+// covered (every implementation probed), partial, not_covered (none probed), none_found (no implementation). A
+// process whose files could not be examined is "unknown" (see TlsLibraries::examined).
 std::string tls_coverage_summary(const std::vector<TlsCoverageEntry>& entries);
 
 class TlsLibraries {
@@ -116,6 +117,9 @@ class TlsLibraries {
   // What pid's mapped files hold and whether each implementation is probed (files attached ahead of a map, not
   // mapped yet, are left out). Empty when nothing was found, or the process is not known.
   std::vector<TlsCoverageEntry> coverage(uint32_t pid) const;
+  // Whether pid's files were read at all (its executable found through /proc): a process gone before that has no
+  // coverage to report, which is unknown, not "none found".
+  bool examined(uint32_t pid) const { return examined_.count(pid) > 0; }
 
   UprobeMode mode() const { return options_.mode; }
   bool libssl_maps_held() const { return libssl_maps_held_; }
@@ -159,7 +163,7 @@ class TlsLibraries {
   size_t attach_file_global(const std::string& path);
   size_t attach_file_for(uint32_t pid, const CandidateFile& candidate, bool libssl_name);
   size_t attach_global_for(uint32_t pid, const CandidateFile& candidate);
-  std::vector<CandidateFile> candidate_files(uint32_t pid, bool with_known_locations) const;
+  std::vector<CandidateFile> candidate_files(uint32_t pid, bool with_known_locations);
   FileCoverage& coverage_of(uint32_t pid, const FileKey& key, const CandidateFile& candidate,
                             std::shared_ptr<const FilePlan> plan);
   void note_latency(uint64_t since_ns);
@@ -172,6 +176,7 @@ class TlsLibraries {
   std::vector<std::unique_ptr<kernel::UprobeLink>> global_links_;
   std::map<uint32_t, ProcessLinks> by_process_;
   std::map<uint32_t, std::map<FileKey, FileCoverage>> coverage_;
+  std::set<uint32_t> examined_;
   std::map<FileKey, size_t> global_links_by_file_;
   bool libssl_maps_held_ = false;
   size_t process_links_ = 0;

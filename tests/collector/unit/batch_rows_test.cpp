@@ -171,3 +171,16 @@ TEST(BatchRows, BatchWithoutTlsReportLeavesTheStateUnset) {
   EXPECT_TRUE(rows.workloads[0].tls.empty());
   EXPECT_TRUE(rows.workloads[0].tls_coverage.empty());
 }
+
+// An agent that could not examine a server (gone first) says "unknown": stored as no status, which the query API and
+// its filter read as unknown.
+TEST(BatchRows, AnUnknownTlsStatusIsStoredAsNone) {
+  IngestBatch batch;
+  batch.set_agent_id("agent-1");
+  tls_event(batch, "mcp_server_start", "unknown", 100);
+  BatchRows rows;
+  ASSERT_TRUE(build_batch_rows(batch, 0, BatchLimits{}, rows).ok());
+  ASSERT_EQ(rows.workloads.size(), 1u);
+  EXPECT_GT(rows.workloads[0].tls_ns, 0);  // the latest report, though it says unknown
+  EXPECT_TRUE(rows.workloads[0].tls_coverage.empty());
+}

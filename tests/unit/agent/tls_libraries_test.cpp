@@ -296,23 +296,36 @@ TEST(TlsCoverage, ListsMappedFilesWithTheirProbesOrWhyNot) {
   EXPECT_EQ(preload[0].reason, "preload");
   EXPECT_TRUE(preload[0].probes.empty());
 
+  EXPECT_TRUE(libraries.examined(100));
+  EXPECT_TRUE(libraries.examined(200));  // examined, nothing found: none_found, not unknown
   libraries.release_process(100);
   EXPECT_TRUE(libraries.coverage(100).empty());
+  EXPECT_FALSE(libraries.examined(100));
+  EXPECT_EQ(libraries.attach_for_process(400), 0u);  // not in /proc (gone before it was read): unknown
+  EXPECT_FALSE(libraries.examined(400));
 }
 
 TEST(TlsCoverage, AttachmentsRefusedAreNotCoverage) {
   if (!have_libssl()) GTEST_SKIP();
   FakeProc proc;
+  const uint32_t alive = static_cast<uint32_t>(getpid());  // a refusal for a live process is the kernel's
+  proc.add(alive, "/bin/true", {maps_line(kLibssl)});
   proc.add(100, "/bin/true", {maps_line(kLibssl)});
   proc.add(200, "/bin/true", {maps_line(kLibssl)});
   RecordingAttacher attacher;
   attacher.fail = true;
   TlsLibraries failing(attacher, per_process(proc));
-  failing.attach_for_process(100);
-  auto refused = failing.coverage(100);
+  failing.attach_for_process(alive);
+  auto refused = failing.coverage(alive);
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_FALSE(refused[0].probed);
   EXPECT_EQ(refused[0].reason, "not attached: the kernel refused its uprobes");
+  if (::kill(100, 0) != 0) {  // no process 100 here: the refusal is its exit
+    failing.attach_for_process(100);
+    auto gone = failing.coverage(100);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].reason, "not attached: the process exited first");
+  }
   RecordingAttacher capped_attacher;
   TlsLibraries capped(capped_attacher, per_process(proc, 1));
   capped.attach_for_process(200);
