@@ -88,6 +88,10 @@ class GoTls(AgentTestCase):
                 use = self.use_of(token, f"credential_use of the Go client{variant}")
                 self.assert_use(use, server.port, "http/1.1", "/api/v3/user?page=", binary)
                 self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+                # No probe reads Go's server name: the ClientHello the client wrote to the socket says it.
+                self.assertEqual(use["destination"]["sni"], "localhost")
+                self.assert_go_covered(binary, "go1.")
+                self.assertEqual(use["workload"]["tls_coverage"], "covered")
 
     def test_http2_with_go_hpack(self):
         token = fake_github_pat()
@@ -101,6 +105,7 @@ class GoTls(AgentTestCase):
         self.assert_use(use, server.port, "h2", "/v1/models?limit=", binary)
         self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
         self.assertEqual(use["destination"]["host_source"], "authority")
+        self.assert_go_covered(binary, "go1.")
         # The second request's authorization header is an HPACK dynamic-table index in Go's encoder: decoded from the
         # state of the whole stream, a repeat at flush.
         self.agent.stop()

@@ -192,6 +192,7 @@ class TlsCoverage(AgentTestCase):
         self.assertEqual(use["request"]["protocol"], "http/1.1")
         self.assertEqual(use["request"]["path"], "/v1/chat/completions")
         self.assertEqual((use["destination"]["ip"], use["destination"]["port"]), ("127.0.0.1", port), use)
+        self.assertEqual(use["destination"]["sni"], "localhost")  # from the ClientHello Bun wrote to the socket
         self.assertIn({"kind": "env", "name": "API_TOKEN", "path": "", "key": ""}, use["sources"])
         self.assertEqual(use["workload"]["tls_coverage"], "covered")
 

@@ -4,6 +4,7 @@
 
 #include "protocols/response_credentials.h"
 #include "protocols/stream_parser.h"
+#include "protocols/tls/client_hello.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -238,6 +239,7 @@ void CredentialUseSensor::on_connect(const ct_connect_event& e) {
   if (!inet_ntop(family, e.addr, text, sizeof(text))) return;
   if (socket_endpoints_.size() >= 65536) socket_endpoints_.clear();
   const bool from_socket = (e.hdr.flags & CT_FLAG_PEER) != 0;
+  if (!from_socket) hello_server_names_.erase({e.hdr.tgid, e.fd});  // a new connection on this fd
   // The last attempt wins: a refused ::1 may be retried on the same fd number with 127.0.0.1.
   socket_endpoints_[{e.hdr.tgid, e.fd}] = Endpoint{text, e.port, from_socket};
   if (from_socket) return;  // the same socket as before: nothing on it is replaced
@@ -261,6 +263,9 @@ std::vector<CredentialUse> CredentialUseSensor::on_tls_socket(const ct_tls_socke
       ++stats_.tls_streams_paired;
       s.connected = endpoint->second;
       s.fd = e.fd;
+      // No SSL_ctrl to read it from (Go, Bun): the name the ClientHello on this socket asked for.
+      if (auto name = hello_server_names_.find({e.hdr.tgid, e.fd}); s.sni.empty() && name != hello_server_names_.end())
+        s.sni = name->second;
       settle_address(s, Address::connected);
     }
   } else if (s.address == Address::connected &&
@@ -286,6 +291,9 @@ std::vector<CredentialUse> CredentialUseSensor::forget_process(uint32_t pid) {
   tracker_.close_process(pid);
   for (auto it = socket_endpoints_.lower_bound({pid, 0}); it != socket_endpoints_.end() && it->first.first == pid;)
     it = socket_endpoints_.erase(it);
+  for (auto it = hello_server_names_.lower_bound({pid, 0});
+       it != hello_server_names_.end() && it->first.first == pid;)
+    it = hello_server_names_.erase(it);
   sync_stream_stats();
   return take_released();
 }
@@ -347,6 +355,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
   const StreamKey key{e.hdr.tgid, e.ssl | kSocketStream};
   Tracker::Connection& connection = open(key, e.hdr.time_boot_ns);
   Connection& s = connection.context;
+  if (!s.sent_data && e.offset == 0) note_client_hello(e);
   if (!s.sent_data) {
     s.sent_data = true;
     auto endpoint = socket_endpoints_.find({e.hdr.tgid, e.ssl});
@@ -358,6 +367,16 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
   *stop_capture = writes.decided() && (!writes.parser() || writes.parser()->protocol() != "http/1.1");
   if (*stop_capture) tracker_.close(key, CloseReason::kAbandoned);
   return take_released();
+}
+
+// The first bytes written to a connected socket: a TLS ClientHello's server name, for the TLS stream paired with it.
+void CredentialUseSensor::note_client_hello(const ct_tls_data_event& e) {
+  const size_t len = std::min<size_t>(e.len, sizeof(e.data));
+  auto name = protocols::client_hello_server_name(std::string_view(e.data, len));
+  if (!name) return;
+  if (hello_server_names_.size() >= 65536) hello_server_names_.clear();
+  hello_server_names_[{e.hdr.tgid, e.ssl}] = std::move(*name);
+  ++stats_.client_hello_names;
 }
 
 // One chunk of what the process wrote, through the stream tracker: the uses its requests carried.

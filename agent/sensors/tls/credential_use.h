@@ -72,6 +72,7 @@ struct CredentialUseStats {
   uint64_t read_gaps = 0;        // response plaintext not captured
   uint64_t reads_unparsed = 0;   // read chunks of streams whose responses are not parsed (HTTP/2, other protocols)
   uint64_t tls_streams_paired = 0;       // TLS streams whose ciphertext was seen going to a connected socket
+  uint64_t client_hello_names = 0;  // server names read from a ClientHello a watched process wrote to its socket
   uint64_t tls_socket_not_connected = 0;  // …to a socket whose connect() the agent did not see: address unknown
   uint64_t tls_pairing_conflicts = 0;    // streams paired with two sockets: the address is unknown from then on
   uint64_t destinations_unknown = 0;     // uses reported with address_source "unknown"
@@ -138,6 +139,7 @@ class CredentialUseSensor {
   const TokenExchangeStats& token_stats() const { return token_stats_; }
 
  private:
+  void note_client_hello(const ct_tls_data_event& e);
   struct Endpoint {
     std::string ip;
     uint32_t port = 0;
@@ -219,6 +221,7 @@ class CredentialUseSensor {
 
   Tracker tracker_;
   std::map<Key, Endpoint> socket_endpoints_;        // (tgid, fd) → where it connected
+  std::map<Key, std::string> hello_server_names_;   // (tgid, fd) → the SNI of the ClientHello written to it
   std::vector<CredentialUse> released_;             // uses ready to be reported
   std::vector<IssuedCredential> issued_at_close_;  // credentials of responses the close of a stream delimited
   std::vector<ObservedTokenExchange> exchanges_;    // token exchanges ready to be reported

@@ -376,6 +376,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["tls_write_retries"] = tls.write_retries;      // SSL_write repeated after WANT_READ/WRITE: not a request
   sensors["tls_streams_paired"] = tls.tls_streams_paired;
   sensors["tls_socket_not_connected"] = tls.tls_socket_not_connected;
+  sensors["tls_client_hello_names"] = tls.client_hello_names;
   sensors["tls_pairing_conflicts"] = tls.tls_pairing_conflicts;
   sensors["destinations_unknown"] = tls.destinations_unknown;
   sensors["http1_responses"] = tls.responses;
