@@ -113,7 +113,8 @@ mcp:
         if not os.path.exists(self.events_path):
             return []
         with open(self.events_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            # A last line without its newline is still being written by the agent: read next time.
+            return [json.loads(line) for line in f if line.strip() and line.endswith("\n")]
 
     def wait_for(self, pred, timeout=20, what="event"):
         deadline = time.time() + timeout
