@@ -218,6 +218,13 @@ void CredentialUseSensor::fill_address(const Connection& s, CredentialUse& use) 
   use.ip = s.connected.ip;
   use.port = s.connected.port;
   use.address_source = s.connected.from_socket ? kAddressFromSocket : kAddressFromConnect;
+  if (use.sni.empty() && !s.sni.empty()) {  // learned at pairing, from the socket's ClientHello (Go, Bun)
+    use.sni = s.sni;
+    if (use.host.empty()) {
+      use.host = s.sni;
+      use.host_source = kHostFromSni;
+    }
+  }
   if (use.host.empty()) {
     use.host = use.ip;
     use.host_source = kHostFromIp;
