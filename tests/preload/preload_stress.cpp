@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -28,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "fake_agent.h"
@@ -413,8 +415,44 @@ void tls_thread(const TlsIdentity* identity, int pair) {
   free_pair(std::move(tls));
 }
 
-// What a forked child sends, made before the fork: a child of a threaded process must not allocate (ASan's
-// allocator, unlike glibc's malloc, may be locked by another thread at the fork, forever in the child).
+// OpenSSL's memory in a forked child: a child of a threaded process must not use the heap (GCC 12's ASan allocator,
+// unlike glibc's malloc, is not locked across fork: another thread may hold it at the fork, forever in the child,
+// and SSL_write allocates). Every OpenSSL allocation carries its size in front; in the child, allocations come from
+// a static arena and frees are dropped (the child exits soon).
+bool in_forked_child = false;
+constexpr size_t kAllocHeader = 16;
+alignas(16) char child_arena[8 << 20];
+size_t child_arena_used = 0;
+
+void* openssl_malloc(size_t size, const char*, int) {
+  char* block = nullptr;
+  if (!in_forked_child) {
+    block = static_cast<char*>(std::malloc(size + kAllocHeader));
+  } else if (size <= sizeof child_arena - kAllocHeader - child_arena_used) {
+    block = child_arena + child_arena_used;
+    child_arena_used += (size + kAllocHeader + 15) & ~size_t{15};
+  }
+  if (!block) return nullptr;
+  std::memcpy(block, &size, sizeof size);
+  return block + kAllocHeader;
+}
+
+void openssl_free(void* p, const char*, int) {
+  if (p && !in_forked_child) std::free(static_cast<char*>(p) - kAllocHeader);
+}
+
+void* openssl_realloc(void* p, size_t size, const char* file, int line) {
+  if (!p) return openssl_malloc(size, file, line);
+  size_t old = 0;
+  std::memcpy(&old, static_cast<char*>(p) - kAllocHeader, sizeof old);
+  void* moved = openssl_malloc(size, file, line);
+  if (!moved) return nullptr;
+  std::memcpy(moved, p, std::min(old, size));
+  openssl_free(p, file, line);
+  return moved;
+}
+
+// What a forked child sends, made before the fork (the child must not use the heap, see above).
 struct ChildPlan {
   std::array<std::string, kChildRounds> payloads;
   std::string received = std::string(16384, '\0');
@@ -423,6 +461,7 @@ struct ChildPlan {
 // The forked child: getenv of every secret (libc's answer) and a few TLS rounds on the parent's pair; the exit code
 // says what failed. Async-signal-safe calls only, apart from OpenSSL on objects this thread owned.
 [[noreturn]] void forked_child(MemoryTls& tls, ChildPlan& plan) {
+  in_forked_child = true;
   for (size_t i = 0; i < kSecrets.size(); ++i) {
     char* v = getenv(kSecrets[i]);
     if (v != libc_getenv(kSecrets[i]) || !v || std::strcmp(secret_values[i].c_str(), v) != 0) _exit(3);
@@ -646,6 +685,8 @@ void verify_children(std::vector<FakeProcess>& processes) {
 
 int run(const Options& options) {
   main_pid = getpid();
+  if (!CRYPTO_set_mem_functions(openssl_malloc, openssl_realloc, openssl_free))
+    return std::fprintf(stderr, "FAIL: OpenSSL allocated before its memory functions were set\n"), 1;
   if (!resolve_libc()) return std::fprintf(stderr, "FAIL: the hooks are not interposed on getenv\n"), 1;
   for (size_t i = 0; i < kSecrets.size(); ++i) secret_values[i] = secret_value(i);
   if (options.laps_free) tls_budget = 48 << 20;  // the rest of the 64 MiB for env and the other records
