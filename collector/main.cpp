@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "common/metrics.h"
@@ -96,6 +97,12 @@ cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
   }
   out.max_body_bytes = f.max_body_bytes;
   out.threads = f.threads;
+  out.connections = f.connections;
+  if (f.connections.max_per_address > f.connections.max_connections ||
+      f.connections.max_unauthenticated_per_address > f.connections.max_per_address)
+    return cc::Status::error("connections: expected max_unauthenticated_per_address <= max_per_address <= max");
+  if (f.connections.max_buffered_body_bytes < f.max_body_bytes)
+    return cc::Status::error("connections.max_buffered_body_bytes must be at least --max-body-bytes");
   return {};
 }
 
@@ -151,6 +158,22 @@ cc::Status check_settings(const Flags& f, cc::HttpServerOptions& http, cc::Token
   return {};
 }
 
+// Every connection is a descriptor: the soft limit goes up to the hard one (a unit's default soft limit, 1024, is
+// below the default connection limit).
+void raise_file_limit(unsigned max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const rlim_t wanted = max_connections + max_connections / 4 + 64 + 128;  // the server's hard limit and the store's
+  if (limit.rlim_cur < wanted)
+    credtrace::log::warn("open file limit " + std::to_string(limit.rlim_cur) + " is below the " +
+                         std::to_string(wanted) + " that connections.max " + std::to_string(max_connections) +
+                         " needs: raise LimitNOFILE or lower connections.max");
+}
+
 int run(const Flags& f) {
   credtrace::log::Options log_options;
   log_options.component = "credtrace-collector";
@@ -171,8 +194,10 @@ int run(const Flags& f) {
   cc::Router router(ingest, query, *store, metrics, agents, readers,
                     cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()});
   sigset_t signals = stop_signals();
+  raise_file_limit(http.connections.max_connections);
   std::unique_ptr<cc::HttpServer> server;
   if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
+  metrics.set_extra_text([&server] { return cc::connection_metrics_text(server->connection_counts()); });
   cc::Retention retention(*store, metrics, f.retention_days);
   credtrace::log::info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") +
                        http.listen.host + ":" + std::to_string(server->port()) + " (db " +

@@ -71,7 +71,14 @@ std::string Metrics::prometheus_text() const {
   counter(out, "credtrace_collector_retention_deleted_events_total", "Events deleted by --retention-days.",
           load(retention_deleted_));
   out += agent_health_.prometheus_text();
+  std::lock_guard lock(extra_mutex_);
+  if (extra_text_) out += extra_text_();
   return out;
+}
+
+void Metrics::set_extra_text(std::function<std::string()> source) {
+  std::lock_guard lock(extra_mutex_);
+  extra_text_ = std::move(source);
 }
 
 }  // namespace credtrace::collector

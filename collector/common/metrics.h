@@ -4,6 +4,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include "common/agent_health_table.h"
@@ -43,6 +45,8 @@ class Metrics {
   AgentHealthTable& agent_health() { return agent_health_; }
 
   std::string prometheus_text() const;
+  // More lines for prometheus_text() from another part (the HTTP server's connection counters).
+  void set_extra_text(std::function<std::string()> source);
 
  private:
   std::atomic<uint64_t> batches_{0}, events_{0}, duplicates_{0};
@@ -52,6 +56,8 @@ class Metrics {
   std::atomic<uint64_t> retention_deleted_{0};
   std::atomic<uint64_t> tool_calls_{0}, tool_calls_repeated_{0}, tool_calls_without_id_{0}, tool_calls_unknown_{0};
   AgentHealthTable agent_health_;
+  mutable std::mutex extra_mutex_;
+  std::function<std::string()> extra_text_;
 };
 
 }  // namespace credtrace::collector

@@ -72,6 +72,28 @@ void apply_mapping(const YAML::Node& node, const std::string& section, const Set
   }
 }
 
+void apply_connections(const YAML::Node& n, ConnectionLimits& c) {
+  auto count = [](const YAML::Node& v, const std::string& key) {
+    return static_cast<unsigned>(read_int(v, "connections." + key, 1, 1000000));
+  };
+  auto seconds = [](const YAML::Node& v, const std::string& key) {
+    return std::chrono::milliseconds(read_int(v, "connections." + key, 1, 86400) * 1000);
+  };
+  apply_mapping(n, "connections", {
+      {"max", [&](const YAML::Node& v) { c.max_connections = count(v, "max"); }},
+      {"max_per_address", [&](const YAML::Node& v) { c.max_per_address = count(v, "max_per_address"); }},
+      {"max_unauthenticated_per_address", [&](const YAML::Node& v) {
+         c.max_unauthenticated_per_address = count(v, "max_unauthenticated_per_address");
+       }},
+      {"header_timeout_seconds", [&](const YAML::Node& v) { c.header_timeout = seconds(v, "header_timeout_seconds"); }},
+      {"request_timeout_seconds", [&](const YAML::Node& v) { c.request_timeout = seconds(v, "request_timeout_seconds"); }},
+      {"idle_timeout_seconds", [&](const YAML::Node& v) { c.idle_timeout = seconds(v, "idle_timeout_seconds"); }},
+      {"max_buffered_body_bytes", [&](const YAML::Node& v) {
+         c.max_buffered_body_bytes = static_cast<size_t>(read_int(v, "connections.max_buffered_body_bytes", 1 << 20, 1ll << 40));
+       }},
+  });
+}
+
 void apply_root(const YAML::Node& root, CollectorSettings& s) {
   bool db_given = false, db_file_given = false;
   apply_mapping(root, "", {
@@ -119,6 +141,7 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
               }},
          });
        }},
+      {"connections", [&](const YAML::Node& n) { apply_connections(n, s.connections); }},
       {"alerts", [&](const YAML::Node& n) {
          apply_mapping(n, "alerts", {
              {"max_age_days", [&](const YAML::Node& v) { s.alert_max_age_days = static_cast<int>(read_int(v, "alerts.max_age_days", 0, 36500)); }},

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "http/connection_guard.h"
 #include "logging/cli_flags.h"
 
 namespace credtrace::collector {
@@ -26,13 +27,16 @@ struct CollectorSettings {
   int alert_max_age_days = 90;
   int64_t alert_max_jwt_ttl_seconds = 86400;
   std::string alert_allowlist;
+  ConnectionLimits connections;
   credtrace::log::Flags log;
 };
 
 // Applies the YAML text onto settings. Keys: listen, db, db_file (a file whose content is the database URI: a
 // PostgreSQL password stays out of argv and the environment), tls.{cert,key,client_ca}, agent_tokens_file,
 // reader_tokens_file, retention_days, threads, sqlite_synchronous, limits.{max_body_bytes,max_decompressed_bytes,
-// max_batch_events}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}. Unknown keys and bad values are errors
+// max_batch_events}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}, connections.{max,max_per_address,
+// max_unauthenticated_per_address,header_timeout_seconds,request_timeout_seconds,idle_timeout_seconds,
+// max_buffered_body_bytes}. Unknown keys and bad values are errors
 // "NAME:LINE:COLUMN: message"; nothing is applied then.
 Status apply_config_text(const std::string& text, const std::string& name_for_errors, CollectorSettings& settings);
 Status apply_config_file(const std::string& path, CollectorSettings& settings);

@@ -13,6 +13,7 @@ struct HttpRequest {
   std::string path;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::map<std::string, std::string> query;    // URL-decoded; a repeated name keeps its first value
+  std::vector<std::string> repeated_headers;   // lower-cased names sent more than once (headers keeps the first)
   std::string body;
 
   std::string header(const std::string& lower_name) const {

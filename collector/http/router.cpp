@@ -67,9 +67,18 @@ std::optional<HttpReply> Router::check_reader(const HttpRequest& request) {
   return unauthorized(request.header("authorization").empty() ? "missing reader bearer token" : "invalid reader token");
 }
 
-std::optional<HttpReply> Router::before_body(const HttpRequest& request, const ClientCertificate& client) {
-  if (request.path == kIngestPath) return check_ingest(request, client);
-  if (is_query_path(request.path)) return check_reader(request);
+std::optional<HttpReply> Router::before_body(const HttpRequest& request, const ClientCertificate& client,
+                                             bool& authenticated) {
+  if (request.path == kIngestPath) {
+    auto refused = check_ingest(request, client);
+    authenticated = !refused || refused->status == 413;  // 413 comes after the agent was authenticated
+    return refused;
+  }
+  if (is_query_path(request.path)) {
+    auto refused = check_reader(request);
+    authenticated = !refused;
+    return refused;
+  }
   if (content_length(request).value_or(0) > options_.max_body_bytes) return error_reply(413, "body too large");
   return std::nullopt;
 }

@@ -23,7 +23,8 @@ class Router final : public HttpHandler {
       : ingest_(ingest), query_(query), store_(store), metrics_(metrics), agents_(agents), readers_(readers),
         options_(options) {}
 
-  std::optional<HttpReply> before_body(const HttpRequest& request, const ClientCertificate& client) override;
+  std::optional<HttpReply> before_body(const HttpRequest& request, const ClientCertificate& client,
+                                       bool& authenticated) override;
   HttpReply handle(const HttpRequest& request) override;
   HttpReply body_too_large(const HttpRequest& request) override;
 
