@@ -37,6 +37,28 @@ TEST(CollectorConfig, EveryKeyReachesItsSetting) {
   EXPECT_EQ(s.alert_allowlist, "/etc/allow");
 }
 
+TEST(CollectorConfig, ConnectionLimitsReachTheirSettings) {
+  CollectorSettings s;
+  Status status = apply_config_text(
+      "connections:\n  max: 500\n  max_per_address: 100\n  max_unauthenticated_per_address: 10\n"
+      "  header_timeout_seconds: 5\n  request_timeout_seconds: 20\n  idle_timeout_seconds: 15\n"
+      "  max_buffered_body_bytes: 33554432\n",
+      "collector.yaml", s);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(s.connections.max_connections, 500u);
+  EXPECT_EQ(s.connections.max_per_address, 100u);
+  EXPECT_EQ(s.connections.max_unauthenticated_per_address, 10u);
+  EXPECT_EQ(s.connections.header_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s.connections.request_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(s.connections.idle_timeout, std::chrono::seconds(15));
+  EXPECT_EQ(s.connections.max_buffered_body_bytes, 33554432u);
+  status = apply_config_text("connections:\n  header_timeout_seconds: 0\n", "c.yaml", s);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("c.yaml:2:27: connections.header_timeout_seconds: 0 is out of range"),
+            std::string::npos) << status.message();
+  EXPECT_EQ(s.connections.header_timeout, std::chrono::seconds(5));  // nothing applied
+}
+
 TEST(CollectorConfig, AnEmptyFileKeepsTheDefaults) {
   CollectorSettings s;
   ASSERT_TRUE(apply_config_text("", "c.yaml", s).ok());
