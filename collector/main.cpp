@@ -189,8 +189,8 @@ int run(const Flags& f) {
   if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
 
   cc::Metrics metrics;
-  cc::IngestService ingest(*store, metrics, cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}});
-  cc::QueryApi query(*store, metrics);
+  cc::IngestService ingest(*store, metrics, cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits});
+  cc::QueryApi query(*store, metrics, f.max_answer_bytes);
   cc::Router router(ingest, query, *store, metrics, agents, readers,
                     cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()});
   sigset_t signals = stop_signals();

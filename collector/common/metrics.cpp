@@ -46,6 +46,9 @@ std::string Metrics::prometheus_text() const {
   counter(out, "credtrace_collector_ingest_events_total", "Events stored.", load(events_));
   counter(out, "credtrace_collector_ingest_duplicates_total", "Replayed batches acknowledged without storing.",
           load(duplicates_));
+  counter(out, "credtrace_collector_ingest_events_truncated_total",
+          "Events stored with fields cut to limits.max_string_bytes / max_repeated_entries (named in truncated_fields).",
+          load(truncated_));
   out += "# HELP credtrace_collector_ingest_rejects_total Ingest requests refused, by reason.\n"
          "# TYPE credtrace_collector_ingest_rejects_total counter\n";
   for (size_t i = 0; i < rejects_.size(); ++i)

@@ -32,6 +32,7 @@ class Metrics {
     batches_.fetch_add(1, std::memory_order_relaxed);
     events_.fetch_add(events, std::memory_order_relaxed);
   }
+  void events_truncated(uint64_t events) { truncated_.fetch_add(events, std::memory_order_relaxed); }
   void batch_duplicate() { duplicates_.fetch_add(1, std::memory_order_relaxed); }
   void rejected(RejectReason reason) { rejects_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed); }
   void query(bool ok) { (ok ? queries_ : query_errors_).fetch_add(1, std::memory_order_relaxed); }
@@ -49,7 +50,7 @@ class Metrics {
   void set_extra_text(std::function<std::string()> source);
 
  private:
-  std::atomic<uint64_t> batches_{0}, events_{0}, duplicates_{0};
+  std::atomic<uint64_t> batches_{0}, events_{0}, duplicates_{0}, truncated_{0};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectReason::kCount)> rejects_{};
   std::atomic<uint64_t> queries_{0}, query_errors_{0}, reader_unauthorized_{0};
   std::atomic<uint64_t> ingest_micros_{0}, ingest_count_{0};

@@ -139,6 +139,21 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
              {"max_batch_events", [&](const YAML::Node& v) {
                 s.max_batch_events = static_cast<size_t>(read_int(v, "limits.max_batch_events", 1, 10000000));
               }},
+             {"max_string_bytes", [&](const YAML::Node& v) {
+                s.event_limits.max_string_bytes = static_cast<size_t>(read_int(v, "limits.max_string_bytes", 256, 1ll << 30));
+              }},
+             {"max_repeated_entries", [&](const YAML::Node& v) {
+                s.event_limits.max_repeated_entries = static_cast<size_t>(read_int(v, "limits.max_repeated_entries", 16, 1ll << 24));
+              }},
+             {"max_event_bytes", [&](const YAML::Node& v) {
+                s.event_limits.max_event_bytes = static_cast<size_t>(read_int(v, "limits.max_event_bytes", 1024, 1ll << 31));
+              }},
+             {"max_answer_bytes", [&](const YAML::Node& v) {
+                s.max_answer_bytes = static_cast<size_t>(read_int(v, "limits.max_answer_bytes", 4096, 1ll << 32));
+              }},
+             {"max_clock_ahead_seconds", [&](const YAML::Node& v) {
+                s.event_limits.max_ahead_seconds = read_int(v, "limits.max_clock_ahead_seconds", 0, 365ll * 86400);
+              }},
          });
        }},
       {"connections", [&](const YAML::Node& n) { apply_connections(n, s.connections); }},

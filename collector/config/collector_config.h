@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "http/connection_guard.h"
+#include "ingest/event_limits.h"
 #include "logging/cli_flags.h"
 
 namespace credtrace::collector {
@@ -28,13 +29,15 @@ struct CollectorSettings {
   int64_t alert_max_jwt_ttl_seconds = 86400;
   std::string alert_allowlist;
   ConnectionLimits connections;
+  EventLimits event_limits;
+  size_t max_answer_bytes = 8u << 20;  // a query answer's JSON (a page is cut before it, its cursor continues)
   credtrace::log::Flags log;
 };
 
 // Applies the YAML text onto settings. Keys: listen, db, db_file (a file whose content is the database URI: a
 // PostgreSQL password stays out of argv and the environment), tls.{cert,key,client_ca}, agent_tokens_file,
 // reader_tokens_file, retention_days, threads, sqlite_synchronous, limits.{max_body_bytes,max_decompressed_bytes,
-// max_batch_events}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}, connections.{max,max_per_address,
+// max_batch_events,max_string_bytes,max_repeated_entries,max_event_bytes,max_clock_ahead_seconds,max_answer_bytes}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}, connections.{max,max_per_address,
 // max_unauthenticated_per_address,header_timeout_seconds,request_timeout_seconds,idle_timeout_seconds,
 // max_buffered_body_bytes}. Unknown keys and bad values are errors
 // "NAME:LINE:COLUMN: message"; nothing is applied then.

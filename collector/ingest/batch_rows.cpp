@@ -53,6 +53,8 @@ Status event_error(int index, const std::string& message) {
 // `changed`: validation normalised the event (agent_id filled in, fingerprint lowercased).
 Status validate_event(v1::Event& event, int index, const std::string& agent_id, bool& changed) {
   if (event.type().empty() || event.type().size() > kMaxType) return event_error(index, "type must be 1-64 bytes");
+  if (event.has_credential_use() && event.credential().fingerprint().empty())
+    return event_error(index, "credential.fingerprint is required for a credential_use");
   if (event.agent_id().empty()) event.set_agent_id(agent_id), changed = true;
   if (event.agent_id() != agent_id) return event_error(index, "agent_id differs from the batch's agent_id");
   if (Status s = validate_nested_credentials(event, changed); !s.ok()) return event_error(index, s.message());

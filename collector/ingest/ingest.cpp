@@ -85,7 +85,14 @@ std::optional<HttpReply> IngestService::decode_batch(const std::string& raw, Bat
     return reject(RejectReason::kBadProtobuf, 400, "body is not a protobuf credtrace.v1.IngestBatch");
   std::vector<std::string_view> wire_events;  // each event as sent: stored without re-encoding
   bool have_wire = batch_event_slices(raw, wire_events);
-  if (Status s = build_batch_rows(batch, now_ns(), options_.batch, rows, have_wire ? &wire_events : nullptr); !s.ok())
+  const int64_t received_ns = now_ns();
+  if (const size_t cut = truncate_oversized_fields(batch, options_.events); cut > 0) {
+    metrics_.events_truncated(cut);
+    have_wire = false;  // the events changed: stored re-encoded, not as received
+  }
+  if (Status s = check_batch_limits(batch, options_.events, received_ns); !s.ok())
+    return reject(RejectReason::kInvalidBatch, 400, "invalid batch: " + s.message());
+  if (Status s = build_batch_rows(batch, received_ns, options_.batch, rows, have_wire ? &wire_events : nullptr); !s.ok())
     return reject(RejectReason::kInvalidBatch, 400, "invalid batch: " + s.message());
   return std::nullopt;
 }

@@ -6,6 +6,7 @@
 #include "common/metrics.h"
 #include "http/http_types.h"
 #include "ingest/batch_rows.h"
+#include "ingest/event_limits.h"
 #include "store/store.h"
 
 namespace credtrace::collector {
@@ -13,6 +14,7 @@ namespace credtrace::collector {
 struct IngestOptions {
   size_t max_decompressed_bytes = 64 << 20;
   BatchLimits batch;
+  EventLimits events;
 };
 
 class IngestService {

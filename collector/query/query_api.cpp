@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,17 @@ struct Params {
       return 0;
     }
     return value;
+  }
+  // The cursor of a listing ordered by key (credentials: a fingerprint; workloads: a workload id): empty, or a key
+  // of the same shape as the ones this API hands out.
+  std::string key_cursor(bool fingerprint_key) {
+    std::string text = get("cursor");
+    if (text.empty()) return text;
+    const bool printable = text.size() <= 1024 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+      return c >= 0x20 && c != 0x7f;
+    });
+    if ((fingerprint_key ? !is_fingerprint(text) : !printable) && !error) error = error_reply(400, "bad cursor");
+    return text;
   }
   // A fingerprint filter: empty, or 64 hex digits (lowercased).
   std::string fingerprint() {
@@ -268,32 +280,33 @@ json alert_json(const AlertSummary& a) {
   return out;
 }
 
-template <typename Item, typename Render>
-json array_of(const std::vector<Item>& items, Render render) {
-  json out = json::array();
-  for (const auto& item : items) out.push_back(render(item));
-  return out;
+// A page's items, each as JSON, and the cursors: the page's own, or the one that continues after a given item.
+json item_json(const StoredEvent& stored) {
+  v1::Event event;
+  json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
+  item["id"] = stored.id;
+  return item;
 }
-
-// A page's items and next cursor, as listings render them.
-json items_json(const EventPage& page) {
-  v1::Event event;  // one message for every item: parsing clears it
-  return array_of(page.events, [&](const StoredEvent& stored) {
-    json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
-    item["id"] = stored.id;
-    return item;
-  });
-}
-json items_json(const CredentialPage& page) { return array_of(page.credentials, credential_json); }
-json items_json(const WorkloadPage& page) { return array_of(page.workloads, workload_json); }
-json items_json(const AlertPage& page) { return array_of(page.alerts, alert_json); }
-json items_json(const ToolCallPage& page) { return array_of(page.calls, tool_call_json); }
+json item_json(const CredentialSummary& item) { return credential_json(item); }
+json item_json(const WorkloadSummary& item) { return workload_json(item); }
+json item_json(const AlertSummary& item) { return alert_json(item); }
+json item_json(const ToolCallSummary& item) { return tool_call_json(item); }
+const std::vector<StoredEvent>& items_of(const EventPage& page) { return page.events; }
+const std::vector<CredentialSummary>& items_of(const CredentialPage& page) { return page.credentials; }
+const std::vector<WorkloadSummary>& items_of(const WorkloadPage& page) { return page.workloads; }
+const std::vector<AlertSummary>& items_of(const AlertPage& page) { return page.alerts; }
+const std::vector<ToolCallSummary>& items_of(const ToolCallPage& page) { return page.calls; }
 std::string id_cursor(int64_t before_id) { return before_id ? std::to_string(before_id) : ""; }
 std::string next_cursor(const EventPage& page) { return id_cursor(page.next_before_id); }
 std::string next_cursor(const CredentialPage& page) { return page.next_after; }
 std::string next_cursor(const WorkloadPage& page) { return page.next_after; }
 std::string next_cursor(const AlertPage& page) { return id_cursor(page.next_before_id); }
 std::string next_cursor(const ToolCallPage& page) { return id_cursor(page.next_before_id); }
+std::string cursor_after(const StoredEvent& item) { return id_cursor(item.id); }
+std::string cursor_after(const CredentialSummary& item) { return item.fingerprint; }
+std::string cursor_after(const WorkloadSummary& item) { return item.id; }
+std::string cursor_after(const AlertSummary& item) { return id_cursor(item.id); }
+std::string cursor_after(const ToolCallSummary& item) { return id_cursor(item.event_id); }
 
 }  // namespace
 
@@ -320,7 +333,20 @@ HttpReply QueryApi::listing(const char* key, Read read) {
   Page page;
   if (Status s = read(page); !s.ok()) return store_failed(s);
   metrics_.query(true);
-  return json_reply({{key, items_json(page)}, {"next_cursor", cursor_json(next_cursor(page))}});
+  const auto& items = items_of(page);
+  json out = json::array();
+  std::string cursor = next_cursor(page);
+  size_t bytes = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    json item = item_json(items[i]);
+    bytes += item.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
+    if (i > 0 && bytes > max_answer_bytes_) {  // the rest comes with the next page
+      cursor = cursor_after(items[i - 1]);
+      break;
+    }
+    out.push_back(std::move(item));
+  }
+  return json_reply({{key, std::move(out)}, {"next_cursor", cursor_json(cursor)}});
 }
 
 HttpReply QueryApi::events(const HttpRequest& request) {
@@ -335,7 +361,7 @@ HttpReply QueryApi::events(const HttpRequest& request) {
 HttpReply QueryApi::credentials(const HttpRequest& request) {
   Params p{request, std::nullopt};
   p.only({"type", "workload", "host", "limit", "cursor"});
-  CredentialFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.get("cursor"), p.limit(),
+  CredentialFilter filter{p.get("type"), p.get("workload"), p.get("host"), p.key_cursor(true), p.limit(),
                           kListLinksPerKind};
   if (p.error) return *p.error;
   return listing<CredentialPage>("credentials", [&](CredentialPage& page) { return store_.credentials(filter, page); });
@@ -353,7 +379,7 @@ HttpReply QueryApi::credential(const std::string& fingerprint) {
 HttpReply QueryApi::workloads(const HttpRequest& request) {
   Params p{request, std::nullopt};
   p.only({"host", "workload", "tls_coverage", "limit", "cursor"});
-  WorkloadFilter filter{p.get("host"), p.get("workload"), p.get("cursor"), p.limit(), p.tls_coverage()};
+  WorkloadFilter filter{p.get("host"), p.get("workload"), p.key_cursor(false), p.limit(), p.tls_coverage()};
   if (p.error) return *p.error;
   return listing<WorkloadPage>("workloads", [&](WorkloadPage& page) { return store_.workloads(filter, page); });
 }

@@ -109,7 +109,7 @@ class ToolCallScenarios:
             "transport": "stdio", "session_id": "s-1", "protocol_version": "2025-06-18", "client_name": "claude-code",
             "client_version": "2.0.14", "server_name": "github-mcp-server", "server_version": "0.9.1", "side": "server",
             "client_capabilities": ["roots"], "server_capabilities": ["tools"]})
-        huge_tool = "t" * 100000
+        huge_tool = "t" * 60000  # under limits.max_string_bytes (64 KiB): stored, the column cut
         batches = [
             [session, use, ambiguous, tools(GITHUB, now, "s-1", [("create_issue", SHA["a"]), ("search", SHA["b"])])],
             [call("c0001", now + 1, downstream=downstream),

@@ -37,6 +37,21 @@ TEST(CollectorConfig, EveryKeyReachesItsSetting) {
   EXPECT_EQ(s.alert_allowlist, "/etc/allow");
 }
 
+TEST(CollectorConfig, IngestLimitsReachTheirSettings) {
+  CollectorSettings s;
+  Status status = apply_config_text(
+      "limits:\n  max_string_bytes: 1024\n  max_repeated_entries: 100\n  max_event_bytes: 4096\n"
+      "  max_clock_ahead_seconds: 60\n  max_answer_bytes: 65536\n",
+      "collector.yaml", s);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(s.event_limits.max_string_bytes, 1024u);
+  EXPECT_EQ(s.event_limits.max_repeated_entries, 100u);
+  EXPECT_EQ(s.event_limits.max_event_bytes, 4096u);
+  EXPECT_EQ(s.event_limits.max_ahead_seconds, 60);
+  EXPECT_EQ(s.max_answer_bytes, 65536u);
+  EXPECT_FALSE(apply_config_text("limits:\n  max_string_bytes: 10\n", "c.yaml", s).ok());
+}
+
 TEST(CollectorConfig, ConnectionLimitsReachTheirSettings) {
   CollectorSettings s;
   Status status = apply_config_text(

@@ -425,7 +425,7 @@ TEST(ProtoJson, KeyOrderOfTheSchema) {
   event.mutable_mcp_server_exit()->set_exit_code(0);
   event.mutable_mcp_server_exit()->set_duration_seconds(1.5);
   std::string want =
-      "{\"type\":\"mcp_server_exit\",\"host\":\"\",\"agent_id\":\"\",\"sources\":[],"
+      "{\"type\":\"mcp_server_exit\",\"host\":\"\",\"agent_id\":\"\",\"sources\":[],\"truncated_fields\":[],"
       "\"mcp_server_exit\":{\"outcome\":\"exited\",\"exit_code\":0,\"duration_seconds\":1.5},"
       "\"time\":\"2026-09-21T14:13:20.123Z\"}";
   EXPECT_EQ(reference(event), want);
