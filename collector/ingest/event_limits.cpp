@@ -156,9 +156,10 @@ size_t truncate_oversized_fields(v1::IngestBatch& batch, const EventLimits& limi
   size_t changed = 0;
   for (v1::Event& event : *batch.mutable_events()) {
     std::vector<std::string> cuts;
+    const bool forged = event.truncated_fields_size() > 0;
     event.clear_truncated_fields();  // only the collector says what it cut
     truncate_message(event, "", limits, cuts);
-    if (cuts.empty()) continue;
+    if (cuts.empty() && !forged) continue;
     ++changed;
     for (std::string& cut : cuts) event.add_truncated_fields(std::move(cut));
   }

@@ -20,7 +20,8 @@ struct EventLimits {
 };
 
 // Cuts every string over max_string_bytes (at a UTF-8 character boundary) and drops the entries of every repeated
-// field past max_repeated_entries, naming each cut in the event's truncated_fields. Returns the events changed.
+// field past max_repeated_entries, naming each cut in the event's truncated_fields (a truncated_fields the agent
+// sent is dropped). Returns the events changed (to be stored re-encoded, not as received).
 size_t truncate_oversized_fields(v1::IngestBatch& batch, const EventLimits& limits);
 
 // The first limit the batch breaks, as "event N: FIELD.PATH: what, limit" (or "batch: ..." for the batch's own
