@@ -1,6 +1,8 @@
 // /proc readers: plain open/read loops with size caps (procfs files report size 0), no exceptions.
 #include "identity/procfs.h"
 
+#include <atomic>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,11 +50,17 @@ class ReadBuffer {
       ssize_t n = ::read(fd, buf_.data() + used_, buf_.size() - used_);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return false;
-      if (n == 0) break;
+      if (n == 0) return true;
       used_ += static_cast<size_t>(n);
     }
+    char more;  // at the cap: one byte more says whether the file goes on
+    ssize_t n;
+    do n = ::read(fd, &more, 1);
+    while (n < 0 && errno == EINTR);
+    truncated_ = n > 0;
     return true;
   }
+  bool truncated() const { return truncated_; }
 
   void cleanse() {
     if (wipe_ && !buf_.empty()) OPENSSL_cleanse(buf_.data(), buf_.size());
@@ -69,6 +77,7 @@ class ReadBuffer {
   bool wipe_;
   std::vector<char> buf_;
   size_t used_ = 0;
+  bool truncated_ = false;
 };
 
 bool read_into(const std::string& path, size_t cap, ReadBuffer& buf) {
@@ -202,10 +211,17 @@ std::optional<ProcStatus> read_status(int32_t pid, const std::string& proc_root)
   return st;
 }
 
+std::atomic<uint64_t> cmdline_truncations{0}, environ_truncations{0};
+
 std::optional<std::vector<std::string>> read_cmdline(int32_t pid, const std::string& proc_root) {
   ReadBuffer buf(false);
   if (!read_into(pid_path(proc_root, pid, "cmdline"), kMaxCmdlineBytes, buf)) return std::nullopt;
+  if (buf.truncated()) cmdline_truncations.fetch_add(1, std::memory_order_relaxed);
   return split_nul(buf.view());
+}
+
+ProcfsTruncations procfs_truncations() {
+  return {cmdline_truncations.load(std::memory_order_relaxed), environ_truncations.load(std::memory_order_relaxed)};
 }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> read_environ(int32_t pid,
@@ -214,6 +230,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_environ(int
   if (!read_into(pid_path(proc_root, pid, "environ"), kMaxEnvironBytes, buf)) return std::nullopt;
   std::vector<std::pair<std::string, std::string>> vars;
   std::string_view raw = buf.view();
+  if (buf.truncated()) {  // the last entry may be cut inside its value: a cut value is not the value, left out
+    environ_truncations.fetch_add(1, std::memory_order_relaxed);
+    raw = raw.substr(0, raw.rfind('\0') == std::string_view::npos ? 0 : raw.rfind('\0') + 1);
+  }
   size_t start = 0;
   while (start < raw.size()) {
     size_t end = std::min(raw.find('\0', start), raw.size());

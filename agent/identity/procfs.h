@@ -26,11 +26,19 @@ std::optional<ProcStatus> read_status(int32_t pid, const std::string& proc_root 
 // argv split at NULs (empty vector for kernel threads); nullopt when unreadable. Capped at kMaxCmdlineBytes.
 std::optional<std::vector<std::string>> read_cmdline(int32_t pid, const std::string& proc_root = "/proc");
 
+// How many reads of cmdline and environ stopped at their caps since start (a hostile or huge process), for
+// agent_health (sensors procfs_cmdline_truncated, procfs_environ_truncated).
+struct ProcfsTruncations {
+  uint64_t cmdline = 0, environ = 0;
+};
+ProcfsTruncations procfs_truncations();
+
 // Splits a NUL-separated buffer; a trailing NUL does not produce an empty last element.
 std::vector<std::string> split_nul(std::string_view raw);
 
 // environ as NAME=VALUE pairs (split at the first '='; entries without '=' get an empty value).
-// The raw buffer is zeroed (OPENSSL_cleanse) before returning. Capped at kMaxEnvironBytes.
+// The raw buffer is zeroed (OPENSSL_cleanse) before returning. Capped at kMaxEnvironBytes: past the cap the entry
+// cut by it is left out and the truncation counted.
 std::optional<std::vector<std::pair<std::string, std::string>>> read_environ(int32_t pid,
                                                                            const std::string& proc_root = "/proc");
 

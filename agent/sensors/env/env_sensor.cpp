@@ -94,6 +94,9 @@ void EnvSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["exec_environments_truncated"] = envs.truncated;
   sensors["exec_environment_gaps"] = envs.gaps;
   sensors["exec_environments_evicted"] = envs.evicted;
+  const identity::ProcfsTruncations procfs = identity::procfs_truncations();
+  sensors["procfs_cmdline_truncated"] = procfs.cmdline;
+  sensors["procfs_environ_truncated"] = procfs.environ;
   for (const auto& [kind, n] : errors_) (*health.mutable_agent_errors())[kind] = n;
 }
 

@@ -267,6 +267,22 @@ TEST(FakeProc, CmdlineAndEnvironCaps) {
   using Env = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(*env, (Env{{"A", "1"}, {"NOEQ", ""}, {"B", "=2"}}));
 
+  const ProcfsTruncations before = procfs_truncations();
+  std::string big_env("FIRST=1", 8);  // with its NUL
+  while (big_env.size() < kMaxEnvironBytes - 10) big_env += std::string("PAD=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\0", 42);
+  big_env += std::string("CUT=") + std::string(100, 'v') + std::string("\0LAST=2\0", 8);
+  root.write("7/environ", big_env);
+  auto cut = read_environ(7, root.path().string());
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->front(), (std::pair<std::string, std::string>{"FIRST", "1"}));
+  EXPECT_NE(cut->back().first, "CUT") << "an entry cut by the cap is left out, not reported with a cut value";
+  EXPECT_EQ(cut->back().first, "PAD");
+  EXPECT_EQ(procfs_truncations().environ, before.environ + 1);
+  EXPECT_GE(before.cmdline, 1u);  // the big cmdline above
+  root.write("8/environ", std::string("A=1\0", 4));
+  ASSERT_TRUE(read_environ(8, root.path().string()).has_value());
+  EXPECT_EQ(procfs_truncations().environ, before.environ + 1) << "a file under the cap is not counted";
+
   root.write("6/cmdline", "");
   auto empty = read_cmdline(6, root.path().string());
   ASSERT_TRUE(empty.has_value());
