@@ -169,8 +169,10 @@ bool is_non_value_literal(std::string_view value) {
 // A key that spells out its own value ("ghp_x…=ghp_x…"): the value is cut out of it.
 std::string redact_value_in(std::string key, std::string_view value) {
   if (value.size() < 4) return key;
-  for (size_t at = key.find(value); at != std::string::npos; at = key.find(value, at)) {
-    key.replace(at, value.size(), "<redacted>");
+  constexpr std::string_view kMarker = "<redacted>";
+  // Searching goes on after each marker: a value found inside the marker ("acted") is never replaced again.
+  for (size_t at = key.find(value); at != std::string::npos; at = key.find(value, at + kMarker.size())) {
+    key.replace(at, value.size(), kMarker);
   }
   return key;
 }

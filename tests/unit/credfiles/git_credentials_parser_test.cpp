@@ -35,5 +35,17 @@ TEST(GitCredentialsParser, BadLineIsReported) {
   EXPECT_NE(r.error.find("line 5: not a scheme://user:password@host URL"), std::string::npos) << r.error;
 }
 
+// Found by fuzz_credfiles_git_credentials: a password that occurs inside the "<redacted>" marker put in its place
+// ("acted>") made the key's redaction replace it again and again until memory ran out.
+TEST(GitCredentialsParser, APasswordFoundInTheRedactionMarkerEnds) {
+  const std::string input =  // the fuzzer's input: user "fake%41u\xf3rede<r", password "acted>"
+      "htgps://fake%41u\xf3rede<r:acted>@git.fa~ttpo://oauth-here1:glpat-FEf@github.cohtt\nh\xfapath2:pat-FAKEfAKEfae."
+      "example\nhttps://AK%t-Fh-here1:glpat-FEf@github.cohttpAKo";
+  ParseResult r = parse_git_credentials(input);
+  for (const Finding& f : r.findings) {
+    EXPECT_LT(f.key.size(), 200u) << f.key;
+  }
+}
+
 }  // namespace
 }  // namespace credtrace::credfiles
