@@ -232,7 +232,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_environ(int
   std::string_view raw = buf.view();
   if (buf.truncated()) {  // the last entry may be cut inside its value: a cut value is not the value, left out
     environ_truncations.fetch_add(1, std::memory_order_relaxed);
-    raw = raw.substr(0, raw.rfind('\0') == std::string_view::npos ? 0 : raw.rfind('\0') + 1);
+    const size_t last_nul = raw.rfind('\0');
+    raw = raw.substr(0, last_nul == std::string_view::npos ? 0 : last_nul + 1);
   }
   size_t start = 0;
   while (start < raw.size()) {

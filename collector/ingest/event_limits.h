@@ -19,14 +19,19 @@ struct EventLimits {
   int64_t max_ahead_seconds = 86400;       // an agent's clock at most a day ahead of the collector's
 };
 
-// Cuts every string over max_string_bytes (at a UTF-8 character boundary) and drops the entries of every repeated
-// field past max_repeated_entries, naming each cut in the event's truncated_fields (a truncated_fields the agent
-// sent is dropped). Returns the events changed (to be stored re-encoded, not as received).
-size_t truncate_oversized_fields(v1::IngestBatch& batch, const EventLimits& limits);
+// What bound_batch did to a batch it let through.
+struct BoundedBatch {
+  size_t changed = 0;    // events changed: to be stored re-encoded, not as received
+  size_t truncated = 0;  // events with fields cut (named in their truncated_fields)
+};
 
-// The first limit the batch breaks, as "event N: FIELD.PATH: what, limit" (or "batch: ..." for the batch's own
-// fields); ok when it breaks none. `now_ns`: the collector's clock (UNIX ns). JWT claims (exp, iat) are facts about a
-// token, not observations: they only need to be valid timestamps (years 1 to 9999).
-Status check_batch_limits(const v1::IngestBatch& batch, const EventLimits& limits, int64_t now_ns);
+// One walk over every field of every event: a string over max_string_bytes is cut at a UTF-8 character boundary and
+// a repeated field's entries past max_repeated_entries dropped, each cut named in the event's truncated_fields (a
+// truncated_fields the agent sent is dropped); a value no event may hold refuses the batch, as
+// "event N: FIELD.PATH: what" ("sent_at: ..." for the batch's own time): an event still over max_event_bytes, an
+// observation time outside 2000-01-01 .. `now_ns` + max_ahead_seconds or nanos out of range, a NaN or infinity.
+// JWT claims (exp, iat) are facts about a token, not observations: they only need to be valid timestamps (years 1
+// to 9999).
+Status bound_batch(v1::IngestBatch& batch, const EventLimits& limits, int64_t now_ns, BoundedBatch& out);
 
 }  // namespace credtrace::collector

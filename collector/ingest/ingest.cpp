@@ -86,13 +86,11 @@ std::optional<HttpReply> IngestService::decode_batch(const std::string& raw, Bat
   std::vector<std::string_view> wire_events;  // each event as sent: stored without re-encoding
   bool have_wire = batch_event_slices(raw, wire_events);
   const int64_t received_ns = now_ns();
-  if (truncate_oversized_fields(batch, options_.events) > 0) {
-    have_wire = false;  // the events changed: stored re-encoded, not as received
-    metrics_.events_truncated(static_cast<uint64_t>(std::count_if(
-        batch.events().begin(), batch.events().end(), [](const v1::Event& e) { return e.truncated_fields_size() > 0; })));
-  }
-  if (Status s = check_batch_limits(batch, options_.events, received_ns); !s.ok())
+  BoundedBatch bounded;
+  if (Status s = bound_batch(batch, options_.events, received_ns, bounded); !s.ok())
     return reject(RejectReason::kInvalidBatch, 400, "invalid batch: " + s.message());
+  if (bounded.changed > 0) have_wire = false;  // those events are stored re-encoded, not as received
+  metrics_.events_truncated(bounded.truncated);
   if (Status s = build_batch_rows(batch, received_ns, options_.batch, rows, have_wire ? &wire_events : nullptr); !s.ok())
     return reject(RejectReason::kInvalidBatch, 400, "invalid batch: " + s.message());
   return std::nullopt;

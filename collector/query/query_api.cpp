@@ -280,17 +280,21 @@ json alert_json(const AlertSummary& a) {
   return out;
 }
 
-// A page's items, each as JSON, and the cursors: the page's own, or the one that continues after a given item.
-json item_json(const StoredEvent& stored) {
+// A page's items as JSON (one renderer per page: the event message is reused, parsing clears it), and the cursors:
+// the page's own, or the one that continues after a given item.
+struct ItemJson {
   v1::Event event;
-  json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
-  item["id"] = stored.id;
-  return item;
-}
-json item_json(const CredentialSummary& item) { return credential_json(item); }
-json item_json(const WorkloadSummary& item) { return workload_json(item); }
-json item_json(const AlertSummary& item) { return alert_json(item); }
-json item_json(const ToolCallSummary& item) { return tool_call_json(item); }
+  json operator()(const StoredEvent& stored) {
+    json item = event.ParseFromString(stored.payload) ? proto_json(event) : json::object();
+    item["id"] = stored.id;
+    return item;
+  }
+  json operator()(const CredentialSummary& item) const { return credential_json(item); }
+  json operator()(const WorkloadSummary& item) const { return workload_json(item); }
+  json operator()(const AlertSummary& item) const { return alert_json(item); }
+  json operator()(const ToolCallSummary& item) const { return tool_call_json(item); }
+};
+std::string dumped(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 const std::vector<StoredEvent>& items_of(const EventPage& page) { return page.events; }
 const std::vector<CredentialSummary>& items_of(const CredentialPage& page) { return page.credentials; }
 const std::vector<WorkloadSummary>& items_of(const WorkloadPage& page) { return page.workloads; }
@@ -333,20 +337,28 @@ HttpReply QueryApi::listing(const char* key, Read read) {
   Page page;
   if (Status s = read(page); !s.ok()) return store_failed(s);
   metrics_.query(true);
+  // Each item is serialized once, into the answer; the answer is what json_reply({key: items, "next_cursor": c})
+  // prints (an object's keys in order).
   const auto& items = items_of(page);
-  json out = json::array();
+  ItemJson render;
+  std::string array = "[";
   std::string cursor = next_cursor(page);
-  size_t bytes = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    json item = item_json(items[i]);
-    bytes += item.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
-    if (i > 0 && bytes > max_answer_bytes_) {  // the rest comes with the next page
+    std::string item = dumped(render(items[i]));
+    if (i > 0 && array.size() + item.size() + 1 > max_answer_bytes_) {  // the rest comes with the next page
       cursor = cursor_after(items[i - 1]);
       break;
     }
-    out.push_back(std::move(item));
+    if (i > 0) array += ',';
+    array += item;
   }
-  return json_reply({{key, std::move(out)}, {"next_cursor", cursor_json(cursor)}});
+  array += ']';
+  const std::string items_member = dumped(json(key)) + ":" + array;
+  const std::string cursor_member = "\"next_cursor\":" + dumped(cursor_json(cursor));
+  HttpReply reply;
+  reply.body = std::string(key) < "next_cursor" ? "{" + items_member + "," + cursor_member + "}"
+                                                 : "{" + cursor_member + "," + items_member + "}";
+  return reply;
 }
 
 HttpReply QueryApi::events(const HttpRequest& request) {

@@ -8,8 +8,9 @@ import time
 import unittest
 import zlib
 
-from collector_harness import (AGENT_TOKEN, Collector, encode, fake_github_pat, fingerprint, health_event,
+from collector_harness import (Collector, encode, fake_github_pat, fingerprint, health_event,
                                use_event)
+from test_collector import all_pages
 
 AGENT = "agent-hostile-1"
 
@@ -106,16 +107,8 @@ class HostileInputTest(unittest.TestCase):
     def events_stored(self):
         return len(self.all_events())
 
-    def all_events(self, path="/v1/events?limit=1000"):
-        out, cursor = [], None
-        while True:
-            reply = self.collector.query(path + (f"&cursor={cursor}" if cursor else ""))
-            self.assertEqual(reply.status, 200, reply.body)
-            page = reply.json()
-            out += page["events"]
-            cursor = page["next_cursor"]
-            if not cursor:
-                return out
+    def all_events(self):
+        return all_pages(self.collector, "/v1/events", "events", 1000)[0]
 
     def test_a_30_mib_host_is_cut_and_flagged(self):
         huge = self.use(host="h" * (30 << 20))  # in event.host and workload.host: 60 MiB, 61 KB compressed
