@@ -93,7 +93,7 @@ static __always_inline void ct_fill_root(struct ct_file_open_event *e, struct ta
 
 static __always_inline void ct_emit_open(__u32 dirfd, __u64 filename, __u32 flags) {
   if (!capture_file_opens) return;
-  struct ct_file_open_event *e = ct_reserve(CT_EVENT_FILE_OPEN, sizeof(*e));
+  struct ct_file_open_event *e = ct_reserve_in_budget(CT_EVENT_FILE_OPEN, sizeof(*e));
   if (!e) return;
   ct_fill_header(&e->hdr, CT_EVENT_FILE_OPEN, CT_FLAG_WATCHED);
   e->dirfd = dirfd;

@@ -18,7 +18,7 @@ int ct_enter_connect(struct trace_event_raw_sys_enter *ctx) {
   if (sa.sin6_family != CT_AF_INET && sa.sin6_family != CT_AF_INET6) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (bpf_map_update_elem(&pending_connects, &tid, &fd, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
-  struct ct_connect_event *e = ct_reserve(CT_EVENT_CONNECT, sizeof(*e));
+  struct ct_connect_event *e = ct_reserve_in_budget(CT_EVENT_CONNECT, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED);
   e->fd = (__u32)fd;
@@ -95,7 +95,7 @@ static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 pla
 }
 
 static __always_inline void ct_emit_tls_socket(__u64 ssl, __u64 fd, __u32 record_len) {
-  struct ct_tls_socket_event *e = ct_reserve(CT_EVENT_TLS_SOCKET, sizeof(*e));
+  struct ct_tls_socket_event *e = ct_reserve_in_budget(CT_EVENT_TLS_SOCKET, sizeof(*e));
   if (!e) return;
   ct_fill_header(&e->hdr, CT_EVENT_TLS_SOCKET, CT_FLAG_WATCHED);
   e->ssl = ssl;
@@ -121,7 +121,7 @@ static __always_inline bool ct_note_socket_peer(__u64 fd) {
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   __u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
   if ((family != CT_AF_INET && family != CT_AF_INET6) || port == 0) return false;
-  struct ct_connect_event *e = ct_reserve(CT_EVENT_CONNECT, sizeof(*e));
+  struct ct_connect_event *e = ct_reserve_in_budget(CT_EVENT_CONNECT, sizeof(*e));
   if (!e) return false;
   ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED | CT_FLAG_PEER);
   e->fd = (__u32)fd;
@@ -268,7 +268,7 @@ static __always_inline void ct_note_accept(__s64 ret) {
   __u64 key = ct_socket_key((__u64)ret);
   __u8 kind = CT_SOCKET_ACCEPTED;
   if (bpf_map_update_elem(&plain_sockets, &key, &kind, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
-  struct ct_accept_event *e = ct_reserve(CT_EVENT_ACCEPT, sizeof(*e));
+  struct ct_accept_event *e = ct_reserve_in_budget(CT_EVENT_ACCEPT, sizeof(*e));
   if (!e) return;
   ct_fill_header(&e->hdr, CT_EVENT_ACCEPT, CT_FLAG_WATCHED);
   e->fd = (__u32)ret;

@@ -94,7 +94,7 @@ int ct_exit_read(struct trace_event_raw_sys_exit *ctx) {
   __u64 stdin_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 0));
   __u64 stdout_inode = ct_pipe_or_socket_inode(ct_fd_file(task, 1));
 
-  struct ct_stdin_event *e = ct_reserve(CT_EVENT_STDIN, sizeof(*e));
+  struct ct_stdin_event *e = ct_reserve_in_budget(CT_EVENT_STDIN, sizeof(*e));
   if (!e) return 0;
   /* Only with the record reserved: the agent removes what it lists when the message is no MCP initialize. */
   if (json_rpc && list_stdio_at_detection) ct_list_stdio_now(stdin_inode, stdout_inode);

@@ -68,7 +68,7 @@ int BPF_KRETPROBE(ct_ssl_read_ret, long ret) {
 SEC("uretprobe")
 int BPF_KRETPROBE(ct_ssl_new_ret, void *ssl) {
   if (!ssl || !ct_current_watched()) return 0;
-  struct ct_tls_free_event *e = ct_reserve(CT_EVENT_TLS_NEW, sizeof(*e));
+  struct ct_tls_free_event *e = ct_reserve_in_budget(CT_EVENT_TLS_NEW, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_TLS_NEW, CT_FLAG_WATCHED);
   e->ssl = (__u64)ssl;
@@ -80,7 +80,7 @@ int BPF_KRETPROBE(ct_ssl_new_ret, void *ssl) {
 SEC("uprobe")
 int BPF_KPROBE(ct_ssl_ctrl, void *ssl, long cmd, long larg, const char *parg) {
   if ((int)cmd != CT_SSL_CTRL_SET_TLSEXT_HOSTNAME || !parg || !ct_current_watched()) return 0;
-  struct ct_tls_sni_event *e = ct_reserve(CT_EVENT_TLS_SNI, sizeof(*e));
+  struct ct_tls_sni_event *e = ct_reserve_in_budget(CT_EVENT_TLS_SNI, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_TLS_SNI, CT_FLAG_WATCHED);
   e->ssl = (__u64)ssl;
@@ -100,7 +100,7 @@ int BPF_KPROBE(ct_ssl_free, void *ssl) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&ssl_writes, &tid);
   if (pending && pending->ssl == (__u64)ssl) bpf_map_delete_elem(&ssl_writes, &tid);
-  struct ct_tls_free_event *e = ct_reserve(CT_EVENT_TLS_FREE, sizeof(*e));
+  struct ct_tls_free_event *e = ct_reserve_in_budget(CT_EVENT_TLS_FREE, sizeof(*e));
   if (!e) return 0;
   ct_fill_header(&e->hdr, CT_EVENT_TLS_FREE, CT_FLAG_WATCHED);
   e->ssl = (__u64)ssl;

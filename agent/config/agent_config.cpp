@@ -93,6 +93,12 @@ void apply_probes(const YAML::Node& node, ProbeConfig& probes) {
       {"wakeup_threshold_bytes", [&](const YAML::Node& n) {
          probes.wakeup_threshold_bytes = read_u32(n, "probes.wakeup_threshold_bytes", 0, 1u << 30);
        }},
+      {"max_captures_per_process_per_second", [&](const YAML::Node& n) {
+         probes.max_captures_per_process_per_second =
+             read_u32(n, "probes.max_captures_per_process_per_second", 0, 100000000);
+         if (probes.max_captures_per_process_per_second > 0 && probes.max_captures_per_process_per_second < 100)
+           fail(n, "probes.max_captures_per_process_per_second: 0 (no limit) or at least 100");
+       }},
   });
 }
 

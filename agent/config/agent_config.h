@@ -19,6 +19,10 @@ struct ProbeConfig {
   uint32_t poll_interval_ms = 20;            // batched consumption of the ring buffer
   uint32_t wakeup_threshold_bytes = 1u << 20; // fill level that forces an early wake-up
   bool exec_prefilter = true;                 // skip execs of unwatched processes with uninteresting names
+  // Captures (an open, a connect, one call's TLS/socket/stdio data, ...) one watched process may make per second (0: no
+  // limit); past it the kernel drops them, counted as drops.rate_limited, so one process's flood cannot starve the
+  // others. Exec, fork, exit and library maps are never limited.
+  uint32_t max_captures_per_process_per_second = 50000;
 };
 
 struct FingerprintConfig {

@@ -36,6 +36,7 @@ const char* drop_reason_name(uint32_t reason) {
     case CT_DROP_MAP_FULL: return "map_full";
     case CT_DROP_READ_UNMATCHED: return "read_unmatched";
     case CT_DROP_PAIRING_AMBIGUOUS: return "tls_pairing_ambiguous";
+    case CT_DROP_RATE_LIMITED: return "rate_limited";
     default: return "unknown";
   }
 }

@@ -71,12 +71,46 @@ static __always_inline __u32 ct_membership_flags(__u32 sets) {
   return flags;
 }
 
+#define CT_RATE_WINDOW_NS 100000000ull /* 100 ms */
+
+/* Whether the current process may make one more capture in its budget's window: an open, a connect, an accept, a
+ * stdin record, an SSL's bookkeeping, or one call's data (TLS, socket or stdio, whatever its size: its records are
+ * bounded per call). Only what a process's own activity can multiply asks; never exec, its environment, fork, exit
+ * or a library map, which keep the process table right and the TLS attach going. A process with no task storage
+ * (never watched, a candidate or a client) has no budget: no probe records its activity. The window restarts without
+ * a lock: two CPUs racing at its edge may both reset it, which lets a few captures more through, never fewer. A
+ * global function taking nothing: verified once, and the callers' values stay imprecise (a count passed in made the
+ * verifier explore writev's iovec loop past its limit). */
+__weak __noinline int ct_within_budget(void) {
+  if (!max_captures_per_window) return 1;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct *leader = task->group_leader;
+  if (!leader || !leader->bpf_storage) return 1;
+  struct ct_task_state *state = bpf_task_storage_get(&task_states, leader, 0, 0);
+  if (!state) return 1;
+  __u64 now = bpf_ktime_get_boot_ns();
+  if (now - state->window_start_ns >= CT_RATE_WINDOW_NS) {
+    state->window_start_ns = now;
+    state->window_captures = 0;
+  }
+  if (__sync_fetch_and_add(&state->window_captures, 1) < max_captures_per_window) return 1;
+  ct_count_drop(CT_DROP_RATE_LIMITED);
+  return 0;
+}
+
 /* Reserve an event, counting it first and counting the drop when the ring is full. */
 static __always_inline void *ct_reserve(__u32 type, __u64 size) {
   ct_count_event(type);
   void *e = bpf_ringbuf_reserve(&events, size, 0);
   if (!e) ct_count_drop(CT_DROP_RINGBUF_FULL);
   return e;
+}
+
+/* ct_reserve for a capture of one record, paid from the process's budget (ct_within_budget). */
+static __always_inline void *ct_reserve_in_budget(__u32 type, __u64 size) {
+  if (ct_within_budget()) return ct_reserve(type, size);
+  ct_count_event(type);
+  return NULL;
 }
 
 static __always_inline void ct_fill_header(struct ct_event_header *h, __u32 type, __u32 flags) {
@@ -195,8 +229,10 @@ static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u6
   }
 }
 
-/* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated). */
-static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count) {
+/* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated), paid for by the
+ * caller (ct_within_budget). */
+static __always_inline void ct_emit_paid_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf,
+                                                   __u64 count) {
   __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
   for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
     __u32 offset = i * CT_TLS_CHUNK_LEN;
@@ -204,6 +240,14 @@ static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64
     ct_emit_data_chunk(type, direction, stream, buf, total, offset);
   }
   if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(type);
+}
+
+/* ct_emit_paid_call_data, a capture paid from the process's budget: all of the call or none of it (counted). */
+static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count) {
+  if (ct_within_budget())
+    ct_emit_paid_call_data(type, direction, stream, buf, count);
+  else
+    ct_count_event(type);
 }
 
 /* bpf_loop state of ct_emit_call_data_with_tail: one chunk per iteration. */
@@ -229,6 +273,10 @@ static __always_inline void ct_emit_call_data_with_tail(__u32 type, __u32 direct
   loop.total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
   const bool truncated = loop.total > CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN;
   loop.chunks = truncated ? CT_STDIO_MAX_CHUNKS - 1 : CT_STDIO_MAX_CHUNKS;
+  if (!ct_within_budget()) {
+    ct_count_event(type);
+    return;
+  }
   bpf_loop(loop.chunks, ct_emit_chunk_cb, &loop, 0);
   if (!truncated) return;
   ct_emit_data_chunk(type, direction, stream, buf, loop.total, loop.total - CT_TLS_CHUNK_LEN);

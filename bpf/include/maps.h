@@ -219,6 +219,10 @@ const volatile bool exec_prefilter __weak = true;
 /* Stop (SIGSTOP) a watched process at its exec (before its first user instruction) and when it maps a libssl, until
  * the agent has attached its TLS uprobes and continues it (tls.hold_exec_until_attached). Set before load. */
 const volatile bool hold_watched_execs __weak = false;
+/* Captures a process may make per CT_RATE_WINDOW_NS window (probes.max_captures_per_process_per_second / 10; 0: no
+ * budget; see ct_within_budget). Process lifecycle records (exec, its environment, fork, exit, library maps) are
+ * never limited. */
+const volatile __u64 max_captures_per_window __weak = 0;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */
 const volatile __u64 wakeup_threshold_bytes __weak = 256 * 1024;
 

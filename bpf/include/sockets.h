@@ -16,7 +16,8 @@ static __always_inline __u32 ct_captured_socket_type(__u64 fd) {
   return *kind == CT_SOCKET_ACCEPTED ? CT_EVENT_SRV_SOCK_DATA : CT_EVENT_SOCK_DATA;
 }
 
-/* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises. */
+/* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises (not
+ * charged to the process's budget: it follows a capture, or a read of the call's arguments that failed). */
 static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u64 fd) {
   struct ct_tls_data_event *e = ct_reserve(type, __builtin_offsetof(struct ct_tls_data_event, data));
   if (!e) return;
@@ -35,6 +36,10 @@ static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u6
 static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64 fd, __u64 iov, __u64 iovcnt,
                                               __u64 limit) {
   if (!iov || iovcnt == 0) return;
+  if (!ct_within_budget()) {  /* one capture: the call */
+    ct_count_event(type);
+    return;
+  }
   for (__u32 i = 0; i < CT_IOV_MAX_CAPTURED; i++) {
     if (i >= iovcnt || limit == 0) return;
     struct iovec v = {};
@@ -44,7 +49,7 @@ static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64
       return;
     }
     __u64 len = v.iov_len < limit ? v.iov_len : limit;
-    if (len) ct_emit_call_data(type, direction, fd, (__u64)v.iov_base, len);
+    if (len) ct_emit_paid_call_data(type, direction, fd, (__u64)v.iov_base, len);
     limit -= len;
   }
   if (iovcnt > CT_IOV_MAX_CAPTURED && limit) ct_emit_socket_gap(type, direction, fd);

@@ -59,7 +59,9 @@ enum ct_drop_reason {
   CT_DROP_PAIRING_AMBIGUOUS = 4, /* a thread wrote to a second SSL before the first's ciphertext left: neither paired */
   CT_DROP_READ_UNMATCHED = 5, /* a Go Read returned with no entry noted (evicted from go_reads, or begun before the
                                * probes attached): its plaintext is not captured */
-  CT_DROP_REASON_MAX = 6,
+  CT_DROP_RATE_LIMITED = 6, /* the process used up its capture budget for this window
+                             * (probes.max_captures_per_process_per_second): its flood cannot fill the shared ring */
+  CT_DROP_REASON_MAX = 7,
 };
 
 /* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */
@@ -79,6 +81,8 @@ enum ct_pid_set {
 /* Value of the task_states task-storage map (on the thread-group leader). */
 struct ct_task_state {
   ct_u64 flags; /* 1 << enum ct_pid_set (64-bit: BPF atomics on clang 14 need it) */
+  ct_u64 window_start_ns;  /* the process's capture budget: the current window's start (boot clock) */
+  ct_u64 window_captures;  /* and the captures it made in it */
 };
 
 /* Key of the exec-name prefilter map: an executable's file name, NUL-padded. */

@@ -50,12 +50,16 @@ class ProbesTest : public ::testing::Test {
     ProbeOptions options;
     options.ringbuf_bytes = 1u << 20;
     options.capture_file_opens = true;
+    configure(options);
     probes_ = Probes::start(options, [this](const void* data, size_t size) {
       const auto* hdr = static_cast<const ct_event_header*>(data);
       events_.push_back({hdr->type, std::vector<char>(static_cast<const char*>(data), static_cast<const char*>(data) + size)});
     }, &error);
     ASSERT_TRUE(probes_) << error;
   }
+
+  // A test fixture's own options, on top of the defaults above.
+  virtual void configure(ProbeOptions&) {}
 
   // Polls until pred matches a captured event or 5 s pass.
   const Captured* wait_for(const std::function<bool(const Captured&)>& pred) {

@@ -7,6 +7,7 @@
 
 #include "protocols/http1/header_fields.h"
 #include "protocols/http1/request_target.h"
+#include "protocols/limit_hits.h"
 #include "protocols/text.h"
 
 namespace credtrace::protocols {
@@ -320,6 +321,7 @@ void Http1RequestParser::reject_first_line() {
 void Http1RequestParser::fail(std::string_view what, bool oversized) {
   if (oversized) {
     ++stats_.oversized_headers;
+    count_hit(limit_hits().http1_header_blocks);
   } else {
     ++stats_.parse_errors;
   }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "protocols/http1/header_fields.h"
+#include "protocols/limit_hits.h"
 #include "protocols/text.h"
 
 namespace credtrace::protocols {
@@ -423,6 +424,7 @@ void Http1ResponseParser::emit(std::vector<HttpResponse>& out) {
 void Http1ResponseParser::fail(std::string_view what, size_t skip, bool oversized) {
   if (oversized) {
     ++stats_.oversized_headers;
+    count_hit(limit_hits().http1_header_blocks);
   } else if (!resyncing_) {
     ++stats_.parse_errors;
   }

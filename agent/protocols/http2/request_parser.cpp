@@ -8,6 +8,7 @@
 
 #include "protocols/http1/request_target.h"
 #include "protocols/http2/wiping_allocator.h"
+#include "protocols/limit_hits.h"
 #include "protocols/text.h"
 
 namespace credtrace::protocols {
@@ -176,7 +177,10 @@ bool Http2RequestParser::start_frame() {
     block_bytes_ = 0;
   }
   block_bytes_ += frame_.length;
-  if (block_bytes_ > kMaxHeaderBlock) return false;
+  if (block_bytes_ > kMaxHeaderBlock) {
+    count_hit(limit_hits().http2_header_blocks);
+    return false;
+  }
   state_ = State::kPayload;
   return true;
 }
@@ -249,7 +253,10 @@ Http2RequestParser::Inflated Http2RequestParser::inflate(std::string_view fragme
 // Keeps one decoded field; false once the block's header list exceeds kMaxHeaderList.
 bool Http2RequestParser::add_header(std::string_view name, std::string_view value) {
   decoded_bytes_ += name.size() + value.size() + 32;
-  if (decoded_bytes_ > kMaxHeaderList) return false;
+  if (decoded_bytes_ > kMaxHeaderList) {
+    count_hit(limit_hits().http2_header_lists);
+    return false;
+  }
   if (name.empty() || name.front() != ':') {
     current_.headers.push_back(HttpHeader{detail::to_lower(name), std::string(detail::trim_ows(value))});
     return true;

@@ -7,6 +7,7 @@
 
 #include "common/timestamp.h"
 #include "common/wipe_guard.h"
+#include "protocols/limit_hits.h"
 #include "events/credential_facts.h"
 
 namespace credtrace::sensors {
@@ -380,6 +381,10 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   sensors["tls_pairing_conflicts"] = tls.tls_pairing_conflicts;
   sensors["destinations_unknown"] = tls.destinations_unknown;
   sensors["http1_responses"] = tls.responses;
+  const protocols::LimitHits& limits = protocols::limit_hits();  // every stream's parsers, not only TLS ones
+  sensors["http1_header_blocks_oversized"] = limits.http1_header_blocks.load(std::memory_order_relaxed);
+  sensors["h2_header_blocks_oversized"] = limits.http2_header_blocks.load(std::memory_order_relaxed);
+  sensors["h2_header_lists_oversized"] = limits.http2_header_lists.load(std::memory_order_relaxed);
   sensors["tls_read_gaps"] = tls.read_gaps;
   sensors["tls_reads_unparsed"] = tls.reads_unparsed;
   mcp_http_.report(health, "mcp_http_client_");

@@ -48,6 +48,7 @@ probes:
   ringbuf_bytes: 1048576
   poll_interval_ms: 10
   wakeup_threshold_bytes: 4096
+  max_captures_per_process_per_second: 2500
   exec_prefilter: false
 fingerprint:
   key: 00112233445566778899aabbccddeeff
@@ -71,6 +72,8 @@ credential_use:
   EXPECT_EQ(c.output.json_path, "/tmp/out.jsonl");
   EXPECT_EQ(c.probes.ringbuf_bytes, 1048576u);
   EXPECT_EQ(c.probes.poll_interval_ms, 10u);
+  EXPECT_EQ(c.probes.max_captures_per_process_per_second, 2500u);
+  EXPECT_EQ(default_config().probes.max_captures_per_process_per_second, 50000u);
   EXPECT_EQ(c.fingerprint.key, "00112233445566778899aabbccddeeff");
   EXPECT_TRUE(contains(c.mcp.server_patterns, "my-tool-*"));
   EXPECT_TRUE(contains(c.mcp.server_patterns, "@modelcontextprotocol/*"));
@@ -129,6 +132,12 @@ TEST(AgentConfig, BadValuesAreLocated) {
   r = load_config_text("mcp:\n  server_patterns: notalist\n", "d.yaml");
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.error.find("d.yaml:2:20:"), std::string::npos) << r.error;
+
+  r = load_config_text("probes:\n  max_captures_per_process_per_second: 10\n", "f.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("f.yaml:2:40: probes.max_captures_per_process_per_second: 0 (no limit) or at least 100"),
+            std::string::npos) << r.error;
+  ASSERT_TRUE(load_config_text("probes:\n  max_captures_per_process_per_second: 0\n", "g.yaml").config);
 
   r = load_config_text("fingerprint:\n  key: short\n", "e.yaml");
   ASSERT_FALSE(r.config);
