@@ -1,5 +1,6 @@
 // Tests of the HTTP/2 request parser on client byte streams built with nghttp2's HPACK deflater, and of its wiping allocator.
 #include "protocols/http2/request_parser.h"
+#include "protocols/limit_hits.h"
 
 #include <gtest/gtest.h>
 #include <nghttp2/nghttp2.h>
@@ -402,6 +403,20 @@ TEST(Http2Parser, GapBreaks) {
   EXPECT_TRUE(parsed.requests.empty());
 }
 
+// A header block over kMaxHeaderBlock whose decoded list stays under kMaxHeaderList until the block limit is passed
+// (five literal fields of 60,000 bytes: the fifth is unfinished at 256 KiB), in a HEADERS and CONTINUATIONs of the
+// default frame size: only the block's byte limit stops it.
+std::string over_block_limit_frames() {
+  std::string block;
+  for (int i = 0; i < 5; ++i)  // literal, new name "x", not indexed
+    block += std::string(1, '\0') + hpack_int(0x00, 7, 1) + "x" + hpack_int(0x00, 7, 60000) + std::string(60000, 'a');
+  std::string out;
+  for (size_t at = 0; at < block.size(); at += 16384)
+    out += frame(at == 0 ? kHeaders : kContinuation, at + 16384 >= block.size() ? kEndHeaders : 0, 1,
+                 std::string_view(block).substr(at, 16384));
+  return out;
+}
+
 TEST(Http2Parser, FramingViolationsBreak) {
   TwoRequests conn;
   std::string start = preface_and_settings();
@@ -413,8 +428,10 @@ TEST(Http2Parser, FramingViolationsBreak) {
       start + frame(kHeaders, kEndHeaders | kPadded, 1, std::string(1, '\xff') + "ab"),     // padding too long
       start + frame(0x5, kEndHeaders, 1, conn.block1),                                      // PUSH_PROMISE
       start + frame(kHeaders, 0, 1, std::string(Http2RequestParser::kMaxHeaderBlock, 'a')) +
-          frame(kContinuation, kEndHeaders, 1, "a"),  // header block too large
+          frame(kContinuation, kEndHeaders, 1, "a"),  // decoded header list too large
+      start + over_block_limit_frames(),  // header block too large
   };
+  const uint64_t blocks_before = limit_hits().http2_header_blocks.load();
   for (size_t i = 0; i < cases.size(); ++i) {
     Http2RequestParser parser;
     Parsed parsed = parse(parser, cases[i]);
@@ -422,16 +439,38 @@ TEST(Http2Parser, FramingViolationsBreak) {
     EXPECT_TRUE(parser.broken()) << i;
     EXPECT_EQ(parser.stats().frame_errors, 1u) << i;
   }
+  EXPECT_EQ(limit_hits().http2_header_blocks.load() - blocks_before, 1u);  // agent_health's counter: the last case
+}
+
+// A flood of tiny headers (one byte each: the static table's ":method: GET") hits the decoded-list limit long before
+// the block's byte limit: the connection is given up and the hit counted for agent_health.
+TEST(Http2Parser, TinyHeaderFloodHitsTheListLimitAndIsCounted) {
+  std::string block;
+  for (int i = 0; i < 200000; ++i) block += indexed(2);  // 200 KB, under kMaxHeaderBlock; decodes to ~8 MB
+  ASSERT_LT(block.size(), Http2RequestParser::kMaxHeaderBlock);
+  const uint64_t lists_before = limit_hits().http2_header_lists.load();
+  Http2RequestParser parser;
+  std::string wire = preface_and_settings();
+  for (size_t at = 0; at < block.size(); at += 16384) {  // HEADERS, then CONTINUATIONs of the default frame size
+    const bool last = at + 16384 >= block.size();
+    wire += frame(at == 0 ? kHeaders : kContinuation, last ? kEndHeaders : 0, 1, std::string_view(block).substr(at, 16384));
+  }
+  Parsed parsed = parse(parser, wire);
+  EXPECT_TRUE(parsed.requests.empty());
+  EXPECT_TRUE(parser.broken());
+  EXPECT_EQ(limit_hits().http2_header_lists.load() - lists_before, 1u);
 }
 
 TEST(Http2Parser, HpackExpansionBombBreaks) {
   std::string bomb = literal_indexed(kStaticAuthorization, std::string(4000, 'a'));
   for (int i = 0; i < 100; ++i) bomb += indexed(kNewestDynamicEntry);  // ~400 KB decoded from ~4 KB
   Http2RequestParser parser;
+  const uint64_t lists_before = limit_hits().http2_header_lists.load();
   Parsed parsed = parse(parser, preface_and_settings() + frame(kHeaders, kEndHeaders, 1, bomb));
   EXPECT_TRUE(parsed.requests.empty());
   EXPECT_TRUE(parser.broken());
   EXPECT_EQ(parser.stats().frame_errors, 1u);
+  EXPECT_EQ(limit_hits().http2_header_lists.load() - lists_before, 1u);
 }
 
 TEST(Http2Parser, HpackGarbageBreaks) {
