@@ -419,6 +419,9 @@ void Agent::fill_health(credtrace::v1::AgentHealth& out) {
   }
   for (uint32_t d = 0; d < CT_DROP_REASON_MAX; ++d) (*health->mutable_drops())[kernel::drop_reason_name(d)] = counters.drops[d];
   health->set_execs_filtered(counters.filtered_execs);
+  const loader::Probes::RingFill ring = probes_->ring_fill();
+  (*health->mutable_sensors())["ring_used_bytes"] = ring.used_bytes;  // reserved by the kernel, not yet consumed
+  (*health->mutable_sensors())["ring_size_bytes"] = ring.size_bytes;
   for (const auto& [kind, n] : errors_) (*health->mutable_agent_errors())[kind] = n;
   tracker_->report(*health);
   for (const auto& sensor : sensors_) sensor->report(*health);

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -88,7 +89,31 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
     return nullptr;
   }
+  probes->ring_size_ = options.ringbuf_bytes;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* pages = mmap(nullptr, 2 * page, PROT_READ, MAP_SHARED, bpf_map__fd(probes->skel_->maps.events), 0);
+  if (pages != MAP_FAILED) {  // without it the fill reads 0 (only a gauge is lost)
+    probes->ring_positions_.pages = pages;
+    probes->ring_positions_.page_size = page;
+  }
   return probes;
+}
+
+Probes::RingPositions::~RingPositions() {
+  if (pages) munmap(pages, 2 * page_size);
+}
+
+Probes::RingFill Probes::ring_fill() const {
+  RingFill fill;
+  fill.size_bytes = ring_size_;
+  if (!ring_positions_.pages) return fill;
+  const auto* consumer = static_cast<const uint64_t*>(ring_positions_.pages);
+  const auto* producer = reinterpret_cast<const uint64_t*>(static_cast<const char*>(ring_positions_.pages) +
+                                                           ring_positions_.page_size);
+  const uint64_t consumed = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
+  const uint64_t produced = __atomic_load_n(producer, __ATOMIC_ACQUIRE);
+  fill.used_bytes = produced > consumed ? produced - consumed : 0;
+  return fill;
 }
 
 std::string Probes::attach_all() {

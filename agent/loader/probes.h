@@ -56,6 +56,12 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   bool add_exec_name(const std::string& name, bool wrapper = false) override;
 
   KernelCounters read_counters() const;
+  // How full the ring is now: bytes the kernel reserved that the agent has not consumed yet, and its size.
+  struct RingFill {
+    uint64_t used_bytes = 0;
+    uint64_t size_bytes = 0;
+  };
+  RingFill ring_fill() const;
   // Whether the kernel stops watched execs (with hold_watched_execs and the ledger pinned: holding()): switched on
   // by the agent when its loop starts, off before its last drain, so every held process is continued.
   void set_hold_active(bool active);
@@ -89,11 +95,22 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   struct SkeletonDeleter { void operator()(struct ::ct_probes* skel) const; };
   struct RingDeleter { void operator()(struct ::ring_buffer* ring) const; };
   struct LinkDeleter { void operator()(struct ::bpf_link* link) const; };
+  // The ring's consumer and producer position pages, mapped read-only a second time (libbpf 1.1 has no query).
+  struct RingPositions {
+    void* pages = nullptr;
+    size_t page_size = 0;
+    RingPositions() = default;
+    RingPositions(const RingPositions&) = delete;
+    RingPositions& operator=(const RingPositions&) = delete;
+    ~RingPositions();
+  };
 
   // Declared so that destruction runs ring, links, then skeleton.
   std::unique_ptr<struct ::ct_probes, SkeletonDeleter> skel_;
   std::vector<std::unique_ptr<struct ::bpf_link, LinkDeleter>> links_;
   std::unique_ptr<struct ::ring_buffer, RingDeleter> ring_;
+  RingPositions ring_positions_;
+  uint64_t ring_size_ = 0;
   EventHandler handler_;
   std::vector<std::string> attached_;
   int handled_ = 0;
