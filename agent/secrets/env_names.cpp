@@ -138,7 +138,8 @@ std::optional<EnvFinding> inspect_env_var(std::string_view name, std::string_vie
   if (std::optional<Detection> typed = classify_value(value)) {
     return EnvFinding{typed->type, name_matches, true, typed->prefix_len};
   }
-  if (!find_url_passwords(value).empty()) return EnvFinding{"url_password", name_matches, true, 0};
+  if (std::vector<TextSpan> passwords = find_url_passwords(value); !passwords.empty())
+    return EnvFinding{"url_password", name_matches, true, 0, passwords.front().offset, passwords.front().length};
   if (!name_matches || value.size() < kMinNameOnlyValueLength || looks_like_file_path(value)) return std::nullopt;
   return EnvFinding{type_for_env_name(name), true, false, 0};
 }

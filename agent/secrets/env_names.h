@@ -37,6 +37,11 @@ struct EnvFinding {
   bool matched_name;      // the name matched the patterns
   bool matched_value;     // the value itself was recognised (typed credential or URL password)
   size_t prefix_len;      // public prefix length of a typed value, else 0
+  // Where the credential is in the value: all of it, except a URL's userinfo password (url_password), which is what
+  // a client sends (Basic auth) and what a credential file's URL is fingerprinted by.
+  size_t offset = 0;
+  size_t length = std::string_view::npos;
+  std::string_view credential_in(std::string_view value) const { return value.substr(offset, length); }
 };
 
 // Decides whether NAME=VALUE is a secret: placeholders never; a typed detector match on the whole value

@@ -18,6 +18,8 @@ from tls_server import Http2Server, HttpsServer
 HERE = os.path.dirname(os.path.abspath(__file__))
 GO_PROGRAMS = os.environ.get("CREDTRACE_GO_PROGRAMS", os.path.join(HERE, "../../build/tests/go"))
 NOMAD = os.path.join(NPM_DIR, "node_modules", "@kocierik", "mcp-nomad-linux-x64", "bin", "mcp-nomad")
+# Shipped stripped by its publisher (Go 1.25): found through its function table only.
+PROMETHEUS = os.path.join(NPM_DIR, "node_modules", "mcp-prometheus-linux-amd64", "bin", "mcp-prometheus-linux-amd64")
 
 
 class GoTls(AgentTestCase):
@@ -93,25 +95,30 @@ class GoTls(AgentTestCase):
                 self.assert_go_covered(binary, "go1.")
                 self.assertEqual(use["workload"]["tls_coverage"], "covered")
 
-    def test_http2_with_go_hpack(self):
-        token = fake_github_pat()
-        self.raw_secrets.append(token)
-        with Http2Server() as server:
-            binary, out = self.run_go("-stripped", f"https://localhost:{server.port}/v1/models?limit=5", server,
-                                      token, "-http2", "-n", "2")
-        self.assertEqual(out.split()[:2], ["HTTP/2.0", "200"], out)
-        self.assertEqual(len(out.splitlines()), 2, out)
-        use = self.use_of(token, "h2 credential_use of the Go client")
-        self.assert_use(use, server.port, "h2", "/v1/models?limit=", binary)
-        self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
-        self.assertEqual(use["destination"]["host_source"], "authority")
-        self.assert_go_covered(binary, "go1.")
+    def test_http2_with_go_hpack_in_every_build_variant(self):
+        tokens = {}
+        for variant in ("", "-stripped", "-pie", "-pie-stripped"):
+            with self.subTest(variant=variant):
+                token = tokens[variant] = fake_github_pat()
+                self.raw_secrets.append(token)
+                with Http2Server() as server:
+                    binary, out = self.run_go(variant, f"https://localhost:{server.port}/v1/models?limit=5", server,
+                                              token, "-http2", "-n", "2")
+                self.assertEqual(out.split()[:2], ["HTTP/2.0", "200"], out)
+                self.assertEqual(len(out.splitlines()), 2, out)
+                use = self.use_of(token, f"h2 credential_use of the Go client{variant}")
+                self.assert_use(use, server.port, "h2", "/v1/models?limit=", binary)
+                self.assertEqual(use["destination"]["host"], f"localhost:{server.port}")
+                self.assertEqual(use["destination"]["host_source"], "authority")
+                self.assert_go_covered(binary, "go1.")
         # The second request's authorization header is an HPACK dynamic-table index in Go's encoder: decoded from the
         # state of the whole stream, a repeat at flush.
         self.agent.stop()
-        uses = [e for e in self.agent.events() if e["type"] == "credential_use"
-                and e["credential"]["fingerprint"] == fingerprint(token)]
-        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
+        for variant, token in tokens.items():
+            with self.subTest(variant=variant, what="both requests"):
+                uses = [e for e in self.agent.events() if e["type"] == "credential_use"
+                        and e["credential"]["fingerprint"] == fingerprint(token)]
+                self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
 
     def test_go_stdio_mcp_server_built_here_calls_an_api_in_a_tool_call(self):
         """tests/go/mcp_server, PIE and stripped, started by an MCP client: its tools/call makes the HTTPS call."""
@@ -195,6 +202,38 @@ class GoTls(AgentTestCase):
         symbols = subprocess.run(["nm", stripped], capture_output=True, text=True)
         self.assertIn("no symbols", symbols.stderr)
         self.nomad_tool_call(stripped)
+
+    def test_a_go_server_npm_ships_stripped_in_a_tool_call(self):
+        """mcp-prometheus from npm, stripped as published: its PROMETHEUS_URL carries a password in its userinfo,
+        which Go's http.Client sends as Basic auth on the query a tools/call makes."""
+        symbols = subprocess.run(["nm", PROMETHEUS], capture_output=True, text=True)
+        self.assertIn("no symbols", symbols.stderr)  # as published: nothing stripped here
+        password = "FAKEpw-" + uuid.uuid4().hex
+        self.raw_secrets.append(password)
+        with HttpsServer() as server:
+            spec = {"command": PROMETHEUS, "args": [], "cwd": self.dir,
+                    "env": {"PROMETHEUS_URL": f"https://svc:{password}@localhost:{server.port}",
+                            "SSL_CERT_FILE": server.ca},
+                    "callTool": {"name": "query", "arguments": {"promql": "up"}}}
+            result = run_mcp_client(spec)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            queries = [seen for seen in server.seen if seen[1].startswith("/api/v1/query")]
+            self.assertTrue(queries, server.seen)
+            self.assertTrue(queries[0][2]["Authorization"].startswith("Basic "))
+        use = self.agent.wait_for(lambda e: e["type"] == "credential_use" and e["process"]["exe"] == PROMETHEUS
+                                  and e["request"]["path"].startswith("/api/v1/query"),
+                                  what="the stripped Prometheus server's credential_use")
+        self.assertEqual(use["request"]["carrier"], "header:authorization")
+        self.assertEqual(use["request"]["scheme"], "Basic")
+        # The env var the password came from, though its value is a URL: the credential is the userinfo password.
+        self.assertIn({"kind": "env", "name": "PROMETHEUS_URL", "path": "", "key": ""}, use["sources"])
+        self.assertEqual(use["credential"]["type"], "basic_auth")
+        self.assertEqual(use["request"]["protocol"], "http/1.1")
+        destination = use["destination"]
+        self.assertEqual((destination["ip"], destination["port"]), ("127.0.0.1", server.port), destination)
+        self.assertEqual(use["tool_call"]["call"]["tool"], "query")
+        self.assert_go_covered(PROMETHEUS, "go1.25.")
+        self.assertEqual(use["workload"]["tls_coverage"], "covered")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ std::vector<EnvSecret> EnvExposureSensor::inspect(const std::vector<std::pair<st
     if (!finding) continue;
     EnvSecret s;
     s.name = name;
-    s.credential = events::describe_credential(fingerprinter_, value, finding->type, finding->prefix_len);
+    s.credential =
+        events::describe_credential(fingerprinter_, finding->credential_in(value), finding->type, finding->prefix_len);
     s.matched_name = finding->matched_name;
     s.matched_value = finding->matched_value;
     out.push_back(std::move(s));

@@ -257,7 +257,8 @@ void PreloadSensor::on_env(uint32_t pid, Preloaded& p, PreloadRecord& record) {
       p.reported.size() + p.set_by_process.size() + p.reads_not_in_table.size() >= kMaxNamesPerProcess)
     return count_error("preload_names_over_limit");  // a process forging names cannot grow the agent without bound
   credtrace::v1::Credential credential =
-      events::describe_credential(context_.fingerprinter, value, finding->type, finding->prefix_len);
+      events::describe_credential(context_.fingerprinter, finding->credential_in(value), finding->type,
+                                  finding->prefix_len);
   if (record.type == CT_PREC_ENV_SET) {
     p.set_by_process.insert(name);
     if (p.decision == Decision::watched && p.registration.ring->add_name(name, p.reported.count(name) > 0))

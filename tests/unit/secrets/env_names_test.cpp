@@ -133,6 +133,11 @@ TEST(InspectEnvVar, UrlWithPasswordIsSecretWhateverTheName) {
   EXPECT_EQ(finding->type, "url_password");
   EXPECT_FALSE(finding->matched_name);
   EXPECT_TRUE(finding->matched_value);
+  // The credential is the password (what Basic auth sends, what a file's URL is fingerprinted by), not the URL.
+  EXPECT_EQ(finding->credential_in("postgres://app:Sup3rS3cret@db:5432/app"), "Sup3rS3cret");
+  std::optional<EnvFinding> typed = inspect_env_var("GITHUB_TOKEN", "ghp_" + std::string(36, 'a'), names);
+  ASSERT_TRUE(typed);
+  EXPECT_EQ(typed->credential_in("ghp_" + std::string(36, 'a')), "ghp_" + std::string(36, 'a'));  // the whole value
   EXPECT_FALSE(inspect_env_var("DATABASE_URL", "postgres://db:5432/app", names));
   EXPECT_FALSE(inspect_env_var("DATABASE_URL", "postgres://app@db:5432/app", names));
 }
