@@ -173,14 +173,21 @@ TEST(GoBinary, Go126FromNpmMatchesItsSymbolsAndAStrippedCopy) {
   unlink(stripped.c_str());
 }
 
-TEST(GoBinary, StrippedGo125And127FromNpm) {
+// Go 1.17 (the first register ABI, and the 1.16/1.17 table: magic 0xfffffffa, absolute entries) in esbuild 0.14.0,
+// which links crypto/tls for its HTTPS serve mode; Go 1.25 and 1.27 (the 1.20+ table).
+TEST(GoBinary, StrippedGo117And125And127FromNpm) {
   for (const auto& [path, version] : std::vector<std::pair<std::string, std::string>>{
+           {kNpm + "/esbuild-linux-64/bin/esbuild", "go1.17."},
            {kNpm + "/mcp-prometheus-linux-amd64/bin/mcp-prometheus-linux-amd64", "go1.25."},
            {kNpm + "/lefthook-linux-x64/bin/lefthook", "go1.27."}}) {
     ASSERT_TRUE(find_functions(path, {kWrite}, nullptr)->empty()) << path << " is not stripped";
     auto found = inspect(path);
     ASSERT_TRUE(found) << path;
     EXPECT_EQ(found->table.version.rfind(version, 0), 0u) << found->table.version;
+    if (version == "go1.17.") {
+      EXPECT_EQ(found->table.magic, 0xfffffffau);
+    }
+    EXPECT_FALSE(found->read_returns.empty()) << path;
     EXPECT_TRUE(starts_with_stack_check(path, found->write)) << path;
     EXPECT_TRUE(starts_with_stack_check(path, found->read)) << path;
     EXPECT_GT(found->write.size, 1000u);
