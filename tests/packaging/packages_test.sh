@@ -32,7 +32,7 @@ check "agent package depends on the libraries it links (shlibdeps)" \
   sh -c "dpkg-deb -f '$agent_deb' Depends | grep -q 'libbpf1' && dpkg-deb -f '$agent_deb' Depends | grep -q 'libprotobuf'"
 check "the default config is a conffile" sh -c "dpkg-deb -e '$agent_deb' '$work/ctl' && grep -qx /etc/credtrace/credtrace.yaml '$work/ctl/conffiles'"
 check "lintian reports no error" lintian --fail-on error --no-tag-display-limit "$agent_deb" "$collector_deb"
-check "dpkg installs both packages" dpkg -i "$agent_deb" "$collector_deb"
+check "dpkg installs both packages" sh -c "dpkg -i '$agent_deb' '$collector_deb' > '$work/install.out' 2>&1"
 check "installed agent runs (--version)" /usr/bin/credtrace-agent --version
 check "installed agent accepts the installed config" /usr/bin/credtrace-agent --config /etc/credtrace/credtrace.yaml --check-config
 check "installed launcher finds the CLI in /usr/lib/credtrace" sh -c '/usr/bin/credtrace --help | grep -q scan'
@@ -61,6 +61,8 @@ check "the agents' token file is the collector group's only" sh -c '
 check "the collector's settings are conffiles" sh -c "dpkg-deb -e '$collector_deb' '$work/cctl' &&
   grep -qx /etc/credtrace/collector.yaml '$work/cctl/conffiles' && [ -x '$work/cctl/prerm' ] &&
   grep -qx /etc/logrotate.d/credtrace-agent '$work/ctl/conffiles'"
+check "the maintainer scripts printed no token (install)" sh -c "
+  token=\$(grep -v '^#' /etc/credtrace/collector/agent-tokens) && [ \${#token} -ge 40 ] && ! grep -qF -- \"\$token\" '$work/install.out'"
 check "no partial token file is left beside it" sh -c '[ -z "$(ls /etc/credtrace/collector | grep -v "^agent-tokens$")" ]'
 collector_exec=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/credtrace-collector.service)
 collector_check=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/credtrace-collector.service)
@@ -82,8 +84,11 @@ check "installed agent starts its probes and stops cleanly" sh -c "
   kill -TERM \$pid; wait \$pid && grep -q agent_ready '$work/events.jsonl'"
 token_sum=$(sha256sum /etc/credtrace/collector/agent-tokens)
 check "reinstalling (the upgrade path of the maintainer scripts) keeps the agents' token" sh -c "
-  dpkg -i '$agent_deb' '$collector_deb' >/dev/null && [ \"\$(sha256sum /etc/credtrace/collector/agent-tokens)\" = '$token_sum' ] &&
+  dpkg -i '$agent_deb' '$collector_deb' > '$work/reinstall.out' 2>&1 &&
+  [ \"\$(sha256sum /etc/credtrace/collector/agent-tokens)\" = '$token_sum' ] &&
   [ -z \"\$(ls /etc/credtrace/collector | grep -v '^agent-tokens\$')\" ]"
+check "the maintainer scripts printed no token (upgrade)" sh -c "
+  token=\$(grep -v '^#' /etc/credtrace/collector/agent-tokens) && ! grep -qF -- \"\$token\" '$work/reinstall.out'"
 check "the logrotate snippet parses" logrotate -d /etc/logrotate.d/credtrace-agent
 check "logrotate rotates the agent's events file as its user and recreates it private" sh -c "
   printf '{\"type\":\"agent_ready\"}\n' > /var/log/credtrace/events.jsonl && chown credtrace:credtrace /var/log/credtrace/events.jsonl &&
