@@ -224,10 +224,12 @@ for name in (".env", "mcp.json", ".netrc", "ok/.env"):
         use = self.agent.wait_for(lambda e: e["type"] == "credential_use"
                                   and e["credential"]["fingerprint"] == fingerprint(token), what="the ordinary use")
         self.assertEqual(use["request"]["carrier"], "header:authorization")
-        sensors = self.health_after(since, lambda h: int(h["sensors"].get("http1_header_blocks_oversized", 0)) >= 1,
-                                    "oversized header blocks counted")["sensors"]
+        health = self.health_after(since, lambda h: int(h["sensors"].get("http1_header_blocks_oversized", 0)) >= 1,
+                                   "oversized header blocks counted")
+        sensors = health["sensors"]
         print(f"tiny headers: http1_requests {sensors.get('http1_requests')}, http1_header_blocks_oversized "
-              f"{sensors.get('http1_header_blocks_oversized')}", file=sys.stderr)
+              f"{sensors.get('http1_header_blocks_oversized')}, tls_capture_gaps {sensors.get('tls_capture_gaps')}, "
+              f"drops {health['drops']}", file=sys.stderr)
         self.assert_memory_bounded("millions of tiny headers")
 
     def test_a_flood_of_captures_does_not_starve_another_server(self):
