@@ -148,6 +148,7 @@ bool Agent::start_probes() {
   options.ringbuf_bytes = config_.probes.ringbuf_bytes;
   options.wakeup_threshold_bytes = config_.probes.wakeup_threshold_bytes;
   options.max_captures_per_process_per_second = config_.probes.max_captures_per_process_per_second;
+  options.max_capture_bytes_per_process_per_second = config_.probes.max_capture_bytes_per_process_per_second;
   options.agent_tgid = static_cast<uint32_t>(getpid());
   options.exec_prefilter = config_.probes.exec_prefilter;
   options.capture_file_opens = config_.secrets.read_files;

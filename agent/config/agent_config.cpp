@@ -99,6 +99,13 @@ void apply_probes(const YAML::Node& node, ProbeConfig& probes) {
          if (probes.max_captures_per_process_per_second > 0 && probes.max_captures_per_process_per_second < 100)
            fail(n, "probes.max_captures_per_process_per_second: 0 (no limit) or at least 100");
        }},
+      {"max_capture_bytes_per_process_per_second", [&](const YAML::Node& n) {
+         probes.max_capture_bytes_per_process_per_second =
+             read_u32(n, "probes.max_capture_bytes_per_process_per_second", 0, 1u << 31);
+         if (probes.max_capture_bytes_per_process_per_second > 0 &&
+             probes.max_capture_bytes_per_process_per_second < (1u << 20))
+           fail(n, "probes.max_capture_bytes_per_process_per_second: 0 (no limit) or at least 1048576 (1 MiB)");
+       }},
   });
 }
 

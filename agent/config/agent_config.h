@@ -23,6 +23,9 @@ struct ProbeConfig {
   // limit); past it the kernel drops them, counted as drops.rate_limited, so one process's flood cannot starve the
   // others. Exec, fork, exit and library maps are never limited.
   uint32_t max_captures_per_process_per_second = 50000;
+  // Bytes of those captures (what they can copy into the ring) per process per second (0: no byte limit): one
+  // process's burst of big writes cannot fill the ring for the others either.
+  uint32_t max_capture_bytes_per_process_per_second = 32u << 20;
 };
 
 struct FingerprintConfig {

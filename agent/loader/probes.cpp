@@ -66,6 +66,7 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
   probes->skel_->rodata->agent_tgid = options.agent_tgid;
   probes->skel_->rodata->wakeup_threshold_bytes = options.wakeup_threshold_bytes;
   probes->skel_->rodata->max_captures_per_window = (options.max_captures_per_process_per_second + 9) / 10;
+  probes->skel_->rodata->max_capture_bytes_per_window = (options.max_capture_bytes_per_process_per_second + 9) / 10;
   probes->skel_->rodata->exec_prefilter = options.exec_prefilter;
   probes->skel_->rodata->capture_file_opens = options.capture_file_opens;
   probes->skel_->rodata->list_stdio_at_detection = options.list_stdio_at_detection;

@@ -22,7 +22,8 @@ namespace credtrace::loader {
 struct ProbeOptions {
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t wakeup_threshold_bytes = 1u << 20;
-  uint32_t max_captures_per_process_per_second = 0;  // 0: no limit (the kernel counts 100 ms windows of a tenth)
+  uint32_t max_captures_per_process_per_second = 0;
+  uint32_t max_capture_bytes_per_process_per_second = 0;  // 0: no byte limit  // 0: no limit (the kernel counts 100 ms windows of a tenth)
   uint32_t agent_tgid = 0;
   bool capture_file_opens = false;  // off until the file sensor consumes them (driver tests turn it on)
   bool list_stdio_at_detection = false;  // mcp.tool_calls.enabled: see bpf/stdio.bpf.c

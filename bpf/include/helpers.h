@@ -74,15 +74,16 @@ static __always_inline __u32 ct_membership_flags(__u32 sets) {
 #define CT_RATE_WINDOW_NS 100000000ull /* 100 ms */
 
 /* Whether the current process may make one more capture in its budget's window: an open, a connect, an accept, a
- * stdin record, an SSL's bookkeeping, or one call's data (TLS, socket or stdio, whatever its size: its records are
- * bounded per call). Only what a process's own activity can multiply asks; never exec, its environment, fork, exit
- * or a library map, which keep the process table right and the TLS attach going. A process with no task storage
- * (never watched, a candidate or a client) has no budget: no probe records its activity. The window restarts without
- * a lock: two CPUs racing at its edge may both reset it, which lets a few captures more through, never fewer. A
- * global function taking nothing: verified once, and the callers' values stay imprecise (a count passed in made the
- * verifier explore writev's iovec loop past its limit). */
-__weak __noinline int ct_within_budget(void) {
-  if (!max_captures_per_window) return 1;
+ * stdin record, an SSL's bookkeeping, or one call's data (TLS, socket or stdio), whose `bytes` (at most `max_bytes`,
+ * what the call's capture can copy) count against the window's byte budget too. Only what a process's own activity
+ * can multiply asks; never exec, its environment, fork, exit or a library map, which keep the process table right and
+ * the TLS attach going. A process with no task storage (never watched, a candidate or a client) has no budget: no
+ * probe records its activity. The window restarts without a lock: two CPUs racing at its edge may both reset it,
+ * which lets a few captures more through, never fewer. A global function: verified once, and the callers pass their
+ * values untouched (a count clamped before the call split the verifier's states: writev's iovec loop went past the
+ * limit). */
+__weak __noinline int ct_within_budget(__u64 bytes, __u64 max_bytes) {
+  if (!max_captures_per_window && !max_capture_bytes_per_window) return 1;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_struct *leader = task->group_leader;
   if (!leader || !leader->bpf_storage) return 1;
@@ -92,8 +93,14 @@ __weak __noinline int ct_within_budget(void) {
   if (now - state->window_start_ns >= CT_RATE_WINDOW_NS) {
     state->window_start_ns = now;
     state->window_captures = 0;
+    state->window_bytes = 0;
   }
-  if (__sync_fetch_and_add(&state->window_captures, 1) < max_captures_per_window) return 1;
+  const __u64 captures = __sync_fetch_and_add(&state->window_captures, 1);
+  if ((!max_captures_per_window || captures < max_captures_per_window) &&
+      (!max_capture_bytes_per_window || state->window_bytes < max_capture_bytes_per_window)) {
+    __sync_fetch_and_add(&state->window_bytes, bytes < max_bytes ? bytes : max_bytes);
+    return 1;
+  }
   ct_count_drop(CT_DROP_RATE_LIMITED);
   return 0;
 }
@@ -108,7 +115,7 @@ static __always_inline void *ct_reserve(__u32 type, __u64 size) {
 
 /* ct_reserve for a capture of one record, paid from the process's budget (ct_within_budget). */
 static __always_inline void *ct_reserve_in_budget(__u32 type, __u64 size) {
-  if (ct_within_budget()) return ct_reserve(type, size);
+  if (ct_within_budget(size, size)) return ct_reserve(type, size);
   ct_count_event(type);
   return NULL;
 }
@@ -244,7 +251,7 @@ static __always_inline void ct_emit_paid_call_data(__u32 type, __u32 direction, 
 
 /* ct_emit_paid_call_data, a capture paid from the process's budget: all of the call or none of it (counted). */
 static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count) {
-  if (ct_within_budget())
+  if (ct_within_budget(count, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN))
     ct_emit_paid_call_data(type, direction, stream, buf, count);
   else
     ct_count_event(type);
@@ -273,7 +280,7 @@ static __always_inline void ct_emit_call_data_with_tail(__u32 type, __u32 direct
   loop.total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
   const bool truncated = loop.total > CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN;
   loop.chunks = truncated ? CT_STDIO_MAX_CHUNKS - 1 : CT_STDIO_MAX_CHUNKS;
-  if (!ct_within_budget()) {
+  if (!ct_within_budget(count, CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN)) {
     ct_count_event(type);
     return;
   }

@@ -223,6 +223,9 @@ const volatile bool hold_watched_execs __weak = false;
  * budget; see ct_within_budget). Process lifecycle records (exec, its environment, fork, exit, library maps) are
  * never limited. */
 const volatile __u64 max_captures_per_window __weak = 0;
+/* Bytes of data captures a process may make per window (probes.max_capture_bytes_per_process_per_second / 10; 0: no
+ * byte budget). Checked with the capture budget: a capture that starts under it is whole. */
+const volatile __u64 max_capture_bytes_per_window __weak = 0;
 /* Ring-buffer fill level above which a submit forces a wake-up of the agent. */
 const volatile __u64 wakeup_threshold_bytes __weak = 256 * 1024;
 

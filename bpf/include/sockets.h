@@ -36,7 +36,8 @@ static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u6
 static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64 fd, __u64 iov, __u64 iovcnt,
                                               __u64 limit) {
   if (!iov || iovcnt == 0) return;
-  if (!ct_within_budget()) {  /* one capture: the call */
+  /* one capture; a write's bytes are not known here (limit is the maximum): charged as one call's at most */
+  if (!ct_within_budget(limit, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN)) {
     ct_count_event(type);
     return;
   }

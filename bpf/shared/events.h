@@ -83,6 +83,7 @@ struct ct_task_state {
   ct_u64 flags; /* 1 << enum ct_pid_set (64-bit: BPF atomics on clang 14 need it) */
   ct_u64 window_start_ns;  /* the process's capture budget: the current window's start (boot clock) */
   ct_u64 window_captures;  /* and the captures it made in it */
+  ct_u64 window_bytes;     /* and the bytes those captures could copy */
 };
 
 /* Key of the exec-name prefilter map: an executable's file name, NUL-padded. */

@@ -1,6 +1,6 @@
-// BPF driver test of the per-process capture budget (probes.max_captures_per_process_per_second): a watched process
-// flooding opens is cut at its budget and counted, while another watched process's capture and the flooder's own
-// exit still arrive.
+// BPF driver test of the per-process capture budgets (probes.max_captures_per_process_per_second and
+// max_capture_bytes_per_process_per_second): a watched process flooding opens is cut at its budget and counted, while
+// another watched process's capture and the flooder's own exit still arrive.
 #include "probe_fixture.h"
 
 namespace credtrace::loader {
@@ -75,6 +75,40 @@ TEST_F(BudgetProbesTest, AFloodingProcessIsCutAtItsBudgetAndTheOthersAreStillSee
   EXPECT_EQ(limited + captured, static_cast<uint64_t>(kFloodOpens)) << "every refused open is counted";
   unlink(flood_path.c_str());
   unlink(quiet_path.c_str());
+}
+
+class ByteBudgetProbesTest : public ProbesTest {
+ protected:
+  void configure(ProbeOptions& options) override { options.max_capture_bytes_per_process_per_second = 1u << 20; }
+};
+
+// The byte budget alone (no capture count): each open's record is charged its size, so a flood stops at about
+// 100 KiB of records per 100 ms window; every refusal is counted.
+TEST_F(ByteBudgetProbesTest, AFloodIsCutAtItsByteBudget) {
+  const std::string path = "/tmp/credtrace-bpf-bytes-" + std::to_string(getpid());
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  const pid_t flooder = opener(go[0], path, kFloodOpens);
+  probes_->add_to_set(CT_SET_WATCHED, flooder);
+  const uint64_t limited_before = probes_->read_counters().drops[CT_DROP_RATE_LIMITED];
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(flooder, &status, 0), flooder);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(wait_for([&](const Captured& c) {
+    return c.type == CT_EVENT_EXIT && c.as<ct_exit_event>().hdr.tgid == static_cast<uint32_t>(flooder);
+  }));
+  const size_t captured = opens_by(events_, flooder);
+  const size_t per_window = (1u << 20) / 10 / sizeof(ct_file_open_event) + 1;  // the last one may start under it
+  const size_t windows = static_cast<size_t>(seconds / 0.1) + 2;
+  std::printf("byte budget: %d opens in %.3f s, %zu captured (%zu per window, at most %zu)\n", kFloodOpens, seconds,
+              captured, per_window, windows * (per_window + 2));
+  EXPECT_GE(captured, per_window - 1);
+  EXPECT_LE(captured, windows * (per_window + 2));
+  EXPECT_EQ(probes_->read_counters().drops[CT_DROP_RATE_LIMITED] - limited_before + captured,
+            static_cast<uint64_t>(kFloodOpens));
+  unlink(path.c_str());
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ probes:
   poll_interval_ms: 10
   wakeup_threshold_bytes: 4096
   max_captures_per_process_per_second: 2500
+  max_capture_bytes_per_process_per_second: 4194304
   exec_prefilter: false
 fingerprint:
   key: 00112233445566778899aabbccddeeff
@@ -74,6 +75,8 @@ credential_use:
   EXPECT_EQ(c.probes.poll_interval_ms, 10u);
   EXPECT_EQ(c.probes.max_captures_per_process_per_second, 2500u);
   EXPECT_EQ(default_config().probes.max_captures_per_process_per_second, 50000u);
+  EXPECT_EQ(c.probes.max_capture_bytes_per_process_per_second, 4194304u);
+  EXPECT_EQ(default_config().probes.max_capture_bytes_per_process_per_second, 32u << 20);
   EXPECT_EQ(c.fingerprint.key, "00112233445566778899aabbccddeeff");
   EXPECT_TRUE(contains(c.mcp.server_patterns, "my-tool-*"));
   EXPECT_TRUE(contains(c.mcp.server_patterns, "@modelcontextprotocol/*"));
@@ -138,6 +141,10 @@ TEST(AgentConfig, BadValuesAreLocated) {
   EXPECT_NE(r.error.find("f.yaml:2:40: probes.max_captures_per_process_per_second: 0 (no limit) or at least 100"),
             std::string::npos) << r.error;
   ASSERT_TRUE(load_config_text("probes:\n  max_captures_per_process_per_second: 0\n", "g.yaml").config);
+  r = load_config_text("probes:\n  max_capture_bytes_per_process_per_second: 4096\n", "h.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("h.yaml:2:45: probes.max_capture_bytes_per_process_per_second: 0 (no limit) or at least"),
+            std::string::npos) << r.error;
 
   r = load_config_text("fingerprint:\n  key: short\n", "e.yaml");
   ASSERT_FALSE(r.config);
