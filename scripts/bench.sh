@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Benchmarks (root): builds, then prints probe overhead figures for unwatched processes.
+# Benchmarks (root): builds, then prints every figure side by side in one run, and ends with one table of the figures
+# with a target (bench/figures.py: FIGURE lines), also written as JSON to build/bench-figures.json.
+# Usage: scripts/bench.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-build/bench_probe_overhead "${1:-5}"
-build/bench_uprobe_floor
-build/bench_ssl_write
-build/bench_preload  # LD_PRELOAD sensor: getenv and SSL_write, watched / unwatched / no agent (no root needed)
-python3 bench/https/https_throughput.py build/credtrace-agent 3000 7
-python3 bench/mcp/stdio_calls.py build/credtrace-agent 20000 5
-python3 bench/runtime_tls_bench.py build go 3000 5
-python3 bench/runtime_tls_bench.py build bun 3000 5
-build/bench_run_startup build/credtrace build/credtrace-cli build/bench-lib/libbench_noop_preload.so 200
+log=build/bench.log
+: >"$log"
+run() { "$@" 2>&1 | tee -a "$log"; }
+run build/bench_probe_overhead "${1:-5}"
+run build/bench_uprobe_floor
+run build/bench_ssl_write
+run build/bench_agent_pipeline 50000 5  # agent CPU per captured HTTP/1.1 and HTTP/2 request + response
+run build/bench_preload  # LD_PRELOAD sensor: getenv and SSL_write, watched / unwatched / no agent (no root needed)
+run python3 bench/https/https_throughput.py build/credtrace-agent 3000 7
+run python3 bench/mcp/stdio_calls.py build/credtrace-agent 20000 5
+run python3 bench/runtime_tls_bench.py build go 3000 5
+run python3 bench/runtime_tls_bench.py build bun 3000 5
+run build/bench_run_startup build/credtrace build/credtrace-cli build/bench-lib/libbench_noop_preload.so 200
+echo
+echo "== figures (targets of issue 18 and earlier) =="
+python3 bench/figures.py "$log" build/bench-figures.json

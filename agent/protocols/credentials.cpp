@@ -1,13 +1,12 @@
 // Credentials carried by an HTTP request: context rules for headers, cookies, query and body fields.
 #include "protocols/credentials.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <optional>
 
 #include "protocols/credential_rules.h"
+#include "protocols/jsonrpc/json_scanner.h"
 #include "protocols/text.h"
 #include "secrets/detectors.h"
 #include "secrets/jwt.h"
@@ -205,12 +204,58 @@ void add_body_field(Findings& findings, std::string_view name, std::string_view 
   findings.add_if_typed(value, where);
 }
 
-void add_json_body(Findings& findings, std::string_view body) {
-  nlohmann::ordered_json document = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr, false);
-  if (!document.is_object()) return;
-  for (auto it = document.begin(); it != document.end(); ++it) {
-    if (it.value().is_string()) add_body_field(findings, it.key(), it.value().get_ref<const std::string&>());
+// The top-level string members of a JSON object body, each offered as a body field as soon as it is complete (a body
+// cut short still yields the members before the cut). Scanned in place, without building a document: a member name
+// or value is copied only when it holds escapes (the copy is wiped).
+class TopLevelStringFields final : public jsonrpc::JsonHandler {
+ public:
+  explicit TopLevelStringFields(Findings& findings) : findings_(findings) {}
+  ~TopLevelStringFields() override {
+    detail::wipe(decoded_key_);
+    detail::wipe(decoded_value_);
   }
+  void begin_container(jsonrpc::JsonType type, size_t /*offset*/) override {
+    if (depth_ == 0 && type != jsonrpc::JsonType::kObject) root_is_object_ = false;
+    ++depth_;
+    has_key_ = false;
+  }
+  void end_container(jsonrpc::JsonType /*type*/, size_t /*end*/) override {
+    --depth_;
+    has_key_ = false;
+  }
+  void key(std::string_view raw, bool escaped) override {
+    if (depth_ != 1) return;
+    has_key_ = true;
+    key_ = raw;
+    if (escaped) key_ = decode(raw, decoded_key_);
+  }
+  void scalar(jsonrpc::JsonType type, std::string_view raw, bool escaped, size_t /*offset*/) override {
+    const bool member = depth_ == 1 && has_key_ && root_is_object_;
+    has_key_ = false;
+    if (!member || type != jsonrpc::JsonType::kString) return;
+    add_body_field(findings_, key_, escaped ? decode(raw, decoded_value_) : raw);
+  }
+
+ private:
+  static std::string_view decode(std::string_view raw, std::string& out) {
+    detail::wipe(out);
+    out.clear();
+    jsonrpc::unescape(raw, out);
+    return out;
+  }
+
+  Findings& findings_;
+  int depth_ = 0;
+  bool root_is_object_ = true;
+  bool has_key_ = false;
+  std::string_view key_;
+  std::string decoded_key_;
+  std::string decoded_value_;
+};
+
+void add_json_body(Findings& findings, std::string_view body) {
+  TopLevelStringFields fields(findings);
+  jsonrpc::scan_json(body, fields);
 }
 
 const HttpHeader* find_header(const HttpRequest& request, std::string_view name) {

@@ -1,20 +1,19 @@
 // Credentials issued by a server in an HTTP response: token/API-key fields of JSON and form bodies, Set-Cookie.
 #include "protocols/response_credentials.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocols/credential_rules.h"
+#include "protocols/jsonrpc/json_scanner.h"
 #include "protocols/text.h"
 
 namespace credtrace::protocols {
 namespace {
 
-using Json = nlohmann::ordered_json;
 using detail::Carrier;
 using detail::carrier;
 using detail::Findings;
@@ -90,52 +89,94 @@ void add_body_field(Findings& findings, std::string_view name, std::string_view 
   findings.add_if_typed(value, where);
 }
 
-// Strings of objects and arrays up to kMaxResponseJsonDepth levels below the top. `key` names the member that
-// holds `value` ("" at the top level); strings in arrays only count when typed.
-void visit_json(Findings& findings, const Json& value, std::string_view key, bool in_array, size_t depth,
-                size_t& budget) {
-  if (budget == 0) return;
-  --budget;
-  if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
-    if (key.empty() || in_array) {
-      return findings.add_if_typed(text, key.empty() ? Carrier::bare(kBodyCarrier)
-                                                     : carrier(kBodyCarrier, detail::to_lower(key)));
-    }
-    return add_body_field(findings, key, text);
+// Strings of objects and arrays up to kMaxResponseJsonDepth levels below the top, scanned in place (no document is
+// built; a name or value with escapes is decoded into a buffer that is wiped). A member's string is a named field;
+// a string in an array (named by the member holding the array) or at the top counts only when typed. At most
+// kMaxJsonValues values are visited; a body cut short yields the strings before the cut.
+class ResponseJsonStrings final : public jsonrpc::JsonHandler {
+ public:
+  explicit ResponseJsonStrings(Findings& findings) : findings_(findings) { frames_.reserve(kScanDepth + 2); }
+  static constexpr int kScanDepth = 64;  // scan_json's bound: frames_ never holds more
+  ~ResponseJsonStrings() override {
+    detail::wipe(decoded_value_);
+    for (Frame& frame : frames_) detail::wipe(frame.decoded_key);
   }
-  if (depth > kMaxResponseJsonDepth) return;
-  if (value.is_object()) {
-    for (auto it = value.begin(); it != value.end(); ++it) {
-      visit_json(findings, it.value(), it.key(), false, depth + 1, budget);
-    }
-  } else if (value.is_array()) {
-    for (const Json& element : value) visit_json(findings, element, key, true, depth + 1, budget);
-  }
-}
 
-// Overwrites every string value of the document (keys are names, not secrets). Iterative: any nesting depth.
-void wipe_json(Json& document) {
-  std::vector<Json*> stack = {&document};
-  while (!stack.empty()) {
-    Json* value = stack.back();
-    stack.pop_back();
-    if (value->is_string()) {
-      detail::wipe(value->get_ref<std::string&>());
-    } else if (value->is_object()) {
-      for (auto it = value->begin(); it != value->end(); ++it) stack.push_back(&it.value());
-    } else if (value->is_array()) {
-      for (Json& element : *value) stack.push_back(&element);
+  void begin_container(jsonrpc::JsonType type, size_t /*offset*/) override {
+    // Descended into when it was visited itself and is no deeper than the bound (visit_json's old rule).
+    const bool descend = visit() && frames_.size() <= kMaxResponseJsonDepth;
+    std::string_view key = member_key_;
+    if (!frames_.empty() && frames_.back().type == jsonrpc::JsonType::kArray) key = frames_.back().key;
+    member_key_ = {};
+    Frame& frame = frames_.emplace_back();  // never reallocates (reserved to the scanner's depth bound)
+    frame.type = type;
+    frame.descend = descend;
+    frame.key = key;
+    if (!key.empty() && key.data() == decoded_member_key_.data()) {  // decoded: the frame keeps its own copy
+      frame.decoded_key = decoded_member_key_;
+      frame.key = frame.decoded_key;
     }
   }
-}
+  void end_container(jsonrpc::JsonType /*type*/, size_t /*end*/) override {
+    detail::wipe(frames_.back().decoded_key);
+    frames_.pop_back();
+    member_key_ = {};
+  }
+  void key(std::string_view raw, bool escaped) override {
+    if (!escaped) {
+      member_key_ = raw;
+      return;
+    }
+    detail::wipe(decoded_member_key_);
+    decoded_member_key_.clear();
+    jsonrpc::unescape(raw, decoded_member_key_);
+    member_key_ = decoded_member_key_;
+  }
+  void scalar(jsonrpc::JsonType type, std::string_view raw, bool escaped, size_t /*offset*/) override {
+    const std::string_view key = member_key_;
+    member_key_ = {};
+    if (!visit() || type != jsonrpc::JsonType::kString) return;
+    std::string_view text = raw;
+    if (escaped) {
+      detail::wipe(decoded_value_);
+      decoded_value_.clear();
+      jsonrpc::unescape(raw, decoded_value_);
+      text = decoded_value_;
+    }
+    if (frames_.empty()) return findings_.add_if_typed(text, Carrier::bare(kBodyCarrier));
+    const Frame& parent = frames_.back();
+    if (parent.type == jsonrpc::JsonType::kObject) return add_body_field(findings_, key, text);
+    findings_.add_if_typed(text, parent.key.empty() ? Carrier::bare(kBodyCarrier)
+                                                    : carrier(kBodyCarrier, detail::to_lower(parent.key)));
+  }
+
+ private:
+  struct Frame {
+    jsonrpc::JsonType type = jsonrpc::JsonType::kObject;
+    std::string_view key;  // the member holding this container (an array's elements are named by it)
+    std::string decoded_key;
+    bool descend = false;
+  };
+
+  // Whether the value starting now is visited (its container is descended into; the budget lasts).
+  bool visit() {
+    if (!frames_.empty() && !frames_.back().descend) return false;
+    if (budget_ == 0) return false;
+    --budget_;
+    return true;
+  }
+
+  Findings& findings_;
+  std::vector<Frame> frames_;
+  std::string_view member_key_;
+  std::string decoded_member_key_;
+  std::string decoded_value_;
+  size_t budget_ = kMaxJsonValues;
+};
 
 void add_json_body(Findings& findings, std::string_view body) {
-  Json document = Json::parse(body.begin(), body.end(), nullptr, false);
-  if (document.is_discarded()) return;
-  size_t budget = kMaxJsonValues;
-  visit_json(findings, document, "", false, 0, budget);
-  wipe_json(document);
+  ResponseJsonStrings strings(findings);
+  jsonrpc::scan_json(body, strings, ResponseJsonStrings::kScanDepth);
 }
 
 // "a=b&c=d" without whitespace or markup: a form body served as text/plain or without a type.

@@ -2,10 +2,13 @@
 agent off, on with the client unwatched, and on with the client watched (captured and parsed); prints the ratios.
 Twice: against a local server that pays the agent's probes like any OpenSSL process on the host, and against one
 whose libssl is a private copy the agent does not probe (as a remote API's would be).
-Target: at most 5% throughput loss for a watched client. Usage (root): https_throughput.py AGENT [N] [ROUNDS]"""
+Also the CPU per request of the client, the server (the unprobed one's process) and the agent, from the kernel's
+per-thread run times. Target (issue 18): a watched client keeps >= 0.97 of its throughput against the unprobed server.
+Ends with FIGURE lines (bench/figures.py). Usage (root): https_throughput.py AGENT [N] [ROUNDS]"""
 import contextlib
 import glob
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -41,12 +44,39 @@ def start_agent(directory, watch):
     raise RuntimeError("agent not ready")
 
 
-def run_client(kind, server):
+def process_cpu_ns(pid):
+    """CPU time of every thread of pid so far (schedstat: ns on a CPU), or None when it is not known."""
+    if pid is None:
+        return None
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return total
+
+
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_client(kind, server, agent_pid=None):
+    """(requests per second, CPU us per request of the client, of the server (None: not its own process), of the
+    agent (None: no agent))."""
     script = {"python": [sys.executable, os.path.join(HERE, "mcp_server_bench_client.py")],
               "node": ["node", os.path.join(HERE, "mcp-server-bench-client.mjs")]}[kind]
+    server_before, agent_before = process_cpu_ns(getattr(server, "pid", None)), process_cpu_ns(agent_pid)
+    client_before = children_cpu_s()
     out = subprocess.run(script + [str(server.port), server.ca, str(N)], capture_output=True, text=True, check=True,
                          env={"PATH": os.environ["PATH"], "BENCH_TOKEN": TOKEN})
-    return float(out.stdout.strip())
+    client_us = (children_cpu_s() - client_before) * 1e6 / N
+    server_after, agent_after = process_cpu_ns(getattr(server, "pid", None)), process_cpu_ns(agent_pid)
+    server_us = (server_after - server_before) / 1e3 / N if server_before is not None and server_after else None
+    agent_us = (agent_after - agent_before) / 1e3 / N if agent_before is not None and agent_after else None
+    return float(out.stdout.strip()), client_us, server_us, agent_us
 
 
 class UnprobedServer:
@@ -62,6 +92,7 @@ class UnprobedServer:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         port, self.ca = self.proc.stdout.readline().split()
         self.port = int(port)
+        self.pid = self.proc.pid
         maps = open(f"/proc/{self.proc.pid}/maps").read()
         if os.path.join(self.libs, "libssl.so.3") not in maps:
             raise RuntimeError("the unprobed server did not load its private libssl")
@@ -87,22 +118,40 @@ def measure(server, directory):
                     continue
                 agent = start_agent(directory, watch=(mode == "watched"))
                 try:
-                    results[(kind, mode)].append(run_client(kind, server))
+                    results[(kind, mode)].append(run_client(kind, server, agent.pid))
                 finally:
                     agent.terminate()
                     agent.wait()
     return results
 
 
-def report(title, results):
+def median_of(values):
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def cpu_text(us):
+    return "      -" if us is None else f"{us:7.1f}"
+
+
+def report(title, results, figures=None):
+    """Prints the table; figures (a list) gets the watched ratios and CPU per request as FIGURE lines."""
     print(title)
+    print("                          req/s   ratio  range          CPU us per request: client  server   agent")
     for kind in ("python", "node"):
-        off = results[(kind, "off")]
+        off = [r[0] for r in results[(kind, "off")]]
         for mode in ("off", "unwatched", "watched"):
             runs = results[(kind, mode)]
-            ratios = [r / o for r, o in zip(runs, off)]
-            print(f"{kind:6} {mode:9} {statistics.median(runs):9.1f} req/s  ratio {statistics.median(ratios):.3f}"
-                  f"  range {min(ratios):.3f}-{max(ratios):.3f}")
+            ratios = [r[0] / o for r, o in zip(runs, off)]
+            client, server, agent = (median_of([r[i] for r in runs]) for i in (1, 2, 3))
+            print(f"{kind:6} {mode:9} {statistics.median(r[0] for r in runs):9.1f}  {statistics.median(ratios):.3f}"
+                  f"  {min(ratios):.3f}-{max(ratios):.3f}  {' ' * 19}{cpu_text(client)} {cpu_text(server)}"
+                  f" {cpu_text(agent)}")
+            if figures is not None and mode == "watched":
+                figures.append(f"FIGURE https_watched_ratio_{kind} {statistics.median(ratios):.3f} ratio >=0.97 "
+                               f"range {min(ratios):.3f}-{max(ratios):.3f} over {len(ratios)} rounds")
+                figures.append(f"FIGURE https_agent_cpu_per_request_{kind} "
+                               f"{'unknown' if agent is None else f'{agent:.1f}'} us - watched client, live agent")
 
 
 def main():
@@ -112,9 +161,12 @@ def main():
         with HttpsServer() as server:
             report("server in the benchmark process (system libssl: it pays the probes of an unwatched process)",
                    measure(server, directory))
+        figures = []
         with UnprobedServer() as server:
-            report("server on a private libssl copy (not probed, as a remote API)", measure(server, directory))
-    print("target: a watched client keeps >= 0.95x of its throughput with the agent off")
+            report("server on a private libssl copy (not probed, as a remote API)", measure(server, directory),
+                   figures)
+    print("target: a watched client keeps >= 0.97x of its throughput with the agent off (against the unprobed server)")
+    print("\n".join(figures))
 
 
 if __name__ == "__main__":

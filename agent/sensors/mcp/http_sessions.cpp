@@ -54,8 +54,10 @@ bool is_mcp_method(std::string_view method) {
   return std::any_of(std::begin(kPrefixes), std::end(kPrefixes), [&](std::string_view p) { return method.starts_with(p); });
 }
 
-// Whether a body is JSON-RPC naming an MCP method (requests and notifications say so; answers do not).
+// Whether a body is JSON-RPC naming an MCP method (requests and notifications say so; answers do not). A body with no
+// `"method"` and no backslash cannot hold a member named method: such bodies (most API requests) are not parsed.
 bool body_names_mcp_method(std::string_view body) {
+  if (body.find("\"method\"") == std::string_view::npos && body.find('\\') == std::string_view::npos) return false;
   std::string scratch;
   protocols::ParsedLine parsed = protocols::parse_jsonrpc_line(body, scratch);
   const bool mcp = std::any_of(parsed.messages.begin(), parsed.messages.end(),
