@@ -277,8 +277,9 @@ std::vector<Detection> scan_text(std::string_view text) {
 
 size_t known_prefix_length(std::string_view value) {
   size_t longest = 0;
+  if (!may_start_prefix(value, 0)) return 0;  // most values, with one table load
   for (const Rule& rule : kRules) {
-    if (value.starts_with(rule.prefix)) longest = std::max(longest, rule.prefix.size());
+    if (rule.prefix[0] == value[0] && value.starts_with(rule.prefix)) longest = std::max(longest, rule.prefix.size());
   }
   return longest;
 }

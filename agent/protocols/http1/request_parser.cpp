@@ -114,6 +114,16 @@ void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& 
 
 void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& out,
                               std::vector<std::string>& raw_queries) {
+  if (buffer_.empty()) {  // nothing held: the bytes are parsed where they lie, and only what is left is copied
+    in_place_ = bytes;
+    while (step(out, &raw_queries) == Step::kProgress) {
+    }
+    const std::string_view rest = in_place_.substr(std::min(pos_, in_place_.size()));
+    in_place_ = {};
+    pos_ = 0;  // scan_ and line_start_ count from pos_: they hold for the rest as it is kept
+    buffer_.assign(rest);
+    return;
+  }
   buffer_.append(bytes);
   while (step(out, &raw_queries) == Step::kProgress) {
   }

@@ -102,8 +102,11 @@ class Http1RequestParser final : public StreamParser {
   void skip_bytes(size_t count);
   void drop_request();
   void compact();
-  std::string_view pending() const { return std::string_view(buffer_).substr(pos_); }
+  std::string_view pending() const {
+    return (in_place_.data() != nullptr ? in_place_ : std::string_view(buffer_)).substr(pos_);
+  }
 
+  std::string_view in_place_;  // during feed() with nothing held: the caller's bytes, parsed without a copy
   std::string buffer_;       // bytes received but not yet consumed (from pos_)
   size_t pos_ = 0;           // consumed prefix of buffer_
   size_t scan_ = 0;          // bytes after pos_ already searched for a line end

@@ -1,7 +1,11 @@
 // Strict JSON scanner (grammar, depth bound, UTF-8 check) and the string decoding/encoding helpers it pairs with.
 #include "protocols/jsonrpc/json_scanner.h"
 
+#include <array>
 #include <cstdint>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace credtrace::protocols::jsonrpc {
 namespace {
@@ -9,6 +13,13 @@ namespace {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Bytes a string holds as they are: printable ASCII other than '"' and '\\' (the scanner's inner loop skips them).
+constexpr auto kPlainStringBytes = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int hex_value(char c) {
@@ -166,10 +177,31 @@ class Scanner {
     return true;
   }
 
+  // The first byte at or after `from` that is not plain string content (locals: the compiler keeps them in registers).
+  size_t skip_plain_string_bytes(size_t from) const {
+    const char* p = text_.data() + from;
+    const char* const end = text_.data() + text_.size();
+#if defined(__SSE2__)
+    // 16 bytes at a time: a quote, a backslash, a control byte (< 0x20) or a non-ASCII byte (sign bit) ends the run.
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+                                           _mm_cmplt_epi8(bytes, space));  // signed: also every byte >= 0x80
+      if (const int mask = _mm_movemask_epi8(special)) return static_cast<size_t>(p - text_.data()) + __builtin_ctz(mask);
+      p += 16;
+    }
+#endif
+    while (p != end && kPlainStringBytes[static_cast<uint8_t>(*p)]) ++p;
+    return static_cast<size_t>(p - text_.data());
+  }
+
   // At the opening quote; leaves pos_ after the closing one.
   bool string_body(std::string_view& raw, bool& escaped) {
     const size_t start = ++pos_;
     while (!at_end()) {
+      pos_ = skip_plain_string_bytes(pos_);
+      if (at_end()) break;
       const auto c = static_cast<uint8_t>(text_[pos_]);
       if (c == '"') {
         raw = text_.substr(start, pos_ - start);

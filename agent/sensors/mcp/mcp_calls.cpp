@@ -413,6 +413,16 @@ credtrace::v1::ToolCallLink McpCalls::link_downstream(uint32_t server_pid, const
   return link;
 }
 
+bool McpCalls::wants_downstream(uint32_t server_pid, const std::string& fingerprint, uint64_t now_ns) const {
+  if (!fingerprint.empty() && carried_.count(fingerprint)) return true;
+  for (const auto& [_, session] : sessions_) {
+    if (session->origin.server_pid != server_pid || session->origin.side != "server") continue;
+    for (const auto& [key, flight] : session->in_flight)
+      if (key.first == protocols::Side::kClient && flight.started_ns <= now_ns) return true;
+  }
+  return false;
+}
+
 credtrace::v1::ToolCallLink McpCalls::link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
                                                      uint64_t now_ns) {
   credtrace::v1::ToolCallLink link;

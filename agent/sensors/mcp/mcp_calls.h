@@ -74,6 +74,10 @@ class McpCalls {
   // At shutdown: every session ends.
   void stop(uint64_t now_ns);
 
+  // Whether link_downstream would do anything with a request of that server at now_ns carrying that credential
+  // (a call of the server in flight, or a credential an earlier result carried): callers skip building it otherwise.
+  bool wants_downstream(uint32_t server_pid, const std::string& fingerprint, uint64_t now_ns) const;
+
   // A request (with a credential, or a bare connection when credential is empty) made by a process of the server
   // `server_pid` at now_ns: the calls of that server in flight get it as downstream, and the link names them (an
   // empty link when none was in flight).

@@ -213,14 +213,21 @@ void TlsSensor::emit_use(CredentialUse& use) {
   tracking::Attribution who = context_.tracker.attribute(use.pid);
   if (!who.record) return count_error("credential_use_unknown_process");
   if (!who.server) return count_error("credential_use_unknown_workload");
-  const credtrace::v1::Process process = context_.tracker.process_view(*who.record);
-  credtrace::v1::ToolCallLink link = link_use(use, credential, who.server->pid, process, who.server->workload);
+  // The process's view is built once it is needed: a repeat outside any MCP call needs none.
+  std::optional<credtrace::v1::Process> process;
+  auto process_view = [&]() -> const credtrace::v1::Process& {
+    if (!process) process = context_.tracker.process_view(*who.record);
+    return *process;
+  };
+  credtrace::v1::ToolCallLink link;
+  if (context_.mcp_calls.wants_downstream(who.server->pid, credential.fingerprint(), made_ns(use)))
+    link = link_use(use, credential, who.server->pid, process_view(), who.server->workload);
   check_audience(credential, use, who, link);
   check_passthrough(who, credential, use, link);
   if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
                                UseAggregator::call_key_of(link), UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
-  auto event = context_.events.about("credential_use", process, who.server->workload);
+  auto event = context_.events.about("credential_use", process_view(), who.server->workload);
   *event.mutable_credential() = credential;
   event.mutable_credential_use()->set_sensor(use.sensor);
   if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = std::move(link);
@@ -229,7 +236,10 @@ void TlsSensor::emit_use(CredentialUse& use) {
   emit_aggregated(aggregator_.add(std::move(event), UseAggregator::Clock::now()));
 }
 
-// The MCP calls of the use's server in flight now list it, and the use names them.
+// When the request was made (a use held for its socket is emitted later): the calls in flight then are its calls.
+uint64_t TlsSensor::made_ns(const CredentialUse& use) { return use.time_ns ? use.time_ns : boot_clock_ns(); }
+
+// The MCP calls of the use's server in flight when it was made list it, and the use names them.
 credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
                                                 uint32_t server_pid, const credtrace::v1::Process& process,
                                                 const credtrace::v1::Workload& workload) {
@@ -241,9 +251,7 @@ credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const 
   *downstream.mutable_request() = std::move(*described.mutable_request());
   downstream.set_pid(use.pid);
   *downstream.mutable_time() = common::now_timestamp();
-  // The calls in flight when the request was made, not when the use is emitted (a use held for its socket).
-  const uint64_t made_ns = use.time_ns ? use.time_ns : boot_clock_ns();
-  return context_.mcp_calls.link_downstream(server_pid, downstream, made_ns, &process, &workload);
+  return context_.mcp_calls.link_downstream(server_pid, downstream, made_ns(use), &process, &workload);
 }
 
 // A connection a server (or a descendant) opened while one of its MCP calls was in flight: the call lists it.

@@ -63,6 +63,7 @@ class TlsSensor final : public Sensor {
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
+  static uint64_t made_ns(const CredentialUse& use);
   credtrace::v1::ToolCallLink link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
                                        uint32_t server_pid, const credtrace::v1::Process& process,
                                        const credtrace::v1::Workload& workload);

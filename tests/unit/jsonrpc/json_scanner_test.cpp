@@ -57,6 +57,30 @@ TEST(JsonScanner, ReportsEventsInOrder) {
   EXPECT_EQ(trace.text, "{k:a [n:1 s:s b:true n:null ]k:b {}}");
 }
 
+// Long strings are skipped 16 bytes at a time: whatever the position of the first quote, backslash, control or
+// non-ASCII byte within or after a block, the string ends, escapes, fails or is checked exactly there.
+TEST(JsonScanner, LongStringsStopAtTheirFirstSpecialByteWherever) {
+  for (size_t k = 0; k < 40; ++k) {
+    const std::string run(k, 'a');
+    const std::string tail(20, 'b');
+    Trace plain;
+    ASSERT_EQ(scan_json("\"" + run + "\"", plain).error, ScanError::kNone) << k;
+    EXPECT_EQ(plain.text, "s:" + run + " ") << k;
+    Trace escaped;
+    ASSERT_EQ(scan_json("\"" + run + "\\n" + tail + "\"", escaped).error, ScanError::kNone) << k;
+    EXPECT_EQ(escaped.text, "s:" + run + "\\n" + tail + " ") << k;
+    EXPECT_EQ(scan_error("\"" + run + "\x01" + tail + "\""), ScanError::kSyntax) << k;
+    Trace utf8;
+    const ScanResult accented = scan_json("\"" + run + "\xC3\xA9" + tail + "\"", utf8);
+    EXPECT_EQ(accented.error, ScanError::kNone) << k;
+    EXPECT_FALSE(accented.invalid_utf8) << k;
+    EXPECT_EQ(utf8.text, "s:" + run + "\xC3\xA9" + tail + " ") << k;
+    Trace invalid;
+    EXPECT_TRUE(scan_json("\"" + run + "\xFF" + tail + "\"", invalid).invalid_utf8) << k;
+    EXPECT_EQ(scan_error("\"" + run + tail), ScanError::kSyntax) << k;  // never closed
+  }
+}
+
 TEST(JsonScanner, DepthIsBounded) {
   EXPECT_EQ(scan_error("[[[]]]", 3), ScanError::kNone);
   EXPECT_EQ(scan_error("[[[[]]]]", 3), ScanError::kTooDeep);

@@ -191,6 +191,24 @@ TEST(Credentials, JsonBodyFields) {
   EXPECT_EQ(found[2].type, "password");
 }
 
+// JSON request bodies are walked in place: an escaped member name is decoded, nested objects are not top-level fields,
+// and a body cut short keeps the members completed before the cut.
+TEST(Credentials, JsonBodyEscapesAndCuts) {
+  const std::string secret = fake::generic_secret(40);
+  auto found = credentials_in_request(
+      request_with({{"content-type", "application/json"}}, R"({"client\u005fsecret":")" + secret + R"(","x":{"a":[1]}})"),
+      "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].carrier, "body:client_secret");
+  EXPECT_EQ(found[0].value, secret);
+  HttpRequest cut = request_with({{"content-type", "application/json"}},
+                                 R"({"client_secret":")" + secret + R"(","scope":"read write","more":"unfinish)");
+  cut.body_truncated = true;
+  found = credentials_in_request(cut, "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].value, secret);
+}
+
 TEST(Credentials, FormBodyFields) {
   std::string secret = fake::generic_secret(40);
   std::string key = fake::generic_secret(30);

@@ -217,6 +217,24 @@ TEST(ResponseCredentials, CredentialLookingFieldNameIsRedacted) {
   EXPECT_EQ(found[0].carrier, "response:body:<redacted>");
 }
 
+// The body is walked in place: escaped names and values are decoded (and found), an array inside an array is still
+// named by the member holding the outer one, and a body cut short keeps the members completed before the cut.
+TEST(ResponseCredentials, EscapesNestedArraysAndCutBodies) {
+  const std::string refresh = fake::github_refresh_token();
+  const std::string ghs = fake::github_app_token();
+  const std::string escaped_refresh = "\\u0067" + refresh.substr(1);  // the leading 'g' written as \u0067
+  auto found = credentials_in_response(json(R"({"refresh\u005ftoken":")" + escaped_refresh + R"(","all":[[")" + ghs +
+                                            R"("]]})"));
+  ASSERT_EQ(found.size(), 2u);
+  expect_found(found, "response:body:refresh_token", refresh, "github_refresh_token");
+  expect_found(found, "response:body:all", ghs, "github_app_token");
+  HttpResponse cut = json(R"({"access_token":")" + ghs + R"(","scope":"repo","expires_in":36)");
+  cut.body_truncated = true;
+  found = credentials_in_response(cut);
+  ASSERT_EQ(found.size(), 1u);
+  expect_found(found, "response:body:access_token", ghs, "github_app_token");
+}
+
 TEST(ResponseCredentials, MalformedOrTruncatedJsonIsTolerated) {
   HttpResponse response = json(R"({"access_token":")" + fake::github_app_token());
   response.body_truncated = true;
