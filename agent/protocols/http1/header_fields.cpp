@@ -38,6 +38,9 @@ std::string_view without_cr(std::string_view line) {
 }
 
 // nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
+// Room for the fields of most header blocks (API clients send 5-12).
+constexpr size_t kTypicalHeaderCount = 16;
+
 const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
   if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
     if (headers.empty()) return "header block starts with a continuation line";
@@ -49,6 +52,7 @@ const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& he
   if (colon == std::string_view::npos || colon == 0) return "header line without a name";
   std::string_view name = line.substr(0, colon);
   if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
+  if (headers.capacity() == 0) headers.reserve(kTypicalHeaderCount);  // one allocation, not one per doubling
   headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
   return nullptr;
 }

@@ -99,6 +99,16 @@ void Http1ResponseParser::request_sent(std::string_view method) {
 }
 
 void Http1ResponseParser::feed(std::string_view bytes, std::vector<HttpResponse>& out) {
+  if (buffer_.empty()) {  // nothing held: the bytes are parsed where they lie, and only what is left is copied
+    in_place_ = bytes;
+    while (step(out) == Step::kProgress) {
+    }
+    const std::string_view rest = in_place_.substr(std::min(pos_, in_place_.size()));
+    in_place_ = {};
+    pos_ = 0;  // scan_ and line_start_ count from pos_: they hold for the rest as it is kept
+    append_wiping(buffer_, rest);
+    return;
+  }
   append_wiping(buffer_, bytes);
   while (step(out) == Step::kProgress) {
   }
@@ -367,7 +377,7 @@ Http1ResponseParser::Step Http1ResponseParser::step_until_close() {
 
 Http1ResponseParser::Step Http1ResponseParser::step_tunnel() {
   stats_.bytes_tunneled += pending().size();
-  pos_ = buffer_.size();
+  pos_ += pending().size();
   return Step::kNeedMore;
 }
 

@@ -119,7 +119,10 @@ class Http1ResponseParser final : public StreamParser {
   void drop_response();
   bool in_body() const;
   void compact();
-  std::string_view pending() const { return std::string_view(buffer_).substr(pos_); }
+  std::string_view pending() const {
+    return (in_place_.data() != nullptr ? in_place_ : std::string_view(buffer_)).substr(pos_);
+  }
+  std::string_view in_place_;  // during feed() with nothing held: the caller's bytes, parsed without a copy
 
   std::string buffer_;         // bytes received but not yet consumed (from pos_)
   size_t pos_ = 0;             // consumed prefix of buffer_

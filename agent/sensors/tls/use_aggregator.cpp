@@ -38,7 +38,7 @@ UseAggregator::Key UseAggregator::key_of(const credtrace::v1::Event& e) {
 bool UseAggregator::count_repeat(const std::string& workload_id, const std::string& fingerprint,
                                  const std::string& host, const std::string& carrier, const std::string& call_key,
                                  Clock::time_point now) {
-  auto it = windows_.find(Key{workload_id, fingerprint, host, carrier, call_key});
+  auto it = windows_.find(KeyView{workload_id, fingerprint, host, carrier, call_key});
   if (it == windows_.end() || now - it->second.opened >= window_) return false;
   Window& w = it->second;
   if (w.repeats++ == 0) w.first_repeat = now;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -40,6 +41,17 @@ class UseAggregator {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  using KeyView = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view, std::string_view>;
+  // Orders keys and looks them up by views: a repeat is counted without copying its five strings.
+  struct KeyLess {
+    using is_transparent = void;
+    static KeyView view(const KeyView& key) { return key; }
+    static KeyView view(const Key& key) {
+      return {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), std::get<4>(key)};
+    }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return view(a) < view(b); }
+  };
   struct Window {
     Clock::time_point opened;
     credtrace::v1::Event last;  // the latest repeat (its process, request, time)
@@ -51,7 +63,7 @@ class UseAggregator {
 
   std::chrono::seconds window_;
   size_t max_keys_;
-  std::map<Key, Window> windows_;
+  std::map<Key, Window, KeyLess> windows_;
   uint64_t unaggregated_ = 0;
 };
 
