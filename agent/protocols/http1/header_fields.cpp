@@ -60,16 +60,10 @@ const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& he
 // Every comma-separated element of every header `name`, trimmed.
 std::vector<std::string_view> header_elements(const std::vector<HttpHeader>& headers, std::string_view name) {
   std::vector<std::string_view> elements;
-  for (const HttpHeader& header : headers) {
-    if (header.name != name) continue;
-    std::string_view value = header.value;
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = std::min(value.find(',', start), value.size());
-      elements.push_back(trim_ows(value.substr(start, end - start)));
-      start = end + 1;
-    }
-  }
+  for_each_header_element(headers, name, [&](std::string_view element) {
+    elements.push_back(element);
+    return true;
+  });
   return elements;
 }
 
@@ -95,12 +89,14 @@ std::optional<uint64_t> parse_hex(std::string_view digits) {
 // Identical Content-Length values (repeated headers or "5, 5") give the length; differing or invalid: nullopt.
 std::optional<uint64_t> content_length(const std::vector<HttpHeader>& headers) {
   std::optional<uint64_t> length;
-  for (std::string_view element : header_elements(headers, "content-length")) {
+  bool valid = true;
+  for_each_header_element(headers, "content-length", [&](std::string_view element) {
     std::optional<uint64_t> value = parse_decimal(element);
-    if (!value || (length && *length != *value)) return std::nullopt;
+    valid = value && (!length || *length == *value);
     length = value;
-  }
-  return length;
+    return valid;
+  });
+  return valid ? length : std::nullopt;
 }
 
 size_t find_line_end(std::string_view window, size_t& scan) {

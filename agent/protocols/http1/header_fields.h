@@ -9,8 +9,26 @@
 #include <vector>
 
 #include "protocols/http1/request_parser.h"  // HttpHeader
+#include "protocols/text.h"
 
 namespace credtrace::protocols::http1 {
+// Calls visit(element) for every comma-separated element of every header `name`, trimmed, without allocating;
+// visit returns false to stop.
+template <typename Visit>
+void for_each_header_element(const std::vector<HttpHeader>& headers, std::string_view name, Visit visit) {
+  for (const HttpHeader& header : headers) {
+    if (header.name != name) continue;
+    std::string_view value = header.value;
+    size_t start = 0;
+    while (start <= value.size()) {
+      const size_t comma = value.find(',', start);
+      const size_t end = comma == std::string_view::npos ? value.size() : comma;
+      if (!visit(protocols::detail::trim_ows(value.substr(start, end - start)))) return;
+      start = end + 1;
+    }
+  }
+}
+
 
 bool is_digit(char c);
 // RFC 9110 tchar.

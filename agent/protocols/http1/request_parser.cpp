@@ -242,9 +242,13 @@ bool Http1RequestParser::start_request(std::string_view block) {
   const HttpHeader* host = find_header(current_.headers, "host");
   if (current_.host.empty() && host != nullptr) current_.host = detail::to_lower(host->value);
 
-  std::vector<std::string_view> codings = header_elements(current_.headers, "transfer-encoding");
-  if (!codings.empty()) {
-    if (!iequals(codings.back(), "chunked")) {
+  std::optional<std::string_view> last_coding;
+  http1::for_each_header_element(current_.headers, "transfer-encoding", [&](std::string_view coding) {
+    last_coding = coding;
+    return true;
+  });
+  if (last_coding) {
+    if (!iequals(*last_coding, "chunked")) {
       fail("transfer-encoding does not end in chunked", false);
       return false;
     }

@@ -74,13 +74,17 @@ bool has_header(const std::vector<HttpHeader>& headers, std::string_view name) {
 
 // Content codings, or transfer codings other than chunked, that leave the body bytes encoded.
 bool body_is_encoded(const std::vector<HttpHeader>& headers) {
-  for (std::string_view coding : header_elements(headers, "content-encoding")) {
-    if (!coding.empty() && !iequals(coding, "identity")) return true;
-  }
-  for (std::string_view coding : header_elements(headers, "transfer-encoding")) {
-    if (!coding.empty() && !iequals(coding, "identity") && !iequals(coding, "chunked")) return true;
-  }
-  return false;
+  bool encoded = false;
+  http1::for_each_header_element(headers, "content-encoding", [&](std::string_view coding) {
+    encoded = !coding.empty() && !iequals(coding, "identity");
+    return !encoded;
+  });
+  if (encoded) return true;
+  http1::for_each_header_element(headers, "transfer-encoding", [&](std::string_view coding) {
+    encoded = !coding.empty() && !iequals(coding, "identity") && !iequals(coding, "chunked");
+    return !encoded;
+  });
+  return encoded;
 }
 
 }  // namespace
@@ -321,7 +325,11 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
   }
   const std::string& method = current_.request_method;
   current_.body_encoded = body_is_encoded(current_.headers);
-  std::vector<std::string_view> codings = header_elements(current_.headers, "transfer-encoding");
+  std::optional<std::string_view> last_coding;
+  http1::for_each_header_element(current_.headers, "transfer-encoding", [&](std::string_view coding) {
+    last_coding = coding;
+    return true;
+  });
   bool has_length = has_header(current_.headers, "content-length");
   std::optional<uint64_t> length = content_length(current_.headers);
 
@@ -338,9 +346,9 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
     emit(out);
     return;
   }
-  if (!codings.empty()) {
+  if (last_coding) {
     chunked_.reset();
-    state_ = iequals(codings.back(), "chunked") ? State::kChunked : State::kUntilClose;
+    state_ = iequals(*last_coding, "chunked") ? State::kChunked : State::kUntilClose;
   } else if (has_length && !length) {
     state_ = State::kBody;  // counted as a dropped response
     fail("invalid content-length", 0);
