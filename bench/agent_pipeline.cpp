@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "export/json_lines_sink.h"
+#include "kernel_stand_in.h"
 #include "sensors/tls/tls_sensor.h"
 
 namespace {
@@ -44,22 +45,6 @@ extern "C" void* realloc(void* p, size_t size) {
 
 namespace credtrace {
 namespace {
-
-struct NoKernel final : kernel::WatchControl, kernel::UprobeAttacher {
-  void add_to_set(ct_pid_set, uint32_t) override {}
-  void remove_from_set(ct_pid_set, uint32_t) override {}
-  bool add_exec_name(const std::string&, bool) override { return true; }
-  void stop_socket_capture(uint32_t, uint32_t) override {}
-  bool add_stdio_file(uint64_t, uint32_t) override { return true; }
-  void remove_stdio_file(uint64_t) override {}
-  void remove_stdio_file_listed_for(uint64_t, uint32_t) override {}
-  std::unique_ptr<kernel::UprobeLink> attach_uprobe(kernel::TlsProbe, const std::string&, uint64_t, int,
-                                                    std::string* error) override {
-    *error = "no kernel in this benchmark";
-    return nullptr;
-  }
-  size_t uprobes_attached() const override { return 0; }
-};
 
 // The agent's JSON-lines sink (to /dev/null: the encoding is paid) that also sums the uses the events stand for.
 struct CountingSink final : exporter::EventSink {
@@ -107,23 +92,12 @@ class Record {
   template <typename Event>
   explicit Record(const Event& e) : bytes_(reinterpret_cast<const char*>(&e), reinterpret_cast<const char*>(&e + 1)) {}
   static Record data(uint32_t direction, uint64_t time_ns, const std::string& payload) {
-    auto e = std::make_unique<ct_tls_data_event>();
-    std::memset(e.get(), 0, sizeof(*e));
-    e->hdr.type = CT_EVENT_TLS_DATA;
-    e->hdr.tgid = e->hdr.pid = kServer;
-    e->hdr.flags = CT_FLAG_WATCHED;
-    e->hdr.time_boot_ns = time_ns;
-    e->ssl = kSsl;
-    e->direction = direction;
-    e->total_len = e->len = static_cast<uint32_t>(payload.size());
-    std::memcpy(e->data, payload.data(), payload.size());
-    Record record(*e);
-    record.bytes_.resize(offsetof(ct_tls_data_event, data) + payload.size());
+    Record record(*testing::data_record(CT_EVENT_TLS_DATA, kServer, kSsl, direction, payload, time_ns));
+    record.bytes_.resize(offsetof(ct_tls_data_event, data) + payload.size());  // as long as the ring's record
     return record;
   }
   const void* data() const { return bytes_.data(); }
   size_t size() const { return bytes_.size(); }
-  void set_time(uint64_t ns) { reinterpret_cast<ct_event_header*>(bytes_.data())->time_boot_ns = ns; }
 
  private:
   std::vector<char> bytes_;
@@ -280,17 +254,6 @@ class Http2Workload {
   uint32_t stream_id_ = 1;
 };
 
-ct_exec_event server_exec() {
-  ct_exec_event e{};
-  e.hdr = header(CT_EVENT_EXEC, 1'000'000'000ull);
-  e.ppid = 1;
-  const std::string args = std::string("uvx\0mcp-server-fetch\0", 21);
-  std::memcpy(e.args, args.data(), args.size());
-  e.args_len = static_cast<uint32_t>(args.size());
-  std::strcpy(e.filename, "/usr/bin/uvx");
-  return e;
-}
-
 // The TLS sensor wired as in the agent, with a server process known to the tracker.
 struct Pipeline {
   Pipeline() {
@@ -310,7 +273,7 @@ struct Pipeline {
                                            *mcp_calls});
     tls.emplace(*context);
     tracker->add_observer(&*tls);
-    tracker->on_exec(server_exec());
+    tracker->on_exec(testing::server_exec(kServer));
   }
   // Uses reported once every window closed.
   uint64_t flush_uses() {
@@ -321,7 +284,7 @@ struct Pipeline {
 
   config::AgentConfig config = config::default_config();
   std::optional<secrets::Fingerprinter> fingerprinter;
-  NoKernel kernel;
+  testing::NoKernel kernel;
   std::unique_ptr<CountingSink> sink;
   events::EventFactory events{"bench-host", "agt_bench"};
   events::CredentialRegistry registry;

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "../protocols/fake_secrets.h"
+#include "kernel_stand_in.h"
 #include "export/json_lines_sink.h"
 #include "sensors/env/env_sensor.h"
 #include "sensors/tls/tls_sensor.h"
@@ -19,22 +20,8 @@ namespace credtrace {
 namespace {
 
 namespace fake = protocols::testing;
-
-struct NoKernel final : kernel::WatchControl, kernel::UprobeAttacher {
-  void add_to_set(ct_pid_set, uint32_t) override {}
-  void remove_from_set(ct_pid_set, uint32_t) override {}
-  bool add_exec_name(const std::string&, bool) override { return true; }
-  void stop_socket_capture(uint32_t, uint32_t) override {}
-  bool add_stdio_file(uint64_t, uint32_t) override { return true; }
-  void remove_stdio_file(uint64_t) override {}
-  void remove_stdio_file_listed_for(uint64_t, uint32_t) override {}
-  std::unique_ptr<kernel::UprobeLink> attach_uprobe(kernel::TlsProbe, const std::string&, uint64_t, int,
-                                                    std::string* error) override {
-    *error = "no kernel here";
-    return nullptr;
-  }
-  size_t uprobes_attached() const override { return 0; }
-};
+using credtrace::testing::NoKernel;
+using credtrace::testing::server_exec;
 
 struct RecordingSink final : exporter::EventSink {
   std::vector<credtrace::v1::Event> events;
@@ -55,30 +42,8 @@ std::filesystem::path fake_proc_with_environ(uint32_t pid, const std::string& en
   return root;
 }
 
-ct_exec_event server_exec(uint32_t pid) {
-  ct_exec_event e{};
-  e.hdr.type = CT_EVENT_EXEC;
-  e.hdr.tgid = e.hdr.pid = pid;
-  e.ppid = 1;
-  const std::string args = std::string("uvx\0mcp-server-fetch\0", 21);
-  std::memcpy(e.args, args.data(), args.size());
-  e.args_len = static_cast<uint32_t>(args.size());
-  std::strcpy(e.filename, "/usr/bin/uvx");
-  return e;
-}
-
 std::unique_ptr<ct_tls_data_event> tls_write(uint32_t pid, uint64_t ssl, const std::string& bytes) {
-  auto e = std::make_unique<ct_tls_data_event>();
-  std::memset(e.get(), 0, sizeof(*e));
-  e->hdr.type = CT_EVENT_TLS_DATA;
-  e->hdr.tgid = e->hdr.pid = pid;
-  e->hdr.flags = CT_FLAG_WATCHED;
-  e->hdr.time_boot_ns = 1'000'000'000ull;
-  e->ssl = ssl;
-  e->direction = CT_TLS_WRITE;
-  e->total_len = e->len = static_cast<uint32_t>(bytes.size());
-  std::memcpy(e->data, bytes.data(), bytes.size());
-  return e;
+  return credtrace::testing::data_record(CT_EVENT_TLS_DATA, pid, ssl, CT_TLS_WRITE, bytes, 1'000'000'000ull);
 }
 
 TEST(Sensors, EnvironmentSecretIsTheSourceOfItsTlsUseAndNeverLeavesRaw) {
