@@ -50,7 +50,9 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--max-decompressed-bytes", f.max_decompressed_bytes, "largest inflated ingest body")
       ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 32));
   app.add_option("--max-batch-events", f.max_batch_events, "most events in one batch")->capture_default_str();
-  app.add_option("--threads", f.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--threads", f.threads,
+                 "batches decoded (ingest) and database reads (queries) at once; each connection has its own thread")
+      ->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--sqlite-synchronous", f.sqlite_synchronous,
                  "full: an acknowledged batch survives power loss; normal: survives a crash of the collector")
       ->capture_default_str()->check(CLI::IsMember({"full", "normal"}));
@@ -96,7 +98,6 @@ cc::Status server_options(const Flags& f, cc::HttpServerOptions& out) {
                          " CA certificates; agents presenting a client certificate they verify are authenticated");
   }
   out.max_body_bytes = f.max_body_bytes;
-  out.threads = f.threads;
   out.connections = f.connections;
   if (f.connections.max_per_address > f.connections.max_connections ||
       f.connections.max_unauthenticated_per_address > f.connections.max_per_address)
@@ -189,7 +190,8 @@ int run(const Flags& f) {
   if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
 
   cc::Metrics metrics;
-  cc::IngestService ingest(*store, metrics, cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits});
+  cc::IngestService ingest(*store, metrics,
+                           cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits, f.threads});
   cc::QueryApi query(*store, metrics, f.max_answer_bytes);
   cc::Router router(ingest, query, *store, metrics, agents, readers,
                     cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()});

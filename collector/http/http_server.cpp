@@ -1,4 +1,4 @@
-// HTTP(S) server on libmicrohttpd: connections, TLS, headers, bodies and replies.
+// HTTP(S) server on libmicrohttpd, a thread per connection: connections, TLS, headers, bodies and replies.
 // TLS optionally asks for client certificates (verified once per connection); the handler may refuse a request from
 // its headers; framing is strict; bodies are capped and buffered; connections are kept in bounds by a ConnectionGuard.
 #include "http/http_server.h"
@@ -311,13 +311,17 @@ Status HttpServer::start(const HttpServerOptions& options, HttpHandler& handler,
   const unsigned hard_limit = limits.max_connections + limits.max_connections / 4 + 64;
   const auto longest = std::max({limits.header_timeout, limits.request_timeout, limits.idle_timeout});
   const auto inactivity = std::chrono::duration_cast<std::chrono::seconds>(longest).count() + 5;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  // A thread per connection: a connection is never held behind another one's request (a worker thread of a pool
+  // kept every connection it accepted, and accepted every connection pending when it woke, so clients connecting
+  // together were served one request at a time). Work is bounded elsewhere: the guard's connection limits, the
+  // store's connection pools (queries, PostgreSQL ingest) and the ingest's decode slots (--threads).
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
   if (options.listen.addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
   std::vector<MHD_OptionItem> items = {
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&on_log), nullptr},  // first, to catch every message
       {MHD_OPTION_SOCK_ADDR, 0, const_cast<sockaddr_storage*>(&options.listen.addr)},
-      {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(std::max(1u, options.threads)), nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(inactivity), nullptr},
       {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(hard_limit), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), server->context_.get()},

@@ -1,4 +1,4 @@
-// HTTP(S) server on libmicrohttpd: connections, TLS, headers, bodies and replies.
+// HTTP(S) server on libmicrohttpd, a thread per connection: connections, TLS, headers, bodies and replies.
 // TLS optionally asks for client certificates (verified once per connection); the handler may refuse a request from
 // its headers; framing is strict; bodies are capped and buffered; connections are kept in bounds by a ConnectionGuard.
 #pragma once
@@ -38,7 +38,6 @@ struct HttpServerOptions {
   // With TLS: ask every client for a certificate (optional for the client) and verify it against this PEM bundle.
   std::string client_ca_pem;
   size_t max_body_bytes = 8 << 20;
-  unsigned threads = 4;
   ConnectionLimits connections;
 };
 

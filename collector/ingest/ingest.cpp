@@ -24,9 +24,17 @@ std::string lower_trimmed(std::string text) {
   return text;
 }
 
-// Blocks sized for a batch of a few hundred events (~200 KiB decoded): a handful of allocations per request.
-google::protobuf::ArenaOptions arena_options() {
+// The first arena block a decode slot keeps: a batch of several hundred events decodes within it; larger ones get
+// blocks sized for them, freed with the arena.
+constexpr size_t kArenaBlockBytes = 1 << 20;
+// A slot keeps an inflated body's buffer up to this capacity between batches (a rare larger one is freed).
+constexpr size_t kKeptRawBytes = 4 << 20;
+
+google::protobuf::ArenaOptions arena_options(DecodeScratch& scratch) {
+  if (!scratch.arena_block) scratch.arena_block = std::make_unique<char[]>(kArenaBlockBytes);
   google::protobuf::ArenaOptions options;
+  options.initial_block = scratch.arena_block.get();
+  options.initial_block_size = kArenaBlockBytes;
   options.start_block_size = 256 << 10;
   options.max_block_size = 4 << 20;
   return options;
@@ -78,8 +86,9 @@ std::optional<HttpReply> IngestService::decode_body(const HttpRequest& request, 
   return std::nullopt;
 }
 
-std::optional<HttpReply> IngestService::decode_batch(const std::string& raw, BatchRows& rows) {
-  google::protobuf::Arena arena(arena_options());  // the decoded messages go at once, not one by one
+std::optional<HttpReply> IngestService::decode_batch(DecodeScratch& scratch, BatchRows& rows) {
+  const std::string& raw = scratch.raw;
+  google::protobuf::Arena arena(arena_options(scratch));  // the decoded messages go at once, not one by one
   auto& batch = *google::protobuf::Arena::CreateMessage<v1::IngestBatch>(&arena);
   if (raw.empty() || !batch.ParseFromString(raw))
     return reject(RejectReason::kBadProtobuf, 400, "body is not a protobuf credtrace.v1.IngestBatch");
@@ -96,13 +105,19 @@ std::optional<HttpReply> IngestService::decode_batch(const std::string& raw, Bat
   return std::nullopt;
 }
 
+std::optional<HttpReply> IngestService::decode(const HttpRequest& request, BatchRows& rows) {
+  FifoSlots::Lease slot(decode_slots_);
+  DecodeScratch& scratch = scratch_[slot.slot()];
+  std::optional<HttpReply> rejected = decode_body(request, scratch.raw);
+  if (!rejected) rejected = decode_batch(scratch, rows);
+  if (scratch.raw.capacity() > kKeptRawBytes) std::string().swap(scratch.raw);
+  return rejected;
+}
+
 HttpReply IngestService::handle(const HttpRequest& request) {
   auto started = std::chrono::steady_clock::now();
-  std::string raw;
-  if (auto rejected = decode_body(request, raw)) return *rejected;
   BatchRows rows;
-  if (auto rejected = decode_batch(raw, rows)) return *rejected;
-  std::string().swap(raw);
+  if (auto rejected = decode(request, rows)) return *rejected;
   IngestOutcome outcome;
   if (Status s = store_.ingest(rows, outcome); !s.ok())
     return reject(RejectReason::kStoreError, 503, "storage failed, retry later: " + s.message());

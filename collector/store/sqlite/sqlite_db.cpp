@@ -1,6 +1,8 @@
 // RAII SQLite: connections (statement cache, $N placeholders), statements that reset on scope exit, transactions.
 #include "store/sqlite/sqlite_db.h"
 
+#include "store/store_sql.h"
+
 namespace credtrace::collector {
 
 SqliteStatement::~SqliteStatement() {
@@ -64,6 +66,19 @@ Status SqliteConnection::prepare(const std::string& sql, std::unique_ptr<SqliteS
   sqlite3_stmt* borrowed = stmt.get();
   cache_.emplace(sql, std::move(stmt));
   out = std::make_unique<SqliteStatement>(borrowed, nullptr);
+  return {};
+}
+
+Status SqliteConnection::prepare_rows(const BulkStatement& statement, size_t rows,
+                                      std::unique_ptr<SqliteStatement>& out) {
+  const auto key = std::make_pair(&statement, rows);
+  if (auto it = rows_cache_.find(key); it != rows_cache_.end()) {
+    out = std::make_unique<SqliteStatement>(it->second, nullptr);
+    return {};
+  }
+  const std::string sql = values_statement(statement, rows);
+  if (Status status = prepare(sql, out); !status.ok()) return status;
+  rows_cache_.emplace(key, cache_.at(sql).get());
   return {};
 }
 

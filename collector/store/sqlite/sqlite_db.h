@@ -5,16 +5,20 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "common/free_with.h"
 #include "common/status.h"
 #include "store/sql_transaction.h"
 
 namespace credtrace::collector {
+
+struct BulkStatement;
 
 using SqlitePtr = std::unique_ptr<sqlite3, FreeWith<sqlite3_close_v2>>;
 using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, FreeWith<sqlite3_finalize>>;
@@ -57,6 +61,8 @@ class SqliteConnection {
   Status exec(const std::string& sql);
   // Prepared once per connection and cached (for fixed SQL); `cache=false` for SQL built per call.
   Status prepare(const std::string& sql, std::unique_ptr<SqliteStatement>& out, bool cache = true);
+  // `statement` with `rows` rows of values, cached: its SQL is built and looked up once per connection and size.
+  Status prepare_rows(const BulkStatement& statement, size_t rows, std::unique_ptr<SqliteStatement>& out);
   explicit SqliteConnection(SqlitePtr db) : db_(std::move(db)) {}
   std::string error() const { return sqlite3_errmsg(db_.get()); }
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
@@ -69,6 +75,7 @@ class SqliteConnection {
  private:
   SqlitePtr db_;
   std::unordered_map<std::string, SqliteStmtPtr> cache_;
+  std::map<std::pair<const BulkStatement*, size_t>, sqlite3_stmt*> rows_cache_;  // statements owned by cache_
   std::function<void(int)> wal_hook_;
 };
 

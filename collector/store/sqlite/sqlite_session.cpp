@@ -54,7 +54,7 @@ Status SqliteSession::run_rows(const BulkStatement& statement, size_t count, con
 Status SqliteSession::run_chunk(const BulkStatement& statement, size_t from, size_t rows, const RowValuesFn& values,
                                 const SqlRowFn& row) {
   std::unique_ptr<SqliteStatement> stmt;
-  if (Status status = connection_.prepare(values_statement(statement, rows), stmt); !status.ok()) return status;
+  if (Status status = connection_.prepare_rows(statement, rows, stmt); !status.ok()) return status;
   SqliteRowValues bind(*stmt);
   for (size_t i = from; i < from + rows; ++i) values(i, bind);
   return step_all(*stmt, row);
