@@ -12,7 +12,8 @@ Per run: kernel records the agent processed per second (agent_health.events), dr
 the agent's CPU per record and its records per CPU-second (its capacity on one core), the flooders' and spawner's
 counts. Every drop is counted, none silent: offered = processed + counted drops is printed beside the workload's count.
 Ends with FIGURE lines (bench/figures.py). Usage (root): storm_bench.py AGENT [SECONDS=10]
-Environment: FLOODERS (4), SPAWN_RATE (1000), PACED_RATE (turns/s per flooder, 20000)."""
+Environment: FLOODERS (4), SPAWN_RATE (1000), PACED_RATE (turns/s per flooder, 20000), AGENT_NICE (run the agent
+under `nice -n AGENT_NICE`, e.g. -10: a systemd unit's Nice=)."""
 import json
 import os
 import shutil
@@ -59,7 +60,8 @@ class Agent:
             if not budget:
                 f.write("probes:\n  max_captures_per_process_per_second: 0\n"
                         "  max_capture_bytes_per_process_per_second: 0\n")
-        self.proc = subprocess.Popen([AGENT, "--config", config], stdout=subprocess.DEVNULL,
+        nice = ["nice", "-n", os.environ["AGENT_NICE"]] if os.environ.get("AGENT_NICE") else []
+        self.proc = subprocess.Popen(nice + [AGENT, "--config", config], stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(directory, "agent.log"), "w"))
         for _ in range(400):
             if os.path.exists(self.events) and '"agent_ready"' in open(self.events).read():
