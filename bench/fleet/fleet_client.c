@@ -3,8 +3,9 @@
  * so the agent's uprobes see it), sends one HTTP/1.1 request with `Authorization: Bearer $GITHUB_TOKEN`, reads the
  * answer, says "ok PID" (or "err PID why") in one line on stdout, then keeps the connection open until its stdin
  * closes or it is killed.
- * Mode "flood": after the first answer, writes POST requests (the same header, a 2 KiB body, one SSL_write each) on
- * the same connection as fast as it can, never reading (the server discards them): fills the agent's ring buffer.
+ * Mode "flood": after the first answer, waits for SIGUSR1, then writes POST requests (the same header, a 2 KiB body,
+ * one SSL_write each) on the same connection as fast as it can, never reading (the server discards them): fills the
+ * agent's ring buffer. Started early, so that its uprobes are attached before the benchmark needs the flood.
  * Usage: fleet_client PORT CA_FILE hold|flood. Never prints the token. */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
@@ -61,6 +62,10 @@ static int read_answer(SSL* ssl) {
 int main(int argc, char** argv) {
   if (argc != 4) return fail("usage");
   signal(SIGPIPE, SIG_IGN);
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &usr1, NULL); /* flood: taken by sigwait below */
   const int port = atoi(argv[1]);
   const int flood = strcmp(argv[3], "flood") == 0;
   const char* token = getenv("GITHUB_TOKEN");
@@ -94,6 +99,8 @@ int main(int argc, char** argv) {
   report("ok", NULL);
 
   if (flood) {
+    int sig = 0;
+    if (sigwait(&usr1, &sig) != 0) return 1;
     static char post[4096];
     char body[2048];
     memset(body, 'x', sizeof body);
