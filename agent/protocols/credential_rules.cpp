@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 
+#include "protocols/jsonrpc/json_scanner.h"
 #include "secrets/detectors.h"
 #include "secrets/placeholders.h"
 
@@ -18,6 +19,13 @@ std::string Carrier::text() const {
   if (!named_) return std::string(kind_);
   bool unsafe = name_.size() > kMaxCarrierName || secrets::classify_value(name_) || !secrets::scan_text(name_).empty();
   return std::string(kind_) + ":" + (unsafe ? std::string("<redacted>") : name_);
+}
+
+std::string_view decode_json_string(std::string_view raw, std::string& buffer) {
+  wipe(buffer);
+  buffer.clear();
+  jsonrpc::unescape(raw, buffer);
+  return buffer;
 }
 
 std::string_view unquote(std::string_view value) {

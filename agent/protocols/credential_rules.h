@@ -37,6 +37,10 @@ inline Carrier carrier(std::string_view kind, std::string_view name) { return Ca
 // Surrounding whitespace and one pair of double quotes removed.
 std::string_view unquote(std::string_view value);
 
+// A JSON string's raw content decoded (escapes resolved) into `buffer`, whose earlier content is wiped first; the view
+// is valid until the buffer changes. The caller wipes the buffer when done.
+std::string_view decode_json_string(std::string_view raw, std::string& buffer);
+
 // Context-only matches: kGenericMinLength, kGenericMinEntropy and not a placeholder.
 bool passes_generic_rule(std::string_view value);
 

@@ -227,23 +227,16 @@ class TopLevelStringFields final : public jsonrpc::JsonHandler {
     if (depth_ != 1) return;
     has_key_ = true;
     key_ = raw;
-    if (escaped) key_ = decode(raw, decoded_key_);
+    if (escaped) key_ = detail::decode_json_string(raw, decoded_key_);
   }
   void scalar(jsonrpc::JsonType type, std::string_view raw, bool escaped, size_t /*offset*/) override {
     const bool member = depth_ == 1 && has_key_ && root_is_object_;
     has_key_ = false;
     if (!member || type != jsonrpc::JsonType::kString) return;
-    add_body_field(findings_, key_, escaped ? decode(raw, decoded_value_) : raw);
+    add_body_field(findings_, key_, escaped ? detail::decode_json_string(raw, decoded_value_) : raw);
   }
 
  private:
-  static std::string_view decode(std::string_view raw, std::string& out) {
-    detail::wipe(out);
-    out.clear();
-    jsonrpc::unescape(raw, out);
-    return out;
-  }
-
   Findings& findings_;
   int depth_ = 0;
   bool root_is_object_ = true;

@@ -127,22 +127,13 @@ class ResponseJsonStrings final : public jsonrpc::JsonHandler {
       member_key_ = raw;
       return;
     }
-    detail::wipe(decoded_member_key_);
-    decoded_member_key_.clear();
-    jsonrpc::unescape(raw, decoded_member_key_);
-    member_key_ = decoded_member_key_;
+    member_key_ = detail::decode_json_string(raw, decoded_member_key_);
   }
   void scalar(jsonrpc::JsonType type, std::string_view raw, bool escaped, size_t /*offset*/) override {
     const std::string_view key = member_key_;
     member_key_ = {};
     if (!visit() || type != jsonrpc::JsonType::kString) return;
-    std::string_view text = raw;
-    if (escaped) {
-      detail::wipe(decoded_value_);
-      decoded_value_.clear();
-      jsonrpc::unescape(raw, decoded_value_);
-      text = decoded_value_;
-    }
+    const std::string_view text = escaped ? detail::decode_json_string(raw, decoded_value_) : raw;
     if (frames_.empty()) return findings_.add_if_typed(text, Carrier::bare(kBodyCarrier));
     const Frame& parent = frames_.back();
     if (parent.type == jsonrpc::JsonType::kObject) return add_body_field(findings_, key, text);

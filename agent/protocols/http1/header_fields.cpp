@@ -37,10 +37,10 @@ std::string_view without_cr(std::string_view line) {
   return line;
 }
 
-// nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
 // Room for the fields of most header blocks (API clients send 5-12).
 constexpr size_t kTypicalHeaderCount = 16;
 
+// nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
 const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
   if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
     if (headers.empty()) return "header block starts with a continuation line";

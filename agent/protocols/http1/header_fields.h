@@ -12,6 +12,7 @@
 #include "protocols/text.h"
 
 namespace credtrace::protocols::http1 {
+
 // Calls visit(element) for every comma-separated element of every header `name`, trimmed, without allocating;
 // visit returns false to stop.
 template <typename Visit>
@@ -29,6 +30,16 @@ void for_each_header_element(const std::vector<HttpHeader>& headers, std::string
   }
 }
 
+// The last element of the headers `name` (the coding applied last, for Transfer-Encoding), or nullopt without any.
+inline std::optional<std::string_view> last_header_element(const std::vector<HttpHeader>& headers,
+                                                           std::string_view name) {
+  std::optional<std::string_view> last;
+  for_each_header_element(headers, name, [&](std::string_view element) {
+    last = element;
+    return true;
+  });
+  return last;
+}
 
 bool is_digit(char c);
 // RFC 9110 tchar.

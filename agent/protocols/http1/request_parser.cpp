@@ -242,11 +242,7 @@ bool Http1RequestParser::start_request(std::string_view block) {
   const HttpHeader* host = find_header(current_.headers, "host");
   if (current_.host.empty() && host != nullptr) current_.host = detail::to_lower(host->value);
 
-  std::optional<std::string_view> last_coding;
-  http1::for_each_header_element(current_.headers, "transfer-encoding", [&](std::string_view coding) {
-    last_coding = coding;
-    return true;
-  });
+  const std::optional<std::string_view> last_coding = http1::last_header_element(current_.headers, "transfer-encoding");
   if (last_coding) {
     if (!iequals(*last_coding, "chunked")) {
       fail("transfer-encoding does not end in chunked", false);

@@ -325,11 +325,7 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
   }
   const std::string& method = current_.request_method;
   current_.body_encoded = body_is_encoded(current_.headers);
-  std::optional<std::string_view> last_coding;
-  http1::for_each_header_element(current_.headers, "transfer-encoding", [&](std::string_view coding) {
-    last_coding = coding;
-    return true;
-  });
+  const std::optional<std::string_view> last_coding = http1::last_header_element(current_.headers, "transfer-encoding");
   bool has_length = has_header(current_.headers, "content-length");
   std::optional<uint64_t> length = content_length(current_.headers);
 

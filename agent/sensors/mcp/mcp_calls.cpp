@@ -413,25 +413,26 @@ credtrace::v1::ToolCallLink McpCalls::link_downstream(uint32_t server_pid, const
   return link;
 }
 
-bool McpCalls::wants_downstream(uint32_t server_pid, const std::string& fingerprint, uint64_t now_ns) const {
-  if (!fingerprint.empty() && carried_.count(fingerprint)) return true;
+// The calls the server's clients made that were in flight at now_ns.
+std::vector<McpCalls::InFlight*> McpCalls::client_calls_in_flight(uint32_t server_pid, uint64_t now_ns) const {
+  std::vector<InFlight*> flights;
   for (const auto& [_, session] : sessions_) {
     if (session->origin.server_pid != server_pid || session->origin.side != "server") continue;
-    for (const auto& [key, flight] : session->in_flight)
-      if (key.first == protocols::Side::kClient && flight.started_ns <= now_ns) return true;
+    for (auto& [key, flight] : session->in_flight)
+      if (key.first == protocols::Side::kClient && flight.started_ns <= now_ns) flights.push_back(&flight);
   }
-  return false;
+  return flights;
+}
+
+bool McpCalls::wants_downstream(uint32_t server_pid, const std::string& fingerprint, uint64_t now_ns) const {
+  if (!fingerprint.empty() && carried_.count(fingerprint)) return true;
+  return !client_calls_in_flight(server_pid, now_ns).empty();
 }
 
 credtrace::v1::ToolCallLink McpCalls::link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
                                                      uint64_t now_ns) {
   credtrace::v1::ToolCallLink link;
-  std::vector<InFlight*> flights;
-  for (auto& [_, session] : sessions_) {
-    if (session->origin.server_pid != server_pid || session->origin.side != "server") continue;
-    for (auto& [key, flight] : session->in_flight)
-      if (key.first == protocols::Side::kClient && flight.started_ns <= now_ns) flights.push_back(&flight);
-  }
+  const std::vector<InFlight*> flights = client_calls_in_flight(server_pid, now_ns);
   if (flights.empty()) return link;
   const bool ambiguous = flights.size() > 1;
   for (InFlight* flight : flights) {

@@ -100,6 +100,7 @@ class McpCalls {
     std::set<std::string> downstream_keys;
     bool answer_maybe_lost = false;  // the answering side's capture had a gap while it was in flight
   };
+  std::vector<InFlight*> client_calls_in_flight(uint32_t server_pid, uint64_t now_ns) const;
   credtrace::v1::ToolCallLink link_in_flight(uint32_t server_pid, const credtrace::v1::Downstream& use,
                                              uint64_t now_ns);
   void record_downstream(InFlight& flight, const credtrace::v1::Downstream& use, bool ambiguous);
