@@ -16,8 +16,12 @@ READ_PAUSE = 0.2  # the large body is in the server by then: the small batches c
 SMALL_EVENTS = 20
 
 
+SENT_SECRETS = []  # every fake secret the batches stand for: none may reach the database or the log
+
+
 def events(count, tag):
     secrets = [fake_github_pat() for _ in range(50)]
+    SENT_SECRETS.extend(secrets)
     return [use_event(secrets[i % len(secrets)], "github_pat", f"wl-{tag}-{i % 20}", host=f"host-{tag}")
             for i in range(count)]
 
@@ -121,6 +125,12 @@ class ConnectionFairnessTest(unittest.TestCase):
             for c in busy + clients:
                 c.close()
 
+    def assert_no_raw_secret_stored(self):
+        stored, log = self.collector.db_bytes(), self.collector.read_log()
+        for secret in SENT_SECRETS:
+            self.assertNotIn(secret.encode(), stored)
+            self.assertNotIn(secret, log)
+
     def assert_small_ones_first(self, large_done, small_done, sent):
         took = large_done - sent
         print(f"large batch ({LARGE_EVENTS} events) acknowledged after {took:.3f} s; small ones after "
@@ -134,12 +144,14 @@ class ConnectionFairnessTest(unittest.TestCase):
         accepted both and answered the small batch after the large one)."""
         port = self.start("--threads", "2")
         self.assert_small_ones_first(*self.race(port, 1, occupied=1))
+        self.assert_no_raw_secret_stored()
 
     def test_clients_connecting_while_the_server_is_busy_are_served_together(self):
         """Default settings (4 threads): eight clients connect while three large batches keep the server busy (before,
         the one free worker accepted all eight and served them one at a time). None waits for the large batch."""
         port = self.start()
         self.assert_small_ones_first(*self.race(port, 7, occupied=3))
+        self.assert_no_raw_secret_stored()
 
 if __name__ == "__main__":
     unittest.main()
