@@ -11,6 +11,7 @@
 #include "credfiles/pem_blocks.h"
 #include "secrets/detectors.h"
 #include "secrets/env_names.h"
+#include "secrets/file_paths.h"
 #include "secrets/jwt.h"
 #include "secrets/placeholders.h"
 #include "secrets/url_secrets.h"
@@ -84,10 +85,6 @@ constexpr std::array kNameTypes = {
     NameType{"IDENTITYTOKEN", "registry_token"},      NameType{"REGISTRYTOKEN", "registry_token"},
     NameType{"PASS", "password"},                     NameType{"AUTHORIZATION_TOKEN", "bearer_token"},
 };
-
-bool looks_like_file_path(std::string_view value) {
-  return value.starts_with('/') || value.starts_with("~/") || value.starts_with("./") || value.starts_with("../");
-}
 
 bool is_identifier_char(char c) { return is_upper(c) || is_lower(c) || is_digit(c) || c == '_'; }
 
@@ -419,7 +416,7 @@ void FindingCollector::judge(std::string_view key, std::string_view name, std::s
     if (secret_name) add_reference(key, name, value, line);
     return;
   }
-  if (!secret_name || value.size() < kMinNameOnlyLength || looks_like_file_path(value)) return;
+  if (!secret_name || value.size() < kMinNameOnlyLength || secrets::looks_like_file_path(value)) return;
   size_t prefix_len = 0;
   std::string type = type_of(value, type_for_name(name), &prefix_len);
   add_secret(key, value, type, prefix_len, line);

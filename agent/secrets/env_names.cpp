@@ -4,6 +4,7 @@
 #include <array>
 
 #include "secrets/detectors.h"
+#include "secrets/file_paths.h"
 #include "secrets/placeholders.h"
 #include "secrets/url_secrets.h"
 
@@ -47,11 +48,6 @@ constexpr std::array kNameTypeRules = {
     NameTypeRule{"*APIKEY*", "generic_api_key"},
     NameTypeRule{"*_KEY", "generic_api_key"},
 };
-
-// A value naming a file rather than holding a secret ("/run/secrets/x", "~/.aws/key", "./key.pem").
-bool looks_like_file_path(std::string_view value) {
-  return value.starts_with('/') || value.starts_with("~/") || value.starts_with("./") || value.starts_with("../");
-}
 
 }  // namespace
 

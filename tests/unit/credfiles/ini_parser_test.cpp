@@ -32,6 +32,16 @@ TEST(IniParser, AwsCredentialsProfiles) {
   EXPECT_EQ(testing::count_secrets(r), 5u);
 }
 
+TEST(IniParser, SecretStartingWithSlashIsNotTakenForAPath) {
+  ParseResult r = parse_ini("[default]\naws_secret_access_key = /K7MDENGbPxRfiCYzQ9Lq3vT2a+wJalrXUtnFEMI1\n"
+                            "[paths]\nclient_secret = /run/secrets/client_secret\n");
+  const Finding* secret = find_key(r, "default.aws_secret_access_key");
+  ASSERT_NE(secret, nullptr);
+  EXPECT_TRUE(secret->is_secret());
+  const Finding* path = find_key(r, "paths.client_secret");
+  EXPECT_TRUE(path == nullptr || !path->is_secret());
+}
+
 TEST(IniParser, PlaceholdersAndReferencesAreNotSecrets) {
   ParseResult r = parse_ini(testing::read_fixture("aws/credentials"));
   const Finding* masked = find_key(r, "template.aws_access_key_id");

@@ -107,6 +107,13 @@ TEST(InspectEnvVar, NameOnlyGivesGenericType) {
   EXPECT_FALSE(finding->matched_value);
   EXPECT_EQ(finding->prefix_len, 0u);
 
+  // About 1 in 64 AWS secret access keys starts with '/': still a secret, not a path.
+  finding = inspect_env_var("AWS_SECRET_ACCESS_KEY", "/wJalrXUtnFEMIK7MDENG+bPxRfiCYzQ9Lq3vT2a", names);
+  ASSERT_TRUE(finding);
+  EXPECT_EQ(finding->type, "aws_secret_access_key");
+  finding = inspect_env_var("AWS_SECRET_ACCESS_KEY", "/wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ9Lq3vT2", names);
+  ASSERT_TRUE(finding);
+
   finding = inspect_env_var("DB_PASSWORD", "s3cr3t-Pa55", names);
   ASSERT_TRUE(finding);
   EXPECT_EQ(finding->type, "password");
