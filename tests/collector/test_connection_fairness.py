@@ -11,7 +11,9 @@ import zlib
 
 from collector_harness import AGENT_TOKEN, Collector, encode, fake_github_pat, use_event
 
-LARGE_EVENTS = 60000  # about a second to inflate, decode and store on this VM
+LARGE_SECONDS = 2.0  # a large batch takes about this long to inflate, decode and store (capped below)
+LARGE_EVENTS_MAX = 60000  # about a second on this VM (optimized build); an ASan/UBSan build gets fewer, same seconds
+CALIBRATION_EVENTS = 5000  # timed twice per collector (the faster one counts: the first pays warm-up) to size the large batch
 READ_PAUSE = 0.2  # the large body is in the server by then: the small batches come while it is being handled
 SMALL_EVENTS = 20
 
@@ -71,15 +73,31 @@ class Client:
 class ConnectionFairnessTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.large = zlib.compress(encode("agent-large", 1, events(LARGE_EVENTS, "large")))
+        cls.calibration = [zlib.compress(encode(f"agent-calibration-{n}", 1, events(CALIBRATION_EVENTS, f"calibration{n}")))
+                           for n in range(2)]
         cls.small = [zlib.compress(encode(f"agent-small-{n}", 1, events(SMALL_EVENTS, f"small{n}")))
                      for n in range(8)]
+        cls.large_by_count = {}
 
     def start(self, *args):
+        """Starts a collector and sizes the large batch so it keeps a worker busy for about LARGE_SECONDS there (a
+        fixed size took 10+ s under ASan: connections waiting that long for their headers are closed by design)."""
         self.collector = Collector(extra_args=args)
         self.addCleanup(self.collector.cleanup)
         self.collector.start()
+        per_event = min(self.time_ingest(body) for body in self.calibration) / CALIBRATION_EVENTS
+        self.large_events = max(5000,
+                                min(LARGE_EVENTS_MAX, round(LARGE_SECONDS / per_event / 5000) * 5000))
+        if self.large_events not in self.large_by_count:
+            self.large_by_count[self.large_events] = zlib.compress(
+                encode("agent-large", 1, events(self.large_events, "large")))
+        self.large = self.large_by_count[self.large_events]
         return self.collector.port
+
+    def time_ingest(self, body):
+        began = time.monotonic()
+        self.assertEqual(self.collector.ingest(body).status, 200)
+        return time.monotonic() - began
 
     def occupy_workers(self, port, count):
         """Keeps `count` connections busy with a large batch each, connected one after another (a worker busy with a
@@ -133,7 +151,7 @@ class ConnectionFairnessTest(unittest.TestCase):
 
     def assert_small_ones_first(self, large_done, small_done, sent):
         took = large_done - sent
-        print(f"large batch ({LARGE_EVENTS} events) acknowledged after {took:.3f} s; small ones after "
+        print(f"large batch ({self.large_events} events) acknowledged after {took:.3f} s; small ones after "
               + ", ".join(f"{t - sent:.3f}" for t in small_done) + " s")
         for done in small_done:
             self.assertLess(done, large_done, "a small batch waited for the large one on another connection")

@@ -22,6 +22,13 @@ const std::string kSystemLibssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
 // Bun 1.4.5 (docs/research/go-and-bun-binaries.md section 3, checked there with gdb breakpoints).
 constexpr uint64_t kBunSslWriteOffset = 0x23ffc30;
 constexpr uint64_t kBunSslReadOffset = 0x237e500;
+// Locating BoringSSL in the 107 MB bun takes 0.3-0.9 s optimized; the ASan/UBSan Debug build runs 5-10x slower
+// (1.9 s measured with the suite's other tests beside it), so it gets its own bound rather than a flaky one.
+#ifdef CREDTRACE_SANITIZED
+constexpr double kLocateBudgetMs = 10000.0;
+#else
+constexpr double kLocateBudgetMs = 1000.0;
+#endif
 const std::vector<uint8_t> kFramePrologue = {0x55, 0x48, 0x89, 0xe5};  // push %rbp; mov %rsp,%rbp
 
 std::unique_ptr<ElfFile> open_or_fail(const std::string& path) {
@@ -86,7 +93,7 @@ TEST(BoringSslLocator, FindsSslWriteAndSslReadInBunWithoutSymbols) {
   std::printf("locate_boringssl(bun, %zu bytes) took %.1f ms\n", elf->bytes().size(), took);
   ASSERT_TRUE(found) << why;
   std::printf("evidence: %s\n", found->evidence.c_str());
-  EXPECT_LT(took, 1000.0);
+  EXPECT_LT(took, kLocateBudgetMs);
   EXPECT_EQ(found->ssl_write_offset, kBunSslWriteOffset);
   EXPECT_EQ(found->ssl_read_offset, kBunSslReadOffset);
   EXPECT_EQ(elf->vaddr_to_offset(found->ssl_write_vaddr), found->ssl_write_offset);
