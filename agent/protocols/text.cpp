@@ -39,8 +39,10 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool icontains(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
+  if (needle.empty()) return true;
+  const char first = ascii_lower(needle.front());
   for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (iequals(haystack.substr(i, needle.size()), needle)) return true;
+    if (ascii_lower(haystack[i]) == first && iequals(haystack.substr(i, needle.size()), needle)) return true;
   }
   return false;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 
 #include "secrets/jwt.h"
 
@@ -232,9 +233,20 @@ std::optional<size_t> match_rule_at(const Rule& rule, std::string_view text, siz
   return token.size();
 }
 
+// For each byte, a bit per rule (by index in kRules) whose prefix starts with it: a position visits only those rules,
+// still in table order (the first that matches wins).
+constexpr std::array<uint64_t, 256> make_rules_by_first_char() {
+  std::array<uint64_t, 256> rules{};
+  for (size_t i = 0; i < kRules.size(); ++i) rules[static_cast<unsigned char>(kRules[i].prefix[0])] |= uint64_t{1} << i;
+  return rules;
+}
+
+static_assert(kRules.size() <= 64, "one bit per rule in kRulesByFirstChar");
+constexpr std::array<uint64_t, 256> kRulesByFirstChar = make_rules_by_first_char();
+
 std::optional<Detection> match_any_rule_at(std::string_view text, size_t pos) {
-  for (const Rule& rule : kRules) {
-    if (rule.prefix[0] != text[pos]) continue;  // most rules, without a call
+  for (uint64_t rules = kRulesByFirstChar[static_cast<unsigned char>(text[pos])]; rules != 0; rules &= rules - 1) {
+    const Rule& rule = kRules[static_cast<size_t>(std::countr_zero(rules))];
     if (std::optional<size_t> length = match_rule_at(rule, text, pos)) {
       return Detection{rule.type, pos, *length, rule.prefix.size()};
     }

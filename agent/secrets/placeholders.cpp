@@ -1,6 +1,8 @@
 // Placeholder recognition: variable references, template markers, filler words and masked runs.
 #include "secrets/placeholders.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -31,13 +33,6 @@ std::string_view trim(std::string_view value) {
     value.remove_suffix(1);
   }
   return value;
-}
-
-std::string lowercase(std::string_view value) {
-  std::string lowered(value);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  return lowered;
 }
 
 bool is_identifier(std::string_view name) {
@@ -84,11 +79,29 @@ bool is_one_repeated_char(std::string_view value) {
 
 bool is_elided(std::string_view value) { return value.ends_with("...") || value.ends_with("\xE2\x80\xA6"); }
 
-bool is_filler(std::string_view value) {
-  std::string lowered = lowercase(value);
+bool is_filler_lowered(std::string_view lowered) {
   if (std::find(kFillerWords.begin(), kFillerWords.end(), lowered) != kFillerWords.end()) return true;
   return std::any_of(kFillerMarkers.begin(), kFillerMarkers.end(),
-                     [&](std::string_view marker) { return lowered.find(marker) != std::string::npos; });
+                     [&](std::string_view marker) { return lowered.find(marker) != std::string_view::npos; });
+}
+
+// Lower-cased on the stack for the usual short value (no allocation on the capture path), on the heap beyond; the
+// copy holds the candidate secret, so it is wiped either way.
+bool is_filler(std::string_view value) {
+  constexpr size_t kStackValue = 256;
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+  if (value.size() <= kStackValue) {
+    std::array<char, kStackValue> lowered;
+    std::transform(value.begin(), value.end(), lowered.begin(), lower);
+    const bool filler = is_filler_lowered(std::string_view(lowered.data(), value.size()));
+    OPENSSL_cleanse(lowered.data(), value.size());
+    return filler;
+  }
+  std::string lowered(value.size(), '\0');
+  std::transform(value.begin(), value.end(), lowered.begin(), lower);
+  const bool filler = is_filler_lowered(lowered);
+  OPENSSL_cleanse(lowered.data(), lowered.size());
+  return filler;
 }
 
 }  // namespace

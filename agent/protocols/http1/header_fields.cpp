@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "protocols/text.h"
@@ -14,10 +15,18 @@ using detail::trim_ows;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+constexpr std::array<bool, 256> make_token_chars() {
+  std::array<bool, 256> token{};
+  for (int c = 'a'; c <= 'z'; ++c) token[static_cast<size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) token[static_cast<size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) token[static_cast<size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
+  return token;
 }
+
+constexpr std::array<bool, 256> kTokenChars = make_token_chars();
+
+bool is_token_char(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 // Appends data; when target must grow, its old storage is wiped before it is freed.
 void append_wiping(std::string& target, std::string_view data) {

@@ -74,19 +74,6 @@ std::optional<RequestLine> parse_request_line(std::string_view line) {
 }
 
 // Lines of a header block after the request line, '\r' removed; the final blank line excluded.
-std::vector<std::string_view> header_lines(std::string_view block) {
-  std::vector<std::string_view> lines;
-  size_t start = block.find('\n') + 1;
-  while (start < block.size()) {
-    size_t end = block.find('\n', start);
-    std::string_view line = without_cr(block.substr(start, end - start));
-    if (line.empty()) break;
-    lines.push_back(line);
-    start = end + 1;
-  }
-  return lines;
-}
-
 const HttpHeader* find_header(const std::vector<HttpHeader>& headers, std::string_view name) {
   for (const HttpHeader& header : headers) {
     if (header.name == name) return &header;
@@ -209,6 +196,8 @@ Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std
       return Step::kProgress;
     }
     resyncing_ = false;
+    line_ends_.clear();  // a new head: its line ends are kept as they are found, so the block is split once
+    line_ends_.push_back(line_end);
   } else if (line.empty()) {
     if (!start_request(data.substr(0, line_end + 1))) {
       skipping_line_ = true;  // skip the request line; the rest is searched for the next request line
@@ -218,6 +207,8 @@ Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std
     scan_ = line_start_ = 0;
     if (state_ == State::kHead) emit(out, raw_queries);
     return Step::kProgress;
+  } else {
+    line_ends_.push_back(line_end);
   }
   line_start_ = line_end + 1;
   scan_ = line_start_;
@@ -225,7 +216,7 @@ Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std
 }
 
 bool Http1RequestParser::start_request(std::string_view block) {
-  std::optional<RequestLine> request_line = parse_request_line(block.substr(0, block.find('\n')));
+  std::optional<RequestLine> request_line = parse_request_line(block.substr(0, line_ends_.front()));
   current_ = HttpRequest{};
   current_.method = std::string(request_line->method);
   http1::detail::SplitTarget target = http1::detail::split_target(request_line->method, request_line->target);
@@ -233,12 +224,9 @@ bool Http1RequestParser::start_request(std::string_view block) {
   current_.raw_target_query_keys_only = std::move(target.query_keys_only);
   current_.host = std::move(target.host);
   current_raw_query_ = std::move(target.raw_query);
-  for (std::string_view line : header_lines(block)) {
-    if (const char* error = parse_header_line(line, current_.headers)) {
-      fail(error, false);
-      return false;
-    }
-  }
+  const bool parsed = parse_header_lines(block);
+  if (line_ends_.capacity() > kTypicalHeadLines) std::vector<size_t>().swap(line_ends_);  // a huge head's list goes
+  if (!parsed) return false;
   const HttpHeader* host = find_header(current_.headers, "host");
   if (current_.host.empty() && host != nullptr) current_.host = detail::to_lower(host->value);
 
@@ -260,6 +248,18 @@ bool Http1RequestParser::start_request(std::string_view block) {
   }
   remaining_ = length.value_or(0);
   state_ = remaining_ > 0 ? State::kBody : State::kHead;
+  return true;
+}
+
+// The header lines of a complete head, at the line ends step_head_line found (the request line's first).
+bool Http1RequestParser::parse_header_lines(std::string_view block) {
+  for (size_t i = 1; i < line_ends_.size(); ++i) {
+    const size_t start = line_ends_[i - 1] + 1;
+    if (const char* error = parse_header_line(without_cr(block.substr(start, line_ends_[i] - start)), current_.headers)) {
+      fail(error, false);
+      return false;
+    }
+  }
   return true;
 }
 

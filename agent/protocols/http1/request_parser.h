@@ -94,6 +94,7 @@ class Http1RequestParser final : public StreamParser {
   Step step_chunked(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
 
   bool start_request(std::string_view block);
+  bool parse_header_lines(std::string_view block);
   void begin_body();
   void append_body(std::string_view data);
   void emit(std::vector<HttpRequest>& out, std::vector<std::string>* raw_queries);
@@ -111,6 +112,8 @@ class Http1RequestParser final : public StreamParser {
   size_t pos_ = 0;           // consumed prefix of buffer_
   size_t scan_ = 0;          // bytes after pos_ already searched for a line end
   size_t line_start_ = 0;    // start of the current header line, relative to pos_
+  static constexpr size_t kTypicalHeadLines = 64;
+  std::vector<size_t> line_ends_;  // the current head's '\n' offsets found so far (relative to pos_), request line first
   bool resyncing_ = false;   // looking for a request line; non-request lines are skipped silently
   bool skipping_line_ = false;  // discarding up to the next '\n'
   State state_ = State::kHead;
