@@ -8,52 +8,82 @@
 
 namespace credtrace::protocols {
 namespace detail {
+
+std::vector<HttpHeader>& spare_header_storage() {
+  thread_local std::vector<HttpHeader> spare;
+  return spare;
+}
+
+std::string& spare_body_storage() {
+  thread_local std::string spare;
+  return spare;
+}
+
 namespace {
 
-// Wipes every request and raw query it was given when the scope ends, on every way out.
+constexpr size_t kKeptHeaderCapacity = 64;  // a vector grown by a huge head is freed, not kept
+
+// A handed-over message's emptied header vector and body (already wiped by cleanse) become the thread's spares when
+// it has none.
+void keep_spares(std::vector<HttpHeader>& headers, std::string& body) {
+  std::vector<HttpHeader>& spare_headers = spare_header_storage();
+  if (spare_headers.capacity() == 0 && headers.empty() && headers.capacity() <= kKeptHeaderCapacity)
+    spare_headers.swap(headers);
+  std::string& spare_body = spare_body_storage();
+  if (spare_body.capacity() < body.capacity() && body.empty()) spare_body.swap(body);
+}
+
+// Wipes every request and raw query of the batch when the scope ends, on every way out, and empties it: its storage
+// stays for the next feed (a burst's is given back), and one emptied header vector goes to spare_header_storage()
+// (its values wiped by cleanse, so the storage holds no secret).
 class RequestsWipe {
  public:
-  RequestsWipe(std::vector<HttpRequest>& requests, std::vector<std::string>& raw_queries)
-      : requests_(requests), raw_queries_(raw_queries) {}
+  explicit RequestsWipe(RequestBatch& batch) : batch_(batch) {}
   RequestsWipe(const RequestsWipe&) = delete;
   RequestsWipe& operator=(const RequestsWipe&) = delete;
   ~RequestsWipe() {
-    for (HttpRequest& request : requests_) cleanse(request);
-    for (std::string& query : raw_queries_) wipe(query);
-    requests_.clear();
-    raw_queries_.clear();
+    for (HttpRequest& request : batch_.requests) cleanse(request);
+    for (std::string& query : batch_.raw_queries) wipe(query);
+    if (!batch_.requests.empty()) keep_spares(batch_.requests.front().headers, batch_.requests.front().body_prefix);
+    batch_.requests.clear();
+    batch_.raw_queries.clear();
+    if (batch_.requests.capacity() > RequestBatch::kKeptRequests) std::vector<HttpRequest>().swap(batch_.requests);
+    if (batch_.raw_queries.capacity() > RequestBatch::kKeptRequests) std::vector<std::string>().swap(batch_.raw_queries);
   }
 
  private:
-  std::vector<HttpRequest>& requests_;
-  std::vector<std::string>& raw_queries_;
+  RequestBatch& batch_;
 };
 
 class ResponsesWipe {
  public:
-  explicit ResponsesWipe(std::vector<HttpResponse>& responses) : responses_(responses) {}
+  explicit ResponsesWipe(ResponseBatch& batch) : batch_(batch) {}
   ResponsesWipe(const ResponsesWipe&) = delete;
   ResponsesWipe& operator=(const ResponsesWipe&) = delete;
   ~ResponsesWipe() {
-    for (HttpResponse& response : responses_) cleanse(response);
-    responses_.clear();
+    for (HttpResponse& response : batch_.responses) cleanse(response);
+    if (!batch_.responses.empty()) keep_spares(batch_.responses.front().headers, batch_.responses.front().body_prefix);
+    batch_.responses.clear();
+    if (batch_.responses.capacity() > ResponseBatch::kKeptResponses) std::vector<HttpResponse>().swap(batch_.responses);
   }
 
  private:
-  std::vector<HttpResponse>& responses_;
+  ResponseBatch& batch_;
 };
 
 }  // namespace
 
-void yield_requests(std::vector<HttpRequest>& requests, std::vector<std::string>& raw_queries, MessageSink& sink) {
-  RequestsWipe wipe_after(requests, raw_queries);
-  for (size_t i = 0; i < requests.size(); ++i)
-    sink.on_request(requests[i], i < raw_queries.size() ? std::string_view(raw_queries[i]) : std::string_view());
+void yield_requests(RequestBatch& batch, MessageSink& sink) {
+  RequestsWipe wipe_after(batch);
+  for (size_t i = 0; i < batch.requests.size(); ++i) {
+    sink.on_request(batch.requests[i],
+                    i < batch.raw_queries.size() ? std::string_view(batch.raw_queries[i]) : std::string_view());
+  }
 }
 
-void yield_responses(std::vector<HttpResponse>& responses, MessageSink& sink) {
-  ResponsesWipe wipe_after(responses);
-  for (HttpResponse& response : responses) sink.on_response(response);
+void yield_responses(ResponseBatch& batch, MessageSink& sink) {
+  ResponsesWipe wipe_after(batch);
+  for (HttpResponse& response : batch.responses) sink.on_response(response);
 }
 
 }  // namespace detail

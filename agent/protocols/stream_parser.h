@@ -69,10 +69,49 @@ class StreamParser {
 };
 
 namespace detail {
-// Hands each request with its raw query to sink, then wipes them all (also when the sink throws) and clears both.
-void yield_requests(std::vector<HttpRequest>& requests, std::vector<std::string>& raw_queries, MessageSink& sink);
+struct RequestBatch;   // protocols/http1/request_parser.h
+struct ResponseBatch;  // protocols/http1/response_parser.h
+// Hands each request with its raw query to sink, then wipes them all (also when the sink throws) and empties the
+// batch, keeping its storage for the next feed; one emptied header vector goes to spare_header_storage().
+void yield_requests(RequestBatch& batch, MessageSink& sink);
 // The same for responses.
-void yield_responses(std::vector<HttpResponse>& responses, MessageSink& sink);
+void yield_responses(ResponseBatch& batch, MessageSink& sink);
+
+// The calling thread's batch while the lease lasts, so parsers hand messages to sinks without allocating vectors per
+// feed and without keeping storage per stream (1,000 streams hold none of it). A lease taken while the thread's batch
+// is leased (a sink feeding another parser) gets a batch of its own.
+template <typename Batch>
+class BatchLease {
+ public:
+  BatchLease() {
+    Slot& slot = thread_slot();
+    if (!slot.leased) {
+      slot.leased = true;
+      batch_ = &slot.batch;
+    } else {
+      own_ = std::make_unique<Batch>();
+      batch_ = own_.get();
+    }
+  }
+  ~BatchLease() {
+    if (!own_) thread_slot().leased = false;
+  }
+  BatchLease(const BatchLease&) = delete;
+  BatchLease& operator=(const BatchLease&) = delete;
+  Batch& get() { return *batch_; }
+
+ private:
+  struct Slot {
+    Batch batch;
+    bool leased = false;
+  };
+  static Slot& thread_slot() {
+    thread_local Slot slot;
+    return slot;
+  }
+  Batch* batch_ = nullptr;
+  std::unique_ptr<Batch> own_;
+};
 }  // namespace detail
 
 // What protocol detection made of the first bytes of a direction.

@@ -118,10 +118,10 @@ void Http1RequestParser::feed(std::string_view bytes, std::vector<HttpRequest>& 
 }
 
 void Http1RequestParser::feed(std::string_view bytes, MessageSink& sink) {
-  std::vector<HttpRequest> requests;
-  std::vector<std::string> raw_queries;
-  feed(bytes, requests, raw_queries);
-  detail::yield_requests(requests, raw_queries, sink);
+  detail::BatchLease<detail::RequestBatch> lease;
+  detail::RequestBatch& batch = lease.get();
+  feed(bytes, batch.requests, batch.raw_queries);
+  detail::yield_requests(batch, sink);
 }
 
 void Http1RequestParser::finish(MessageSink&) {
@@ -218,6 +218,8 @@ Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std
 bool Http1RequestParser::start_request(std::string_view block) {
   std::optional<RequestLine> request_line = parse_request_line(block.substr(0, line_ends_.front()));
   current_ = HttpRequest{};
+  current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
+  current_.body_prefix.swap(detail::spare_body_storage());
   current_.method = std::string(request_line->method);
   http1::detail::SplitTarget target = http1::detail::split_target(request_line->method, request_line->target);
   current_.path = std::move(target.path);

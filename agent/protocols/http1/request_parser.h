@@ -28,6 +28,22 @@ struct HttpRequest {
   bool body_truncated = false;             // the body was longer than body_prefix
 };
 
+namespace detail {
+// The requests one feed() hands to a sink (through BatchLease): emptied after each hand-over with the storage kept
+// (a burst's is given back).
+struct RequestBatch {
+  static constexpr size_t kKeptRequests = 8;
+  std::vector<HttpRequest> requests;
+  std::vector<std::string> raw_queries;
+};
+
+// The calling thread's emptied header vector (values wiped before it came here): a parser starting a message swaps
+// it in so the message's headers reuse its storage; a message handed over gives its vector back.
+std::vector<HttpHeader>& spare_header_storage();
+// The same for a body prefix: the calling thread's emptied (wiped) string, swapped in by a parser starting a message.
+std::string& spare_body_storage();
+}  // namespace detail
+
 // Every counter only ever grows. None holds request bytes.
 struct ParserStats {
   uint64_t requests = 0;           // complete requests emitted

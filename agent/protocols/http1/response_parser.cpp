@@ -136,21 +136,21 @@ class Http1ResponseParser::LentSink {
 };
 
 void Http1ResponseParser::feed(std::string_view bytes, MessageSink& sink) {
-  std::vector<HttpResponse> responses;
+  detail::BatchLease<detail::ResponseBatch> lease;
   {
     LentSink lent(*this, sink);
-    feed(bytes, responses);
+    feed(bytes, lease.get().responses);
   }
-  detail::yield_responses(responses, sink);
+  detail::yield_responses(lease.get(), sink);
 }
 
 void Http1ResponseParser::finish(MessageSink& sink) {
-  std::vector<HttpResponse> responses;
+  detail::BatchLease<detail::ResponseBatch> lease;
   {
     LentSink lent(*this, sink);
-    finish(responses);
+    finish(lease.get().responses);
   }
-  detail::yield_responses(responses, sink);
+  detail::yield_responses(lease.get(), sink);
 }
 
 // The header block of a final response is complete: a lent sink may ask for its body (a response without one ends
@@ -287,6 +287,8 @@ Http1ResponseParser::Step Http1ResponseParser::step_head_line(size_t line_end, s
       return Step::kProgress;
     }
     current_ = HttpResponse{};
+    current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
+    current_.body_prefix.swap(detail::spare_body_storage());
     current_.status = *status;
   } else {
     std::string_view line = without_cr(data.substr(line_start_, line_end - line_start_));

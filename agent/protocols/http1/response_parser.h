@@ -24,6 +24,14 @@ struct HttpResponse {
                                     // body_prefix holds encoded bytes
 };
 
+namespace detail {
+// The responses one feed() hands to a sink, as RequestBatch.
+struct ResponseBatch {
+  static constexpr size_t kKeptResponses = 8;
+  std::vector<HttpResponse> responses;
+};
+}  // namespace detail
+
 // Every counter only ever grows. None holds response bytes.
 struct ResponseParserStats {
   uint64_t responses = 0;           // final responses emitted

@@ -76,10 +76,10 @@ Http2RequestParser::~Http2RequestParser() {
 }
 
 void Http2RequestParser::feed(std::string_view bytes, MessageSink& sink) {
-  std::vector<HttpRequest> requests;
-  std::vector<std::string> raw_queries;
-  feed(bytes, requests, raw_queries);
-  detail::yield_requests(requests, raw_queries, sink);
+  detail::BatchLease<detail::RequestBatch> lease;
+  detail::RequestBatch& batch = lease.get();
+  feed(bytes, batch.requests, batch.raw_queries);
+  detail::yield_requests(batch, sink);
 }
 
 void Http2RequestParser::finish(MessageSink&) {
@@ -302,6 +302,8 @@ void Http2RequestParser::finish_block(std::vector<HttpRequest>& out, std::vector
 void Http2RequestParser::reset_block() {
   cleanse(current_);
   current_ = HttpRequest{};
+  current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
+  current_.body_prefix.swap(detail::spare_body_storage());
   detail::wipe(pseudo_path_);
   detail::wipe(pseudo_authority_);
   in_block_ = false;
