@@ -19,6 +19,11 @@ std::string& spare_body_storage() {
   return spare;
 }
 
+void take_spares(std::vector<HttpHeader>& headers, std::string& body) {
+  headers.swap(spare_header_storage());
+  body.swap(spare_body_storage());
+}
+
 namespace {
 
 constexpr size_t kKeptHeaderCapacity = 64;  // a vector grown by a huge head is freed, not kept
@@ -34,8 +39,8 @@ void keep_spares(std::vector<HttpHeader>& headers, std::string& body) {
 }
 
 // Wipes every request and raw query of the batch when the scope ends, on every way out, and empties it: its storage
-// stays for the next feed (a burst's is given back), and one emptied header vector goes to spare_header_storage()
-// (its values wiped by cleanse, so the storage holds no secret).
+// stays for the next feed (a burst's is given back), and one message's emptied header vector and body become the
+// thread's spares (wiped by cleanse first, so the storage holds no secret).
 class RequestsWipe {
  public:
   explicit RequestsWipe(RequestBatch& batch) : batch_(batch) {}

@@ -72,7 +72,7 @@ namespace detail {
 struct RequestBatch;   // protocols/http1/request_parser.h
 struct ResponseBatch;  // protocols/http1/response_parser.h
 // Hands each request with its raw query to sink, then wipes them all (also when the sink throws) and empties the
-// batch, keeping its storage for the next feed; one emptied header vector goes to spare_header_storage().
+// batch, keeping its storage for the next feed; one message's emptied headers and body become the thread's spares.
 void yield_requests(RequestBatch& batch, MessageSink& sink);
 // The same for responses.
 void yield_responses(ResponseBatch& batch, MessageSink& sink);

@@ -89,18 +89,13 @@ bool is_filler_lowered(std::string_view lowered) {
 // copy holds the candidate secret, so it is wiped either way.
 bool is_filler(std::string_view value) {
   constexpr size_t kStackValue = 256;
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  if (value.size() <= kStackValue) {
-    std::array<char, kStackValue> lowered;
-    std::transform(value.begin(), value.end(), lowered.begin(), lower);
-    const bool filler = is_filler_lowered(std::string_view(lowered.data(), value.size()));
-    OPENSSL_cleanse(lowered.data(), value.size());
-    return filler;
-  }
-  std::string lowered(value.size(), '\0');
-  std::transform(value.begin(), value.end(), lowered.begin(), lower);
-  const bool filler = is_filler_lowered(lowered);
-  OPENSSL_cleanse(lowered.data(), lowered.size());
+  std::array<char, kStackValue> on_stack;
+  std::string on_heap;
+  char* lowered = value.size() <= kStackValue ? on_stack.data() : (on_heap.resize(value.size()), on_heap.data());
+  std::transform(value.begin(), value.end(), lowered,
+                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  const bool filler = is_filler_lowered(std::string_view(lowered, value.size()));
+  OPENSSL_cleanse(lowered, value.size());
   return filler;
 }
 

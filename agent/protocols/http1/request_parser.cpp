@@ -73,7 +73,6 @@ std::optional<RequestLine> parse_request_line(std::string_view line) {
   return RequestLine{line.substr(0, first), line.substr(first + 1, second - first - 1)};
 }
 
-// Lines of a header block after the request line, '\r' removed; the final blank line excluded.
 const HttpHeader* find_header(const std::vector<HttpHeader>& headers, std::string_view name) {
   for (const HttpHeader& header : headers) {
     if (header.name == name) return &header;
@@ -218,8 +217,7 @@ Http1RequestParser::Step Http1RequestParser::step_head_line(size_t line_end, std
 bool Http1RequestParser::start_request(std::string_view block) {
   std::optional<RequestLine> request_line = parse_request_line(block.substr(0, line_ends_.front()));
   current_ = HttpRequest{};
-  current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
-  current_.body_prefix.swap(detail::spare_body_storage());
+  detail::take_spares(current_.headers, current_.body_prefix);
   current_.method = std::string(request_line->method);
   http1::detail::SplitTarget target = http1::detail::split_target(request_line->method, request_line->target);
   current_.path = std::move(target.path);

@@ -37,11 +37,12 @@ struct RequestBatch {
   std::vector<std::string> raw_queries;
 };
 
-// The calling thread's emptied header vector (values wiped before it came here): a parser starting a message swaps
-// it in so the message's headers reuse its storage; a message handed over gives its vector back.
+// The calling thread's spare storage: an emptied header vector and body prefix (wiped before they came here) that a
+// message handed over left. A parser starting a message takes them (take_spares) so its fields reuse that storage.
 std::vector<HttpHeader>& spare_header_storage();
-// The same for a body prefix: the calling thread's emptied (wiped) string, swapped in by a parser starting a message.
 std::string& spare_body_storage();
+// Swaps the thread's spares into a new message's empty headers and body (they are left empty, without storage).
+void take_spares(std::vector<HttpHeader>& headers, std::string& body);
 }  // namespace detail
 
 // Every counter only ever grows. None holds request bytes.

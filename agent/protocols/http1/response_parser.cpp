@@ -287,8 +287,7 @@ Http1ResponseParser::Step Http1ResponseParser::step_head_line(size_t line_end, s
       return Step::kProgress;
     }
     current_ = HttpResponse{};
-    current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
-    current_.body_prefix.swap(detail::spare_body_storage());
+    detail::take_spares(current_.headers, current_.body_prefix);
     current_.status = *status;
   } else {
     std::string_view line = without_cr(data.substr(line_start_, line_end - line_start_));

@@ -302,8 +302,7 @@ void Http2RequestParser::finish_block(std::vector<HttpRequest>& out, std::vector
 void Http2RequestParser::reset_block() {
   cleanse(current_);
   current_ = HttpRequest{};
-  current_.headers.swap(detail::spare_header_storage());  // empty; storage of a message already handed over, if any
-  current_.body_prefix.swap(detail::spare_body_storage());
+  detail::take_spares(current_.headers, current_.body_prefix);
   detail::wipe(pseudo_path_);
   detail::wipe(pseudo_authority_);
   in_block_ = false;
