@@ -2,15 +2,58 @@
  * instruction after its stack check, and (*Conn).Read's at its entry and at each of its RET instructions (never a
  * uretprobe: goroutine stacks move, and a return address patched on one would crash the program). Go's register ABI
  * (1.17+): the receiver in rax, b's pointer and length in rbx and rcx, n returned in rax, the goroutine's g in r14.
- * The *Conn is the stream, as the SSL* is for OpenSSL: the same records, parsers and socket pairing. */
+ * The *Conn is the stream, as the SSL* is for OpenSSL: the same records and parsers. A write is paired with its socket
+ * by the fd read from the *Conn, not by thread: its goroutine may move to another thread before the write(2). */
 #include "include/helpers.h"
+#include "include/sockets.h"
 #include "include/tls_capture.h"
 #include <bpf/bpf_tracing.h>
+
+/* The fd under a *tls.Conn whose net.Conn is a *net.TCPConn (or any conn whose first word points to a *netFD): Conn's
+ * first field is that interface (itab, data); TCPConn is {conn{fd *netFD}}; netFD starts with a poll.FD, whose Sysfd
+ * follows its 16-byte fdMutex (a layout unchanged since Go 1.9). -1 when unreadable. Another net.Conn yields a number
+ * that is not this stream's socket: the pairing then also needs that socket to carry the write's first record. */
+static __always_inline __s64 ct_go_conn_fd(__u64 conn) {
+  struct {
+    __u64 itab, data;
+  } iface = {};
+  __u64 netfd = 0;
+  __s64 fd = -1;
+  if (bpf_probe_read_user(&iface, sizeof(iface), (void *)conn) != 0 || !iface.itab || !iface.data) return -1;
+  if (bpf_probe_read_user(&netfd, sizeof(netfd), (void *)iface.data) != 0 || !netfd) return -1;
+  if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(netfd + 16)) != 0) return -1;
+  return fd >= 0 && fd <= CT_U32_MAX ? fd : -1;
+}
+
+/* This write's ciphertext is the next TLS record on the conn's socket, whichever thread writes it: noted under the
+ * socket when the fd read from the *Conn is one the process connected (else false: the thread's note pairs it, as for
+ * OpenSSL; a socket connected before the watch is listed at that pairing, so later writes are noted here). */
+static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num) {
+  __s64 fd = ct_go_conn_fd(conn);
+  if (fd < 0) return false;
+  __u64 key = ct_socket_key((__u64)fd);
+  if (!bpf_map_lookup_elem(&connected_sockets, &key)) return false;
+  __u64 now = bpf_ktime_get_boot_ns();
+  struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
+  if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
+  struct ct_ssl_write_pending pending = {
+      .ssl = conn, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num};
+  if (bpf_map_update_elem(&go_conn_writes, &key, &pending, BPF_ANY) != 0) {
+    ct_count_drop(CT_DROP_MAP_FULL);
+    return false;
+  }
+  return true;
+}
 
 /* func (c *Conn) Write(b []byte) (int, error) */
 SEC("uprobe")
 int ct_go_tls_write(struct pt_regs *ctx) {
-  return ct_capture_write(ctx->ax, ctx->bx, (__s64)ctx->cx);
+  __u64 conn = ctx->ax;
+  __s64 num = (__s64)ctx->cx;
+  if (num <= 0 || !ct_current_watched()) return 0;
+  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, conn, ctx->bx, (__u64)num);
+  if (!ct_note_go_conn_write(conn, (__u64)num)) ct_note_ssl_write(conn, (__u64)num);
+  return 0;
 }
 
 /* func (c *Conn) Read(b []byte) (int, error): where the plaintext will land, until this goroutine's return */

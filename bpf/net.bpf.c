@@ -140,31 +140,68 @@ static __always_inline bool ct_note_socket_peer(__u64 fd) {
   return true;
 }
 
+/* The record of `pending`'s write when this socket write carries it to a socket the process connected (0: it does
+ * not). */
+static __always_inline __u32 ct_pending_record_on(struct ct_ssl_write_pending *pending, __u64 fd, __u64 buf,
+                                                  __u64 count) {
+  if (!buf || count < CT_TLS_RECORD_HEADER_LEN) return 0;
+  __u32 record_len = ct_find_record_of(buf, count, pending->len);
+  if (!record_len) return 0;
+  __u64 key = ct_socket_key(fd);
+  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer(fd)) return 0;
+  return record_len;
+}
+
 /* A socket write of a watched thread with an SSL_write not yet paired: when its first records include that write's
- * first record and the socket is one the process connected, report the pair (the destination of the SSL's stream). */
-static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
+ * first record and the socket is one the process connected, report the pair (the destination of the SSL's stream).
+ * true when paired. */
+static __always_inline bool ct_pair_thread_write(__u64 fd, __u64 buf, __u64 count) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&ssl_writes, &tid);
-  if (!pending) return;
+  if (!pending) return false;
   if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
     bpf_map_delete_elem(&ssl_writes, &tid);  /* too late to be sure: the agent reports the destination unknown */
-    return;
+    return false;
   }
-  if (pending->ssl == CT_SSL_AMBIGUOUS) return;  /* two SSLs' writes were pending: no record can be attributed */
-  __u64 key = ct_socket_key(fd);
-  if (!buf || count < CT_TLS_RECORD_HEADER_LEN) return;
-  __u32 record_len = ct_find_record_of(buf, count, pending->len);
-  if (!record_len) return;
-  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer(fd)) return;
+  if (pending->ssl == CT_SSL_AMBIGUOUS) return false;  /* two SSLs' writes were pending: no record can be attributed */
+  __u32 record_len = ct_pending_record_on(pending, fd, buf, count);
+  if (!record_len) return false;
   __u64 ssl = pending->ssl;
   bpf_map_delete_elem(&ssl_writes, &tid);
   ct_emit_tls_socket(ssl, fd, record_len);
+  return true;
+}
+
+/* A socket write carrying the Go write noted under this socket, from whichever thread. */
+static __always_inline void ct_pair_socket_write(__u64 fd, __u64 buf, __u64 count) {
+  __u64 key = ct_socket_key(fd);
+  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&go_conn_writes, &key);
+  if (!pending) return;
+  if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
+    bpf_map_delete_elem(&go_conn_writes, &key);
+    return;
+  }
+  __u32 record_len = ct_pending_record_on(pending, fd, buf, count);
+  if (!record_len) return;
+  __u64 ssl = pending->ssl;
+  bpf_map_delete_elem(&go_conn_writes, &key);
+  ct_emit_tls_socket(ssl, fd, record_len);
+}
+
+static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
+  if (!ct_pair_thread_write(fd, buf, count)) ct_pair_socket_write(fd, buf, count);
+}
+
+/* A TLS write waits to be paired: on this thread, or (Go) on this socket. */
+static __always_inline bool ct_write_pending(__u64 fd) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  __u64 key = ct_socket_key(fd);
+  return bpf_map_lookup_elem(&ssl_writes, &tid) || bpf_map_lookup_elem(&go_conn_writes, &key);
 }
 
 /* The first buffer of a gathered write, for pairing. */
 static __always_inline void ct_pair_ssl_write_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  if (!iov || iovcnt == 0 || !bpf_map_lookup_elem(&ssl_writes, &tid)) return;
+  if (!iov || iovcnt == 0 || !ct_write_pending(fd)) return;
   struct iovec v = {};
   if (bpf_probe_read_user(&v, sizeof(v), (void *)iov) != 0) return;
   ct_pair_ssl_write(fd, (__u64)v.iov_base, v.iov_len);
@@ -219,8 +256,7 @@ int ct_enter_writev(struct trace_event_raw_sys_enter *ctx) {
 
 /* sendmsg's first buffer, for pairing: the message header is read only while an SSL_write waits for its socket. */
 static __always_inline void ct_pair_ssl_write_msg(__u64 fd, __u64 msg_addr) {
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  if (!msg_addr || !bpf_map_lookup_elem(&ssl_writes, &tid)) return;
+  if (!msg_addr || !ct_write_pending(fd)) return;
   struct user_msghdr msg = {};
   if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) return;
   ct_pair_ssl_write_iovecs(fd, (__u64)msg.msg_iov, msg.msg_iovlen);

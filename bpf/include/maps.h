@@ -167,6 +167,16 @@ struct {
   __type(value, struct ct_ssl_read_args);
 } go_reads SEC(".maps") __weak;
 
+/* Socket (ct_socket_key of the fd under the *tls.Conn) -> the earliest Go (*Conn).Write on it not yet paired: the note
+ * ssl_writes keeps per thread, kept per socket as a goroutine can move to another thread between its Write and the
+ * write(2) (LRU, as ssl_writes). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u64);
+  __type(value, struct ct_ssl_write_pending);
+} go_conn_writes SEC(".maps") __weak;
+
 /* Thread id -> the libssl/node file a watched thread is mapping executable (set at mmap entry, taken at its exit,
  * which reports it with the mapping's address; the header is unused here). LRU: a thread killed mid-call. */
 struct {

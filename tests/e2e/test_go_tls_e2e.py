@@ -120,6 +120,28 @@ class GoTls(AgentTestCase):
                         and e["credential"]["fingerprint"] == fingerprint(token)]
                 self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), 2)
 
+    def test_a_write_whose_goroutine_resumes_on_another_thread(self):
+        """Each connection's one request is written by a tls.Conn.Write that runs the handshake itself: the goroutine
+        parks for the server's answer between the Write's entry (probed) and the write(2) of its record, and resumes on
+        whichever thread is free (spinning goroutines keep them moving). Paired by the socket under the *Conn, not by
+        the thread, every one of them has its destination."""
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        connections = 24
+        with HttpsServer() as server:
+            binary, out = self.run_go("-stripped", f"https://localhost:{server.port}/api/v3/user", server, token,
+                                      "-handshake-in-write", str(connections), "-busy", "3")
+            self.assertEqual(out.split(), ["requests", str(connections)], out)
+        self.use_of(token, "a use of the handshake-in-write client")
+        self.agent.stop()
+        uses = [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(token)]
+        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), connections, uses)
+        for use in uses:
+            destination = use["destination"]
+            self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
+                             ("127.0.0.1", server.port, "connect"), destination)
+
     def test_go_stdio_mcp_server_built_here_calls_an_api_in_a_tool_call(self):
         """tests/go/mcp_server, PIE and stripped, started by an MCP client: its tools/call makes the HTTPS call."""
         token = fake_github_pat()

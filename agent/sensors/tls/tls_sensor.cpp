@@ -224,8 +224,12 @@ void TlsSensor::emit_use(CredentialUse& use) {
     link = link_use(use, credential, who.server->pid, process_view(), who.server->workload);
   check_audience(credential, use, who, link);
   check_passthrough(who, credential, use, link);
-  if (aggregator_.count_repeat(who.server->workload.id(), credential.fingerprint(), use.host, use.credential.carrier,
-                               UseAggregator::call_key_of(link), UseAggregator::Clock::now()))
+  const std::string call_key = UseAggregator::call_key_of(link);
+  if (aggregator_.count_repeat({.workload_id = who.server->workload.id(), .fingerprint = credential.fingerprint(),
+                                .host = use.host, .ip = use.ip, .port = use.port,
+                                .address_source = use.address_source, .carrier = use.credential.carrier,
+                                .call_key = call_key},
+                               UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
   auto event = context_.events.about("credential_use", process_view(), who.server->workload);
   *event.mutable_credential() = credential;

@@ -31,14 +31,13 @@ std::string UseAggregator::call_key_of(const credtrace::v1::ToolCallLink& link) 
 }
 
 UseAggregator::Key UseAggregator::key_of(const credtrace::v1::Event& e) {
-  return {e.workload().id(), e.credential().fingerprint(), e.destination().host(), e.request().carrier(),
-          call_key_of(e.tool_call())};
+  const auto& to = e.destination();
+  return {e.workload().id(), e.credential().fingerprint(), to.host(), to.ip(), to.port(), to.address_source(),
+          e.request().carrier(), call_key_of(e.tool_call())};
 }
 
-bool UseAggregator::count_repeat(const std::string& workload_id, const std::string& fingerprint,
-                                 const std::string& host, const std::string& carrier, const std::string& call_key,
-                                 Clock::time_point now) {
-  auto it = windows_.find(KeyView{workload_id, fingerprint, host, carrier, call_key});
+bool UseAggregator::count_repeat(const UseKeyView& key, Clock::time_point now) {
+  auto it = windows_.find(key);
   if (it == windows_.end() || now - it->second.opened >= window_) return false;
   Window& w = it->second;
   if (w.repeats++ == 0) w.first_repeat = now;

@@ -1,5 +1,8 @@
 // Aggregation of repeated credential uses: the first use of a (workload, credential, destination, carrier, MCP call) is
 // emitted at once; repeats within the window are counted and emitted as one event when it closes. Nothing is dropped.
+// The destination is its host and its observed address: a use whose address is unknown never counts as a repeat of
+// one whose address was observed (nor one to another address), so the event that reports an address reports only
+// uses made to it.
 #pragma once
 
 #include <chrono>
@@ -14,6 +17,13 @@
 
 namespace credtrace::sensors {
 
+// What a repeat must share with the window's first use (views: a repeat is counted without copying them).
+struct UseKeyView {
+  std::string_view workload_id, fingerprint, host, ip;
+  uint32_t port = 0;
+  std::string_view address_source, carrier, call_key;
+};
+
 class UseAggregator {
  public:
   using Clock = std::chrono::system_clock;
@@ -25,8 +35,7 @@ class UseAggregator {
   std::vector<credtrace::v1::Event> add(credtrace::v1::Event event, Clock::time_point now);
   // A repeat inside an open window is only counted: true, and the caller need not build the event at all.
   // The event that closes the window then carries the first use's process and request.
-  bool count_repeat(const std::string& workload_id, const std::string& fingerprint, const std::string& host,
-                    const std::string& carrier, const std::string& call_key, Clock::time_point now);
+  bool count_repeat(const UseKeyView& key, Clock::time_point now);
   // Uses made for different MCP calls are never one event: the call (or the ambiguous candidates) is in the key.
   static std::string call_key_of(const credtrace::v1::ToolCallLink& link);
   // Windows that closed by now: their repeats as one event each.
@@ -40,15 +49,19 @@ class UseAggregator {
   size_t open_windows() const { return windows_.size(); }
 
  private:
-  using Key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-  using KeyView = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view, std::string_view>;
-  // Orders keys and looks them up by views: a repeat is counted without copying its five strings.
+  // workload, fingerprint, host, ip, port, address source, carrier, call
+  using Key = std::tuple<std::string, std::string, std::string, std::string, uint32_t, std::string, std::string,
+                         std::string>;
+  using KeyView = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view, uint32_t,
+                             std::string_view, std::string_view, std::string_view>;
+  // Orders keys and looks them up by views: a repeat is counted without copying its strings.
   struct KeyLess {
     using is_transparent = void;
     static KeyView view(const KeyView& key) { return key; }
-    static KeyView view(const Key& key) {
-      return {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), std::get<4>(key)};
+    static KeyView view(const UseKeyView& k) {
+      return {k.workload_id, k.fingerprint, k.host, k.ip, k.port, k.address_source, k.carrier, k.call_key};
     }
+    static KeyView view(const Key& key) { return std::apply([](const auto&... part) { return KeyView{part...}; }, key); }
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const { return view(a) < view(b); }
   };

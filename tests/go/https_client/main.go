@@ -1,18 +1,90 @@
 // An HTTPS client for the tests: after -wait, GET (or POST with -body) URL with "Authorization: Bearer $API_TOKEN", trusting the
 // PEM CA in $CA_FILE, over HTTP/1.1 or HTTP/2 (-http2), -n requests on one connection; prints status and body size.
+// -handshake-in-write N: N connections, each one request written with tls.Conn.Write before any handshake (the
+// handshake runs inside that Write and parks the goroutine on the server's answer, so its write(2) often runs on
+// another thread than the Write's entry), beside -busy goroutines that keep the scheduler's threads moving.
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
+
+// Spins until stop is set: a goroutine the scheduler must preempt, so a parked one resumes on whichever thread is free.
+func spin(stop *atomic.Bool) {
+	for x := 0; !stop.Load(); x++ {
+		if x%1000000 == 0 {
+			time.Sleep(0)
+		}
+	}
+}
+
+// One request on a fresh connection whose handshake happens inside the request's Write (the connection is left open:
+// closed ones could give the next its *Conn address and fd).
+func requestWithHandshakeInWrite(target *url.URL, config *tls.Config) (*tls.Conn, error) {
+	raw, err := net.Dial("tcp", target.Host)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, config)
+	return conn, getWithBearer(conn, target)
+}
+
+func getWithBearer(conn *tls.Conn, target *url.URL) error {
+	request := "GET " + target.RequestURI() + " HTTP/1.1\r\nHost: " + target.Host + "\r\nAuthorization: Bearer " +
+		os.Getenv("API_TOKEN") + "\r\nConnection: close\r\n\r\n"
+	if _, err := conn.Write([]byte(request)); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func handshakesInWrite(address string, pool *x509.CertPool, connections, busy int) {
+	target, err := url.Parse(address)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "url:", err)
+		os.Exit(2)
+	}
+	config := &tls.Config{RootCAs: pool, ServerName: target.Hostname()}
+	var stop atomic.Bool
+	for i := 0; i < busy; i++ {
+		go spin(&stop)
+	}
+	var open []*tls.Conn
+	for i := 0; i < connections; i++ {
+		conn, err := requestWithHandshakeInWrite(target, config)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		open = append(open, conn)
+	}
+	stop.Store(true)
+	for _, conn := range open {
+		conn.Close()
+	}
+	fmt.Println("requests", connections)
+}
 
 func main() {
 	useHTTP2 := flag.Bool("http2", false, "negotiate HTTP/2 (ALPN h2)")
@@ -20,6 +92,8 @@ func main() {
 	body := flag.String("body", "", "POST this body instead of a GET")
 	wait := flag.Duration("wait", 0, "sleep this long before the first request (an MCP server called later)")
 	timed := flag.Bool("time", false, "print only the requests' seconds (after the first, which connects)")
+	inWrite := flag.Int("handshake-in-write", 0, "N connections, each handshaking inside its one request's Write")
+	busy := flag.Int("busy", 0, "goroutines spinning beside -handshake-in-write")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: https_client [-http2] [-n N] [-body TEXT] URL")
@@ -28,6 +102,11 @@ func main() {
 	pool := x509.NewCertPool()
 	if ca, err := os.ReadFile(os.Getenv("CA_FILE")); err == nil {
 		pool.AppendCertsFromPEM(ca)
+	}
+	if *inWrite > 0 {
+		time.Sleep(*wait)
+		handshakesInWrite(flag.Arg(0), pool, *inWrite, *busy)
+		return
 	}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: *useHTTP2}
 	if !*useHTTP2 {

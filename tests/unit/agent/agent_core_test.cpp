@@ -140,12 +140,16 @@ TEST_F(DiscoveryTest, PrefilterNamesCoverLaunchersClientsLiteralsAndConfigComman
   EXPECT_FALSE(names.count("sh"));  // shells exec constantly; what they run is seen at its own exec
 }
 
-credtrace::v1::Event use_event(const std::string& host, uint32_t pid) {
+credtrace::v1::Event use_event(const std::string& host, uint32_t pid, const std::string& ip = "140.82.112.6",
+                               const std::string& address_source = "connect") {
   credtrace::v1::Event e;
   e.set_type("credential_use");
   e.mutable_workload()->set_id("wl_1");
   e.mutable_credential()->set_fingerprint("fp1");
   e.mutable_destination()->set_host(host);
+  e.mutable_destination()->set_ip(ip);
+  e.mutable_destination()->set_port(ip.empty() ? 0 : 443);
+  e.mutable_destination()->set_address_source(address_source);
   e.mutable_request()->set_carrier("header:authorization");
   e.mutable_process()->set_pid(pid);
   return e;
@@ -175,19 +179,49 @@ TEST(UseAggregator, RepeatsCanBeCountedWithoutBuildingTheEvent) {
   using namespace std::chrono_literals;
   sensors::UseAggregator agg(60s, 100);
   auto t0 = sensors::UseAggregator::Clock::time_point(1000s);
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0));  // no window yet
+  auto key = [](std::string_view host, std::string_view call) {
+    return sensors::UseKeyView{.workload_id = "wl_1", .fingerprint = "fp1", .host = host, .ip = "140.82.112.6",
+                               .port = 443, .address_source = "connect", .carrier = "header:authorization",
+                               .call_key = call};
+  };
+  EXPECT_FALSE(agg.count_repeat(key("api.github.com", ""), t0));  // no window yet
   ASSERT_EQ(agg.add(use_event("api.github.com", 1), t0).size(), 1u);
-  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 2s));
-  EXPECT_TRUE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 3s));
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "other", "header:authorization", "", t0 + 3s));
+  EXPECT_TRUE(agg.count_repeat(key("api.github.com", ""), t0 + 2s));
+  EXPECT_TRUE(agg.count_repeat(key("api.github.com", ""), t0 + 3s));
+  EXPECT_FALSE(agg.count_repeat(key("other", ""), t0 + 3s));
   // The same use made for an MCP call is not a repeat of one made outside any call.
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "call_1", t0 + 3s));
-  EXPECT_FALSE(agg.count_repeat("wl_1", "fp1", "api.github.com", "header:authorization", "", t0 + 61s));  // closed
+  EXPECT_FALSE(agg.count_repeat(key("api.github.com", "call_1"), t0 + 3s));
+  EXPECT_FALSE(agg.count_repeat(key("api.github.com", ""), t0 + 61s));  // closed
   auto out = agg.expire(t0 + 61s);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].credential_use().count(), 2u);
   EXPECT_EQ(out[0].credential_use().first_seen().seconds(), 1002);
   EXPECT_EQ(out[0].credential_use().last_seen().seconds(), 1003);
+}
+
+// A use whose address was not observed is never counted into a window that reports an observed address (the event
+// would show it at that address), nor is one to another address of the same host.
+TEST(UseAggregator, AnUnknownAddressIsNotARepeatOfAnObservedOne) {
+  using namespace std::chrono_literals;
+  sensors::UseAggregator agg(60s, 100);
+  auto t0 = sensors::UseAggregator::Clock::time_point(1000s);
+  auto key = [](std::string_view ip, uint32_t port, std::string_view source) {
+    return sensors::UseKeyView{.workload_id = "wl_1", .fingerprint = "fp1", .host = "api.github.com", .ip = ip,
+                               .port = port, .address_source = source, .carrier = "header:authorization",
+                               .call_key = ""};
+  };
+  ASSERT_EQ(agg.add(use_event("api.github.com", 1), t0).size(), 1u);
+  EXPECT_FALSE(agg.count_repeat(key("", 0, "unknown"), t0 + 1s));
+  EXPECT_FALSE(agg.count_repeat(key("140.82.112.9", 443, "connect"), t0 + 1s));
+  EXPECT_TRUE(agg.count_repeat(key("140.82.112.6", 443, "connect"), t0 + 1s));
+  ASSERT_EQ(agg.add(use_event("api.github.com", 2, "", "unknown"), t0 + 2s).size(), 1u);  // its own window
+  EXPECT_TRUE(agg.count_repeat(key("", 0, "unknown"), t0 + 3s));
+  auto out = agg.expire(t0 + 62s);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& event : out) {
+    EXPECT_EQ(event.credential_use().count(), 1u);
+    EXPECT_EQ(event.destination().ip().empty(), event.destination().address_source() == "unknown");
+  }
 }
 
 TEST(UseAggregator, FullTableEmitsEveryUseAndCountsIt) {
