@@ -3,7 +3,7 @@
 
 #include "common/base64.h"
 
-#include <openssl/crypto.h>
+#include <string.h>
 
 #include <array>
 #include <cmath>
@@ -20,8 +20,6 @@ int hex_value(char c) {
 }
 
 }  // namespace
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string to_lower(std::string_view text) {
   std::string out(text);
@@ -87,7 +85,7 @@ double shannon_entropy(std::string_view text) {
 }
 
 void wipe(std::string& text) {
-  if (!text.empty()) OPENSSL_cleanse(text.data(), text.size());
+  if (!text.empty()) explicit_bzero(text.data(), text.size());
   text.clear();
 }
 

@@ -7,7 +7,7 @@
 
 namespace credtrace::protocols::detail {
 
-char ascii_lower(char c);
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 std::string to_lower(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
 bool icontains(std::string_view haystack, std::string_view needle);
@@ -24,7 +24,7 @@ std::optional<std::string> base64_decode(std::string_view encoded);
 // Shannon entropy of the bytes of `text` in bits per character (0 for empty text).
 double shannon_entropy(std::string_view text);
 
-// Overwrites the string's bytes (OPENSSL_cleanse) and empties it.
+// Overwrites the string's bytes (explicit_bzero: a store the compiler may not drop) and empties it.
 void wipe(std::string& text);
 
 }  // namespace credtrace::protocols::detail

@@ -175,6 +175,17 @@ constexpr std::array kRules = {
     Rule{"jwt", "eyJ", kWordDashDot, 10, kNoMax, valid_jwt},
 };
 
+constexpr size_t shortest_detection() {
+  size_t shortest = kNoMax;
+  for (const Rule& rule : kRules) shortest = std::min(shortest, rule.prefix.size() + rule.min_body);
+  return shortest;
+}
+
+// Text shorter than this holds no token of any rule.
+constexpr size_t kShortestDetection = shortest_detection();
+static_assert(std::all_of(kRules.begin(), kRules.end(), [](const Rule& r) { return kAlnum.has(r.prefix.front()); }),
+              "scan_text tries word starts only: every prefix must start with an alphanumeric");
+
 constexpr std::array<bool, 256> make_first_chars() {
   std::array<bool, 256> first{};
   for (const Rule& rule : kRules) first[static_cast<unsigned char>(rule.prefix.front())] = true;
@@ -271,10 +282,18 @@ std::optional<Detection> classify_value(std::string_view value) {
   return detection;
 }
 
+// A token starts only at a word start: every prefix starts with an alphanumeric, and an alphanumeric before it
+// continues the token of every rule (match_rule_at refuses it). So only the first character of each alphanumeric run
+// is tried, and the rest of the run is skipped with one table load a byte.
 std::vector<Detection> scan_text(std::string_view text) {
   std::vector<Detection> detections;
+  if (text.size() < kShortestDetection) return detections;
   size_t pos = 0;
   while (pos < text.size()) {
+    if (!kAlnum.has(text[pos])) {
+      ++pos;
+      continue;
+    }
     if (may_start_prefix(text, pos)) {
       if (std::optional<Detection> detection = match_any_rule_at(text, pos)) {
         detections.push_back(*detection);
@@ -282,7 +301,8 @@ std::vector<Detection> scan_text(std::string_view text) {
         continue;
       }
     }
-    ++pos;
+    while (++pos < text.size() && kAlnum.has(text[pos])) {
+    }
   }
   return detections;
 }
@@ -290,8 +310,9 @@ std::vector<Detection> scan_text(std::string_view text) {
 size_t known_prefix_length(std::string_view value) {
   size_t longest = 0;
   if (!may_start_prefix(value, 0)) return 0;  // most values, with one table load
-  for (const Rule& rule : kRules) {
-    if (rule.prefix[0] == value[0] && value.starts_with(rule.prefix)) longest = std::max(longest, rule.prefix.size());
+  for (uint64_t rules = kRulesByFirstChar[static_cast<unsigned char>(value[0])]; rules != 0; rules &= rules - 1) {
+    const Rule& rule = kRules[static_cast<size_t>(std::countr_zero(rules))];
+    if (rule.prefix[1] == value[1] && value.starts_with(rule.prefix)) longest = std::max(longest, rule.prefix.size());
   }
   return longest;
 }

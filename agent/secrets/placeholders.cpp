@@ -1,10 +1,10 @@
 // Placeholder recognition: variable references, template markers, filler words and masked runs.
 #include "secrets/placeholders.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <string>
 
 #include "secrets/detectors.h"
@@ -22,6 +22,23 @@ constexpr std::array<std::string_view, 14> kFillerWords = {
 constexpr std::array<std::string_view, 14> kFillerMarkers = {
     "changeme",  "change_me",  "change-me",  "replace_me", "replace-me", "replaceme", "placeholder",
     "your-api-key", "your_api_key", "yourapikey", "your-token", "your_token", "_here", "-here"};
+
+constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+
+// A bit per marker, by its first character in either case: a value is searched only where one could start.
+constexpr std::array<uint16_t, 256> make_markers_by_first_char() {
+  std::array<uint16_t, 256> markers{};
+  for (size_t i = 0; i < kFillerMarkers.size(); ++i) {
+    const char first = kFillerMarkers[i].front();
+    markers[static_cast<unsigned char>(first)] |= static_cast<uint16_t>(1u << i);
+    markers[static_cast<unsigned char>(upper(first))] |= static_cast<uint16_t>(1u << i);
+  }
+  return markers;
+}
+
+static_assert(kFillerMarkers.size() <= 16, "one bit per marker in kMarkersByFirstChar");
+constexpr std::array<uint16_t, 256> kMarkersByFirstChar = make_markers_by_first_char();
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -79,24 +96,32 @@ bool is_one_repeated_char(std::string_view value) {
 
 bool is_elided(std::string_view value) { return value.ends_with("...") || value.ends_with("\xE2\x80\xA6"); }
 
-bool is_filler_lowered(std::string_view lowered) {
-  if (std::find(kFillerWords.begin(), kFillerWords.end(), lowered) != kFillerWords.end()) return true;
-  return std::any_of(kFillerMarkers.begin(), kFillerMarkers.end(),
-                     [&](std::string_view marker) { return lowered.find(marker) != std::string_view::npos; });
+// `text` starts with `lower_prefix` (lower case), ignoring the case of `text`.
+bool starts_with_ignoring_case(std::string_view text, std::string_view lower_prefix) {
+  if (text.size() < lower_prefix.size()) return false;
+  for (size_t i = 0; i < lower_prefix.size(); ++i) {
+    if (lower(text[i]) != lower_prefix[i]) return false;
+  }
+  return true;
 }
 
-// Lower-cased on the stack for the usual short value (no allocation on the capture path), on the heap beyond; the
-// copy holds the candidate secret, so it is wiped either way.
+bool has_filler_marker(std::string_view value) {
+  for (size_t pos = 0; pos < value.size(); ++pos) {
+    for (uint32_t markers = kMarkersByFirstChar[static_cast<unsigned char>(value[pos])]; markers != 0;
+         markers &= markers - 1) {
+      const std::string_view marker = kFillerMarkers[static_cast<size_t>(std::countr_zero(markers))];
+      if (starts_with_ignoring_case(value.substr(pos), marker)) return true;
+    }
+  }
+  return false;
+}
+
+// A filler word, or a filler marker anywhere, in any case. Compared in place: no copy of the candidate secret.
 bool is_filler(std::string_view value) {
-  constexpr size_t kStackValue = 256;
-  std::array<char, kStackValue> on_stack;
-  std::string on_heap;
-  char* lowered = value.size() <= kStackValue ? on_stack.data() : (on_heap.resize(value.size()), on_heap.data());
-  std::transform(value.begin(), value.end(), lowered,
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  const bool filler = is_filler_lowered(std::string_view(lowered, value.size()));
-  OPENSSL_cleanse(lowered, value.size());
-  return filler;
+  for (std::string_view word : kFillerWords) {
+    if (value.size() == word.size() && starts_with_ignoring_case(value, word)) return true;
+  }
+  return has_filler_marker(value);
 }
 
 }  // namespace
