@@ -21,9 +21,25 @@ int hex_value(char c) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::array<char, 256> make_ascii_lower() {
+  std::array<char, 256> table{};
+  for (size_t c = 0; c < table.size(); ++c) table[c] = ascii_lower(static_cast<char>(c));
+  return table;
+}
+
+constexpr std::array<char, 256> kAsciiLower = make_ascii_lower();
+
+}  // namespace
+
+void lower_in_place(std::string& text) {
+  for (char& c : text) c = kAsciiLower[static_cast<unsigned char>(c)];
+}
+
 std::string to_lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = ascii_lower(c);
+  lower_in_place(out);
   return out;
 }
 

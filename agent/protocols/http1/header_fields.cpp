@@ -49,6 +49,38 @@ std::string_view without_cr(std::string_view line) {
 // Room for the fields of most header blocks (API clients send 5-12).
 constexpr size_t kTypicalHeaderCount = 16;
 
+constexpr size_t kKeptValueStrings = 32;
+constexpr size_t kKeptValueCapacity = 1024;
+
+std::vector<std::string>& kept_values() {
+  thread_local std::vector<std::string> kept;
+  return kept;
+}
+
+void keep_value_storage(std::string& wiped_value) {
+  std::vector<std::string>& kept = kept_values();
+  const size_t capacity = wiped_value.capacity();
+  if (!wiped_value.empty() || capacity <= std::string().capacity() || capacity > kKeptValueCapacity ||
+      kept.size() >= kKeptValueStrings)
+    return;
+  if (kept.capacity() == 0) kept.reserve(kKeptValueStrings);
+  kept.push_back(std::move(wiped_value));
+}
+
+void append_header(std::vector<HttpHeader>& headers, std::string_view name, std::string_view value) {
+  if (headers.capacity() == 0) headers.reserve(kTypicalHeaderCount);  // one allocation, not one per doubling
+  HttpHeader& header = headers.emplace_back();  // filled in place: no temporary strings moved in
+  header.name.assign(name);
+  detail::lower_in_place(header.name);
+  value = trim_ows(value);
+  std::vector<std::string>& kept = kept_values();
+  if (value.size() > header.value.capacity() && !kept.empty()) {
+    header.value.swap(kept.back());
+    kept.pop_back();
+  }
+  header.value.assign(value);
+}
+
 // nullptr on success, else a fixed description of what is wrong. `line` has no line end and is not empty.
 const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& headers) {
   if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
@@ -61,8 +93,7 @@ const char* parse_header_line(std::string_view line, std::vector<HttpHeader>& he
   if (colon == std::string_view::npos || colon == 0) return "header line without a name";
   std::string_view name = line.substr(0, colon);
   if (!std::all_of(name.begin(), name.end(), is_token_char)) return "invalid header name";
-  if (headers.capacity() == 0) headers.reserve(kTypicalHeaderCount);  // one allocation, not one per doubling
-  headers.push_back(HttpHeader{detail::to_lower(name), std::string(trim_ows(line.substr(colon + 1)))});
+  append_header(headers, name, line.substr(colon + 1));
   return nullptr;
 }
 

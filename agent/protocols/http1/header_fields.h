@@ -13,6 +13,16 @@
 
 namespace credtrace::protocols::http1 {
 
+// Header value buffers kept per thread between messages, so that a value longer than the string's inline capacity does
+// not cost an allocation per message: cleanse() gives back a handed-over message's values, wiped first (their heap
+// buffers, never their bytes), and append_header takes one for each value that needs the heap. At most 32 buffers of
+// at most 1 KiB each are kept; others are freed.
+void keep_value_storage(std::string& wiped_value);
+
+// Appends a field (HTTP/1.1 header line or HTTP/2 field): the name lower-cased, the value trimmed of optional
+// whitespace, in a kept buffer when it needs the heap.
+void append_header(std::vector<HttpHeader>& headers, std::string_view name, std::string_view value);
+
 // Calls visit(element) for every comma-separated element of every header `name`, trimmed, without allocating;
 // visit returns false to stop.
 template <typename Visit>

@@ -375,7 +375,10 @@ bool Http1RequestParser::could_become_http1_request(std::string_view first_bytes
 }
 
 void cleanse(HttpRequest& request) {
-  for (HttpHeader& header : request.headers) detail::wipe(header.value);
+  for (HttpHeader& header : request.headers) {
+    detail::wipe(header.value);
+    http1::keep_value_storage(header.value);
+  }
   request.headers.clear();
   detail::wipe(request.body_prefix);
 }

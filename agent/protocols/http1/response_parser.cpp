@@ -481,7 +481,10 @@ bool Http1ResponseParser::looks_like_http1_response(std::string_view first_bytes
 }
 
 void cleanse(HttpResponse& response) {
-  for (HttpHeader& header : response.headers) detail::wipe(header.value);
+  for (HttpHeader& header : response.headers) {
+    detail::wipe(header.value);
+    http1::keep_value_storage(header.value);
+  }
   response.headers.clear();
   detail::wipe(response.body_prefix);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "protocols/http1/header_fields.h"
 #include "protocols/http1/request_target.h"
 #include "protocols/http2/wiping_allocator.h"
 #include "protocols/limit_hits.h"
@@ -258,7 +259,7 @@ bool Http2RequestParser::add_header(std::string_view name, std::string_view valu
     return false;
   }
   if (name.empty() || name.front() != ':') {
-    current_.headers.push_back(HttpHeader{detail::to_lower(name), std::string(detail::trim_ows(value))});
+    http1::append_header(current_.headers, name, value);
     return true;
   }
   if (name == ":method") {

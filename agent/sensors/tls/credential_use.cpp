@@ -80,14 +80,14 @@ uint64_t boot_clock_ns() {
   return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
 }
 
-// Requests a stream's write direction yields: the credentials they carry, as uses (not yet delivered).
+// Requests a stream's write direction yields: the credentials they carry, as uses delivered at once.
 class CredentialUseSensor::UseSink final : public protocols::MessageSink {
  public:
   UseSink(CredentialUseSensor& sensor, Tracker::Connection& connection, uint32_t pid, bool tls, uint64_t now_ns)
       : sensor_(sensor), connection_(connection), pid_(pid), tls_(tls), now_ns_(now_ns) {}
   void on_request(protocols::HttpRequest& request, std::string_view raw_query) override {
     sensor_.observe_request(connection_, request, raw_query, pid_, now_ns_);
-    sensor_.add_uses(connection_, request, raw_query, pid_, tls_, uses);
+    sensor_.add_uses(connection_, request, raw_query, pid_, tls_, now_ns_);
   }
   // A stream the watched process serves: the answers it writes.
   bool on_response_head(const protocols::HttpResponse& head) override {
@@ -98,7 +98,6 @@ class CredentialUseSensor::UseSink final : public protocols::MessageSink {
     if (HttpExchangeObserver* observer = connection_.context.observer.get())
       observer->on_response_body(bytes, end, cut, now_ns_);
   }
-  std::vector<CredentialUse> uses;
 
  private:
   CredentialUseSensor& sensor_;
@@ -176,7 +175,6 @@ void CredentialUseSensor::on_close(const StreamKey& key, Tracker::Connection& co
     const bool tls = (key.connection & kSocketStream) == 0;
     UseSink uses(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kWrite).finish(uses);
-    for (auto& use : uses.uses) deliver(connection.context, std::move(use), connection.last_seen_ns);
     IssuedSink issued(*this, connection, key.pid, tls, connection.last_seen_ns);
     connection.stream(Direction::kRead).finish(issued);
     for (auto& found : issued.issued) issued_at_close_.push_back(std::move(found));
@@ -196,6 +194,13 @@ void CredentialUseSensor::settle_address(Connection& s, Address address) {
   if (s.address != Address::waiting) return;
   s.address = address;
   release_held(s);
+}
+
+void CredentialUseSensor::recycle(std::vector<CredentialUse>&& reported) {
+  constexpr size_t kKeptCapacity = 64;  // a burst's vector is freed, not kept
+  reported.clear();
+  if (released_.empty() && released_.capacity() < reported.capacity() && reported.capacity() <= kKeptCapacity)
+    released_.swap(reported);
 }
 
 void CredentialUseSensor::release_held(Connection& s) {
@@ -231,7 +236,7 @@ void CredentialUseSensor::fill_address(const Connection& s, CredentialUse& use) 
   }
 }
 
-void CredentialUseSensor::deliver(Connection& s, CredentialUse use, uint64_t time_ns) {
+void CredentialUseSensor::deliver(Connection& s, CredentialUse&& use, uint64_t time_ns) {
   if (s.address == Address::waiting && s.held.size() < kMaxHeldPerStream) {
     s.held.push_back({std::move(use), time_ns});
     return;
@@ -329,7 +334,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_data(const ct_tls_data_event&
   connection.context.sent_data = true;
   connection.context.from_preload = (e.hdr.flags & CT_FLAG_PRELOAD) != 0;
   if (!connection.context.from_preload && is_retry(connection.context, e)) return take_released();
-  for (auto& use : accept_write(connection, e, true)) deliver(connection.context, std::move(use), e.hdr.time_boot_ns);
+  accept_write(connection, e, true);
   return take_released();
 }
 
@@ -369,7 +374,7 @@ std::vector<CredentialUse> CredentialUseSensor::on_socket_data(const ct_tls_data
     if (endpoint != socket_endpoints_.end()) s.connected = endpoint->second;
     s.address = endpoint != socket_endpoints_.end() ? Address::connected : Address::unknown;  // the fd is the socket
   }
-  for (auto& use : accept_write(connection, e, false)) deliver(s, std::move(use), e.hdr.time_boot_ns);
+  accept_write(connection, e, false);
   const streams::Stream& writes = connection.stream(Direction::kWrite);
   *stop_capture = writes.decided() && (!writes.parser() || writes.parser()->protocol() != "http/1.1");
   if (*stop_capture) tracker_.close(key, CloseReason::kAbandoned);
@@ -386,13 +391,12 @@ void CredentialUseSensor::note_client_hello(const ct_tls_data_event& e) {
   ++stats_.client_hello_names;
 }
 
-// One chunk of what the process wrote, through the stream tracker: the uses its requests carried.
-std::vector<CredentialUse> CredentialUseSensor::accept_write(Tracker::Connection& connection,
-                                                             const ct_tls_data_event& e, bool tls) {
+// One chunk of what the process wrote, through the stream tracker: the uses its requests carried, each delivered (held
+// for the stream's address or released) as its request is parsed.
+void CredentialUseSensor::accept_write(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls) {
   UseSink sink(*this, connection, e.hdr.tgid, tls, e.hdr.time_boot_ns);
   streams::Accepted accepted = tracker_.accept(connection, Direction::kWrite, chunk_of(e), e.hdr.time_boot_ns, sink);
   count(accepted, connection.stream(Direction::kWrite), tls);
-  return std::move(sink.uses);
 }
 
 void CredentialUseSensor::count(const streams::Accepted& accepted, const streams::Stream& stream, bool tls) {
@@ -405,14 +409,14 @@ void CredentialUseSensor::count(const streams::Accepted& accepted, const streams
 }
 
 void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::HttpRequest& request,
-                                   std::string_view raw_query, uint32_t pid, bool tls, std::vector<CredentialUse>& out) {
-  const Connection& s = connection.context;
+                                   std::string_view raw_query, uint32_t pid, bool tls, uint64_t now_ns) {
+  Connection& s = connection.context;
   const bool h2 = connection.stream(Direction::kWrite).parser()->protocol() == "h2";
   ++stats_.requests;
   if (!h2) note_request(connection, request);
   note_token_request(connection, request, pid, tls, h2);
   for (auto& credential : protocols::credentials_in_request(request, raw_query)) {
-    CredentialUse use;
+    CredentialUse use;  // moved once, into what holds or releases it
     use.pid = pid;
     use.time_ns = connection.last_seen_ns;
     use.protocol = h2 ? "h2" : "http/1.1";
@@ -420,7 +424,7 @@ void CredentialUseSensor::add_uses(Tracker::Connection& connection, protocols::H
     use.sensor = s.from_preload ? "preload" : "ebpf";
     name_request(request, s.sni, h2, use);  // else the address names it once known (fill_address)
     use.credential = std::move(credential);
-    out.push_back(std::move(use));
+    deliver(s, std::move(use), now_ns);
   }
 }
 

@@ -132,6 +132,8 @@ class CredentialUseSensor {
   std::vector<CredentialUse> expire(uint64_t now_boot_ns);
   // Uses released by calls that return something else (on_free, on_new, evictions).
   std::vector<CredentialUse> take_released() { return std::exchange(released_, {}); }
+  // The vector take_released() handed out, its uses reported: its storage serves the next releases.
+  void recycle(std::vector<CredentialUse>&& reported);
   // OAuth token requests paired with their answers, or given up on (stream ended, kTokenAnswerTimeoutNs, no answer
   // parser): any call may complete some (sensors/tls/token_exchange.h).
   std::vector<ObservedTokenExchange> take_token_exchanges() { return std::exchange(exchanges_, {}); }
@@ -192,11 +194,11 @@ class CredentialUseSensor {
 
   Tracker::Connection& open(const streams::StreamKey& key, uint64_t time_ns);
   void on_close(const streams::StreamKey& key, Tracker::Connection& connection, streams::CloseReason reason);
-  std::vector<CredentialUse> accept_write(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
+  void accept_write(Tracker::Connection& connection, const ct_tls_data_event& e, bool tls);
   bool is_retry(Connection& connection, const ct_tls_data_event& e);
   void count(const streams::Accepted& accepted, const streams::Stream& stream, bool tls);
   void add_uses(Tracker::Connection& connection, protocols::HttpRequest& request, std::string_view raw_query,
-                uint32_t pid, bool tls, std::vector<CredentialUse>& out);
+                uint32_t pid, bool tls, uint64_t now_ns);
   void note_request(Tracker::Connection& connection, const protocols::HttpRequest& request);
   void observe_request(Tracker::Connection& connection, const protocols::HttpRequest& request,
                        std::string_view raw_query, uint32_t pid, uint64_t now_ns);
@@ -210,7 +212,7 @@ class CredentialUseSensor {
   void settle_address(Connection& c, Address address);
   void release_held(Connection& c);
   void fill_address(const Connection& c, CredentialUse& use);
-  void deliver(Connection& c, CredentialUse use, uint64_t time_ns);
+  void deliver(Connection& c, CredentialUse&& use, uint64_t time_ns);
   void sync_stream_stats();
   // OAuth token requests (sensors/tls/token_exchange.h).
   void note_token_request(Tracker::Connection& connection, const protocols::HttpRequest& request, uint32_t pid,

@@ -205,6 +205,7 @@ credtrace::v1::Credential TlsSensor::describe_and_wipe(protocols::CarriedCredent
 
 void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
   for (auto& use : uses) emit_use(use);
+  uses_.recycle(std::move(uses));
   emit_token_exchanges(uses_.take_token_exchanges());  // whatever completed them completed these too
 }
 
