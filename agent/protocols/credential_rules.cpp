@@ -39,6 +39,23 @@ bool passes_generic_rule(std::string_view value) {
          !secrets::is_placeholder(value);
 }
 
+bool is_structured_header(std::string_view lower_name) {
+  switch (lower_name.size()) {  // by length first: one compare for most names
+    case 3: return lower_name == "age";
+    case 4: return lower_name == "date" || lower_name == "host" || lower_name == "vary";
+    case 6: return lower_name == "accept";
+    case 7: return lower_name == "expires";
+    case 10: return lower_name == "connection" || lower_name == "keep-alive";
+    case 12: return lower_name == "content-type";
+    case 13: return lower_name == "cache-control" || lower_name == "last-modified" || lower_name == "accept-ranges";
+    case 14: return lower_name == "content-length";
+    case 15: return lower_name == "accept-encoding" || lower_name == "accept-language";
+    case 16: return lower_name == "content-encoding";
+    case 17: return lower_name == "transfer-encoding";
+    default: return false;
+  }
+}
+
 bool is_session_cookie_name(std::string_view name) {
   return std::any_of(kCookieNameParts.begin(), kCookieNameParts.end(),
                      [&](std::string_view part) { return icontains(name, part); });

@@ -171,6 +171,7 @@ void add_header(Findings& findings, const HttpHeader& header) {
     return findings.add_contextual(header.value, "generic_token", carrier("header", header.name));
   }
   if (header.name == "cookie") return add_cookies(findings, header.value);
+  if (detail::is_structured_header(header.name)) return;
   findings.add_scanned(header.value, carrier("header", header.name));
 }
 

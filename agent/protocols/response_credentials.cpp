@@ -229,7 +229,7 @@ std::vector<CarriedCredential> credentials_in_response(const HttpResponse& respo
   for (const HttpHeader& header : response.headers) {
     if (header.name == "set-cookie") {
       add_set_cookie(findings, header.value);
-    } else {
+    } else if (!detail::is_structured_header(header.name)) {
       findings.add_scanned(header.value, carrier(kHeaderCarrier, header.name));
     }
   }

@@ -1,5 +1,6 @@
 // Tests of request credential extraction: every context rule, typed detection, generic rule and negatives.
 #include "protocols/credentials.h"
+#include "protocols/credential_rules.h"
 
 #include <gtest/gtest.h>
 
@@ -242,6 +243,26 @@ TEST(Credentials, TypedCredentialInOtherHeaders) {
   EXPECT_EQ(found[0].carrier, "header:x-custom");
   EXPECT_EQ(found[1].type, "openai");
   EXPECT_EQ(found[1].carrier, "header:x-forwarded-auth");
+}
+
+// Fields whose grammar has no room for a credential are not scanned: a multipart boundary is random text, and a token
+// shape there would be a false finding. Any other field still is (User-Agent, vendor headers), in any case of name.
+TEST(Credentials, StructuredHeadersAreNotScanned) {
+  const std::string pat = fake::github_pat();
+  auto found = credentials_in_request(request_with({{"content-type", "multipart/form-data; boundary=" + pat},
+                                                    {"date", pat},
+                                                    {"host", pat + ".example.com"},
+                                                    {"accept-encoding", pat},
+                                                    {"cache-control", "no-cache, " + pat},
+                                                    {"user-agent", "sdk/1.0 " + pat}}),
+                                      "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].carrier, "header:user-agent");
+  EXPECT_EQ(found[0].value, pat);
+  for (std::string_view name : {"content-type", "content-length", "date", "host", "transfer-encoding", "vary"})
+    EXPECT_TRUE(detail::is_structured_header(name)) << name;
+  for (std::string_view name : {"user-agent", "x-custom", "server", "x-content-type", "content-typ", "authorization"})
+    EXPECT_FALSE(detail::is_structured_header(name)) << name;
 }
 
 TEST(Credentials, NegativesPlaceholdersLowEntropyShort) {

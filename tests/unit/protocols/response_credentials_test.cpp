@@ -177,6 +177,16 @@ TEST(ResponseCredentials, TypedCredentialInOtherHeader) {
   expect_found(found, "response:header:x-new-token", ghs, "github_app_token");
 }
 
+TEST(ResponseCredentials, StructuredHeadersAreNotScanned) {
+  std::string ghs = fake::github_app_token();
+  auto found = credentials_in_response(response_with({{"content-type", "multipart/mixed; boundary=" + ghs},
+                                                      {"etag", "\"" + ghs + "\""},
+                                                      {"last-modified", ghs},
+                                                      {"vary", ghs}}));
+  ASSERT_EQ(found.size(), 1u);  // ETag is opaque, not structured: still scanned
+  expect_found(found, "response:header:etag", ghs, "github_app_token");
+}
+
 TEST(ResponseCredentials, EncodedBodySkipped) {
   HttpResponse response = json(R"({"access_token":")" + fake::github_app_token() + R"("})");
   response.body_encoded = true;
