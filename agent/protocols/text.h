@@ -14,7 +14,11 @@ bool iequals(std::string_view a, std::string_view b);
 bool icontains(std::string_view haystack, std::string_view needle);
 
 // Removes spaces and horizontal tabs (HTTP optional whitespace) around `text`.
-std::string_view trim_ows(std::string_view text);
+inline std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
 
 // Percent-decoding (invalid escapes are kept literally); '+' becomes a space when plus_as_space.
 std::string percent_decode(std::string_view text, bool plus_as_space);

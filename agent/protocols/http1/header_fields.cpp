@@ -57,6 +57,8 @@ std::vector<std::string>& kept_values() {
   return kept;
 }
 
+const std::vector<std::string>& kept_value_storage() { return kept_values(); }
+
 void keep_value_storage(std::string& wiped_value) {
   std::vector<std::string>& kept = kept_values();
   const size_t capacity = wiped_value.capacity();

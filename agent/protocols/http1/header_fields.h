@@ -18,6 +18,8 @@ namespace credtrace::protocols::http1 {
 // buffers, never their bytes), and append_header takes one for each value that needs the heap. At most 32 buffers of
 // at most 1 KiB each are kept; others are freed.
 void keep_value_storage(std::string& wiped_value);
+// The thread's kept buffers (tests look into their storage).
+const std::vector<std::string>& kept_value_storage();
 
 // Appends a field (HTTP/1.1 header line or HTTP/2 field): the name lower-cased, the value trimmed of optional
 // whitespace, in a kept buffer when it needs the heap.

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "fake_secrets.h"
+#include "protocols/http1/header_fields.h"
 #include "protocols/http1/request_parser.h"
 #include "protocols/http1/response_parser.h"
+#include "protocols/text.h"
 
 namespace credtrace::protocols {
 namespace {
@@ -67,6 +69,10 @@ void expect_spares_hold_no(const std::string& secret) {
   EXPECT_TRUE(headers.empty());
   const std::string_view raw(reinterpret_cast<const char*>(headers.data()), headers.capacity() * sizeof(HttpHeader));
   EXPECT_EQ(raw.find(secret.substr(0, 12)), std::string_view::npos);  // short values live inside the vector (SSO)
+  for (const std::string& kept : http1::kept_value_storage()) {  // header values' heap buffers
+    EXPECT_TRUE(kept.empty());
+    EXPECT_EQ(std::string_view(kept.data(), kept.capacity()).find(secret.substr(0, 12)), std::string_view::npos);
+  }
 }
 
 TEST(MessageHandover, ANextRequestOnAnotherParserStartsEmpty) {
@@ -170,6 +176,43 @@ TEST(MessageHandover, APipelinedBurstIsHandedOverWhole) {
   parser.feed(kBareGet, sink);  // after a burst's storage was given back
   ASSERT_EQ(sink.requests.size(), 41u);
   EXPECT_EQ(sink.requests.back().path, "/health");
+}
+
+// A header value buffer kept from a handed-over message serves a later value: the later message sees only its own
+// value, of any length, and the buffer it gave back holds none of the first message's secret.
+TEST(MessageHandover, KeptHeaderValueBuffersServeLaterValuesWithoutTheirBytes) {
+  const std::string token = github_pat();
+  Http1RequestParser parser;
+  RecordingSink sink;
+  parser.feed(post(token, "{}"), sink);
+  ASSERT_FALSE(http1::kept_value_storage().empty());  // "Bearer ghp_…" needed the heap
+  expect_spares_hold_no(token);
+  const std::string shorter = "Bearer short-but-heap-v";  // shorter than the token's value: reuses its buffer
+  const std::string longer(600, 'L');
+  parser.feed("GET /b HTTP/1.1\r\nAuthorization: " + shorter + "\r\nX-Long: " + longer + "\r\n\r\n", sink);
+  ASSERT_EQ(sink.requests.size(), 2u);
+  ASSERT_EQ(sink.requests[1].headers.size(), 2u);
+  EXPECT_EQ(sink.requests[1].headers[0].second, shorter);
+  EXPECT_EQ(sink.requests[1].headers[1].second, longer);
+  expect_spares_hold_no(token);
+  expect_spares_hold_no(longer);
+  EXPECT_LE(http1::kept_value_storage().size(), 32u);
+}
+
+// Lower-casing eight bytes at a time agrees with the byte-wise rule for every byte value at every position.
+TEST(MessageHandover, HeaderNamesLowerCasedLikeByteByByte) {
+  for (size_t length = 0; length <= 24; ++length) {
+    for (int value = 0; value < 256; ++value) {
+      for (size_t at = 0; at < length; at += 3) {
+        std::string name(length, 'Q');
+        name[at] = static_cast<char>(value);
+        std::string expected = name;
+        for (char& c : expected) c = detail::ascii_lower(c);
+        detail::lower_in_place(name);
+        ASSERT_EQ(name, expected) << "length " << length << " byte " << value << " at " << at;
+      }
+    }
+  }
 }
 
 }  // namespace
