@@ -714,6 +714,10 @@ int run(const Options& options) {
   auto& processes = agent.processes();
   if (processes.empty() || processes[0].pid != static_cast<uint32_t>(main_pid))
     return std::fprintf(stderr, "FAIL: the main process is not the first registration\n"), 1;
+  size_t main_registrations = 0;
+  for (const auto& p : processes) main_registrations += p.pid == static_cast<uint32_t>(main_pid);
+  if (main_registrations != 1)
+    std::fprintf(stderr, "DIAG: the main process registered %zu times\n", main_registrations);
   if (logs.size() < processes.size()) logs.resize(processes.size());
   verify_main(processes[0], logs[0]);
   verify_children(processes);
