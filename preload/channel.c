@@ -199,7 +199,9 @@ void ct_channel_check_alive(struct ct_preload_header* header) {
   uint64_t beat = atomic_load(&header->heartbeat_ns);
   const uint64_t since = atomic_load(&registered_ns);
   if (beat < since) beat = since;
-  if (now - beat < 5000000000ull) return; /* the agent is draining, only slower than this process writes */
+  /* A beat newer than `now` is the agent's drain after this thread read the clock (it was preempted in between): fresh,
+   * not 2^64 ns old. */
+  if (beat >= now || now - beat < 5000000000ull) return; /* the agent is draining, only slower than this process */
   atomic_store(&header->agent_state, CT_AGENT_CLOSED); /* nobody drains it: pass through until an agent answers */
   int registered = CHANNEL_REGISTERED;
   if (atomic_compare_exchange_strong(&channel_state, &registered, CHANNEL_IDLE)) ct_channel_register(0);

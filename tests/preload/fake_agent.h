@@ -62,6 +62,9 @@ class FakeAgent {
     thread_.join();
   }
   size_t registrations() const { return registered_.load(std::memory_order_acquire); }
+  // Heartbeats written this far ahead of the clock: what a hook preempted between its clock read and its load of the
+  // beat sees every time (a beat newer than its "now"). Set before start().
+  void set_heartbeat_lead(uint64_t ns) { heartbeat_lead_ns_ = ns; }
   // A new decision for every process, applied by the consumer on its next round (returns once applied).
   void decide(uint32_t enabled) {
     enabled_.store(enabled);
@@ -107,7 +110,7 @@ class FakeAgent {
     for (auto& process : processes_) {
       if (process.enabled != enabled && enabled != kUndecided) process.ring->decide(enabled);
       process.enabled = enabled;
-      process.ring->heartbeat(now);
+      process.ring->heartbeat(now + heartbeat_lead_ns_);
       process.ring->drain(UINT64_MAX, now, [&](sensors::PreloadRecord& record) { on_record_(process, record); });
     }
   }
@@ -133,6 +136,7 @@ class FakeAgent {
   std::vector<std::string> secrets_;
   RecordHandler on_record_;
   std::chrono::microseconds interval_;
+  uint64_t heartbeat_lead_ns_ = 0;
   std::vector<FakeProcess> processes_;  // the consumer thread's until stop()
   std::atomic<size_t> registered_{0};
   std::atomic<uint64_t> rounds_{0};

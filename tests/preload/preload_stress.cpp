@@ -700,6 +700,7 @@ int run(const Options& options) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> secrets(kSecrets.begin(), kSecrets.end());
   FakeAgent agent(socket, CT_ENABLE_ENV | CT_ENABLE_TLS, secrets, on_record);
+  agent.set_heartbeat_lead(50'000'000);  // a live agent's beat can be newer than a hook's clock read: never stale
   std::string error;
   if (!agent.start(&error)) return std::fprintf(stderr, "FAIL: %s\n", error.c_str()), 1;
   setenv(kProbe, "probe", 1);
@@ -714,10 +715,11 @@ int run(const Options& options) {
   auto& processes = agent.processes();
   if (processes.empty() || processes[0].pid != static_cast<uint32_t>(main_pid))
     return std::fprintf(stderr, "FAIL: the main process is not the first registration\n"), 1;
+  // The agent drained all along: a hook that took it for gone (closed the ring, registered again) split the counts.
   size_t main_registrations = 0;
   for (const auto& p : processes) main_registrations += p.pid == static_cast<uint32_t>(main_pid);
   if (main_registrations != 1)
-    std::fprintf(stderr, "DIAG: the main process registered %zu times\n", main_registrations);
+    fail("the main process registered " + std::to_string(main_registrations) + " times: a live agent taken for gone");
   if (logs.size() < processes.size()) logs.resize(processes.size());
   verify_main(processes[0], logs[0]);
   verify_children(processes);
