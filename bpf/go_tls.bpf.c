@@ -36,12 +36,15 @@ static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num) {
   __u64 now = bpf_ktime_get_boot_ns();
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
   if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
-  struct ct_ssl_write_pending pending = {
-      .ssl = conn, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num};
+  struct ct_ssl_write_pending pending = {.ssl = conn,
+                                        .time_boot_ns = now,
+                                        .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num,
+                                        .first_min = CT_GO_FIRST_RECORD_MIN};
   if (bpf_map_update_elem(&go_conn_writes, &key, &pending, BPF_ANY) != 0) {
     ct_count_drop(CT_DROP_MAP_FULL);
     return false;
   }
+  ct_thread_note_ambiguous_unless(conn);
   return true;
 }
 
@@ -52,7 +55,7 @@ int ct_go_tls_write(struct pt_regs *ctx) {
   __s64 num = (__s64)ctx->cx;
   if (num <= 0 || !ct_current_watched()) return 0;
   ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, conn, ctx->bx, (__u64)num);
-  if (!ct_note_go_conn_write(conn, (__u64)num)) ct_note_ssl_write(conn, (__u64)num);
+  if (!ct_note_go_conn_write(conn, (__u64)num)) ct_note_ssl_write(conn, (__u64)num, CT_GO_FIRST_RECORD_MIN);
   return 0;
 }
 

@@ -68,18 +68,19 @@ static __always_inline __u32 ct_record_len(const __u8 *h) { return ((__u32)h[3] 
 
 /* Whether a record header (type, version, length) is application data carrying the first fragment of a write of
  * plaintext_len bytes: TLS 1.3 sends every encrypted record as type 23 (0x17), version 0x0303. */
-static __always_inline bool ct_is_first_record_of(const __u8 *h, __u32 plaintext_len) {
+static __always_inline bool ct_is_first_record_of(const __u8 *h, __u32 plaintext_len, __u32 first_min) {
   if (h[0] != CT_TLS_CONTENT_APPLICATION_DATA || h[1] != CT_TLS_VERSION_MAJOR || h[2] < CT_TLS_VERSION_MINOR_MIN ||
       h[2] > CT_TLS_VERSION_MINOR_MAX)
     return false;
   __u32 record_len = ct_record_len(h);
   __u32 fragment = plaintext_len < CT_TLS_MAX_FRAGMENT ? plaintext_len : CT_TLS_MAX_FRAGMENT;
-  return record_len >= fragment && record_len <= fragment + CT_TLS_MAX_EXPANSION;
+  __u32 fewest = first_min && first_min < fragment ? first_min : fragment;
+  return record_len >= fewest && record_len <= fragment + CT_TLS_MAX_EXPANSION;
 }
 
 /* Walks the first records of a socket write (ChangeCipherSpec, alerts, handshake messages such as a TLS 1.3
  * Finished may precede the data) for the one that carries the write's first fragment: its length, or 0. */
-static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 plaintext_len) {
+static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 plaintext_len, __u32 first_min) {
   __u64 offset = 0;
   for (int i = 0; i < CT_TLS_RECORDS_SCANNED; i++) {
     if (offset + CT_TLS_RECORD_HEADER_LEN > count) return 0;
@@ -88,7 +89,7 @@ static __always_inline __u32 ct_find_record_of(__u64 buf, __u64 count, __u32 pla
     if (header[0] < CT_TLS_CONTENT_CHANGE_CIPHER_SPEC || header[0] > CT_TLS_CONTENT_APPLICATION_DATA ||
         header[1] != CT_TLS_VERSION_MAJOR)
       return 0;  /* not a stream of TLS records */
-    if (ct_is_first_record_of(header, plaintext_len)) return ct_record_len(header);
+    if (ct_is_first_record_of(header, plaintext_len, first_min)) return ct_record_len(header);
     offset += CT_TLS_RECORD_HEADER_LEN + ct_record_len(header);
   }
   return 0;
@@ -145,7 +146,7 @@ static __always_inline bool ct_note_socket_peer(__u64 fd) {
 static __always_inline __u32 ct_pending_record_on(struct ct_ssl_write_pending *pending, __u64 fd, __u64 buf,
                                                   __u64 count) {
   if (!buf || count < CT_TLS_RECORD_HEADER_LEN) return 0;
-  __u32 record_len = ct_find_record_of(buf, count, pending->len);
+  __u32 record_len = ct_find_record_of(buf, count, pending->len, pending->first_min);
   if (!record_len) return 0;
   __u64 key = ct_socket_key(fd);
   if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer(fd)) return 0;
@@ -172,24 +173,26 @@ static __always_inline bool ct_pair_thread_write(__u64 fd, __u64 buf, __u64 coun
   return true;
 }
 
-/* A socket write carrying the Go write noted under this socket, from whichever thread. */
-static __always_inline void ct_pair_socket_write(__u64 fd, __u64 buf, __u64 count) {
+/* A socket write carrying the Go write noted under this socket, from whichever thread. true when paired. */
+static __always_inline bool ct_pair_socket_write(__u64 fd, __u64 buf, __u64 count) {
   __u64 key = ct_socket_key(fd);
   struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&go_conn_writes, &key);
-  if (!pending) return;
+  if (!pending) return false;
   if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
     bpf_map_delete_elem(&go_conn_writes, &key);
-    return;
+    return false;
   }
   __u32 record_len = ct_pending_record_on(pending, fd, buf, count);
-  if (!record_len) return;
+  if (!record_len) return false;
   __u64 ssl = pending->ssl;
   bpf_map_delete_elem(&go_conn_writes, &key);
   ct_emit_tls_socket(ssl, fd, record_len);
+  return true;
 }
 
+/* The socket's note first: it names this very socket, while a thread's note could be another stream's. */
 static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
-  if (!ct_pair_thread_write(fd, buf, count)) ct_pair_socket_write(fd, buf, count);
+  if (!ct_pair_socket_write(fd, buf, count)) ct_pair_thread_write(fd, buf, count);
 }
 
 /* A TLS write waits to be paired: on this thread, or (Go) on this socket. */
@@ -285,6 +288,7 @@ int ct_enter_close(struct trace_event_raw_sys_enter *ctx) {
   __u64 key = ct_socket_key(ctx->args[0]); /* close(fd) */
   bpf_map_delete_elem(&plain_sockets, &key);
   bpf_map_delete_elem(&connected_sockets, &key);
+  bpf_map_delete_elem(&go_conn_writes, &key);  /* a note left unpaired must not pair the fd's next connection */
   return 0;
 }
 

@@ -29,6 +29,10 @@ static uint32_t ring_bytes = 1u << 20;
 static uint32_t table_slots = 256;
 static struct ct_preload_header* memory; /* this process's mapping (a forked child's parent mapping is left alone) */
 static _Atomic uint64_t registered_ns; /* written by the registering thread, read by any writer finding the ring full */
+/* The agent's heartbeat as last seen, and this process's clock when it was seen to change: liveness is the beat moving,
+ * never the beat compared with this clock (a process in a time namespace reads another CLOCK_MONOTONIC). */
+static _Atomic uint64_t seen_beat;
+static _Atomic uint64_t seen_beat_at_ns;
 /* Descriptors this library opened, with their inodes: one is closed only while it is still ours (the program may
  * have closed the number and reused it). */
 static int memory_fd = -1, socket_fd = -1;
@@ -196,15 +200,19 @@ void ct_channel_check_alive(struct ct_preload_header* header) {
   const uint64_t now = ct_mono_ns();
   if (now < atomic_load(&next_attempt_ns)) return;
   atomic_store(&next_attempt_ns, now + 1000000000ull);
-  uint64_t beat = atomic_load(&header->heartbeat_ns);
-  const uint64_t since = atomic_load(&registered_ns);
-  if (beat < since) beat = since;
-  /* A beat newer than `now` is the agent's drain after this thread read the clock (it was preempted in between): fresh,
-   * not 2^64 ns old. */
-  if (beat >= now || now - beat < 5000000000ull) return; /* the agent is draining, only slower than this process */
+  const uint64_t beat = atomic_load(&header->heartbeat_ns);
+  if (atomic_exchange(&seen_beat, beat) != beat) { /* the agent drained since the last check */
+    atomic_store(&seen_beat_at_ns, now);
+    return;
+  }
+  uint64_t since = atomic_load(&seen_beat_at_ns);
+  const uint64_t registered = atomic_load(&registered_ns);
+  if (registered > since) since = registered;
+  /* Both times are this process's; one newer than `now` was stored by a thread that read the clock after this one. */
+  if (since >= now || now - since < 5000000000ull) return; /* the agent is draining, only slower than this process */
   atomic_store(&header->agent_state, CT_AGENT_CLOSED); /* nobody drains it: pass through until an agent answers */
-  int registered = CHANNEL_REGISTERED;
-  if (atomic_compare_exchange_strong(&channel_state, &registered, CHANNEL_IDLE)) ct_channel_register(0);
+  int registered_state = CHANNEL_REGISTERED;
+  if (atomic_compare_exchange_strong(&channel_state, &registered_state, CHANNEL_IDLE)) ct_channel_register(0);
 }
 
 void ct_channel_ring_full(struct ct_preload_header* header) { ct_channel_check_alive(header); }

@@ -23,8 +23,9 @@ CT_HIDDEN void ct_channel_register(uint32_t hello_flags);
 CT_HIDDEN void ct_channel_retry(void);
 /* The ring was full: if the agent stopped draining it (no heartbeat for seconds), register again. */
 CT_HIDDEN void ct_channel_ring_full(struct ct_preload_header* header);
-/* Every 256th hook call of a thread on a live channel: an agent killed without closing the ring (no heartbeat for
- * 5 s) is noticed, the ring closed on this side (the hooks pass through) and a registration tried. */
+/* Every 256th hook call of a thread on a live channel: an agent killed without closing the ring (its heartbeat
+ * unchanged for 5 s of this process's clock) is noticed, the ring closed on this side (the hooks pass through) and a
+ * registration tried. */
 CT_HIDDEN void ct_channel_check_alive(struct ct_preload_header* header);
 CT_HIDDEN extern __thread uint32_t ct_live_calls __attribute__((tls_model("initial-exec")));
 static inline void ct_channel_tick(struct ct_preload_header* header) {

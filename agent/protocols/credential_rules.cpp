@@ -42,7 +42,7 @@ bool passes_generic_rule(std::string_view value) {
 bool is_structured_header(std::string_view lower_name) {
   switch (lower_name.size()) {  // by length first: one compare for most names
     case 3: return lower_name == "age";
-    case 4: return lower_name == "date" || lower_name == "host" || lower_name == "vary";
+    case 4: return lower_name == "date" || lower_name == "vary";  // not Host: it can carry userinfo ("key@host")
     case 6: return lower_name == "accept";
     case 7: return lower_name == "expires";
     case 10: return lower_name == "connection" || lower_name == "keep-alive";

@@ -47,8 +47,7 @@ bool passes_generic_rule(std::string_view value);
 // A cookie name containing session, token, auth or sid (any case).
 bool is_session_cookie_name(std::string_view name);
 
-// A header field whose grammar leaves no room for a credential (dates, lengths, media types, codings, hosts, cache
-// directives): its value is not scanned for typed tokens (a multipart boundary is random, not a key). lower_name is
+// A header field whose grammar leaves no room for a credential (dates, lengths, media types, codings, cache directives): its value is not scanned for typed tokens (a multipart boundary is random, not a key). lower_name is
 // lower-cased.
 bool is_structured_header(std::string_view lower_name);
 

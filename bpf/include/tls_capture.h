@@ -9,8 +9,9 @@ static __always_inline bool ct_current_watched(void) {
   return ct_task_in_set(bpf_get_current_task_btf(), CT_SET_WATCHED);
 }
 
-/* The thread's next TLS record to a connected socket is this call's ciphertext (paired in net.bpf.c). */
-static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
+/* The thread's next TLS record to a connected socket is this call's ciphertext (paired in net.bpf.c); first_min as in
+ * ct_ssl_write_pending (0 for OpenSSL). */
+static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num, __u32 first_min) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   __u64 now = bpf_ktime_get_boot_ns();
   /* Writes of one SSL flushed together (a memory BIO drained once): the first record is the earliest write's. */
@@ -25,14 +26,28 @@ static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num) {
     return;
   }
   struct ct_ssl_write_pending pending = {
-      .ssl = ssl, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num};
+      .ssl = ssl, .time_boot_ns = now, .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num, .first_min = first_min};
   if (bpf_map_update_elem(&ssl_writes, &tid, &pending, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+}
+
+/* A write noted under its socket while this thread holds another stream's note: this thread's next records could be
+ * either's (a second record of the socket's write, once its note is taken), so nothing is paired on the thread for a
+ * window, as in ct_note_ssl_write. */
+static __always_inline void ct_thread_note_ambiguous_unless(__u64 ssl) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&ssl_writes, &tid);
+  if (!earlier || earlier->ssl == ssl || earlier->ssl == CT_SSL_AMBIGUOUS) return;
+  __u64 now = bpf_ktime_get_boot_ns();
+  if (now - earlier->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) return;
+  earlier->ssl = CT_SSL_AMBIGUOUS;
+  earlier->time_boot_ns = now;
+  ct_count_drop(CT_DROP_PAIRING_AMBIGUOUS);
 }
 
 static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
   if (num <= 0 || !ct_current_watched()) return 0;
   ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num);
-  ct_note_ssl_write(ssl, (__u64)num);
+  ct_note_ssl_write(ssl, (__u64)num, 0);
   return 0;
 }
 

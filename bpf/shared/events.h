@@ -256,8 +256,12 @@ struct ct_ssl_write_pending {
   ct_u64 ssl;
   ct_u64 time_boot_ns; /* when SSL_write was entered: older ones are not paired */
   ct_u32 len;          /* plaintext bytes passed: the first record carries min(len, 16 KiB) of them */
-  ct_u32 _pad;
+  ct_u32 first_min;    /* 0, or the fewest of them the first record may carry (Go sizes its first records ~1.2 KB) */
 };
+
+/* Go's crypto/tls sends a connection's first application-data records at ~1,139-1,186 plaintext bytes (one TCP segment,
+ * growing by one per record up to 128 KiB sent): a Go write's first record carries at least this much of it. */
+#define CT_GO_FIRST_RECORD_MIN 1024
 
 /* CT_EVENT_TLS_SOCKET: an SSL's ciphertext went to this socket (the agent maps the fd to its connect() address). */
 struct ct_tls_socket_event {

@@ -142,6 +142,19 @@ class GoTls(AgentTestCase):
             self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
                              ("127.0.0.1", server.port, "connect"), destination)
 
+    def test_a_request_larger_than_gos_first_records(self):
+        """Go's crypto/tls sends a connection's first records at ~1.2 KB (one TCP segment): the first record of a 3 KB
+        request carries only part of it, and it still pairs the stream with its socket."""
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        body = "q=" + "x" * 3000
+        with HttpsServer() as server:
+            binary, out = self.run_go("", f"https://localhost:{server.port}/api/v3/search", server, token, "-body", body)
+            self.assertEqual(out.split()[:2], ["HTTP/1.1", "200"], out)
+        use = self.use_of(token, "the large request's credential_use")
+        self.assert_use(use, server.port, "http/1.1", "/api/v3/search", binary)
+        self.assertEqual(use["request"]["method"], "POST")
+
     def test_go_stdio_mcp_server_built_here_calls_an_api_in_a_tool_call(self):
         """tests/go/mcp_server, PIE and stripped, started by an MCP client: its tools/call makes the HTTPS call."""
         token = fake_github_pat()

@@ -700,7 +700,8 @@ int run(const Options& options) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> secrets(kSecrets.begin(), kSecrets.end());
   FakeAgent agent(socket, CT_ENABLE_ENV | CT_ENABLE_TLS, secrets, on_record);
-  agent.set_heartbeat_lead(50'000'000);  // a live agent's beat can be newer than a hook's clock read: never stale
+  // A live agent's beat can be newer than a hook's clock read (or on another clock): liveness is the beat moving.
+  agent.set_heartbeat_lead(50'000'000);
   std::string error;
   if (!agent.start(&error)) return std::fprintf(stderr, "FAIL: %s\n", error.c_str()), 1;
   setenv(kProbe, "probe", 1);
