@@ -36,15 +36,12 @@ static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num) {
   __u64 now = bpf_ktime_get_boot_ns();
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
   if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
-  struct ct_ssl_write_pending pending = {.ssl = conn,
-                                        .time_boot_ns = now,
-                                        .len = num > CT_U32_MAX ? CT_U32_MAX : (__u32)num,
-                                        .first_min = CT_GO_FIRST_RECORD_MIN};
+  struct ct_ssl_write_pending pending = ct_pending_write(conn, num, CT_GO_FIRST_RECORD_MIN, now);
   if (bpf_map_update_elem(&go_conn_writes, &key, &pending, BPF_ANY) != 0) {
     ct_count_drop(CT_DROP_MAP_FULL);
     return false;
   }
-  ct_thread_note_ambiguous_unless(conn);
+  ct_thread_note_ambiguous_unless(conn, now);
   return true;
 }
 

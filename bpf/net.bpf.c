@@ -153,46 +153,31 @@ static __always_inline __u32 ct_pending_record_on(struct ct_ssl_write_pending *p
   return record_len;
 }
 
-/* A socket write of a watched thread with an SSL_write not yet paired: when its first records include that write's
- * first record and the socket is one the process connected, report the pair (the destination of the SSL's stream).
- * true when paired. */
-static __always_inline bool ct_pair_thread_write(__u64 fd, __u64 buf, __u64 count) {
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&ssl_writes, &tid);
+/* A socket write against one note (a thread's SSL_write, or a Go write noted under this socket): when its first
+ * records include that write's first record and the socket is one the process connected, report the pair (the
+ * destination of the stream) and take the note. true when paired. */
+static __always_inline bool ct_pair_noted_write(void *notes, void *key, __u64 fd, __u64 buf, __u64 count) {
+  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(notes, key);
   if (!pending) return false;
   if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
-    bpf_map_delete_elem(&ssl_writes, &tid);  /* too late to be sure: the agent reports the destination unknown */
+    bpf_map_delete_elem(notes, key);  /* too late to be sure: the agent reports the destination unknown */
     return false;
   }
   if (pending->ssl == CT_SSL_AMBIGUOUS) return false;  /* two SSLs' writes were pending: no record can be attributed */
   __u32 record_len = ct_pending_record_on(pending, fd, buf, count);
   if (!record_len) return false;
   __u64 ssl = pending->ssl;
-  bpf_map_delete_elem(&ssl_writes, &tid);
-  ct_emit_tls_socket(ssl, fd, record_len);
-  return true;
-}
-
-/* A socket write carrying the Go write noted under this socket, from whichever thread. true when paired. */
-static __always_inline bool ct_pair_socket_write(__u64 fd, __u64 buf, __u64 count) {
-  __u64 key = ct_socket_key(fd);
-  struct ct_ssl_write_pending *pending = bpf_map_lookup_elem(&go_conn_writes, &key);
-  if (!pending) return false;
-  if (bpf_ktime_get_boot_ns() - pending->time_boot_ns > CT_TLS_PAIR_WINDOW_NS) {
-    bpf_map_delete_elem(&go_conn_writes, &key);
-    return false;
-  }
-  __u32 record_len = ct_pending_record_on(pending, fd, buf, count);
-  if (!record_len) return false;
-  __u64 ssl = pending->ssl;
-  bpf_map_delete_elem(&go_conn_writes, &key);
+  bpf_map_delete_elem(notes, key);
   ct_emit_tls_socket(ssl, fd, record_len);
   return true;
 }
 
 /* The socket's note first: it names this very socket, while a thread's note could be another stream's. */
 static __always_inline void ct_pair_ssl_write(__u64 fd, __u64 buf, __u64 count) {
-  if (!ct_pair_socket_write(fd, buf, count)) ct_pair_thread_write(fd, buf, count);
+  __u64 socket = ct_socket_key(fd);
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (!ct_pair_noted_write(&go_conn_writes, &socket, fd, buf, count))
+    ct_pair_noted_write(&ssl_writes, &tid, fd, buf, count);
 }
 
 /* A TLS write waits to be paired: on this thread, or (Go) on this socket. */
