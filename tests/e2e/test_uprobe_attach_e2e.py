@@ -154,7 +154,7 @@ class UprobeAttachE2E(AgentTestCase):
         script = os.path.join(self.dir, "mcp-server-heldchild")
         with open(script, "w") as f:
             # (not the script's last command: dash would run that one in its own process, exec without a fork)
-            f.write(f"#!/bin/sh\nsleep 1.5\ncat /etc/hostname > {out}\nexit 0\n")
+            f.write(f"#!/bin/sh\nsleep 3\ncat /etc/hostname > {out}\nexit 0\n")
         os.chmod(script, 0o755)
         first = Agent().start()
         self.addCleanup(first.cleanup)
@@ -163,6 +163,15 @@ class UprobeAttachE2E(AgentTestCase):
         first.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
                        what="the server's start")
         self.assertTrue(os.path.exists(ledger))
+        # The sleep before the cat is held at its exec too: the agent must have continued it before it is paused,
+        # or the sleep (not the cat) is what stays held (a busy host can delay the agent past the start event).
+        sleeping = None
+        deadline = time.time() + 2.5
+        while time.time() < deadline and sleeping is None:
+            sleeping = next((pid for pid in children_of(server.pid)
+                             if process_name(pid) == "sleep" and process_state(pid) == "S"), None)
+            time.sleep(0.02)
+        self.assertIsNotNone(sleeping, "the server's sleep was not continued by the first agent")
         first.proc.send_signal(signal.SIGSTOP)  # the agent cannot continue what the kernel stops from now on
         child = None
         deadline = time.time() + 10
