@@ -28,12 +28,11 @@ static __always_inline __s64 ct_go_conn_fd(__u64 conn) {
 /* This write's ciphertext is the next TLS record on the conn's socket, whichever thread writes it: noted under the
  * socket when the fd read from the *Conn is one the process connected (else false: the thread's note pairs it, as for
  * OpenSSL; a socket connected before the watch is listed at that pairing, so later writes are noted here). */
-static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num) {
+static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num, __u64 now) {
   __s64 fd = ct_go_conn_fd(conn);
   if (fd < 0) return false;
   __u64 key = ct_socket_key((__u64)fd);
   if (!bpf_map_lookup_elem(&connected_sockets, &key)) return false;
-  __u64 now = bpf_ktime_get_boot_ns();
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
   if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
   struct ct_ssl_write_pending pending = ct_pending_write(conn, num, CT_GO_FIRST_RECORD_MIN, now);
@@ -51,8 +50,9 @@ int ct_go_tls_write(struct pt_regs *ctx) {
   __u64 conn = ctx->ax;
   __s64 num = (__s64)ctx->cx;
   if (num <= 0 || !ct_current_watched()) return 0;
-  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, conn, ctx->bx, (__u64)num);
-  if (!ct_note_go_conn_write(conn, (__u64)num)) ct_note_ssl_write(conn, (__u64)num, CT_GO_FIRST_RECORD_MIN);
+  __u64 now = bpf_ktime_get_boot_ns();
+  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, conn, ctx->bx, (__u64)num, now);
+  if (!ct_note_go_conn_write(conn, (__u64)num, now)) ct_note_ssl_write(conn, (__u64)num, CT_GO_FIRST_RECORD_MIN, now);
   return 0;
 }
 
@@ -80,6 +80,6 @@ int ct_go_tls_read_ret(struct pt_regs *ctx) {
   __u64 conn = args->ssl, buf = args->buf;
   bpf_map_delete_elem(&go_reads, &key);
   __s64 n = (__s64)ctx->ax;
-  if (n > 0) ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_READ, conn, buf, (__u64)n);
+  if (n > 0) ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_READ, conn, buf, (__u64)n, bpf_ktime_get_boot_ns());
   return 0;
 }

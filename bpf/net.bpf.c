@@ -198,12 +198,12 @@ static __always_inline void ct_pair_ssl_write_iovecs(__u64 fd, __u64 iov, __u64 
 static __always_inline void ct_capture_socket_write(__u64 fd, __u64 buf, __u64 count) {
   if (count == 0) return;
   __u32 type = ct_captured_socket_type(fd);
-  if (type) ct_emit_call_data(type, CT_TLS_WRITE, fd, buf, count);
+  if (type) ct_emit_call_data(type, CT_TLS_WRITE, fd, buf, count, bpf_ktime_get_boot_ns());
 }
 
 static __always_inline void ct_capture_socket_iovecs(__u64 fd, __u64 iov, __u64 iovcnt) {
   __u32 type = ct_captured_socket_type(fd);
-  if (type) ct_capture_iovecs(type, CT_TLS_WRITE, fd, iov, iovcnt, ~0ull);
+  if (type) ct_capture_iovecs(type, CT_TLS_WRITE, fd, iov, iovcnt, ~0ull, bpf_ktime_get_boot_ns());
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
@@ -229,7 +229,7 @@ static __always_inline void ct_capture_stdio_iovecs(__u64 fd, __u64 iov, __u64 i
   if (fd != 1) return;
   __u64 inode = ct_pipe_or_socket_inode(ct_fd_file(bpf_get_current_task_btf(), 1));
   if (!inode || !bpf_map_lookup_elem(&mcp_stdio_files, &inode)) return;
-  ct_capture_iovecs(CT_EVENT_STDIO_DATA, CT_TLS_WRITE, inode, iov, iovcnt, ~0ull);
+  ct_capture_iovecs(CT_EVENT_STDIO_DATA, CT_TLS_WRITE, inode, iov, iovcnt, ~0ull, bpf_ktime_get_boot_ns());
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
@@ -258,12 +258,13 @@ int ct_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
   __u32 type = ct_captured_socket_type(fd);
   if (!type) return 0;
   struct user_msghdr msg = {};
+  __u64 now = bpf_ktime_get_boot_ns();
   if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_addr) != 0) {
     ct_count_drop(CT_DROP_READ_FAILED);
-    ct_emit_socket_gap(type, CT_TLS_WRITE, fd);
+    ct_emit_socket_gap(type, CT_TLS_WRITE, fd, now);
     return 0;
   }
-  ct_capture_iovecs(type, CT_TLS_WRITE, fd, (__u64)msg.msg_iov, msg.msg_iovlen, ~0ull);
+  ct_capture_iovecs(type, CT_TLS_WRITE, fd, (__u64)msg.msg_iov, msg.msg_iovlen, ~0ull, now);
   return 0;
 }
 

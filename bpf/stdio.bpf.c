@@ -22,7 +22,8 @@ static __always_inline void ct_finish_stdio_call(__s64 ret) {
   struct ct_stdio_call call = *pending;
   bpf_map_delete_elem(&pending_stdio_calls, &tid);
   if (ret <= 0 || !bpf_map_lookup_elem(&mcp_stdio_files, &call.inode)) return;
-  ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret);
+  ct_emit_call_data_with_tail(CT_EVENT_STDIO_DATA, call.direction, call.inode, call.buf, (__u64)ret,
+                              bpf_ktime_get_boot_ns());
 }
 
 #define CT_E2BIG 7 /* a full hash map refuses an update so */

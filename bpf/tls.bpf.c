@@ -59,7 +59,7 @@ int BPF_KRETPROBE(ct_ssl_read_ret, long ret) {
     ct_count_drop(CT_DROP_READ_FAILED);
     return 0;
   }
-  if (count) ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_READ, ssl, buf, count);
+  if (count) ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_READ, ssl, buf, count, bpf_ktime_get_boot_ns());
   return 0;
 }
 

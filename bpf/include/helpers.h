@@ -81,15 +81,15 @@ static __always_inline __u32 ct_membership_flags(__u32 sets) {
  * probe records its activity. The window restarts without a lock: two CPUs racing at its edge may both reset it,
  * which lets a few captures more through, never fewer. A global function: verified once, and the callers pass their
  * values untouched (a count clamped before the call split the verifier's states: writev's iovec loop went past the
- * limit). */
-__weak __noinline int ct_within_budget(__u64 bytes, __u64 max_bytes) {
+ * limit). `now` is the caller's clock read (bpf_ktime_get_boot_ns): one read serves a whole capture, as each costs
+ * 60-100 ns on a VM whose clock source is kvm-clock. */
+__weak __noinline int ct_within_budget(__u64 bytes, __u64 max_bytes, __u64 now) {
   if (!max_captures_per_window && !max_capture_bytes_per_window) return 1;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_struct *leader = task->group_leader;
   if (!leader || !leader->bpf_storage) return 1;
   struct ct_task_state *state = bpf_task_storage_get(&task_states, leader, 0, 0);
   if (!state) return 1;
-  __u64 now = bpf_ktime_get_boot_ns();
   if (now - state->window_start_ns >= CT_RATE_WINDOW_NS) {
     state->window_start_ns = now;
     state->window_captures = 0;
@@ -115,18 +115,23 @@ static __always_inline void *ct_reserve(__u32 type, __u64 size) {
 
 /* ct_reserve for a capture of one record, paid from the process's budget (ct_within_budget). */
 static __always_inline void *ct_reserve_in_budget(__u32 type, __u64 size) {
-  if (ct_within_budget(size, size)) return ct_reserve(type, size);
+  if (ct_within_budget(size, size, bpf_ktime_get_boot_ns())) return ct_reserve(type, size);
   ct_count_event(type);
   return NULL;
 }
 
-static __always_inline void ct_fill_header(struct ct_event_header *h, __u32 type, __u32 flags) {
+/* An event header stamped with `now` (the capture's one clock read, bpf_ktime_get_boot_ns). */
+static __always_inline void ct_fill_header_at(struct ct_event_header *h, __u32 type, __u32 flags, __u64 now) {
   __u64 id = bpf_get_current_pid_tgid();
   h->type = type;
   h->pid = (__u32)id;
   h->tgid = id >> 32;
   h->flags = flags;
-  h->time_boot_ns = bpf_ktime_get_boot_ns();
+  h->time_boot_ns = now;
+}
+
+static __always_inline void ct_fill_header(struct ct_event_header *h, __u32 type, __u32 flags) {
+  ct_fill_header_at(h, type, flags, bpf_ktime_get_boot_ns());
 }
 
 /* Submit without a wake-up unless the event is urgent or the ring is filling. While the ring stays above the
@@ -202,8 +207,9 @@ static __always_inline __u64 ct_pipe_or_socket_inode(struct file *file) {
 
 /* Fills a reserved data event (capacity bytes of data room) with one chunk of the user buffer and submits it. */
 static __always_inline void ct_fill_data_chunk(struct ct_tls_data_event *e, __u64 capacity, __u32 type,
-                                               __u32 direction, __u64 stream, __u64 buf, __u32 total, __u32 offset) {
-  ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED);
+                                               __u32 direction, __u64 stream, __u64 buf, __u32 total, __u32 offset,
+                                               __u64 now) {
+  ct_fill_header_at(&e->hdr, type, CT_FLAG_WATCHED, now);
   e->ssl = stream;
   e->direction = direction;
   e->total_len = total;
@@ -225,34 +231,35 @@ static __always_inline void ct_fill_data_chunk(struct ct_tls_data_event *e, __u6
  * full CT_TLS_CHUNK_LEN record: the ring holds about as many bytes as the data. Reserved in place, never staged in
  * per-CPU scratch: uprobe programs can be preempted, and a shared buffer could mix two processes' data. */
 static __always_inline void ct_emit_data_chunk(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u32 total,
-                                               __u32 offset) {
+                                               __u32 offset, __u64 now) {
   const __u64 fixed = __builtin_offsetof(struct ct_tls_data_event, data);
   if ((__u64)total - offset <= CT_TLS_SMALL_CHUNK_LEN) {
     struct ct_tls_data_event *e = ct_reserve(type, fixed + CT_TLS_SMALL_CHUNK_LEN);
-    if (e) ct_fill_data_chunk(e, CT_TLS_SMALL_CHUNK_LEN, type, direction, stream, buf, total, offset);
+    if (e) ct_fill_data_chunk(e, CT_TLS_SMALL_CHUNK_LEN, type, direction, stream, buf, total, offset, now);
   } else {
     struct ct_tls_data_event *e = ct_reserve(type, sizeof(*e));
-    if (e) ct_fill_data_chunk(e, CT_TLS_CHUNK_LEN, type, direction, stream, buf, total, offset);
+    if (e) ct_fill_data_chunk(e, CT_TLS_CHUNK_LEN, type, direction, stream, buf, total, offset, now);
   }
 }
 
 /* Every chunk of one call's buffer (up to CT_TLS_MAX_CHUNKS; the rest is counted as truncated), paid for by the
- * caller (ct_within_budget). */
+ * caller (ct_within_budget), stamped with the caller's clock read `now`. */
 static __always_inline void ct_emit_paid_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf,
-                                                   __u64 count) {
+                                                   __u64 count, __u64 now) {
   __u32 total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
   for (__u32 i = 0; i < CT_TLS_MAX_CHUNKS; i++) {
     __u32 offset = i * CT_TLS_CHUNK_LEN;
     if (offset >= total) return;
-    ct_emit_data_chunk(type, direction, stream, buf, total, offset);
+    ct_emit_data_chunk(type, direction, stream, buf, total, offset, now);
   }
   if (total > CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN) ct_count_truncation(type);
 }
 
 /* ct_emit_paid_call_data, a capture paid from the process's budget: all of the call or none of it (counted). */
-static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count) {
-  if (ct_within_budget(count, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN))
-    ct_emit_paid_call_data(type, direction, stream, buf, count);
+static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64 stream, __u64 buf, __u64 count,
+                                              __u64 now) {
+  if (ct_within_budget(count, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN, now))
+    ct_emit_paid_call_data(type, direction, stream, buf, count, now);
   else
     ct_count_event(type);
 }
@@ -260,14 +267,14 @@ static __always_inline void ct_emit_call_data(__u32 type, __u32 direction, __u64
 /* bpf_loop state of ct_emit_call_data_with_tail: one chunk per iteration. */
 struct ct_chunk_loop {
   __u32 type, direction, total, chunks;
-  __u64 stream, buf;
+  __u64 stream, buf, now;
 };
 
 static long ct_emit_chunk_cb(__u32 index, void *data) {
   struct ct_chunk_loop *loop = data;
   __u32 offset = index * CT_TLS_CHUNK_LEN;
   if (index >= loop->chunks || offset >= loop->total) return 1;
-  ct_emit_data_chunk(loop->type, loop->direction, loop->stream, loop->buf, loop->total, offset);
+  ct_emit_data_chunk(loop->type, loop->direction, loop->stream, loop->buf, loop->total, offset, loop->now);
   return 0;
 }
 
@@ -275,18 +282,18 @@ static long ct_emit_chunk_cb(__u32 index, void *data) {
  * longer call keeps its first CT_STDIO_MAX_CHUNKS - 1 chunks and its last CT_TLS_CHUNK_LEN bytes, so the parser sees
  * where its last line ends and the next message is not lost with it (streams::CaptureGeometry::keeps_tail). */
 static __always_inline void ct_emit_call_data_with_tail(__u32 type, __u32 direction, __u64 stream, __u64 buf,
-                                                        __u64 count) {
-  struct ct_chunk_loop loop = {.type = type, .direction = direction, .stream = stream, .buf = buf};
+                                                        __u64 count, __u64 now) {
+  struct ct_chunk_loop loop = {.type = type, .direction = direction, .stream = stream, .buf = buf, .now = now};
   loop.total = count > 0x7fffffff ? 0x7fffffff : (__u32)count;
   const bool truncated = loop.total > CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN;
   loop.chunks = truncated ? CT_STDIO_MAX_CHUNKS - 1 : CT_STDIO_MAX_CHUNKS;
-  if (!ct_within_budget(count, CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN)) {
+  if (!ct_within_budget(count, CT_STDIO_MAX_CHUNKS * CT_TLS_CHUNK_LEN, now)) {
     ct_count_event(type);
     return;
   }
   bpf_loop(loop.chunks, ct_emit_chunk_cb, &loop, 0);
   if (!truncated) return;
-  ct_emit_data_chunk(type, direction, stream, buf, loop.total, loop.total - CT_TLS_CHUNK_LEN);
+  ct_emit_data_chunk(type, direction, stream, buf, loop.total, loop.total - CT_TLS_CHUNK_LEN, now);
   ct_count_truncation(type);
 }
 

@@ -18,10 +18,10 @@ static __always_inline __u32 ct_captured_socket_type(__u64 fd) {
 
 /* Iovecs beyond what is captured: one empty chunk that announces missing bytes, so the parser resynchronises (not
  * charged to the process's budget: it follows a capture, or a read of the call's arguments that failed). */
-static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u64 fd) {
+static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u64 fd, __u64 now) {
   struct ct_tls_data_event *e = ct_reserve(type, __builtin_offsetof(struct ct_tls_data_event, data));
   if (!e) return;
-  ct_fill_header(&e->hdr, type, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED);
+  ct_fill_header_at(&e->hdr, type, CT_FLAG_WATCHED | CT_FLAG_TRUNCATED, now);
   e->ssl = fd;
   e->direction = direction;
   e->total_len = 1;
@@ -34,10 +34,10 @@ static __always_inline void ct_emit_socket_gap(__u32 type, __u32 direction, __u6
 /* Each iovec of a gathered call is captured as a call of its own (chunks in order), up to `limit` bytes in all (what
  * a read returned; writes pass the maximum). */
 static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64 fd, __u64 iov, __u64 iovcnt,
-                                              __u64 limit) {
+                                              __u64 limit, __u64 now) {
   if (!iov || iovcnt == 0) return;
   /* one capture; a write's bytes are not known here (limit is the maximum): charged as one call's at most */
-  if (!ct_within_budget(limit, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN)) {
+  if (!ct_within_budget(limit, CT_TLS_MAX_CHUNKS * CT_TLS_CHUNK_LEN, now)) {
     ct_count_event(type);
     return;
   }
@@ -46,14 +46,14 @@ static __always_inline void ct_capture_iovecs(__u32 type, __u32 direction, __u64
     struct iovec v = {};
     if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec))) != 0) {
       ct_count_drop(CT_DROP_READ_FAILED);
-      ct_emit_socket_gap(type, direction, fd);
+      ct_emit_socket_gap(type, direction, fd, now);
       return;
     }
     __u64 len = v.iov_len < limit ? v.iov_len : limit;
-    if (len) ct_emit_paid_call_data(type, direction, fd, (__u64)v.iov_base, len);
+    if (len) ct_emit_paid_call_data(type, direction, fd, (__u64)v.iov_base, len, now);
     limit -= len;
   }
-  if (iovcnt > CT_IOV_MAX_CAPTURED && limit) ct_emit_socket_gap(type, direction, fd);
+  if (iovcnt > CT_IOV_MAX_CAPTURED && limit) ct_emit_socket_gap(type, direction, fd, now);
 }
 
 /* A watched thread starts reading a captured socket: remembered until the call returns. */
@@ -73,10 +73,11 @@ static __always_inline void ct_finish_socket_read(__s64 ret) {
   struct ct_socket_read read = *pending;
   bpf_map_delete_elem(&pending_socket_reads, &tid);
   if (ret <= 0) return;
+  __u64 now = bpf_ktime_get_boot_ns();
   if (read.iovcnt == 0)
-    ct_emit_call_data(read.type, CT_TLS_READ, read.fd, read.buf, (__u64)ret);
+    ct_emit_call_data(read.type, CT_TLS_READ, read.fd, read.buf, (__u64)ret, now);
   else
-    ct_capture_iovecs(read.type, CT_TLS_READ, read.fd, read.buf, read.iovcnt, (__u64)ret);
+    ct_capture_iovecs(read.type, CT_TLS_READ, read.fd, read.buf, read.iovcnt, (__u64)ret, now);
 }
 
 #endif

@@ -29,10 +29,9 @@ static __always_inline bool ct_thread_note_live(struct ct_ssl_write_pending *ear
 }
 
 /* The thread's next TLS record to a connected socket is this call's ciphertext (paired in net.bpf.c); first_min as in
- * ct_ssl_write_pending (0 for OpenSSL). */
-static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num, __u32 first_min) {
+ * ct_ssl_write_pending (0 for OpenSSL); `now`: the capture's clock read. */
+static __always_inline void ct_note_ssl_write(__u64 ssl, __u64 num, __u32 first_min, __u64 now) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  __u64 now = bpf_ktime_get_boot_ns();
   /* Writes of one SSL flushed together (a memory BIO drained once): the first record is the earliest write's; another
    * SSL's ciphertext not yet gone (asyncio under backpressure) makes the note ambiguous. */
   if (ct_thread_note_live(bpf_map_lookup_elem(&ssl_writes, &tid), ssl, now)) return;
@@ -47,10 +46,12 @@ static __always_inline void ct_thread_note_ambiguous_unless(__u64 ssl, __u64 now
   ct_thread_note_live(bpf_map_lookup_elem(&ssl_writes, &tid), ssl, now);
 }
 
+/* A write's plaintext and its note: one clock read serves the budget, the records' time and the note. */
 static __always_inline int ct_capture_write(__u64 ssl, __u64 buf, __s64 num) {
   if (num <= 0 || !ct_current_watched()) return 0;
-  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num);
-  ct_note_ssl_write(ssl, (__u64)num, 0);
+  __u64 now = bpf_ktime_get_boot_ns();
+  ct_emit_call_data(CT_EVENT_TLS_DATA, CT_TLS_WRITE, ssl, buf, (__u64)num, now);
+  ct_note_ssl_write(ssl, (__u64)num, 0, now);
   return 0;
 }
 
