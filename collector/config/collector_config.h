@@ -31,6 +31,10 @@ struct CollectorSettings {
   ConnectionLimits connections;
   EventLimits event_limits;
   size_t max_answer_bytes = 8u << 20;  // a query answer's JSON (a page is cut before it, its cursor continues)
+  bool ui = false;                      // the web UI under /ui/ (needs reader tokens: its login takes one)
+  int ui_session_idle_minutes = 30;
+  int ui_session_max_hours = 12;
+  size_t ui_max_sessions = 1000;
   credtrace::log::Flags log;
 };
 
@@ -39,7 +43,7 @@ struct CollectorSettings {
 // reader_tokens_file, retention_days, threads, sqlite_synchronous, limits.{max_body_bytes,max_decompressed_bytes,
 // max_batch_events,max_string_bytes,max_repeated_entries,max_event_bytes,max_clock_ahead_seconds,max_answer_bytes}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}, connections.{max,max_per_address,
 // max_unauthenticated_per_address,header_timeout_seconds,request_timeout_seconds,idle_timeout_seconds,
-// max_buffered_body_bytes}. Unknown keys and bad values are errors
+// max_buffered_body_bytes}, ui.{enabled,session_idle_minutes,session_max_hours,max_sessions}. Unknown keys and bad values are errors
 // "NAME:LINE:COLUMN: message"; nothing is applied then.
 Status apply_config_text(const std::string& text, const std::string& name_for_errors, CollectorSettings& settings);
 Status apply_config_file(const std::string& path, CollectorSettings& settings);

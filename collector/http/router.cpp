@@ -63,6 +63,7 @@ std::optional<HttpReply> Router::check_reader(const HttpRequest& request) {
   if (request.method != "GET") return error_reply(405, "the query API takes GET");
   if (!options_.readers_configured) return error_reply(403, "query API disabled: start the collector with --reader-tokens");
   if (readers_.authorizes(request.header("authorization"))) return std::nullopt;
+  if (ui_ && ui_->authorizes_query(request)) return std::nullopt;  // the web UI's own page, logged in
   metrics_.reader_unauthorized();
   return unauthorized(request.header("authorization").empty() ? "missing reader bearer token" : "invalid reader token");
 }
@@ -98,6 +99,10 @@ HttpReply Router::healthz() {
 
 HttpReply Router::handle(const HttpRequest& request) {
   if (request.path == kIngestPath) return ingest_.handle(request);
+  if (UiServer::is_ui_path(request.path)) {
+    if (ui_) return ui_->handle(request);
+    return error_reply(404, "the web UI is off (start the collector with --ui)");
+  }
   if (request.path == "/healthz" || request.path == "/metrics") {
     if (request.method != "GET" && request.method != "HEAD") return error_reply(405, "use GET");
     if (request.path == "/healthz") return healthz();

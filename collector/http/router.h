@@ -1,5 +1,6 @@
-// Routes requests to ingest, the query API, /healthz and /metrics, after agent or reader authentication.
-// Agents authenticate by token or client certificate, readers by reader token; errors are JSON.
+// Routes requests to ingest, the query API, /healthz, /metrics and the web UI, after agent or reader authentication.
+// Agents authenticate by token or client certificate, readers by reader token or the web UI's session; errors are
+// JSON.
 #pragma once
 
 #include "common/metrics.h"
@@ -7,6 +8,7 @@
 #include "http/http_server.h"
 #include "ingest/ingest.h"
 #include "query/query_api.h"
+#include "ui/ui_server.h"
 
 namespace credtrace::collector {
 
@@ -18,10 +20,11 @@ struct RouterOptions {
 
 class Router final : public HttpHandler {
  public:
+  // `ui`: the web UI (nullptr or disabled: /ui/ answers 404 and only reader tokens read the query API).
   Router(IngestService& ingest, QueryApi& query, Store& store, Metrics& metrics, const TokenSet& agents,
-         const TokenSet& readers, RouterOptions options)
+         const TokenSet& readers, RouterOptions options, UiServer* ui = nullptr)
       : ingest_(ingest), query_(query), store_(store), metrics_(metrics), agents_(agents), readers_(readers),
-        options_(options) {}
+        options_(options), ui_(ui) {}
 
   std::optional<HttpReply> before_body(const HttpRequest& request, const ClientCertificate& client,
                                        bool& authenticated) override;
@@ -41,6 +44,7 @@ class Router final : public HttpHandler {
   const TokenSet& agents_;
   const TokenSet& readers_;
   RouterOptions options_;
+  UiServer* ui_;
 };
 
 }  // namespace credtrace::collector

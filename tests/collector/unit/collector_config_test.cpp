@@ -74,6 +74,24 @@ TEST(CollectorConfig, ConnectionLimitsReachTheirSettings) {
   EXPECT_EQ(s.connections.header_timeout, std::chrono::seconds(5));  // nothing applied
 }
 
+TEST(CollectorConfig, WebUiKeysReachTheirSettings) {
+  CollectorSettings s;
+  EXPECT_FALSE(s.ui);  // off unless enabled
+  Status status = apply_config_text(
+      "ui:\n  enabled: true\n  session_idle_minutes: 15\n  session_max_hours: 8\n  max_sessions: 50\n", "c.yaml", s);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(s.ui);
+  EXPECT_EQ(s.ui_session_idle_minutes, 15);
+  EXPECT_EQ(s.ui_session_max_hours, 8);
+  EXPECT_EQ(s.ui_max_sessions, 50u);
+  status = apply_config_text("ui:\n  enabled: yes\n", "c.yaml", s);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("c.yaml:2:12: ui.enabled: expected true or false, got 'yes'"), std::string::npos)
+      << status.message();
+  status = apply_config_text("ui:\n  theme: dark\n", "c.yaml", s);
+  EXPECT_NE(status.message().find("unknown key 'ui.theme'"), std::string::npos) << status.message();
+}
+
 TEST(CollectorConfig, AnEmptyFileKeepsTheDefaults) {
   CollectorSettings s;
   ASSERT_TRUE(apply_config_text("", "c.yaml", s).ok());
