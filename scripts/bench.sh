@@ -24,6 +24,7 @@ run build/bench_run_startup build/credtrace build/credtrace-cli build/bench-lib/
 AGENT_NICE=-10 PACED_RATE=5000 run python3 bench/storm/storm_bench.py build/credtrace-agent 10
 run python3 bench/fleet/fleet_bench.py build/credtrace-agent 1000 600  # 1,000 watched: RSS, start, stop, churn soak
 run build/bench_collector 1000000 full 4 sqlite  # collector ingest and query figures
+run python3 bench/ui/ui_pages_bench.py build 1000000 5  # web UI page times in Chromium at 1M stored events
 echo
 echo "== figures (targets of issue 18 and earlier) =="
 python3 bench/figures.py "$log" build/bench-figures.json
