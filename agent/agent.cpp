@@ -23,6 +23,7 @@
 #include "export/collector_client.h"
 #include "export/collector_sink.h"
 #include "export/json_lines_sink.h"
+#include "export/otlp_sink.h"
 #include "log.h"
 #include "sensors/configs/config_sensor.h"
 #include "sensors/env/env_sensor.h"
@@ -73,6 +74,18 @@ bool start_collector_sink(const config::AgentConfig& config, const std::string& 
   return out != nullptr;
 }
 
+// The OTLP sink of the otlp section (endpoint "" disables: no sink, no error).
+bool start_otlp_sink(const config::AgentConfig& config, const std::string& agent_id,
+                     std::unique_ptr<exporter::EventSink>& out, std::string* error) {
+  if (config.otlp.endpoint.empty()) return true;
+  auto options = exporter::otlp_options(config, agent_id, CREDTRACE_VERSION, error);
+  if (!options) return false;
+  auto exporter = otlp::OtlpExporter::start(std::move(*options), error);
+  if (!exporter) return false;
+  out = std::make_unique<exporter::OtlpSink>(std::move(exporter));
+  return true;
+}
+
 // Whether the collector settings can start a sink: the token read, the URL accepted, the CA and client certificate
 // files readable ("" when they can, else why not).
 std::string collector_settings_problem(const config::AgentConfig& config, const std::string& agent_id) {
@@ -82,6 +95,16 @@ std::string collector_settings_problem(const config::AgentConfig& config, const 
   if (!options || !exporter::CollectorClient::create(options->endpoint, &error)) return error;
   for (const std::string* file : {&config.collector.ca_file, &config.collector.cert_file, &config.collector.key_file})
     if (!file->empty() && ::access(file->c_str(), R_OK) != 0) return "cannot read " + *file;
+  return "";
+}
+
+// Whether the otlp settings can start a sink: the endpoint accepted, the headers and CA files readable.
+std::string otlp_settings_problem(const config::AgentConfig& config) {
+  if (config.otlp.endpoint.empty()) return "";
+  std::string error;
+  if (!exporter::otlp_options(config, "check-config", CREDTRACE_VERSION, &error)) return error;
+  if (!config.otlp.ca_file.empty() && ::access(config.otlp.ca_file.c_str(), R_OK) != 0)
+    return "cannot read otlp.ca_file " + config.otlp.ca_file;
   return "";
 }
 
@@ -98,7 +121,8 @@ std::string config_files_problem(const config::AgentConfig& config) {
       return error;
     }
   }
-  return collector_settings_problem(config, "check-config");
+  if (std::string problem = collector_settings_problem(config, "check-config"); !problem.empty()) return problem;
+  return otlp_settings_problem(config);
 }
 
 std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::string* error) {
@@ -108,10 +132,13 @@ std::unique_ptr<Agent> Agent::create(const config::AgentConfig& config, std::str
   if (!fingerprinter) return nullptr;
   const std::string agent_id = derive_agent_id(config, host_name(config));
   std::unique_ptr<Agent> agent(new Agent(config, std::move(*fingerprinter), agent_id));
-  std::unique_ptr<exporter::EventSink> lines, collector;
-  if (!open_json_sink(config, lines, error) || !start_collector_sink(config, agent_id, collector, error)) return nullptr;
+  std::unique_ptr<exporter::EventSink> lines, collector, otlp;
+  if (!open_json_sink(config, lines, error) || !start_collector_sink(config, agent_id, collector, error) ||
+      !start_otlp_sink(config, agent_id, otlp, error))
+    return nullptr;
   if (lines) agent->sink_.add(std::move(lines), "json");
   if (collector) agent->sink_.add(std::move(collector), "collector");
+  if (otlp) agent->sink_.add(std::move(otlp), "otlp");
   return agent;
 }
 

@@ -64,6 +64,8 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--alert-allowlist", f.alert_allowlist,
                  "YAML/JSON file: host globs per credential type and per workload id; other destinations alert")
       ->check(CLI::ExistingFile);
+  app.add_option("--otlp-endpoint", f.otlp_endpoint,
+                 "export every stored event as OTLP log records to this OpenTelemetry endpoint (http(s)://HOST:4318)");
   app.add_flag("--ui", f.ui, "serve the web UI under /ui/ (login with a reader token; needs --reader-tokens)");
   credtrace::log::add_flags(app, f.log, true, "");
   app.set_version_flag("--version", std::string("credtrace-collector ") + CREDTRACE_VERSION);
@@ -113,6 +115,49 @@ cc::Status alert_config(const Flags& f, cc::AlertConfig& out) {
   out.max_jwt_ttl_seconds = f.alert_max_jwt_ttl_seconds;
   if (f.alert_allowlist.empty()) return {};
   return cc::load_allowlist(f.alert_allowlist, out.allowlist);
+}
+
+// The OTLP exporter's options (endpoint "" : none); false and *error when the settings cannot work.
+bool otlp_options(const Flags& f, std::optional<credtrace::otlp::OtlpOptions>& out, std::string* error) {
+  if (f.otlp_endpoint.empty()) return true;
+  credtrace::otlp::OtlpOptions o;
+  if (credtrace::otlp::logs_url(f.otlp_endpoint, error).empty()) return false;
+  o.endpoint = f.otlp_endpoint;
+  if (!f.otlp_headers_file.empty() && !credtrace::otlp::read_headers_file(f.otlp_headers_file, o.headers, error))
+    return false;
+  if (!f.otlp_ca_file.empty() && ::access(f.otlp_ca_file.c_str(), R_OK) != 0) {
+    *error = "cannot read otlp.ca_file " + f.otlp_ca_file;
+    return false;
+  }
+  o.ca_file = f.otlp_ca_file;
+  o.resource = {f.otlp_service_name, CREDTRACE_VERSION, ""};
+  o.batch_max_records = f.otlp_batch_max_records;
+  o.max_queue_records = f.otlp_max_queue_records;
+  o.flush_interval = std::chrono::milliseconds(f.otlp_flush_interval_ms);
+  o.timeout = std::chrono::milliseconds(f.otlp_timeout_ms);
+  o.retry_initial = std::chrono::milliseconds(f.otlp_retry_initial_ms);
+  o.retry_max = std::chrono::milliseconds(f.otlp_retry_max_ms);
+  out = std::move(o);
+  return true;
+}
+
+std::string otlp_metrics_text(const credtrace::otlp::OtlpExporter* exporter) {
+  if (!exporter) return {};
+  const credtrace::otlp::OtlpStats s = exporter->stats();
+  std::string out;
+  auto series = [&](const char* name, const char* type, const char* help, uint64_t value) {
+    out += std::string("# HELP credtrace_collector_otlp_") + name + " " + help + "\n";
+    out += std::string("# TYPE credtrace_collector_otlp_") + name + " " + type + "\n";
+    out += std::string("credtrace_collector_otlp_") + name + " " + std::to_string(value) + "\n";
+  };
+  series("records_sent_total", "counter", "Events exported as OTLP log records and acknowledged.", s.records_sent);
+  series("batches_sent_total", "counter", "OTLP export requests acknowledged.", s.batches_sent);
+  series("send_failures_total", "counter", "OTLP export attempts that failed and are retried.", s.send_failures);
+  series("records_dropped_total", "counter", "Events not exported: the queue was full, or still held at stop.",
+         s.records_dropped);
+  series("records_rejected_total", "counter", "Events the OTLP endpoint refused for good.", s.records_rejected);
+  series("queue_records", "gauge", "Events waiting for OTLP export.", s.queue_records);
+  return out;
 }
 
 cc::UiOptions ui_options(const Flags& f) {
@@ -165,6 +210,9 @@ cc::Status check_settings(const Flags& f, cc::HttpServerOptions& http, cc::Token
   if (!f.reader_tokens.empty())
     if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return s;
   if (cc::Status s = alert_config(f, alerts); !s.ok()) return s;
+  std::optional<credtrace::otlp::OtlpOptions> otlp;
+  std::string otlp_error;
+  if (!otlp_options(f, otlp, &otlp_error)) return cc::Status::error(otlp_error);
   if (f.ui && f.reader_tokens.empty())
     return cc::Status::error("--ui needs --reader-tokens: the web UI's login takes a reader token");
   if (!f.db.starts_with("sqlite:") && !f.db.starts_with("postgres://") && !f.db.starts_with("postgresql://"))
@@ -205,6 +253,16 @@ int run(const Flags& f) {
   cc::Metrics metrics;
   cc::IngestService ingest(*store, metrics,
                            cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits, f.threads});
+  std::optional<credtrace::otlp::OtlpOptions> otlp_settings;
+  std::string otlp_error;
+  otlp_options(f, otlp_settings, &otlp_error);  // checked in check_settings
+  std::unique_ptr<credtrace::otlp::OtlpExporter> otlp;
+  if (otlp_settings) {
+    otlp = credtrace::otlp::OtlpExporter::start(std::move(*otlp_settings), &otlp_error);
+    if (!otlp) return fail(cc::Status::error("OTLP export: " + otlp_error));
+    ingest.export_to(otlp.get());
+    credtrace::log::info("exporting every stored event as OTLP log records to " + f.otlp_endpoint);
+  }
   cc::QueryApi query(*store, metrics, f.max_answer_bytes);
   cc::UiServer ui(readers, ui_options(f));
   cc::Router router(ingest, query, *store, metrics, agents, readers,
@@ -213,8 +271,8 @@ int run(const Flags& f) {
   raise_file_limit(http.connections.max_connections);
   std::unique_ptr<cc::HttpServer> server;
   if (cc::Status s = cc::HttpServer::start(http, router, server); !s.ok()) return fail(s);
-  metrics.set_extra_text([&server, &ui] {
-    return cc::connection_metrics_text(server->connection_counts()) + ui.metrics_text();
+  metrics.set_extra_text([&server, &ui, &otlp] {
+    return cc::connection_metrics_text(server->connection_counts()) + ui.metrics_text() + otlp_metrics_text(otlp.get());
   });
   cc::Retention retention(*store, metrics, f.retention_days);
   credtrace::log::info(std::string("listening on ") + (http.tls_cert_pem.empty() ? "http://" : "https://") +
@@ -251,6 +309,7 @@ void copy_given_flags(const CLI::App& app, const Flags& given, Flags& out) {
       {"--alert-max-jwt-ttl-seconds", [&] { out.alert_max_jwt_ttl_seconds = given.alert_max_jwt_ttl_seconds; }},
       {"--alert-allowlist", [&] { out.alert_allowlist = given.alert_allowlist; }},
       {"--ui", [&] { out.ui = given.ui; }},
+      {"--otlp-endpoint", [&] { out.otlp_endpoint = given.otlp_endpoint; }},
   };
   for (const auto& [name, copy] : copies)
     if (app.count(name) > 0) copy();

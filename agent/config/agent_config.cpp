@@ -196,6 +196,26 @@ void apply_collector(const YAML::Node& node, CollectorConfig& c) {
   if (c.retry_max_ms < c.retry_initial_ms) fail(node, "collector: retry_max_ms must be at least retry_initial_ms");
 }
 
+void apply_otlp(const YAML::Node& node, OtlpConfig& o) {
+  apply_mapping(node, "otlp", {
+      {"endpoint", [&](const YAML::Node& n) {
+         o.endpoint = read_string(n, "otlp.endpoint");
+         if (o.endpoint.rfind("https://", 0) != 0 && o.endpoint.rfind("http://", 0) != 0)
+           fail(n, "otlp.endpoint: must start with https:// (or http:// to loopback)");
+       }},
+      {"headers_file", [&](const YAML::Node& n) { o.headers_file = read_string(n, "otlp.headers_file"); }},
+      {"ca_file", [&](const YAML::Node& n) { o.ca_file = read_string(n, "otlp.ca_file"); }},
+      {"service_name", [&](const YAML::Node& n) { o.service_name = read_string(n, "otlp.service_name"); }},
+      {"batch_max_records", [&](const YAML::Node& n) { o.batch_max_records = read_u32(n, "otlp.batch_max_records", 1, 100000); }},
+      {"flush_interval_ms", [&](const YAML::Node& n) { o.flush_interval_ms = read_u32(n, "otlp.flush_interval_ms", 1, 600000); }},
+      {"max_queue_records", [&](const YAML::Node& n) { o.max_queue_records = read_u32(n, "otlp.max_queue_records", 1, 10000000); }},
+      {"timeout_ms", [&](const YAML::Node& n) { o.timeout_ms = read_u32(n, "otlp.timeout_ms", 1, 600000); }},
+      {"retry_initial_ms", [&](const YAML::Node& n) { o.retry_initial_ms = read_u32(n, "otlp.retry_initial_ms", 1, 600000); }},
+      {"retry_max_ms", [&](const YAML::Node& n) { o.retry_max_ms = read_u32(n, "otlp.retry_max_ms", 1, 3600000); }},
+  });
+  if (o.retry_max_ms < o.retry_initial_ms) fail(node, "otlp: retry_max_ms must be at least retry_initial_ms");
+}
+
 // A scalar that `parse` understands, else an error listing `expected`.
 template <typename Parse>
 auto read_named(const YAML::Node& node, const std::string& key, Parse parse, const std::string& expected) {
@@ -309,6 +329,7 @@ void apply_root(const YAML::Node& root, AgentConfig& cfg) {
        }},
       {"mcp", [&](const YAML::Node& n) { apply_mcp(n, cfg.mcp); }},
       {"collector", [&](const YAML::Node& n) { apply_collector(n, cfg.collector); }},
+      {"otlp", [&](const YAML::Node& n) { apply_otlp(n, cfg.otlp); }},
       {"secrets", [&](const YAML::Node& n) { apply_secrets(n, cfg.secrets); }},
       {"log", [&](const YAML::Node& n) { apply_log(n, cfg.log); }},
       {"tls", [&](const YAML::Node& n) { apply_tls(n, cfg.tls); }},

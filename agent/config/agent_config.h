@@ -105,6 +105,22 @@ struct CollectorConfig {
   bool operator==(const CollectorConfig&) const = default;
 };
 
+// OpenTelemetry export: events as OTLP log records over HTTP (JSON), off while endpoint is empty.
+struct OtlpConfig {
+  std::string endpoint;      // https://otel-collector:4318 (…/v1/logs appended); plain http only to loopback
+  std::string headers_file;  // "Name: value" lines sent with every request (an API key); never logged
+  std::string ca_file;       // CA bundle of the endpoint's certificate (default: system CAs)
+  std::string service_name = "credtrace-agent";
+  uint32_t batch_max_records = 512;
+  uint32_t flush_interval_ms = 1000;
+  uint32_t max_queue_records = 10000;  // waiting to be sent; past it new records are dropped (counted)
+  uint32_t timeout_ms = 10000;
+  uint32_t retry_initial_ms = 500;
+  uint32_t retry_max_ms = 30000;
+
+  bool operator==(const OtlpConfig&) const = default;
+};
+
 // The agent's diagnostics on stderr (never events: those go to output and collector).
 struct LogConfig {
   log::Level level = log::Level::info;
@@ -147,6 +163,7 @@ struct AgentConfig {
   TlsConfig tls;
   MetricsConfig metrics;
   CollectorConfig collector;
+  OtlpConfig otlp;
   LogConfig log;
   KubernetesConfig kubernetes;
 };

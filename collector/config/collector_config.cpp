@@ -165,6 +165,29 @@ void apply_root(const YAML::Node& root, CollectorSettings& s) {
          });
        }},
       {"connections", [&](const YAML::Node& n) { apply_connections(n, s.connections); }},
+      {"otlp", [&](const YAML::Node& n) {
+         apply_mapping(n, "otlp", {
+             {"endpoint", [&](const YAML::Node& v) {
+                s.otlp_endpoint = read_string(v, "otlp.endpoint");
+                if (!s.otlp_endpoint.starts_with("https://") && !s.otlp_endpoint.starts_with("http://"))
+                  fail(v, "otlp.endpoint: must start with https:// (or http:// to loopback)");
+              }},
+             {"headers_file", [&](const YAML::Node& v) { s.otlp_headers_file = read_string(v, "otlp.headers_file"); }},
+             {"ca_file", [&](const YAML::Node& v) { s.otlp_ca_file = read_string(v, "otlp.ca_file"); }},
+             {"service_name", [&](const YAML::Node& v) { s.otlp_service_name = read_string(v, "otlp.service_name"); }},
+             {"batch_max_records", [&](const YAML::Node& v) {
+                s.otlp_batch_max_records = static_cast<size_t>(read_int(v, "otlp.batch_max_records", 1, 100000));
+              }},
+             {"max_queue_records", [&](const YAML::Node& v) {
+                s.otlp_max_queue_records = static_cast<size_t>(read_int(v, "otlp.max_queue_records", 1, 10000000));
+              }},
+             {"flush_interval_ms", [&](const YAML::Node& v) { s.otlp_flush_interval_ms = read_int(v, "otlp.flush_interval_ms", 1, 600000); }},
+             {"timeout_ms", [&](const YAML::Node& v) { s.otlp_timeout_ms = read_int(v, "otlp.timeout_ms", 1, 600000); }},
+             {"retry_initial_ms", [&](const YAML::Node& v) { s.otlp_retry_initial_ms = read_int(v, "otlp.retry_initial_ms", 1, 600000); }},
+             {"retry_max_ms", [&](const YAML::Node& v) { s.otlp_retry_max_ms = read_int(v, "otlp.retry_max_ms", 1, 3600000); }},
+         });
+         if (s.otlp_retry_max_ms < s.otlp_retry_initial_ms) fail(n, "otlp: retry_max_ms must be at least retry_initial_ms");
+       }},
       {"ui", [&](const YAML::Node& n) {
          apply_mapping(n, "ui", {
              {"enabled", [&](const YAML::Node& v) { s.ui = read_bool(v, "ui.enabled"); }},

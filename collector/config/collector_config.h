@@ -35,6 +35,11 @@ struct CollectorSettings {
   int ui_session_idle_minutes = 30;
   int ui_session_max_hours = 12;
   size_t ui_max_sessions = 1000;
+  // OTLP export of every stored event (off while otlp_endpoint is empty); keys as the agent's otlp section.
+  std::string otlp_endpoint, otlp_headers_file, otlp_ca_file;
+  std::string otlp_service_name = "credtrace-collector";
+  size_t otlp_batch_max_records = 512, otlp_max_queue_records = 100000;
+  int64_t otlp_flush_interval_ms = 1000, otlp_timeout_ms = 10000, otlp_retry_initial_ms = 500, otlp_retry_max_ms = 30000;
   credtrace::log::Flags log;
 };
 
@@ -43,7 +48,9 @@ struct CollectorSettings {
 // reader_tokens_file, retention_days, threads, sqlite_synchronous, limits.{max_body_bytes,max_decompressed_bytes,
 // max_batch_events,max_string_bytes,max_repeated_entries,max_event_bytes,max_clock_ahead_seconds,max_answer_bytes}, alerts.{max_age_days,max_jwt_ttl_seconds,allowlist_file}, connections.{max,max_per_address,
 // max_unauthenticated_per_address,header_timeout_seconds,request_timeout_seconds,idle_timeout_seconds,
-// max_buffered_body_bytes}, ui.{enabled,session_idle_minutes,session_max_hours,max_sessions}. Unknown keys and bad values are errors
+// max_buffered_body_bytes}, ui.{enabled,session_idle_minutes,session_max_hours,max_sessions},
+// otlp.{endpoint,headers_file,ca_file,service_name,batch_max_records,flush_interval_ms,max_queue_records,timeout_ms,
+// retry_initial_ms,retry_max_ms}. Unknown keys and bad values are errors
 // "NAME:LINE:COLUMN: message"; nothing is applied then.
 Status apply_config_text(const std::string& text, const std::string& name_for_errors, CollectorSettings& settings);
 Status apply_config_file(const std::string& path, CollectorSettings& settings);

@@ -127,6 +127,8 @@ HttpReply IngestService::handle(const HttpRequest& request) {
     metrics_.tool_calls(rows.mcp.calls.size(), outcome.tool_calls, rows.mcp.calls_without_id,
                         rows.mcp.unknown_outcomes);
     for (auto& health : rows.health) metrics_.agent_health().update(std::move(health));
+    if (otlp_)
+      for (auto& event : rows.events) otlp_->enqueue_encoded(std::move(event.payload));  // stored: not needed here now
   }
   metrics_.ingest_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   v1::IngestAck ack;

@@ -11,6 +11,7 @@
 #include "http/http_types.h"
 #include "ingest/batch_rows.h"
 #include "ingest/event_limits.h"
+#include "otlp/otlp_exporter.h"
 #include "store/store.h"
 
 namespace credtrace::collector {
@@ -38,6 +39,8 @@ class IngestService {
         scratch_(decode_slots_.count()) {}
   // The agent token was checked before the body was read.
   HttpReply handle(const HttpRequest& request);
+  // Every event of an accepted batch (not of a duplicate) is also queued for OTLP export (nullptr: none).
+  void export_to(otlp::OtlpExporter* exporter) { otlp_ = exporter; }
 
  private:
   HttpReply reject(RejectReason reason, int status, const std::string& message);
@@ -53,6 +56,7 @@ class IngestService {
   IngestOptions options_;
   FifoSlots decode_slots_;
   std::vector<DecodeScratch> scratch_;  // one per decode slot, used by its holder only
+  otlp::OtlpExporter* otlp_ = nullptr;
 };
 
 }  // namespace credtrace::collector

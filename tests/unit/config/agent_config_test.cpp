@@ -112,6 +112,35 @@ TEST(AgentConfig, TlsUprobeMode) {
   EXPECT_NE(r.error.find("out of range"), std::string::npos) << r.error;
 }
 
+TEST(AgentConfig, OtlpExportIsOffByDefaultAndEveryKeyReachesItsSetting) {
+  AgentConfig defaults = default_config();
+  EXPECT_EQ(defaults.otlp.endpoint, "");
+  EXPECT_EQ(defaults.otlp.service_name, "credtrace-agent");
+  auto r = load_config_text(
+      "otlp:\n  endpoint: https://otel.example:4318\n  headers_file: /etc/credtrace/otlp-headers\n"
+      "  ca_file: /etc/ssl/otel.pem\n  service_name: ct\n  batch_max_records: 100\n  flush_interval_ms: 250\n"
+      "  max_queue_records: 2000\n  timeout_ms: 3000\n  retry_initial_ms: 200\n  retry_max_ms: 9000\n",
+      "o.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  const OtlpConfig& o = r.config->otlp;
+  EXPECT_EQ(o.endpoint, "https://otel.example:4318");
+  EXPECT_EQ(o.headers_file, "/etc/credtrace/otlp-headers");
+  EXPECT_EQ(o.ca_file, "/etc/ssl/otel.pem");
+  EXPECT_EQ(o.service_name, "ct");
+  EXPECT_EQ(o.batch_max_records, 100u);
+  EXPECT_EQ(o.flush_interval_ms, 250u);
+  EXPECT_EQ(o.max_queue_records, 2000u);
+  EXPECT_EQ(o.timeout_ms, 3000u);
+  EXPECT_EQ(o.retry_initial_ms, 200u);
+  EXPECT_EQ(o.retry_max_ms, 9000u);
+  r = load_config_text("otlp:\n  endpoint: otel:4317\n", "o.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("otlp.endpoint: must start with https://"), std::string::npos) << r.error;
+  r = load_config_text("otlp:\n  retry_initial_ms: 5000\n  retry_max_ms: 100\n", "o.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("retry_max_ms must be at least retry_initial_ms"), std::string::npos) << r.error;
+}
+
 TEST(AgentConfig, UnknownKeyIsLocated) {
   LoadResult r = load_config_text("probes:\n  ringbuf_bytes: 1048576\n  polling: 3\n", "cfg.yaml");
   ASSERT_FALSE(r.config);
