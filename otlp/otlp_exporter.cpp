@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "agent/common/url.h"
+#include "agent/common/http_post.h"
 #include "agent/export/backoff.h"
 #include "logging/log.h"
 
@@ -28,25 +28,8 @@ std::string trim(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-size_t collect_body(char* data, size_t size, size_t count, void* out) {
-  auto* body = static_cast<std::string*>(out);
-  if (body->size() < (64u << 10)) body->append(data, size * count);  // a reply is a small JSON object
-  return size * count;
-}
-
-int check_abort(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return flag && static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
-}
-
 // OTLP/HTTP: 429, 502, 503 and 504 are retryable; every other failure is not (the request will never be taken).
 bool retryable_status(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
-
-// Retry-After in seconds (the HTTP-date form is not used by OTLP receivers), bounded by `max`.
-std::optional<std::chrono::milliseconds> retry_after_of(CURL* curl, std::chrono::milliseconds max) {
-  curl_off_t seconds = -1;
-  if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &seconds) != CURLE_OK || seconds <= 0) return std::nullopt;
-  return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), max);
-}
 
 // The number of records a 2xx reply says it rejected (partialSuccess.rejectedLogRecords), 0 when none or unreadable.
 uint64_t rejected_in_reply(const std::string& reply, std::string* message) {
@@ -68,26 +51,7 @@ uint64_t rejected_in_reply(const std::string& reply, std::string* message) {
 }  // namespace
 
 std::string logs_url(const std::string& configured, std::string* error) {
-  const size_t separator = configured.find("://");
-  const std::string scheme = lower(configured.substr(0, separator));
-  if (separator == std::string::npos || (scheme != "http" && scheme != "https")) {
-    if (error) *error = "OTLP endpoint must start with http:// or https://";
-    return {};
-  }
-  const std::string host = lower(common::host_of(configured));
-  if (host.empty()) {
-    if (error) *error = "OTLP endpoint has no host";
-    return {};
-  }
-  if (scheme == "http" && !common::is_loopback_host(host)) {
-    if (error) *error = "OTLP endpoint uses plain http to " + host + "; use https (plain http only on loopback)";
-    return {};
-  }
-  std::string url = configured;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.size() < kLogsPath.size() || url.compare(url.size() - kLogsPath.size(), kLogsPath.size(), kLogsPath) != 0)
-    url += kLogsPath;
-  return url;
+  return common::endpoint_url(configured, std::string(kLogsPath), "OTLP endpoint", error);
 }
 
 bool read_headers_file(const std::string& path, std::vector<std::string>& out, std::string* error) {
@@ -124,8 +88,7 @@ std::unique_ptr<OtlpExporter> OtlpExporter::start(OtlpOptions options, std::stri
     if (error) *error = "OTLP batch and queue sizes must be at least 1";
     return nullptr;
   }
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!initialised) {
+  if (!common::curl_ready()) {
     if (error) *error = "cannot initialise libcurl";
     return nullptr;
   }
@@ -236,43 +199,24 @@ void OtlpExporter::deliver(const std::vector<std::string>& encoded) {
 
 OtlpExporter::Outcome OtlpExporter::post(const std::string& body, size_t records, std::chrono::milliseconds timeout,
                                          std::string* message, std::optional<std::chrono::milliseconds>* retry_after) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  curl_easy_reset(curl);
-  std::string reply;
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Expect:");
-  for (const auto& header : options_.headers) headers = curl_slist_append(headers, header.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, options_.endpoint.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout.count(), 5000)));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(timeout.count(), 1)));
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &abort_);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (common::is_loopback_host(common::host_of(options_.endpoint))) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    *message = std::string("transfer failed: ") + curl_easy_strerror(rc);
+  common::HttpPost request;
+  request.url = options_.endpoint;
+  request.headers = options_.headers;
+  request.headers.insert(request.headers.begin(), "Content-Type: application/json");
+  request.body = &body;
+  request.ca_file = options_.ca_file;
+  request.timeout = timeout;
+  request.abort = &abort_;
+  request.max_reply_bytes = 64u << 10;  // a reply is a small JSON object
+  const common::HttpPostResult reply = common::http_post(curl_, request);
+  if (!reply.transferred) {
+    *message = "transfer failed: " + reply.error;
     return Outcome::kRetry;
   }
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  *message = "HTTP " + std::to_string(status);
-  if (status >= 200 && status < 300) {
+  *message = "HTTP " + std::to_string(reply.status);
+  if (reply.status >= 200 && reply.status < 300) {
     std::string why;
-    const uint64_t rejected = std::min<uint64_t>(rejected_in_reply(reply, &why), records);
+    const uint64_t rejected = std::min<uint64_t>(rejected_in_reply(reply.reply, &why), records);
     if (rejected) {
       records_rejected_.fetch_add(rejected, std::memory_order_relaxed);
       log::warn("OTLP export: the endpoint rejected " + std::to_string(rejected) + " of " + std::to_string(records) +
@@ -282,8 +226,10 @@ OtlpExporter::Outcome OtlpExporter::post(const std::string& body, size_t records
     batches_sent_.fetch_add(1, std::memory_order_relaxed);
     return Outcome::kSent;
   }
-  if (retryable_status(status)) {
-    *retry_after = retry_after_of(curl, options_.retry_max);
+  if (retryable_status(reply.status)) {
+    // Retry-After (seconds; the HTTP-date form is not used by OTLP receivers), bounded by the largest retry delay.
+    if (reply.retry_after_seconds > 0)
+      *retry_after = std::min<std::chrono::milliseconds>(std::chrono::seconds(reply.retry_after_seconds), options_.retry_max);
     return Outcome::kRetry;
   }
   return Outcome::kRejected;

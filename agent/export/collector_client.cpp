@@ -1,39 +1,17 @@
-// HTTP(S) client of POST /v1/ingest with libcurl: headers, TLS options, timeouts, reply classification.
+// HTTP(S) client of POST /v1/ingest (common/http_post): headers, reply classification, the IngestAck check.
 #include "export/collector_client.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 
-#include "common/url.h"
+#include "common/http_post.h"
 #include "credtrace/v1/ingest.pb.h"
 
 namespace credtrace::exporter {
 namespace {
 
-using common::host_of;
-using common::is_loopback_host;
-
 constexpr const char* kIngestPath = "/v1/ingest";
-
-size_t collect_body(char* data, size_t size, size_t count, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  size_t n = size * count;
-  if (out->size() + n > (1u << 20)) return 0;  // an ack is tiny: refuse anything large
-  out->append(data, n);
-  return n;
-}
-
-int check_abort(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* abort = static_cast<const std::atomic<bool>*>(user);
-  return abort && abort->load() ? 1 : 0;
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 }  // namespace
 
@@ -45,25 +23,7 @@ SendOutcome classify_status(long http_status) {
 }
 
 std::string ingest_url(const std::string& configured, std::string* error) {
-  std::string scheme = lower(configured.substr(0, configured.find("://")));
-  if (configured.find("://") == std::string::npos || (scheme != "http" && scheme != "https")) {
-    if (error) *error = "collector URL must start with http:// or https://";
-    return {};
-  }
-  std::string host = lower(host_of(configured));
-  if (host.empty()) {
-    if (error) *error = "collector URL has no host";
-    return {};
-  }
-  if (scheme == "http" && !is_loopback_host(host)) {
-    if (error) *error = "collector URL uses plain http to " + host + "; use https (plain http only on loopback)";
-    return {};
-  }
-  std::string url = configured;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  const std::string path = kIngestPath;
-  if (url.size() < path.size() || url.compare(url.size() - path.size(), path.size(), path) != 0) url += path;
-  return url;
+  return common::endpoint_url(configured, kIngestPath, "collector URL", error);
 }
 
 std::unique_ptr<CollectorClient> CollectorClient::create(CollectorEndpoint endpoint, std::string* error) {
@@ -78,8 +38,7 @@ std::unique_ptr<CollectorClient> CollectorClient::create(CollectorEndpoint endpo
     if (error) *error = "collector needs a token file or a client certificate";
     return nullptr;
   }
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!initialised) {
+  if (!common::curl_ready()) {
     if (error) *error = "cannot initialise libcurl";
     return nullptr;
   }
@@ -99,55 +58,32 @@ CollectorClient::~CollectorClient() {
 
 SendResult CollectorClient::send(const std::string& agent_id, uint64_t sequence, const std::string& body,
                                  std::chrono::milliseconds timeout, const std::atomic<bool>* abort) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  curl_easy_reset(curl);
-  std::string reply;
-  std::string authorization = "Authorization: Bearer " + endpoint_.token;
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/x-protobuf");
-  headers = curl_slist_append(headers, "Content-Encoding: deflate");
-  headers = curl_slist_append(headers, "Accept: application/x-protobuf");
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  if (!endpoint_.token.empty()) headers = curl_slist_append(headers, authorization.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, endpoint_.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(endpoint_.connect_timeout, timeout).count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(timeout.count(), 1)));
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, abort);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  // Loopback (the only place plain http may go) never through a proxy from http_proxy/ALL_PROXY: it would carry
-  // the bearer token in clear text off the host.
-  if (is_loopback_host(host_of(endpoint_.url))) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!endpoint_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
-  if (!endpoint_.cert_file.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
-  }
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  std::fill(authorization.begin(), authorization.end(), '\0');
+  common::HttpPost post;
+  post.url = endpoint_.url;
+  post.headers = {"Content-Type: application/x-protobuf", "Content-Encoding: deflate", "Accept: application/x-protobuf"};
+  if (!endpoint_.token.empty()) post.headers.push_back("Authorization: Bearer " + endpoint_.token);
+  post.body = &body;
+  post.ca_file = endpoint_.ca_file;
+  post.cert_file = endpoint_.cert_file;
+  post.key_file = endpoint_.key_file;
+  post.connect_timeout = endpoint_.connect_timeout;
+  post.timeout = timeout;
+  post.abort = abort;
+  post.max_reply_bytes = 1u << 20;  // an ack is tiny: refuse anything large
+  common::HttpPostResult reply = common::http_post(curl_, post);
+  for (auto& header : post.headers) std::fill(header.begin(), header.end(), '\0');
 
   SendResult result;
-  if (rc != CURLE_OK) {
-    result.message = std::string("transfer failed: ") + curl_easy_strerror(rc);
+  if (!reply.transferred) {
+    result.message = "transfer failed: " + reply.error;
     return result;
   }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.http_status);
+  result.http_status = reply.status;
   result.outcome = classify_status(result.http_status);
   result.message = "HTTP " + std::to_string(result.http_status);
   if (result.outcome != SendOutcome::kAcked) return result;
   credtrace::v1::IngestAck ack;
-  if (!ack.ParseFromString(reply) || ack.sequence() != sequence || ack.agent_id() != agent_id) {
+  if (!ack.ParseFromString(reply.reply) || ack.sequence() != sequence || ack.agent_id() != agent_id) {
     result.outcome = SendOutcome::kRetry;  // a proxy or a different server answered: the batch may not be stored
     result.message += " without a matching IngestAck";
     return result;
