@@ -5,6 +5,7 @@ alert and stored XSS payloads. Raw secrets appear in no reply, page, screenshot 
 import http.client
 import json
 import os
+import ssl
 import subprocess
 import time
 import unittest
@@ -130,6 +131,38 @@ class UiTest(unittest.TestCase):
         self.assertNotIn("http://", page.replace("http://www.w3.org", ""))
         self.assertNotIn("https://", page)
         self.assertEqual(self.http("GET", "/ui/app.js").headers["Content-Type"], "text/javascript; charset=utf-8")
+
+    def test_over_the_collectors_tls(self):
+        """With --tls-cert/--tls-key the UI is served over the same HTTPS listener; an https origin is the only
+        same-origin one."""
+        c = Collector(extra_args=["--ui"])
+        self.addCleanup(c.cleanup)
+        cert, key = os.path.join(c.dir, "cert.pem"), os.path.join(c.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        c.extra_args += ["--tls-cert", cert, "--tls-key", key]
+        c.start()
+        self.assertEqual(c.scheme, "https")
+        context = ssl.create_default_context(cafile=cert)
+
+        def https(method, path, body=None, headers=None):
+            conn = http.client.HTTPSConnection("127.0.0.1", c.port, timeout=30, context=context)
+            try:
+                conn.request(method, path, body=body, headers=headers or {})
+                return Reply(conn.getresponse())
+            finally:
+                conn.close()
+
+        origin = f"https://127.0.0.1:{c.port}"
+        self.assertEqual(https("POST", "/ui/login", ("token=" + READER_TOKEN).encode(),
+                               dict(FORM, Origin=f"http://127.0.0.1:{c.port}")).status, 403)  # not this origin
+        reply = https("POST", "/ui/login", ("token=" + READER_TOKEN).encode(), dict(FORM, Origin=origin))
+        self.assertEqual((reply.status, reply.headers["Location"]), (303, "/ui/"))
+        self.assertIn("Secure", reply.headers["Set-Cookie"].split("; "))
+        session = reply.headers["Set-Cookie"].split(";")[0]
+        self.assertEqual(https("GET", "/ui/", headers={"Cookie": session}).status, 200)
+        self.assertEqual(https("GET", "/v1/credentials", headers={"Cookie": session, "Origin": origin}).status, 200)
 
     def test_the_ui_is_off_unless_enabled(self):
         plain = Collector()

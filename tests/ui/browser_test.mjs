@@ -166,6 +166,8 @@ try {
   // Alerts: open one and follow its evidence to the credential.
   await go(page, "#/alerts");
   await shot(page, "06-alerts");
+  const kinds = await page.$eval('nav[aria-label="Alerts by kind"]', (nav) => nav.textContent);
+  await check("the alerts page counts alerts by kind", () => assert.match(kinds, /shared_key 1/));
   const alertLink = await page.$(`a[href="#/alert/${scenario.alert.id}"]`);
   await check("the alerts page lists the alert", () => assert.ok(alertLink));
   await alertLink.click();

@@ -494,6 +494,7 @@ async function viewAlerts(params) {
   const rows = page.alerts || [];
   return el("section", {},
     el("h1", {}, "Alerts"),
+    await alertKinds(params),
     filterForm("#/alerts", params, [["kind", "Kind"], ["type", "Credential type"], ["workload", "Workload"], ["fingerprint", "Fingerprint"]]),
     sortableTable("Alerts", [
       ["Kind", (a) => a.kind, (a) => link("#/alert/" + Number(a.id), text(a.kind))],
@@ -506,6 +507,22 @@ async function viewAlerts(params) {
       ["Evidence", (a) => a.evidence_total ?? 0, (a) => text(a.evidence_total)],
     ], rows, "No alert matches."),
     pager("#/alerts", params, page.next_cursor, rows.length));
+}
+
+// How many alerts of each kind (the 1,000 most recent), each a link to that kind's list.
+async function alertKinds(params) {
+  const recent = await api("/v1/alerts", {limit: 1000});
+  const counts = new Map();
+  for (const alert of recent.alerts || []) counts.set(alert.kind, (counts.get(alert.kind) || 0) + 1);
+  if (!counts.size) return null;
+  const base = Object.fromEntries(params.entries());
+  delete base.cursor;
+  return el("nav", {class: "kinds", "aria-label": "Alerts by kind"},
+    el("span", {class: "muted"}, recent.next_cursor ? "By kind (of the 1,000 most recent): " : "By kind: "),
+    [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([kind, n], i) => [
+      i ? " · " : "",
+      link(routeHref("#/alerts", {...base, kind}), kind + " " + n),
+    ]));
 }
 
 // One event by id: the newest event older than id + 1 (listings are newest first; the cursor is an id bound).
