@@ -43,6 +43,7 @@ class OtlpExportTest(unittest.TestCase):
         pat, key = fake_github_pat(), fake_openai_key()
         self.secrets += [pat, key]
         now = int(time.time()) - 60
+        self.event_seconds = now
         use = event("credential_use", POD, now, credential=credential(pat, "github_pat"),
                     sources=[{"kind": "env", "name": "GITHUB_TOKEN"}],
                     destination={"host": "api.github.com", "ip": "140.82.112.6", "port": 443, "tls": True,
@@ -88,7 +89,7 @@ class OtlpExportTest(unittest.TestCase):
         use = by_name["credtrace.credential_use"]
         self.assertEqual((use["severityNumber"], use["severityText"]), (9, "INFO"))
         self.assertEqual(by_name["credtrace.token_passthrough"]["severityText"], "WARN")
-        self.assertEqual(int(use["timeUnixNano"]) // 1_000_000_000, int(time.time()) - 60)
+        self.assertEqual(int(use["timeUnixNano"]), self.event_seconds * 1_000_000_000)
         resource = use["resource"]
         self.assertEqual(resource["service.name"], "credtrace-collector")
         self.assertEqual(resource["host.name"], "host-a")
