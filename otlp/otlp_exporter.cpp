@@ -193,7 +193,11 @@ void OtlpExporter::deliver(const std::vector<std::string>& encoded) {
       abort_.store(true);
       return;
     }
-    wake_.wait_for(lock, delay, [&] { return stopping_ && std::chrono::steady_clock::now() >= final_deadline_; });
+    // A stop's final deadline ends the wait (shutdown sets abort_ then): a retry delay never outlasts it.
+    if (wake_.wait_for(lock, delay, [&] { return abort_.load(); })) {
+      records_dropped_.fetch_add(events.size(), std::memory_order_relaxed);
+      return;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "otlp/otlp_exporter.h"
@@ -154,4 +155,28 @@ TEST(OtlpEndpoint, HeadersFileLinesAreNameValuePairs) {
   std::ofstream(path) << "Content-Type: text/plain\n";
   EXPECT_FALSE(otlp::read_headers_file(path, headers, &error));
   EXPECT_FALSE(otlp::read_headers_file(path + ".missing", headers, &error));
+}
+
+TEST(OtlpExporter, AStopEndsAtItsFinalDeadlineWhateverTheRetryDelay) {
+  otlp::OtlpOptions options;
+  options.endpoint = "http://127.0.0.1:9";  // nothing listens: every attempt fails at once
+  options.flush_interval = std::chrono::milliseconds(10);
+  options.retry_initial = std::chrono::milliseconds(20000);  // a long wait between attempts
+  options.retry_max = std::chrono::milliseconds(20000);
+  options.final_send_deadline = std::chrono::milliseconds(300);
+  std::string error;
+  auto exporter = otlp::OtlpExporter::start(options, &error);
+  ASSERT_TRUE(exporter) << error;
+  exporter->enqueue(use_event("api.example.com", ""));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (exporter->stats().send_failures == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(exporter->stats().send_failures, 1u);
+  const auto started = std::chrono::steady_clock::now();
+  exporter->shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+  const otlp::OtlpStats stats = exporter->stats();
+  EXPECT_EQ(stats.records_dropped, 1u);  // never sent: counted, not lost silently
+  EXPECT_EQ(stats.records_sent, 0u);
+  EXPECT_EQ(stats.queue_records, 0u);
 }
