@@ -128,10 +128,10 @@ void OtlpExporter::push(std::string encoded) {
 
 std::vector<std::string> OtlpExporter::next_batch() {
   std::unique_lock lock(mutex_);
+  wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });  // idle: no timer runs
+  // The oldest record waiting starts the flush interval: the batch fills until then, or until it is full.
   const auto deadline = std::chrono::steady_clock::now() + options_.flush_interval;
   wake_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= options_.batch_max_records; });
-  if (queue_.empty() && !stopping_)
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });  // idle: nothing to flush on a timer
   const size_t n = std::min(queue_.size(), options_.batch_max_records);
   std::vector<std::string> batch(std::make_move_iterator(queue_.begin()),
                                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
