@@ -121,14 +121,7 @@ cc::Status alert_config(const Flags& f, cc::AlertConfig& out) {
 bool otlp_options(const Flags& f, std::optional<credtrace::otlp::OtlpOptions>& out, std::string* error) {
   if (f.otlp_endpoint.empty()) return true;
   credtrace::otlp::OtlpOptions o;
-  if (credtrace::otlp::logs_url(f.otlp_endpoint, error).empty()) return false;
   o.endpoint = f.otlp_endpoint;
-  if (!f.otlp_headers_file.empty() && !credtrace::otlp::read_headers_file(f.otlp_headers_file, o.headers, error))
-    return false;
-  if (!f.otlp_ca_file.empty() && ::access(f.otlp_ca_file.c_str(), R_OK) != 0) {
-    *error = "cannot read otlp.ca_file " + f.otlp_ca_file;
-    return false;
-  }
   o.ca_file = f.otlp_ca_file;
   o.resource = {f.otlp_service_name, CREDTRACE_VERSION, ""};
   o.batch_max_records = f.otlp_batch_max_records;
@@ -137,8 +130,8 @@ bool otlp_options(const Flags& f, std::optional<credtrace::otlp::OtlpOptions>& o
   o.timeout = std::chrono::milliseconds(f.otlp_timeout_ms);
   o.retry_initial = std::chrono::milliseconds(f.otlp_retry_initial_ms);
   o.retry_max = std::chrono::milliseconds(f.otlp_retry_max_ms);
-  out = std::move(o);
-  return true;
+  out = credtrace::otlp::checked_options(std::move(o), f.otlp_headers_file, error);
+  return out.has_value();
 }
 
 std::string otlp_metrics_text(const credtrace::otlp::OtlpExporter* exporter) {
@@ -202,15 +195,15 @@ std::string auth_summary(const Flags& f, const cc::TokenSet& agents, const cc::T
 }
 
 // Everything that can be checked without opening the database or the port: the listen address and TLS files, agent
-// authentication and token files, the alert allowlist and the database URL's scheme. run() and --check-config use it.
+// authentication and token files, the alert allowlist, the OTLP export (`otlp`: its options, or none) and the
+// database URL's scheme. run() and --check-config use it.
 cc::Status check_settings(const Flags& f, cc::HttpServerOptions& http, cc::TokenSet& agents, cc::TokenSet& readers,
-                          cc::AlertConfig& alerts) {
+                          cc::AlertConfig& alerts, std::optional<credtrace::otlp::OtlpOptions>& otlp) {
   if (cc::Status s = server_options(f, http); !s.ok()) return s;
   if (cc::Status s = agent_auth(f, agents); !s.ok()) return s;
   if (!f.reader_tokens.empty())
     if (cc::Status s = cc::TokenSet::load(f.reader_tokens, readers); !s.ok()) return s;
   if (cc::Status s = alert_config(f, alerts); !s.ok()) return s;
-  std::optional<credtrace::otlp::OtlpOptions> otlp;
   std::string otlp_error;
   if (!otlp_options(f, otlp, &otlp_error)) return cc::Status::error(otlp_error);
   if (f.ui && f.reader_tokens.empty())
@@ -247,17 +240,17 @@ int run(const Flags& f) {
   cc::TokenSet agents, readers;
   std::unique_ptr<cc::Store> store;
   cc::StoreOptions store_options{f.db, static_cast<int>(f.threads), f.sqlite_synchronous == "full", {}};
-  if (cc::Status s = check_settings(f, http, agents, readers, store_options.alerts); !s.ok()) return fail(s);
+  std::optional<credtrace::otlp::OtlpOptions> otlp_settings;
+  if (cc::Status s = check_settings(f, http, agents, readers, store_options.alerts, otlp_settings); !s.ok())
+    return fail(s);
   if (cc::Status s = cc::open_store(store_options, store); !s.ok()) return fail(s);
 
   cc::Metrics metrics;
   cc::IngestService ingest(*store, metrics,
                            cc::IngestOptions{f.max_decompressed_bytes, {f.max_batch_events}, f.event_limits, f.threads});
-  std::optional<credtrace::otlp::OtlpOptions> otlp_settings;
-  std::string otlp_error;
-  otlp_options(f, otlp_settings, &otlp_error);  // checked in check_settings
   std::unique_ptr<credtrace::otlp::OtlpExporter> otlp;
   if (otlp_settings) {
+    std::string otlp_error;
     otlp = credtrace::otlp::OtlpExporter::start(std::move(*otlp_settings), &otlp_error);
     if (!otlp) return fail(cc::Status::error("OTLP export: " + otlp_error));
     ingest.export_to(otlp.get());
@@ -344,7 +337,8 @@ int main(int argc, char** argv) {
     cc::HttpServerOptions http;
     cc::TokenSet agents, readers;
     cc::AlertConfig alerts;
-    if (cc::Status s = check_settings(settings, http, agents, readers, alerts); !s.ok()) return fail(s);
+    std::optional<credtrace::otlp::OtlpOptions> otlp;
+    if (cc::Status s = check_settings(settings, http, agents, readers, alerts, otlp); !s.ok()) return fail(s);
     std::printf("%s: ok\n", config_path.empty() ? "flags" : config_path.c_str());
     return 0;
   }

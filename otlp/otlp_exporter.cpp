@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/common/http_post.h"
@@ -78,6 +79,16 @@ bool read_headers_file(const std::string& path, std::vector<std::string>& out, s
   }
   out = std::move(headers);
   return true;
+}
+
+std::optional<OtlpOptions> checked_options(OtlpOptions options, const std::string& headers_file, std::string* error) {
+  if (logs_url(options.endpoint, error).empty()) return std::nullopt;
+  if (!headers_file.empty() && !read_headers_file(headers_file, options.headers, error)) return std::nullopt;
+  if (!options.ca_file.empty() && ::access(options.ca_file.c_str(), R_OK) != 0) {
+    if (error) *error = "cannot read otlp.ca_file " + options.ca_file;
+    return std::nullopt;
+  }
+  return options;
 }
 
 std::unique_ptr<OtlpExporter> OtlpExporter::start(OtlpOptions options, std::string* error) {

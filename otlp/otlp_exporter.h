@@ -50,6 +50,10 @@ std::string logs_url(const std::string& configured, std::string* error);
 // Reads "Name: value" lines (blank lines and # comments skipped); false and *error when a line is not a header.
 bool read_headers_file(const std::string& path, std::vector<std::string>& out, std::string* error);
 
+// The agent's and the collector's otlp settings, checked once for both: the endpoint accepted (logs_url), the
+// headers file read into options.headers, the CA file readable. nullopt and *error when they cannot work.
+std::optional<OtlpOptions> checked_options(OtlpOptions options, const std::string& headers_file, std::string* error);
+
 class OtlpExporter {
  public:
   static std::unique_ptr<OtlpExporter> start(OtlpOptions options, std::string* error);

@@ -7,9 +7,7 @@ std::optional<otlp::OtlpOptions> otlp_options(const config::AgentConfig& config,
                                               const std::string& version, std::string* error) {
   const config::OtlpConfig& c = config.otlp;
   otlp::OtlpOptions o;
-  if (otlp::logs_url(c.endpoint, error).empty()) return std::nullopt;
   o.endpoint = c.endpoint;
-  if (!c.headers_file.empty() && !otlp::read_headers_file(c.headers_file, o.headers, error)) return std::nullopt;
   o.ca_file = c.ca_file;
   o.resource = {c.service_name, version, agent_id};
   o.batch_max_records = c.batch_max_records;
@@ -18,7 +16,7 @@ std::optional<otlp::OtlpOptions> otlp_options(const config::AgentConfig& config,
   o.timeout = std::chrono::milliseconds(c.timeout_ms);
   o.retry_initial = std::chrono::milliseconds(c.retry_initial_ms);
   o.retry_max = std::chrono::milliseconds(c.retry_max_ms);
-  return o;
+  return otlp::checked_options(std::move(o), c.headers_file, error);
 }
 
 void OtlpSink::report(credtrace::v1::AgentHealth& health) const {

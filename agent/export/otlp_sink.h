@@ -11,7 +11,8 @@
 
 namespace credtrace::exporter {
 
-// Exporter options from the otlp section (reads the headers file); nullopt and *error when they cannot work.
+// Exporter options from the otlp section (otlp::checked_options: endpoint, headers file, CA file); nullopt and *error
+// when they cannot work.
 std::optional<otlp::OtlpOptions> otlp_options(const config::AgentConfig& config, const std::string& agent_id,
                                               const std::string& version, std::string* error);
 
