@@ -291,6 +291,35 @@ std::vector<int32_t> list_pids(const std::string& proc_root) {
   return pids;
 }
 
+std::optional<std::vector<int32_t>> read_children(int32_t pid, const std::string& proc_root) {
+  const std::string tasks = proc_root + "/" + std::to_string(pid) + "/task";
+  std::unique_ptr<DIR, DirCloser> dir(::opendir(tasks.c_str()));
+  if (!dir) return std::nullopt;
+  std::vector<int32_t> children;
+  bool any_task = false;
+  while (const dirent* entry = ::readdir(dir.get())) {
+    if (!all_digits(entry->d_name)) continue;
+    any_task = true;
+    const std::string task = tasks + "/" + entry->d_name;
+    auto text = read_text(task + "/children", 1024 * 1024);
+    if (!text) {
+      if (::access(task.c_str(), F_OK) == 0 && ::access((task + "/children").c_str(), F_OK) != 0) return std::nullopt;
+      continue;  // the thread exited since the listing
+    }
+    std::string_view rest(*text);
+    while (!rest.empty()) {
+      size_t space = rest.find_first_of(" \n");
+      std::string_view word = rest.substr(0, space);
+      rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+      int32_t child = 0;
+      if (!word.empty() && parse_number(word, child)) children.push_back(child);
+    }
+  }
+  if (!any_task) return std::nullopt;
+  std::sort(children.begin(), children.end());
+  return children;
+}
+
 uint64_t boot_time_unix_ns() {
   timespec real{}, boot{};
   if (::clock_gettime(CLOCK_REALTIME, &real) == 0 && ::clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {

@@ -57,6 +57,11 @@ std::optional<uint64_t> read_start_time_ns(int32_t pid, const std::string& proc_
 // Numeric entries of the proc root, ascending.
 std::vector<int32_t> list_pids(const std::string& proc_root = "/proc");
 
+// The direct children of pid, from /proc/PID/task/*/children (every thread's; CONFIG_PROC_CHILDREN), ascending:
+// a few reads instead of every process's status. nullopt when a task has no such file (a kernel without it, a proc
+// root made by a test) or the process is gone: the caller then falls back to the ppid of every process.
+std::optional<std::vector<int32_t>> read_children(int32_t pid, const std::string& proc_root = "/proc");
+
 // Wall-clock time of boot in ns since the Unix epoch (CLOCK_REALTIME - CLOCK_BOOTTIME, else /proc/stat btime).
 uint64_t boot_time_unix_ns();
 

@@ -2,6 +2,8 @@
 // processes whose fork event was lost, and exits that were never delivered.
 #include <unistd.h>
 
+#include <optional>
+
 #include "identity/procfs.h"
 #include "tracking/proc_records.h"
 #include "tracking/process_tracker.h"
@@ -20,6 +22,8 @@ void ProcessTracker::scan_running_processes() {
     if (!record || record->argv.empty()) continue;  // gone, or a kernel thread (no argv)
     snapshot[record->pid] = std::move(*record);
   }
+  ChildrenIndex children;  // from the snapshot: no server start reads every process's status again
+  for (const auto& [pid, r] : snapshot) children[r.ppid].push_back(pid);
   std::map<uint32_t, discovery::Classification> verdicts;
   for (const auto& [pid, r] : snapshot) {
     auto c = discovery_.classify(r.argv, r.exe, {});
@@ -49,21 +53,45 @@ void ProcessTracker::scan_running_processes() {
       r.client_pid = parent->pid;
       if (c.identity.client.empty()) c.identity.client = program_name(parent->argv, parent->exe);
     }
-    start_server(std::move(r), c.identity);
+    start_server(std::move(r), c.identity, &children);
   }
 }
 
 // Children forked before the watch bit was set are not inherited in the kernel: find them in /proc.
-void ProcessTracker::watch_descendants_from_proc(uint32_t server_pid) {
-  std::map<uint32_t, std::vector<uint32_t>> children;
-  for (int32_t pid : identity::list_pids(config_.proc_root)) {
-    if (auto status = identity::read_status(pid, config_.proc_root)) children[status->ppid].push_back(pid);
+namespace {
+
+// parent pid -> its children, from every process's status (the fallback where /proc has no children files).
+ChildrenIndex children_from_every_status(const std::string& proc_root) {
+  ChildrenIndex children;
+  for (int32_t pid : identity::list_pids(proc_root)) {
+    if (auto status = identity::read_status(pid, proc_root))
+      children[static_cast<uint32_t>(status->ppid)].push_back(static_cast<uint32_t>(pid));
   }
+  return children;
+}
+
+}  // namespace
+
+// Each process's children from the index the caller has (the start scan's snapshot), else from /proc/PID/task/*/children,
+// else from every process's status (read once, on the first process without a children file).
+void ProcessTracker::watch_descendants_from_proc(uint32_t server_pid, const ChildrenIndex* known_children) {
+  std::optional<ChildrenIndex> every_status;
+  auto children_of = [&](uint32_t parent) -> std::vector<uint32_t> {
+    const ChildrenIndex* index = known_children ? known_children : every_status ? &*every_status : nullptr;
+    if (!index) {
+      if (auto listed = identity::read_children(static_cast<int32_t>(parent), config_.proc_root))
+        return {listed->begin(), listed->end()};
+      every_status = children_from_every_status(config_.proc_root);
+      index = &*every_status;
+    }
+    auto it = index->find(parent);
+    return it == index->end() ? std::vector<uint32_t>{} : it->second;
+  };
   std::vector<uint32_t> frontier = {server_pid};
   while (!frontier.empty()) {
     uint32_t parent = frontier.back();
     frontier.pop_back();
-    for (uint32_t child : children[parent]) {
+    for (uint32_t child : children_of(parent)) {
       frontier.push_back(child);
       const ProcessRecord* known = table_.find(child);
       if (known && (known->role == Role::descendant || known->role == Role::server)) continue;

@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "temp_dir.h"
@@ -186,6 +188,22 @@ TEST(ProcChild, SpawnedSleepIsReadable) {
   EXPECT_TRUE(std::binary_search(pids.begin(), pids.end(), child.pid()));
 }
 
+TEST(ProcChild, ChildrenListsSpawnedChildrenOfEveryThread) {
+  SleepChild first({"/bin/sleep", "5"}, {});
+  std::optional<SleepChild> from_thread;  // a child of another thread is listed in that thread's children file
+  std::thread([&] { from_thread.emplace(std::vector<std::string>{"/bin/sleep", "5"}, std::vector<std::string>{}); }).join();
+  ASSERT_GT(first.pid(), 0);
+  ASSERT_GT(from_thread->pid(), 0);
+  auto children = read_children(::getpid());
+  ASSERT_TRUE(children.has_value()) << "this kernel has CONFIG_PROC_CHILDREN";
+  EXPECT_TRUE(std::binary_search(children->begin(), children->end(), first.pid()));
+  EXPECT_TRUE(std::binary_search(children->begin(), children->end(), from_thread->pid()))
+      << "the spawning thread has exited: its children were reparented to the process, still listed";
+  auto none = read_children(first.pid());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(ProcChild, GoneProcessGivesEmptyResults) {
   pid_t pid = -1;
   {
@@ -200,6 +218,7 @@ TEST(ProcChild, GoneProcessGivesEmptyResults) {
   EXPECT_EQ(read_exe(pid), "");
   EXPECT_EQ(read_cwd(pid), "");
   EXPECT_EQ(read_cgroup_file(pid), "");
+  EXPECT_FALSE(read_children(pid).has_value());
 }
 
 TEST(FakeProc, StatCommWithParenthesesAndSpaces) {
@@ -249,6 +268,17 @@ TEST(FakeProc, StatusAndListing) {
   EXPECT_FALSE(read_status(200, root.path().string()).has_value()) << "no Pid line";
   EXPECT_EQ(list_pids(root.path().string()), (std::vector<int32_t>{100, 200}));
   EXPECT_TRUE(list_pids("/nonexistent/proc").empty());
+}
+
+TEST(FakeProc, ChildrenFilesOrTheirAbsence) {
+  TempDir root;
+  root.write("100/task/100/children", "300 200 ");
+  root.write("100/task/101/children", "400\n");
+  root.write("500/task/500/stat", "");  // a kernel without CONFIG_PROC_CHILDREN: the caller must fall back
+  root.write("600/status", "Pid:\t600\n");  // no task directory
+  EXPECT_EQ(read_children(100, root.path().string()), (std::vector<int32_t>{200, 300, 400}));
+  EXPECT_FALSE(read_children(500, root.path().string()).has_value());
+  EXPECT_FALSE(read_children(600, root.path().string()).has_value());
 }
 
 TEST(FakeProc, CmdlineAndEnvironCaps) {
