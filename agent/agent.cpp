@@ -243,6 +243,7 @@ int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::fu
     else log::info("metrics: http://" + config_.metrics.listen + "/metrics, readiness: /healthz");
   }
   emit_ready();
+  for (auto& sensor : sensors_) sensor->on_ready();
   probes_->set_hold_active(probes_->holding());  // from now on the loop continues what the kernel holds
   systemd_.ready(status_line());
   ready_ = true;

@@ -248,6 +248,9 @@ void apply_tls(const YAML::Node& node, TlsConfig& tls) {
       {"max_process_links", [&](const YAML::Node& n) {
          tls.max_process_links = read_u32(n, "tls.max_process_links", 16, 1u << 20);
        }},
+      {"start_attach_budget_ms", [&](const YAML::Node& n) {
+         tls.start_attach_budget_ms = read_u32(n, "tls.start_attach_budget_ms", 0, 60000);
+       }},
       {"hold_exec_until_attached", [&](const YAML::Node& n) {
          tls.hold_exec_until_attached = read_bool(n, "tls.hold_exec_until_attached");
        }},

@@ -84,6 +84,7 @@ enum class TlsUprobeMode {
 struct TlsConfig {
   TlsUprobeMode uprobe_mode = TlsUprobeMode::per_process;
   uint32_t max_process_links = 8000;    // per_process: uprobe links over all processes; beyond, refused and counted
+  uint32_t start_attach_budget_ms = 100;  // the start scan's inline TLS attaches; running processes past it: after ready
   bool hold_exec_until_attached = true;   // per_process: a watched exec is stopped until its uprobes are attached
 };
 

@@ -49,6 +49,8 @@ class Sensor : public kernel::RecordHandler, public tracking::ProcessObserver {
   virtual void start() {}
   // Every turn of the main loop, after the ring buffer was drained: the sensor's own sources and expiries.
   virtual void poll(Clock::time_point /*now*/) {}
+  // Once, right after agent_ready is out (the running processes were scanned).
+  virtual void on_ready() {}
   // At shutdown: whatever it still holds is reported.
   virtual void stop() {}
   // Its counters into agent_health (sensors map; failures as agent_errors).

@@ -105,6 +105,51 @@ class UprobeAttachE2E(AgentTestCase):
         self.assertEqual(ready["tls_uprobe_mode"], "per_process")
         self.assertTrue(any(p.startswith("uprobe:SSL_write@") and p.endswith(", per process")
                             for p in ready["probes"]), ready["probes"])
+        self.assertEqual(ready.get("tls_attach_pending", 0), 0)
+
+    def test_a_server_running_before_the_agent_past_the_start_budget_is_attached_after_ready(self):
+        """tls.start_attach_budget_ms: 0 defers every running process's TLS links to after agent_ready (on a host with
+        many running processes the ones past the budget are): agent_ready counts it pending, its mcp_server_start says
+        tls_coverage unknown (not examined yet), a tls_coverage event then reports it covered, and its next request
+        is a credential_use."""
+        token = self.secret(fake_github_pat)
+        go = os.path.join(self.dir, "go")
+        script = os.path.join(self.dir, "mcp-server-running")
+        with HttpsServer() as server:
+            with open(script, "w") as f:
+                f.write(f"""#!{sys.executable}
+import os, ssl, sys, time, urllib.request
+context = ssl.create_default_context(cafile={server.ca!r})
+print("mapped", flush=True)
+while not os.path.exists({go!r}):
+    time.sleep(0.05)
+request = urllib.request.Request("https://localhost:{server.port}/user",
+                                 headers={{"Authorization": "Bearer " + os.environ["GITHUB_TOKEN"]}})
+urllib.request.urlopen(request, context=context).read()
+print("sent", flush=True)
+time.sleep(30)
+""")
+            os.chmod(script, 0o755)
+            proc = subprocess.Popen([script], env=dict(base_env(), GITHUB_TOKEN=token), stdout=subprocess.PIPE,
+                                    text=True)
+            self.addCleanup(lambda: (proc.kill(), proc.wait(), proc.stdout.close()))
+            self.assertEqual(proc.stdout.readline().strip(), "mapped")
+            self.agent = Agent(extra_config="tls:\n  start_attach_budget_ms: 0\n").start()
+            ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+            self.assertGreaterEqual(ready.get("tls_attach_pending", 0), 1, ready)
+            start = self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                                        what="the running server's start")
+            self.assertEqual(start["mcp_server_start"]["tls_coverage"], "unknown", start["mcp_server_start"])
+            coverage = self.agent.wait_for(lambda e: e["type"] == "tls_coverage" and e["process"]["pid"] == proc.pid,
+                                           what="its coverage once attached after agent_ready")
+            self.assertEqual(coverage["tls_coverage"]["tls_coverage"], "covered", coverage["tls_coverage"])
+            with open(go, "w"):
+                pass
+            self.assertEqual(proc.stdout.readline().strip(), "sent")
+            self.assertEqual(self.caught([token]), [], "the deferred server's request was not seen")
+            sensors = self.latest_health()
+            self.assertGreaterEqual(int(sensors["tls_start_attach_deferred"]), 1)
+            self.assertEqual(int(sensors["tls_start_attach_pending"]), 0)
 
     def race(self, label, extra_config=""):
         """N curl and python children of a watched server, each making one request at once."""

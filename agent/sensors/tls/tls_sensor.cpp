@@ -52,6 +52,7 @@ TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers, PreloadCapt
       mcp_served_(context.mcp_calls, resolve_mcp_origin(context.tracker)),
       libraries_(context.uprobes, libraries_options(context.config), std::move(preload_captures)),
       coverage_(context_, libraries_),
+      start_attaches_(std::chrono::milliseconds(context.config.tls.start_attach_budget_ms)),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
                   context.config.credential_use.max_open_windows),
       bearers_(bearers) {
@@ -130,11 +131,13 @@ void TlsSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
 }
 
 void TlsSensor::on_joining(const process::ProcessRecord& record) {
+  if (!start_attaches_.attach_now(record.pid, Clock::now())) return;  // a running process past the start budget
   libraries_.attach_for_process(record.pid, record.exec_boot_ns);
 }
 
 // Libraries mapped since (ld.so's own at start are usually covered by on_joining already: once per process and file).
 void TlsSensor::on_attributed(const process::ProcessRecord& record, const tracking::TrackedServer& /*server*/) {
+  if (start_attaches_.queued(record.pid)) return;  // attached (and its coverage reported) after agent_ready
   libraries_.attach_for_process(record.pid);
   coverage_.check(record.pid);
 }
@@ -160,6 +163,7 @@ void TlsSensor::on_tls_data(const ct_tls_data_event& e) {
 }
 
 void TlsSensor::on_exit(uint32_t pid) {
+  start_attaches_.forget(pid);
   libraries_.release_process(pid);
   coverage_.forget_process(pid);
   emit_uses(uses_.forget_process(pid));  // held uses: address unknown
@@ -183,6 +187,11 @@ void TlsSensor::on_tls_free(const ct_tls_free_event& e) {
 }
 
 void TlsSensor::poll(Clock::time_point now) {
+  start_attaches_.drain(now, [this](uint32_t pid) {
+    if (!context_.tracker.attribute(pid).server) return;  // left its workload meanwhile
+    libraries_.attach_for_process(pid);
+    coverage_.check(pid);
+  });
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
   const uint64_t now_ns = boot_clock_ns();
   emit_uses(uses_.expire(now_ns));  // the ring was just drained
@@ -378,6 +387,9 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   const auto& tls = uses_.stats();
   sensors["tls_streams"] = tls.streams;
   sensors["tls_coverage_events"] = coverage_.events();
+  sensors["tls_start_attach_deferred"] = start_attaches_.deferred();  // running at start, past the start budget
+  sensors["tls_start_attach_pending"] = start_attaches_.pending();
+  sensors["tls_start_attach_drain_ms"] = static_cast<uint64_t>(start_attaches_.drain_time().count());
   sensors["http1_requests"] = tls.requests;  // over TLS and plain sockets
   sensors["tls_capture_gaps"] = tls.gaps;
   sensors["tls_unparsed_streams"] = tls.unsupported;
@@ -441,6 +453,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
 void TlsSensor::describe(credtrace::v1::AgentReady& ready) const {
   for (const auto& probe : libraries_.attached()) ready.add_probes("uprobe:" + probe);
   ready.set_tls_uprobe_mode(uprobe_mode_name(libraries_.mode()));
+  ready.set_tls_attach_pending(static_cast<uint32_t>(start_attaches_.pending()));
 }
 
 }  // namespace credtrace::sensors

@@ -13,6 +13,7 @@
 #include "sensors/sensor.h"
 #include "sensors/tls/audience_check.h"
 #include "sensors/tls/credential_use.h"
+#include "sensors/tls/start_attaches.h"
 #include "sensors/tls/tls_coverage_report.h"
 #include "sensors/tls/tls_libraries.h"
 #include "sensors/tls/use_aggregator.h"
@@ -28,7 +29,11 @@ class TlsSensor final : public Sensor {
   std::string_view name() const override { return "tls"; }
   std::vector<uint32_t> record_kinds() const override;
   void on_record(const void* data, size_t size) override;
-  void start() override { libraries_.start(); }
+  void start() override {
+    libraries_.start();
+    start_attaches_.begin(Clock::now());
+  }
+  void on_ready() override { start_attaches_.ready(Clock::now()); }
   // A watched process (exec, re-exec, server start): its TLS uprobes are attached now, before attribution completes.
   void on_joining(const process::ProcessRecord& record) override;
   void on_server_starting(const process::ProcessRecord& record, tracking::TrackedServer& server,
@@ -85,6 +90,7 @@ class TlsSensor final : public Sensor {
   CredentialUseSensor uses_;
   TlsLibraries libraries_;
   TlsCoverageReport coverage_;
+  StartAttaches start_attaches_;
   UseAggregator aggregator_;
   AudienceChecker audience_;
   Clock::time_point last_expiry_{};

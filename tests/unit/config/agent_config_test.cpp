@@ -110,6 +110,13 @@ TEST(AgentConfig, TlsUprobeMode) {
   r = load_config_text("tls:\n  max_process_links: 3\n", "t.yaml");
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.error.find("out of range"), std::string::npos) << r.error;
+  EXPECT_EQ(defaults.tls.start_attach_budget_ms, 100u);
+  r = load_config_text("tls:\n  start_attach_budget_ms: 0\n", "t.yaml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->tls.start_attach_budget_ms, 0u);
+  r = load_config_text("tls:\n  start_attach_budget_ms: 60001\n", "t.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.error.find("out of range"), std::string::npos) << r.error;
 }
 
 TEST(AgentConfig, OtlpExportIsOffByDefaultAndEveryKeyReachesItsSetting) {
