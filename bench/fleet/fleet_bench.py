@@ -806,6 +806,21 @@ def main():
                   f"mcp_servers_running {ready.get('mcp_servers_running')}, {b.events.starts_before_ready} "
                   f"mcp_server_start before it, tls_hold {ready.get('tls_hold')!r}")
             figure(f"agent_ready_{processes}_processes", stamped, "s", "<=1")
+            print(f"  tls_attach_pending at agent_ready: {ready.get('tls_attach_pending', 0)} (past "
+                  f"tls.start_attach_budget_ms: their links follow the event)")
+            drained = None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                m = b.metrics()
+                if sensor(m, "tls_start_attach_pending") == 0:
+                    drained = sensor(m, "tls_start_attach_drain_ms")
+                    break
+                time.sleep(0.2)
+            print(f"  deferred {sensor(m, 'tls_start_attach_deferred')}, attached "
+                  f"{'unknown' if drained is None else f'{drained / 1000:.3f} s'} after agent_ready; links "
+                  f"{sensor(m, 'tls_uprobe_process_links')}")
+            figure(f"tls_links_of_{processes}_running_attached_after_ready", None if drained is None else drained / 1000,
+                   "s", "-", "each pid-filtered registration visits every process mapping libssl: O(N) each")
             time.sleep(5)
             b.events.poll()
             coverage_line(b, fleet.live_pids(), "running clients (found by the start scan)")
