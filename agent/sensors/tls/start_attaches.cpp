@@ -3,14 +3,13 @@
 
 namespace credtrace::sensors {
 
-void StartAttaches::begin(Clock::time_point now) {
-  starting_ = true;
-  deadline_ = now + start_budget_;
-}
+void StartAttaches::begin() { starting_ = true; }
 
 bool StartAttaches::attach_now(uint32_t pid, Clock::time_point now) {
   if (queued_.count(pid)) return false;
-  if (!starting_ || ready_ || now < deadline_) return true;
+  if (!starting_ || ready_) return true;
+  if (!deadline_) deadline_ = now + start_budget_;  // the budget runs from the first running process's attach
+  if (now < *deadline_) return true;
   queued_.insert(pid);
   order_.push_back(pid);
   ++deferred_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace credtrace::sensors {
@@ -24,8 +25,8 @@ class StartAttaches {
   explicit StartAttaches(std::chrono::milliseconds start_budget, std::chrono::milliseconds slice = kSlice)
       : start_budget_(start_budget), slice_(slice) {}
 
-  // The start scan begins: attaches are inline until now + start_budget, queued after it.
-  void begin(Clock::time_point now);
+  // The start scan begins: attaches are inline for start_budget from the first one, queued after it.
+  void begin();
   // Whether pid's attach should happen now; false once it is queued (a queued pid stays queued until drained).
   bool attach_now(uint32_t pid, Clock::time_point now);
   bool queued(uint32_t pid) const { return queued_.count(pid) != 0; }
@@ -45,7 +46,8 @@ class StartAttaches {
  private:
   std::chrono::milliseconds start_budget_, slice_;
   bool starting_ = false, ready_ = false;
-  Clock::time_point deadline_{}, ready_at_{};
+  std::optional<Clock::time_point> deadline_;
+  Clock::time_point ready_at_{};
   std::deque<uint32_t> order_;
   std::set<uint32_t> queued_;
   uint64_t deferred_ = 0, attached_after_ready_ = 0;

@@ -31,7 +31,7 @@ class TlsSensor final : public Sensor {
   void on_record(const void* data, size_t size) override;
   void start() override {
     libraries_.start();
-    start_attaches_.begin(Clock::now());
+    start_attaches_.begin();
   }
   void on_ready() override { start_attaches_.ready(Clock::now()); }
   // A watched process (exec, re-exec, server start): its TLS uprobes are attached now, before attribution completes.

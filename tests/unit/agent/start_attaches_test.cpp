@@ -16,7 +16,8 @@ TEST(StartAttaches, InlineWithinTheBudgetQueuedAfterItDrainedInOrderAfterReady) 
   StartAttaches queue(milliseconds(100));
   const auto t0 = Clock::now();
   EXPECT_TRUE(queue.attach_now(1, t0)) << "before the start scan: every attach is inline";
-  queue.begin(t0);
+  queue.begin();
+  EXPECT_TRUE(queue.attach_now(7, t0)) << "the budget runs from the first attach of the start scan";
   EXPECT_TRUE(queue.attach_now(2, t0 + milliseconds(99)));
   EXPECT_FALSE(queue.attach_now(3, t0 + milliseconds(100)));
   EXPECT_FALSE(queue.attach_now(4, t0 + milliseconds(150)));
@@ -44,7 +45,7 @@ TEST(StartAttaches, InlineWithinTheBudgetQueuedAfterItDrainedInOrderAfterReady) 
 TEST(StartAttaches, AZeroBudgetQueuesEveryRunningProcessAndASliceBoundsEachTurn) {
   StartAttaches queue(milliseconds(0), milliseconds(0));
   const auto t0 = Clock::now();
-  queue.begin(t0);
+  queue.begin();
   for (uint32_t pid = 10; pid < 13; ++pid) EXPECT_FALSE(queue.attach_now(pid, t0));
   queue.ready(t0);
   std::vector<uint32_t> attached;
