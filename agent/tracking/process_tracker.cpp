@@ -243,8 +243,7 @@ void ProcessTracker::on_stdin(const ct_stdin_event& e) {
   }
 }
 
-void ProcessTracker::start_server(ProcessRecord record, discovery::McpIdentity identity,
-                                  const ChildrenIndex* known_children) {
+void ProcessTracker::start_server(ProcessRecord record, discovery::McpIdentity identity) {
   record.role = Role::server;
   record.server_pid = record.pid;
   const ProcessRecord& stored = table_.upsert(record);
@@ -265,7 +264,7 @@ void ProcessTracker::start_server(ProcessRecord record, discovery::McpIdentity i
   *event.mutable_mcp_server_start() = std::move(start);
   sink_.write(event);
   for (auto* observer : observers_) observer->on_attributed(stored, server);
-  watch_descendants_from_proc(stored.pid, known_children);
+  watch_descendants_from_proc(stored.pid);
 }
 
 void ProcessTracker::attach_descendant(ProcessRecord record, uint32_t server_pid) {

@@ -21,7 +21,7 @@
 
 namespace credtrace::tracking {
 
-// parent pid -> its children's pids (a /proc snapshot's, built once for many lookups).
+// parent pid -> its children's pids (from every process's status in /proc).
 using ChildrenIndex = std::map<uint32_t, std::vector<uint32_t>>;
 
 class ProcessTracker final : public kernel::RecordHandler {
@@ -74,8 +74,7 @@ class ProcessTracker final : public kernel::RecordHandler {
   void classify_exec(process::ProcessRecord record, uint32_t flags);
   bool unwatch(uint32_t pid, uint64_t start_boottime_ns);
   void watch(const process::ProcessRecord& record);
-  void start_server(process::ProcessRecord record, discovery::McpIdentity identity,
-                    const ChildrenIndex* known_children = nullptr);
+  void start_server(process::ProcessRecord record, discovery::McpIdentity identity);
   void attach_descendant(process::ProcessRecord record, uint32_t server_pid);
   void add_client(process::ProcessRecord record);
   void add_client_project(const std::string& dir);
@@ -83,7 +82,7 @@ class ProcessTracker final : public kernel::RecordHandler {
   void add_exec_prefilter_name(const std::string& name, bool wrapper);
 
   // /proc recovery (proc_recovery.cpp).
-  void watch_descendants_from_proc(uint32_t server_pid, const ChildrenIndex* known_children = nullptr);
+  void watch_descendants_from_proc(uint32_t server_pid);
   uint32_t server_ancestor_in_proc(uint32_t pid) const;
   const process::ProcessRecord* adopt_from_proc(uint32_t pid);
   void forget_missed_exit(uint32_t pid);
