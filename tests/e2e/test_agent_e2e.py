@@ -210,6 +210,52 @@ class AgentE2E(unittest.TestCase):
             server.wait()
         agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == server.pid, what="exit")
 
+    def test_child_forked_before_the_agent_started_is_watched_with_its_tls(self):
+        """A server running before the agent has a child it forked without exec: the start scan finds it in
+        /proc (its children files, read after the server's watch), watches it and attaches its TLS links, so the
+        child's later HTTPS request is a credential_use of the server's workload, in the child's name."""
+        from tls_server import HttpsServer
+        token = self.secret(fake_github_pat)
+        go = tempfile.mktemp(prefix="credtrace-go-")
+        self.addCleanup(lambda: os.path.exists(go) and os.unlink(go))
+        with HttpsServer() as server:
+            body = f"""import os, ssl, sys, time, urllib.request
+context = ssl.create_default_context(cafile={server.ca!r})
+child = os.fork()
+if child == 0:
+    while not os.path.exists({go!r}):
+        time.sleep(0.05)
+    request = urllib.request.Request("https://localhost:{server.port}/user",
+                                     headers={{"Authorization": "Bearer " + os.environ["GITHUB_TOKEN"]}})
+    urllib.request.urlopen(request, context=context).read()
+    os._exit(0)
+print(child, flush=True)
+os.waitpid(child, 0)
+"""
+            script = os.path.join(tempfile.mkdtemp(prefix="credtrace-fork-"), "mcp-server-forked")
+            with open(script, "w") as f:
+                f.write(f"#!/usr/bin/env python3\n{body}")
+            os.chmod(script, 0o755)
+            proc = subprocess.Popen([script], env=dict(base_env(), GITHUB_TOKEN=token), stdout=subprocess.PIPE,
+                                    text=True)
+            try:
+                child = int(proc.stdout.readline())
+                agent = self.start_agent()
+                start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
+                                       what="the running server's start")
+                agent.wait_for(lambda e: e["type"] == "agent_ready", what="agent_ready")
+                with open(go, "w"):
+                    pass
+                self.assertEqual(proc.wait(timeout=30), 0)
+                use = agent.wait_for(lambda e: e["type"] == "credential_use"
+                                     and e["credential"]["fingerprint"] == fingerprint(token), what="the child's use")
+                self.assertEqual(use["process"]["pid"], child)
+                self.assertEqual(use["workload"]["id"], start["workload"]["id"])
+            finally:
+                proc.kill()
+                proc.wait()
+                proc.stdout.close()
+
     def native_tool(self, name):
         """A native executable (a copy of /bin/sleep) under the given file name."""
         path = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), name)
