@@ -37,6 +37,7 @@ const char* drop_reason_name(uint32_t reason) {
     case CT_DROP_READ_UNMATCHED: return "read_unmatched";
     case CT_DROP_PAIRING_AMBIGUOUS: return "tls_pairing_ambiguous";
     case CT_DROP_RATE_LIMITED: return "rate_limited";
+    case CT_DROP_HOLD_LAPSED: return "hold_lapsed";
     default: return "unknown";
   }
 }

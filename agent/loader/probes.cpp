@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -85,35 +86,16 @@ std::unique_ptr<Probes> Probes::start(const ProbeOptions& options, EventHandler 
     return nullptr;
   }
   if (hold) probes->pin_ledger();  // the hold itself starts with the agent's loop (set_hold_active)
-  probes->ring_.reset(ring_buffer__new(bpf_map__fd(probes->skel_->maps.events), &Probes::on_sample, probes.get(), nullptr));
-  if (!probes->ring_) {
-    *error = std::string("cannot open ring buffer: ") + std::strerror(errno);
-    return nullptr;
-  }
+  probes->ring_ = RingReader::open(bpf_map__fd(probes->skel_->maps.events), options.ringbuf_bytes, error);
+  if (!probes->ring_) return nullptr;
   probes->ring_size_ = options.ringbuf_bytes;
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  void* pages = mmap(nullptr, 2 * page, PROT_READ, MAP_SHARED, bpf_map__fd(probes->skel_->maps.events), 0);
-  if (pages != MAP_FAILED) {  // without it the fill reads 0 (only a gauge is lost)
-    probes->ring_positions_.pages = pages;
-    probes->ring_positions_.page_size = page;
-  }
   return probes;
-}
-
-Probes::RingPositions::~RingPositions() {
-  if (pages) munmap(pages, 2 * page_size);
 }
 
 Probes::RingFill Probes::ring_fill() const {
   RingFill fill;
   fill.size_bytes = ring_size_;
-  if (!ring_positions_.pages) return fill;
-  const auto* consumer = static_cast<const uint64_t*>(ring_positions_.pages);
-  const auto* producer = reinterpret_cast<const uint64_t*>(static_cast<const char*>(ring_positions_.pages) +
-                                                           ring_positions_.page_size);
-  const uint64_t consumed = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
-  const uint64_t produced = __atomic_load_n(producer, __ATOMIC_ACQUIRE);
-  fill.used_bytes = produced > consumed ? produced - consumed : 0;
+  fill.used_bytes = ring_->used_bytes();
   return fill;
 }
 
@@ -208,24 +190,18 @@ void Probes::forget_held(uint32_t tgid) {
 }
 
 void Probes::SkeletonDeleter::operator()(struct ::ct_probes* skel) const { ct_probes__destroy(skel); }
-void Probes::RingDeleter::operator()(struct ::ring_buffer* ring) const { ring_buffer__free(ring); }
 void Probes::LinkDeleter::operator()(struct ::bpf_link* link) const { bpf_link__destroy(link); }
 
-int Probes::on_sample(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<Probes*>(ctx);
-  self->handler_(data, size);
-  ++self->handled_;
-  return 0;
+void Probes::on_sample(void* ctx, const void* data, size_t size) {
+  static_cast<Probes*>(ctx)->handler_(data, size);
 }
 
 int Probes::poll(int timeout_ms) {
-  handled_ = 0;
-  int rc = ring_buffer__poll(ring_.get(), timeout_ms);
-  if (rc < 0 && rc != -EINTR) return rc;
+  if (hold_lease_on_) renew_hold_lease();
+  const int waited = ring_->poll(timeout_ms, &Probes::on_sample, this);
+  if (waited < 0) return waited;
   // Submits without wake-up are only seen by draining.
-  rc = ring_buffer__consume(ring_.get());
-  if (rc < 0 && rc != -EINTR) return rc;
-  return handled_;
+  return waited + ring_->consume(&Probes::on_sample, this);
 }
 
 namespace {
@@ -396,9 +372,36 @@ std::unique_ptr<kernel::UprobeLink> Probes::attach_uprobe(TlsProbe probe, const 
   return std::make_unique<BpfUprobeLink>(link, uprobes_alive_, closer_);
 }
 
+namespace {
+
+uint64_t boot_clock_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);  // bpf_ktime_get_boot_ns's clock
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+}
+
+}  // namespace
+
 void Probes::set_hold_active(bool active) {
-  uint32_t zero = 0, value = active ? 1 : 0;
-  bpf_map__update_elem(skel_->maps.hold_active, &zero, sizeof(zero), &value, sizeof(value), BPF_ANY);
+  hold_lease_on_ = active;
+  hold_lease_renewed_ns_ = 0;
+  if (active) {
+    renew_hold_lease();
+    return;
+  }
+  uint32_t zero = 0;
+  uint64_t lease_until = 0;
+  bpf_map__update_elem(skel_->maps.hold_active, &zero, sizeof(zero), &lease_until, sizeof(lease_until), BPF_ANY);
+}
+
+void Probes::renew_hold_lease() {
+  const uint64_t now = boot_clock_now_ns();
+  constexpr uint64_t kRenewalNs = std::chrono::nanoseconds(kHoldLeaseRenewal).count();
+  if (hold_lease_renewed_ns_ && now - hold_lease_renewed_ns_ < kRenewalNs) return;
+  uint32_t zero = 0;
+  const uint64_t lease_until = now + static_cast<uint64_t>(std::chrono::nanoseconds(kHoldLease).count());
+  if (bpf_map__update_elem(skel_->maps.hold_active, &zero, sizeof(zero), &lease_until, sizeof(lease_until), BPF_ANY) == 0)
+    hold_lease_renewed_ns_ = now;
 }
 
 void Probes::stop_socket_capture(uint32_t tgid, uint32_t fd) {

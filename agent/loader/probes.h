@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,10 +12,10 @@
 #include "events.h"
 #include "kernel/kernel_control.h"
 #include "loader/held_processes.h"
+#include "loader/ring_reader.h"
 
 struct ct_probes;  // bpftool skeleton of bpf/credtrace.bpf.c
 namespace credtrace::loader { class LinkCloser; }
-struct ring_buffer;
 struct bpf_link;
 
 namespace credtrace::loader {
@@ -64,8 +65,13 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   };
   RingFill ring_fill() const;
   // Whether the kernel stops watched execs (with hold_watched_execs and the ledger pinned: holding()): switched on
-  // by the agent when its loop starts, off before its last drain, so every held process is continued.
+  // by the agent when its loop starts, off before its last drain, so every held process is continued. On, it is a
+  // lease: a boot-clock deadline kHoldLease ahead, renewed by poll() at most every kHoldLeaseRenewal. An agent that
+  // stops polling (killed, stopped, stalled) lets it lapse: the kernel then stops no more processes (counted as
+  // drops.hold_lapsed), so what a dead agent leaves held is bounded to the execs of its last seconds.
   void set_hold_active(bool active);
+  static constexpr std::chrono::milliseconds kHoldLease{5000};
+  static constexpr std::chrono::milliseconds kHoldLeaseRenewal{1000};
   // The agent continued a held process (or is about to): its ledger entry is removed first.
   void forget_held(uint32_t tgid);
   // "on (ledger PATH)", "off", or why it is off ("off: cannot mount bpffs …"); plus what an earlier agent left held.
@@ -91,30 +97,20 @@ class Probes final : public kernel::WatchControl, public kernel::UprobeAttacher 
   bool pin_ledger();
   uint64_t task_sets(uint32_t tgid) const;
   bool update_task_sets(uint32_t tgid, uint64_t add, uint64_t remove);
-  static int on_sample(void* ctx, void* data, size_t size);
+  static void on_sample(void* ctx, const void* data, size_t size);
 
   struct SkeletonDeleter { void operator()(struct ::ct_probes* skel) const; };
-  struct RingDeleter { void operator()(struct ::ring_buffer* ring) const; };
   struct LinkDeleter { void operator()(struct ::bpf_link* link) const; };
-  // The ring's consumer and producer position pages, mapped read-only a second time (libbpf 1.1 has no query).
-  struct RingPositions {
-    void* pages = nullptr;
-    size_t page_size = 0;
-    RingPositions() = default;
-    RingPositions(const RingPositions&) = delete;
-    RingPositions& operator=(const RingPositions&) = delete;
-    ~RingPositions();
-  };
-
   // Declared so that destruction runs ring, links, then skeleton.
   std::unique_ptr<struct ::ct_probes, SkeletonDeleter> skel_;
   std::vector<std::unique_ptr<struct ::bpf_link, LinkDeleter>> links_;
-  std::unique_ptr<struct ::ring_buffer, RingDeleter> ring_;
-  RingPositions ring_positions_;
+  std::unique_ptr<RingReader> ring_;
   uint64_t ring_size_ = 0;
   EventHandler handler_;
   std::vector<std::string> attached_;
-  int handled_ = 0;
+  void renew_hold_lease();
+  bool hold_lease_on_ = false;
+  uint64_t hold_lease_renewed_ns_ = 0;  // boot clock
   std::string hold_status_ = "off";
   std::string pending_ledger_path_;  // where the ledger goes (the hold prepared)
   std::string ledger_path_;          // set while the ledger is pinned

@@ -2,7 +2,9 @@
 // processes whose fork event was lost, and exits that were never delivered.
 #include <unistd.h>
 
+#include <map>
 #include <optional>
+#include <vector>
 
 #include "identity/procfs.h"
 #include "tracking/proc_records.h"
@@ -56,6 +58,9 @@ void ProcessTracker::scan_running_processes() {
 }
 
 namespace {
+
+// parent pid -> its children's pids.
+using ChildrenIndex = std::map<uint32_t, std::vector<uint32_t>>;
 
 // parent pid -> its children, from every process's status (the fallback where /proc has no children files).
 ChildrenIndex children_from_every_status(const std::string& proc_root) {

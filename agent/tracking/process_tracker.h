@@ -21,9 +21,6 @@
 
 namespace credtrace::tracking {
 
-// parent pid -> its children's pids (from every process's status in /proc).
-using ChildrenIndex = std::map<uint32_t, std::vector<uint32_t>>;
-
 class ProcessTracker final : public kernel::RecordHandler {
  public:
   ProcessTracker(const config::AgentConfig& config, kernel::WatchControl& kernel, exporter::EventSink& sink,

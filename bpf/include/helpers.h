@@ -157,15 +157,19 @@ static __always_inline __u64 ct_wakeup_flags(bool urgent) {
 static __always_inline void ct_submit(void *e, bool urgent) { bpf_ringbuf_submit(e, ct_wakeup_flags(urgent)); }
 
 /* tls.hold_exec_until_attached: stops the current process (SIGSTOP, delivered on its way back to user space) while
- * the agent is there to continue it, unless it has a controlling terminal; true when it was stopped. It is listed in
+ * the agent is there to continue it (its hold lease runs), unless it has a controlling terminal; true when it was stopped. It is listed in
  * held_processes first (no room: not stopped, counted), so an agent that dies before continuing it leaves a trace its
  * successor acts on. Call only with the record that reports it reserved. */
 #define CT_SIGSTOP 19
 static __always_inline bool ct_hold_current(void) {
   if (!hold_watched_execs) return false;
   __u32 zero = 0;
-  __u32 *active = bpf_map_lookup_elem(&hold_active, &zero);
-  if (!active || !*active) return false;
+  __u64 *lease_until = bpf_map_lookup_elem(&hold_active, &zero);
+  if (!lease_until || !*lease_until) return false;
+  if (bpf_ktime_get_boot_ns() >= *lease_until) {  /* the agent stopped renewing it: dead or stalled */
+    ct_count_drop(CT_DROP_HOLD_LAPSED);
+    return false;
+  }
   struct task_struct *task = bpf_get_current_task_btf();
   /* A process with a controlling terminal may be a job-control shell's child: that shell would see the stop as its
    * job's (a "Stopped" job, the terminal taken back). Such a process races its uprobes instead. */

@@ -69,13 +69,14 @@ struct {
   __type(value, __u64);
 } last_wakeup_ns SEC(".maps") __weak;
 
-/* [0] != 0 while the agent continues held processes (hold_watched_execs): cleared by the agent before its last drain
- * at stop, so no process is stopped that it would never continue. */
+/* [0]: the hold lease, a boot-clock deadline (ns) until which the agent is there to continue held processes
+ * (hold_watched_execs). The agent renews it while its loop runs and writes 0 before its last drain at stop; an agent
+ * that dies or stalls lets it lapse, so the kernel stops no process for long that no agent would continue. */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, __u32);
+  __type(value, __u64);
 } hold_active SEC(".maps") __weak;
 
 /* The processes the kernel stopped for the agent (tgid → start time since boot, ns), pinned in bpffs by the agent:

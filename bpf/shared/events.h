@@ -61,7 +61,9 @@ enum ct_drop_reason {
                                * probes attached): its plaintext is not captured */
   CT_DROP_RATE_LIMITED = 6, /* the process used up its capture budget for this window
                              * (probes.max_captures_per_process_per_second): its flood cannot fill the shared ring */
-  CT_DROP_REASON_MAX = 7,
+  CT_DROP_HOLD_LAPSED = 7,  /* a watched exec or library map was not held: the agent's hold lease had lapsed (the agent
+                             * stopped renewing it: killed or stalled), so its first TLS calls race the attach */
+  CT_DROP_REASON_MAX = 8,
 };
 
 /* Execs the kernel did not report (not drops: the prefilter's decision), counted so the choice is visible. */

@@ -241,6 +241,56 @@ time.sleep(30)
         self.assertEqual(self.agent.stop(), 0)
         self.assertFalse(os.path.exists(ledger), "the old ledger was not removed")
 
+    def test_hold_lapses_while_the_agent_stalls(self):
+        """The hold is a lease the agent renews while its loop runs: an agent paused (SIGSTOP) longer than the lease
+        (5 s) holds nothing more (a watched exec runs on, counted as drops.hold_lapsed), so a dead or stalled agent
+        cannot leave the host's later execs stopped; resumed, it holds again."""
+        token = self.secret(fake_github_pat)
+        out = os.path.join(self.dir, "out")
+        script = os.path.join(self.dir, "mcp-server-lapse")
+        # (the cat is not the script's last command: dash would exec it without a fork)
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\nsleep 7\ncat /etc/hostname > {out}\nexit 0\n")
+        os.chmod(script, 0o755)
+        self.agent = Agent().start()
+        ready = self.agent.wait_for(lambda e: e["type"] == "agent_ready")["agent_ready"]
+        self.assertTrue(ready["tls_hold"].startswith("on"), ready["tls_hold"])
+        server = subprocess.Popen([script], env=dict(base_env(), GITHUB_TOKEN=token))
+        self.addCleanup(server.kill)
+        self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == server.pid,
+                            what="the server's start")
+        deadline = time.time() + 3
+        sleeping = None
+        while time.time() < deadline and sleeping is None:
+            sleeping = next((pid for pid in children_of(server.pid)
+                             if process_name(pid) == "sleep" and process_state(pid) == "S"), None)
+            time.sleep(0.02)
+        self.assertIsNotNone(sleeping, "the server's sleep was not continued by the agent")
+        self.agent.proc.send_signal(signal.SIGSTOP)  # from now on nothing renews the lease
+        try:
+            # The cat execs ~7 s after the sleep began: past the lease, it is not held and the server ends.
+            self.assertEqual(server.wait(timeout=20), 0, "a watched exec was held by a stalled agent's lapsed lease")
+            self.assertTrue(os.path.exists(out))
+        finally:
+            self.agent.proc.send_signal(signal.SIGCONT)
+        health = self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                                     and int(e["agent_health"]["drops"].get("hold_lapsed", 0)) >= 1,
+                                     timeout=15, what="drops.hold_lapsed")["agent_health"]
+        self.assertGreaterEqual(int(health["drops"]["hold_lapsed"]), 1)
+        # Resumed, the agent renews the lease: the next watched exec is held again (and continued).
+        held_before = int(health["sensors"].get("tls_execs_held", 0))
+        again = os.path.join(self.dir, "mcp-server-again")
+        with open(again, "w") as f:
+            f.write(f"#!/bin/sh\ncat /etc/hostname > {out}.2\nexit 0\n")
+        os.chmod(again, 0o755)
+        self.assertEqual(subprocess.run([again], env=base_env(), timeout=20).returncode, 0)
+        self.assertTrue(os.path.exists(out + ".2"))
+        self.agent.wait_for(lambda e: e["type"] == "agent_health"
+                            and int(e["agent_health"]["sensors"].get("tls_execs_held", 0)) > held_before,
+                            timeout=15, what="a hold after the agent resumed")
+        self.assertEqual(self.agent.stop(), 0)
+        self.assertNotIn(token.encode(), self.agent.all_output(), "a raw secret reached the agent's output or log")
+
     def test_library_loaded_later_from_an_unknown_place(self):
         """Python children load a copy of libssl (LD_LIBRARY_PATH) at `import ssl`: only the kernel's lib_map
         record tells the agent of that file; with the hold (the process stopped at the map until attached) each
