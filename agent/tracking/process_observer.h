@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "credtrace/v1/events.pb.h"
@@ -15,7 +16,9 @@ namespace credtrace::tracking {
 struct TrackedServer {
   uint32_t pid = 0;
   discovery::McpIdentity identity;
-  credtrace::v1::Workload workload;
+  // Shared with what sensors keep of the server (one copy per server, not per process and sensor); updated in place
+  // (its TLS coverage) on the agent's thread, so every holder reports the current one.
+  std::shared_ptr<credtrace::v1::Workload> workload = std::make_shared<credtrace::v1::Workload>();
   credtrace::v1::Process process;  // as seen at start: /proc is gone by exit
 };
 

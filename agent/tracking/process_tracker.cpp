@@ -186,7 +186,7 @@ void ProcessTracker::on_exit(const ct_exit_event& e) {
   if (!record) return;
   if (record->role == Role::server) {
     if (auto it = servers_.find(record->pid); it != servers_.end()) {
-      auto event = events_.about("mcp_server_exit", it->second.process, it->second.workload);
+      auto event = events_.about("mcp_server_exit", it->second.process, *it->second.workload);
       describe_exit(e, record->start_boottime_ns, *event.mutable_mcp_server_exit());
       sink_.write(event);
     }
@@ -257,10 +257,10 @@ void ProcessTracker::start_server(ProcessRecord record, discovery::McpIdentity i
   server.pid = stored.pid;
   server.identity = std::move(identity);
   server.process = process_view(stored);
-  server.workload = workloads_.workload_of_server(stored, server.identity);
+  server.workload = std::make_shared<credtrace::v1::Workload>(workloads_.workload_of_server(stored, server.identity));
   credtrace::v1::McpServerStart start;
   for (auto* observer : observers_) observer->on_server_starting(stored, server, start);
-  auto event = events_.about("mcp_server_start", server.process, server.workload);
+  auto event = events_.about("mcp_server_start", server.process, *server.workload);
   *event.mutable_mcp_server_start() = std::move(start);
   sink_.write(event);
   for (auto* observer : observers_) observer->on_attributed(stored, server);
@@ -292,7 +292,7 @@ void ProcessTracker::watch(const ProcessRecord& record) {
 
 credtrace::v1::Workload* ProcessTracker::server_workload(uint32_t server_pid) {
   auto it = servers_.find(server_pid);
-  return it == servers_.end() ? nullptr : &it->second.workload;
+  return it == servers_.end() ? nullptr : it->second.workload.get();
 }
 
 Attribution ProcessTracker::attribute(uint32_t pid) {

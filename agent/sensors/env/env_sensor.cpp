@@ -48,7 +48,7 @@ void EnvSensor::on_attributed(const process::ProcessRecord& record, const tracki
     source.set_kind("env");
     source.set_name(secret.name);
     context_.registry.add_workload_source(server.pid, secret.credential.fingerprint(), source);
-    auto event = context_.events.about("secret_exposure", context_.tracker.process_view(record), server.workload);
+    auto event = context_.events.about("secret_exposure", context_.tracker.process_view(record), *server.workload);
     *event.mutable_source() = source;
     *event.mutable_credential() = secret.credential;
     event.mutable_secret_exposure()->set_matched_name(secret.matched_name);

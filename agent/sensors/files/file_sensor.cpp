@@ -34,7 +34,7 @@ void FileSensor::on_record(const void* data, size_t /*size*/) {
   const auto& e = *static_cast<const ct_file_open_event*>(data);
   tracking::Attribution who = context_.tracker.attribute(e.hdr.tgid);
   if (!who.server) return;  // not (or no longer) attributed to a workload: nothing to link it to
-  auto read = reads_.on_open(e, who.server->workload.id());
+  auto read = reads_.on_open(e, who.server->workload->id());
   if (read) emit(*read, *who.record, *who.server);
 }
 
@@ -45,7 +45,7 @@ void FileSensor::emit(FileRead& read, const process::ProcessRecord& record, cons
     scan.findings.clear();
     return;
   }
-  auto base = context_.events.about("secret_read", context_.tracker.process_view(record), server.workload);
+  auto base = context_.events.about("secret_read", context_.tracker.process_view(record), *server.workload);
   base.mutable_source()->set_kind("file");
   base.mutable_source()->set_path(scan.path);
   auto* detail = base.mutable_secret_read();

@@ -170,14 +170,14 @@ credtrace::v1::ToolCallRef McpCalls::ref_of(const Session& session, const protoc
 
 void McpCalls::emit_secret_in_tool_io(Session& session, protocols::Side from, const protocols::CallRef& call,
                                       const std::string& direction, credtrace::v1::Credential credential) {
-  auto event = deps_.events.about("secret_in_tool_io", session.origin.process, session.origin.workload);
+  auto event = deps_.events.about("secret_in_tool_io", session.origin.process, *session.origin.workload);
   const credtrace::v1::ToolCallRef ref = ref_of(session, call);
   if (from == protocols::Side::kServer) {
     remember_carried(session, ref, credential.fingerprint(), direction);
   } else if (direction == "arguments") {
     credtrace::v1::ToolCallLink link;
     *link.mutable_call() = ref;
-    check_relay(credential, session.origin.server_pid, session.origin.process, session.origin.workload,
+    check_relay(credential, session.origin.server_pid, session.origin.process, *session.origin.workload,
                 "tool_arguments", link, nullptr);
   }
   const std::string fingerprint = credential.fingerprint();
@@ -196,7 +196,7 @@ void McpCalls::emit_secret_in_tool_io(Session& session, protocols::Side from, co
 void McpCalls::remember_carried(const Session& session, const credtrace::v1::ToolCallRef& call,
                                 const std::string& fingerprint, const std::string& direction) {
   auto [it, inserted] = carried_.insert_or_assign(
-      fingerprint, Carried{call, session.origin.workload.id(), server_name_of(session), session.origin.server_pid,
+      fingerprint, Carried{call, session.origin.workload->id(), server_name_of(session), session.origin.server_pid,
                            direction, unix_now_ns()});
   (void)it;
   if (!inserted) return;
@@ -247,11 +247,11 @@ McpCalls::Session* McpCalls::session_of_server(uint32_t server_pid) {
 
 std::string McpCalls::server_name_of(const Session& session) const {
   const std::string& named = session.calls->session().server_name;
-  return !named.empty() ? exported(named) : session.origin.workload.mcp().server_name();
+  return !named.empty() ? exported(named) : session.origin.workload->mcp().server_name();
 }
 
 void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
-  auto event = deps_.events.about("mcp_tool_call", session.origin.process, session.origin.workload);
+  auto event = deps_.events.about("mcp_tool_call", session.origin.process, *session.origin.workload);
   auto* detail = event.mutable_mcp_tool_call();
   auto flight = session.in_flight.find({call.requester, call.id});
   bool answer_maybe_lost = false;
@@ -296,7 +296,7 @@ void McpCalls::on_call(Session& session, const protocols::ToolCall& call) {
 
 void McpCalls::emit_session(Session& session) {
   const protocols::SessionInfo& info = session.calls->session();
-  auto event = deps_.events.about("mcp_session", session.origin.process, session.origin.workload);
+  auto event = deps_.events.about("mcp_session", session.origin.process, *session.origin.workload);
   auto* detail = event.mutable_mcp_session();
   detail->set_transport(session.origin.transport);
   detail->set_side(session.origin.side);
@@ -317,7 +317,7 @@ void McpCalls::emit_session(Session& session) {
 void McpCalls::emit_tools(Session& session) {
   const auto& hashes = session.calls->tool_hashes();
   if (hashes.empty()) return;
-  const std::string owner = session.origin.workload.id() + "\x1f" + session.calls->session().server_name;
+  const std::string owner = session.origin.workload->id() + "\x1f" + session.calls->session().server_name;
   if (!known_tools_.count(owner) && known_tools_.size() >= kMaxToolOwners) return void(++tool_owners_not_kept_);
   auto& known = known_tools_[owner];
   const int64_t now = unix_now_ns();
@@ -329,7 +329,7 @@ void McpCalls::emit_tools(Session& session) {
     } else if (it->second.sha256 != sha256) {
       differs = true;
       if (it->second.session_id != session.session_id) {
-        auto event = deps_.events.about("mcp_tool_changed", session.origin.process, session.origin.workload);
+        auto event = deps_.events.about("mcp_tool_changed", session.origin.process, *session.origin.workload);
         auto* changed = event.mutable_mcp_tool_changed();
         changed->set_tool(exported(tool));
         changed->set_previous_sha256(it->second.sha256);
@@ -345,7 +345,7 @@ void McpCalls::emit_tools(Session& session) {
     known[tool] = KnownTool{sha256, session.session_id, now};
   }
   if (!differs) return;
-  auto event = deps_.events.about("mcp_tools", session.origin.process, session.origin.workload);
+  auto event = deps_.events.about("mcp_tools", session.origin.process, *session.origin.workload);
   auto* tools = event.mutable_mcp_tools();
   tools->set_session_id(session.session_id);
   for (const auto& [tool, sha256] : hashes) {
@@ -407,7 +407,7 @@ credtrace::v1::ToolCallLink McpCalls::link_downstream(uint32_t server_pid, const
     const credtrace::v1::Process no_process;
     const credtrace::v1::Workload no_workload;
     const auto& who = process ? *process : session ? session->origin.process : no_process;
-    const auto& what = workload ? *workload : session ? session->origin.workload : no_workload;
+    const auto& what = workload ? *workload : session ? *session->origin.workload : no_workload;
     check_relay(use.credential(), server_pid, who, what, "credential_use", link, &use);
   }
   return link;

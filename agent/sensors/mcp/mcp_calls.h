@@ -28,7 +28,8 @@ struct McpSessionOrigin {
   uint32_t server_pid = 0;   // the server's root process when the server is on this host (0 when not)
   std::string session_id;    // Mcp-Session-Id; "" for stdio (the book makes one)
   credtrace::v1::Process process;    // the process the messages were seen in
-  credtrace::v1::Workload workload;  // its workload
+  // its workload (shared with the process tracker's server: one copy per server)
+  std::shared_ptr<const credtrace::v1::Workload> workload = std::make_shared<const credtrace::v1::Workload>();
 };
 
 // A caller-chosen key naming one session for as long as it lasts: "stdio:<pid>:<inode>", "http:<pid>:<session>".

@@ -175,7 +175,7 @@ PreloadSensor::Member& PreloadSensor::remember(const process::ProcessRecord& rec
   Member& member = members_[record.pid];
   member.server_pid = server.pid;
   member.start_boottime_ns = record.start_boottime_ns;
-  member.process = context_.tracker.process_view(record);
+  member.process = std::make_shared<const credtrace::v1::Process>(context_.tracker.process_view(record));
   member.workload = server.workload;
   member.comm = record.comm;
   return member;
@@ -289,7 +289,7 @@ void PreloadSensor::report_read(uint32_t /*pid*/, const Member& member, const Fi
   source.set_kind("env");
   source.set_name(read.name);
   context_.registry.add_workload_source(member.server_pid, read.credential.fingerprint(), source);
-  auto event = context_.events.about("secret_env_read", member.process, member.workload);
+  auto event = context_.events.about("secret_env_read", *member.process, *member.workload);
   *event.mutable_credential() = read.credential;
   *event.mutable_source() = source;
   auto* detail = event.mutable_secret_env_read();
@@ -327,7 +327,7 @@ void PreloadSensor::release(uint32_t pid) {
   drain(pid, p, UINT64_MAX, mono_ns());
   auto member = members_.find(pid);
   if (member != members_.end() && p.decision == Decision::watched) {
-    const auto& args = member->second.process.args();
+    const auto& args = member->second.process->args();
     const bool launcher = passes_environment_on(std::vector<std::string>(args.begin(), args.end()));
     for (const auto& [name, credential] : p.reported) {
       auto early = p.reads_not_in_table.find(name);
@@ -419,7 +419,7 @@ void PreloadSensor::settle_member(uint32_t pid, Member& member) {
                                                         "through credtrace run)");
     return;
   }
-  const std::vector<std::string> args(member.process.args().begin(), member.process.args().end());
+  const std::vector<std::string> args(member.process->args().begin(), member.process->args().end());
   for (size_t i = 0; i < images.size(); ++i) {
     if (is_shell(images[i]) && (i + 1 < images.size() || shell_reads_nothing(args))) continue;
     if (auto why = env_reads_unobservable(images[i])) return usage_.not_observable(member.server_pid, pid, who + ": " + *why);
@@ -445,7 +445,7 @@ void PreloadSensor::emit_usage(uint32_t server_pid) {
   auto server = servers_.find(server_pid);
   std::optional<credtrace::v1::EnvSecretUsage> usage = usage_.finish(server_pid);
   if (usage && server != servers_.end()) {
-    auto event = context_.events.about("env_secret_usage", server->second.first, server->second.second);
+    auto event = context_.events.about("env_secret_usage", *server->second.first, *server->second.second);
     *event.mutable_env_secret_usage() = std::move(*usage);
     context_.sink.write(event);
     ++usage_reports_;

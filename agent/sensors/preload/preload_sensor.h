@@ -55,8 +55,8 @@ class PreloadSensor final : public Sensor {
   struct Member {
     uint32_t server_pid = 0;
     uint64_t start_boottime_ns = 0;
-    credtrace::v1::Process process;
-    credtrace::v1::Workload workload;
+    std::shared_ptr<const credtrace::v1::Process> process;    // never null once remembered
+    std::shared_ptr<const credtrace::v1::Workload> workload;  // its server's, shared with the tracker
     std::string comm;
     bool exited = false;
   };
@@ -111,7 +111,9 @@ class PreloadSensor final : public Sensor {
   std::string listen_error_;
   std::map<uint32_t, Preloaded> processes_;
   std::map<uint32_t, Member> members_;          // processes of servers, by pid
-  std::map<uint32_t, std::pair<credtrace::v1::Process, credtrace::v1::Workload>> servers_;  // for their summaries
+  // for their summaries: the server process's view and its workload (shared with its member and the tracker)
+  std::map<uint32_t, std::pair<std::shared_ptr<const credtrace::v1::Process>, std::shared_ptr<const credtrace::v1::Workload>>>
+      servers_;
   std::map<uint32_t, std::vector<std::string>> images_;  // executables the preload registered per pid, in order
   Clock::time_point last_liveness_{};
   std::map<uint32_t, uint64_t> expected_;  // pid → when its LD_PRELOAD was seen naming the library (mono ns)

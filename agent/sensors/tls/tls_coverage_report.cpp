@@ -47,7 +47,7 @@ void TlsCoverageReport::on_server_starting(uint32_t pid, tracking::TrackedServer
   start.set_tls_coverage(summary_of(pid, entries));
   reported_[pid] = signature_of(entries);
   by_server_.erase(pid);  // a new server instance on this pid
-  merge_into_workload(pid, pid, entries, server.workload);
+  merge_into_workload(pid, pid, entries, *server.workload);
 }
 
 std::string TlsCoverageReport::summary_of(uint32_t pid, const std::vector<TlsCoverageEntry>& entries) const {

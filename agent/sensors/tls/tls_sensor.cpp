@@ -231,17 +231,17 @@ void TlsSensor::emit_use(CredentialUse& use) {
   };
   credtrace::v1::ToolCallLink link;
   if (context_.mcp_calls.wants_downstream(who.server->pid, credential.fingerprint(), made_ns(use)))
-    link = link_use(use, credential, who.server->pid, process_view(), who.server->workload);
+    link = link_use(use, credential, who.server->pid, process_view(), *who.server->workload);
   check_audience(credential, use, who, link);
   check_passthrough(who, credential, use, link);
   const std::string call_key = UseAggregator::call_key_of(link);
-  if (aggregator_.count_repeat({.workload_id = who.server->workload.id(), .fingerprint = credential.fingerprint(),
+  if (aggregator_.count_repeat({.workload_id = who.server->workload->id(), .fingerprint = credential.fingerprint(),
                                 .host = use.host, .ip = use.ip, .port = use.port,
                                 .address_source = use.address_source, .carrier = use.credential.carrier,
                                 .call_key = call_key},
                                UseAggregator::Clock::now()))
     return;  // a repeat in an open window: counted, reported when the window closes
-  auto event = context_.events.about("credential_use", process_view(), who.server->workload);
+  auto event = context_.events.about("credential_use", process_view(), *who.server->workload);
   *event.mutable_credential() = credential;
   event.mutable_credential_use()->set_sensor(use.sensor);
   if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = std::move(link);
@@ -299,7 +299,7 @@ void TlsSensor::check_passthrough(const tracking::Attribution& who, const credtr
   if (!passthroughs_reported_.insert(once).second) return;
   ++passthroughs_;
   auto event =
-      context_.events.about("token_passthrough", context_.tracker.process_view(*who.record), who.server->workload);
+      context_.events.about("token_passthrough", context_.tracker.process_view(*who.record), *who.server->workload);
   *event.mutable_credential() = credential;
   fill_destination(use, event);
   if (link.has_call() || link.ambiguous()) *event.mutable_tool_call() = link;
@@ -324,7 +324,7 @@ void TlsSensor::emit_issued(IssuedCredential& issued) {
   source.set_path((issued.tls ? "https://" : "http://") + issued.host + issued.path);
   // A token endpoint that hands out the same token again: one source, one report.
   if (!context_.registry.add_workload_source(who.server->pid, credential.fingerprint(), source)) return;
-  auto event = context_.events.about("secret_exposure", context_.tracker.process_view(*who.record), who.server->workload);
+  auto event = context_.events.about("secret_exposure", context_.tracker.process_view(*who.record), *who.server->workload);
   *event.mutable_source() = source;
   *event.mutable_credential() = credential;
   event.mutable_secret_exposure()->set_matched_value(true);
@@ -342,7 +342,7 @@ void TlsSensor::check_audience(const credtrace::v1::Credential& credential, cons
   std::optional<std::string> host =
       audience_.check(aud, credential.fingerprint(), use.host, use.sni, use.host_source == kHostFromIp);
   if (!host) return;
-  auto event = context_.events.about("audience_mismatch", context_.tracker.process_view(*who.record), who.server->workload);
+  auto event = context_.events.about("audience_mismatch", context_.tracker.process_view(*who.record), *who.server->workload);
   *event.mutable_credential() = credential;
   context_.registry.add_sources_to(who.server->pid, credential.fingerprint(), event);
   fill_destination(use, event);
@@ -361,7 +361,7 @@ void TlsSensor::emit_token_exchanges(std::vector<ObservedTokenExchange> exchange
 void TlsSensor::emit_token_exchange(ObservedTokenExchange& exchange) {
   tracking::Attribution who = context_.tracker.attribute(exchange.pid);
   if (!who.record || !who.server) return count_error("token_exchange_unknown_workload");  // raw values: wiped
-  auto event = context_.events.about("token_exchange", context_.tracker.process_view(*who.record), who.server->workload);
+  auto event = context_.events.about("token_exchange", context_.tracker.process_view(*who.record), *who.server->workload);
   const std::vector<credtrace::v1::Credential> issued = describe_exchange(exchange, context_.fingerprinter, event);
   const credtrace::v1::Source source = token_exchange_source(event);
   for (const auto& credential : issued) {

@@ -40,8 +40,10 @@ class McpCallsTest : public ::testing::Test {
     origin.transport = "stdio";
     origin.side = "server";
     origin.server_pid = server_pid;
-    origin.workload.set_id(workload_id);
-    origin.workload.mutable_mcp()->set_server_name("github");
+    auto workload = std::make_shared<credtrace::v1::Workload>();
+    workload->set_id(workload_id);
+    workload->mutable_mcp()->set_server_name("github");
+    origin.workload = std::move(workload);
     calls_.open_session(key, origin);
   }
 

@@ -140,7 +140,7 @@ TEST_F(TrackerTest, ServerByNameIsWatchedReportedAndItsChildrenJoinItsWorkload) 
   EXPECT_EQ(child->server_pid, 100u);
   tracking::Attribution who = tracker_.attribute(101);
   ASSERT_NE(who.server, nullptr);
-  EXPECT_EQ(who.server->workload.id(), start.workload().id());
+  EXPECT_EQ(who.server->workload->id(), start.workload().id());
   EXPECT_EQ(notes_.seen, (std::vector<std::string>{"watch 100", "joining 100", "attributed 100 to 100",
                                                    "joining 101", "attributed 101 to 100"}));
 }
