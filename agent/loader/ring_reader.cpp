@@ -93,9 +93,22 @@ RingReader::~RingReader() {
   if (consumer_page_) munmap(consumer_page_, page_size_);
 }
 
+// Drains until the ring is empty, as libbpf does (records keep arriving while the handler runs: under a storm, one
+// call per record batch would leave the agent's loop turning, each turn's other work per few records), but at most
+// one ring's worth per call, so that the loop (the hold lease, health) gets its turn.
 int RingReader::consume(RingRecords::Handler handler, void* ctx) {
-  const uint64_t produced = __atomic_load_n(static_cast<const uint64_t*>(producer_area_), __ATOMIC_ACQUIRE);
-  return static_cast<int>(records_->drain(produced, handler, ctx));
+  const auto* producer = static_cast<const uint64_t*>(producer_area_);
+  const auto* consumer = static_cast<const uint64_t*>(consumer_page_);
+  const uint64_t first = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
+  size_t handed = 0;
+  for (;;) {
+    const uint64_t produced = __atomic_load_n(producer, __ATOMIC_ACQUIRE);
+    if (produced == __atomic_load_n(consumer, __ATOMIC_ACQUIRE)) break;
+    handed += records_->drain(produced, handler, ctx);
+    const uint64_t reached = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
+    if (reached < produced || reached - first >= size_) break;  // a record still being written, or a lap done
+  }
+  return static_cast<int>(handed);
 }
 
 int RingReader::poll(int timeout_ms, RingRecords::Handler handler, void* ctx) {

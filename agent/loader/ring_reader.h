@@ -47,7 +47,8 @@ class RingReader {
   // Waits up to timeout_ms (0: not at all) for the kernel's wake-up, then drains what is committed. Returns the
   // records handed over, or -errno when the wait failed (EINTR is not a failure: 0).
   int poll(int timeout_ms, RingRecords::Handler handler, void* ctx);
-  // Drains what is committed now (submits without wake-up are only seen this way).
+  // Drains what is committed, and what is committed meanwhile, up to one ring's worth (submits without wake-up are
+  // only seen this way).
   int consume(RingRecords::Handler handler, void* ctx);
   // Bytes reserved by the kernel and not consumed yet.
   uint64_t used_bytes() const;
