@@ -162,10 +162,13 @@ void McpHttpServerSensor::on_server_forgotten(uint32_t server_pid) {
 
 void McpHttpServerSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  const uint64_t now_ns = boot_clock_ns();
-  streams_.expire_idle(now_ns);
-  sessions_.expire(now_ns);
+  expire_idle(boot_clock_ns());
   last_expiry_ = now;
+}
+
+void McpHttpServerSensor::expire_idle(uint64_t boot_now_ns) {
+  streams_.expire_idle(boot_now_ns);
+  sessions_.expire(boot_now_ns);
 }
 
 void McpHttpServerSensor::stop() {

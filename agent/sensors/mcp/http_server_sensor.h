@@ -28,7 +28,9 @@ class McpHttpServerSensor final : public Sensor {
   void on_record(const void* data, size_t size) override;
   void on_exit(uint32_t pid) override;
   void on_server_forgotten(uint32_t server_pid) override;
-  void poll(Clock::time_point now) override;
+  void poll(Clock::time_point now) override;  // once a second: expire_idle(boot clock)
+  // Ends the connections and sessions idle at boot_now_ns (boot clock, the records' clock).
+  void expire_idle(uint64_t boot_now_ns);
   void stop() override;
   void report(credtrace::v1::AgentHealth& health) const override;
 
