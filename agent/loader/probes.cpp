@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <ctime>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -26,6 +25,7 @@
 #include "loader/filesystems.h"
 #include "loader/held_processes.h"
 #include "log.h"
+#include "sensors/tls/credential_use.h"
 
 namespace credtrace::loader {
 namespace {
@@ -198,10 +198,8 @@ void Probes::on_sample(void* ctx, const void* data, size_t size) {
 
 int Probes::poll(int timeout_ms) {
   if (hold_lease_on_) renew_hold_lease();
-  const int waited = ring_->poll(timeout_ms, &Probes::on_sample, this);
-  if (waited < 0) return waited;
-  // Submits without wake-up are only seen by draining.
-  return waited + ring_->consume(&Probes::on_sample, this);
+  // Drains whether or not the kernel woke it: submits without wake-up are only seen that way.
+  return ring_->poll(timeout_ms, &Probes::on_sample, this);
 }
 
 namespace {
@@ -372,16 +370,6 @@ std::unique_ptr<kernel::UprobeLink> Probes::attach_uprobe(TlsProbe probe, const 
   return std::make_unique<BpfUprobeLink>(link, uprobes_alive_, closer_);
 }
 
-namespace {
-
-uint64_t boot_clock_now_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_BOOTTIME, &now);  // bpf_ktime_get_boot_ns's clock
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-}
-
-}  // namespace
-
 void Probes::set_hold_active(bool active) {
   hold_lease_on_ = active;
   hold_lease_renewed_ns_ = 0;
@@ -395,7 +383,7 @@ void Probes::set_hold_active(bool active) {
 }
 
 void Probes::renew_hold_lease() {
-  const uint64_t now = boot_clock_now_ns();
+  const uint64_t now = sensors::boot_clock_ns();  // bpf_ktime_get_boot_ns's clock
   constexpr uint64_t kRenewalNs = std::chrono::nanoseconds(kHoldLeaseRenewal).count();
   if (hold_lease_renewed_ns_ && now - hold_lease_renewed_ns_ < kRenewalNs) return;
   uint32_t zero = 0;
