@@ -26,13 +26,14 @@ static __always_inline __s64 ct_go_conn_fd(__u64 conn) {
 }
 
 /* This write's ciphertext is the next TLS record on the conn's socket, whichever thread writes it: noted under the
- * socket when the fd read from the *Conn is one the process connected (else false: the thread's note pairs it, as for
- * OpenSSL; a socket connected before the watch is listed at that pairing, so later writes are noted here). */
+ * socket when the fd read from the *Conn is one the process connected, or a TCP socket it connected before the watch
+ * (its peer is listed here, at the Write: the goroutine may resume on another thread before its write(2), as when the
+ * Write runs the handshake). Else false: the thread's note pairs it, as for OpenSSL. */
 static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num, __u64 now) {
   __s64 fd = ct_go_conn_fd(conn);
   if (fd < 0) return false;
   __u64 key = ct_socket_key((__u64)fd);
-  if (!bpf_map_lookup_elem(&connected_sockets, &key)) return false;
+  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer((__u64)fd)) return false;
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
   if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
   struct ct_ssl_write_pending pending = ct_pending_write(conn, num, CT_GO_FIRST_RECORD_MIN, now);

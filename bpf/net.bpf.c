@@ -2,11 +2,6 @@
  * TCP connections they accept, plain HTTP written to and read from those sockets, and which socket carries each SSL's
  * ciphertext. (read() itself is hooked once, in stdio.bpf.c, which calls the socket capture of include/sockets.h.) */
 #include "include/sockets.h"
-#include <bpf/bpf_endian.h>
-
-
-#define CT_AF_INET 2
-#define CT_AF_INET6 10
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int ct_enter_connect(struct trace_event_raw_sys_enter *ctx) {
@@ -103,42 +98,6 @@ static __always_inline void ct_emit_tls_socket(__u64 ssl, __u64 fd, __u32 record
   e->fd = (__u32)fd;
   e->record_len = record_len;
   ct_submit(e, false);
-}
-
-/* The peer of a TCP socket this process connected before it was watched (a server's keep-alive connection made at its
- * start, a Go server probed after its first call): reported as a connect event flagged CT_FLAG_PEER and listed as
- * connected, so its TLS stream gets a destination. false when fd is not an IPv4/IPv6 TCP socket with a peer, or one
- * accepted while watched. (One accepted before the watch cannot be told from a connected one: its peer, a client, is
- * reported as the destination of what the process writes on it.) */
-static __always_inline bool ct_note_socket_peer(__u64 fd) {
-  __u64 key = ct_socket_key(fd);
-  __u8 *kind = bpf_map_lookup_elem(&plain_sockets, &key);
-  if (kind && *kind == CT_SOCKET_ACCEPTED) return false;  /* its peer is a client, not a destination */
-  struct file *file = ct_fd_file(bpf_get_current_task_btf(), (__u32)fd);
-  if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CT_SOCKFS_MAGIC) return false;
-  struct socket *sock = BPF_CORE_READ(file, private_data);
-  struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
-  if (!sk || BPF_CORE_READ(sock, type) != SOCK_STREAM) return false;
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  __u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-  if ((family != CT_AF_INET && family != CT_AF_INET6) || port == 0) return false;
-  struct ct_connect_event *e = ct_reserve_in_budget(CT_EVENT_CONNECT, sizeof(*e));
-  if (!e) return false;
-  ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED | CT_FLAG_PEER);
-  e->fd = (__u32)fd;
-  e->family = family;
-  e->port = port;
-  __builtin_memset(e->addr, 0, sizeof(e->addr));
-  if (family == CT_AF_INET) {
-    __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-    __builtin_memcpy(e->addr, &daddr, 4);
-  } else {
-    BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-  }
-  ct_submit(e, false);
-  __u8 one = 1;
-  if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
-  return true;
 }
 
 /* The record of `pending`'s write when this socket write carries it to a socket the process connected (0: it does

@@ -1,12 +1,53 @@
-/* Plain socket capture shared by the probes whose hooks see socket calls: the key of a captured socket, what its
- * bytes travel as, gathered buffers, and reads (noted at entry, captured at exit when the byte count is known). */
+/* Sockets as the probes that see socket calls or TLS writes know them: the key of a socket, the peer of one connected
+ * before the watch, and plain capture (what a captured socket's bytes travel as, gathered buffers, and reads: noted at
+ * entry, captured at exit when the byte count is known). */
 #ifndef CREDTRACE_BPF_SOCKETS_H
 #define CREDTRACE_BPF_SOCKETS_H
 
 #include "helpers.h"
+#include <bpf/bpf_endian.h>
+
+#define CT_AF_INET 2
+#define CT_AF_INET6 10
 
 /* The key of a captured socket: the process (tgid, the upper half of pid_tgid) and the fd. */
 static __always_inline __u64 ct_socket_key(__u64 fd) { return (bpf_get_current_pid_tgid() >> 32 << 32) | (__u32)fd; }
+
+/* The peer of a TCP socket this process connected before it was watched (a server's keep-alive connection made at its
+ * start, a Go server probed after its first call): reported as a connect event flagged CT_FLAG_PEER and listed as
+ * connected, so its TLS stream gets a destination. false when fd is not an IPv4/IPv6 TCP socket with a peer, or one
+ * accepted while watched. (One accepted before the watch cannot be told from a connected one: its peer, a client, is
+ * reported as the destination of what the process writes on it.) */
+static __always_inline bool ct_note_socket_peer(__u64 fd) {
+  __u64 key = ct_socket_key(fd);
+  __u8 *kind = bpf_map_lookup_elem(&plain_sockets, &key);
+  if (kind && *kind == CT_SOCKET_ACCEPTED) return false;  /* its peer is a client, not a destination */
+  struct file *file = ct_fd_file(bpf_get_current_task_btf(), (__u32)fd);
+  if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CT_SOCKFS_MAGIC) return false;
+  struct socket *sock = BPF_CORE_READ(file, private_data);
+  struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+  if (!sk || BPF_CORE_READ(sock, type) != SOCK_STREAM) return false;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  if ((family != CT_AF_INET && family != CT_AF_INET6) || port == 0) return false;
+  struct ct_connect_event *e = ct_reserve_in_budget(CT_EVENT_CONNECT, sizeof(*e));
+  if (!e) return false;
+  ct_fill_header(&e->hdr, CT_EVENT_CONNECT, CT_FLAG_WATCHED | CT_FLAG_PEER);
+  e->fd = (__u32)fd;
+  e->family = family;
+  e->port = port;
+  __builtin_memset(e->addr, 0, sizeof(e->addr));
+  if (family == CT_AF_INET) {
+    __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(e->addr, &daddr, 4);
+  } else {
+    BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+  }
+  ct_submit(e, false);
+  __u8 one = 1;
+  if (bpf_map_update_elem(&connected_sockets, &key, &one, BPF_ANY) != 0) ct_count_drop(CT_DROP_MAP_FULL);
+  return true;
+}
 
 /* The record kind a captured socket's bytes travel as, or 0 when the socket is not captured. */
 static __always_inline __u32 ct_captured_socket_type(__u64 fd) {

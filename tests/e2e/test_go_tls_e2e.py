@@ -6,6 +6,7 @@ HPACK). The real Nomad MCP server from npm (Go 1.26, as shipped and stripped her
 token is seen in its tool call. The raw token appears in no output, and every program exits 0: probing never harms
 it."""
 import os
+import socket
 import shutil
 import subprocess
 import unittest
@@ -141,6 +142,47 @@ class GoTls(AgentTestCase):
             destination = use["destination"]
             self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
                              ("127.0.0.1", server.port, "connect"), destination)
+
+    def test_a_write_on_a_socket_connected_before_the_watch_whose_goroutine_moves(self):
+        """As above, on TCP connections made before the process was watched (here by its parent, which passes them on
+        as fds 3, 4, ...; a server's connection made in its first milliseconds is another such): no connect() is seen,
+        so the Write's probe lists the socket's peer itself, and the write is paired by its socket whichever thread
+        makes the write(2). (Paired by the thread, the first write on each such socket lost its destination whenever
+        its goroutine moved.)"""
+        token = fake_github_pat()
+        self.raw_secrets.append(token)
+        connections = 24
+        with HttpsServer() as server:
+            binary = self.server_binary("-stripped")
+            sockets = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(connections)]
+            try:
+                fds = [s.fileno() for s in sockets]
+                # each socket to its fd 3 + i in the child (dup2 in order: none of ours is below 3)
+                def place():
+                    for i, fd in enumerate(fds):
+                        os.dup2(fd, 100 + i)
+                    for i in range(connections):
+                        os.dup2(100 + i, 3 + i)
+                        os.close(100 + i)
+                result = subprocess.run([binary, "-wait", "300ms", "-handshake-in-write", str(connections), "-busy", "3",
+                                         "-inherited", f"https://localhost:{server.port}/api/v3/user"],
+                                        env=dict(base_env(), API_TOKEN=token, CA_FILE=server.ca), preexec_fn=place,
+                                        pass_fds=range(3, 3 + connections), capture_output=True, text=True,
+                                        timeout=60)
+            finally:
+                for s in sockets:
+                    s.close()
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(result.stdout.split(), ["requests", str(connections)], result.stdout)
+        self.use_of(token, "a use of the client on inherited sockets")
+        self.agent.stop()
+        uses = [e for e in self.agent.events() if e["type"] == "credential_use"
+                and e["credential"]["fingerprint"] == fingerprint(token)]
+        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), connections, uses)
+        for use in uses:
+            destination = use["destination"]
+            self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
+                             ("127.0.0.1", server.port, "socket"), destination)
 
     def test_a_request_larger_than_gos_first_records(self):
         """Go's crypto/tls sends a connection's first records at ~1.2 KB (one TCP segment): the first record of a 3 KB

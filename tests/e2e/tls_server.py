@@ -62,6 +62,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _ThreadingServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # clients that open many connections before they use one (listen's backlog: 5)
+
+
 class HttpsServer:
     """Serves HTTPS (or plain HTTP with tls=False) on 127.0.0.1 (random port) in a thread; .ca is the CA file
     clients must trust."""
@@ -73,7 +77,7 @@ class HttpsServer:
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="credtrace-tls-")
         self.ca, cert, key = make_ca_and_cert(self.dir) if self.tls else ("", "", "")
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _ThreadingServer(("127.0.0.1", 0), _Handler)
         self.httpd.seen = []
         self.httpd.issue_token = self.issue_token
         if self.tls:

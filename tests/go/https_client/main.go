@@ -2,7 +2,8 @@
 // PEM CA in $CA_FILE, over HTTP/1.1 or HTTP/2 (-http2), -n requests on one connection; prints status and body size.
 // -handshake-in-write N: N connections, each one request written with tls.Conn.Write before any handshake (the
 // handshake runs inside that Write and parks the goroutine on the server's answer, so its write(2) often runs on
-// another thread than the Write's entry), beside -busy goroutines that keep the scheduler's threads moving.
+// another thread than the Write's entry), beside -busy goroutines that keep the scheduler's threads moving; with
+// -inherited their TCP connections are the fds 3, 4, ... its parent connected and passed on.
 package main
 
 import (
@@ -30,15 +31,25 @@ func spin(stop *atomic.Bool) {
 	}
 }
 
-// One request on a fresh connection whose handshake happens inside the request's Write (the connection is left open:
-// closed ones could give the next its *Conn address and fd).
-func requestWithHandshakeInWrite(target *url.URL, config *tls.Config) (*tls.Conn, error) {
-	raw, err := net.Dial("tcp", target.Host)
-	if err != nil {
-		return nil, err
-	}
+// One request on a fresh TLS connection over raw whose handshake happens inside the request's Write (the connection is
+// left open: closed ones could give the next its *Conn address and fd).
+func requestWithHandshakeInWrite(raw net.Conn, target *url.URL, config *tls.Config) (*tls.Conn, error) {
 	conn := tls.Client(raw, config)
 	return conn, getWithBearer(conn, target)
+}
+
+// connections TCP connections to the target's host.
+func dial(target *url.URL, connections int) []net.Conn {
+	var raws []net.Conn
+	for i := 0; i < connections; i++ {
+		raw, err := net.Dial("tcp", target.Host)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		raws = append(raws, raw)
+	}
+	return raws
 }
 
 func getWithBearer(conn *tls.Conn, target *url.URL) error {
@@ -59,11 +70,34 @@ func getWithBearer(conn *tls.Conn, target *url.URL) error {
 	return nil
 }
 
-func handshakesInWrite(address string, pool *x509.CertPool, connections, busy int) {
+// The connected sockets this process inherited as fds 3, 4, ...: made by its parent, before the process existed.
+func inherited(connections int) []net.Conn {
+	var raws []net.Conn
+	for i := 0; i < connections; i++ {
+		file := os.NewFile(uintptr(3+i), "inherited")
+		raw, err := net.FileConn(file)
+		file.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "inherited fd:", err)
+			os.Exit(2)
+		}
+		raws = append(raws, raw)
+	}
+	return raws
+}
+
+// -handshake-in-write: the TCP connections are dialed after wait, or (useInherited) inherited from the parent.
+func handshakesInWrite(address string, pool *x509.CertPool, connections, busy int, useInherited bool) {
 	target, err := url.Parse(address)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "url:", err)
 		os.Exit(2)
+	}
+	var raws []net.Conn
+	if useInherited {
+		raws = inherited(connections)
+	} else {
+		raws = dial(target, connections)
 	}
 	config := &tls.Config{RootCAs: pool, ServerName: target.Hostname()}
 	var stop atomic.Bool
@@ -71,8 +105,8 @@ func handshakesInWrite(address string, pool *x509.CertPool, connections, busy in
 		go spin(&stop)
 	}
 	var open []*tls.Conn
-	for i := 0; i < connections; i++ {
-		conn, err := requestWithHandshakeInWrite(target, config)
+	for _, raw := range raws {
+		conn, err := requestWithHandshakeInWrite(raw, target, config)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(1)
@@ -94,6 +128,7 @@ func main() {
 	timed := flag.Bool("time", false, "print only the requests' seconds (after the first, which connects)")
 	inWrite := flag.Int("handshake-in-write", 0, "N connections, each handshaking inside its one request's Write")
 	busy := flag.Int("busy", 0, "goroutines spinning beside -handshake-in-write")
+	useInherited := flag.Bool("inherited", false, "-handshake-in-write's TCP connections are fds 3.. from the parent")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: https_client [-http2] [-n N] [-body TEXT] URL")
@@ -105,7 +140,7 @@ func main() {
 	}
 	if *inWrite > 0 {
 		time.Sleep(*wait)
-		handshakesInWrite(flag.Arg(0), pool, *inWrite, *busy)
+		handshakesInWrite(flag.Arg(0), pool, *inWrite, *busy, *useInherited)
 		return
 	}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: *useHTTP2}
