@@ -95,20 +95,24 @@ void add_body_field(Findings& findings, std::string_view name, std::string_view 
 // kMaxJsonValues values are visited; a body cut short yields the strings before the cut.
 class ResponseJsonStrings final : public jsonrpc::JsonHandler {
  public:
-  explicit ResponseJsonStrings(Findings& findings) : findings_(findings) { frames_.reserve(kScanDepth + 2); }
-  static constexpr int kScanDepth = 64;  // scan_json's bound: frames_ never holds more
+  explicit ResponseJsonStrings(Findings& findings) : findings_(findings) {}
+  static constexpr int kScanDepth = 64;  // scan_json's bound: no deeper containers are opened
   ~ResponseJsonStrings() override {
     detail::wipe(decoded_value_);
-    for (Frame& frame : frames_) detail::wipe(frame.decoded_key);
+    for (size_t i = 0; i < depth_; ++i) detail::wipe(frames_[i].decoded_key);
   }
 
   void begin_container(jsonrpc::JsonType type, size_t /*offset*/) override {
     // Descended into when it was visited itself and is no deeper than the bound (visit_json's old rule).
-    const bool descend = visit() && frames_.size() <= kMaxResponseJsonDepth;
+    const bool descend = visit() && depth_ <= kMaxResponseJsonDepth;
     std::string_view key = member_key_;
-    if (!frames_.empty() && frames_.back().type == jsonrpc::JsonType::kArray) key = frames_.back().key;
+    if (depth_ > 0 && innermost().type == jsonrpc::JsonType::kArray) key = innermost().key;
     member_key_ = {};
-    Frame& frame = frames_.emplace_back();  // never reallocates (reserved to the scanner's depth bound)
+    if (depth_ == frames_.size()) {  // deeper than scan_json's bound (never): nothing inside is visited
+      ++too_deep_;
+      return;
+    }
+    Frame& frame = frames_[depth_++];
     frame.type = type;
     frame.descend = descend;
     frame.key = key;
@@ -118,9 +122,13 @@ class ResponseJsonStrings final : public jsonrpc::JsonHandler {
     }
   }
   void end_container(jsonrpc::JsonType /*type*/, size_t /*end*/) override {
-    detail::wipe(frames_.back().decoded_key);
-    frames_.pop_back();
     member_key_ = {};
+    if (too_deep_ > 0) {
+      --too_deep_;
+      return;
+    }
+    detail::wipe(innermost().decoded_key);
+    --depth_;
   }
   void key(std::string_view raw, bool escaped) override {
     if (!escaped) {
@@ -134,8 +142,8 @@ class ResponseJsonStrings final : public jsonrpc::JsonHandler {
     member_key_ = {};
     if (!visit() || type != jsonrpc::JsonType::kString) return;
     const std::string_view text = escaped ? detail::decode_json_string(raw, decoded_value_) : raw;
-    if (frames_.empty()) return findings_.add_if_typed(text, Carrier::bare(kBodyCarrier));
-    const Frame& parent = frames_.back();
+    if (depth_ == 0) return findings_.add_if_typed(text, Carrier::bare(kBodyCarrier));
+    const Frame& parent = innermost();
     if (parent.type == jsonrpc::JsonType::kObject) return add_body_field(findings_, key, text);
     findings_.add_if_typed(text, parent.key.empty() ? Carrier::bare(kBodyCarrier)
                                                     : carrier(kBodyCarrier, detail::to_lower(parent.key)));
@@ -151,14 +159,18 @@ class ResponseJsonStrings final : public jsonrpc::JsonHandler {
 
   // Whether the value starting now is visited (its container is descended into; the budget lasts).
   bool visit() {
-    if (!frames_.empty() && !frames_.back().descend) return false;
+    if (too_deep_ > 0 || (depth_ > 0 && !innermost().descend)) return false;
     if (budget_ == 0) return false;
     --budget_;
     return true;
   }
 
   Findings& findings_;
-  std::vector<Frame> frames_;
+  Frame& innermost() { return frames_[depth_ - 1]; }
+
+  std::array<Frame, kScanDepth + 2> frames_;  // the open containers, innermost at depth_ - 1: no allocation
+  size_t depth_ = 0;
+  size_t too_deep_ = 0;
   std::string_view member_key_;
   std::string decoded_member_key_;
   std::string decoded_value_;

@@ -341,12 +341,17 @@ std::optional<Fingerprinter> Fingerprinter::from_existing_key_file(const std::st
 }
 
 std::string Fingerprinter::fingerprint(std::string_view secret) const {
-  std::optional<std::array<unsigned char, KeyedHmac::kDigest>> digest = hmac_->digest(secret);
-  if (!digest) return {};
   std::string hex;
-  common::hex_encode_into(digest->data(), digest->size(), hex);
-  OPENSSL_cleanse(digest->data(), digest->size());
+  fingerprint_into(secret, hex);
   return hex;
+}
+
+void Fingerprinter::fingerprint_into(std::string_view secret, std::string& out) const {
+  out.clear();
+  std::optional<std::array<unsigned char, KeyedHmac::kDigest>> digest = hmac_->digest(secret);
+  if (!digest) return;
+  common::hex_encode_into(digest->data(), digest->size(), out);
+  OPENSSL_cleanse(digest->data(), digest->size());
 }
 
 std::string detail::hmac_sha256_hex(std::string_view key, std::string_view message) {

@@ -47,6 +47,8 @@ class Fingerprinter {
 
   // HMAC-SHA256(key, secret) as 64 lowercase hex characters ("" only if OpenSSL fails).
   std::string fingerprint(std::string_view secret) const;
+  // The same into out (its storage reused).
+  void fingerprint_into(std::string_view secret, std::string& out) const;
 
  private:
   class KeyedHmac;  // the key's HMAC pads, absorbed once

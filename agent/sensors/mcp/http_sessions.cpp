@@ -204,8 +204,8 @@ void McpHttpSessions::report(credtrace::v1::AgentHealth& health, std::string_vie
 
 // A request waiting for its answer. Its body (a raw value) is kept only while its session is unknown (an initialize:
 // the session id comes with its answer), and wiped when the answer's header block names the session.
+// A request that is MCP, waiting for its answer (a request that is not waits as a null entry: nothing to keep).
 struct McpHttpConnection::Pending {
-  bool mcp = false;
   bool event_stream = false;    // a GET for an event stream
   std::string session_id;       // Mcp-Session-Id it carried
   std::string legacy_session;   // HTTP+SSE: the sessionId of the POST's query
@@ -248,13 +248,13 @@ McpHttpConnection::~McpHttpConnection() {
 void McpHttpConnection::on_request(const protocols::HttpRequest& request, std::string_view raw_query,
                                    uint64_t now_ns) {
   last_time_ns_ = std::max(last_time_ns_, now_ns);
-  auto pending = std::make_unique<Pending>();
-  pending->time_ns = now_ns;
   const std::string session_id = session_id_of(header(request.headers, "mcp-session-id"));
   if (request.method == "DELETE" && !session_id.empty()) sessions_.end(peer_, session_id, now_ns);
+  std::unique_ptr<Pending> pending;
   if (is_mcp_request(request)) {
     ++sessions_.stats().requests;
-    pending->mcp = true;
+    pending = std::make_unique<Pending>();
+    pending->time_ns = now_ns;
     pending->event_stream = request.method == "GET";
     pending->session_id = session_id;
     if (session_id.empty()) pending->legacy_session = query_param(raw_query, "sessionId");
@@ -276,7 +276,7 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
   }
   std::unique_ptr<Pending> request = std::move(pending_.front());
   pending_.pop_front();
-  if (!request->mcp) return false;
+  if (!request) return false;  // not MCP
   ++sessions_.stats().answers;
   const bool legacy = !request->legacy_session.empty();
   std::string session_id = legacy ? request->legacy_session : request->session_id;

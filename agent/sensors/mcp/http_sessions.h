@@ -119,7 +119,7 @@ class McpHttpConnection final : public HttpExchangeObserver {
 
   McpHttpSessions& sessions_;
   McpHttpPeer peer_;
-  std::deque<std::unique_ptr<Pending>> pending_;
+  std::deque<std::unique_ptr<Pending>> pending_;  // in order of the requests; null: one that is not MCP
   std::unique_ptr<Answer> answer_;  // the answer whose body is arriving
   uint64_t last_time_ns_ = 0;       // the latest request's time (0: none): when its own session ends
 };

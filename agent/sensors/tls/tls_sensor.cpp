@@ -55,6 +55,7 @@ TlsSensor::TlsSensor(SensorContext context, InboundBearers* bearers, PreloadCapt
       start_attaches_(std::chrono::milliseconds(context.config.tls.start_attach_budget_ms)),
       aggregator_(std::chrono::seconds(context.config.credential_use.aggregation_window_seconds),
                   context.config.credential_use.max_open_windows),
+      use_descriptions_(context.fingerprinter),
       bearers_(bearers) {
   uses_.set_http_observers([this](uint32_t pid, bool served, std::string_view destination) {
     return observe(pid, served, destination);
@@ -212,6 +213,11 @@ credtrace::v1::Credential TlsSensor::describe_and_wipe(protocols::CarriedCredent
   return events::describe_credential(context_.fingerprinter, carried.value, carried.type, carried.prefix_len);
 }
 
+const credtrace::v1::Credential& TlsSensor::describe_use_and_wipe(protocols::CarriedCredential& carried) {
+  common::WipeGuard forget(carried.value);
+  return use_descriptions_.describe(carried.value, carried.type, carried.prefix_len);
+}
+
 void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
   for (auto& use : uses) emit_use(use);
   uses_.recycle(std::move(uses));
@@ -219,7 +225,7 @@ void TlsSensor::emit_uses(std::vector<CredentialUse> uses) {
 }
 
 void TlsSensor::emit_use(CredentialUse& use) {
-  const credtrace::v1::Credential credential = describe_and_wipe(use.credential);
+  const credtrace::v1::Credential& credential = describe_use_and_wipe(use.credential);
   tracking::Attribution who = context_.tracker.attribute(use.pid);
   if (!who.record) return count_error("credential_use_unknown_process");
   if (!who.server) return count_error("credential_use_unknown_workload");
@@ -416,6 +422,7 @@ void TlsSensor::report(credtrace::v1::AgentHealth& health) const {
   mcp_served_.report(health, "mcp_https_server_");
   sensors["tls_served_requests"] = tls.served_requests;
   sensors["token_passthroughs"] = passthroughs_;
+  sensors["tls_credential_descriptions_emptied"] = use_descriptions_.emptied();  // full: described anew from then
   sensors["tls_uprobes_attached"] = context_.uprobes.uprobes_attached();
   sensors["tls_attach_failures"] = libraries_.failures();
   const TlsAttachStats& attach = libraries_.stats();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "events/credential_facts.h"
 #include "sensors/mcp/http_sessions.h"
 #include "sensors/mcp/inbound_bearers.h"
 #include "sensors/sensor.h"
@@ -66,6 +67,8 @@ class TlsSensor final : public Sensor {
   void on_tls_free(const ct_tls_free_event& e);
   void on_lib_map(const ct_lib_map_event& e);
   credtrace::v1::Credential describe_and_wipe(protocols::CarriedCredential& carried) const;
+  // The same from the recent descriptions (valid until the next call): a use's credential, used again and again.
+  const credtrace::v1::Credential& describe_use_and_wipe(protocols::CarriedCredential& carried);
   void emit_uses(std::vector<CredentialUse> uses);
   void emit_use(CredentialUse& use);
   static uint64_t made_ns(const CredentialUse& use);
@@ -92,6 +95,7 @@ class TlsSensor final : public Sensor {
   TlsCoverageReport coverage_;
   StartAttaches start_attaches_;
   UseAggregator aggregator_;
+  events::CredentialDescriptions use_descriptions_;
   AudienceChecker audience_;
   Clock::time_point last_expiry_{};
   std::map<std::string, uint64_t> errors_;

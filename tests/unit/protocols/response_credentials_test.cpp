@@ -114,6 +114,17 @@ TEST(ResponseCredentials, NestedObjectsAndArrays) {
   EXPECT_EQ(find(found, "response:body:password"), nullptr);  // four levels down
 }
 
+TEST(ResponseCredentials, ContainersNestedPastTheScannersBound) {
+  std::string ghs = fake::github_app_token();
+  std::string deep = fake::github_pat();
+  std::string nested = std::string(200, '[') + "\"" + deep + "\"" + std::string(200, ']');
+  auto found = credentials_in_response(json(R"({"token":")" + ghs + R"(","deep":)" + nested + "}"));
+  expect_found(found, "response:body:token", ghs, "github_app_token");
+  for (const auto& f : found) EXPECT_NE(f.value, deep);  // far below the depth the body is read to
+  nested = std::string(66, '[') + std::string(66, ']');  // as deep as the scanner goes, and no deeper: nothing
+  EXPECT_TRUE(credentials_in_response(json(nested)).empty());
+}
+
 TEST(ResponseCredentials, OtherJsonStringsOnlyWhenTyped) {
   std::string pat = fake::github_pat();
   auto found = credentials_in_response(json(R"({"note":")" + pat + R"(","description":")" + fake::generic_secret(40) +

@@ -1,0 +1,72 @@
+// Tests of the recent credential descriptions (events/credential_facts.h): the same description as a fresh one, built
+// once per value, rebuilt when the type differs, and emptied (counted) when full.
+#include <gtest/gtest.h>
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include "../protocols/fake_secrets.h"
+#include "events/credential_facts.h"
+
+namespace credtrace::events {
+namespace {
+
+namespace fake = protocols::testing;
+
+secrets::Fingerprinter test_fingerprinter() {
+  return *secrets::Fingerprinter::from_key("unit-test-fleet-key-0123456789abcdef", nullptr);
+}
+
+bool same(const v1::Credential& a, const v1::Credential& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+TEST(CredentialDescriptions, AreTheDescriptionsDescribeCredentialGives) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  CredentialDescriptions descriptions(fingerprinter);
+  const std::string pat = fake::github_pat();
+  const std::string jwt = fake::jwt();
+  EXPECT_TRUE(same(descriptions.describe(pat, "github_pat", 4), describe_credential(fingerprinter, pat, "github_pat", 4)));
+  EXPECT_TRUE(same(descriptions.describe(jwt, "jwt", 0), describe_credential(fingerprinter, jwt, "jwt", 0)));
+  EXPECT_TRUE(descriptions.describe(jwt, "jwt", 0).has_jwt());
+  // used again: the same description, from the same entry
+  const v1::Credential* first = &descriptions.describe(pat, "github_pat", 4);
+  EXPECT_EQ(&descriptions.describe(pat, "github_pat", 4), first);
+  EXPECT_TRUE(same(*first, describe_credential(fingerprinter, pat, "github_pat", 4)));
+  EXPECT_EQ(descriptions.size(), 2u);
+}
+
+TEST(CredentialDescriptions, AValueCarriedAsAnotherTypeIsDescribedAsThatType) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  CredentialDescriptions descriptions(fingerprinter);
+  const std::string value = fake::generic_secret(40);
+  EXPECT_EQ(descriptions.describe(value, "generic_token", 0).type(), "generic_token");
+  const v1::Credential& as_key = descriptions.describe(value, "generic_api_key", 0);
+  EXPECT_TRUE(same(as_key, describe_credential(fingerprinter, value, "generic_api_key", 0)));
+  const v1::Credential& with_prefix = descriptions.describe(value, "generic_api_key", 3);
+  EXPECT_TRUE(same(with_prefix, describe_credential(fingerprinter, value, "generic_api_key", 3)));
+  EXPECT_EQ(descriptions.size(), 1u);
+}
+
+TEST(CredentialDescriptions, AreBoundedAndCountWhenEmptied) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  CredentialDescriptions descriptions(fingerprinter);
+  for (size_t i = 0; i < CredentialDescriptions::kMaxEntries; ++i) descriptions.describe(fake::github_pat(), "github_pat", 4);
+  EXPECT_EQ(descriptions.size(), CredentialDescriptions::kMaxEntries);
+  EXPECT_EQ(descriptions.emptied(), 0u);
+  const std::string next = fake::github_pat();
+  EXPECT_TRUE(same(descriptions.describe(next, "github_pat", 4), describe_credential(fingerprinter, next, "github_pat", 4)));
+  EXPECT_EQ(descriptions.size(), 1u);
+  EXPECT_EQ(descriptions.emptied(), 1u);
+}
+
+TEST(Fingerprinter, FingerprintIntoReusesItsStringAndMatches) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  std::string out = "left over from an earlier value, longer than a fingerprint is: " + std::string(40, 'x');
+  const std::string pat = fake::github_pat();
+  fingerprinter.fingerprint_into(pat, out);
+  EXPECT_EQ(out, fingerprinter.fingerprint(pat));
+  EXPECT_EQ(out.size(), 64u);
+}
+
+}  // namespace
+}  // namespace credtrace::events
