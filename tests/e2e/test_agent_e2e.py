@@ -283,13 +283,19 @@ os.waitpid(child, 0)
 
     def test_exit_the_agent_did_not_see_is_unknown_not_a_made_up_code(self):
         """A server named by a pattern but not by "mcp" (so not watched at exec) that exits at once: the agent
-        classifies it after it is gone, no exit event can come, and its exit is reported as unknown."""
+        classifies it after it is gone, no exit event can come, and its exit is reported as unknown. (The agent is
+        paused while the tool runs: on a busy host an unpaused agent can classify and watch it before it exits, and
+        then it reports the exit it saw.)"""
         agent = self.start_agent(extra_config='  extra_server_patterns: ["quick-tool*"]\n'
                                               '  extra_executables: ["quick-tool-x"]')
         tool = os.path.join(tempfile.mkdtemp(prefix="credtrace-tools-"), "quick-tool-x")
         shutil.copy("/bin/true", tool)
-        proc = subprocess.Popen([tool], env=base_env())
-        proc.wait()
+        agent.proc.send_signal(signal.SIGSTOP)
+        try:
+            proc = subprocess.Popen([tool], env=base_env())
+            proc.wait()
+        finally:
+            agent.proc.send_signal(signal.SIGCONT)
         start = agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == proc.pid,
                                what="start")
         exit_event = agent.wait_for(lambda e: e["type"] == "mcp_server_exit" and e["process"]["pid"] == proc.pid,
