@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "credtrace/v1/events.pb.h"
+#include "secrets/fingerprint.h"
 
 namespace credtrace::events {
 
@@ -28,8 +29,17 @@ class CredentialRegistry {
   void forget_server(uint32_t server_pid) { by_server_.erase(server_pid); }
 
  private:
-  using Sources = std::map<std::string, std::vector<credtrace::v1::Source>>;  // fingerprint → sources
+  // Kept for every watched server's env secrets, so compactly: a fingerprint as its 32 bytes (its text only when it
+  // is not hex), a source as its serialized bytes (one string, where a Source holds a heap string per field).
+  struct FingerprintKey {
+    secrets::FingerprintBytes bytes{};
+    std::string text;  // a fingerprint that is not 64 hex characters, as it is
+    explicit FingerprintKey(const std::string& fingerprint);
+    auto operator<=>(const FingerprintKey&) const = default;
+  };
+  using Sources = std::map<FingerprintKey, std::vector<std::string>>;  // fingerprint → serialized sources
   static bool add(Sources& sources, const std::string& fingerprint, const credtrace::v1::Source& source);
+  static void append(const std::vector<std::string>& serialized, credtrace::v1::Event& event);
   std::map<uint32_t, Sources> by_server_;
   Sources host_wide_;
 };

@@ -370,6 +370,18 @@ std::string detail::hmac_sha256_hex(std::string_view key, std::string_view messa
   return hex;
 }
 
+std::optional<FingerprintBytes> fingerprint_bytes(std::string_view hex) {
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  FingerprintBytes bytes{};
+  if (hex.size() != 2 * bytes.size()) return std::nullopt;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const int high = digit(hex[2 * i]), low = digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes[i] = static_cast<uint8_t>(high << 4 | low);
+  }
+  return bytes;
+}
+
 std::string redacted_preview(std::string_view value, size_t prefix_len) {
   constexpr size_t kLongValue = 16;
   constexpr size_t kTail = 4;

@@ -1,7 +1,9 @@
 // Public API of credential fingerprints (HMAC-SHA256 under the fleet key) and redacted previews.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +57,10 @@ class Fingerprinter {
   explicit Fingerprinter(std::shared_ptr<const KeyedHmac> hmac) : hmac_(std::move(hmac)) {}
   std::shared_ptr<const KeyedHmac> hmac_;
 };
+
+// A fingerprint's 32 bytes, for keeping it compactly; nullopt when the text is not 64 lowercase hex characters.
+using FingerprintBytes = std::array<uint8_t, 32>;
+std::optional<FingerprintBytes> fingerprint_bytes(std::string_view hex);
 
 // Known prefix + "…" + last 4 characters when value.size() >= 16; shorter values give the prefix (only if
 // prefix_len <= size/2) + "…" with no tail. The prefix is also dropped for long values when it exceeds

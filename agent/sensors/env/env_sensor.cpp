@@ -17,6 +17,12 @@ void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
 
 }  // namespace
 
+EnvSensor::ReportedKey EnvSensor::reported_key(const EnvSecret& secret) {
+  const std::string& fingerprint = secret.credential.fingerprint();
+  if (auto bytes = secrets::fingerprint_bytes(fingerprint)) return {*bytes, secret.name};
+  return {{}, secret.name + '\x1f' + fingerprint};
+}
+
 EnvSensor::EnvSensor(SensorContext context)
     : context_(context),
       names_(context.config.secrets.env_name_patterns, context.config.secrets.env_name_excludes),
@@ -43,7 +49,7 @@ void EnvSensor::on_attributed(const process::ProcessRecord& record, const tracki
   pending_.erase(pending);
   auto& reported = reported_[server.pid];
   for (const auto& secret : found) {
-    if (!reported.insert(secret.name + '\x1f' + secret.credential.fingerprint()).second) continue;
+    if (!reported.insert(reported_key(secret)).second) continue;
     credtrace::v1::Source source;
     source.set_kind("env");
     source.set_name(secret.name);

@@ -67,7 +67,7 @@ EnvUsageBook::Secret* EnvUsageBook::secret(uint32_t server_pid, const std::strin
 void EnvUsageBook::expose(uint32_t server_pid, const std::string& name, const credtrace::v1::Credential& credential) {
   Secret* s = secret(server_pid, name);
   if (!s) return;
-  if (!s->exposed && s->credential.fingerprint().empty()) s->credential = credential;
+  if (!s->exposed && !s->credential.has_fingerprint()) s->credential = events::KeptCredential(credential);
   s->exposed = true;
 }
 
@@ -75,7 +75,7 @@ void EnvUsageBook::read(uint32_t server_pid, uint32_t pid, const std::string& na
                         const credtrace::v1::Credential& credential, uint64_t reads, bool launcher) {
   Secret* s = secret(server_pid, name);
   if (!s) return;
-  if (s->credential.fingerprint().empty()) s->credential = credential;
+  if (!s->credential.has_fingerprint()) s->credential = events::KeptCredential(credential);
   s->reads += reads;
   s->used = s->used || !launcher;
   if (s->readers.size() < kMaxListed) s->readers.insert(pid);
@@ -107,7 +107,7 @@ std::optional<credtrace::v1::EnvSecretUsage> EnvUsageBook::finish(uint32_t serve
   for (auto& [name, s] : server.secrets) {
     auto* out = usage.add_secrets();
     out->set_name(name);
-    *out->mutable_credential() = std::move(s.credential);
+    *out->mutable_credential() = s.credential.to_proto();
     out->set_reads(s.reads);
     // Reads by launchers alone pass the value on: with every process observed, the program never used it.
     out->set_status(s.used ? "read" : !complete ? "not_observed" : s.reads ? "passed_on" : "never_read");

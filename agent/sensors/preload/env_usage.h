@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "credtrace/v1/events.pb.h"
+#include "events/credential_facts.h"
 
 namespace credtrace::sensors {
 
@@ -41,7 +42,7 @@ class EnvUsageBook {
 
  private:
   struct Secret {
-    credtrace::v1::Credential credential;
+    events::KeptCredential credential;  // kept for every watched server's env secrets: compact
     bool exposed = false;
     uint64_t reads = 0;
     bool used = false;  // read by a process that is not a launcher

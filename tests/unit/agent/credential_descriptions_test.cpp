@@ -1,10 +1,14 @@
 // Tests of the recent credential descriptions (events/credential_facts.h): the same description as a fresh one, built
-// once per value, rebuilt when the type differs, and emptied (counted) when full.
+// once per value, rebuilt when the type differs, and emptied (counted) when full; and of the compact description kept
+// per server (KeptCredential): the same description comes back out.
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include <google/protobuf/util/message_differencer.h>
+#include <tuple>
+#include <vector>
 
 #include "../protocols/fake_secrets.h"
+#include "common/digest.h"
 #include "events/credential_facts.h"
 
 namespace credtrace::events {
@@ -57,6 +61,42 @@ TEST(CredentialDescriptions, AreBoundedAndCountWhenEmptied) {
   EXPECT_TRUE(same(descriptions.describe(next, "github_pat", 4), describe_credential(fingerprinter, next, "github_pat", 4)));
   EXPECT_EQ(descriptions.size(), 1u);
   EXPECT_EQ(descriptions.emptied(), 1u);
+}
+
+TEST(KeptCredential, GivesBackTheDescriptionItKept) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  for (const auto& [value, type, prefix] : std::vector<std::tuple<std::string, std::string, size_t>>{
+           {fake::github_pat(), "github_pat", 4}, {fake::jwt(), "jwt", 0}, {fake::anthropic_key(), "anthropic", 13}}) {
+    const v1::Credential described = describe_credential(fingerprinter, value, type, prefix);
+    const KeptCredential kept(described);
+    EXPECT_TRUE(kept.has_fingerprint());
+    EXPECT_TRUE(same(kept.to_proto(), described)) << type;
+    const KeptCredential copy = kept;  // as a table copies it
+    EXPECT_TRUE(same(copy.to_proto(), described)) << type;
+  }
+}
+
+TEST(KeptCredential, KeepsAFingerprintThatIsNotHexAsItIs) {
+  v1::Credential odd;
+  odd.set_type("generic_token");
+  odd.set_fingerprint("fp-not-hex");
+  odd.set_preview("…abcd");
+  EXPECT_TRUE(same(KeptCredential(odd).to_proto(), odd));
+  odd.set_fingerprint(std::string(64, 'A'));  // upper case: not the form fingerprints take, kept as text
+  EXPECT_TRUE(same(KeptCredential(odd).to_proto(), odd));
+  EXPECT_FALSE(KeptCredential().has_fingerprint());
+  EXPECT_FALSE(KeptCredential(v1::Credential()).has_fingerprint());
+}
+
+TEST(Fingerprinter, FingerprintBytesOnlyOfLowercaseHex) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  const std::string hex = fingerprinter.fingerprint(fake::github_pat());
+  const auto bytes = secrets::fingerprint_bytes(hex);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(common::hex_encode(bytes->data(), bytes->size()), hex);
+  EXPECT_FALSE(secrets::fingerprint_bytes(hex.substr(1)).has_value());
+  EXPECT_FALSE(secrets::fingerprint_bytes(hex.substr(0, 63) + "g").has_value());
+  EXPECT_FALSE(secrets::fingerprint_bytes("").has_value());
 }
 
 TEST(Fingerprinter, FingerprintIntoReusesItsStringAndMatches) {
