@@ -133,6 +133,10 @@ class GoTls(AgentTestCase):
             binary, out = self.run_go("-stripped", f"https://localhost:{server.port}/api/v3/user", server, token,
                                       "-handshake-in-write", str(connections), "-busy", "3")
             self.assertEqual(out.split(), ["requests", str(connections)], out)
+        self.assert_every_use_has_its_destination(token, connections, server.port, "connect")
+
+    def assert_every_use_has_its_destination(self, token, connections, port, address_source):
+        """Once the agent has stopped: one use per connection, each with the server's address, learned that way."""
         self.use_of(token, "a use of the handshake-in-write client")
         self.agent.stop()
         uses = [e for e in self.agent.events() if e["type"] == "credential_use"
@@ -141,7 +145,7 @@ class GoTls(AgentTestCase):
         for use in uses:
             destination = use["destination"]
             self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
-                             ("127.0.0.1", server.port, "connect"), destination)
+                             ("127.0.0.1", port, address_source), destination)
 
     def test_a_write_on_a_socket_connected_before_the_watch_whose_goroutine_moves(self):
         """As above, on TCP connections made before the process was watched (here by its parent, which passes them on
@@ -174,15 +178,7 @@ class GoTls(AgentTestCase):
                     s.close()
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(result.stdout.split(), ["requests", str(connections)], result.stdout)
-        self.use_of(token, "a use of the client on inherited sockets")
-        self.agent.stop()
-        uses = [e for e in self.agent.events() if e["type"] == "credential_use"
-                and e["credential"]["fingerprint"] == fingerprint(token)]
-        self.assertEqual(sum(int(u["credential_use"]["count"]) for u in uses), connections, uses)
-        for use in uses:
-            destination = use["destination"]
-            self.assertEqual((destination["ip"], destination["port"], destination["address_source"]),
-                             ("127.0.0.1", server.port, "socket"), destination)
+        self.assert_every_use_has_its_destination(token, connections, server.port, "socket")
 
     def test_a_request_larger_than_gos_first_records(self):
         """Go's crypto/tls sends a connection's first records at ~1.2 KB (one TCP segment): the first record of a 3 KB
