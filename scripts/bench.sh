@@ -13,6 +13,7 @@ run build/bench_probe_overhead "${1:-5}"
 run build/bench_uprobe_floor
 run build/bench_ssl_write
 run build/bench_agent_pipeline 50000 5  # agent CPU per captured HTTP/1.1 and HTTP/2 request + response
+run build/bench_state_bytes 1000  # heap bytes per watched server of the env secret tables (book, registry)
 run build/bench_preload  # LD_PRELOAD sensor: getenv and SSL_write, watched / unwatched / no agent (no root needed)
 run python3 bench/https/https_throughput.py build/credtrace-agent 3000 7
 run python3 bench/mcp/stdio_calls.py build/credtrace-agent 20000 5
