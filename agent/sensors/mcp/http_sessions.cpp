@@ -202,9 +202,9 @@ void McpHttpSessions::report(credtrace::v1::AgentHealth& health, std::string_vie
 
 // --- one connection ----------------------------------------------------------------------------------------------
 
-// A request waiting for its answer. Its body (a raw value) is kept only while its session is unknown (an initialize:
-// the session id comes with its answer), and wiped when the answer's header block names the session.
-// A request that is MCP, waiting for its answer (a request that is not waits as a null entry: nothing to keep).
+// An MCP request waiting for its answer (one that is not MCP waits as a null entry: nothing to keep). Its body (a raw
+// value) is kept only while its session is unknown (an initialize: the session id comes with its answer), and wiped
+// when the answer's header block names the session.
 struct McpHttpConnection::Pending {
   bool event_stream = false;    // a GET for an event stream
   std::string session_id;       // Mcp-Session-Id it carried
