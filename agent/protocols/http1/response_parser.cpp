@@ -320,7 +320,7 @@ void Http1ResponseParser::start_body(std::vector<HttpResponse>& out) {
   }
   if (!requests_.empty()) {
     current_.request_method = std::move(requests_.front());
-    requests_.pop_front();
+    requests_.erase(requests_.begin());
   } else {
     ++stats_.unpaired_responses;
   }

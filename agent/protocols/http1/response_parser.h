@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,7 +141,9 @@ class Http1ResponseParser final : public StreamParser {
   uint64_t remaining_ = 0;     // Content-Length body bytes still expected
   http1::ChunkedFramer chunked_{kMaxChunkSizeLine, kMaxHeaderBlock};  // the body's framing when it is chunked
   HttpResponse current_;
-  std::deque<std::string> requests_;  // methods of requests not yet answered, oldest first
+  // Methods of requests not yet answered, oldest first: a vector (at most kMaxPendingRequests, nearly always 0 or 1),
+  // as an empty std::deque already holds ~580 bytes and every HTTP/1.1 stream has one.
+  std::vector<std::string> requests_;
   ResponseParserStats stats_;
   std::string last_error_;
   MessageSink* body_sink_ = nullptr;  // the sink of the feed()/finish() call in progress (streamed bodies)

@@ -262,7 +262,7 @@ void McpHttpConnection::on_request(const protocols::HttpRequest& request, std::s
     feed_request(*pending, request.body_prefix, now_ns);
   }
   if (pending_.size() >= kMaxPending) {
-    pending_.pop_front();
+    pending_.erase(pending_.begin());
     ++sessions_.stats().requests_dropped;
   }
   pending_.push_back(std::move(pending));
@@ -275,7 +275,7 @@ bool McpHttpConnection::on_response_head(const protocols::HttpResponse& head, ui
     return false;
   }
   std::unique_ptr<Pending> request = std::move(pending_.front());
-  pending_.pop_front();
+  pending_.erase(pending_.begin());
   if (!request) return false;  // not MCP
   ++sessions_.stats().answers;
   const bool legacy = !request->legacy_session.empty();

@@ -436,7 +436,7 @@ void CredentialUseSensor::note_request(Tracker::Connection& connection, const pr
   if (!reads.parser()) reads.set_parser(answer_parser_for("http/1.1"));
   if (s.pending_requests.size() >= kMaxPending) {
     if (s.pending_requests.front().token) complete_exchange(s, std::move(*s.pending_requests.front().token));
-    s.pending_requests.pop_front();
+    s.pending_requests.erase(s.pending_requests.begin());
   }
   std::string host = request.host.empty() ? s.sni : request.host;
   s.pending_requests.push_back({request.method, std::move(host), request.path, nullptr});
@@ -518,7 +518,7 @@ void CredentialUseSensor::add_issued(Connection& s, protocols::HttpResponse& res
   PendingRequest request;
   if (!s.pending_requests.empty()) {
     request = std::move(s.pending_requests.front());
-    s.pending_requests.pop_front();
+    s.pending_requests.erase(s.pending_requests.begin());
   }
   if (request.token) answer_token_request(s, request, response);
   for (auto& credential : protocols::credentials_in_response(response)) {
