@@ -57,20 +57,18 @@ credtrace::v1::Credential KeptCredential::to_proto() const {
 const credtrace::v1::Credential& CredentialDescriptions::describe(std::string_view raw, std::string_view type,
                                                                   size_t prefix_len) {
   fingerprinter_.fingerprint_into(raw, fingerprint_);
-  if (auto found = entries_.find(fingerprint_); found != entries_.end()) {
-    Entry& entry = found->second;
-    if (entry.credential.type() == type && entry.prefix_len == prefix_len) return entry.credential;
-    entry.credential.Clear();
-    entry.credential.set_fingerprint(fingerprint_);
-    entry.prefix_len = prefix_len;
-    describe_value(raw, type, prefix_len, entry.credential);
-    return entry.credential;
+  auto found = entries_.find(fingerprint_);
+  if (found != entries_.end() && found->second.credential.type() == type && found->second.prefix_len == prefix_len)
+    return found->second.credential;
+  if (found == entries_.end()) {
+    if (entries_.size() >= kMaxEntries) {
+      entries_.clear();
+      ++emptied_;
+    }
+    found = entries_.try_emplace(fingerprint_).first;
   }
-  if (entries_.size() >= kMaxEntries) {
-    entries_.clear();
-    ++emptied_;
-  }
-  Entry& entry = entries_[fingerprint_];
+  Entry& entry = found->second;  // new, or described as another type or prefix: described now
+  entry.credential.Clear();
   entry.credential.set_fingerprint(fingerprint_);
   entry.prefix_len = prefix_len;
   describe_value(raw, type, prefix_len, entry.credential);
