@@ -32,8 +32,8 @@ static __always_inline __s64 ct_go_conn_fd(__u64 conn) {
 static __always_inline bool ct_note_go_conn_write(__u64 conn, __u64 num, __u64 now) {
   __s64 fd = ct_go_conn_fd(conn);
   if (fd < 0) return false;
+  if (!ct_socket_connected((__u64)fd)) return false;
   __u64 key = ct_socket_key((__u64)fd);
-  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer((__u64)fd)) return false;
   struct ct_ssl_write_pending *earlier = bpf_map_lookup_elem(&go_conn_writes, &key);
   if (earlier && earlier->ssl == conn && now - earlier->time_boot_ns <= CT_TLS_PAIR_WINDOW_NS) return true;
   struct ct_ssl_write_pending pending = ct_pending_write(conn, num, CT_GO_FIRST_RECORD_MIN, now);

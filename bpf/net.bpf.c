@@ -107,8 +107,7 @@ static __always_inline __u32 ct_pending_record_on(struct ct_ssl_write_pending *p
   if (!buf || count < CT_TLS_RECORD_HEADER_LEN) return 0;
   __u32 record_len = ct_find_record_of(buf, count, pending->len, pending->first_min);
   if (!record_len) return 0;
-  __u64 key = ct_socket_key(fd);
-  if (!bpf_map_lookup_elem(&connected_sockets, &key) && !ct_note_socket_peer(fd)) return 0;
+  if (!ct_socket_connected(fd)) return 0;
   return record_len;
 }
 

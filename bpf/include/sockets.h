@@ -49,6 +49,13 @@ static __always_inline bool ct_note_socket_peer(__u64 fd) {
   return true;
 }
 
+/* Whether fd is a socket this process connected: its connect() was seen, or it is a TCP socket connected before the
+ * watch, whose peer is listed now (ct_note_socket_peer). */
+static __always_inline bool ct_socket_connected(__u64 fd) {
+  __u64 key = ct_socket_key(fd);
+  return bpf_map_lookup_elem(&connected_sockets, &key) || ct_note_socket_peer(fd);
+}
+
 /* The record kind a captured socket's bytes travel as, or 0 when the socket is not captured. */
 static __always_inline __u32 ct_captured_socket_type(__u64 fd) {
   __u64 key = ct_socket_key(fd);
