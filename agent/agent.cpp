@@ -2,6 +2,7 @@
 // records routed to whoever claims their kind, periodic work, agent_ready and agent_health.
 #include "agent.h"
 
+#include "common/timestamp.h"
 #include "metrics/prometheus_text.h"
 
 #include <signal.h>
@@ -256,7 +257,7 @@ int Agent::run(const std::atomic<bool>& stop, std::atomic<bool>* reload, std::fu
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   probes_->poll(0);
   for (auto& sensor : sensors_) sensor->stop();
-  mcp_calls_->stop(sensors::boot_clock_ns());
+  mcp_calls_->stop(common::boot_clock_ns());
   emit_health();
   routes_ = {};
   preload_ = nullptr;

@@ -21,11 +21,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/timestamp.h"
 #include "ct_probes.skel.h"
 #include "loader/filesystems.h"
 #include "loader/held_processes.h"
 #include "log.h"
-#include "sensors/tls/credential_use.h"
 
 namespace credtrace::loader {
 namespace {
@@ -383,7 +383,7 @@ void Probes::set_hold_active(bool active) {
 }
 
 void Probes::renew_hold_lease() {
-  const uint64_t now = sensors::boot_clock_ns();  // bpf_ktime_get_boot_ns's clock
+  const uint64_t now = common::boot_clock_ns();  // bpf_ktime_get_boot_ns's clock
   constexpr uint64_t kRenewalNs = std::chrono::nanoseconds(kHoldLeaseRenewal).count();
   if (hold_lease_renewed_ns_ && now - hold_lease_renewed_ns_ < kRenewalNs) return;
   uint32_t zero = 0;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "common/timestamp.h"
 #include "protocols/stream_parser.h"
 #include "sensors/tls/credential_use.h"
 
@@ -156,13 +157,13 @@ void McpHttpServerSensor::on_exit(uint32_t pid) {
 }
 
 void McpHttpServerSensor::on_server_forgotten(uint32_t server_pid) {
-  context_.mcp_calls.end_server(server_pid, boot_clock_ns());
+  context_.mcp_calls.end_server(server_pid, common::boot_clock_ns());
   bearers_.forget_server(server_pid);
 }
 
 void McpHttpServerSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  expire_idle(boot_clock_ns());
+  expire_idle(common::boot_clock_ns());
   last_expiry_ = now;
 }
 

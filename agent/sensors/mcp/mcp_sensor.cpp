@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include "common/timestamp.h"
 #include "protocols/jsonrpc/stream_parser.h"
 #include "sensors/tls/credential_use.h"
 
@@ -142,19 +143,19 @@ void McpSensor::end(Session& session, uint64_t now_ns) {
 void McpSensor::on_server_forgotten(uint32_t server_pid) {
   auto it = sessions_.find(server_pid);
   if (it == sessions_.end()) return;
-  end(it->second, boot_clock_ns());
+  end(it->second, common::boot_clock_ns());
   sessions_.erase(it);
 }
 
 void McpSensor::poll(Clock::time_point now) {
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  const uint64_t now_ns = boot_clock_ns();
+  const uint64_t now_ns = common::boot_clock_ns();
   context_.mcp_calls.expire(now_ns);
   last_expiry_ = now;
 }
 
 void McpSensor::stop() {
-  const uint64_t now_ns = boot_clock_ns();
+  const uint64_t now_ns = common::boot_clock_ns();
   for (auto& [_, session] : sessions_) end(session, now_ns);
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/timestamp.h"
 #include "common/wipe_guard.h"
 #include "events/credential_facts.h"
 #include "identity/procfs.h"
@@ -80,7 +81,7 @@ PreloadServer::Identity PreloadSensor::identity_matches(uint32_t pid, uint64_t s
     // Its exec record can only still be on its way if it started moments ago.
     constexpr uint64_t kRecentNs = 10'000'000'000ull;
     const uint64_t started_ns = start_ticks * ns_per_tick;
-    return started_ns + kRecentNs >= boot_clock_ns() ? Identity::unknown : Identity::refused;
+    return started_ns + kRecentNs >= common::boot_clock_ns() ? Identity::unknown : Identity::refused;
   }
   return member->second.start_boottime_ns / ns_per_tick == start_ticks ? Identity::confirmed : Identity::refused;
 }
@@ -125,7 +126,7 @@ void PreloadSensor::check_expected(uint64_t now_mono_ns) {
 void PreloadSensor::poll(Clock::time_point now) {
   if (!server_.listening()) return;
   const uint64_t now_mono = mono_ns();
-  const uint64_t before = boot_clock_ns();  // records after this wait: the kernel's of the same moment may be unread
+  const uint64_t before = common::boot_clock_ns();  // records after this wait: the kernel's of the same moment may be unread
   if (options_.drain_kernel) options_.drain_kernel();
   accept_registrations(now_mono);
   std::vector<uint32_t> gone;

@@ -2,6 +2,7 @@
 // carry and responses issue, and where each stream's bytes were observed to go (TLS: the socket of its ciphertext).
 #include "sensors/tls/credential_use.h"
 
+#include "common/timestamp.h"
 #include "protocols/response_credentials.h"
 #include "protocols/stream_parser.h"
 #include "protocols/tls/client_hello.h"
@@ -73,12 +74,6 @@ using streams::Direction;
 using streams::StreamKey;
 
 }  // namespace
-
-uint64_t boot_clock_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_BOOTTIME, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
-}
 
 // Requests a stream's write direction yields: the credentials they carry, as uses delivered at once.
 class CredentialUseSensor::UseSink final : public protocols::MessageSink {

@@ -81,9 +81,6 @@ struct CredentialUseStats {
   uint64_t served_requests = 0;          // HTTP/1.1 requests a watched process read through SSL_read (it serves)
 };
 
-// CLOCK_BOOTTIME in ns: the clock of kernel event times.
-uint64_t boot_clock_ns();
-
 // A TLS stream's destination address is learned when its ciphertext is seen going to a socket the process connected
 // (CT_EVENT_TLS_SOCKET, which follows the SSL_write's plaintext in the ring): until then its uses are held, and
 // returned with the address once the pairing arrives, or as unknown when the stream ends, its process exits or the

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "common/paths.h"
+#include "common/timestamp.h"
 #include "log.h"
 #include "sensors/tls/boringssl_locator.h"
 #include "sensors/tls/elf_symbols.h"
@@ -54,12 +55,6 @@ std::string hex(uint64_t v) {
 }
 
 bool is_libssl(const std::string& path) { return common::file_name(path).rfind("libssl.so", 0) == 0; }
-
-uint64_t boot_now_ns() {
-  struct timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // The OpenSSL functions found in one file, and where to probe them.
 struct LibraryFunctions {
@@ -556,7 +551,7 @@ size_t TlsLibraries::preload_became_active(uint32_t pid) {
 
 void TlsLibraries::note_latency(uint64_t since_ns) {
   if (!since_ns) return;
-  const uint64_t now = boot_now_ns();
+  const uint64_t now = common::boot_clock_ns();
   if (now < since_ns) return;
   const uint64_t us = (now - since_ns) / 1000;
   ++stats_.latency_samples;

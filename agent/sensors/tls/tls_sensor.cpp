@@ -168,7 +168,7 @@ void TlsSensor::on_exit(uint32_t pid) {
   libraries_.release_process(pid);
   coverage_.forget_process(pid);
   emit_uses(uses_.forget_process(pid));  // held uses: address unknown
-  mcp_http_.forget_process(pid, boot_clock_ns());
+  mcp_http_.forget_process(pid, common::boot_clock_ns());
 }
 
 void TlsSensor::on_socket_data(const ct_tls_data_event& e) {
@@ -194,7 +194,7 @@ void TlsSensor::poll(Clock::time_point now) {
     coverage_.check(pid);
   });
   if (now - last_expiry_ < std::chrono::seconds(1)) return;
-  const uint64_t now_ns = boot_clock_ns();
+  const uint64_t now_ns = common::boot_clock_ns();
   emit_uses(uses_.expire(now_ns));  // the ring was just drained
   mcp_http_.expire(now_ns);
   mcp_served_.expire(now_ns);
@@ -257,7 +257,7 @@ void TlsSensor::emit_use(CredentialUse& use) {
 }
 
 // When the request was made (a use held for its socket is emitted later): the calls in flight then are its calls.
-uint64_t TlsSensor::made_ns(const CredentialUse& use) { return use.time_ns ? use.time_ns : boot_clock_ns(); }
+uint64_t TlsSensor::made_ns(const CredentialUse& use) { return use.time_ns ? use.time_ns : common::boot_clock_ns(); }
 
 // The MCP calls of the use's server in flight when it was made list it, and the use names them.
 credtrace::v1::ToolCallLink TlsSensor::link_use(const CredentialUse& use, const credtrace::v1::Credential& credential,
