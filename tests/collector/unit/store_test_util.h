@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_session.h"
@@ -15,12 +16,34 @@
 
 namespace credtrace::collector::test_util {
 
+// Removes a database file with its -wal and -shm.
+inline void remove_db_files(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+// The databases the test program made; they are removed when it exits, so runs leave nothing in the temp dir.
+class TempDbs {
+ public:
+  TempDbs() = default;
+  TempDbs(const TempDbs&) = delete;
+  TempDbs& operator=(const TempDbs&) = delete;
+  ~TempDbs() {
+    for (const std::string& path : paths_) remove_db_files(path);
+  }
+  void keep(const std::string& path) { paths_.push_back(path); }
+
+ private:
+  std::vector<std::string> paths_;
+};
+
 // A path for a new SQLite database (none there, nor its -wal and -shm); `name` tells the tests' files apart.
 inline std::string temp_db(const std::string& name) {
   static int n = 0;
+  static TempDbs made;
   std::string path = ::testing::TempDir() + "/collector-" + name + "-" + std::to_string(getpid()) + "-" +
                      std::to_string(n++) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  remove_db_files(path);
+  made.keep(path);
   return path;
 }
 
