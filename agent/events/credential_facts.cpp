@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "common/digest.h"
 #include "events/jwt_claims.h"
 
 namespace credtrace::events {
@@ -29,26 +28,14 @@ credtrace::v1::Credential describe_credential(const secrets::Fingerprinter& fing
 }
 
 KeptCredential::KeptCredential(const credtrace::v1::Credential& credential)
-    : type_(credential.type()), preview_(credential.preview()) {
-  if (auto bytes = secrets::fingerprint_bytes(credential.fingerprint())) {
-    fingerprint_ = *bytes;
-    hex_ = true;
-  } else {
-    other_fingerprint_ = credential.fingerprint();
-  }
+    : type_(credential.type()), preview_(credential.preview()), fingerprint_(credential.fingerprint()) {
   if (credential.has_jwt()) jwt_ = std::make_shared<const credtrace::v1::Jwt>(credential.jwt());
 }
 
 credtrace::v1::Credential KeptCredential::to_proto() const {
   credtrace::v1::Credential credential;
   credential.set_type(type_);
-  if (hex_) {
-    std::string hex;
-    common::hex_encode_into(fingerprint_.data(), fingerprint_.size(), hex);
-    credential.set_fingerprint(std::move(hex));
-  } else {
-    credential.set_fingerprint(other_fingerprint_);
-  }
+  credential.set_fingerprint(fingerprint_.text());
   credential.set_preview(preview_);
   if (jwt_) *credential.mutable_jwt() = *jwt_;
   return credential;

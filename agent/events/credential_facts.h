@@ -28,14 +28,12 @@ class KeptCredential {
   KeptCredential() = default;
   explicit KeptCredential(const credtrace::v1::Credential& credential);
   credtrace::v1::Credential to_proto() const;
-  bool has_fingerprint() const { return hex_ || !other_fingerprint_.empty(); }
+  bool has_fingerprint() const { return !fingerprint_.empty(); }
 
  private:
   std::string type_;
   std::string preview_;
-  secrets::FingerprintBytes fingerprint_{};
-  bool hex_ = false;
-  std::string other_fingerprint_;                // when not hex_
+  secrets::KeptFingerprint fingerprint_;
   std::shared_ptr<const credtrace::v1::Jwt> jwt_;  // a JWT's facts (rare), shared by copies
 };
 

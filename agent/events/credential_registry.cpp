@@ -6,14 +6,9 @@
 
 namespace credtrace::events {
 
-CredentialRegistry::FingerprintKey::FingerprintKey(const std::string& fingerprint) {
-  if (auto parsed = secrets::fingerprint_bytes(fingerprint)) bytes = *parsed;
-  else text = fingerprint;
-}
-
 // Sources are compared serialized: one binary serializes equal sources to equal bytes.
 bool CredentialRegistry::add(Sources& sources, const std::string& fingerprint, const credtrace::v1::Source& source) {
-  auto& known = sources[FingerprintKey(fingerprint)];
+  auto& known = sources[secrets::KeptFingerprint(fingerprint)];
   std::string serialized = source.SerializeAsString();
   if (std::find(known.begin(), known.end(), serialized) != known.end()) return false;
   if (known.size() >= kMaxSourcesPerCredential) known.erase(known.begin());
@@ -38,7 +33,7 @@ bool CredentialRegistry::add_host_source(const std::string& fingerprint, const c
 
 void CredentialRegistry::add_sources_to(uint32_t server_pid, const std::string& fingerprint,
                                         credtrace::v1::Event& event) const {
-  const FingerprintKey key(fingerprint);
+  const secrets::KeptFingerprint key(fingerprint);
   if (auto server = by_server_.find(server_pid); server != by_server_.end()) {
     if (auto it = server->second.find(key); it != server->second.end()) append(it->second, event);
   }
@@ -46,7 +41,7 @@ void CredentialRegistry::add_sources_to(uint32_t server_pid, const std::string& 
 }
 
 void CredentialRegistry::add_any_sources_to(const std::string& fingerprint, credtrace::v1::Event& event) const {
-  const FingerprintKey key(fingerprint);
+  const secrets::KeptFingerprint key(fingerprint);
   std::set<std::string> seen;  // the same source seen by several servers is listed once
   std::vector<std::string> listed;
   auto add = [&](const std::vector<std::string>& sources) {

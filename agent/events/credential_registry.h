@@ -29,15 +29,9 @@ class CredentialRegistry {
   void forget_server(uint32_t server_pid) { by_server_.erase(server_pid); }
 
  private:
-  // Kept for every watched server's env secrets, so compactly: a fingerprint as its 32 bytes (its text only when it
-  // is not hex), a source as its serialized bytes (one string, where a Source holds a heap string per field).
-  struct FingerprintKey {
-    secrets::FingerprintBytes bytes{};
-    std::string text;  // a fingerprint that is not 64 hex characters, as it is
-    explicit FingerprintKey(const std::string& fingerprint);
-    auto operator<=>(const FingerprintKey&) const = default;
-  };
-  using Sources = std::map<FingerprintKey, std::vector<std::string>>;  // fingerprint → serialized sources
+  // Kept for every watched server's env secrets, so compactly: a fingerprint as KeptFingerprint, a source as its
+  // serialized bytes (one string, where a Source holds a heap string per field).
+  using Sources = std::map<secrets::KeptFingerprint, std::vector<std::string>>;  // fingerprint → serialized sources
   static bool add(Sources& sources, const std::string& fingerprint, const credtrace::v1::Source& source);
   static void append(const std::vector<std::string>& serialized, credtrace::v1::Event& event);
   std::map<uint32_t, Sources> by_server_;

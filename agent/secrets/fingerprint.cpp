@@ -382,6 +382,22 @@ std::optional<FingerprintBytes> fingerprint_bytes(std::string_view hex) {
   return bytes;
 }
 
+KeptFingerprint::KeptFingerprint(std::string_view fingerprint) {
+  if (auto bytes = fingerprint_bytes(fingerprint)) value_ = *bytes;
+  else value_ = std::string(fingerprint);
+}
+
+bool KeptFingerprint::empty() const {
+  const auto* text = std::get_if<std::string>(&value_);
+  return text && text->empty();
+}
+
+std::string KeptFingerprint::text() const {
+  if (const auto* text = std::get_if<std::string>(&value_)) return *text;
+  const FingerprintBytes& bytes = std::get<FingerprintBytes>(value_);
+  return common::hex_encode(bytes.data(), bytes.size());
+}
+
 std::string redacted_preview(std::string_view value, size_t prefix_len) {
   constexpr size_t kLongValue = 16;
   constexpr size_t kTail = 4;

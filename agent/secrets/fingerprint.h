@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace credtrace::secrets {
@@ -61,6 +62,22 @@ class Fingerprinter {
 // A fingerprint's 32 bytes, for keeping it compactly; nullopt when the text is not 64 lowercase hex characters.
 using FingerprintBytes = std::array<uint8_t, 32>;
 std::optional<FingerprintBytes> fingerprint_bytes(std::string_view hex);
+
+// A fingerprint as the tables kept for every watched server's secrets hold it (40 bytes, no heap): its 32 bytes when
+// it is 64 lowercase hex characters, as a Fingerprinter's always are; any other text (an empty one when OpenSSL
+// failed, one from elsewhere) as it is. Ordered and compared by value; text() gives back what it was made from.
+class KeptFingerprint {
+ public:
+  KeptFingerprint() : value_(std::string()) {}
+  explicit KeptFingerprint(std::string_view fingerprint);
+  bool empty() const;
+  std::string text() const;
+  auto operator<=>(const KeptFingerprint&) const = default;
+  bool operator==(const KeptFingerprint&) const = default;
+
+ private:
+  std::variant<FingerprintBytes, std::string> value_;
+};
 
 // Known prefix + "…" + last 4 characters when value.size() >= 16; shorter values give the prefix (only if
 // prefix_len <= size/2) + "…" with no tail. The prefix is also dropped for long values when it exceeds

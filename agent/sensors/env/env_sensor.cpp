@@ -18,9 +18,7 @@ void cleanse(std::vector<std::pair<std::string, std::string>>& env) {
 }  // namespace
 
 EnvSensor::ReportedKey EnvSensor::reported_key(const EnvSecret& secret) {
-  const std::string& fingerprint = secret.credential.fingerprint();
-  if (auto bytes = secrets::fingerprint_bytes(fingerprint)) return {*bytes, secret.name};
-  return {{}, secret.name + '\x1f' + fingerprint};
+  return {secrets::KeptFingerprint(secret.credential.fingerprint()), secret.name};
 }
 
 EnvSensor::EnvSensor(SensorContext context)

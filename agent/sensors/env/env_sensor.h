@@ -40,9 +40,8 @@ class EnvSensor final : public Sensor {
   EnvExposureSensor inspector_;
   ExecEnvironments exec_envs_;  // environments the kernel read at watched execs, until handled
   std::map<uint32_t, std::vector<EnvSecret>> pending_;           // found on joining, reported once attributed
-  // A name + fingerprint already exported: the fingerprint's 32 bytes and the name (kept for every watched server's
-  // secrets, so compactly); a fingerprint that is not hex rides in the string after the name.
-  using ReportedKey = std::pair<secrets::FingerprintBytes, std::string>;
+  // A fingerprint + name already exported (kept for every watched server's secrets, so compactly).
+  using ReportedKey = std::pair<secrets::KeptFingerprint, std::string>;
   static ReportedKey reported_key(const EnvSecret& secret);
   std::map<uint32_t, std::set<ReportedKey>> reported_;  // server → what it exported
   std::map<std::string, uint64_t> errors_;

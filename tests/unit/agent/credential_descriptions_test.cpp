@@ -99,6 +99,22 @@ TEST(Fingerprinter, FingerprintBytesOnlyOfLowercaseHex) {
   EXPECT_FALSE(secrets::fingerprint_bytes("").has_value());
 }
 
+TEST(KeptFingerprint, GivesBackItsTextAndComparesByValue) {
+  const secrets::Fingerprinter fingerprinter = test_fingerprinter();
+  const std::string hex = fingerprinter.fingerprint(fake::github_pat());
+  const std::string other_hex = fingerprinter.fingerprint(fake::openai_key());
+  for (const std::string& text : {hex, std::string("fp-not-hex"), std::string(64, 'A'), std::string()})
+    EXPECT_EQ(secrets::KeptFingerprint(text).text(), text);
+  EXPECT_EQ(secrets::KeptFingerprint(hex), secrets::KeptFingerprint(hex));
+  EXPECT_NE(secrets::KeptFingerprint(hex), secrets::KeptFingerprint(other_hex));
+  EXPECT_NE(secrets::KeptFingerprint(std::string(64, 'A')), secrets::KeptFingerprint(std::string(64, 'a')));
+  EXPECT_EQ(secrets::KeptFingerprint(hex) < secrets::KeptFingerprint(other_hex), hex < other_hex);  // bytes order as hex
+  EXPECT_TRUE(secrets::KeptFingerprint().empty());
+  EXPECT_TRUE(secrets::KeptFingerprint("").empty());
+  EXPECT_FALSE(secrets::KeptFingerprint(hex).empty());
+  EXPECT_LE(sizeof(secrets::KeptFingerprint), 40u);  // kept per secret per watched server: no larger than that
+}
+
 TEST(Fingerprinter, FingerprintIntoReusesItsStringAndMatches) {
   const secrets::Fingerprinter fingerprinter = test_fingerprinter();
   std::string out = "left over from an earlier value, longer than a fingerprint is: " + std::string(40, 'x');
