@@ -49,7 +49,8 @@ void add_flags(CLI::App& app, Flags& f) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 31));
   app.add_option("--max-decompressed-bytes", f.max_decompressed_bytes, "largest inflated ingest body")
       ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 32));
-  app.add_option("--max-batch-events", f.max_batch_events, "most events in one batch")->capture_default_str();
+  app.add_option("--max-batch-events", f.max_batch_events, "most events in one batch")
+      ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10000000}));
   app.add_option("--threads", f.threads,
                  "batches decoded (ingest) and database reads (queries) at once; each connection has its own thread")
       ->capture_default_str()->check(CLI::Range(1, 256));

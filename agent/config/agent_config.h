@@ -149,7 +149,7 @@ struct KubernetesConfig {
 };
 
 struct AgentConfig {
-  std::string host_name;   // default: gethostname()
+  std::string host_name;   // default: $CREDTRACE_HOST_NAME, else gethostname() (agent.cpp)
   std::string agent_id;    // default: derived from /etc/machine-id and host name
   std::string state_dir = "/var/lib/credtrace";
   std::string proc_root = "/proc";

@@ -391,6 +391,18 @@ class ListenTest(unittest.TestCase):
         finally:
             c.cleanup()
 
+    def test_a_flag_out_of_its_range_is_refused_as_the_config_key_is(self):
+        for flag, value in (("--max-batch-events", "0"), ("--max-batch-events", "10000001"), ("--threads", "0")):
+            with self.subTest(flag=flag, value=value):
+                c = Collector()
+                try:
+                    c.extra_args = [flag, value]
+                    c.start(expect_ready=False)
+                    self.assertEqual(c.wait_exit(), 2, c.read_log())
+                    self.assertIn(flag, c.read_log())
+                finally:
+                    c.cleanup()
+
     def test_tls_off_loopback(self):
         c = Collector(listen="0.0.0.0:0")
         try:

@@ -289,6 +289,72 @@ TEST(AgentConfig, ShippedDefaultConfigIsValid) {
   ASSERT_TRUE(r.config) << r.error;
 }
 
+// Lines of a file, "" when it cannot be read.
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Every key of docs/configuration.md's tables ("| `a.b` |" rows; a row may name several: "`a.b`, `a.c`").
+std::vector<std::string> documented_keys(const std::vector<std::string>& doc) {
+  std::vector<std::string> keys;
+  for (const std::string& line : doc) {
+    if (line.rfind("| `", 0) != 0) continue;
+    const std::string cell = line.substr(2, line.find(" |", 2) - 2);
+    for (size_t open = cell.find('`'); open != std::string::npos; open = cell.find('`', cell.find('`', open + 1) + 1)) {
+      const size_t close = cell.find('`', open + 1);
+      if (close == std::string::npos) break;
+      keys.push_back(cell.substr(open + 1, close - open - 1));
+    }
+  }
+  return keys;
+}
+
+// Whether the sample names `key` (a.b.c): each part as "part:" (or "# part:"), each indented deeper than the one
+// before and found after it, within the parent's block.
+bool sample_names(const std::vector<std::string>& sample, const std::string& key) {
+  size_t from = 0;
+  int parent_indent = -1;
+  size_t start = 0;
+  while (start <= key.size()) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool found = false;
+    for (size_t i = from; i < sample.size(); ++i) {
+      std::string line = sample[i];
+      const size_t text = line.find_first_not_of(" #");
+      if (text == std::string::npos) continue;
+      const int indent = static_cast<int>(line.find_first_not_of(' ') == std::string::npos ? 0 : line.find_first_not_of(' '));
+      const bool comment = line[line.find_first_not_of(' ')] == '#';
+      if (!comment && indent <= parent_indent) break;  // the parent's block ended
+      if (line.compare(text, part.size() + 1, part + ":") == 0 && static_cast<int>(text) > parent_indent) {
+        parent_indent = static_cast<int>(text);
+        from = i + 1;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+TEST(AgentConfig, ShippedDefaultConfigNamesEveryDocumentedKey) {
+  const std::string root = std::string(CREDTRACE_FIXTURES) + "/../../";
+  const auto doc = lines_of(root + "docs/configuration.md");
+  const auto sample = lines_of(root + "packaging/config/credtrace.yaml");
+  ASSERT_FALSE(sample.empty());
+  const auto keys = documented_keys(doc);
+  ASSERT_GT(keys.size(), 60u) << "docs/configuration.md's tables not found";
+  for (const std::string& key : keys) EXPECT_TRUE(sample_names(sample, key)) << key << " is not in the sample config";
+  EXPECT_FALSE(sample_names(sample, "tls.no_such_key"));
+  EXPECT_FALSE(sample_names(sample, "no_section.enabled"));
+}
+
 TEST(AgentConfig, MissingFileIsAnError) {
   auto r = load_config_file("/nonexistent/credtrace.yaml");
   ASSERT_FALSE(r.config);
