@@ -52,7 +52,7 @@ std::vector<credtrace::v1::Event> UseAggregator::add(credtrace::v1::Event event,
     Window& w = it->second;
     if (w.repeats++ == 0) w.first_repeat = now;
     w.last_repeat = now;
-    w.last = std::move(event);
+    event.SerializeToString(&w.last);
     return {};
   }
   std::vector<credtrace::v1::Event> out;
@@ -64,14 +64,15 @@ std::vector<credtrace::v1::Event> UseAggregator::add(credtrace::v1::Event event,
   if (windows_.size() >= max_keys_) {
     ++unaggregated_;
   } else {
-    windows_.emplace(key, Window{now, event, 0, now, now});
+    windows_.emplace(std::move(key), Window{now, event.SerializeAsString(), 0, now, now});
   }
   out.push_back(std::move(event));
   return out;
 }
 
 credtrace::v1::Event UseAggregator::repeats_event(Window& w) const {
-  credtrace::v1::Event event = w.last;
+  credtrace::v1::Event event;
+  event.ParseFromString(w.last);  // written by this binary from an Event: parses
   stamp(event, w.repeats, w.first_repeat, w.last_repeat, window_);
   return event;
 }

@@ -172,6 +172,10 @@ TEST(UseAggregator, FirstUseAtOnceRepeatsCountedWhenTheWindowCloses) {
   EXPECT_EQ(out[0].credential_use().first_seen().seconds(), 1005);
   EXPECT_EQ(out[0].credential_use().last_seen().seconds(), 1009);
   EXPECT_EQ(out[0].process().pid(), 3u);  // the latest repeat's process
+  EXPECT_EQ(out[0].destination().host(), "api.github.com");  // the rest of that use, as it was kept
+  EXPECT_EQ(out[0].destination().ip(), use_event("api.github.com", 3).destination().ip());
+  EXPECT_EQ(out[0].request().carrier(), "header:authorization");
+  EXPECT_EQ(out[0].workload().id(), use_event("api.github.com", 3).workload().id());
   EXPECT_EQ(agg.open_windows(), 1u);
 }
 
