@@ -295,6 +295,11 @@ credtrace::v1::Workload* ProcessTracker::server_workload(uint32_t server_pid) {
   return it == servers_.end() ? nullptr : it->second.workload.get();
 }
 
+const TrackedServer* ProcessTracker::server(uint32_t server_pid) const {
+  auto it = servers_.find(server_pid);
+  return it == servers_.end() ? nullptr : &it->second;
+}
+
 Attribution ProcessTracker::attribute(uint32_t pid) {
   Attribution who;
   who.record = table_.find(pid);

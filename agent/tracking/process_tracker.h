@@ -49,6 +49,8 @@ class ProcessTracker final : public kernel::RecordHandler {
   Attribution attribute(uint32_t pid);
   // The workload of a running server, to update what later events carry (its TLS coverage); null when unknown.
   credtrace::v1::Workload* server_workload(uint32_t server_pid);
+  // A running server (until observers are told it is forgotten); null when unknown.
+  const TrackedServer* server(uint32_t server_pid) const;
   // The exported view of a process, built once per process (cwd, user and redacted argv cost syscalls).
   const credtrace::v1::Process& process_view(const process::ProcessRecord& record);
 

@@ -225,6 +225,33 @@ class ToolCallsOverStdio(AgentTestCase):
         self.assertEqual(call["outcome"], "no_answer")
         self.assertEqual(call["no_answer"], "session_end")
 
+    def test_a_server_that_never_speaks_on_its_stdio_holds_no_session_until_one_that_does(self):
+        quiet_script = os.path.join(self.dir, "mcp-server-quiet.sh")
+        with open(quiet_script, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 60\n")  # a watched server whose stdio carries nothing
+        os.chmod(quiet_script, 0o755)
+        quiet = subprocess.Popen([quiet_script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=base_env())
+        self.addCleanup(quiet.wait)
+        self.addCleanup(quiet.kill)
+        self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == quiet.pid,
+                            what="the quiet server's start")
+
+        def sessions(e):
+            sensors = e["agent_health"].get("sensors", {})
+            return int(sensors.get("mcp_stdio_sessions", 0)), int(sensors.get("mcp_sessions_open", 0))
+        self.agent.wait_for(lambda e: e["type"] == "agent_health" and sessions(e)[0] >= 1 and
+                            e["time"] > self.of_type("mcp_server_start")[-1]["time"], what="a health after its start")
+        self.assertEqual(sessions(self.of_type("agent_health")[-1]), (1, 0))  # listed, not in the call book
+        spec = dict(EVERYTHING, env={"PATH": base_env()["PATH"]}, calls=[{"name": "echo", "arguments": {"message": "hi"}}],
+                    holdMs=4500)  # the session stays open across a health interval
+        run_calls_client(spec)
+        call = self.wait_calls(1, "the speaking server's call", tool="echo")[0]
+        self.assertEqual(call["mcp_tool_call"]["outcome"], "ok")
+        self.assertNotEqual(call["process"]["pid"], quiet.pid)
+        self.assertTrue(call["mcp_tool_call"]["session_id"].startswith("ses_"))
+        self.assertTrue(any(sessions(e)[1] >= 1 for e in self.of_type("agent_health")), "the speaking session counted")
+        self.assertFalse(any(e["process"]["pid"] == quiet.pid for e in self.of_type("mcp_session")))
+
     def health_sensors(self):
         healths = [e for e in self.agent.events() if e["type"] == "agent_health"]
         return healths[-1]["agent_health"].get("sensors", {}) if healths else {}

@@ -88,12 +88,20 @@ void McpSensor::on_attributed(const process::ProcessRecord& record, const tracki
   session.server_pid = server.pid;
   list_stdio(record, session);
   session.key = "stdio:" + std::to_string(server.pid) + ":" + std::to_string(session.stdin_inode);
+}
+
+// The session joins the call book at its first message, not at the server's start: a session there holds its
+// server's process, call tracker and id (~1.1 KB), and most watched servers never speak MCP on their stdio.
+void McpSensor::open_in_call_book(Session& session) {
+  session.opened = true;
   McpSessionOrigin origin;
   origin.transport = "stdio";
   origin.side = "server";
-  origin.server_pid = server.pid;
-  origin.process = server.process;
-  origin.workload = server.workload;
+  origin.server_pid = session.server_pid;
+  if (const tracking::TrackedServer* server = context_.tracker.server(session.server_pid)) {
+    origin.process = server->process;  // as seen at its start, as the session had it when opened at the start
+    origin.workload = server->workload;
+  }
   context_.mcp_calls.open_session(session.key, std::move(origin));
 }
 
@@ -120,6 +128,7 @@ void McpSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
   auto session = owner == inode_servers_.end() ? sessions_.end() : sessions_.find(owner->second);
   if (session == sessions_.end()) return void(++records_unattributed_);
   Session& s = session->second;
+  if (!s.opened) open_in_call_book(s);
   const bool from_client = e.ssl == s.stdin_inode && e.direction == CT_TLS_READ;
   const auto direction = from_client ? streams::Direction::kRead : streams::Direction::kWrite;
   Tracker::Connection& connection = streams_.open({s.server_pid, s.stdin_inode}, e.hdr.time_boot_ns);
@@ -132,7 +141,7 @@ void McpSensor::on_record(const void* data, size_t /*size: checked by kernel::ch
 
 void McpSensor::end(Session& session, uint64_t now_ns) {
   streams_.close({session.server_pid, session.stdin_inode}, streams::CloseReason::kProcessExit);
-  context_.mcp_calls.end_session(session.key, now_ns);
+  if (session.opened) context_.mcp_calls.end_session(session.key, now_ns);
   for (uint64_t inode : {session.stdin_inode, session.stdout_inode}) {
     if (!inode) continue;
     context_.kernel.remove_stdio_file(inode);

@@ -35,12 +35,14 @@ class McpSensor final : public Sensor {
     uint64_t stdin_inode = 0;
     uint64_t stdout_inode = 0;
     McpSessionKey key;  // its session in the call book
+    bool opened = false;  // in the call book: at its first message (most watched servers never speak MCP on stdio)
   };
   struct Context {};  // per stream: nothing beyond the session
   using Tracker = streams::StreamTracker<Context>;
   class CallSink;
 
   void list_stdio(const process::ProcessRecord& record, Session& session);
+  void open_in_call_book(Session& session);
   static void add_parser_stats(const Tracker::Connection& connection, protocols::JsonRpcParserStats& total);
   void end(Session& session, uint64_t now_ns);
 
