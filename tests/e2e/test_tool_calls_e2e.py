@@ -241,7 +241,9 @@ class ToolCallsOverStdio(AgentTestCase):
             return int(sensors.get("mcp_stdio_sessions", 0)), int(sensors.get("mcp_sessions_open", 0))
         self.agent.wait_for(lambda e: e["type"] == "agent_health" and sessions(e)[0] >= 1 and
                             e["time"] > self.of_type("mcp_server_start")[-1]["time"], what="a health after its start")
-        self.assertEqual(sessions(self.of_type("agent_health")[-1]), (1, 0))  # listed, not in the call book
+        listed, open_sessions = sessions(self.of_type("agent_health")[-1])
+        self.assertGreaterEqual(listed, 1)  # its pipes are listed,
+        self.assertEqual(open_sessions, 0)  # but it holds no session in the call book
         spec = dict(EVERYTHING, env={"PATH": base_env()["PATH"]}, calls=[{"name": "echo", "arguments": {"message": "hi"}}],
                     holdMs=4500)  # the session stays open across a health interval
         run_calls_client(spec)
