@@ -171,6 +171,9 @@ std::string redact_value_in(std::string key, std::string_view value) {
   for (size_t at = key.find(value); at != std::string::npos; at = key.find(value, at + kMarker.size())) {
     key.replace(at, value.size(), kMarker);
   }
+  // The marker itself, or a marker beside the key's own text, can still spell the value ("dacted>" in "<redacted>";
+  // "d>wxyz" in "<redacted>wxyz" from "d>wxyzwxyz"): then the key is only a mark too short to hold any value.
+  if (key.find(value) != std::string::npos) return "***";
   return key;
 }
 

@@ -47,5 +47,24 @@ TEST(GitCredentialsParser, APasswordFoundInTheRedactionMarkerEnds) {
   }
 }
 
+// Found by fuzz_credfiles_git_credentials: a URL whose host part holds the password's text puts it in the key, and
+// when that password ("dacted>") also occurs in the "<redacted>" marker, the redacted key still spelled it.
+TEST(GitCredentialsParser, NoKeyEverSpellsItsPasswordNotEvenThroughTheMarker) {
+  for (const std::string password : {"dacted>", "S3cretValue", "d>wxyz"}) {
+    const std::string input = "https://user:" + password + "@example.com/a*re" + password + "wxyz/" + password + "\n";
+    ParseResult r = parse_git_credentials(input);
+    ASSERT_FALSE(r.findings.empty()) << password;
+    for (const Finding& f : r.findings) {
+      if (f.is_secret()) {
+        EXPECT_EQ(f.value.view(), password);
+      }
+      EXPECT_EQ(f.key.find(password), std::string::npos) << f.key;
+    }
+  }
+  ParseResult ordinary = parse_git_credentials("https://user:S3cretValue@example.com/group\n");
+  ASSERT_EQ(ordinary.findings.size(), 1u);
+  EXPECT_EQ(ordinary.findings[0].key, "https://example.com/group.password");  // an ordinary key is kept whole
+}
+
 }  // namespace
 }  // namespace credtrace::credfiles
