@@ -231,6 +231,8 @@ class ToolCallsOverStdio(AgentTestCase):
             f.write("#!/bin/sh\nexec sleep 60\n")  # a watched server whose stdio carries nothing
         os.chmod(quiet_script, 0o755)
         quiet = subprocess.Popen([quiet_script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=base_env())
+        self.addCleanup(quiet.stdout.close)
+        self.addCleanup(quiet.stdin.close)
         self.addCleanup(quiet.wait)
         self.addCleanup(quiet.kill)
         self.agent.wait_for(lambda e: e["type"] == "mcp_server_start" and e["process"]["pid"] == quiet.pid,
