@@ -323,12 +323,11 @@ bool sample_names(const std::vector<std::string>& sample, const std::string& key
     const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool found = false;
     for (size_t i = from; i < sample.size(); ++i) {
-      std::string line = sample[i];
+      const std::string& line = sample[i];
       const size_t text = line.find_first_not_of(" #");
       if (text == std::string::npos) continue;
-      const int indent = static_cast<int>(line.find_first_not_of(' ') == std::string::npos ? 0 : line.find_first_not_of(' '));
-      const bool comment = line[line.find_first_not_of(' ')] == '#';
-      if (!comment && indent <= parent_indent) break;  // the parent's block ended
+      const size_t indent = line.find_first_not_of(' ');  // not npos: the line has text
+      if (line[indent] != '#' && static_cast<int>(indent) <= parent_indent) break;  // the parent's block ended
       if (line.compare(text, part.size() + 1, part + ":") == 0 && static_cast<int>(text) > parent_indent) {
         parent_indent = static_cast<int>(text);
         from = i + 1;
